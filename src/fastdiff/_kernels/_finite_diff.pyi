@@ -1,0 +1,8 @@
+import numpy as np
+from numpy.typing import NDArray
+
+OFFSETS_NONFINITE: int
+OFFSETS_REPEATED: int
+
+def fornberg_weights(offsets: NDArray[np.float64], nmax: int) -> tuple[int, NDArray[np.float64]]: ...
+def status_table() -> list[tuple[str, int, str]]: ...

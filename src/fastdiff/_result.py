@@ -1,0 +1,54 @@
+"""The one result type returned by every verb and method."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True, repr=False)
+class Result:
+    """A derivative estimate with its error bar and per-element status.
+
+    Attributes
+    ----------
+    df : float, complex or ndarray
+        The derivative estimate (complex where f is complex-valued).
+    error : float or ndarray
+        Estimated absolute error of `df`, same shape, ``>= 0``. Where `success` is True it is
+        built to bound the true error.
+    success : bool or ndarray of bool
+        ``status >= 0``: True exactly where the estimate is trusted.
+    status : int or ndarray of int
+        Per-element code, see :class:`fastdiff.Status`.
+    nfev : int
+        Number of points at which f was evaluated, over the whole call.
+    step : float or ndarray
+        The step behind each returned estimate (0 for exact methods).
+    method : str
+        The method used.
+    """
+
+    df: Any
+    error: Any
+    success: Any
+    status: Any
+    nfev: int
+    step: Any
+    method: str
+
+    def __repr__(self) -> str:
+        fields = ("df", "error", "success", "status", "nfev", "step", "method")
+        with np.printoptions(precision=17 if np.ndim(self.df) == 0 else 8, threshold=20):
+            body = ",\n".join(f"    {k}={_show(getattr(self, k))}" for k in fields)
+        return f"Result(\n{body},\n)"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return np.array2string(value, separator=", ", prefix="    ").replace("\n", "\n    ")
+    if isinstance(value, np.generic):
+        return repr(value.item())
+    return repr(value)
