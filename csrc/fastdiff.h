@@ -58,4 +58,98 @@ enum fd_offsets_check { FD_OFFSETS_OK = 0, FD_OFFSETS_NONFINITE = 1, FD_OFFSETS_
  */
 int fd_fornberg_weights(const double *offsets, ptrdiff_t m, int nmax, double *c);
 
+/* ---------------------------------------------------------------------------------------- */
+/* The adaptive step ladder (stencil.c, richardson.c)                                       */
+/* ---------------------------------------------------------------------------------------- */
+
+/*
+ * Each element runs a ladder of steps h_k = h_0 / q^k.  At every level the base stencil gives
+ * an estimate A_k; a Richardson/Neville tableau extrapolates across levels; each tableau
+ * column is trusted only after its differences shrink at the predicted rate q^e (or sit at the
+ * rounding level); the smallest trusted error wins.  docs/dev/how_it_works.md has the model.
+ */
+#define FD_MAX_POINTS 32  /* evaluated (non-centre) offsets of one stencil */
+#define FD_MAX_COLS 8     /* Richardson columns */
+
+enum fd_side { FD_SIDE_CENTRAL = 0, FD_SIDE_FORWARD = 1, FD_SIDE_BACKWARD = 2, FD_N_SIDES = 3 };
+
+typedef struct fd_stencil {
+    int npts;                         /* offsets evaluated per level (the centre is cached) */
+    double offsets[FD_MAX_POINTS];    /* in units of h, none zero */
+    double weights[FD_MAX_POINTS];
+    double w0;                        /* weight of f(x) */
+    int order;                        /* leading error exponent p */
+    int order_step;                   /* the error expansion goes p, p+s, p+2s, ...: s */
+} fd_stencil;
+
+typedef struct fd_ladder_config {
+    int n;                            /* derivative order */
+    int ncomp;                        /* 1: real f, 2: complex f (values interleaved re, im) */
+    fd_stencil stencil[FD_N_SIDES];
+    double q;                         /* step ratio between levels (> 1) */
+    int max_levels;
+    int max_cols;                     /* <= FD_MAX_COLS */
+    int fixed;                        /* fixed step: level 0's base estimate is the answer */
+    int kink_check;                   /* n = 1 central: one-sided slopes must agree */
+    double noise;                     /* relative accuracy of the values of f */
+    double rtol, atol;                /* stop once error <= atol + rtol |df| */
+    int user_tol;                     /* missing rtol/atol is NOT_CONVERGED (else CONVERGED) */
+} fd_ladder_config;
+
+/* Per-element state; zero-initialise, then fd_ladder_init. */
+typedef struct fd_ladder_state {
+    double x, h;                      /* the point and the current level's step */
+    double f0[2];                     /* f(x) */
+    double row[2][FD_MAX_COLS];       /* previous tableau row, per component */
+    double diff[2][FD_MAX_COLS];      /* previous row's differences down each column */
+    double rho_prev;                  /* previous level's rounding bound of A */
+    double kink_prev;                 /* previous |F - B| (one-sided slope gap) */
+    double best[2], best_err, best_step;
+    double fallback[2], fallback_err, fallback_step;
+    double amax;                      /* max |A_k| over finite levels */
+    double fixed_rho0, fixed_d1[2];   /* fixed step: rounding of A_0 and A_0 - A_1 */
+    int ratio_ok[FD_MAX_COLS];        /* column passed its rate test at the previous row */
+    int rows, levels, side, flags, status, done;
+} fd_ladder_state;
+
+/* flags */
+enum {
+    FD_FLAG_NONFINITE = 1,            /* a level met non-finite values of f */
+    FD_FLAG_BOUNDS = 2,               /* a one-sided stencil was chosen because of bounds */
+    FD_FLAG_TRUSTED = 4,              /* best holds a verified estimate */
+    FD_FLAG_FINITE = 8,               /* some level was finite */
+    FD_FLAG_KINK = 16                 /* one-sided slopes disagreed at the last level */
+};
+
+void fd_ladder_init(const fd_ladder_config *cfg, fd_ladder_state *st, double x, double h0,
+                    int side, int flags, const double *f0);
+/* Points of st's current level: writes stencil.npts values to pts, returns how many. */
+int fd_ladder_points(const fd_ladder_config *cfg, const fd_ladder_state *st, double *pts);
+/* Consume f at those points (npts * ncomp values); returns st->done. */
+int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const double *fv);
+/* The same over the elements idx[0..nidx): points are written, then consumed, back to back.
+ * fd_ladder_update_many compacts idx to the elements still running and returns their count. */
+ptrdiff_t fd_ladder_points_many(const fd_ladder_config *cfg, const fd_ladder_state *st,
+                                const ptrdiff_t *idx, ptrdiff_t nidx, double *pts);
+ptrdiff_t fd_ladder_update_many(const fd_ladder_config *cfg, fd_ladder_state *st,
+                                ptrdiff_t *idx, ptrdiff_t nidx, const double *fv);
+/* Final estimate, error, status and step of every element. */
+void fd_ladder_results(const fd_ladder_config *cfg, const fd_ladder_state *st, ptrdiff_t n,
+                       double *df, double *error, int *status, double *step);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Complex step (complex_step.c)                                                            */
+/* ---------------------------------------------------------------------------------------- */
+
+/*
+ * f'(x) ~= Im f(x + i h1) / h1 with a tiny h1; a second step h2 >> h1 bounds the truncation
+ * and rounding; a real central difference at hc checks that f kept the imaginary part.
+ * im1, im2: Im f(x + i h) (NaN where f dropped it); fp, fm: Re f(x +- hc), fpi, fmi their
+ * imaginary parts (must vanish: f real on reals).
+ */
+void fd_complex_step(ptrdiff_t n, const double *im1, const double *im2, const double *fp,
+                     const double *fm, const double *fpi, const double *fmi, const double *h1,
+                     const double *h2, const double *hc, double noise, double *df,
+                     double *error, int *status);
+
 #endif /* FASTDIFF_H */

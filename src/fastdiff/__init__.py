@@ -2,8 +2,9 @@
 
 from fastdiff._result import Result
 from fastdiff._status import Status
+from fastdiff._derivative import derivative
 from fastdiff._stencils import fd_weights
 
 __version__ = "0.1.0"
 
-__all__ = ["Result", "Status", "__version__", "fd_weights"]
+__all__ = ["Result", "Status", "__version__", "derivative", "fd_weights"]

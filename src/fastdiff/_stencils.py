@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -80,3 +83,36 @@ def fd_weights(offsets: ArrayLike, n: int = 1) -> NDArray[np.float64]:
     if check == _finite_diff.OFFSETS_REPEATED:
         raise fail("offsets", "distinct (no repeated offset)", offsets)
     return w[n]
+
+
+class Stencil(NamedTuple):
+    """A finite-difference formula for f^(n): the offsets f is evaluated at (f(x) apart)."""
+
+    offsets: tuple[float, ...]  # in units of h, none zero
+    weights: tuple[float, ...]
+    w0: float  # weight of f(x)
+    order: int  # leading truncation error ~ h^order
+    order_step: int  # the error expansion runs order, order + order_step, ...
+
+
+@lru_cache(maxsize=256)
+def stencil(side: str, n: int, order: int) -> Stencil:
+    """The shortest `side` stencil of accuracy `order` for the n-th derivative.
+
+    central: offsets -r..r with r = (n + 1) // 2 + order // 2 - 1; the error expansion is even
+    in h.  forward/backward: offsets 0..n+order-1 (negated for backward).  Offsets +1 and -1
+    come first, as the central kink test reads them there.
+    """
+    if side == "central":
+        r = (n + 1) // 2 + order // 2 - 1
+        grid = np.arange(-r, r + 1, dtype=np.float64)
+        step = 2
+    else:
+        grid = np.arange(n + order, dtype=np.float64) * (1.0 if side == "forward" else -1.0)
+        step = 1
+    w = _finite_diff.fornberg_weights(grid, n)[1][n]
+    nonzero = sorted((c for c in grid if c != 0), key=lambda c: (abs(c), -c))
+    w0 = 0.0 if side == "central" and n % 2 == 1 else float(w[grid == 0][0])
+    by_offset = dict(zip(grid.tolist(), w.tolist(), strict=True))
+    return Stencil(tuple(float(c) for c in nonzero), tuple(by_offset[c] for c in nonzero), w0,
+                   order, step)

@@ -43,4 +43,4 @@ def check_real_array(name: str, value: Any) -> np.ndarray:
         raise fail(name, "real, not complex", value, TypeError)
     if kind not in "biuf":
         raise fail(name, "a real array_like of numbers", value, TypeError)
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    return np.asarray(arr, dtype=np.float64, order="C")  # keeps 0-d (ascontiguousarray would not)

@@ -1,14 +1,23 @@
-# The crossing for the finite-difference kernels: memoryviews in, one nogil C call, arrays out.
-# No defaults, no validation: fastdiff's Python layer decides what to do with each result.
+# The crossing for the finite-difference kernels: memoryviews in, C calls, arrays out, and the
+# compiled loops that call a Python f one point at a time.  No defaults and no validation:
+# fastdiff's Python layer has already checked every argument and decides what results mean.
 import numpy as np
 
+from cpython.complex cimport PyComplex_Check, PyComplex_ImagAsDouble, PyComplex_RealAsDouble
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_Check
+from libc.math cimport NAN
+from libc.stdlib cimport calloc, free
+
 from fastdiff._kernels.fastdiff cimport (
-    FD_OFFSETS_NONFINITE, FD_OFFSETS_REPEATED, FD_STATUS_COUNT, fd_fornberg_weights,
-    fd_status_codes, fd_status_messages, fd_status_names,
+    FD_MAX_POINTS, FD_N_SIDES, FD_OFFSETS_NONFINITE, FD_OFFSETS_REPEATED, FD_STATUS_COUNT,
+    fd_complex_step, fd_fornberg_weights, fd_ladder_config, fd_ladder_init, fd_ladder_points,
+    fd_ladder_points_many, fd_ladder_results, fd_ladder_state, fd_ladder_update,
+    fd_ladder_update_many, fd_status_codes, fd_status_messages, fd_status_names,
 )
 
 OFFSETS_NONFINITE = FD_OFFSETS_NONFINITE
 OFFSETS_REPEATED = FD_OFFSETS_REPEATED
+MAX_POINTS = FD_MAX_POINTS
 
 
 def fornberg_weights(const double[::1] offsets, int nmax):
@@ -26,3 +35,194 @@ def status_table():
     """The C status table as a list of (name, code, message)."""
     return [(fd_status_names[i].decode(), fd_status_codes[i], fd_status_messages[i].decode())
             for i in range(FD_STATUS_COUNT)]
+
+
+class ValueKindError(TypeError):
+    """f returned something that is not one number (the Python layer rewords it)."""
+
+
+cdef inline object call(object f, double x, tuple args, dict kwargs):
+    if kwargs is None:
+        return f(x, *args) if args else f(x)
+    return f(x, *args, **kwargs)
+
+
+cdef int store(object y, double *out, int ncomp) except -1:
+    """Write f's value y as ncomp doubles (re[, im])."""
+    if PyFloat_Check(y):
+        out[0] = PyFloat_AS_DOUBLE(y)
+        if ncomp == 2:
+            out[1] = 0.0
+        return 0
+    if PyComplex_Check(y):
+        out[0] = PyComplex_RealAsDouble(y)
+        if ncomp == 2:
+            out[1] = PyComplex_ImagAsDouble(y)
+        elif PyComplex_ImagAsDouble(y) != 0.0:
+            raise ValueKindError("complex")
+        return 0
+    a = np.asarray(y)
+    if a.size != 1 or a.dtype.kind not in "biufc":
+        raise ValueKindError(a.shape if a.dtype.kind in "biufc" else type(y).__name__)
+    return store(complex(a.reshape(())) if a.dtype.kind == "c" else float(a.reshape(())),
+                 out, ncomp)
+
+
+cdef class Ladder:
+    """C ladder configuration plus the per-element states of one call."""
+    cdef fd_ladder_config cfg
+    cdef fd_ladder_state *st
+    cdef readonly Py_ssize_t size
+    cdef readonly int ncomp
+    cdef int max_npts
+
+    def __cinit__(self, int n, int ncomp, stencils, double q, int max_levels, int max_cols,
+                  bint fixed, bint kink_check, double noise, double rtol, double atol,
+                  bint user_tol, Py_ssize_t size):
+        cdef int s, j
+        self.cfg.n = n
+        self.cfg.ncomp = ncomp
+        self.cfg.q = q
+        self.cfg.max_levels = max_levels
+        self.cfg.max_cols = max_cols
+        self.cfg.fixed = fixed
+        self.cfg.kink_check = kink_check
+        self.cfg.noise = noise
+        self.cfg.rtol = rtol
+        self.cfg.atol = atol
+        self.cfg.user_tol = user_tol
+        self.max_npts = 0
+        for s in range(FD_N_SIDES):
+            offsets, weights, w0, order, order_step = stencils[s]
+            self.cfg.stencil[s].npts = len(offsets)
+            for j in range(len(offsets)):
+                self.cfg.stencil[s].offsets[j] = offsets[j]
+                self.cfg.stencil[s].weights[j] = weights[j]
+            self.cfg.stencil[s].w0 = w0
+            self.cfg.stencil[s].order = order
+            self.cfg.stencil[s].order_step = order_step
+            self.max_npts = max(self.max_npts, len(offsets))
+        self.size = size
+        self.ncomp = ncomp
+        self.st = <fd_ladder_state *>calloc(max(size, 1), sizeof(fd_ladder_state))
+        if self.st == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self.st)
+
+    def init(self, const double[::1] x, const double[::1] h0, const int[::1] side,
+             const int[::1] flags, const double[:, ::1] f0):
+        """Start every element's ladder; f0 has shape (size, 2)."""
+        cdef Py_ssize_t i
+        with nogil:
+            for i in range(self.size):
+                fd_ladder_init(&self.cfg, &self.st[i], x[i], h0[i], side[i], flags[i], &f0[i, 0])
+
+    def active(self):
+        """Indices of the elements still running."""
+        out = np.empty(self.size, dtype=np.intp)
+        cdef Py_ssize_t[::1] idx = out
+        cdef Py_ssize_t i, k = 0
+        for i in range(self.size):
+            if not self.st[i].done:
+                idx[k] = i
+                k += 1
+        return out[:k]
+
+    def points(self, const Py_ssize_t[::1] idx):
+        """All points of the current level of elements idx, back to back."""
+        out = np.empty(idx.shape[0] * self.max_npts, dtype=np.float64)
+        cdef double[::1] pts = out
+        cdef Py_ssize_t w = 0
+        if idx.shape[0]:
+            with nogil:
+                w = fd_ladder_points_many(&self.cfg, self.st, &idx[0], idx.shape[0], &pts[0])
+        return out[:w]
+
+    def update(self, Py_ssize_t[::1] idx, const double[::1] fv):
+        """Consume the values at points(idx); compacts idx in place, returns how many run on."""
+        cdef Py_ssize_t keep = 0
+        if idx.shape[0]:
+            with nogil:
+                keep = fd_ladder_update_many(&self.cfg, self.st, &idx[0], idx.shape[0], &fv[0])
+        return keep
+
+    def run_looped(self, f, tuple args, dict kwargs, const double[::1] x,
+                   const double[::1] h0, const int[::1] side, const int[::1] flags, first):
+        """Run every element to the end, calling f once per point; returns nfev.
+
+        ``first`` is f(x[0]), already evaluated by the caller to learn f's value type.
+        """
+        cdef Py_ssize_t i, nfev = 0
+        cdef int j, m, nc = self.ncomp
+        cdef double f0[2]
+        cdef double pts[FD_MAX_POINTS]
+        cdef double fv[2 * FD_MAX_POINTS]
+        for i in range(self.size):
+            if i == 0:
+                store(first, f0, nc)
+            else:
+                store(call(f, x[i], args, kwargs), f0, nc)
+                nfev += 1
+            fd_ladder_init(&self.cfg, &self.st[i], x[i], h0[i], side[i], flags[i], f0)
+            while not self.st[i].done:
+                m = fd_ladder_points(&self.cfg, &self.st[i], pts)
+                for j in range(m):
+                    store(call(f, pts[j], args, kwargs), &fv[j * nc], nc)
+                nfev += m
+                fd_ladder_update(&self.cfg, &self.st[i], fv)
+        return nfev
+
+    def results(self):
+        """(df, error, status, step); df has shape (size, ncomp)."""
+        df = np.empty((self.size, self.ncomp), dtype=np.float64)
+        error = np.empty(self.size, dtype=np.float64)
+        status = np.empty(self.size, dtype=np.intc)
+        step = np.empty(self.size, dtype=np.float64)
+        cdef double[:, ::1] d = df
+        cdef double[::1] e = error, h = step
+        cdef int[::1] s = status
+        if self.size:
+            with nogil:
+                fd_ladder_results(&self.cfg, self.st, self.size, &d[0, 0], &e[0], &s[0], &h[0])
+        return df, error, status, step
+
+
+def complex_step(const double[::1] im1, const double[::1] im2, const double[::1] fp,
+                 const double[::1] fm, const double[::1] fpi, const double[::1] fmi,
+                 const double[::1] h1, const double[::1] h2, const double[::1] hc,
+                 double noise):
+    """(df, error, status) of the complex step from the values of f."""
+    cdef Py_ssize_t n = im1.shape[0]
+    df = np.empty(n, dtype=np.float64)
+    error = np.empty(n, dtype=np.float64)
+    status = np.empty(n, dtype=np.intc)
+    cdef double[::1] d = df, e = error
+    cdef int[::1] s = status
+    if n:
+        with nogil:
+            fd_complex_step(n, &im1[0], &im2[0], &fp[0], &fm[0], &fpi[0], &fmi[0], &h1[0],
+                            &h2[0], &hc[0], noise, &d[0], &e[0], &s[0])
+    return df, error, status
+
+
+def complex_step_looped(f, tuple args, dict kwargs, const double[::1] x,
+                        const double[::1] h1, const double[::1] h2, const double[::1] hc):
+    """Values of f for the complex step, one point per call: (im1, im2, fp, fm, fpi, fmi)."""
+    cdef Py_ssize_t i, n = x.shape[0]
+    out = np.empty((6, n), dtype=np.float64)
+    cdef double[:, ::1] o = out
+    cdef double v[2]
+    for i in range(n):
+        y = f(complex(x[i], h1[i]), *args, **(kwargs or {}))
+        o[0, i] = PyComplex_ImagAsDouble(y) if PyComplex_Check(y) else NAN
+        y = f(complex(x[i], h2[i]), *args, **(kwargs or {}))
+        o[1, i] = PyComplex_ImagAsDouble(y) if PyComplex_Check(y) else NAN
+        store(call(f, x[i] + hc[i], args, kwargs), v, 2)
+        o[2, i] = v[0]
+        o[4, i] = v[1]
+        store(call(f, x[i] - hc[i], args, kwargs), v, 2)
+        o[3, i] = v[0]
+        o[5, i] = v[1]
+    return out

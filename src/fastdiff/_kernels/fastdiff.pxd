@@ -10,3 +10,54 @@ cdef extern from "fastdiff.h" nogil:
     const int fd_status_codes[]
     const char *const fd_status_names[]
     const char *const fd_status_messages[]
+
+    enum fd_status:
+        FD_CONVERGED
+        FD_COMPLEX_LOST
+
+    enum: FD_MAX_POINTS
+    enum: FD_MAX_COLS
+    enum: FD_N_SIDES
+
+    ctypedef struct fd_stencil:
+        int npts
+        double offsets[FD_MAX_POINTS]
+        double weights[FD_MAX_POINTS]
+        double w0
+        int order
+        int order_step
+
+    ctypedef struct fd_ladder_config:
+        int n
+        int ncomp
+        fd_stencil stencil[FD_N_SIDES]
+        double q
+        int max_levels
+        int max_cols
+        int fixed
+        int kink_check
+        double noise
+        double rtol
+        double atol
+        int user_tol
+
+    ctypedef struct fd_ladder_state:
+        double x
+        double h
+        int done
+
+    void fd_ladder_init(const fd_ladder_config *cfg, fd_ladder_state *st, double x, double h0,
+                        int side, int flags, const double *f0)
+    int fd_ladder_points(const fd_ladder_config *cfg, const fd_ladder_state *st, double *pts)
+    int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const double *fv)
+    Py_ssize_t fd_ladder_points_many(const fd_ladder_config *cfg, const fd_ladder_state *st,
+                                     const Py_ssize_t *idx, Py_ssize_t nidx, double *pts)
+    Py_ssize_t fd_ladder_update_many(const fd_ladder_config *cfg, fd_ladder_state *st,
+                                     Py_ssize_t *idx, Py_ssize_t nidx, const double *fv)
+    void fd_ladder_results(const fd_ladder_config *cfg, const fd_ladder_state *st, Py_ssize_t n,
+                           double *df, double *error, int *status, double *step)
+
+    void fd_complex_step(Py_ssize_t n, const double *im1, const double *im2, const double *fp,
+                         const double *fm, const double *fpi, const double *fmi,
+                         const double *h1, const double *h2, const double *hc, double noise,
+                         double *df, double *error, int *status)

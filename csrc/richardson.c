@@ -1,0 +1,317 @@
+/*
+ * Richardson extrapolation over the step ladder, with a verified error model.
+ *
+ * Design.  Level k has step h_k = h_0 q^-k and base estimate A_k = sum_j w_j f(x + c_j h_k) / h_k^n
+ * with error expansion a_p h^p + a_{p+s} h^{p+s} + ...  (s = 2 for central stencils).  The
+ * Neville tableau T_k[j] = T_k[j-1] + (T_k[j-1] - T_{k-1}[j-1]) / (q^{e_{j-1}} - 1), with
+ * e_j = p + j s, removes one term per column.  Its differences D_k[j] = T_k[j] - T_{k-1}[j]
+ * shrink by q^{e_j} per level once h is in the asymptotic range.  We trust nothing on faith:
+ *
+ *   - column j is "on rate" at row k when D_{k-1}[j] / D_k[j] lies within a factor RATE_BAND
+ *     of q^{e_j}; an extrapolated value T_k[j+1] is a candidate only when column j was on rate
+ *     at two consecutive rows, and its error is |T_k[j+1] - T_k[j]| (the size of the correction,
+ *     which in the asymptotic range exceeds the error of T_k[j+1] itself) plus rounding;
+ *   - a column whose difference is within the rounding bound is saturated: T_k[j] is a
+ *     candidate with error |D_k[j]| + rounding, and refining further cannot help;
+ *   - rounding of A_k is bounded by (noise + m eps) sum_j |w_j f_j| / h^n, amplified by
+ *     prod (q^e + 1) / (q^e - 1) through the tableau;
+ *   - n = 1 central only: the one-sided slopes F - B = (f(x+h) + f(x-h) - 2 f(x)) / h must
+ *     shrink with h (like h f''); if they do not, f has a kink and no candidate is trusted.
+ *
+ * The best candidate is the one with the smallest error.  Since every candidate must pass the
+ * rate tests (two consecutive ratios, so a chance agreement of aliased or noisy estimates is
+ * unlikely) and its error is the full correction rather than a guess of the next term, taking
+ * the minimum does not select a lucky underestimate.  Elements stop when the tolerance is met,
+ * a column saturates, rounding alone exceeds the best error, or the ladder ends.
+ *
+ * Status: CONVERGED / DOMAIN_ADAPTED (non-finite levels were skipped, ladder went on) /
+ * BOUNDS_ADAPTED (one-sided because of bounds) / NOT_CONVERGED (user tolerance missed) /
+ * NO_FINITE / INCONSISTENT (no candidate passed the tests; df is the best unverified guess).
+ */
+#include "fastdiff.h"
+
+#include <float.h>
+#include <math.h>
+
+#define RATE_BAND 2.0      /* accepted ratio: q^e / RATE_BAND .. q^e * RATE_BAND */
+#define FIXED_SAFETY 2.0   /* fixed step: factor on the one-term Richardson error estimate */
+
+static double mag(const double *v, int ncomp) { return ncomp == 1 ? fabs(v[0]) : hypot(v[0], v[1]); }
+
+/* q^e - 1 and the rounding amplification through column j of the tableau. */
+static double rich_den(const fd_ladder_config *cfg, const fd_stencil *s, int j)
+{
+    return pow(cfg->q, s->order + j * s->order_step) - 1.0;
+}
+
+static double rich_amp(const fd_ladder_config *cfg, const fd_stencil *s, int j)
+{
+    double a = 1.0;
+    for (int i = 0; i < j; ++i) {
+        const double d = rich_den(cfg, s, i);
+        a *= (d + 2.0) / d;
+    }
+    return a;
+}
+
+void fd_ladder_init(const fd_ladder_config *cfg, fd_ladder_state *st, double x, double h0,
+                    int side, int flags, const double *f0)
+{
+    (void)cfg;
+    *st = (fd_ladder_state){0};
+    st->x = x;
+    st->h = h0;
+    st->side = side;
+    st->flags = flags;
+    st->f0[0] = f0[0];
+    st->f0[1] = cfg->ncomp == 2 ? f0[1] : 0.0;
+    st->best_err = INFINITY;
+    st->fallback_err = INFINITY;
+    st->fallback[0] = st->fallback[1] = NAN;
+    st->best[0] = st->best[1] = NAN;
+    st->best_step = st->fallback_step = h0;
+    if (!isfinite(st->f0[0]) || !isfinite(st->f0[1])) {
+        st->done = 1;  /* f(x) itself is not finite: there is no derivative to estimate */
+    }
+}
+
+static void offer(fd_ladder_state *st, const double *v, double err, double h, int trusted, int nc)
+{
+    if (trusted) {
+        if (err < st->best_err) {
+            for (int c = 0; c < nc; ++c) st->best[c] = v[c];
+            st->best_err = err;
+            st->best_step = h;
+            st->flags |= FD_FLAG_TRUSTED;
+        }
+    } else if (err < st->fallback_err) {
+        for (int c = 0; c < nc; ++c) st->fallback[c] = v[c];
+        st->fallback_err = err;
+        st->fallback_step = h;
+    }
+}
+
+/* Is D_{k-1} / D_k within RATE_BAND of the predicted q^e?  (complex: the ratio must be real) */
+static int on_rate(const double *dprev, const double *d, double target, int nc)
+{
+    if (nc == 1) {
+        const double r = dprev[0] / d[0];
+        return r >= target / RATE_BAND && r <= target * RATE_BAND;
+    }
+    const double den = d[0] * d[0] + d[1] * d[1];
+    const double rr = (dprev[0] * d[0] + dprev[1] * d[1]) / den;
+    const double ri = (dprev[1] * d[0] - dprev[0] * d[1]) / den;
+    return rr >= target / RATE_BAND && rr <= target * RATE_BAND && fabs(ri) <= 0.5 * rr;
+}
+
+static int finish_level(const fd_ladder_config *cfg, fd_ladder_state *st, double rho0)
+{
+    st->levels += 1;
+    st->h /= cfg->q;
+    const double scale = mag(st->best, cfg->ncomp);
+    if (cfg->fixed) {
+        st->done = st->levels >= 3;
+    } else if (st->levels >= cfg->max_levels) {
+        st->done = 1;
+    } else if (st->flags & FD_FLAG_TRUSTED) {
+        /* met the tolerance, or the next level's rounding alone exceeds the best error */
+        st->done = st->best_err <= cfg->atol + cfg->rtol * scale ||
+                   rho0 * pow(cfg->q, cfg->n) > st->best_err;
+    } else if (st->flags & FD_FLAG_FINITE) {
+        /* rounding swamps every estimate seen (after a few levels, so that exact zeros can
+         * saturate first): hopeless */
+        st->done = st->levels >= 4 && rho0 > st->amax;
+    }
+    return st->done;
+}
+
+int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const double *fv)
+{
+    const fd_stencil *s = &cfg->stencil[st->side];
+    const int nc = cfg->ncomp;
+    const int m = s->npts;
+    const double h = st->h;
+    const double hn = pow(h, cfg->n);
+
+    /* Non-finite values: the stencil left f's domain.  Drop the tableau and go smaller. */
+    for (int t = 0; t < m * nc; ++t) {
+        if (!isfinite(fv[t])) {
+            st->flags |= FD_FLAG_NONFINITE;
+            st->rows = 0;
+            st->kink_prev = NAN;
+            if (cfg->fixed) {
+                st->levels = 2;  /* the fixed-step formula itself is not finite */
+            }
+            return finish_level(cfg, st, 0.0);
+        }
+    }
+    st->flags |= FD_FLAG_FINITE;
+
+    /* Base estimate and its rounding bound. */
+    double a[2] = {s->w0 * st->f0[0], s->w0 * st->f0[1]};
+    double absum = fabs(s->w0) * mag(st->f0, nc);
+    for (int j = 0; j < m; ++j) {
+        for (int c = 0; c < nc; ++c) a[c] += s->weights[j] * fv[j * nc + c];
+        absum += fabs(s->weights[j]) * mag(fv + j * nc, nc);
+    }
+    for (int c = 0; c < nc; ++c) a[c] /= hn;
+    const double rho0 = (cfg->noise + (m + 1) * DBL_EPSILON) * absum / hn;
+    const double amag = mag(a, nc);
+    if (amag > st->amax) st->amax = amag;
+
+    /* Kink test (n = 1, central, offsets +-1 first): the gap between one-sided slopes. */
+    int kink_ok = 1;
+    if (cfg->kink_check && st->side == FD_SIDE_CENTRAL) {
+        double g[2] = {0.0, 0.0};
+        for (int c = 0; c < nc; ++c) g[c] = (fv[c] + fv[nc + c] - 2.0 * st->f0[c]) / h;
+        const double gap = mag(g, nc);
+        const double gap_round = 4.0 * (cfg->noise + 4 * DBL_EPSILON) *
+                                 (mag(fv, nc) + mag(fv + nc, nc) + 2.0 * mag(st->f0, nc)) / h;
+        /* smooth: gap ~ h |f''| halves per level; a kink keeps it ~ constant */
+        kink_ok = gap <= gap_round || (st->rows > 0 && st->kink_prev >= sqrt(cfg->q) * gap);
+        st->kink_prev = gap;
+        if (!kink_ok) st->flags |= FD_FLAG_KINK;
+        else st->flags &= ~FD_FLAG_KINK;
+    }
+
+    /* New tableau row. */
+    double t[2][FD_MAX_COLS];
+    const int ncols = st->rows + 1 < cfg->max_cols ? st->rows + 1 : cfg->max_cols;
+    for (int c = 0; c < nc; ++c) {
+        t[c][0] = a[c];
+        for (int j = 1; j < ncols; ++j) {
+            t[c][j] = t[c][j - 1] + (t[c][j - 1] - st->row[c][j - 1]) / rich_den(cfg, s, j - 1);
+        }
+    }
+
+    if (cfg->fixed) {
+        /* Level 0 is the answer; levels 1 and 2 (h/q, h/q^2) measure its truncation error. */
+        const int lv = st->levels;
+        const double target = rich_den(cfg, s, 0) + 1.0;  /* q^p */
+        double d[2] = {0.0, 0.0};
+        for (int c = 0; c < nc; ++c) d[c] = st->row[c][0] - a[c];
+        if (lv == 0) {
+            for (int c = 0; c < nc; ++c) st->fallback[c] = a[c];
+            st->fallback_step = h;
+            st->fixed_rho0 = rho0;
+        } else if (lv == 1) {
+            /* D_1 = A_0 - A_1 ~ a_p h^p (1 - q^-p): the error of A_0 is D_1 q^p / (q^p - 1) */
+            st->fixed_d1[0] = d[0];
+            st->fixed_d1[1] = d[1];
+            st->fallback_err = st->fixed_rho0 + mag(d, nc) * target / (target - 1.0);
+        } else {
+            const double d1 = mag(st->fixed_d1, nc);
+            double err = NAN;
+            if (d1 <= st->fixed_rho0 + st->rho_prev) {
+                err = st->fixed_rho0 + d1;  /* A_0 is exact up to rounding */
+            } else if (on_rate(st->fixed_d1, d, target, nc)) {
+                err = st->fixed_rho0 + FIXED_SAFETY * d1 * target / (target - 1.0);
+            }
+            if (err == err && kink_ok) offer(st, st->fallback, err, st->fallback_step, 1, nc);
+        }
+        for (int c = 0; c < nc; ++c) st->row[c][0] = a[c];
+        st->rho_prev = rho0;
+        st->rows = 1;
+        return finish_level(cfg, st, rho0);
+    }
+
+    /* Rate tests down each column present in both rows. */
+    int saturated = 0;
+    const int nboth = st->rows < ncols ? st->rows : ncols;
+    for (int j = 0; j < nboth; ++j) {
+        const double amp = rich_amp(cfg, s, j);
+        const double rho = rho0 * amp;
+        double d[2] = {0.0, 0.0};
+        for (int c = 0; c < nc; ++c) d[c] = t[c][j] - st->row[c][j];
+        const double dm = mag(d, nc);
+        int ok = 0;
+        if (dm <= rho + st->rho_prev * amp) {
+            saturated = 1;
+            double v[2] = {t[0][j], nc == 2 ? t[1][j] : 0.0};
+            offer(st, v, dm + rho, h, kink_ok, nc);
+            ok = 1;
+        } else if (j < st->rows - 1) {
+            double dp[2] = {st->diff[0][j], st->diff[1][j]};
+            ok = on_rate(dp, d, rich_den(cfg, s, j) + 1.0, nc);
+            if (ok && st->ratio_ok[j] && j + 1 < ncols) {
+                double v[2] = {t[0][j + 1], nc == 2 ? t[1][j + 1] : 0.0};
+                double corr[2] = {t[0][j + 1] - t[0][j], nc == 2 ? t[1][j + 1] - t[1][j] : 0.0};
+                offer(st, v, mag(corr, nc) + rho0 * rich_amp(cfg, s, j + 1), h, kink_ok, nc);
+            }
+        }
+        /* unverified guess for INCONSISTENT results: the Ridders-style two-sided difference */
+        if (j + 1 < ncols) {
+            double v[2] = {t[0][j + 1], nc == 2 ? t[1][j + 1] : 0.0};
+            double e1[2] = {t[0][j + 1] - t[0][j], nc == 2 ? t[1][j + 1] - t[1][j] : 0.0};
+            const double err = fmax(mag(e1, nc), dm) + rho0 * rich_amp(cfg, s, j + 1);
+            offer(st, v, err, h, 0, nc);
+        }
+        st->diff[0][j] = d[0];
+        st->diff[1][j] = d[1];
+        st->ratio_ok[j] = ok;
+    }
+    if (st->rows == 0) {
+        offer(st, a, INFINITY, h, 0, nc);
+        if (st->fallback_err == INFINITY) {
+            for (int c = 0; c < nc; ++c) st->fallback[c] = a[c];
+            st->fallback_step = h;
+        }
+    }
+    for (int c = 0; c < nc; ++c) {
+        for (int j = 0; j < ncols; ++j) st->row[c][j] = t[c][j];
+    }
+    st->rows += 1;
+    st->rho_prev = rho0;
+    if (saturated && (st->flags & FD_FLAG_TRUSTED)) {
+        st->levels += 1;
+        st->done = 1;
+        return 1;
+    }
+    return finish_level(cfg, st, rho0);
+}
+
+ptrdiff_t fd_ladder_update_many(const fd_ladder_config *cfg, fd_ladder_state *st,
+                                ptrdiff_t *idx, ptrdiff_t nidx, const double *fv)
+{
+    ptrdiff_t keep = 0, r = 0;
+    for (ptrdiff_t i = 0; i < nidx; ++i) {
+        fd_ladder_state *e = &st[idx[i]];
+        const int m = cfg->stencil[e->side].npts;
+        if (!fd_ladder_update(cfg, e, fv + r)) {
+            idx[keep++] = idx[i];
+        }
+        r += (ptrdiff_t)m * cfg->ncomp;
+    }
+    return keep;
+}
+
+void fd_ladder_results(const fd_ladder_config *cfg, const fd_ladder_state *st, ptrdiff_t n,
+                       double *df, double *error, int *status, double *step)
+{
+    const int nc = cfg->ncomp;
+    for (ptrdiff_t i = 0; i < n; ++i) {
+        const fd_ladder_state *e = &st[i];
+        const double *v;
+        if (e->flags & FD_FLAG_TRUSTED) {
+            v = e->best;
+            error[i] = e->best_err;
+            step[i] = e->best_step;
+            if (cfg->user_tol && e->best_err > cfg->atol + cfg->rtol * mag(e->best, nc)) {
+                status[i] = FD_NOT_CONVERGED;
+            } else if (e->flags & FD_FLAG_NONFINITE) {
+                status[i] = FD_DOMAIN_ADAPTED;
+            } else if (e->flags & FD_FLAG_BOUNDS) {
+                status[i] = FD_BOUNDS_ADAPTED;
+            } else {
+                status[i] = FD_CONVERGED;
+            }
+        } else {
+            v = e->fallback;
+            error[i] = isfinite(e->fallback[0]) ? e->fallback_err : INFINITY;
+            step[i] = e->fallback_step;
+            status[i] = (e->flags & FD_FLAG_FINITE) ? FD_INCONSISTENT : FD_NO_FINITE;
+        }
+        for (int c = 0; c < nc; ++c) df[i * nc + c] = v[c];
+        if (!(error[i] >= 0.0)) error[i] = INFINITY;
+    }
+}

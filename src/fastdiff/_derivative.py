@@ -1,0 +1,413 @@
+"""derivative(): validate -> choose stencils and steps -> evaluate f on the ladder -> Result."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from fastdiff import _steps
+from fastdiff._kernels import _finite_diff
+from fastdiff._kernels._finite_diff import ValueKindError
+from fastdiff._result import Result
+from fastdiff._stencils import stencil
+from fastdiff._validation import check_int, check_real_array, fail
+
+METHODS = ("central", "forward", "backward", "complex", "dual")
+SIDES = ("central", "forward", "backward")  # index = fd_side in C
+DEFAULT_ORDER = {"central": 2, "forward": 1, "backward": 1}
+_BOUNDS_FLAG = 2  # FD_FLAG_BOUNDS
+
+
+class DerivativeArgs(NamedTuple):
+    """Validated arguments of derivative(), everything as the engine needs it."""
+
+    f: Callable[..., Any]
+    x: np.ndarray  # float64, any shape
+    n: int
+    method: str
+    order: int
+    step: np.ndarray | None  # float64, broadcast to x
+    rtol: float | None
+    atol: float | None
+    bounds: tuple[np.ndarray, np.ndarray] | None  # broadcast to x
+    vectorized: bool
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any] | None
+    noise: float | None
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+
+
+def check_finite_x(x: Any, name: str = "x") -> np.ndarray:
+    """`x` as a non-empty, finite float64 array."""
+    arr = check_real_array(name, x)
+    if arr.size == 0:
+        raise fail(name, "non-empty", x)
+    if not np.isfinite(arr).all():
+        raise fail(name, "finite (no NaN or inf)", x)
+    return arr
+
+
+def check_order(method: str, order: Any) -> int:
+    """The accuracy order of `method`'s formula: even for central, >= 1 one-sided."""
+    if order is None:
+        return DEFAULT_ORDER.get(method, 2)
+    if method == "central":
+        order = check_int("order", order, 2, "a positive even integer for method='central'")
+        if order % 2:
+            raise fail("order", "a positive even integer for method='central'", order)
+        return order
+    if method in ("complex", "dual"):
+        raise fail("order", f"None for method={method!r} (it has no formula order)", order)
+    return check_int("order", order, 1, f"a positive integer for method={method!r}")
+
+
+def check_tolerances(rtol: Any, atol: Any) -> tuple[float | None, float | None]:
+    out = []
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if value is None:
+            out.append(None)
+            continue
+        try:
+            v = float(value)
+        except (TypeError, ValueError) as exc:
+            raise fail(name, "a non-negative number or None", value, TypeError) from exc
+        if not v >= 0 or not np.isfinite(v):
+            raise fail(name, "a finite number >= 0", value)
+        out.append(v)
+    if out[0] is not None and 0 < out[0] < 16 * np.finfo(np.float64).eps:
+        warnings.warn(
+            f"`rtol`={out[0]:g} is below the attainable precision of finite differences "
+            f"(~{16 * np.finfo(np.float64).eps:.1e}); elements will report NOT_CONVERGED.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    return out[0], out[1]
+
+
+def check_step(step: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    if step is None:
+        return None
+    s = check_real_array("step", step)
+    if not (np.isfinite(s).all() and (s > 0).all()):
+        raise fail("step", "a finite number > 0 (or an array of them), or None", step)
+    try:
+        return np.ascontiguousarray(np.broadcast_to(s, shape))
+    except ValueError as exc:
+        raise fail("step", f"broadcastable to x's shape {shape}", step) from exc
+
+
+def check_bounds(bounds: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    if bounds is None:
+        return None
+    try:
+        lo_in, hi_in = bounds
+    except (TypeError, ValueError) as exc:
+        raise fail("bounds", "a pair (lo, hi)", bounds, TypeError) from exc
+    lo = check_real_array("bounds", lo_in)
+    hi = check_real_array("bounds", hi_in)
+    try:
+        lo = np.ascontiguousarray(np.broadcast_to(lo, x.shape))
+        hi = np.ascontiguousarray(np.broadcast_to(hi, x.shape))
+    except ValueError as exc:
+        raise fail("bounds", f"broadcastable to x's shape {x.shape}", bounds) from exc
+    if np.isnan(lo).any() or np.isnan(hi).any() or not (lo < hi).all():
+        raise fail("bounds", "a pair (lo, hi) with lo < hi", bounds)
+    if not ((lo <= x) & (x <= hi)).all():
+        raise fail("x", f"inside bounds=({lo_in!r}, {hi_in!r})", x.tolist() if x.size < 8 else x)
+    return lo, hi
+
+
+def check_common(f: Any, args: Any, kwargs: Any, vectorized: Any) -> None:
+    if not callable(f):
+        raise fail("f", "callable", f, TypeError)
+    if not isinstance(args, tuple):
+        raise fail("args", "a tuple", args, TypeError)
+    if kwargs is not None and not isinstance(kwargs, dict):
+        raise fail("kwargs", "a dict or None", kwargs, TypeError)
+    if not isinstance(vectorized, bool | np.bool_):
+        raise fail("vectorized", "True or False", vectorized, TypeError)
+
+
+def check_noise(noise: Any) -> float | None:
+    if noise is None:
+        return None
+    try:
+        v = float(noise)
+    except (TypeError, ValueError) as exc:
+        raise fail("noise", "a number in [0, 1) or None", noise, TypeError) from exc
+    if not 0 <= v < 1:
+        raise fail("noise", "a number in [0, 1) or None", noise)
+    return v
+
+
+def _validate_derivative_args(
+    f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise
+) -> DerivativeArgs:
+    check_common(f, args, kwargs, vectorized)
+    x = check_finite_x(x)
+    n = check_int("n", n, 1, "a positive integer")
+    if method not in METHODS:
+        raise fail("method", "one of " + ", ".join(map(repr, METHODS)), method)
+    if method == "dual" and n != 1:
+        raise fail("n", "1 for method='dual' (use a finite-difference method for n > 1)", n)
+    if method == "complex" and n != 1:
+        raise fail("n", "1 for method='complex'", n)
+    order = check_order(method, order)
+    rtol, atol = check_tolerances(rtol, atol)
+    return DerivativeArgs(
+        f, x, n, method, order, check_step(step, x.shape), rtol, atol, check_bounds(bounds, x),
+        bool(vectorized), args, kwargs, check_noise(noise),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The public verb
+# --------------------------------------------------------------------------------------------
+
+
+def derivative(
+    f: Callable[..., Any],
+    x: ArrayLike,
+    *,
+    n: int = 1,
+    method: str = "central",
+    order: int | None = None,
+    step: ArrayLike | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    bounds: tuple[ArrayLike, ArrayLike] | None = None,
+    vectorized: bool = False,
+    args: tuple[Any, ...] = (),
+    kwargs: dict[str, Any] | None = None,
+    noise: float | None = None,
+) -> Result:
+    """DOCSTRING"""
+    a = _validate_derivative_args(
+        f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise
+    )
+    if a.method == "dual":
+        from fastdiff import _forward  # noqa: PLC0415  (lands with the dual-number issue)
+
+        return _forward.dual_derivative(a.f, a.x, a.args, a.kwargs)
+    # Stencils deliberately probe f near domain edges: non-finite values are handled (and
+    # reported in `status`), so NumPy's floating-point warnings from f are noise here.
+    with np.errstate(all="ignore"):
+        if a.method == "complex":
+            return _complex_step(a)
+        return _ladder(a)
+
+
+# --------------------------------------------------------------------------------------------
+# Finite differences on the step ladder
+# --------------------------------------------------------------------------------------------
+
+
+def _sides_and_steps(a: DerivativeArgs, x: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per element: the stencil side, the first step, and flags (bounds made it one-sided)."""
+    if a.step is not None:
+        h0 = a.step.ravel().copy()
+    else:
+        h0 = _steps.scale_of(x) * 2.0 ** _steps.initial_step_exponent(a.n)
+    side = np.full(x.shape, SIDES.index(a.method), dtype=np.intc)
+    flags = np.zeros(x.shape, dtype=np.intc)
+    if a.bounds is not None:
+        lo, hi = (b.ravel() for b in a.bounds)
+        reach = {s: stencil(s, a.n, _order_for(a, s)).offsets for s in SIDES}
+        left = {s: -min(min(o), 0.0) for s, o in reach.items()}
+        right = {s: max(max(o), 0.0) for s, o in reach.items()}
+        room_lo, room_hi = x - lo, hi - x
+        s0 = SIDES[side[0]]
+
+        def fits(s: str, h: np.ndarray) -> np.ndarray:
+            return (left[s] * h <= room_lo) & (right[s] * h <= room_hi)
+
+        if a.step is None:
+            # shrink the first step (by powers of two) until the stencil fits, down to 2^-8 h0
+            cap = np.minimum(
+                np.where(left[s0] > 0, room_lo / max(left[s0], 1e-300), np.inf),
+                np.where(right[s0] > 0, room_hi / max(right[s0], 1e-300), np.inf),
+            )
+            shrunk = np.where(cap > 0, _steps.pow2_floor(np.maximum(cap, 1e-300)), 0.0)
+            ok = shrunk >= h0 * 2.0**-8
+            h0 = np.where(fits(s0, h0), h0, np.where(ok, np.minimum(h0, shrunk), h0))
+        bad = ~fits(s0, h0)
+        if bad.any():
+            one = np.where(room_hi >= room_lo, 1, 2)
+            side = np.where(bad, one, side).astype(np.intc)
+            flags = np.where(bad, _BOUNDS_FLAG, 0).astype(np.intc)
+            for k, s in ((1, "forward"), (2, "backward")):
+                sel = bad & (side == k)
+                room = room_hi if k == 1 else room_lo
+                ext = right[s] if k == 1 else left[s]
+                if a.step is None:
+                    h0 = np.where(sel, np.minimum(h0, _steps.pow2_floor(room / ext)), h0)
+                elif (sel & (ext * h0 > room)).any():
+                    raise fail("step", "small enough for the stencil to fit inside `bounds`",
+                               a.step if a.step.size < 8 else "array")
+    # the spacing f will see: (x + h) - x, exact for the power-of-two adaptive steps
+    h0 = (x + h0) - x
+    return np.ascontiguousarray(side), np.ascontiguousarray(h0), np.ascontiguousarray(flags)
+
+
+def _order_for(a: DerivativeArgs, side: str) -> int:
+    return a.order if side == a.method else DEFAULT_ORDER[side]
+
+
+def _value_info(y: Any, where: str) -> tuple[int, float]:
+    """(ncomp, eps) of f's values: complex or real, and the precision they carry."""
+    dt = np.asarray(y).dtype
+    if dt.kind not in "biufc":
+        raise TypeError(f"`f` must return numbers; got {type(y).__name__} {where}.")
+    ncomp = 2 if dt.kind == "c" else 1
+    eps = float(np.finfo(dt).eps) if dt.kind in "fc" else float(np.finfo(np.float64).eps)
+    return ncomp, max(eps, float(np.finfo(np.float64).eps))
+
+
+def _reword(exc: ValueKindError, what: str) -> Exception:
+    detail = exc.args[0]
+    if detail == "complex":
+        return TypeError(
+            f"`f` returned a complex value at some points but a real value at x[0] ({what})."
+        )
+    if isinstance(detail, tuple):
+        return ValueError(
+            f"`f` must return one number per point; got an array of shape {detail} ({what}). "
+            "For vector-valued f use fastdiff.jacobian."
+        )
+    return TypeError(f"`f` must return numbers; got {detail} ({what}).")
+
+
+def _ladder(a: DerivativeArgs) -> Result:
+    x = a.x.ravel()
+    side, h0, flags = _sides_and_steps(a, x)
+    if a.vectorized:
+        y0 = _call_vectorized(a, a.x)
+        ncomp, eps = _value_info(y0, "from f(x)")
+        f0 = y0.reshape(-1)
+        nfev = x.size
+    else:
+        try:
+            y0 = _call(a, float(x[0]))
+        except ValueKindError as exc:  # pragma: no cover - _call does not convert
+            raise _reword(exc, "at x[0]") from None
+        ncomp, eps = _value_info(y0, "at x[0]")
+        nfev = 1
+    stencils = [stencil(s, a.n, _order_for(a, s)) for s in SIDES]
+    user_tol = a.rtol is not None or a.atol is not None
+    default_rtol = float(np.finfo(np.float64).eps) ** _steps.DEFAULT_RTOL_EXPONENT
+    L = _finite_diff.Ladder(
+        a.n, ncomp, stencils, _steps.DEFAULT_STEP_RATIO, _steps.DEFAULT_MAX_LEVELS,
+        _steps.DEFAULT_MAX_COLUMNS, a.step is not None, a.n == 1, eps if a.noise is None
+        else max(a.noise, eps), (a.rtol or 0.0) if user_tol else default_rtol,
+        (a.atol or 0.0), user_tol, x.size,
+    )
+    if a.vectorized:
+        f0v = np.zeros((x.size, 2))
+        f0v[:, 0] = f0.real
+        if ncomp == 2:
+            f0v[:, 1] = f0.imag
+        L.init(x, h0, side, flags, f0v)
+        idx = L.active()
+        while idx.size:
+            pts = L.points(idx)
+            fv = _evaluate_batched(a, pts, ncomp)
+            nfev += pts.size
+            idx = idx[: L.update(idx, fv)]
+    else:
+        try:
+            nfev += L.run_looped(a.f, a.args, a.kwargs, x, h0, side, flags, y0)
+        except ValueKindError as exc:
+            raise _reword(exc, "vectorized=False") from None
+    df, error, status, step = L.results()
+    df = df[:, 0] + 1j * df[:, 1] if ncomp == 2 else df[:, 0]
+    return _make_result(a.x.shape, df, error, status, step, nfev, a.method)
+
+
+def _call(a: DerivativeArgs, xv: Any) -> Any:
+    if a.kwargs:
+        return a.f(xv, *a.args, **a.kwargs)
+    return a.f(xv, *a.args)
+
+
+def _call_vectorized(a: DerivativeArgs, pts: np.ndarray) -> np.ndarray:
+    y = np.asarray(_call(a, pts))
+    if y.shape != pts.shape:
+        raise ValueError(
+            "`f` must return an array of the same shape as its input when vectorized=True; "
+            f"got shape {y.shape} for input shape {pts.shape}."
+        )
+    if y.dtype.kind not in "biufc":
+        raise TypeError(f"`f` must return numbers; got an array of dtype {y.dtype}.")
+    return y
+
+
+def _evaluate_batched(a: DerivativeArgs, pts: np.ndarray, ncomp: int) -> np.ndarray:
+    """f at pts, in calls of at most DEFAULT_BATCH_POINTS points; float64 (re, im) interleaved."""
+    out = np.empty(pts.size * ncomp, dtype=np.float64)
+    view = out.view(np.complex128) if ncomp == 2 else out
+    B = _steps.DEFAULT_BATCH_POINTS
+    for s in range(0, pts.size, B):
+        y = _call_vectorized(a, pts[s : s + B])
+        if ncomp == 1 and y.dtype.kind == "c":
+            if np.any(y.imag != 0):
+                raise TypeError("`f` returned complex values at some points but real at x.")
+            y = y.real
+        view[s : s + B] = y
+    return out
+
+
+def _make_result(shape, df, error, status, step, nfev, method) -> Result:
+    status = status.astype(np.int64)
+    success = status >= 0
+
+    def out(v: np.ndarray) -> Any:
+        v = v.reshape(shape)
+        return v[()] if v.ndim == 0 else v
+
+    return Result(
+        df=out(df), error=out(error), success=out(success), status=out(status),
+        nfev=int(nfev), step=out(step), method=method,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Complex step
+# --------------------------------------------------------------------------------------------
+
+
+def _complex_step(a: DerivativeArgs) -> Result:
+    x = a.x.ravel()
+    scale = _steps.scale_of(x)
+    h1, h2, hc = (scale * 2.0**e for e in _steps.COMPLEX_STEP_EXPONENTS)
+    hc = (x + hc) - x
+    noise = float(np.finfo(np.float64).eps) if a.noise is None else a.noise
+    if a.vectorized:
+        vals = []
+        for z in (x + 1j * h1, x + 1j * h2):
+            y = _call_vectorized(a, z)
+            vals.append(y.imag if y.dtype.kind == "c" else np.full(x.shape, np.nan))
+        for xr in (x + hc, x - hc):
+            y = _call_vectorized(a, xr).astype(np.complex128)
+            vals.append(y)
+        im1, im2, yp, ym = vals
+        fp, fm, fpi, fmi = yp.real, ym.real, yp.imag, ym.imag
+    else:
+        try:
+            im1, im2, fp, fm, fpi, fmi = _finite_diff.complex_step_looped(
+                a.f, a.args, a.kwargs, x, h1, h2, hc
+            )
+        except ValueKindError as exc:
+            raise _reword(exc, "vectorized=False") from None
+    c = np.ascontiguousarray
+    df, error, status = _finite_diff.complex_step(
+        c(im1), c(im2), c(fp), c(fm), c(fpi), c(fmi), h1, h2, hc, noise
+    )
+    return _make_result(a.x.shape, df, error, status, h1, 4 * x.size, "complex")
