@@ -98,16 +98,20 @@ typedef struct fd_ladder_config {
 
 /* Per-element state; zero-initialise, then fd_ladder_init. */
 typedef struct fd_ladder_state {
-    double x, h;                      /* the point and the current level's step */
+    double x, h;                      /* the point and the current level's nominal step */
+    double h_prev;                    /* the previous level's spacing (x + h) - x */
     double f0[2];                     /* f(x) */
     double row[2][FD_MAX_COLS];       /* previous tableau row, per component */
     double diff[2][FD_MAX_COLS];      /* previous row's differences down each column */
     double rho_prev;                  /* previous level's rounding bound of A */
     double kink_prev;                 /* previous |F - B| (one-sided slope gap) */
     double best[2], best_err, best_step;
+    double best_gain;                 /* d(best) / d(noise of f): amp * sum|w| / h^n */
+    double noise_seen;                /* noise of f learned below the best level */
     double fallback[2], fallback_err, fallback_step;
     double amax;                      /* max |A_k| over finite levels */
     double fixed_rho0, fixed_d1[2];   /* fixed step: rounding of A_0 and A_0 - A_1 */
+    double fixed_gain;
     int ratio_ok[FD_MAX_COLS];        /* column passed its rate test at the previous row */
     int rows, levels, side, flags, status, done;
 } fd_ladder_state;
@@ -120,6 +124,9 @@ enum {
     FD_FLAG_FINITE = 8,               /* some level was finite */
     FD_FLAG_KINK = 16                 /* one-sided slopes disagreed at the last level */
 };
+
+/* The spacing x + h really has in floating point: (x + h) - x. */
+double fd_spacing(double x, double h);
 
 void fd_ladder_init(const fd_ladder_config *cfg, fd_ladder_state *st, double x, double h0,
                     int side, int flags, const double *f0);

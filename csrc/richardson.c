@@ -10,11 +10,17 @@
  *   - column j is "on rate" at row k when D_{k-1}[j] / D_k[j] lies within a factor RATE_BAND
  *     of q^{e_j}; an extrapolated value T_k[j+1] is a candidate only when column j was on rate
  *     at two consecutive rows, and its error is |T_k[j+1] - T_k[j]| (the size of the correction,
- *     which in the asymptotic range exceeds the error of T_k[j+1] itself) plus rounding;
+ *     which in the asymptotic range exceeds the error of T_k[j+1] itself), plus the residual
+ *     |D_{k-1}[j] - q^e D_k[j]| / q^e of the rate test (what the leading term leaves
+ *     unexplained: later terms and noise in f, which the correction shrinks by q^e - 1), plus
+ *     rounding;
  *   - a column whose difference is within the rounding bound is saturated: T_k[j] is a
  *     candidate with error |D_k[j]| + rounding, and refining further cannot help;
  *   - rounding of A_k is bounded by (noise + m eps) sum_j |w_j f_j| / h^n, amplified by
  *     prod (q^e + 1) / (q^e - 1) through the tableau;
+ *   - f may be noisier than `noise` says: below the best level, a base difference D_k[0]
+ *     that misses its rate is noise, so sigma ~ |D_k[0]| h^n / sum|w| is learned from it and
+ *     the best estimate's error gets that noise's effect at the best level's step;
  *   - n = 1 central only: the one-sided slopes F - B = (f(x+h) + f(x-h) - 2 f(x)) / h must
  *     shrink with h (like h f''); if they do not, f has a kink and no candidate is trusted.
  *
@@ -33,22 +39,30 @@
 #include <float.h>
 #include <math.h>
 
-#define RATE_BAND 2.0      /* accepted ratio: q^e / RATE_BAND .. q^e * RATE_BAND */
+/* accepted ratio: q^e / RATE_BAND .. q^e * RATE_BAND, i.e. an observed exponent within
+ * log_q(1.5) = 0.46 of e: loose enough for the next term's influence, tight enough to reject
+ * h^(1/2) behaviour (x^1.5 at 0) posing as h^1. */
+#define RATE_BAND 1.5
 #define FIXED_SAFETY 2.0   /* fixed step: factor on the one-term Richardson error estimate */
 
 static double mag(const double *v, int ncomp) { return ncomp == 1 ? fabs(v[0]) : hypot(v[0], v[1]); }
 
-/* q^e - 1 and the rounding amplification through column j of the tableau. */
-static double rich_den(const fd_ladder_config *cfg, const fd_stencil *s, int j)
+/*
+ * r^e - 1 for column j, r the ratio of this level's spacing to the previous one's.  r is q up
+ * to the rounding of x + h, a relative O(ulp(x) / h) that matters at large |x| (where it is
+ * 1e-8 of the term being eliminated at x = 1e6): so the real ratio is used.
+ */
+static double rich_den(double r, const fd_stencil *s, int j)
 {
-    return pow(cfg->q, s->order + j * s->order_step) - 1.0;
+    return pow(r, s->order + j * s->order_step) - 1.0;
 }
 
-static double rich_amp(const fd_ladder_config *cfg, const fd_stencil *s, int j)
+/* Rounding amplification through column j: prod (r^e + 1) / (r^e - 1). */
+static double rich_amp(double r, const fd_stencil *s, int j)
 {
     double a = 1.0;
     for (int i = 0; i < j; ++i) {
-        const double d = rich_den(cfg, s, i);
+        const double d = rich_den(r, s, i);
         a *= (d + 2.0) / d;
     }
     return a;
@@ -75,13 +89,16 @@ void fd_ladder_init(const fd_ladder_config *cfg, fd_ladder_state *st, double x, 
     }
 }
 
-static void offer(fd_ladder_state *st, const double *v, double err, double h, int trusted, int nc)
+/* A candidate estimate; gain converts a noise level of f into its effect on v. */
+static void offer(fd_ladder_state *st, const double *v, double err, double h, int trusted, int nc,
+                  double gain)
 {
     if (trusted) {
         if (err < st->best_err) {
             for (int c = 0; c < nc; ++c) st->best[c] = v[c];
             st->best_err = err;
             st->best_step = h;
+            st->best_gain = gain;
             st->flags |= FD_FLAG_TRUSTED;
         }
     } else if (err < st->fallback_err) {
@@ -104,6 +121,12 @@ static int on_rate(const double *dprev, const double *d, double target, int nc)
     return rr >= target / RATE_BAND && rr <= target * RATE_BAND && fabs(ri) <= 0.5 * rr;
 }
 
+/* The best estimate's error, with the effect of any noise seen below it. */
+static double fd_ladder_error(const fd_ladder_state *st)
+{
+    return fmax(st->best_err, 2.0 * st->noise_seen * st->best_gain);
+}
+
 static int finish_level(const fd_ladder_config *cfg, fd_ladder_state *st, double rho0)
 {
     st->levels += 1;
@@ -115,8 +138,8 @@ static int finish_level(const fd_ladder_config *cfg, fd_ladder_state *st, double
         st->done = 1;
     } else if (st->flags & FD_FLAG_TRUSTED) {
         /* met the tolerance, or the next level's rounding alone exceeds the best error */
-        st->done = st->best_err <= cfg->atol + cfg->rtol * scale ||
-                   rho0 * pow(cfg->q, cfg->n) > st->best_err;
+        st->done = fd_ladder_error(st) <= cfg->atol + cfg->rtol * scale ||
+                   rho0 * pow(cfg->q, cfg->n) > fd_ladder_error(st);
     } else if (st->flags & FD_FLAG_FINITE) {
         /* rounding swamps every estimate seen (after a few levels, so that exact zeros can
          * saturate first): hopeless */
@@ -130,8 +153,10 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
     const fd_stencil *s = &cfg->stencil[st->side];
     const int nc = cfg->ncomp;
     const int m = s->npts;
-    const double h = st->h;
+    const double h = fd_spacing(st->x, st->h);
     const double hn = pow(h, cfg->n);
+    const double r = st->rows > 0 ? st->h_prev / h : cfg->q;
+    st->h_prev = h;
 
     /* Non-finite values: the stencil left f's domain.  Drop the tableau and go smaller. */
     for (int t = 0; t < m * nc; ++t) {
@@ -150,9 +175,11 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
     /* Base estimate and its rounding bound. */
     double a[2] = {s->w0 * st->f0[0], s->w0 * st->f0[1]};
     double absum = fabs(s->w0) * mag(st->f0, nc);
+    double wabs = fabs(s->w0);
     for (int j = 0; j < m; ++j) {
         for (int c = 0; c < nc; ++c) a[c] += s->weights[j] * fv[j * nc + c];
         absum += fabs(s->weights[j]) * mag(fv + j * nc, nc);
+        wabs += fabs(s->weights[j]);
     }
     for (int c = 0; c < nc; ++c) a[c] /= hn;
     const double rho0 = (cfg->noise + (m + 1) * DBL_EPSILON) * absum / hn;
@@ -180,20 +207,21 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
     for (int c = 0; c < nc; ++c) {
         t[c][0] = a[c];
         for (int j = 1; j < ncols; ++j) {
-            t[c][j] = t[c][j - 1] + (t[c][j - 1] - st->row[c][j - 1]) / rich_den(cfg, s, j - 1);
+            t[c][j] = t[c][j - 1] + (t[c][j - 1] - st->row[c][j - 1]) / rich_den(r, s, j - 1);
         }
     }
 
     if (cfg->fixed) {
         /* Level 0 is the answer; levels 1 and 2 (h/q, h/q^2) measure its truncation error. */
         const int lv = st->levels;
-        const double target = rich_den(cfg, s, 0) + 1.0;  /* q^p */
+        const double target = rich_den(r, s, 0) + 1.0;  /* q^p */
         double d[2] = {0.0, 0.0};
         for (int c = 0; c < nc; ++c) d[c] = st->row[c][0] - a[c];
         if (lv == 0) {
             for (int c = 0; c < nc; ++c) st->fallback[c] = a[c];
             st->fallback_step = h;
             st->fixed_rho0 = rho0;
+            st->fixed_gain = wabs / hn;
         } else if (lv == 1) {
             /* D_1 = A_0 - A_1 ~ a_p h^p (1 - q^-p): the error of A_0 is D_1 q^p / (q^p - 1) */
             st->fixed_d1[0] = d[0];
@@ -207,7 +235,7 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
             } else if (on_rate(st->fixed_d1, d, target, nc)) {
                 err = st->fixed_rho0 + FIXED_SAFETY * d1 * target / (target - 1.0);
             }
-            if (err == err && kink_ok) offer(st, st->fallback, err, st->fallback_step, 1, nc);
+            if (err == err && kink_ok) offer(st, st->fallback, err, st->fallback_step, 1, nc, st->fixed_gain);
         }
         for (int c = 0; c < nc; ++c) st->row[c][0] = a[c];
         st->rho_prev = rho0;
@@ -219,39 +247,47 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
     int saturated = 0;
     const int nboth = st->rows < ncols ? st->rows : ncols;
     for (int j = 0; j < nboth; ++j) {
-        const double amp = rich_amp(cfg, s, j);
+        const double amp = rich_amp(r, s, j);
         const double rho = rho0 * amp;
         double d[2] = {0.0, 0.0};
         for (int c = 0; c < nc; ++c) d[c] = t[c][j] - st->row[c][j];
         const double dm = mag(d, nc);
-        int ok = 0;
-        if (dm <= rho + st->rho_prev * amp) {
+        const double dp[2] = {st->diff[0][j], st->diff[1][j]};
+        const int has_rate = j < st->rows - 1;
+        const int rate = has_rate && on_rate(dp, d, rich_den(r, s, j) + 1.0, nc);
+        const int sat = dm <= rho + st->rho_prev * amp;
+        if (j == 0 && has_rate && !rate && !sat && (st->flags & FD_FLAG_TRUSTED)) {
+            /* off rate below a trusted level: noise in f, in units of f */
+            const double sigma = 0.5 * dm * hn / wabs;
+            if (sigma > st->noise_seen) st->noise_seen = sigma;
+        }
+        if (sat) {
             saturated = 1;
             double v[2] = {t[0][j], nc == 2 ? t[1][j] : 0.0};
-            offer(st, v, dm + rho, h, kink_ok, nc);
-            ok = 1;
-        } else if (j < st->rows - 1) {
-            double dp[2] = {st->diff[0][j], st->diff[1][j]};
-            ok = on_rate(dp, d, rich_den(cfg, s, j) + 1.0, nc);
-            if (ok && st->ratio_ok[j] && j + 1 < ncols) {
-                double v[2] = {t[0][j + 1], nc == 2 ? t[1][j + 1] : 0.0};
-                double corr[2] = {t[0][j + 1] - t[0][j], nc == 2 ? t[1][j + 1] - t[1][j] : 0.0};
-                offer(st, v, mag(corr, nc) + rho0 * rich_amp(cfg, s, j + 1), h, kink_ok, nc);
-            }
+            offer(st, v, dm + rho, h, kink_ok, nc, amp * wabs / hn);
+        } else if (rate && st->ratio_ok[j] && j + 1 < ncols) {
+            double v[2] = {t[0][j + 1], nc == 2 ? t[1][j + 1] : 0.0};
+            double corr[2] = {t[0][j + 1] - t[0][j], nc == 2 ? t[1][j + 1] - t[1][j] : 0.0};
+            /* what the leading term does not explain: next terms and noise (q^e = den + 1) */
+            const double qe = rich_den(r, s, j) + 1.0;
+            double resid[2] = {dp[0] - qe * d[0], dp[1] - qe * d[1]};
+            const double amp1 = rich_amp(r, s, j + 1);
+            const double err = mag(corr, nc) + mag(resid, nc) + rho0 * amp1;
+            offer(st, v, err, h, kink_ok, nc, amp1 * wabs / hn);
         }
         /* unverified guess for INCONSISTENT results: the Ridders-style two-sided difference */
         if (j + 1 < ncols) {
             double v[2] = {t[0][j + 1], nc == 2 ? t[1][j + 1] : 0.0};
             double e1[2] = {t[0][j + 1] - t[0][j], nc == 2 ? t[1][j + 1] - t[1][j] : 0.0};
-            const double err = fmax(mag(e1, nc), dm) + rho0 * rich_amp(cfg, s, j + 1);
-            offer(st, v, err, h, 0, nc);
+            const double err = fmax(mag(e1, nc), dm) + rho0 * rich_amp(r, s, j + 1);
+            offer(st, v, err, h, 0, nc, 0.0);
         }
         st->diff[0][j] = d[0];
         st->diff[1][j] = d[1];
-        st->ratio_ok[j] = ok;
+        st->ratio_ok[j] = sat || rate;
     }
     if (st->rows == 0) {
-        offer(st, a, INFINITY, h, 0, nc);
+        offer(st, a, INFINITY, h, 0, nc, 0.0);
         if (st->fallback_err == INFINITY) {
             for (int c = 0; c < nc; ++c) st->fallback[c] = a[c];
             st->fallback_step = h;
@@ -294,9 +330,9 @@ void fd_ladder_results(const fd_ladder_config *cfg, const fd_ladder_state *st, p
         const double *v;
         if (e->flags & FD_FLAG_TRUSTED) {
             v = e->best;
-            error[i] = e->best_err;
+            error[i] = fd_ladder_error(e);
             step[i] = e->best_step;
-            if (cfg->user_tol && e->best_err > cfg->atol + cfg->rtol * mag(e->best, nc)) {
+            if (cfg->user_tol && error[i] > cfg->atol + cfg->rtol * mag(e->best, nc)) {
                 status[i] = FD_NOT_CONVERGED;
             } else if (e->flags & FD_FLAG_NONFINITE) {
                 status[i] = FD_DOMAIN_ADAPTED;

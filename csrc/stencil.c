@@ -1,20 +1,27 @@
 /*
  * Stencil application: the points of one ladder level and the base estimate A_k there.
  *
- * A level of step h evaluates f at x + c_j h for the stencil's non-zero offsets c_j; f(x) is
- * evaluated once per element and cached.  Steps are powers of two times q^-k with q = 2 by
- * default, so x + c_j h is exact in floating point for the short integer stencils used and the
- * divisor h^n is the true spacing (the caller passes steps as (x + h) - x; see _steps.py).
+ * A level of nominal step h evaluates f at x + c_j s for the stencil's non-zero offsets c_j,
+ * where s = (x + h) - x is the spacing x + h really has in floating point; s is also the
+ * divisor, so rounding of x + h never turns into an O(ulp(x) / h) error of the estimate.
+ * f(x) is evaluated once per element and cached.
  */
 #include "fastdiff.h"
 
 #include <math.h>
 
+double fd_spacing(double x, double h)
+{
+    /* The step f really sees: x + h rounds, and (x + h) - x is then exact (Sterbenz). */
+    return (x + h) - x;
+}
+
 int fd_ladder_points(const fd_ladder_config *cfg, const fd_ladder_state *st, double *pts)
 {
     const fd_stencil *s = &cfg->stencil[st->side];
+    const double h = fd_spacing(st->x, st->h);
     for (int j = 0; j < s->npts; ++j) {
-        pts[j] = st->x + s->offsets[j] * st->h;
+        pts[j] = st->x + s->offsets[j] * h;
     }
     return s->npts;
 }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -190,6 +192,21 @@ def derivative(
     noise: float | None = None,
 ) -> Result:
     """DOCSTRING"""
+    if (
+        type(x) is float
+        and method in _SCALAR_FAST
+        and type(n) is int
+        and n >= 1
+        and step is None
+        and bounds is None
+        and vectorized is False
+        and noise is None
+        and type(args) is tuple
+        and (kwargs is None or type(kwargs) is dict)
+        and math.isfinite(x)
+        and callable(f)
+    ):
+        return _scalar(f, x, n, method, order, rtol, atol, args, kwargs)
     a = _validate_derivative_args(
         f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise
     )
@@ -208,6 +225,31 @@ def derivative(
 # --------------------------------------------------------------------------------------------
 # Finite differences on the step ladder
 # --------------------------------------------------------------------------------------------
+
+_SCALAR_FAST = {"central": 0, "forward": 1, "backward": 2}
+
+
+def _scalar(f, x: float, n: int, method: str, order, rtol, atol, args, kwargs) -> Result:
+    """derivative() for one float x with an adaptive step: the whole ladder in one C call.
+
+    The caller has checked every argument this path relies on; this is the same computation
+    as _ladder() for a 0-d x, without its array bookkeeping.
+    """
+    order = check_order(method, order)
+    if rtol is not None or atol is not None:
+        rtol, atol = check_tolerances(rtol, atol)
+    config = ladder_config(n, method, order, False, rtol, atol)
+    mant, expo = math.frexp(max(abs(x), 1.0))
+    h0 = math.ldexp(1.0, expo - (mant == 0.5) + _steps.initial_step_exponent(n))
+    h0 = (x + h0) - x
+    with np.errstate(all="ignore"):
+        try:
+            df, err, status, step, nfev = _finite_diff.run_scalar(
+                config, f, args, kwargs, x, h0, _SCALAR_FAST[method], -1.0
+            )
+        except ValueKindError as exc:
+            raise _reword(exc, "vectorized=False") from None
+    return Result(df, err, status >= 0, status, nfev, step, method)
 
 
 def _sides_and_steps(a: DerivativeArgs, x: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -261,6 +303,21 @@ def _order_for(a: DerivativeArgs, side: str) -> int:
     return a.order if side == a.method else DEFAULT_ORDER[side]
 
 
+@lru_cache(maxsize=128)
+def ladder_config(
+    n: int, method: str, order: int, fixed: bool, rtol: float | None, atol: float | None
+) -> _finite_diff.LadderConfig:
+    """The compiled configuration for one choice of formula, step mode and tolerance."""
+    stencils = [stencil(s, n, order if s == method else DEFAULT_ORDER[s]) for s in SIDES]
+    user_tol = rtol is not None or atol is not None
+    default_rtol = float(np.finfo(np.float64).eps) ** _steps.DEFAULT_RTOL_EXPONENT
+    return _finite_diff.LadderConfig(
+        n, stencils, _steps.DEFAULT_STEP_RATIO, _steps.DEFAULT_MAX_LEVELS,
+        _steps.DEFAULT_MAX_COLUMNS, fixed, n == 1, (rtol or 0.0) if user_tol else default_rtol,
+        atol or 0.0, user_tol,
+    )
+
+
 def _value_info(y: Any, where: str) -> tuple[int, float]:
     """(ncomp, eps) of f's values: complex or real, and the precision they carry."""
     dt = np.asarray(y).dtype
@@ -300,15 +357,9 @@ def _ladder(a: DerivativeArgs) -> Result:
             raise _reword(exc, "at x[0]") from None
         ncomp, eps = _value_info(y0, "at x[0]")
         nfev = 1
-    stencils = [stencil(s, a.n, _order_for(a, s)) for s in SIDES]
-    user_tol = a.rtol is not None or a.atol is not None
-    default_rtol = float(np.finfo(np.float64).eps) ** _steps.DEFAULT_RTOL_EXPONENT
-    L = _finite_diff.Ladder(
-        a.n, ncomp, stencils, _steps.DEFAULT_STEP_RATIO, _steps.DEFAULT_MAX_LEVELS,
-        _steps.DEFAULT_MAX_COLUMNS, a.step is not None, a.n == 1, eps if a.noise is None
-        else max(a.noise, eps), (a.rtol or 0.0) if user_tol else default_rtol,
-        (a.atol or 0.0), user_tol, x.size,
-    )
+    config = ladder_config(a.n, a.method, a.order, a.step is not None, a.rtol, a.atol)
+    noise = eps if a.noise is None else max(a.noise, eps)
+    L = _finite_diff.Ladder(config, ncomp, noise, x.size)
     if a.vectorized:
         f0v = np.zeros((x.size, 2))
         f0v[:, 0] = f0.real

@@ -1,8 +1,7 @@
 """Default step-size rules, each with its rationale.
 
-Steps are powers of two (times the element's scale), so that every stencil point
-``x + c*h`` with a small integer ``c`` is exact in floating point and the spacing the formula
-divides by is the spacing f actually saw.
+The kernels evaluate f at ``x + c*s`` with ``s = (x + h) - x``, the spacing ``x + h`` really
+has, and divide by ``s``: the formula then uses the spacing f actually saw.
 """
 
 from __future__ import annotations
@@ -11,11 +10,11 @@ import numpy as np
 
 #: Ratio between successive steps of the ladder. 2 keeps steps exact (powers of two) and gives
 #: Richardson extrapolation well-separated error terms (q^e - 1 >= 3 for central stencils).
-DEFAULT_STEP_RATIO = 2.0
+DEFAULT_STEP_RATIO = 1.0 + 2.0**0.5
 
-#: Most levels an element may take. From h0 = 2^-3 max(|x|, 1), 30 halvings reach 2^-33 |x|,
+#: Most levels an element may take. From h0 = 2^-3 max(|x|, 1), 30 levels reach 1e-12 |x|,
 #: past the rounding optimum of every order supported, and leave room for domain edges and
-#: badly scaled functions (sin at 1e6 needs about 20 levels before its steps resolve it).
+#: badly scaled functions (sin at 1e6 needs about 14 levels before its steps resolve it).
 DEFAULT_MAX_LEVELS = 30
 
 #: Richardson columns. Seven extrapolations take a central order-2 base to order 16: beyond

@@ -5,6 +5,7 @@ import numpy as np
 
 from cpython.complex cimport PyComplex_Check, PyComplex_ImagAsDouble, PyComplex_RealAsDouble
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_Check
+from libc.float cimport DBL_EPSILON
 from libc.math cimport NAN
 from libc.stdlib cimport calloc, free
 
@@ -68,26 +69,22 @@ cdef int store(object y, double *out, int ncomp) except -1:
                  out, ncomp)
 
 
-cdef class Ladder:
-    """C ladder configuration plus the per-element states of one call."""
+cdef class LadderConfig:
+    """The C ladder configuration of one (n, method, order, step mode, tolerance) choice."""
     cdef fd_ladder_config cfg
-    cdef fd_ladder_state *st
-    cdef readonly Py_ssize_t size
-    cdef readonly int ncomp
     cdef int max_npts
 
-    def __cinit__(self, int n, int ncomp, stencils, double q, int max_levels, int max_cols,
-                  bint fixed, bint kink_check, double noise, double rtol, double atol,
-                  bint user_tol, Py_ssize_t size):
+    def __cinit__(self, int n, stencils, double q, int max_levels, int max_cols,
+                  bint fixed, bint kink_check, double rtol, double atol, bint user_tol):
         cdef int s, j
         self.cfg.n = n
-        self.cfg.ncomp = ncomp
+        self.cfg.ncomp = 1
         self.cfg.q = q
         self.cfg.max_levels = max_levels
         self.cfg.max_cols = max_cols
         self.cfg.fixed = fixed
         self.cfg.kink_check = kink_check
-        self.cfg.noise = noise
+        self.cfg.noise = 0.0
         self.cfg.rtol = rtol
         self.cfg.atol = atol
         self.cfg.user_tol = user_tol
@@ -102,6 +99,67 @@ cdef class Ladder:
             self.cfg.stencil[s].order = order
             self.cfg.stencil[s].order_step = order_step
             self.max_npts = max(self.max_npts, len(offsets))
+
+
+cdef double value_eps(object y, int *ncomp) except -1.0:
+    """Precision and kind (1 real, 2 complex) of a value of f."""
+    if PyFloat_Check(y):
+        ncomp[0] = 1
+        return DBL_EPSILON
+    if PyComplex_Check(y):
+        ncomp[0] = 2
+        return DBL_EPSILON
+    dt = np.asarray(y).dtype
+    if dt.kind not in "biufc":
+        raise ValueKindError(type(y).__name__)
+    ncomp[0] = 2 if dt.kind == "c" else 1
+    return max(float(np.finfo(dt).eps), DBL_EPSILON) if dt.kind in "fc" else DBL_EPSILON
+
+
+def run_scalar(LadderConfig config, f, tuple args, dict kwargs, double x, double h0, int side,
+               double noise):
+    """One element start to end; noise < 0 means "the precision of f's values".
+
+    Returns (df, error, status, step, nfev), df a float or complex.
+    """
+    cdef fd_ladder_config cfg = config.cfg
+    cdef fd_ladder_state st
+    cdef double f0[2]
+    cdef double pts[FD_MAX_POINTS]
+    cdef double fv[2 * FD_MAX_POINTS]
+    cdef double df[2]
+    cdef double err, step
+    cdef int status, j, m, nc
+    cdef Py_ssize_t nfev = 1
+    y0 = call(f, x, args, kwargs)
+    eps = value_eps(y0, &cfg.ncomp)
+    cfg.noise = eps if noise < 0 else max(noise, eps)
+    nc = cfg.ncomp
+    store(y0, f0, nc)
+    fd_ladder_init(&cfg, &st, x, h0, side, 0, f0)
+    while not st.done:
+        m = fd_ladder_points(&cfg, &st, pts)
+        for j in range(m):
+            store(call(f, pts[j], args, kwargs), &fv[j * nc], nc)
+        nfev += m
+        fd_ladder_update(&cfg, &st, fv)
+    fd_ladder_results(&cfg, &st, 1, df, &err, &status, &step)
+    return (complex(df[0], df[1]) if nc == 2 else df[0]), err, status, step, nfev
+
+
+cdef class Ladder:
+    """Per-element ladder states of one call, for the array paths."""
+    cdef fd_ladder_config cfg
+    cdef fd_ladder_state *st
+    cdef readonly Py_ssize_t size
+    cdef readonly int ncomp
+    cdef int max_npts
+
+    def __cinit__(self, LadderConfig config, int ncomp, double noise, Py_ssize_t size):
+        self.cfg = config.cfg
+        self.cfg.ncomp = ncomp
+        self.cfg.noise = noise
+        self.max_npts = config.max_npts
         self.size = size
         self.ncomp = ncomp
         self.st = <fd_ladder_state *>calloc(max(size, 1), sizeof(fd_ladder_state))
