@@ -191,7 +191,159 @@ def derivative(
     kwargs: dict[str, Any] | None = None,
     noise: float | None = None,
 ) -> Result:
-    """DOCSTRING"""
+    """Derivative of a scalar function, elementwise, with an error bound and status per element.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args, **kwargs)``. With ``vectorized=False`` (default) it is called with one
+        float at a time from a compiled loop and returns one number (float or complex). With
+        ``vectorized=True`` it takes an ndarray of points (any shape) and returns an array of
+        the same shape, computed elementwise.
+    x : float array_like
+        Where to differentiate; any shape. Each element is independent.
+    n : int, default: 1
+        Derivative order. Finite differences reach useful accuracy for n = 1 ... 6; the
+        complex step and dual numbers give n = 1.
+    method : {"central", "forward", "backward", "complex", "dual"}, default: "central"
+        ``"central"``, ``"forward"``, ``"backward"``: finite differences on an adaptive step
+        ladder with Richardson extrapolation. ``"complex"``: the complex step
+        ``Im f(x + ih) / h`` (f must be real-analytic and real on reals). ``"dual"``:
+        forward-mode dual numbers (f must use NumPy or `fastdiff.math` operations).
+    order : int, optional
+        Accuracy order of the finite-difference formula at each step: even for central
+        (default 2), any positive integer one-sided (default 1). With the adaptive step the
+        ladder extrapolates far beyond it; with a fixed `step` it is the formula's order.
+    step : float array_like, optional
+        ``None`` (default): adaptive. A positive number (or array broadcastable to `x`) fixes
+        the absolute step: `df` is the order-`order` formula at exactly that step (no
+        extrapolation), and two extra levels at ``step/q`` and ``step/q**2`` estimate its error.
+    rtol, atol : float, optional
+        Stop refining an element once ``error <= atol + rtol * |df|``; an element that cannot
+        reach it has status ``NOT_CONVERGED``. By default the ladder stops once the error is
+        below ``eps**0.75 * |df|`` or cannot improve any more, and that is not an error.
+    bounds : (lo, hi), optional
+        The domain of f (scalars or arrays broadcastable to `x`): f is only evaluated in
+        ``[lo, hi]``; near a bound the stencil shrinks or becomes one-sided.
+    vectorized : bool, default: False
+        Whether f accepts an array of points (see `f`). Then f is called once per ladder level
+        with all pending points, in chunks of at most ``2**20`` points.
+    args : tuple, default: ()
+        Extra positional arguments for f.
+    kwargs : dict, optional
+        Extra keyword arguments for f.
+    noise : float, optional
+        Relative accuracy of the values of f, when it is worse than its dtype's ``eps`` (a
+        simulation, an iterative solver). Default: ``eps`` of f's output dtype.
+
+    Returns
+    -------
+    Result
+        With attributes (arrays of `x`'s shape, or scalars for scalar `x`):
+
+        df : float or complex
+            The estimate.
+        error : float
+            Estimated bound on ``|df - f^(n)(x)|``.
+        success : bool
+            ``status >= 0``: the estimate is trusted.
+        status : int
+            ``0`` converged; ``1`` f was non-finite at some steps and smaller or one-sided
+            steps were used; ``2`` one-sided because of `bounds`; ``-1`` the requested
+            `rtol`/`atol` was not met; ``-2`` f was non-finite everywhere tried; ``-3``
+            estimates did not settle (a kink, noise, an unresolved oscillation); ``-4``
+            complex step: f dropped the imaginary part or is not analytic. See `Status`.
+        nfev : int
+            Points at which f was evaluated, in total.
+        step : float
+            The step of the returned estimate.
+        method : str
+            The method used.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For invalid arguments, naming the parameter, the rule and the value; for an f that
+        returns the wrong shape or non-numbers. Exceptions raised by f propagate unchanged.
+
+    See Also
+    --------
+    gradient, jacobian, hessian, hessdiag, jvp : the same engine for many variables.
+    fd_weights : the finite-difference weights behind the stencils.
+
+    Notes
+    -----
+    Element by element, the step runs down a ladder ``h_k = h_0 / q**k`` with
+    ``h_0 = 2**-3 * max(|x|, 1)`` for n = 1 (larger for higher n) and the ratio
+    ``q = 1 + sqrt(2)``, which is irrational so that no periodic f can alias consistently
+    across levels. f is evaluated at ``x + c*s`` with ``s = (x + h) - x``, the spacing
+    ``x + h`` really has, and ``s`` is the divisor. At each level the base formula gives
+    ``A_k = f^(n)(x) + a_p h^p + a_{p+2} h^{p+2} + ...``; a Richardson tableau removes one
+    term per column. The total error is truncation plus rounding,
+
+    .. math:: |A_k - f^{(n)}| \\lesssim |a_p| h^p + \\epsilon \\sum_j |w_j f_j| / h^n ,
+
+    and `error` is built so that it bounds the true error wherever `success` is True:
+
+    * an extrapolated value is trusted only after its column's differences shrank at the
+      predicted rate ``q**e`` on two consecutive levels (a chance agreement of aliased or
+      noisy values is then unlikely), or sit at the rounding level;
+    * its error is the full correction ``|T[j+1] - T[j]|``, plus the rate test's residual
+      (what the leading term leaves unexplained: later terms and noise), plus the rounding
+      bound ``(noise + m*eps) * sum|w_j f_j| / h**n`` carried through the tableau;
+    * below the best level, differences that miss their rate reveal noise in f, which is
+      added at the best level's step;
+    * for n = 1, central, the one-sided slopes must agree as h shrinks, or f has a kink.
+
+    The smallest trusted error wins. Non-finite values of f discard the level and the ladder
+    goes on with smaller steps (status 1). Replacing the removed
+    ``scipy.misc.derivative(func, x0, dx, n, order)`` (``order`` = number of points): use
+    ``derivative(func, x0, n=n, step=dx, order=order - 1).df`` for n = 1 or 2 (central
+    ``order - 1`` accuracy on ``order`` points), ``order=order - 3`` for n = 3 or 4.
+
+    Examples
+    --------
+    The derivative of ``exp`` at 1, with its error bound and the true error:
+
+    >>> import numpy as np
+    >>> import fastdiff as fd
+    >>> res = fd.derivative(np.exp, 1.0)
+    >>> bool(res.success), res.status
+    (True, 0)
+    >>> bool(abs(res.df - np.e) <= res.error < 1e-11), res.nfev
+    (True, 11)
+
+    Elementwise over an array, with f called once per level on all pending points:
+
+    >>> x = np.linspace(0, 3, 4)
+    >>> res = fd.derivative(np.sin, x, vectorized=True)
+    >>> bool(np.all(np.abs(res.df - np.cos(x)) <= res.error))
+    True
+
+    Higher derivatives, and a domain edge: ``log`` at 1e-3 cannot be probed with large
+    steps; the non-finite values are noticed and the ladder goes on (status 1):
+
+    >>> res = fd.derivative(np.log, 1e-3)
+    >>> round(float(res.df), 6), res.status
+    (1000.0, 1)
+    >>> res = fd.derivative(np.exp, 0.0, n=4)
+    >>> bool(abs(res.df - 1) <= res.error < 1e-6)
+    True
+
+    A kink is reported, not averaged away:
+
+    >>> fd.derivative(abs, 0.0).status
+    -3
+
+    The complex step, and a fixed step as in ``scipy.misc.derivative``:
+
+    >>> res = fd.derivative(np.sin, 0.5, method="complex")
+    >>> bool(abs(res.df - np.cos(0.5)) <= res.error < 1e-14)
+    True
+    >>> res = fd.derivative(np.exp, 0.0, step=1e-3)     # 3-point central formula
+    >>> bool(abs(res.df - 1) <= res.error), float(res.step)
+    (True, 0.001)
+    """
     if (
         type(x) is float
         and method in _SCALAR_FAST
