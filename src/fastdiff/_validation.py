@@ -43,5 +43,4 @@ def check_real_array(name: str, value: Any) -> np.ndarray:
         raise fail(name, "real, not complex", value, TypeError)
     if kind not in "biuf":
         raise fail(name, "a real array_like of numbers", value, TypeError)
-    # np.asarray, not np.ascontiguousarray: the latter turns 0-d input into shape (1,).
-    return np.asarray(arr, dtype=np.float64, order="C")
+    return np.asarray(arr, dtype=np.float64, order="C")  # keeps 0-d (ascontiguousarray would not)
