@@ -22,7 +22,6 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import fastdiff
-
 from reference import central_first_derivative_weights, exact_weights, vandermonde_weights
 
 EPS = np.finfo(np.float64).eps
