@@ -1,0 +1,1 @@
+"""asv benchmarks for fastdiff (see docs/dev/benchmarks.md)."""

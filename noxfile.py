@@ -1,0 +1,57 @@
+"""Every development command, for people and CI alike (shared/STYLE.md B11).
+
+nox -s tests               full test suite against a regular install
+nox -s tests_debug_cython  the same with Cython boundscheck/wraparound/initializedcheck on
+nox -s lint                ruff check + ruff format --check
+nox -s stubs               mypy.stubtest: the .pyi stubs match the compiled modules
+nox -s wheel               tools/check_wheel.sh: build, repair, test the wheel (no compiler)
+nox -s bench_quick         asv check + one quick asv run against this checkout
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = False
+
+PYTHON = "3.11"
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    session.install(".[test]")
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def tests_debug_cython(session: nox.Session) -> None:
+    session.install("-Ccmake.define.FASTDIFF_DEBUG_CYTHON=ON", ".[test]")
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def stubs(session: nox.Session) -> None:
+    session.install("mypy", ".")
+    session.run("python", "-m", "mypy.stubtest", "fastdiff._kernels")
+
+
+@nox.session(venv_backend="none")
+def wheel(session: nox.Session) -> None:
+    # The script makes its own venvs (build tools; a compiler-free test env).
+    session.run("bash", "tools/check_wheel.sh", external=True)
+
+
+@nox.session(python=PYTHON)
+def bench_quick(session: nox.Session) -> None:
+    session.install("asv", "numdifftools", "findiff", ".")
+    session.run("asv", "machine", "--yes")
+    session.run("asv", "check", "--python=same")
+    session.run("asv", "run", "--python=same", "--quick", "--show-stderr", *session.posargs)
