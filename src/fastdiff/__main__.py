@@ -223,8 +223,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.verb == "derivative":
         x = _parse_point(args.at)
         expr = compile_expression(args.expression, ("x",))
-        f = _elementwise(_reported(expr.function, args.expression))
-        options.update(n=args.n, vectorized=args.method != "dual")
+        f = _reported(expr.function, args.expression)
+        vectorized = args.method != "dual"  # Duals go one point at a time
+        options.update(n=args.n, vectorized=vectorized)
+        f = _elementwise(f) if vectorized else f
         result = _call(fastdiff.derivative, f, x, options)
         names = None
     else:
