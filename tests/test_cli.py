@@ -24,8 +24,13 @@ SLACK = 1e-15  # rounding allowance of the error contract (shared/DESIGN.md)
 
 def run_cli(*args):
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    return subprocess.run([sys.executable, "-m", "fastdiff", *args], capture_output=True,
-                          encoding="utf-8", env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "fastdiff", *args],
+        capture_output=True,
+        encoding="utf-8",
+        env=env,
+        timeout=60,
+    )
 
 
 def strict_json(text):
@@ -73,8 +78,9 @@ def test_json_first_derivative_matches_the_analytic_value_within_its_error():
 
 
 def test_json_second_derivative_matches_the_analytic_value_within_its_error():
-    proc = run_cli("derivative", "sin(x)*exp(x)", "--at", "1.0", "--n", "2", "--order", "4",
-                   "--json")
+    proc = run_cli(
+        "derivative", "sin(x)*exp(x)", "--at", "1.0", "--n", "2", "--order", "4", "--json"
+    )
     assert proc.returncode == 0, proc.stderr
     out = strict_json(proc.stdout)
     assert out["n"] == 2 and out["success"] is True
@@ -245,17 +251,39 @@ def _gradient_by_coordinates(f, x, **options):
 
         results.append(fastdiff.derivative(along, x[i], **options))
     field = lambda name: np.array([getattr(r, name) for r in results])  # noqa: E731
-    return Result(field("df"), field("error"), field("success"), field("status"),
-                  sum(r.nfev for r in results), field("step"), options["method"])
+    return Result(
+        field("df"),
+        field("error"),
+        field("success"),
+        field("status"),
+        sum(r.nfev for r in results),
+        field("step"),
+        options["method"],
+    )
 
 
 def _hessian_of_cubic(f, x, **options):
     h, k = 1e-2, x.size
     e = np.eye(k) * h
-    df = np.array([[(f(x + e[i] + e[j]) - f(x + e[i] - e[j]) - f(x - e[i] + e[j])
-                     + f(x - e[i] - e[j])) / (4 * h * h) for j in range(k)] for i in range(k)])
-    return Result(df, np.full((k, k), 1e-9), np.ones((k, k), bool), np.zeros((k, k), int),
-                  4 * k * k, np.full(k, h), options["method"])
+    df = np.array(
+        [
+            [
+                (f(x + e[i] + e[j]) - f(x + e[i] - e[j]) - f(x - e[i] + e[j]) + f(x - e[i] - e[j]))
+                / (4 * h * h)
+                for j in range(k)
+            ]
+            for i in range(k)
+        ]
+    )
+    return Result(
+        df,
+        np.full((k, k), 1e-9),
+        np.ones((k, k), bool),
+        np.zeros((k, k), int),
+        4 * k * k,
+        np.full(k, h),
+        options["method"],
+    )
 
 
 def test_gradient_table_follows_the_order_of_at(capsys, monkeypatch):

@@ -92,8 +92,9 @@ def test_variables_follow_the_given_order():
 
 def test_arrays_broadcast_as_in_numpy():
     f = compile_expression("x*y + 1", ["x", "y"])
-    np.testing.assert_array_equal(f(np.array([1.0, 2.0]), np.array([[1.0], [3.0]])),
-                                  [[2.0, 3.0], [4.0, 7.0]])
+    np.testing.assert_array_equal(
+        f(np.array([1.0, 2.0]), np.array([[1.0], [3.0]])), [[2.0, 3.0], [4.0, 7.0]]
+    )
 
 
 def test_complex_literal_and_argument_stay_complex():

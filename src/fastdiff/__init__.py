@@ -1,8 +1,8 @@
 """fastdiff: fast numerical derivatives with honest error estimates."""
 
+from fastdiff._derivative import derivative
 from fastdiff._result import Result
 from fastdiff._status import Status
-from fastdiff._derivative import derivative
 from fastdiff._stencils import fd_weights
 
 __version__ = "0.1.0"

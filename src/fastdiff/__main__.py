@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     --------
     >>> from fastdiff.__main__ import main
     >>> main(["derivative", "x**2", "--at", "3", "--json"])  # doctest: +ELLIPSIS
-    {"verb": "derivative", "expression": "x**2", ..., "df": 6.0, ...}
+    {"verb": "derivative", "expression": "x**2", ..., "df": 6.0..., "success": true, ...}
     0
     """
     args = _build_parser().parse_args(argv)
@@ -105,39 +105,61 @@ def _build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     options = _Parser(add_help=False)
-    options.add_argument("--method", choices=METHODS, default="central",
-                         help="differentiation method (default: central)")
-    options.add_argument("--order", type=int, metavar="P",
-                         help="accuracy order of the finite-difference formula")
-    options.add_argument("--step", type=float, metavar="H",
-                         help="fixed absolute step (default: adaptive, with extrapolation)")
+    options.add_argument(
+        "--method",
+        choices=METHODS,
+        default="central",
+        help="differentiation method (default: central)",
+    )
+    options.add_argument(
+        "--order", type=int, metavar="P", help="accuracy order of the finite-difference formula"
+    )
+    options.add_argument(
+        "--step",
+        type=float,
+        metavar="H",
+        help="fixed absolute step (default: adaptive, with extrapolation)",
+    )
     options.add_argument("--rtol", type=float, metavar="R", help="relative tolerance")
     options.add_argument("--atol", type=float, metavar="A", help="absolute tolerance")
-    options.add_argument("--json", action="store_true",
-                         help="print one JSON object instead of a table")
+    options.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of a table"
+    )
 
     sub = verbs.add_parser(
-        "derivative", parents=[options], formatter_class=argparse.RawDescriptionHelpFormatter,
+        "derivative",
+        parents=[options],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         help="n-th derivative of f(x), elementwise at one or more points",
         description="The n-th derivative of an expression in x, at each point of --at.",
         epilog='examples:\n  fastdiff derivative "sin(x)*exp(x)" --at 1.0\n'
-               '  fastdiff derivative "exp(-x**2)" --at 0,pi/4,1 --n 2',
+        '  fastdiff derivative "exp(-x**2)" --at 0,pi/4,1 --n 2',
     )
     sub.add_argument("expression", help="expression in the variable x, e.g. 'sin(x)*exp(x)'")
-    sub.add_argument("--at", required=True, metavar="X[,X...]",
-                     help="point(s): a number or a comma-separated list")
+    sub.add_argument(
+        "--at",
+        required=True,
+        metavar="X[,X...]",
+        help="point(s): a number or a comma-separated list",
+    )
     sub.add_argument("--n", type=int, default=1, help="derivative order (default: 1)")
 
     for verb, what in (("gradient", "gradient"), ("hessian", "Hessian (second derivatives)")):
         sub = verbs.add_parser(
-            verb, parents=[options], formatter_class=argparse.RawDescriptionHelpFormatter,
+            verb,
+            parents=[options],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
             help=f"{what} of f at one point",
             description=f"The {what} of an expression, at the point given by --at.",
             epilog=f'example:\n  fastdiff {verb} "x**3 + 2*x*y" --at x=1,y=2',
         )
         sub.add_argument("expression", help="expression in the variables named in --at")
-        sub.add_argument("--at", required=True, metavar="NAME=X[,NAME=X...]",
-                         help="the point; the order of the names is the coordinate order")
+        sub.add_argument(
+            "--at",
+            required=True,
+            metavar="NAME=X[,NAME=X...]",
+            help="the point; the order of the names is the coordinate order",
+        )
     return parser
 
 
@@ -217,8 +239,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.method == "dual" and not hasattr(fastdiff, "Dual"):
         raise UsageError("--method dual is not available in this version of fastdiff")
     options = {
-        "method": args.method, "order": args.order, "step": args.step,
-        "rtol": args.rtol, "atol": args.atol,
+        "method": args.method,
+        "order": args.order,
+        "step": args.step,
+        "rtol": args.rtol,
+        "atol": args.atol,
     }
     if args.verb == "derivative":
         x = _parse_point(args.at)
@@ -350,11 +375,17 @@ def _text_report(args: argparse.Namespace, x: Any, names: list[str] | None, resu
                 index.append((i, j))
     rows = [["", "df", "", "error", "status", "success", "step"]]
     for label, k in zip(labels, index, strict=True):
-        rows.append([
-            label, _fmt(df[k]), sym["pm"], f"{float(error[k]):.2g}",
-            f"{_status_name(int(status[k]))} ({int(status[k])})", str(bool(success[k])),
-            _step_text(step, df.shape, k),
-        ])
+        rows.append(
+            [
+                label,
+                _fmt(df[k]),
+                sym["pm"],
+                f"{float(error[k]):.2g}",
+                f"{_status_name(int(status[k]))} ({int(status[k])})",
+                str(bool(success[k])),
+                _step_text(step, df.shape, k),
+            ]
+        )
     footer = f"method: {result.method}   nfev: {result.nfev}"
     return f"{title}\n{_table(rows)}\n{footer}"
 
@@ -383,10 +414,16 @@ def _json_report(
     else:
         report.update(variables=names, x=x)
     report.update(
-        df=result.df, error=result.error, success=result.success, status=status,
-        status_name=np.vectorize(_status_name, otypes=[object])(status) if status.ndim
+        df=result.df,
+        error=result.error,
+        success=result.success,
+        status=status,
+        status_name=np.vectorize(_status_name, otypes=[object])(status)
+        if status.ndim
         else _status_name(int(status)),
-        nfev=result.nfev, step=result.step, method=result.method,
+        nfev=result.nfev,
+        step=result.step,
+        method=result.method,
     )
     return {key: _jsonable(value) for key, value in report.items()}
 

@@ -165,8 +165,19 @@ def _validate_derivative_args(
     order = check_order(method, order)
     rtol, atol = check_tolerances(rtol, atol)
     return DerivativeArgs(
-        f, x, n, method, order, check_step(step, x.shape), rtol, atol, check_bounds(bounds, x),
-        bool(vectorized), args, kwargs, check_noise(noise),
+        f,
+        x,
+        n,
+        method,
+        order,
+        check_step(step, x.shape),
+        rtol,
+        atol,
+        check_bounds(bounds, x),
+        bool(vectorized),
+        args,
+        kwargs,
+        check_noise(noise),
     )
 
 
@@ -363,7 +374,7 @@ def derivative(
         f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise
     )
     if a.method == "dual":
-        from fastdiff import _forward  # noqa: PLC0415  (lands with the dual-number issue)
+        from fastdiff import _forward
 
         return _forward.dual_derivative(a.f, a.x, a.args, a.kwargs)
     # Stencils deliberately probe f near domain edges: non-finite values are handled (and
@@ -444,8 +455,11 @@ def _sides_and_steps(a: DerivativeArgs, x: np.ndarray) -> tuple[np.ndarray, ...]
                 if a.step is None:
                     h0 = np.where(sel, np.minimum(h0, _steps.pow2_floor(room / ext)), h0)
                 elif (sel & (ext * h0 > room)).any():
-                    raise fail("step", "small enough for the stencil to fit inside `bounds`",
-                               a.step if a.step.size < 8 else "array")
+                    raise fail(
+                        "step",
+                        "small enough for the stencil to fit inside `bounds`",
+                        a.step if a.step.size < 8 else "array",
+                    )
     # the spacing f will see: (x + h) - x, exact for the power-of-two adaptive steps
     h0 = (x + h0) - x
     return np.ascontiguousarray(side), np.ascontiguousarray(h0), np.ascontiguousarray(flags)
@@ -464,9 +478,16 @@ def ladder_config(
     user_tol = rtol is not None or atol is not None
     default_rtol = float(np.finfo(np.float64).eps) ** _steps.DEFAULT_RTOL_EXPONENT
     return _finite_diff.LadderConfig(
-        n, stencils, _steps.DEFAULT_STEP_RATIO, _steps.DEFAULT_MAX_LEVELS,
-        _steps.DEFAULT_MAX_COLUMNS, fixed, n == 1, (rtol or 0.0) if user_tol else default_rtol,
-        atol or 0.0, user_tol,
+        n,
+        stencils,
+        _steps.DEFAULT_STEP_RATIO,
+        _steps.DEFAULT_MAX_LEVELS,
+        _steps.DEFAULT_MAX_COLUMNS,
+        fixed,
+        n == 1,
+        (rtol or 0.0) if user_tol else default_rtol,
+        atol or 0.0,
+        user_tol,
     )
 
 
@@ -576,8 +597,13 @@ def _make_result(shape, df, error, status, step, nfev, method) -> Result:
         return v[()] if v.ndim == 0 else v
 
     return Result(
-        df=out(df), error=out(error), success=out(success), status=out(status),
-        nfev=int(nfev), step=out(step), method=method,
+        df=out(df),
+        error=out(error),
+        success=out(success),
+        status=out(status),
+        nfev=int(nfev),
+        step=out(step),
+        method=method,
     )
 
 

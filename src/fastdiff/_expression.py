@@ -77,12 +77,24 @@ CONSTANTS: dict[str, np.float64] = {
 }
 
 _BINARY_OPERATORS: dict[type[ast.operator], str] = {
-    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.Mod: "%",
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.Pow: "**",
+    ast.Mod: "%",
 }
 _UNARY_OPERATORS: dict[type[ast.unaryop], str] = {ast.UAdd: "+", ast.USub: "-"}
 _OPERATOR_SYMBOLS: dict[type[ast.AST], str] = {
-    ast.FloorDiv: "//", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
-    ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&", ast.Invert: "~", ast.Not: "not",
+    ast.FloorDiv: "//",
+    ast.MatMult: "@",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+    ast.BitAnd: "&",
+    ast.Invert: "~",
+    ast.Not: "not",
 }
 _FORBIDDEN_KINDS: dict[type[ast.AST], str] = {
     ast.Attribute: "attribute access",
@@ -373,8 +385,13 @@ def _compile(tree: ast.Expression, variables: tuple[str, ...]) -> Callable[..., 
     try:
         body = hoist.visit(tree.body)
         arguments = ast.arguments(
-            posonlyargs=[], args=[ast.arg(arg=v) for v in variables], vararg=None,
-            kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[],
+            posonlyargs=[],
+            args=[ast.arg(arg=v) for v in variables],
+            vararg=None,
+            kwonlyargs=[],
+            kw_defaults=[],
+            kwarg=None,
+            defaults=[],
         )
         lam = ast.Expression(body=ast.Lambda(args=arguments, body=body))
         code = compile(ast.fix_missing_locations(lam), "<expression>", "eval")

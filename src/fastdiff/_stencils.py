@@ -114,5 +114,6 @@ def stencil(side: str, n: int, order: int) -> Stencil:
     nonzero = sorted((c for c in grid if c != 0), key=lambda c: (abs(c), -c))
     w0 = 0.0 if side == "central" and n % 2 == 1 else float(w[grid == 0][0])
     by_offset = dict(zip(grid.tolist(), w.tolist(), strict=True))
-    return Stencil(tuple(float(c) for c in nonzero), tuple(by_offset[c] for c in nonzero), w0,
-                   order, step)
+    return Stencil(
+        tuple(float(c) for c in nonzero), tuple(by_offset[c] for c in nonzero), w0, order, step
+    )

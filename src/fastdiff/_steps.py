@@ -49,5 +49,5 @@ def scale_of(x: np.ndarray) -> np.ndarray:
 
 def pow2_floor(v: np.ndarray) -> np.ndarray:
     """The largest power of two <= v (v > 0)."""
-    mant, expo = np.frexp(v)
+    _, expo = np.frexp(v)
     return np.ldexp(1.0, expo - 1)
