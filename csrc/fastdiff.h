@@ -99,6 +99,8 @@ typedef struct fd_ladder_config {
 /* Per-element state; zero-initialise, then fd_ladder_init. */
 typedef struct fd_ladder_state {
     double x, h;                      /* the point and the current level's nominal step */
+    double x2, scale2;                /* pair elements (mixed 2nd derivatives): the second
+                                         coordinate and its step ratio; scale2 = 0 otherwise */
     double h_prev;                    /* the previous level's spacing (x + h) - x */
     double f0[2];                     /* f(x) */
     double row[2][FD_MAX_COLS];       /* previous tableau row, per component */
@@ -130,16 +132,26 @@ double fd_spacing(double x, double h);
 
 void fd_ladder_init(const fd_ladder_config *cfg, fd_ladder_state *st, double x, double h0,
                     int side, int flags, const double *f0);
+/* A pair element for d^2 f / dx dx2: its divisor is (x + h) - x times (x2 + h s2) - x2. */
+void fd_ladder_set_pair(fd_ladder_state *st, double x2, double scale2);
 /* Points of st's current level: writes stencil.npts values to pts, returns how many. */
 int fd_ladder_points(const fd_ladder_config *cfg, const fd_ladder_state *st, double *pts);
-/* Consume f at those points (npts * ncomp values); returns st->done. */
-int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const double *fv);
-/* The same over the elements idx[0..nidx): points are written, then consumed, back to back.
- * fd_ladder_update_many compacts idx to the elements still running and returns their count. */
-ptrdiff_t fd_ladder_points_many(const fd_ladder_config *cfg, const fd_ladder_state *st,
-                                const ptrdiff_t *idx, ptrdiff_t nidx, double *pts);
-ptrdiff_t fd_ladder_update_many(const fd_ladder_config *cfg, fd_ladder_state *st,
-                                ptrdiff_t *idx, ptrdiff_t nidx, const double *fv);
+/* Consume f at those points: component c of point j is fv[j * stride + c]; returns st->done. */
+int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const double *fv,
+                     ptrdiff_t stride);
+/*
+ * Groups: elements g*m .. g*m+m-1 are m outputs of one function along one coordinate; they
+ * share the coordinate, steps and points (so one evaluation of f feeds all m), each with its
+ * own tableau, error and status.  Over the groups idx[0..nidx): fd_ladder_points_groups
+ * writes every running group's points back to back and returns how many; the values then
+ * come as rows of m * ncomp (point-major), and fd_ladder_update_groups consumes them,
+ * compacts idx to the groups still running and returns their count.  m = 1 is elementwise.
+ */
+ptrdiff_t fd_ladder_points_groups(const fd_ladder_config *cfg, const fd_ladder_state *st,
+                                  ptrdiff_t m, const ptrdiff_t *idx, ptrdiff_t nidx,
+                                  double *pts);
+ptrdiff_t fd_ladder_update_groups(const fd_ladder_config *cfg, fd_ladder_state *st, ptrdiff_t m,
+                                  ptrdiff_t *idx, ptrdiff_t nidx, const double *fv);
 /* Final estimate, error, status and step of every element. */
 void fd_ladder_results(const fd_ladder_config *cfg, const fd_ladder_state *st, ptrdiff_t n,
                        double *df, double *error, int *status, double *step);

@@ -148,13 +148,26 @@ static int finish_level(const fd_ladder_config *cfg, fd_ladder_state *st, double
     return st->done;
 }
 
-int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const double *fv)
+void fd_ladder_set_pair(fd_ladder_state *st, double x2, double scale2)
+{
+    st->x2 = x2;
+    st->scale2 = scale2;
+}
+
+int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const double *fv_in,
+                     ptrdiff_t stride)
 {
     const fd_stencil *s = &cfg->stencil[st->side];
     const int nc = cfg->ncomp;
     const int m = s->npts;
     const double h = fd_spacing(st->x, st->h);
-    const double hn = pow(h, cfg->n);
+    /* a pair divides by the product of its two spacings (n = 2) */
+    const double hn = st->scale2 > 0 ? h * fd_spacing(st->x2, st->h * st->scale2)
+                                     : pow(h, cfg->n);
+    double fv[2 * FD_MAX_POINTS];
+    for (int j = 0; j < m; ++j) {
+        for (int c = 0; c < nc; ++c) fv[j * nc + c] = fv_in[j * stride + c];
+    }
     const double r = st->rows > 0 ? st->h_prev / h : cfg->q;
     st->h_prev = h;
 
@@ -306,17 +319,22 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
     return finish_level(cfg, st, rho0);
 }
 
-ptrdiff_t fd_ladder_update_many(const fd_ladder_config *cfg, fd_ladder_state *st,
-                                ptrdiff_t *idx, ptrdiff_t nidx, const double *fv)
+ptrdiff_t fd_ladder_update_groups(const fd_ladder_config *cfg, fd_ladder_state *st, ptrdiff_t m,
+                                  ptrdiff_t *idx, ptrdiff_t nidx, const double *fv)
 {
+    const ptrdiff_t row = m * cfg->ncomp;
     ptrdiff_t keep = 0, r = 0;
     for (ptrdiff_t i = 0; i < nidx; ++i) {
-        fd_ladder_state *e = &st[idx[i]];
-        const int m = cfg->stencil[e->side].npts;
-        if (!fd_ladder_update(cfg, e, fv + r)) {
-            idx[keep++] = idx[i];
+        fd_ladder_state *g = &st[idx[i] * m];
+        int npts = 0, running = 0;
+        for (ptrdiff_t k = 0; k < m; ++k) {
+            if (!g[k].done) {
+                npts = cfg->stencil[g[k].side].npts;
+                running += !fd_ladder_update(cfg, &g[k], fv + r + k * cfg->ncomp, row);
+            }
         }
-        r += (ptrdiff_t)m * cfg->ncomp;
+        if (running) idx[keep++] = idx[i];
+        r += (ptrdiff_t)npts * row;
     }
     return keep;
 }

@@ -26,12 +26,22 @@ int fd_ladder_points(const fd_ladder_config *cfg, const fd_ladder_state *st, dou
     return s->npts;
 }
 
-ptrdiff_t fd_ladder_points_many(const fd_ladder_config *cfg, const fd_ladder_state *st,
-                                const ptrdiff_t *idx, ptrdiff_t nidx, double *pts)
+/* The first running member of group g (members of a group advance in lockstep). */
+static const fd_ladder_state *lead(const fd_ladder_state *st, ptrdiff_t m, ptrdiff_t g)
+{
+    for (ptrdiff_t k = 0; k < m; ++k) {
+        if (!st[g * m + k].done) return &st[g * m + k];
+    }
+    return &st[g * m];
+}
+
+ptrdiff_t fd_ladder_points_groups(const fd_ladder_config *cfg, const fd_ladder_state *st,
+                                  ptrdiff_t m, const ptrdiff_t *idx, ptrdiff_t nidx,
+                                  double *pts)
 {
     ptrdiff_t w = 0;
     for (ptrdiff_t i = 0; i < nidx; ++i) {
-        w += fd_ladder_points(cfg, &st[idx[i]], pts + w);
+        w += fd_ladder_points(cfg, lead(st, m, idx[i]), pts + w);
     }
     return w;
 }

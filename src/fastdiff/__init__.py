@@ -1,10 +1,22 @@
 """fastdiff: fast numerical derivatives with honest error estimates."""
 
 from fastdiff._derivative import derivative
+from fastdiff._multivariate import gradient, hessdiag, hessian, jacobian, jvp
 from fastdiff._result import Result
 from fastdiff._status import Status
 from fastdiff._stencils import fd_weights
 
 __version__ = "0.1.0"
 
-__all__ = ["Result", "Status", "__version__", "derivative", "fd_weights"]
+__all__ = [
+    "Result",
+    "Status",
+    "__version__",
+    "derivative",
+    "fd_weights",
+    "gradient",
+    "hessdiag",
+    "hessian",
+    "jacobian",
+    "jvp",
+]

@@ -475,6 +475,18 @@ def ladder_config(
 ) -> _finite_diff.LadderConfig:
     """The compiled configuration for one choice of formula, step mode and tolerance."""
     stencils = [stencil(s, n, order if s == method else DEFAULT_ORDER[s]) for s in SIDES]
+    return make_config(n, stencils, fixed, n == 1, rtol, atol)
+
+
+def make_config(
+    n: int,
+    stencils: list,
+    fixed: bool,
+    kink_check: bool,
+    rtol: float | None,
+    atol: float | None,
+) -> _finite_diff.LadderConfig:
+    """A LadderConfig with the package's ladder defaults (_steps) and stopping rule."""
     user_tol = rtol is not None or atol is not None
     default_rtol = float(np.finfo(np.float64).eps) ** _steps.DEFAULT_RTOL_EXPONENT
     return _finite_diff.LadderConfig(
@@ -484,7 +496,7 @@ def ladder_config(
         _steps.DEFAULT_MAX_LEVELS,
         _steps.DEFAULT_MAX_COLUMNS,
         fixed,
-        n == 1,
+        kink_check,
         (rtol or 0.0) if user_tol else default_rtol,
         atol or 0.0,
         user_tol,

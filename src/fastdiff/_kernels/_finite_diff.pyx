@@ -12,8 +12,8 @@ from libc.stdlib cimport calloc, free
 from fastdiff._kernels.fastdiff cimport (
     FD_MAX_POINTS, FD_N_SIDES, FD_OFFSETS_NONFINITE, FD_OFFSETS_REPEATED, FD_STATUS_COUNT,
     fd_complex_step, fd_fornberg_weights, fd_ladder_config, fd_ladder_init, fd_ladder_points,
-    fd_ladder_points_many, fd_ladder_results, fd_ladder_state, fd_ladder_update,
-    fd_ladder_update_many, fd_status_codes, fd_status_messages, fd_status_names,
+    fd_ladder_points_groups, fd_ladder_results, fd_ladder_set_pair, fd_ladder_state,
+    fd_ladder_update, fd_ladder_update_groups, fd_status_codes, fd_status_messages, fd_status_names,
 )
 
 OFFSETS_NONFINITE = FD_OFFSETS_NONFINITE
@@ -142,27 +142,30 @@ def run_scalar(LadderConfig config, f, tuple args, dict kwargs, double x, double
         for j in range(m):
             store(call(f, pts[j], args, kwargs), &fv[j * nc], nc)
         nfev += m
-        fd_ladder_update(&cfg, &st, fv)
+        fd_ladder_update(&cfg, &st, fv, nc)
     fd_ladder_results(&cfg, &st, 1, df, &err, &status, &step)
     return (complex(df[0], df[1]) if nc == 2 else df[0]), err, status, step, nfev
 
 
 cdef class Ladder:
-    """Per-element ladder states of one call, for the array paths."""
+    """Ladder states of one call, for the array paths: `size` groups of `group` outputs."""
     cdef fd_ladder_config cfg
     cdef fd_ladder_state *st
     cdef readonly Py_ssize_t size
+    cdef readonly Py_ssize_t group
     cdef readonly int ncomp
     cdef int max_npts
 
-    def __cinit__(self, LadderConfig config, int ncomp, double noise, Py_ssize_t size):
+    def __cinit__(self, LadderConfig config, int ncomp, double noise, Py_ssize_t size,
+                  Py_ssize_t group=1):
         self.cfg = config.cfg
         self.cfg.ncomp = ncomp
         self.cfg.noise = noise
         self.max_npts = config.max_npts
-        self.size = size
+        self.size = size * group
+        self.group = group
         self.ncomp = ncomp
-        self.st = <fd_ladder_state *>calloc(max(size, 1), sizeof(fd_ladder_state))
+        self.st = <fd_ladder_state *>calloc(max(self.size, 1), sizeof(fd_ladder_state))
         if self.st == NULL:
             raise MemoryError()
 
@@ -171,39 +174,61 @@ cdef class Ladder:
 
     def init(self, const double[::1] x, const double[::1] h0, const int[::1] side,
              const int[::1] flags, const double[:, ::1] f0):
-        """Start every element's ladder; f0 has shape (size, 2)."""
-        cdef Py_ssize_t i
+        """Start the ladders. x, h0, side, flags: per group; f0: (groups, 2 * group)."""
+        cdef Py_ssize_t i, k, m = self.group
         with nogil:
-            for i in range(self.size):
-                fd_ladder_init(&self.cfg, &self.st[i], x[i], h0[i], side[i], flags[i], &f0[i, 0])
+            for i in range(self.size // m):
+                for k in range(m):
+                    fd_ladder_init(&self.cfg, &self.st[i * m + k], x[i], h0[i], side[i],
+                                   flags[i], &f0[i, 2 * k])
+
+    def set_pairs(self, const double[::1] x2, const double[::1] scale2):
+        """Make every element a pair element (mixed second derivative), see fd_ladder_set_pair."""
+        cdef Py_ssize_t i
+        for i in range(self.size):
+            fd_ladder_set_pair(&self.st[i], x2[i], scale2[i])
 
     def active(self):
-        """Indices of the elements still running."""
-        out = np.empty(self.size, dtype=np.intp)
+        """Indices of the groups still running."""
+        cdef Py_ssize_t i, k, n = 0, m = self.group
+        out = np.empty(self.size // m, dtype=np.intp)
         cdef Py_ssize_t[::1] idx = out
-        cdef Py_ssize_t i, k = 0
-        for i in range(self.size):
-            if not self.st[i].done:
-                idx[k] = i
-                k += 1
-        return out[:k]
+        for i in range(self.size // m):
+            for k in range(m):
+                if not self.st[i * m + k].done:
+                    idx[n] = i
+                    n += 1
+                    break
+        return out[:n]
+
+    def steps(self, const Py_ssize_t[::1] idx):
+        """The current nominal step of groups idx."""
+        out = np.empty(idx.shape[0], dtype=np.float64)
+        cdef double[::1] h = out
+        cdef Py_ssize_t i
+        for i in range(idx.shape[0]):
+            h[i] = self.st[idx[i] * self.group].h
+        return out
 
     def points(self, const Py_ssize_t[::1] idx):
-        """All points of the current level of elements idx, back to back."""
+        """All points of the current level of groups idx, back to back."""
         out = np.empty(idx.shape[0] * self.max_npts, dtype=np.float64)
         cdef double[::1] pts = out
         cdef Py_ssize_t w = 0
         if idx.shape[0]:
             with nogil:
-                w = fd_ladder_points_many(&self.cfg, self.st, &idx[0], idx.shape[0], &pts[0])
+                w = fd_ladder_points_groups(&self.cfg, self.st, self.group, &idx[0],
+                                            idx.shape[0], &pts[0])
         return out[:w]
 
     def update(self, Py_ssize_t[::1] idx, const double[::1] fv):
-        """Consume the values at points(idx); compacts idx in place, returns how many run on."""
+        """Consume f at points(idx), rows of group * ncomp values per point; compacts idx in
+        place and returns how many groups run on."""
         cdef Py_ssize_t keep = 0
         if idx.shape[0]:
             with nogil:
-                keep = fd_ladder_update_many(&self.cfg, self.st, &idx[0], idx.shape[0], &fv[0])
+                keep = fd_ladder_update_groups(&self.cfg, self.st, self.group, &idx[0],
+                                               idx.shape[0], &fv[0])
         return keep
 
     def run_looped(self, f, tuple args, dict kwargs, const double[::1] x,
@@ -229,7 +254,7 @@ cdef class Ladder:
                 for j in range(m):
                     store(call(f, pts[j], args, kwargs), &fv[j * nc], nc)
                 nfev += m
-                fd_ladder_update(&self.cfg, &self.st[i], fv)
+                fd_ladder_update(&self.cfg, &self.st[i], fv, nc)
         return nfev
 
     def results(self):
@@ -284,3 +309,62 @@ def complex_step_looped(f, tuple args, dict kwargs, const double[::1] x,
         o[3, i] = v[0]
         o[5, i] = v[1]
     return out
+
+
+class OutputShapeError(ValueError):
+    """f's output changed shape between calls (the Python layer rewords it)."""
+
+
+cdef int store_row(object y, double *out, Py_ssize_t m, int ncomp, tuple fshape) except -1:
+    """Write f's value y (expected shape fshape, m entries) as m * ncomp doubles."""
+    cdef Py_ssize_t k
+    if m == 1 and (PyFloat_Check(y) or PyComplex_Check(y)) and not fshape:
+        return store(y, out, ncomp)
+    a = np.asarray(y)
+    if a.shape != fshape:
+        raise OutputShapeError(a.shape)
+    if a.dtype.kind not in "biufc":
+        raise ValueKindError(type(y).__name__)
+    if ncomp == 2:
+        c = np.ascontiguousarray(a, dtype=np.complex128).reshape(-1)
+        for k in range(m):
+            out[2 * k] = c[k].real
+            out[2 * k + 1] = c[k].imag
+    else:
+        if a.dtype.kind == "c":
+            if np.any(a.imag != 0):
+                raise ValueKindError("complex")
+            a = a.real
+        r = np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
+        for k in range(m):
+            out[k] = r[k]
+    return 0
+
+
+def eval_points_looped(f, tuple args, dict kwargs, const double[::1] base, tuple shape,
+                       const Py_ssize_t[::1] i1, const double[::1] v1,
+                       const Py_ssize_t[::1] i2, const double[::1] v2,
+                       tuple fshape, int ncomp):
+    """f, one call per point, at copies of base with base[i1[k]] = v1[k] and, where
+    i2[k] >= 0, base[i2[k]] = v2[k]; returns rows of (size of fshape) * ncomp values."""
+    cdef Py_ssize_t k, npt = i1.shape[0], m = 1
+    cdef double[::1] yv
+    for k in range(len(fshape)):
+        m *= fshape[k]
+    out = np.empty((npt, m * ncomp), dtype=np.float64)
+    cdef double[:, ::1] o = out
+    base_arr = np.asarray(base)
+    for k in range(npt):
+        y = base_arr.copy()
+        yv = y
+        yv[i1[k]] = v1[k]
+        if i2[k] >= 0:
+            yv[i2[k]] = v2[k]
+        store_row(call_obj(f, y.reshape(shape), args, kwargs), &o[k, 0], m, ncomp, fshape)
+    return out
+
+
+cdef inline object call_obj(object f, object x, tuple args, dict kwargs):
+    if kwargs is None:
+        return f(x, *args) if args else f(x)
+    return f(x, *args, **kwargs)

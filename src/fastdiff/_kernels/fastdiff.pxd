@@ -48,12 +48,16 @@ cdef extern from "fastdiff.h" nogil:
 
     void fd_ladder_init(const fd_ladder_config *cfg, fd_ladder_state *st, double x, double h0,
                         int side, int flags, const double *f0)
+    void fd_ladder_set_pair(fd_ladder_state *st, double x2, double scale2)
     int fd_ladder_points(const fd_ladder_config *cfg, const fd_ladder_state *st, double *pts)
-    int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const double *fv)
-    Py_ssize_t fd_ladder_points_many(const fd_ladder_config *cfg, const fd_ladder_state *st,
-                                     const Py_ssize_t *idx, Py_ssize_t nidx, double *pts)
-    Py_ssize_t fd_ladder_update_many(const fd_ladder_config *cfg, fd_ladder_state *st,
-                                     Py_ssize_t *idx, Py_ssize_t nidx, const double *fv)
+    int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const double *fv,
+                         Py_ssize_t stride)
+    Py_ssize_t fd_ladder_points_groups(const fd_ladder_config *cfg, const fd_ladder_state *st,
+                                       Py_ssize_t m, const Py_ssize_t *idx, Py_ssize_t nidx,
+                                       double *pts)
+    Py_ssize_t fd_ladder_update_groups(const fd_ladder_config *cfg, fd_ladder_state *st,
+                                       Py_ssize_t m, Py_ssize_t *idx, Py_ssize_t nidx,
+                                       const double *fv)
     void fd_ladder_results(const fd_ladder_config *cfg, const fd_ladder_state *st, Py_ssize_t n,
                            double *df, double *error, int *status, double *step)
 

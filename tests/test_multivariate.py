@@ -1,0 +1,376 @@
+"""gradient, jacobian, hessian, hessdiag, jvp: shapes, accuracy, honesty per entry, errors."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from scipy.optimize import rosen, rosen_der, rosen_hess
+
+import fastdiff as fd
+from fastdiff import Status
+
+EPS = np.finfo(np.float64).eps
+SLACK = 8 * EPS  # DESIGN.md: rounding slack of order 1e-15 max(1, |df|)
+
+
+def assert_honest(res, exact):
+    df, err, ok = (np.asarray(v) for v in (res.df, res.error, res.success))
+    true = np.abs(df - exact)
+    bad = ok & ~(true <= err + SLACK * np.maximum(1.0, np.abs(df)))
+    assert not bad.any(), f"dishonest entries: true={true[bad]}, error={err[bad]}"
+
+
+def rosen_any(X):
+    """Rosenbrock for one point (shape (n,)) or a batch (n, k): plain arithmetic."""
+    return np.sum(100.0 * (X[1:] - X[:-1] ** 2) ** 2 + (1.0 - X[:-1]) ** 2, axis=0)
+
+
+def point(n, seed=0):
+    return np.random.default_rng(seed).uniform(-1.2, 1.5, n)
+
+
+# ------------------------------------------------------------------------------------------
+# Shapes (JAX convention: output shape, then input shape)
+# ------------------------------------------------------------------------------------------
+
+SHAPES = [(), (3,), (2, 3)]
+
+
+@pytest.mark.parametrize("S", SHAPES, ids=str)
+@pytest.mark.parametrize("F", SHAPES, ids=str)
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_jacobian_shape_is_F_plus_S(S, F, vectorized):
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0.5, 1.5, S)
+    A = rng.uniform(-1, 1, F + S)  # f(x)_i = sum_j A_ij sin(x_j)
+    axes = tuple(range(len(F), len(F) + len(S)))
+
+    def f(t):
+        s = np.sin(t)
+        if vectorized:  # t: S + (k,) -> F + (k,)
+            return np.tensordot(A, s, axes=(axes, tuple(range(len(S)))))
+        return np.tensordot(A, s, axes=(axes, tuple(range(len(S))))) if S else A * s
+
+    res = fd.jacobian(f, x, vectorized=vectorized)
+    assert res.df.shape == F + S if F + S else np.ndim(res.df) == 0
+    assert np.shape(res.error) == np.shape(res.df) == np.shape(res.status)
+    assert np.shape(res.step) == S
+    exact = A * np.cos(x) if True else None
+    assert_honest(res, exact)
+    assert np.all(res.success)
+
+
+@pytest.mark.parametrize("S", SHAPES, ids=str)
+def test_gradient_shape_is_S_and_equals_jacobian_of_scalar_f(S):
+    x = np.linspace(0.3, 1.1, int(np.prod(S))).reshape(S)
+    f = lambda t: np.sum(np.exp(t) * t)  # noqa: E731
+    g = fd.gradient(f, x)
+    j = fd.jacobian(f, x)
+    assert np.shape(g.df) == S
+    np.testing.assert_array_equal(g.df, j.df)
+    np.testing.assert_array_equal(g.error, j.error)
+    assert g.nfev == j.nfev
+    assert_honest(g, np.exp(x) * (1 + x))
+
+
+def test_gradient_of_a_loss_with_respect_to_a_weight_matrix():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(8, 3)), rng.normal(size=(8, 4))
+    W = rng.normal(size=(3, 4))
+    loss = lambda W: 0.5 * np.mean((np.tanh(X @ W) - Y) ** 2)  # noqa: E731
+    res = fd.gradient(loss, W)
+    T = np.tanh(X @ W)
+    backprop = X.T @ ((T - Y) * (1 - T**2)) / Y.size  # the hand-written backward pass
+    assert res.df.shape == (3, 4) and res.success.all()
+    assert_honest(res, backprop)
+
+
+@pytest.mark.parametrize("S", [(), (3,), (2, 2)], ids=str)
+def test_hessian_shape_is_S_plus_S(S):
+    x = np.linspace(0.2, 0.9, int(np.prod(S))).reshape(S)
+    res = fd.hessian(lambda t: np.sum(np.sin(t)) * np.sum(t**2), x)
+    assert np.shape(res.df) == S + S and np.shape(res.step) == S
+
+
+# ------------------------------------------------------------------------------------------
+# Accuracy against analytic answers
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [2, 10, 100])
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_rosenbrock_gradient(n, vectorized):
+    x = point(n)
+    res = fd.gradient(rosen_any if vectorized else rosen, x, vectorized=vectorized)
+    assert res.success.all()
+    assert_honest(res, rosen_der(x))
+    assert np.max(np.abs(res.df - rosen_der(x))) <= 1e-9
+
+
+@pytest.mark.parametrize("n", [2, 10])
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_rosenbrock_hessian(n, vectorized):
+    x = point(n)
+    res = fd.hessian(rosen_any if vectorized else rosen, x, vectorized=vectorized)
+    H = rosen_hess(x)
+    assert res.success.all()  # structurally zero entries included
+    assert_honest(res, H)
+    assert np.max(np.abs(res.df - H)) <= 1e-8
+    np.testing.assert_array_equal(res.df, res.df.T)
+
+
+def test_rosenbrock_hessian_10d_costs_few_evaluations():
+    res = fd.hessian(rosen, point(10))
+    assert res.nfev <= 600  # numdifftools.Hessian: 3001 calls for the same Hessian
+
+
+def test_rosenbrock_hessian_100d_vectorized():
+    x = point(100, seed=3)
+    res = fd.hessian(rosen_any, x, vectorized=True)
+    assert res.success.all()
+    assert_honest(res, rosen_hess(x))
+
+
+def test_classic_gradient_and_hessian_at_3_5_7():
+    f = lambda v: v[0] * v[1] * v[2] + np.exp(v[0]) * v[1]  # noqa: E731
+    x = np.array([3.0, 5.0, 7.0])
+    e3 = np.exp(3.0)
+    g = fd.gradient(f, x)
+    assert_honest(g, [35 + 5 * e3, 21 + e3, 15])
+    h = fd.hessian(f, x)
+    H = np.array([[5 * e3, 7 + e3, 5], [7 + e3, 0, 3], [5, 3, 0]])
+    assert h.success.all()
+    assert_honest(h, H)
+
+
+def test_matrix_valued_f():
+    A = np.array([[1.0, 2.0], [0.5, -1.0]])
+    f = lambda x: np.outer(x, x) @ A  # noqa: E731  F = (2, 2), S = (2,)
+    x = np.array([0.7, -1.3])
+    res = fd.jacobian(f, x)
+    # d/dx_k (x_i sum_m x_m A_mj) = delta_ik (x @ A)_j + x_i A_kj
+    J = np.zeros((2, 2, 2))
+    for i in range(2):
+        for j in range(2):
+            for k in range(2):
+                J[i, j, k] = (i == k) * (x @ A)[j] + x[i] * A[k, j]
+    assert res.df.shape == (2, 2, 2) and res.success.all()
+    assert_honest(res, J)
+
+
+def test_hessdiag_matches_the_hessian_diagonal_at_a_fraction_of_the_cost():
+    x = point(10, seed=5)
+    h = fd.hessian(rosen, x)
+    d = fd.hessdiag(rosen, x)
+    assert_honest(d, np.diag(rosen_hess(x)))
+    np.testing.assert_allclose(d.df, np.diag(h.df), rtol=0, atol=1e-9)
+    assert d.nfev * 3 < h.nfev
+
+
+def test_vectorized_and_looped_agree():
+    x = point(6, seed=7)
+    a = fd.hessian(rosen_any, x)
+    b = fd.hessian(rosen_any, x, vectorized=True)
+    np.testing.assert_array_equal(a.status, b.status)
+    assert a.nfev == b.nfev
+    assert np.all(np.abs(a.df - b.df) <= a.error + b.error)
+    g1, g2 = fd.gradient(rosen_any, x), fd.gradient(rosen_any, x, vectorized=True)
+    assert g1.nfev == g2.nfev and np.all(np.abs(g1.df - g2.df) <= g1.error + g2.error)
+
+
+# ------------------------------------------------------------------------------------------
+# jvp
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_jvp_equals_jacobian_times_v_at_the_cost_of_one_line(vectorized):
+    rng = np.random.default_rng(4)
+    n = 50
+    A = rng.normal(size=(3, n))
+
+    def f(x):
+        return np.tanh(A @ x) if not vectorized else np.tanh(A @ x)
+
+    x, v = rng.normal(size=n) * 0.1, rng.normal(size=n)
+    res = fd.jvp(f, x, v, vectorized=vectorized)
+    exact = (1 - np.tanh(A @ x) ** 2) * (A @ v)
+    assert res.df.shape == (3,) and res.success.all()
+    assert_honest(res, exact)
+    assert res.nfev < 40  # along one line, independent of n = 50
+
+
+def test_jvp_does_not_normalise_v():
+    f = lambda x: np.sum(x**2)  # noqa: E731
+    x = np.array([1.0, 2.0])
+    a = fd.jvp(f, x, [1.0, 0.0])
+    b = fd.jvp(f, x, [3.0, 0.0])
+    assert abs(b.df - 3 * a.df) <= b.error + 3 * a.error
+
+
+def test_jvp_with_zero_direction_is_exactly_zero():
+    res = fd.jvp(lambda x: np.array([x[0], x[1] ** 2]), [1.0, 2.0], [0.0, 0.0])
+    np.testing.assert_array_equal(res.df, [0.0, 0.0])
+    assert res.success.all()
+
+
+# ------------------------------------------------------------------------------------------
+# Methods
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["forward", "backward", "complex"])
+def test_other_methods_for_gradient(method):
+    x = point(5, seed=2)
+    res = fd.gradient(rosen, x, method=method)
+    assert res.success.all() and res.method == method
+    assert_honest(res, rosen_der(x))
+
+
+def test_complex_step_jacobian_and_jvp():
+    f = lambda x: np.array([np.sin(x[0]) * x[1], np.exp(x[1])])  # noqa: E731
+    x = np.array([0.4, 1.1])
+    J = np.array([[np.cos(0.4) * 1.1, np.sin(0.4)], [0.0, np.exp(1.1)]])
+    res = fd.jacobian(f, x, method="complex")
+    assert res.success.all()
+    assert_honest(res, J)
+    assert np.max(res.error) < 1e-13
+    v = np.array([1.0, -2.0])
+    r = fd.jvp(f, x, v, method="complex")
+    assert r.success.all()
+    assert_honest(r, J @ v)
+
+
+def test_complex_step_gradient_of_non_analytic_f_fails_loudly():
+    res = fd.gradient(lambda x: np.sum(np.abs(x)), [1.0, -2.0], method="complex")
+    assert (res.status == Status.COMPLEX_LOST).all() and not res.success.any()
+
+
+def test_complex_valued_f_with_central_differences():
+    f = lambda x: np.exp(1j * x[0]) * x[1]  # noqa: E731
+    x = np.array([0.3, 2.0])
+    res = fd.gradient(f, x)
+    assert np.iscomplexobj(res.df)
+    assert_honest(res, [1j * np.exp(0.3j) * 2.0, np.exp(0.3j)])
+
+
+def test_bounds_per_coordinate_keep_evaluations_inside():
+    seen = []
+
+    def f(x):
+        seen.append(x.copy())
+        return np.sum(np.sqrt(x))
+
+    x = np.array([0.0, 1e-3, 1.0])
+    res = fd.hessdiag(f, x[1:], bounds=(0.0, np.inf))
+    assert np.min(seen) >= 0.0
+    assert_honest(res, -0.25 * x[1:] ** -1.5)
+    seen.clear()
+    res = fd.gradient(f, [1e-3, 1.0], bounds=(0.0, [np.inf, 1.0]))
+    assert np.min(seen) >= 0.0 and np.max(np.array(seen)[:, 1]) <= 1.0
+    assert res.status.tolist() == [0, Status.BOUNDS_ADAPTED]
+
+
+# ------------------------------------------------------------------------------------------
+# Memory and evaluation modes
+# ------------------------------------------------------------------------------------------
+
+
+def test_vectorized_gradient_memory_grows_like_n_not_n_squared():
+    n = 3000
+    x = np.full(n, 0.5)
+    f = lambda X: np.sum(X * X, axis=0)  # noqa: E731
+    tracemalloc.start()
+    try:
+        res = fd.gradient(f, x, vectorized=True, batch_bytes=1 << 20)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert res.success.all()
+    # one batch (1 MiB) and f's temporaries of the same size, plus O(n) state; an unchunked
+    # level would hold n * 2n * 8 bytes = 144 MB
+    assert peak < 16 * 2**20
+
+
+def test_each_call_gets_a_fresh_array():
+    kept = []
+
+    def f(x):
+        kept.append(x)
+        return float(np.sum(x**2))
+
+    fd.gradient(f, [1.0, 2.0])
+    assert len({id(a) for a in kept}) == len(kept)
+    assert all(a.shape == (2,) for a in kept)
+
+
+# ------------------------------------------------------------------------------------------
+# Bad input and misbehaving f
+# ------------------------------------------------------------------------------------------
+
+
+def test_v_of_the_wrong_shape_is_named():
+    with pytest.raises(ValueError, match=r"^`v` must be an array of x's shape \(2,\)"):
+        fd.jvp(lambda x: x, [1.0, 2.0], [1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("verb", [fd.gradient, fd.hessian, fd.hessdiag])
+def test_non_scalar_f_points_to_jacobian(verb):
+    with pytest.raises(ValueError, match="must return a scalar.*fastdiff.jacobian"):
+        verb(lambda x: x * 2, [1.0, 2.0])
+
+
+def test_f_changing_output_shape_is_named():
+    calls = [0]
+
+    def f(x):
+        calls[0] += 1
+        return np.zeros(2 if calls[0] == 1 else 3) + x[0]
+
+    with pytest.raises(ValueError, match="same shape at every point"):
+        fd.jacobian(f, [1.0, 2.0])
+
+
+def test_vectorized_f_of_the_wrong_shape_is_named():
+    with pytest.raises(ValueError, match=r"shape F \+ \(k,\)"):
+        fd.gradient(lambda X: np.sum(X), [1.0, 2.0], vectorized=True)
+
+
+@pytest.mark.parametrize("verb", [fd.gradient, fd.jacobian, fd.hessian, fd.hessdiag])
+def test_empty_x_is_rejected(verb):
+    with pytest.raises(ValueError, match="^`x` must be non-empty"):
+        verb(lambda x: 0.0, [])
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.mark.parametrize("vectorized", [False, True])
+@pytest.mark.parametrize("verb", ["gradient", "jacobian", "hessian", "hessdiag", "jvp"])
+def test_exceptions_from_f_propagate_unchanged(verb, vectorized):
+    err = Boom()
+    calls = [0]
+
+    def f(x):
+        calls[0] += 1
+        if calls[0] > 1:
+            raise err
+        return np.sum(x) if not vectorized else np.sum(x, axis=0)
+
+    args = ([1.0, 2.0],) if verb != "jvp" else ([1.0, 2.0], [1.0, 1.0])
+    with pytest.raises(Boom) as info:
+        getattr(fd, verb)(f, *args, vectorized=vectorized)
+    assert info.value is err
+
+
+def test_hessian_rejects_one_sided_methods_by_name():
+    with pytest.raises(ValueError, match="^`method` must be 'central' or 'dual' for hessian"):
+        fd.hessian(rosen, [1.0, 2.0], method="forward")
+
+
+def test_batch_bytes_is_validated():
+    with pytest.raises(ValueError, match="^`batch_bytes` must be a positive integer"):
+        fd.gradient(rosen, [1.0, 2.0], batch_bytes=0)
