@@ -8,6 +8,7 @@ the compiled modules); it never imports from a source checkout by path.
 from __future__ import annotations
 
 import doctest
+import pathlib
 import importlib
 import pkgutil
 
@@ -45,3 +46,14 @@ def test_public_functions_have_examples_that_run():
     # Guards the test above against silently finding nothing.
     tests = doctest.DocTestFinder().find(fastdiff.fd_weights, "fd_weights")
     assert sum(len(t.examples) for t in tests) >= 5
+
+
+README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+
+
+@pytest.mark.skipif(not README.exists(), reason="README.md is not beside this tests/ copy")
+def test_readme_examples_run():
+    result = doctest.testfile(
+        str(README), module_relative=False, optionflags=doctest.ELLIPSIS, verbose=False
+    )
+    assert result.attempted >= 8 and result.failed == 0

@@ -47,18 +47,14 @@ def test_jacobian_shape_is_F_plus_S(S, F, vectorized):
     A = rng.uniform(-1, 1, F + S)  # f(x)_i = sum_j A_ij sin(x_j)
     axes = tuple(range(len(F), len(F) + len(S)))
 
-    def f(t):
-        s = np.sin(t)
-        if vectorized:  # t: S + (k,) -> F + (k,)
-            return np.tensordot(A, s, axes=(axes, tuple(range(len(S)))))
-        return np.tensordot(A, s, axes=(axes, tuple(range(len(S))))) if S else A * s
+    def f(t):  # contracts S away: one point S -> F, a batch S + (k,) -> F + (k,)
+        return np.tensordot(A, np.sin(t), axes=(axes, tuple(range(len(S)))))
 
     res = fd.jacobian(f, x, vectorized=vectorized)
-    assert res.df.shape == F + S if F + S else np.ndim(res.df) == 0
+    assert np.shape(res.df) == F + S
     assert np.shape(res.error) == np.shape(res.df) == np.shape(res.status)
     assert np.shape(res.step) == S
-    exact = A * np.cos(x) if True else None
-    assert_honest(res, exact)
+    assert_honest(res, A * np.cos(x))
     assert np.all(res.success)
 
 
@@ -191,8 +187,8 @@ def test_jvp_equals_jacobian_times_v_at_the_cost_of_one_line(vectorized):
     n = 50
     A = rng.normal(size=(3, n))
 
-    def f(x):
-        return np.tanh(A @ x) if not vectorized else np.tanh(A @ x)
+    def f(x):  # (n,) -> (3,) and (n, k) -> (3, k) alike
+        return np.tanh(A @ x)
 
     x, v = rng.normal(size=n) * 0.1, rng.normal(size=n)
     res = fd.jvp(f, x, v, vectorized=vectorized)
@@ -318,7 +314,7 @@ def test_v_of_the_wrong_shape_is_named():
 
 @pytest.mark.parametrize("verb", [fd.gradient, fd.hessian, fd.hessdiag])
 def test_non_scalar_f_points_to_jacobian(verb):
-    with pytest.raises(ValueError, match="must return a scalar.*fastdiff.jacobian"):
+    with pytest.raises(ValueError, match=r"must return a scalar.*fastdiff\.jacobian"):
         verb(lambda x: x * 2, [1.0, 2.0])
 
 
@@ -340,7 +336,7 @@ def test_vectorized_f_of_the_wrong_shape_is_named():
 
 @pytest.mark.parametrize("verb", [fd.gradient, fd.jacobian, fd.hessian, fd.hessdiag])
 def test_empty_x_is_rejected(verb):
-    with pytest.raises(ValueError, match="^`x` must be non-empty"):
+    with pytest.raises(ValueError, match=r"^`x` must be non-empty"):
         verb(lambda x: 0.0, [])
 
 
@@ -367,10 +363,10 @@ def test_exceptions_from_f_propagate_unchanged(verb, vectorized):
 
 
 def test_hessian_rejects_one_sided_methods_by_name():
-    with pytest.raises(ValueError, match="^`method` must be 'central' or 'dual' for hessian"):
+    with pytest.raises(ValueError, match=r"^`method` must be 'central' or 'dual' for hessian"):
         fd.hessian(rosen, [1.0, 2.0], method="forward")
 
 
 def test_batch_bytes_is_validated():
-    with pytest.raises(ValueError, match="^`batch_bytes` must be a positive integer"):
+    with pytest.raises(ValueError, match=r"^`batch_bytes` must be a positive integer"):
         fd.gradient(rosen, [1.0, 2.0], batch_bytes=0)

@@ -368,7 +368,7 @@ def _scalar_output_required(verb: str, fshape: tuple[int, ...]) -> None:
 def _jacobian_impl(a: MultiArgs, verb: str) -> Result:
     S = a.x.shape
     if a.method == "dual":
-        from fastdiff import _forward  # noqa: PLC0415
+        from fastdiff import _forward  # lands with the dual-number issue
 
         fn = _forward.dual_gradient if verb == "gradient" else _forward.dual_jacobian
         return fn(a.f, a.x, a.args, a.kwargs)
@@ -428,7 +428,7 @@ def _complex_columns(a: MultiArgs, ev: _Evaluator):
 def _hessian_impl(a: MultiArgs) -> Result:
     S = a.x.shape
     if a.method == "dual":
-        from fastdiff import _forward  # noqa: PLC0415
+        from fastdiff import _forward  # lands with the dual-number issue
 
         return _forward.dual_hessian(a.f, a.x, a.args, a.kwargs)
     if a.method != "central":
@@ -531,7 +531,7 @@ def _jvp_impl(a: MultiArgs, v: Any) -> Result:
     if not np.isfinite(vv).all():
         raise fail("v", "finite (no NaN or inf)", v)
     if a.method == "dual":
-        from fastdiff import _forward  # noqa: PLC0415
+        from fastdiff import _forward  # lands with the dual-number issue
 
         return _forward.dual_jvp(a.f, a.x, vv, a.args, a.kwargs)
     if a.bounds is not None:

@@ -1,13 +1,128 @@
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
+from typing_extensions import disjoint_base
 
 # Cython adds this (empty) doctest registry to every compiled module.
 __test__: dict[str, str]
 
 OFFSETS_NONFINITE: int
 OFFSETS_REPEATED: int
+MAX_POINTS: int
+
+# Cython's pickling hooks, exposed at module level.
+def __reduce_cython__(self: Any) -> Any: ...
+def __setstate_cython__(self: Any, __pyx_state: Any) -> Any: ...
+
+class ValueKindError(TypeError): ...
+class OutputShapeError(ValueError): ...
 
 def fornberg_weights(
     offsets: NDArray[np.float64], nmax: int
 ) -> tuple[int, NDArray[np.float64]]: ...
 def status_table() -> list[tuple[str, int, str]]: ...
+
+@disjoint_base
+class LadderConfig:
+    def __new__(
+        cls,
+        n: int,
+        stencils: Sequence[tuple[Sequence[float], Sequence[float], float, int, int]],
+        q: float,
+        max_levels: int,
+        max_cols: int,
+        fixed: bool,
+        kink_check: bool,
+        rtol: float,
+        atol: float,
+        user_tol: bool,
+    ) -> LadderConfig: ...
+
+def run_scalar(
+    config: LadderConfig,
+    f: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any] | None,
+    x: float,
+    h0: float,
+    side: int,
+    noise: float,
+) -> tuple[float | complex, float, int, float, int]: ...
+
+@disjoint_base
+class Ladder:
+    @property
+    def size(self) -> int: ...
+    @property
+    def group(self) -> int: ...
+    @property
+    def ncomp(self) -> int: ...
+    def __new__(
+        cls, config: LadderConfig, ncomp: int, noise: float, size: int, group: int = 1
+    ) -> Ladder: ...
+    def init(
+        self,
+        x: NDArray[np.float64],
+        h0: NDArray[np.float64],
+        side: NDArray[np.intc],
+        flags: NDArray[np.intc],
+        f0: NDArray[np.float64],
+    ) -> None: ...
+    def set_pairs(self, x2: NDArray[np.float64], scale2: NDArray[np.float64]) -> None: ...
+    def active(self) -> NDArray[np.intp]: ...
+    def steps(self, idx: NDArray[np.intp]) -> NDArray[np.float64]: ...
+    def points(self, idx: NDArray[np.intp]) -> NDArray[np.float64]: ...
+    def update(self, idx: NDArray[np.intp], fv: NDArray[np.float64]) -> int: ...
+    def run_looped(
+        self,
+        f: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any] | None,
+        x: NDArray[np.float64],
+        h0: NDArray[np.float64],
+        side: NDArray[np.intc],
+        flags: NDArray[np.intc],
+        first: Any,
+    ) -> int: ...
+    def results(
+        self,
+    ) -> tuple[
+        NDArray[np.float64], NDArray[np.float64], NDArray[np.intc], NDArray[np.float64]
+    ]: ...
+
+def complex_step(
+    im1: NDArray[np.float64],
+    im2: NDArray[np.float64],
+    fp: NDArray[np.float64],
+    fm: NDArray[np.float64],
+    fpi: NDArray[np.float64],
+    fmi: NDArray[np.float64],
+    h1: NDArray[np.float64],
+    h2: NDArray[np.float64],
+    hc: NDArray[np.float64],
+    noise: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.intc]]: ...
+def complex_step_looped(
+    f: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any] | None,
+    x: NDArray[np.float64],
+    h1: NDArray[np.float64],
+    h2: NDArray[np.float64],
+    hc: NDArray[np.float64],
+) -> NDArray[np.float64]: ...
+def eval_points_looped(
+    f: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any] | None,
+    base: NDArray[np.float64],
+    shape: tuple[int, ...],
+    i1: NDArray[np.intp],
+    v1: NDArray[np.float64],
+    i2: NDArray[np.intp],
+    v2: NDArray[np.float64],
+    fshape: tuple[int, ...],
+    ncomp: int,
+) -> NDArray[np.float64]: ...
