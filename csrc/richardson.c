@@ -11,7 +11,7 @@
  *     of q^{e_j}; an extrapolated value T_k[j+1] is a candidate only when column j was on rate
  *     at two consecutive rows, and its error is |T_k[j+1] - T_k[j]| (the size of the correction,
  *     which in the asymptotic range exceeds the error of T_k[j+1] itself), plus the residual
- *     |D_{k-1}[j] - q^e D_k[j]| / q^e of the rate test (what the leading term leaves
+ *     |D_{k-1}[j] - q^e D_k[j]| of the rate test (what the leading term leaves
  *     unexplained: later terms and noise in f, which the correction shrinks by q^e - 1), plus
  *     rounding;
  *   - a column whose difference is within the rounding bound is saturated: T_k[j] is a
@@ -281,7 +281,7 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
         } else if (rate && st->ratio_ok[j] && j + 1 < ncols) {
             double v[2] = {t[0][j + 1], nc == 2 ? t[1][j + 1] : 0.0};
             double corr[2] = {t[0][j + 1] - t[0][j], nc == 2 ? t[1][j + 1] - t[1][j] : 0.0};
-            /* what the leading term does not explain: next terms and noise (q^e = den + 1) */
+            /* the rate test's residual: next terms and noise, which corr shrinks by q^e - 1 */
             const double qe = rich_den(r, s, j) + 1.0;
             double resid[2] = {dp[0] - qe * d[0], dp[1] - qe * d[1]};
             const double amp1 = rich_amp(r, s, j + 1);
