@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import math
+import weakref
 
 import numpy as np
 import pytest
@@ -375,6 +377,22 @@ def test_exception_in_f_propagates_unchanged(kw, x):
     with pytest.raises(Boom) as info:
         fd.derivative(f, x, **kw)
     assert info.value is err
+
+
+@pytest.mark.parametrize("kw", [{}, {"vectorized": True}, {"method": "complex"}], ids=str)
+def test_exception_in_f_keeps_its_traceback_and_leaks_nothing(kw):
+    class RaisingF:
+        def __call__(self, t):
+            raise Boom("inside f")
+
+    f = RaisingF()
+    ref = weakref.ref(f)
+    with pytest.raises(Boom) as info:
+        fd.derivative(f, [0.5, 1.5], **kw)
+    assert info.traceback[-1].name == "__call__"  # the frame in f is still there
+    del f, info
+    gc.collect()
+    assert ref() is None  # no reference to f (or its frames) kept by the compiled loop
 
 
 def test_vector_valued_f_points_to_jacobian():
