@@ -48,24 +48,23 @@
 static double mag(const double *v, int ncomp) { return ncomp == 1 ? fabs(v[0]) : hypot(v[0], v[1]); }
 
 /*
- * r^e - 1 for column j, r the ratio of this level's spacing to the previous one's.  r is q up
- * to the rounding of x + h, a relative O(ulp(x) / h) that matters at large |x| (where it is
- * 1e-8 of the term being eliminated at x = 1e6): so the real ratio is used.
+ * Richardson factors of one level: den[j] = r^{e_j} - 1 for column j, and amp[j] =
+ * prod_{i<j} (r^{e_i} + 1) / (r^{e_i} - 1), the rounding amplification through column j.
+ * r is the ratio of the previous level's spacing to this one's: q up to the rounding of
+ * x + h, a relative O(ulp(x) / h) that matters at large |x| (1e-8 of the eliminated term at
+ * x = 1e6), so the real ratio is used.  Integer powers by multiplication (no pow()).
  */
-static double rich_den(double r, const fd_stencil *s, int j)
+static void rich_factors(double r, const fd_stencil *s, int ncols, double *den, double *amp)
 {
-    return pow(r, s->order + j * s->order_step) - 1.0;
-}
-
-/* Rounding amplification through column j: prod (r^e + 1) / (r^e - 1). */
-static double rich_amp(double r, const fd_stencil *s, int j)
-{
-    double a = 1.0;
-    for (int i = 0; i < j; ++i) {
-        const double d = rich_den(r, s, i);
-        a *= (d + 2.0) / d;
+    double rp = 1.0, rs = 1.0;
+    for (int i = 0; i < s->order; ++i) rp *= r;
+    for (int i = 0; i < s->order_step; ++i) rs *= r;
+    amp[0] = 1.0;
+    for (int j = 0; j < ncols; ++j) {
+        den[j] = rp - 1.0;
+        amp[j + 1] = amp[j] * (rp + 1.0) / (rp - 1.0);
+        rp *= rs;
     }
-    return a;
 }
 
 void fd_ladder_init(const fd_ladder_config *cfg, fd_ladder_state *st, double x, double h0,
@@ -217,17 +216,19 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
     /* New tableau row. */
     double t[2][FD_MAX_COLS];
     const int ncols = st->rows + 1 < cfg->max_cols ? st->rows + 1 : cfg->max_cols;
+    double den[FD_MAX_COLS + 1], amp[FD_MAX_COLS + 2];
+    rich_factors(r, s, ncols + 1, den, amp);
     for (int c = 0; c < nc; ++c) {
         t[c][0] = a[c];
         for (int j = 1; j < ncols; ++j) {
-            t[c][j] = t[c][j - 1] + (t[c][j - 1] - st->row[c][j - 1]) / rich_den(r, s, j - 1);
+            t[c][j] = t[c][j - 1] + (t[c][j - 1] - st->row[c][j - 1]) / den[j - 1];
         }
     }
 
     if (cfg->fixed) {
         /* Level 0 is the answer; levels 1 and 2 (h/q, h/q^2) measure its truncation error. */
         const int lv = st->levels;
-        const double target = rich_den(r, s, 0) + 1.0;  /* q^p */
+        const double target = den[0] + 1.0; /* r^p */
         double d[2] = {0.0, 0.0};
         for (int c = 0; c < nc; ++c) d[c] = st->row[c][0] - a[c];
         if (lv == 0) {
@@ -260,15 +261,15 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
     int saturated = 0;
     const int nboth = st->rows < ncols ? st->rows : ncols;
     for (int j = 0; j < nboth; ++j) {
-        const double amp = rich_amp(r, s, j);
-        const double rho = rho0 * amp;
+        const double ampj = amp[j];
+        const double rho = rho0 * ampj;
         double d[2] = {0.0, 0.0};
         for (int c = 0; c < nc; ++c) d[c] = t[c][j] - st->row[c][j];
         const double dm = mag(d, nc);
         const double dp[2] = {st->diff[0][j], st->diff[1][j]};
         const int has_rate = j < st->rows - 1;
-        const int rate = has_rate && on_rate(dp, d, rich_den(r, s, j) + 1.0, nc);
-        const int sat = dm <= rho + st->rho_prev * amp;
+        const int rate = has_rate && on_rate(dp, d, den[j] + 1.0, nc);
+        const int sat = dm <= rho + st->rho_prev * ampj;
         if (j == 0 && has_rate && !rate && !sat && (st->flags & FD_FLAG_TRUSTED)) {
             /* off rate below a trusted level: noise in f, in units of f */
             const double sigma = 0.5 * dm * hn / wabs;
@@ -277,14 +278,14 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
         if (sat) {
             saturated = 1;
             double v[2] = {t[0][j], nc == 2 ? t[1][j] : 0.0};
-            offer(st, v, dm + rho, h, kink_ok, nc, amp * wabs / hn);
+            offer(st, v, dm + rho, h, kink_ok, nc, ampj * wabs / hn);
         } else if (rate && st->ratio_ok[j] && j + 1 < ncols) {
             double v[2] = {t[0][j + 1], nc == 2 ? t[1][j + 1] : 0.0};
             double corr[2] = {t[0][j + 1] - t[0][j], nc == 2 ? t[1][j + 1] - t[1][j] : 0.0};
             /* the rate test's residual: next terms and noise, which corr shrinks by q^e - 1 */
-            const double qe = rich_den(r, s, j) + 1.0;
+            const double qe = den[j] + 1.0;
             double resid[2] = {dp[0] - qe * d[0], dp[1] - qe * d[1]};
-            const double amp1 = rich_amp(r, s, j + 1);
+            const double amp1 = amp[j + 1];
             const double err = mag(corr, nc) + mag(resid, nc) + rho0 * amp1;
             offer(st, v, err, h, kink_ok, nc, amp1 * wabs / hn);
         }
@@ -292,7 +293,7 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
         if (j + 1 < ncols) {
             double v[2] = {t[0][j + 1], nc == 2 ? t[1][j + 1] : 0.0};
             double e1[2] = {t[0][j + 1] - t[0][j], nc == 2 ? t[1][j + 1] - t[1][j] : 0.0};
-            const double err = fmax(mag(e1, nc), dm) + rho0 * rich_amp(r, s, j + 1);
+            const double err = fmax(mag(e1, nc), dm) + rho0 * amp[j + 1];
             offer(st, v, err, h, 0, nc, 0.0);
         }
         st->diff[0][j] = d[0];

@@ -34,7 +34,7 @@ from fastdiff._derivative import (
 )
 from fastdiff._kernels import _finite_diff
 from fastdiff._kernels._finite_diff import OutputShapeError, ValueKindError
-from fastdiff._result import Result
+from fastdiff._result import Result, make_result
 from fastdiff._stencils import Stencil, stencil
 from fastdiff._validation import check_real_array, fail
 
@@ -341,7 +341,7 @@ def _result(df, error, status, nfev, step, method, shape, step_shape) -> Result:
         v = np.asarray(v).reshape(shp)
         return v[()] if v.ndim == 0 else v
 
-    return Result(
+    return make_result(
         df=out(df, shape),
         error=out(error, shape),
         success=out(status >= 0, shape),

@@ -46,6 +46,21 @@ class Result:
         return f"Result(\n{body},\n)"
 
 
+_new = object.__new__
+
+
+def make_result(
+    df: Any, error: Any, success: Any, status: Any, nfev: int, step: Any, method: str
+) -> Result:
+    """Result(...) without the frozen dataclass's per-field object.__setattr__ (2x faster;
+    it matters on the microsecond scalar path). Same object, same semantics."""
+    r = _new(Result)
+    r.__dict__.update(
+        df=df, error=error, success=success, status=status, nfev=nfev, step=step, method=method
+    )
+    return r
+
+
 def _show(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return np.array2string(value, separator=", ", prefix="    ").replace("\n", "\n    ")

@@ -88,9 +88,7 @@ class Ladder:
     ) -> int: ...
     def results(
         self,
-    ) -> tuple[
-        NDArray[np.float64], NDArray[np.float64], NDArray[np.intc], NDArray[np.float64]
-    ]: ...
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.intc], NDArray[np.float64]]: ...
 
 def complex_step(
     im1: NDArray[np.float64],
