@@ -8,8 +8,8 @@ the compiled modules); it never imports from a source checkout by path.
 from __future__ import annotations
 
 import doctest
-import pathlib
 import importlib
+import pathlib
 import pkgutil
 
 import pytest
