@@ -1,9 +1,11 @@
 """fastdiff: fast numerical derivatives with honest error estimates."""
 
+from fastdiff import math
+from fastdiff._kernels._dual import Dual
 from fastdiff._result import Result
 from fastdiff._status import Status
 from fastdiff._stencils import fd_weights
 
 __version__ = "0.1.0"
 
-__all__ = ["Result", "Status", "__version__", "fd_weights"]
+__all__ = ["Dual", "Result", "Status", "__version__", "fd_weights", "math"]
