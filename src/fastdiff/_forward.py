@@ -329,7 +329,7 @@ def _as_points(x: Any) -> np.ndarray:
         return arr
     if arr.dtype.kind not in "biuf":
         raise fail("x", "a real array_like (or Duals, inside a nested derivative)", x, TypeError)
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    return np.asarray(arr, dtype=np.float64, order="C")  # ascontiguousarray makes 0-d 1-d
 
 
 def _seed(flat: np.ndarray, seeds: np.ndarray, tag: int) -> list[Any]:

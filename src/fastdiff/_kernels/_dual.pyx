@@ -300,6 +300,8 @@ cdef class Dual:
                 f"fastdiff.Dual supports NumPy ufuncs called plainly, elementwise; got "
                 f"np.{ufunc.__name__}.{method} with {sorted(kwargs)}.")
         name = ufunc.__name__
+        # NumPy scalars as Python numbers, or operator.mul(np.float64, Dual) would recurse.
+        inputs = [float(a) if isinstance(a, np.generic) and _is_real(a) else a for a in inputs]
         if not any(isinstance(a, np.ndarray) for a in inputs):
             return _ufunc_scalar(name, inputs)
         arrays = np.broadcast_arrays(*[_as_object_array(a) for a in inputs])
