@@ -35,6 +35,8 @@ ROUNDING_ULPS = 4.0
 arithmetic (dual numbers have no truncation error)."""
 
 _EPS = float(np.finfo(np.float64).eps)
+_ZERO_STEP = np.zeros(())
+_INF = float("inf")
 
 
 def dual_derivative(f: Callable[..., Any], x: Any, args: tuple[Any, ...] = (),
@@ -69,18 +71,24 @@ def dual_derivative(f: Callable[..., Any], x: Any, args: tuple[Any, ...] = (),
     _check_f(f)
     kwargs = kwargs or {}
     xs = _as_points(x)
-    flat = xs.reshape(-1)
-    one = np.ones((1, 1))
-    out = np.empty(flat.shape[0], dtype=object)
+    if xs.shape == ():                    # one point: no arrays on the way
+        tag = _dual.open_tag()
+        try:
+            y = _scalar_output(f(_dual.seed_one(xs.item(), tag), *args, **kwargs))
+            d = _dual.extract(y, tag, 1)[1][0]
+        finally:
+            _dual.close_tag(tag)
+        return _result(float(d) if isinstance(d, np.floating) else d, 1, _ZERO_STEP)
+    flat = xs.reshape(-1).tolist()        # Python floats (or Duals): the fast seed path
+    out = np.empty(len(flat), dtype=object)
     tag = _dual.open_tag()
     try:
-        for i in range(flat.shape[0]):
-            seeds = _seed(flat[i : i + 1], one, tag)
-            y = _scalar_output(f(seeds[0], *args, **kwargs))
+        for i, xi in enumerate(flat):
+            y = _scalar_output(f(_dual.seed_one(xi, tag), *args, **kwargs))
             out[i] = _dual.extract(y, tag, 1)[1][0]
     finally:
         _dual.close_tag(tag)
-    return _result(_shape(out, xs.shape), flat.shape[0], np.zeros(xs.shape))
+    return _result(_shape(out, xs.shape), len(flat), np.zeros(xs.shape))
 
 
 def dual_gradient(f: Callable[..., Any], x: Any, args: tuple[Any, ...] = (),
@@ -377,27 +385,32 @@ def _shape(values: np.ndarray, shape: tuple[int, ...]) -> Any:
     if values.dtype == object and not any(isinstance(v, Dual) for v in values.flat):
         values = values.astype(np.float64)
     values = values.reshape(shape)
-    return values[()] if shape == () else values
+    if shape != ():
+        return values
+    v = values[()]
+    return float(v) if isinstance(v, np.floating) else v
 
 
 def _primal(v: Any) -> float:
-    while isinstance(v, Dual):
+    while type(v) is Dual:
         v = v.value
     return float(v)
 
 
 def _result(df: Any, nfev: int, step: np.ndarray) -> Result:
+    if isinstance(df, (float, Dual)):  # noqa: UP038  (0-d: Python scalars; tuple is faster)
+        mag = abs(_primal(df))
+        finite = mag < _INF
+        return Result(df=df, error=ROUNDING_ULPS * _EPS * mag if finite else _INF,
+                      success=finite, status=int(Status.CONVERGED if finite
+                                                 else Status.NO_FINITE),
+                      nfev=nfev, step=0.0 if step.shape == () else step, method="dual")
     if isinstance(df, np.ndarray) and df.dtype == object:
         mag = np.abs(np.vectorize(_primal, otypes=[np.float64])(df))
     else:
-        mag = np.abs(np.asarray(df, dtype=np.float64)) if not isinstance(df, Dual) else abs(
-            _primal(df))
+        mag = np.abs(np.asarray(df, dtype=np.float64))
     finite = np.isfinite(mag)
     error = np.where(finite, ROUNDING_ULPS * _EPS * mag, np.inf)
     status = np.where(finite, int(Status.CONVERGED), int(Status.NO_FINITE))
-    if np.ndim(mag) == 0:
-        return Result(df=df, error=float(error), success=bool(finite), status=int(status),
-                      nfev=nfev, step=float(step) if step.shape == () else step,
-                      method="dual")
     return Result(df=df, error=error, success=finite, status=status, nfev=nfev, step=step,
                   method="dual")

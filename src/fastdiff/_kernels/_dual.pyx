@@ -17,6 +17,11 @@ import operator
 
 import numpy as np
 
+cimport numpy as cnp
+from libc.string cimport memcpy
+
+cnp.import_array()
+
 from fastdiff._kernels.fastdiff cimport (
     FD_N_ALIASES, FD_N_RULES, fd_dual, fd_dual_add, fd_dual_alias_names, fd_dual_alias_rules,
     fd_dual_apply1, fd_dual_apply2, fd_dual_binary, fd_dual_div, fd_dual_div_real,
@@ -157,19 +162,24 @@ cdef class Dual:
     cdef tuple opartials    # object mode only: the partials (floats or older Duals)
 
     def __init__(self, value, partials=1.0):
+        cdef Py_ssize_t n, k
         if not _is_real(value):
             raise TypeError(f"`value` must be a real number; got {value!r}.")
-        p = np.asarray(partials, dtype=np.float64)
-        if p.ndim > 1:
-            raise ValueError(f"`partials` must be a float or a 1-D array; got shape {p.shape}.")
-        p = np.ascontiguousarray(p.reshape(-1))
-        cdef double[::1] pv = p
-        cdef Py_ssize_t n = p.shape[0], k
-        _alloc(self, n)
-        self.d.value = float(value)
+        if type(partials) is float or type(partials) is int:     # the common seed, no NumPy
+            _alloc(self, 1)
+            self.d.partials[0] = partials
+        else:
+            p = np.asarray(partials, dtype=np.float64)
+            if p.ndim > 1:
+                raise ValueError(
+                    f"`partials` must be a float or a 1-D array; got shape {p.shape}.")
+            p = np.ascontiguousarray(p.reshape(-1))
+            n = p.shape[0]
+            _alloc(self, n)
+            if n:
+                memcpy(self.d.partials, cnp.PyArray_DATA(p), n * sizeof(double))
+        self.d.value = value
         self.d.tag = 0
-        for k in range(n):
-            self.d.partials[k] = pv[k]
 
     def __dealloc__(self):
         if self.d.partials != NULL and self.d.partials != &self.buf[0]:
@@ -182,15 +192,14 @@ cdef class Dual:
 
     @property
     def partials(self):
-        cdef Py_ssize_t k
+        cdef cnp.npy_intp n = self.d.npartials
         if self.ovalue is not None:
             out = np.empty(len(self.opartials), dtype=object)
             out[:] = self.opartials
             return out
-        arr = np.empty(self.d.npartials, dtype=np.float64)
-        cdef double[::1] a = arr
-        for k in range(self.d.npartials):
-            a[k] = self.d.partials[k]
+        arr = cnp.PyArray_SimpleNew(1, &n, cnp.NPY_DOUBLE)
+        if n:
+            memcpy(cnp.PyArray_DATA(arr), self.d.partials, n * sizeof(double))
         return arr
 
     @property
@@ -421,6 +430,17 @@ def seed(const double[::1] x, const double[:, ::1] partials, unsigned long long 
             r.d.partials[k] = partials[i, k]
         out[i] = r
     return out
+
+
+def seed_one(x, unsigned long long tag):
+    """x + 1 e with tag `tag`: one partial; x a float or (nested calls) an older Dual."""
+    cdef Dual r
+    if type(x) is float:
+        r = _new(1, tag)
+        r.d.value = x
+        r.d.partials[0] = 1.0
+        return r
+    return _make(tag, x, [1.0])
 
 
 def extract(y, unsigned long long tag, Py_ssize_t n):
