@@ -322,7 +322,7 @@ def test_numpy_mixes_float_arrays_with_a_dual():
 
 
 def test_unsupported_numpy_function_raises_typeerror():
-    with pytest.raises(TypeError, match="'floor' is not supported on fastdiff.Dual"):
+    with pytest.raises(TypeError, match=r"'floor' is not supported on fastdiff\.Dual"):
         np.floor(Dual(0.5))
     with pytest.raises(TypeError, match="called plainly"):
         np.negative(Dual(1.0), out=np.empty((), dtype=object))

@@ -6,16 +6,20 @@ import math as pymath
 
 import numpy as np
 import pytest
+from mlp import N_PARAMS, backprop, loss, make_problem
 
 import fastdiff as fd
 from fastdiff import Dual, Status
 from fastdiff import math as fm
 from fastdiff._forward import (
-    DEFAULT_CHUNK, ROUNDING_ULPS, dual_derivative, dual_gradient, dual_hessian, dual_jacobian,
+    DEFAULT_CHUNK,
+    ROUNDING_ULPS,
+    dual_derivative,
+    dual_gradient,
+    dual_hessian,
+    dual_jacobian,
     dual_jvp,
 )
-
-from mlp import N_PARAMS, backprop, loss, make_problem
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -97,7 +101,7 @@ def test_chunking_gives_the_same_gradient_in_ceil_n_over_chunk_evaluations(chunk
 
 
 def test_chunk_must_be_positive():
-    with pytest.raises(ValueError, match="`chunk` must be a positive integer; got 0."):
+    with pytest.raises(ValueError, match=r"`chunk` must be a positive integer; got 0\."):
         dual_gradient(rosen, np.ones(3), chunk=0)
 
 
@@ -220,7 +224,7 @@ def test_f_returning_garbage_raises_typeerror():
 
 
 def test_bad_f_and_x_name_the_parameter():
-    with pytest.raises(TypeError, match="`f` must be callable; got 3."):
+    with pytest.raises(TypeError, match=r"`f` must be callable; got 3\."):
         dual_derivative(3, np.array(1.0))
     with pytest.raises(TypeError, match="`x` must be a real array_like"):
         dual_gradient(rosen, "abc")

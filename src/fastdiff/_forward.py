@@ -398,7 +398,7 @@ def _primal(v: Any) -> float:
 
 
 def _result(df: Any, nfev: int, step: np.ndarray) -> Result:
-    if isinstance(df, (float, Dual)):  # noqa: UP038  (0-d: Python scalars; tuple is faster)
+    if isinstance(df, (float, Dual)):
         mag = abs(_primal(df))
         finite = mag < _INF
         return Result(df=df, error=ROUNDING_ULPS * _EPS * mag if finite else _INF,

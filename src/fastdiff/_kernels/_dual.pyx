@@ -309,6 +309,10 @@ cdef class Dual:
                 f"fastdiff.Dual supports NumPy ufuncs called plainly, elementwise; got "
                 f"np.{ufunc.__name__}.{method} with {sorted(kwargs)}.")
         name = ufunc.__name__
+        if len(inputs) == 1 and inputs[0] is self:               # np.sin(d): straight to C
+            rule = _RULE_INDEX.get(name)
+            if rule is not None:
+                return _unary(rule, self)
         # NumPy scalars as Python numbers, or operator.mul(np.float64, Dual) would recurse.
         inputs = [float(a) if isinstance(a, np.generic) and _is_real(a) else a for a in inputs]
         if not any(isinstance(a, np.ndarray) for a in inputs):
