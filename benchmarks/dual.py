@@ -85,8 +85,9 @@ def _scalar_impl(impl):
 
 
 class ScalarDerivative:
-    params = [["fastdiff.math Dual", "numpy ufuncs on Dual", "fastdiff dual_derivative",
-               "analytic", "ad", "jax.jit(jacfwd)", "jax.jacfwd", "autograd"]]  # noqa: RUF012 (asv)
+    params = [["fastdiff.math Dual", "numpy ufuncs on Dual",  # noqa: RUF012 (asv)
+               "fastdiff dual_derivative", "analytic", "ad", "jax.jit(jacfwd)",
+               "jax.jacfwd", "autograd"]]
     param_names = ["impl"]  # noqa: RUF012 (asv)
 
     def setup(self, impl):
@@ -175,8 +176,8 @@ admath_np = _AdNumpy()
 class MLPGradient:
     # ad is left out of the grid: one gradient took 177 s here (it carries a dict of
     # derivatives per number); run _mlp_impl("ad", ...) by hand to reproduce.
-    params = [["fastdiff dual_gradient", "backprop (analytic)", "jax.jit(jacfwd)",
-               "jax.jacfwd", "autograd"]]  # noqa: RUF012 (asv)
+    params = [["fastdiff dual_gradient", "backprop (analytic)",  # noqa: RUF012 (asv)
+               "jax.jit(jacfwd)", "jax.jacfwd", "autograd"]]
     param_names = ["impl"]  # noqa: RUF012 (asv)
     timeout = 120
 
