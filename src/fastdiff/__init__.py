@@ -1,6 +1,8 @@
 """fastdiff: fast numerical derivatives with honest error estimates."""
 
+from fastdiff import math
 from fastdiff._derivative import derivative
+from fastdiff._kernels._dual import Dual
 from fastdiff._multivariate import gradient, hessdiag, hessian, jacobian, jvp
 from fastdiff._result import Result
 from fastdiff._status import Status
@@ -9,6 +11,7 @@ from fastdiff._stencils import fd_weights
 __version__ = "0.1.0"
 
 __all__ = [
+    "Dual",
     "Result",
     "Status",
     "__version__",
@@ -19,4 +22,5 @@ __all__ = [
     "hessian",
     "jacobian",
     "jvp",
+    "math",
 ]

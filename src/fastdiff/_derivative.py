@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from fastdiff import _steps
+from fastdiff import _forward, _steps
 from fastdiff._kernels import _finite_diff
 from fastdiff._kernels._finite_diff import ValueKindError
 from fastdiff._result import Result, make_result
@@ -144,6 +144,18 @@ def check_common(f: Any, args: Any, kwargs: Any, vectorized: Any) -> None:
         raise fail("vectorized", "True or False", vectorized, TypeError)
 
 
+def check_dual_args(f: Any, args: Any, kwargs: Any, vectorized: Any, **unused: Any) -> None:
+    """method="dual": the common checks, and no finite-difference-only option set.
+
+    x is checked by fastdiff._forward, which also accepts Duals (nested differentiation).
+    `vectorized` is accepted and has no effect: f is called with Duals.
+    """
+    check_common(f, args, kwargs, vectorized)
+    for name, value in unused.items():
+        if value is not None:
+            raise fail(name, "None for method='dual' (dual numbers are exact to rounding)", value)
+
+
 def check_noise(noise: Any) -> float | None:
     if noise is None:
         return None
@@ -164,8 +176,6 @@ def _validate_derivative_args(
     n = check_int("n", n, 1, "a positive integer")
     if method not in METHODS:
         raise fail("method", "one of " + ", ".join(map(repr, METHODS)), method)
-    if method == "dual" and n != 1:
-        raise fail("n", "1 for method='dual' (use a finite-difference method for n > 1)", n)
     if method == "complex" and n != 1:
         raise fail("n", "1 for method='complex'", n)
     order = check_order(method, order)
@@ -376,13 +386,16 @@ def derivative(
         and callable(f)
     ):
         return _scalar(f, x, n, method, order, rtol, atol, args, kwargs)
+    if method == "dual":
+        check_dual_args(
+            f, args, kwargs, vectorized, order=order, step=step, bounds=bounds, noise=noise
+        )
+        if n != 1:
+            raise fail("n", "1 for method='dual' (use a finite-difference method for n > 1)", n)
+        return _forward.dual_derivative(f, x, args, kwargs)
     a = _validate_derivative_args(
         f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise
     )
-    if a.method == "dual":
-        from fastdiff import _forward
-
-        return _forward.dual_derivative(a.f, a.x, a.args, a.kwargs)
     # Stencils deliberately probe f near domain edges: non-finite values are handled (and
     # reported in `status`), so NumPy's floating-point warnings from f are noise here.
     with np.errstate(all="ignore"):

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from fastdiff import _steps
+from fastdiff import _forward, _steps
 from fastdiff._derivative import (
     DEFAULT_ORDER,
     SIDES,
@@ -24,6 +24,7 @@ from fastdiff._derivative import (
     _sides_and_steps,
     check_bounds,
     check_common,
+    check_dual_args,
     check_finite_x,
     check_noise,
     check_order,
@@ -89,10 +90,11 @@ def _validate_multi_args(
     x = check_finite_x(x)
     if method not in MULTI_METHODS:
         raise fail("method", "one of " + ", ".join(map(repr, MULTI_METHODS)), method)
+    if method == "dual":  # the public verbs route "dual" before this; hessdiag has no dual
+        raise fail("method", f"a finite-difference method for {verb}", method)
     if method == "complex" and verb in ("hessian", "hessdiag"):
-        raise fail("method", f"a finite-difference method or 'dual' for {verb}", method)
-    if method == "dual" and verb == "hessdiag":
-        raise fail("method", "a finite-difference method for hessdiag", method)
+        alt = " or 'dual'" if verb == "hessian" else ""
+        raise fail("method", f"a finite-difference method{alt} for {verb}", method)
     order = check_order(method, order)
     rtol, atol = check_tolerances(rtol, atol)
     if batch_bytes is None:
@@ -367,11 +369,6 @@ def _scalar_output_required(verb: str, fshape: tuple[int, ...]) -> None:
 
 def _jacobian_impl(a: MultiArgs, verb: str) -> Result:
     S = a.x.shape
-    if a.method == "dual":
-        from fastdiff import _forward  # lands with the dual-number issue
-
-        fn = _forward.dual_gradient if verb == "gradient" else _forward.dual_jacobian
-        return fn(a.f, a.x, a.args, a.kwargs)
     ev = _Evaluator(a)
     with np.errstate(all="ignore"):
         y0, eps = ev.probe()
@@ -427,10 +424,6 @@ def _complex_columns(a: MultiArgs, ev: _Evaluator):
 
 def _hessian_impl(a: MultiArgs) -> Result:
     S = a.x.shape
-    if a.method == "dual":
-        from fastdiff import _forward  # lands with the dual-number issue
-
-        return _forward.dual_hessian(a.f, a.x, a.args, a.kwargs)
     if a.method != "central":
         raise fail("method", "'central' or 'dual' for hessian (hessdiag takes any)", a.method)
     ev = _Evaluator(a)
@@ -530,10 +523,6 @@ def _jvp_impl(a: MultiArgs, v: Any) -> Result:
         raise fail("v", f"an array of x's shape {S}", f"an array of shape {vv.shape}")
     if not np.isfinite(vv).all():
         raise fail("v", "finite (no NaN or inf)", v)
-    if a.method == "dual":
-        from fastdiff import _forward  # lands with the dual-number issue
-
-        return _forward.dual_jvp(a.f, a.x, vv, a.args, a.kwargs)
     if a.bounds is not None:
         raise fail("bounds", "None for jvp (the line x + t v crosses coordinates)", "bounds")
     ev = _Evaluator(a)
@@ -699,6 +688,11 @@ def gradient(
     >>> bool(np.all(np.abs(res.df - exact) <= res.error))
     True
     """
+    if method == "dual":
+        check_dual_args(
+            f, args, kwargs, vectorized, order=order, step=step, bounds=bounds, noise=noise
+        )
+        return _forward.dual_gradient(f, x, args, kwargs)
     a = _validate_multi_args(
         "gradient",
         f,
@@ -777,6 +771,11 @@ def jacobian(
     >>> res.df.shape, bool(np.all(np.abs(res.df - exact) <= res.error))
     ((2, 2), True)
     """
+    if method == "dual":
+        check_dual_args(
+            f, args, kwargs, vectorized, order=order, step=step, bounds=bounds, noise=noise
+        )
+        return _forward.dual_jacobian(f, x, args, kwargs)
     a = _validate_multi_args(
         "jacobian",
         f,
@@ -867,6 +866,11 @@ def hessian(
     >>> bool(np.all(np.abs(res.df - rosen_hess(x)) <= res.error))
     True
     """
+    if method == "dual":
+        check_dual_args(
+            f, args, kwargs, vectorized, order=order, step=step, bounds=bounds, noise=noise
+        )
+        return _forward.dual_hessian(f, x, args, kwargs)
     a = _validate_multi_args(
         "hessian",
         f,
@@ -1011,6 +1015,11 @@ def jvp(
     >>> bool(np.all(np.abs(res.df - exact) <= res.error))
     True
     """
+    if method == "dual":
+        check_dual_args(
+            f, args, kwargs, vectorized, order=order, step=step, bounds=bounds, noise=noise
+        )
+        return _forward.dual_jvp(f, x, v, args, kwargs)
     a = _validate_multi_args(
         "jvp",
         f,

@@ -1,0 +1,203 @@
+"""Forward-mode derivatives: fastdiff's Dual against ad, jax, autograd and the analytic floor.
+
+Two tasks, parametrised over the implementation (peers behind guarded imports; a missing peer
+makes asv skip its cases):
+
+* ScalarDerivative: d/dx of sin(x) exp(x) + x**3 at 0.7.
+* MLPGradient: the gradient of a NumPy-written MLP loss with 385 parameters.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import fastdiff as fd
+from fastdiff import math as fm
+from fastdiff._forward import dual_derivative, dual_gradient
+
+try:
+    import ad
+    from ad import admath
+except ImportError:
+    ad = None
+try:
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+except ImportError:
+    jax = None
+try:
+    import autograd
+    import autograd.numpy as anp
+except ImportError:
+    autograd = None
+
+X0 = 0.7
+EXACT = (math.cos(X0) + math.sin(X0)) * math.exp(X0) + 3 * X0**2
+
+
+def f_fastdiff(x):
+    return fm.sin(x) * fm.exp(x) + x**3
+
+
+def f_numpy(x):
+    return np.sin(x) * np.exp(x) + x**3
+
+
+def _scalar_impl(impl):
+    """A zero-argument callable returning the derivative at X0 for one implementation."""
+    if impl == "fastdiff.math Dual":
+        return lambda: f_fastdiff(fd.Dual(X0)).partials[0]
+    if impl == "numpy ufuncs on Dual":
+        return lambda: f_numpy(fd.Dual(X0)).partials[0]
+    if impl == "fastdiff dual_derivative":
+        x = np.array(X0)
+        return lambda: dual_derivative(f_fastdiff, x).df
+    if impl == "analytic":
+        return lambda: (math.cos(X0) + math.sin(X0)) * math.exp(X0) + 3 * X0 * X0
+    if impl == "ad":
+        if ad is None:
+            raise NotImplementedError
+
+        def run():
+            x = ad.adnumber(X0)
+            return (admath.sin(x) * admath.exp(x) + x**3).d(x)
+
+        return run
+    if impl in ("jax.jit(jacfwd)", "jax.jacfwd"):
+        if jax is None:
+            raise NotImplementedError
+        g = jax.jacfwd(lambda x: jnp.sin(x) * jnp.exp(x) + x**3)
+        if impl == "jax.jit(jacfwd)":
+            g = jax.jit(g)
+        x = jnp.asarray(X0)
+        g(x).block_until_ready()             # compile outside the timing: steady state
+        return lambda: g(x).block_until_ready()
+    if impl == "autograd":
+        if autograd is None:
+            raise NotImplementedError
+        g = autograd.grad(lambda x: anp.sin(x) * anp.exp(x) + x**3)
+        return lambda: g(X0)
+    raise ValueError(impl)
+
+
+class ScalarDerivative:
+    params = [["fastdiff.math Dual", "numpy ufuncs on Dual",  # noqa: RUF012 (asv)
+               "fastdiff dual_derivative", "analytic", "ad", "jax.jit(jacfwd)",
+               "jax.jacfwd", "autograd"]]
+    param_names = ["impl"]  # noqa: RUF012 (asv)
+
+    def setup(self, impl):
+        self.run = _scalar_impl(impl)
+
+    def time_derivative(self, impl):
+        self.run()
+
+    def track_abs_error(self, impl):
+        return abs(float(self.run()) - EXACT)
+
+    track_abs_error.unit = "abs error"
+
+
+# MLP 10 -> 32 -> 1 with tanh: 385 parameters (the same network as tests/mlp.py).
+N_IN, N_HIDDEN = 10, 32
+N_PARAMS = N_HIDDEN * N_IN + 2 * N_HIDDEN + 1
+
+
+def _unpack(theta, xp=np):
+    W1 = theta[: N_HIDDEN * N_IN].reshape(N_HIDDEN, N_IN)
+    b1 = theta[N_HIDDEN * N_IN : N_HIDDEN * N_IN + N_HIDDEN].reshape(N_HIDDEN, 1)
+    W2 = theta[N_HIDDEN * N_IN + N_HIDDEN : N_PARAMS - 1].reshape(1, N_HIDDEN)
+    b2 = theta[N_PARAMS - 1 :].reshape(1, 1)
+    return W1, b1, W2, b2
+
+
+def mlp_loss(theta, X, y, xp=np):
+    W1, b1, W2, b2 = _unpack(theta)
+    r = W2 @ xp.tanh(W1 @ X + b1) + b2 - y
+    return (r * r).sum() / r.size
+
+
+def mlp_backprop(theta, X, y):
+    W1, b1, W2, b2 = _unpack(theta)
+    h = np.tanh(W1 @ X + b1)
+    dr = 2.0 * (W2 @ h + b2 - y) / y.size
+    dz = (W2.T @ dr) * (1.0 - h * h)
+    return np.concatenate([(dz @ X.T).ravel(), dz.sum(axis=1), (dr @ h.T).ravel(),
+                           dr.sum(axis=1)])
+
+
+def _mlp_impl(impl, theta, X, y):
+    if impl == "fastdiff dual_gradient":
+        return lambda: dual_gradient(mlp_loss, theta, (X, y)).df
+    if impl == "backprop (analytic)":
+        return lambda: mlp_backprop(theta, X, y)
+    if impl == "ad":
+        if ad is None:
+            raise NotImplementedError
+
+        def run():
+            t = np.array(ad.adnumber(list(theta)), dtype=object)
+            loss = mlp_loss(t, X, y, xp=admath_np)
+            return np.array(loss.gradient(list(t)))
+
+        return run
+    if impl in ("jax.jit(jacfwd)", "jax.jacfwd"):
+        if jax is None:
+            raise NotImplementedError
+        g = jax.jacfwd(lambda t: mlp_loss(t, jnp.asarray(X), jnp.asarray(y), xp=jnp))
+        if impl == "jax.jit(jacfwd)":
+            g = jax.jit(g)
+        t = jnp.asarray(theta)
+        g(t).block_until_ready()
+        return lambda: g(t).block_until_ready()
+    if impl == "autograd":
+        if autograd is None:
+            raise NotImplementedError
+        g = autograd.grad(lambda t: mlp_loss(t, X, y, xp=anp))
+        return lambda: g(theta)
+    raise ValueError(impl)
+
+
+class _AdNumpy:
+    """tanh for object arrays of ad numbers (ad has no NumPy ufunc support)."""
+
+    @staticmethod
+    def tanh(a):
+        return np.vectorize(admath.tanh, otypes=[object])(a)
+
+
+admath_np = _AdNumpy()
+
+
+class MLPGradient:
+    # ad is left out of the grid: one gradient took 177 s here (it carries a dict of
+    # derivatives per number); run _mlp_impl("ad", ...) by hand to reproduce.
+    params = [["fastdiff dual_gradient", "backprop (analytic)",  # noqa: RUF012 (asv)
+               "jax.jit(jacfwd)", "jax.jacfwd", "autograd"]]
+    param_names = ["impl"]  # noqa: RUF012 (asv)
+    timeout = 120
+
+    def setup(self, impl):
+        rng = np.random.default_rng(0)
+        self.theta = rng.normal(scale=0.3, size=N_PARAMS)
+        self.X = rng.normal(size=(N_IN, 16))
+        self.y = rng.normal(size=(1, 16))
+        self.run = _mlp_impl(impl, self.theta, self.X, self.y)
+
+    def time_gradient(self, impl):
+        self.run()
+
+    def track_max_abs_error(self, impl):
+        exact = mlp_backprop(self.theta, self.X, self.y)
+        return float(np.max(np.abs(np.asarray(self.run()) - exact)))
+
+    track_max_abs_error.unit = "abs error"
+
+    def track_nfev(self, impl):
+        if impl != "fastdiff dual_gradient":
+            raise NotImplementedError
+        return dual_gradient(mlp_loss, self.theta, (self.X, self.y)).nfev
