@@ -74,7 +74,7 @@ def _scalar_impl(impl):
         if impl == "jax.jit(jacfwd)":
             g = jax.jit(g)
         x = jnp.asarray(X0)
-        g(x).block_until_ready()             # compile outside the timing: steady state
+        g(x).block_until_ready()  # compile outside the timing: steady state
         return lambda: g(x).block_until_ready()
     if impl == "autograd":
         if autograd is None:
@@ -85,10 +85,19 @@ def _scalar_impl(impl):
 
 
 class ScalarDerivative:
-    params = [["fastdiff.math Dual", "numpy ufuncs on Dual",  # noqa: RUF012 (asv)
-               "fastdiff dual_derivative", "analytic", "ad", "jax.jit(jacfwd)",
-               "jax.jacfwd", "autograd"]]
-    param_names = ["impl"]  # noqa: RUF012 (asv)
+    params = [
+        [
+            "fastdiff.math Dual",
+            "numpy ufuncs on Dual",
+            "fastdiff dual_derivative",
+            "analytic",
+            "ad",
+            "jax.jit(jacfwd)",
+            "jax.jacfwd",
+            "autograd",
+        ]
+    ]
+    param_names = ["impl"]
 
     def setup(self, impl):
         self.run = _scalar_impl(impl)
@@ -126,8 +135,7 @@ def mlp_backprop(theta, X, y):
     h = np.tanh(W1 @ X + b1)
     dr = 2.0 * (W2 @ h + b2 - y) / y.size
     dz = (W2.T @ dr) * (1.0 - h * h)
-    return np.concatenate([(dz @ X.T).ravel(), dz.sum(axis=1), (dr @ h.T).ravel(),
-                           dr.sum(axis=1)])
+    return np.concatenate([(dz @ X.T).ravel(), dz.sum(axis=1), (dr @ h.T).ravel(), dr.sum(axis=1)])
 
 
 def _mlp_impl(impl, theta, X, y):
@@ -176,9 +184,16 @@ admath_np = _AdNumpy()
 class MLPGradient:
     # ad is left out of the grid: one gradient took 177 s here (it carries a dict of
     # derivatives per number); run _mlp_impl("ad", ...) by hand to reproduce.
-    params = [["fastdiff dual_gradient", "backprop (analytic)",  # noqa: RUF012 (asv)
-               "jax.jit(jacfwd)", "jax.jacfwd", "autograd"]]
-    param_names = ["impl"]  # noqa: RUF012 (asv)
+    params = [
+        [
+            "fastdiff dual_gradient",
+            "backprop (analytic)",
+            "jax.jit(jacfwd)",
+            "jax.jacfwd",
+            "autograd",
+        ]
+    ]
+    param_names = ["impl"]
     timeout = 120
 
     def setup(self, impl):

@@ -28,29 +28,70 @@ mp.mp.dps = 40
 
 # Independent oracles: mpmath functions for every row (mpmath.diff differentiates them).
 MP_UNARY = {
-    "sqrt": mp.sqrt, "cbrt": lambda x: mp.sign(x) * mp.cbrt(abs(x)), "square": lambda x: x * x,
-    "reciprocal": lambda x: 1 / x, "exp": mp.exp, "exp2": lambda x: mp.power(2, x),
-    "expm1": mp.expm1, "log": mp.log, "log2": lambda x: mp.log(x, 2),
-    "log10": mp.log10, "log1p": lambda x: mp.log(1 + x), "sin": mp.sin, "cos": mp.cos,
-    "tan": mp.tan, "arcsin": mp.asin, "arccos": mp.acos, "arctan": mp.atan, "sinh": mp.sinh,
-    "cosh": mp.cosh, "tanh": mp.tanh, "arcsinh": mp.asinh, "arccosh": mp.acosh,
-    "arctanh": mp.atanh, "absolute": mp.fabs, "relu": lambda x: x if x > 0 else 0 * x,
-    "erf": mp.erf, "erfc": mp.erfc, "expit": lambda x: 1 / (1 + mp.exp(-x)),
+    "sqrt": mp.sqrt,
+    "cbrt": lambda x: mp.sign(x) * mp.cbrt(abs(x)),
+    "square": lambda x: x * x,
+    "reciprocal": lambda x: 1 / x,
+    "exp": mp.exp,
+    "exp2": lambda x: mp.power(2, x),
+    "expm1": mp.expm1,
+    "log": mp.log,
+    "log2": lambda x: mp.log(x, 2),
+    "log10": mp.log10,
+    "log1p": lambda x: mp.log(1 + x),
+    "sin": mp.sin,
+    "cos": mp.cos,
+    "tan": mp.tan,
+    "arcsin": mp.asin,
+    "arccos": mp.acos,
+    "arctan": mp.atan,
+    "sinh": mp.sinh,
+    "cosh": mp.cosh,
+    "tanh": mp.tanh,
+    "arcsinh": mp.asinh,
+    "arccosh": mp.acosh,
+    "arctanh": mp.atanh,
+    "absolute": mp.fabs,
+    "relu": lambda x: x if x > 0 else 0 * x,
+    "erf": mp.erf,
+    "erfc": mp.erfc,
+    "expit": lambda x: 1 / (1 + mp.exp(-x)),
     "softplus": lambda x: mp.log(1 + mp.exp(x)),
 }
 MP_BINARY = {
-    "power": mp.power, "arctan2": mp.atan2, "hypot": lambda x, y: mp.sqrt(x * x + y * y),
+    "power": mp.power,
+    "arctan2": mp.atan2,
+    "hypot": lambda x, y: mp.sqrt(x * x + y * y),
     "logaddexp": lambda x, y: mp.log(mp.exp(x) + mp.exp(y)),
-    "maximum": lambda x, y: x if x > y else y, "minimum": lambda x, y: x if x < y else y,
+    "maximum": lambda x, y: x if x > y else y,
+    "minimum": lambda x, y: x if x < y else y,
 }
 # Complex-step oracle where the row is real-analytic and NumPy has a complex version.
 COMPLEX = {
-    "sqrt": np.sqrt, "square": np.square, "reciprocal": lambda z: 1 / z, "exp": np.exp,
-    "exp2": np.exp2, "expm1": np.expm1, "log": np.log, "log2": np.log2, "log10": np.log10,
-    "log1p": np.log1p, "sin": np.sin, "cos": np.cos, "tan": np.tan, "arcsin": np.arcsin,
-    "arccos": np.arccos, "arctan": np.arctan, "sinh": np.sinh, "cosh": np.cosh,
-    "tanh": np.tanh, "arcsinh": np.arcsinh, "arccosh": np.arccosh, "arctanh": np.arctanh,
-    "expit": lambda z: 1 / (1 + np.exp(-z)), "softplus": lambda z: np.log(1 + np.exp(z)),
+    "sqrt": np.sqrt,
+    "square": np.square,
+    "reciprocal": lambda z: 1 / z,
+    "exp": np.exp,
+    "exp2": np.exp2,
+    "expm1": np.expm1,
+    "log": np.log,
+    "log2": np.log2,
+    "log10": np.log10,
+    "log1p": np.log1p,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "arcsin": np.arcsin,
+    "arccos": np.arccos,
+    "arctan": np.arctan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "tanh": np.tanh,
+    "arcsinh": np.arcsinh,
+    "arccosh": np.arccosh,
+    "arctanh": np.arctanh,
+    "expit": lambda z: 1 / (1 + np.exp(-z)),
+    "softplus": lambda z: np.log(1 + np.exp(z)),
 }
 UNARY = [n for n in _dual.RULE_NAMES if _dual.RULE_ARITY[n] == 1]
 BINARY = [n for n in _dual.RULE_NAMES if _dual.RULE_ARITY[n] == 2]
@@ -143,27 +184,44 @@ def test_math_exports_every_rule_and_alias_under_its_names():
         lo, hi = _dual.RULE_DOMAINS[canonical][:2]
         args = (Dual(0.5 if lo < 0.5 < hi else lo + 0.5),) * _dual.RULE_ARITY[canonical]
         assert getattr(fm, alias)(*args).partials[0] == getattr(fm, canonical)(*args).partials[0]
-    required = ("sqrt cbrt exp exp2 expm1 log log2 log10 log1p logaddexp sin cos tan asin "
-                "arcsin acos arccos atan arctan atan2 arctan2 hypot sinh cosh tanh asinh "
-                "arcsinh acosh arccosh atanh arctanh fabs abs maximum minimum erf erfc sigmoid "
-                "expit softplus relu square reciprocal pow")
+    required = (
+        "sqrt cbrt exp exp2 expm1 log log2 log10 log1p logaddexp sin cos tan asin "
+        "arcsin acos arccos atan arctan atan2 arctan2 hypot sinh cosh tanh asinh "
+        "arcsinh acosh arccosh atanh arctanh fabs abs maximum minimum erf erfc sigmoid "
+        "expit softplus relu square reciprocal pow"
+    )
     assert not set(required.split()) - set(fm.__all__)
 
 
-@pytest.mark.parametrize("name", ["sqrt", "log", "log1p", "arcsin", "arccosh", "arctanh",
-                                  "exp", "tan", "reciprocal", "cbrt", "expm1", "square"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sqrt",
+        "log",
+        "log1p",
+        "arcsin",
+        "arccosh",
+        "arctanh",
+        "exp",
+        "tan",
+        "reciprocal",
+        "cbrt",
+        "expm1",
+        "square",
+    ],
+)
 def test_math_on_arrays_follows_numpy_including_domain_errors(name):
     x = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 800.0, np.inf, -np.inf, np.nan])
     with np.errstate(all="ignore"):
         expected = getattr(np, name)(x)
-    got = getattr(fm, name)(x)          # no warning, no exception (pytest turns warnings on)
+    got = getattr(fm, name)(x)  # no warning, no exception (pytest turns warnings on)
     np.testing.assert_allclose(got, expected, rtol=4 * EPS, atol=0, equal_nan=True)
     assert isinstance(getattr(fm, name)(0.5), float)
 
 
 def test_math_special_functions_on_floats():
     assert fm.erf(0.5) == pytest.approx(pymath.erf(0.5), rel=4 * EPS)
-    assert fm.expit(-800.0) == 0.0 and fm.expit(800.0) == 1.0   # no overflow
+    assert fm.expit(-800.0) == 0.0 and fm.expit(800.0) == 1.0  # no overflow
     assert fm.softplus(800.0) == 800.0 and fm.softplus(-800.0) == 0.0
     assert fm.logaddexp(1000.0, 1000.0) == pytest.approx(1000.0 + pymath.log(2), rel=EPS)
     assert fm.log(8.0, 2.0) == pytest.approx(3.0, rel=2 * EPS)
@@ -234,9 +292,9 @@ def test_arithmetic_accepts_ints_numpy_scalars_and_dual_exponents():
     assert (x ** Dual(3.0, 0.0)).partials[0] == 12.0
     r = 2.0**x
     assert r.partials[0] == pytest.approx(4.0 * pymath.log(2.0), rel=2 * EPS)
-    r = x ** Dual(3.0)                   # d/dx + d/dy of x**y
+    r = x ** Dual(3.0)  # d/dx + d/dy of x**y
     assert r.partials[0] == pytest.approx(12.0 + 8.0 * pymath.log(2.0), rel=4 * EPS)
-    assert (Dual(-2.0) ** 2).partials[0] == -4.0          # constant exponent: any sign of x
+    assert (Dual(-2.0) ** 2).partials[0] == -4.0  # constant exponent: any sign of x
 
 
 def test_comparisons_are_on_values():
@@ -279,6 +337,7 @@ def test_constructor_validates_its_arguments():
 # ---------------------------------------------------------------------------------------------
 # NumPy
 # ---------------------------------------------------------------------------------------------
+
 
 def test_numpy_ufuncs_on_dual_scalars_return_duals():
     d = Dual(0.5)
@@ -332,9 +391,19 @@ def test_unsupported_numpy_function_raises_typeerror():
 # A derivative is never dropped silently
 # ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("convert", [
-    float, int, complex, pymath.sin, pymath.exp, lambda d: [0, 1][d], lambda d: np.float64(d),
-])
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        float,
+        int,
+        complex,
+        pymath.sin,
+        pymath.exp,
+        lambda d: [0, 1][d],
+        lambda d: np.float64(d),
+    ],
+)
 def test_conversions_that_drop_the_derivative_raise(convert):
     with pytest.raises(TypeError, match=r"fastdiff\.math"):
         convert(Dual(0.5))
@@ -358,6 +427,7 @@ def test_duals_cannot_be_pickled():
 # ---------------------------------------------------------------------------------------------
 # Conventions at kinks and domain edges
 # ---------------------------------------------------------------------------------------------
+
 
 def test_kink_conventions():
     assert fm.abs(Dual(0.0)).partials[0] == 0.0
@@ -386,7 +456,7 @@ def test_powers_at_zero_give_no_nan():
     assert (z**2).partials[0] == 0.0 and (z**1).partials[0] == 1.0
     assert (z**0).value == 1.0 and (z**0).partials[0] == 0.0
     assert (Dual(3.0) ** 0).partials[0] == 0.0
-    r = 0.0 ** Dual(2.0)                 # d/dy 0**y = 0 for y > 0
+    r = 0.0 ** Dual(2.0)  # d/dy 0**y = 0 for y > 0
     assert r.value == 0.0 and r.partials[0] == 0.0
     r = Dual(0.0, [1.0, 0.0]) ** Dual(2.0, [0.0, 1.0])
     assert r.value == 0.0 and r.partials.tolist() == [0.0, 0.0]
@@ -396,6 +466,7 @@ def test_powers_at_zero_give_no_nan():
 # ---------------------------------------------------------------------------------------------
 # Nesting: tags
 # ---------------------------------------------------------------------------------------------
+
 
 def D(f, x):
     """Derivative through the dual engine, as the public verbs will call it."""

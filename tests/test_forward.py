@@ -6,7 +6,6 @@ import math as pymath
 
 import numpy as np
 import pytest
-from mlp import N_PARAMS, backprop, loss, make_problem
 
 import fastdiff as fd
 from fastdiff import Dual, Status
@@ -20,6 +19,7 @@ from fastdiff._forward import (
     dual_jacobian,
     dual_jvp,
 )
+from mlp import N_PARAMS, backprop, loss, make_problem
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -87,7 +87,7 @@ def test_numpy_ufuncs_work_as_f():
 def test_gradient_matches_the_analytic_rosenbrock_gradient():
     v = np.linspace(-1.2, 1.5, 7)
     r = dual_gradient(rosen, v)
-    scale = 400 * np.max(np.abs(v)) ** 3          # size of the largest term, for rounding
+    scale = 400 * np.max(np.abs(v)) ** 3  # size of the largest term, for rounding
     np.testing.assert_allclose(r.df, rosen_grad(v), rtol=0, atol=16 * EPS * scale)
     assert r.nfev == 1 and r.step.shape == v.shape and r.success.all()
 
@@ -123,7 +123,7 @@ def test_jacobian_has_shape_f_plus_s():
     A = np.arange(8.0).reshape(4, 2)
 
     def f(w):
-        return A @ np.sin(w)                       # shape (4, 3)
+        return A @ np.sin(w)  # shape (4, 3)
 
     r = dual_jacobian(f, x, chunk=4)
     assert r.df.shape == (4, 3, 2, 3) and r.nfev == 2
@@ -159,12 +159,11 @@ def test_hessian_by_nested_duals_matches_the_analytic_rosenbrock_hessian():
 @pytest.mark.parametrize("chunk", [1, 2, 4])
 def test_hessian_blocks_cover_the_matrix(chunk):
     v = np.linspace(-1.2, 1.5, 5)
-    r = dual_hessian(lambda u: fm.exp(u[0] * u[1]) + (fm.sin(u) * u[::-1]).sum(), v,
-                     chunk=chunk)
+    r = dual_hessian(lambda u: fm.exp(u[0] * u[1]) + (fm.sin(u) * u[::-1]).sum(), v, chunk=chunk)
     full = dual_hessian(lambda u: fm.exp(u[0] * u[1]) + (fm.sin(u) * u[::-1]).sum(), v)
     np.testing.assert_allclose(r.df, full.df, rtol=4 * EPS, atol=4 * EPS)
     nb = pymath.ceil(5 / chunk)
-    assert r.nfev == nb * (nb + 1) // 2          # blocks on and above the diagonal
+    assert r.nfev == nb * (nb + 1) // 2  # blocks on and above the diagonal
 
 
 def test_hessian_of_a_matrix_shaped_point_has_shape_s_plus_s():
@@ -196,14 +195,18 @@ def test_args_and_kwargs_reach_f():
 # Bad input and f that cannot take Duals
 # ---------------------------------------------------------------------------------------------
 
+
 def test_exceptions_from_f_propagate_unchanged():
     err = KeyError("mine")
 
     def f(x):
         raise err
 
-    for call in (lambda: dual_derivative(f, np.array(1.0)),
-                 lambda: dual_gradient(f, np.ones(2)), lambda: dual_hessian(f, np.ones(2))):
+    for call in (
+        lambda: dual_derivative(f, np.array(1.0)),
+        lambda: dual_gradient(f, np.ones(2)),
+        lambda: dual_hessian(f, np.ones(2)),
+    ):
         with pytest.raises(KeyError) as info:
             call()
         assert info.value is err

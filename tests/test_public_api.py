@@ -87,7 +87,7 @@ def test_every_verb_accepts_every_method_and_returns_one_result_type(verb, metho
     ("verb", "method"), [("hessdiag", "dual"), ("hessian", "complex"), ("hessdiag", "complex")]
 )
 def test_unsupported_method_is_named(verb, method):
-    with pytest.raises(ValueError, match="^`method` must be"):
+    with pytest.raises(ValueError, match=r"^`method` must be"):
         getattr(fd, verb)(f_scalar, X, method=method)
 
 
