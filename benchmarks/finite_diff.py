@@ -1,0 +1,197 @@
+"""The derivative engine: fastdiff.derivative side by side with numdifftools and scipy.
+
+Each class is a grid over the implementation (and, for the scalar case, the function f):
+
+* ``fastdiff``: ``fastdiff.derivative`` with its defaults (``vectorized=True`` for arrays);
+* ``numdifftools``: ``numdifftools.Derivative(f, n=n, full_output=True)``, built in ``setup``;
+  only the call is timed;
+* ``scipy``: ``scipy.differentiate.derivative``, which always calls f with arrays. For
+  ``f=math.exp`` it gets ``np.vectorize(math.exp)``; it computes first derivatives only, so
+  its 4th-derivative benchmark is skipped.
+
+Besides time, every class records
+
+* ``track_abs_error``: the true error against the analytic derivative (max over the points);
+* ``track_error_covers``: 1.0 if the reported error bound is at least the true error at every
+  point that the implementation reports as successful, else 0.0 (numdifftools reports no
+  success flag, so all its points count; its bound is ``error_estimate``);
+* ``track_nfev``: evaluations of f counted by a wrapper around it, where a call with an array
+  counts its points.
+
+``ScalarFirstDerivative.track_time_over_nfev_cost`` is the time of one derivative divided by
+(nfev x the time of one scalar f call), both from ``timeit`` (min of several repeats): the
+overhead of the implementation over the evaluations it needs. It is the target metric for
+fastdiff, which calls f once per point; the peers call f with arrays of points, whose cost per
+point differs from a scalar call, so their values are only indicative.
+"""
+
+from __future__ import annotations
+
+import math
+import timeit
+
+import numpy as np
+
+import fastdiff
+
+from .common import numdifftools, require, scipy
+
+IMPLEMENTATIONS = ["fastdiff", "numdifftools", "scipy"]
+
+#: Points of the vectorized benchmark.
+VECTOR_POINTS = 100_000
+
+
+class CountingF:
+    """Wraps f and counts its evaluations; a call with an array counts its points."""
+
+    def __init__(self, f):
+        self.f = f
+        self.count = 0
+
+    def __call__(self, x, *args):
+        self.count += np.size(x)
+        return self.f(x, *args)
+
+
+def _exp_sin(x):
+    return np.exp(x) * np.sin(x)
+
+
+def _exp_sin_4th(x):
+    # (d/dx)^4 e^x sin x = -4 e^x sin x
+    return -4.0 * np.exp(x) * np.sin(x)
+
+
+def make_derivative(impl: str, f, n: int = 1, vectorized: bool = False):
+    """A callable x -> (df, error, success) computing the n-th derivative of f with `impl`.
+
+    Peers are constructed here (numdifftools' Derivative object), so a benchmark that builds
+    this in ``setup`` times only the call. Missing peers raise NotImplementedError.
+    """
+    if impl == "fastdiff":
+
+        def run(x):
+            r = fastdiff.derivative(f, x, n=n, vectorized=vectorized)
+            return r.df, r.error, r.success
+
+        return run
+    if impl == "numdifftools":
+        nd = require(numdifftools, "numdifftools")
+        d = nd.Derivative(f, n=n, full_output=True)
+
+        def run(x):
+            out = d(x)
+            if isinstance(out, tuple) and len(out) == 2:  # numdifftools < 0.11: (value, info)
+                value, info = out
+            else:  # numdifftools 0.11: one EstimateResult
+                value, info = out.estimate, out
+            value = np.asarray(value)
+            return value, np.asarray(info.error_estimate), np.ones(value.shape, dtype=bool)
+
+        return run
+    if impl == "scipy":
+        require(scipy, "scipy.differentiate")
+        if n != 1:
+            raise NotImplementedError("scipy.differentiate.derivative: first derivatives only")
+
+        def run(x):
+            r = scipy.differentiate.derivative(f, x)
+            return r.df, r.error, r.success
+
+        return run
+    raise ValueError(impl)
+
+
+def _error_covers(result, exact) -> float:
+    df, err, success = (np.asarray(v) for v in result)
+    true = np.abs(df - exact)
+    return float(np.all((err >= true) | ~success.astype(bool)))
+
+
+class _DerivativeTracks:
+    """time_derivative and the tracks, given self.run, self.x, self.exact, self.counted_run."""
+
+    def time_derivative(self, *params):
+        self.run(self.x)
+
+    def track_abs_error(self, *params):
+        return float(np.max(np.abs(np.asarray(self.run(self.x)[0]) - self.exact)))
+
+    track_abs_error.unit = "abs error"
+
+    def track_error_covers(self, *params):
+        return _error_covers(self.run(self.x), self.exact)
+
+    track_error_covers.unit = "1 = bound holds"
+
+    def track_nfev(self, *params):
+        self.counter.count = 0
+        self.counted_run(self.x)
+        return self.counter.count
+
+    track_nfev.unit = "evaluations"
+
+
+SCALAR_FUNCTIONS = {"np.exp": np.exp, "math.exp": math.exp}
+
+
+class ScalarFirstDerivative(_DerivativeTracks):
+    """d/dx exp at x = 1.0, with np.exp and math.exp as f."""
+
+    params = (list(SCALAR_FUNCTIONS), IMPLEMENTATIONS)
+    param_names = ["f", "implementation"]
+
+    def setup(self, fname, impl):
+        f = SCALAR_FUNCTIONS[fname]
+        self.f = f
+        if impl == "scipy" and f is math.exp:
+            f = np.vectorize(math.exp, otypes=[np.float64])  # scipy calls f with arrays
+        self.run = make_derivative(impl, f)
+        self.counter = CountingF(f)
+        self.counted_run = make_derivative(impl, self.counter)
+        self.x = 1.0
+        self.exact = math.e
+
+    def track_time_over_nfev_cost(self, fname, impl):
+        # String statements, so that no lambda's call overhead is added to the (cheap) f.
+        names = {"run": self.run, "f": self.f, "x": self.x}
+
+        def best(stmt, number):
+            return min(timeit.repeat(stmt, globals=names, number=number, repeat=7)) / number
+
+        t_derivative = best("run(x)", 200)
+        t_f = best("f(x)", 100_000)
+        return t_derivative / (self.track_nfev(fname, impl) * t_f)
+
+    track_time_over_nfev_cost.unit = "time / (nfev x f cost)"
+
+
+class VectorizedSin(_DerivativeTracks):
+    """d/dx sin at 1e5 points in [0, 10], with one vectorized call per batch of points."""
+
+    params = (IMPLEMENTATIONS,)
+    param_names = ["implementation"]
+    timeout = 120
+
+    def setup(self, impl):
+        vectorized = impl == "fastdiff"  # the peers are vectorized natively
+        self.run = make_derivative(impl, np.sin, vectorized=vectorized)
+        self.counter = CountingF(np.sin)
+        self.counted_run = make_derivative(impl, self.counter, vectorized=vectorized)
+        self.x = np.linspace(0.0, 10.0, VECTOR_POINTS)
+        self.exact = np.cos(self.x)
+
+
+class FourthDerivative(_DerivativeTracks):
+    """(d/dx)^4 of exp(x) sin(x) at x = 1.0 (scipy: first derivatives only, skipped)."""
+
+    params = (IMPLEMENTATIONS,)
+    param_names = ["implementation"]
+
+    def setup(self, impl):
+        self.run = make_derivative(impl, _exp_sin, n=4)
+        self.counter = CountingF(_exp_sin)
+        self.counted_run = make_derivative(impl, self.counter, n=4)
+        self.x = 1.0
+        self.exact = float(_exp_sin_4th(1.0))

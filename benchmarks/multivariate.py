@@ -1,0 +1,241 @@
+"""The multivariate verbs: fastdiff.gradient and fastdiff.hessian side by side with their peers.
+
+The test function is Rosenbrock's, at a fixed random point in [-1, 1]^n, checked against
+``scipy.optimize.rosen_der`` / ``rosen_hess``. Two ways of calling f:
+
+* ``vectorized``: ``rosen_vectorized`` takes shape (n, k) and returns shape (k,), the convention
+  of both fastdiff (``vectorized=True``) and ``scipy.differentiate.jacobian`` / ``hessian``;
+* ``looped``: ``scipy.optimize.rosen`` gets one point of shape (n,) per call (fastdiff's default,
+  ``numdifftools.Gradient`` / ``Hessian``, and ``scipy.optimize._numdiff.approx_derivative``
+  with ``method="3-point"``, which SciPy has no public name for).
+
+Combinations an implementation does not offer raise NotImplementedError in ``setup`` (asv:
+skipped). ``track_nfev`` counts evaluations of f with a wrapper; a vectorized call counts its
+k points. Peak memory: ``peakmem_gradient`` (asv, whole process) and
+``track_peak_mb_3000`` (tracemalloc, allocations during one 3000-D gradient only).
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+
+import fastdiff
+
+from .common import numdifftools, require, scipy
+
+try:  # local names: `import scipy.optimize` would rebind common's guarded `scipy`
+    from scipy.optimize import rosen, rosen_der, rosen_hess
+    from scipy.optimize._numdiff import approx_derivative
+except ImportError:
+    rosen = rosen_der = rosen_hess = approx_derivative = None
+
+MODES = ["vectorized", "looped"]
+
+#: Skip scipy's 3000-D gradient in track_peak_mb_3000 if its estimated peak exceeds this.
+SCIPY_PEAK_LIMIT = 4 << 30
+
+
+def rosen_vectorized(x):
+    """Rosenbrock's function for x of shape (n, k): one value per column, shape (k,)."""
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2, axis=0)
+
+
+class CountingF:
+    """Wraps f and counts points: a call with shape (n,) is one, with shape (n, k) is k."""
+
+    def __init__(self, f):
+        self.f = f
+        self.count = 0
+
+    def __call__(self, x):
+        x = np.asarray(x)
+        self.count += 1 if x.ndim <= 1 else x[0].size
+        return self.f(x)
+
+
+def random_point(n: int) -> np.ndarray:
+    return np.random.default_rng(1234).uniform(-1.0, 1.0, n)
+
+
+def make_gradient(impl: str, mode: str, f):
+    """A callable x -> (gradient, success) for `impl` in `mode` (f matches the mode)."""
+    if impl == "fastdiff":
+        vectorized = mode == "vectorized"
+
+        def run(x):
+            r = fastdiff.gradient(f, x, vectorized=vectorized)
+            return r.df, r.success
+
+        return run
+    if impl == "scipy_differentiate":
+        require(scipy, "scipy.differentiate")
+        if mode != "vectorized":
+            raise NotImplementedError("scipy.differentiate.jacobian needs a vectorized f")
+
+        def run(x):
+            r = scipy.differentiate.jacobian(f, x)
+            return r.df, r.success
+
+        return run
+    if impl == "scipy_approx_derivative":
+        if approx_derivative is None:
+            raise NotImplementedError("scipy is not installed")
+        if mode != "looped":
+            raise NotImplementedError("approx_derivative calls f one point at a time")
+
+        def run(x):
+            return approx_derivative(f, x, method="3-point"), np.ones(x.shape, dtype=bool)
+
+        return run
+    if impl == "numdifftools":
+        nd = require(numdifftools, "numdifftools")
+        if mode != "looped":
+            raise NotImplementedError("numdifftools.Gradient calls f one point at a time")
+        g = nd.Gradient(f)
+
+        def run(x):
+            return g(x), np.ones(x.shape, dtype=bool)
+
+        return run
+    raise ValueError(impl)
+
+
+def make_hessian(impl: str, mode: str, f):
+    """A callable x -> (hessian, success) for `impl` in `mode` (f matches the mode).
+
+    numdifftools reports no per-entry status; its success is "the entry is finite".
+    """
+    if impl == "fastdiff":
+        vectorized = mode == "vectorized"
+
+        def run(x):
+            r = fastdiff.hessian(f, x, vectorized=vectorized)
+            return r.df, r.success
+
+        return run
+    if impl == "scipy_differentiate":
+        require(scipy, "scipy.differentiate")
+        if mode != "vectorized":
+            raise NotImplementedError("scipy.differentiate.hessian needs a vectorized f")
+
+        def run(x):
+            r = scipy.differentiate.hessian(f, x)
+            return r.ddf, r.success
+
+        return run
+    if impl == "numdifftools":
+        nd = require(numdifftools, "numdifftools")
+        if mode != "looped":
+            raise NotImplementedError("numdifftools.Hessian calls f one point at a time")
+        h = nd.Hessian(f)
+
+        def run(x):
+            value = h(x)
+            return value, np.isfinite(value)
+
+        return run
+    raise ValueError(impl)
+
+
+class _Tracks:
+    """time_*, track_max_error and track_nfev, given self.run, self.counted_run, self.x."""
+
+    def track_max_error(self, *params):
+        return float(np.max(np.abs(self.run(self.x)[0] - self.exact)))
+
+    track_max_error.unit = "abs error"
+
+    def track_nfev(self, *params):
+        self.counter.count = 0
+        self.counted_run(self.x)
+        return self.counter.count
+
+    track_nfev.unit = "evaluations"
+
+
+def _setup(self, maker, impl, mode, n):
+    require(rosen, "scipy")  # rosen, rosen_der, rosen_hess
+    f = rosen_vectorized if mode == "vectorized" else rosen
+    self.run = maker(impl, mode, f)
+    self.counter = CountingF(f)
+    self.counted_run = maker(impl, mode, self.counter)
+    self.x = random_point(n)
+
+
+class Gradient100(_Tracks):
+    """Gradient of 100-D Rosenbrock."""
+
+    params = (MODES, ["fastdiff", "scipy_differentiate", "scipy_approx_derivative", "numdifftools"])
+    param_names = ["mode", "implementation"]
+
+    def setup(self, mode, impl):
+        _setup(self, make_gradient, impl, mode, 100)
+        self.exact = rosen_der(self.x)
+
+    def time_gradient(self, mode, impl):
+        self.run(self.x)
+
+
+class Hessian10(_Tracks):
+    """Hessian of 10-D Rosenbrock; ``track_success_fraction`` is the share of successful entries."""
+
+    params = (MODES, ["fastdiff", "scipy_differentiate", "numdifftools"])
+    param_names = ["mode", "implementation"]
+
+    def setup(self, mode, impl):
+        _setup(self, make_hessian, impl, mode, 10)
+        self.exact = rosen_hess(self.x)
+
+    def time_hessian(self, mode, impl):
+        self.run(self.x)
+
+    def track_success_fraction(self, mode, impl):
+        return float(np.mean(self.run(self.x)[1]))
+
+    track_success_fraction.unit = "fraction of entries"
+
+
+def traced_peak_mb(run, x) -> float:
+    """Peak of the memory allocated (tracemalloc, which sees NumPy's buffers) during run(x)."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        run(x)
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+class LargeGradient:
+    """Vectorized gradient of 1000-D Rosenbrock: time and peak memory; tracemalloc peak at 3000-D.
+
+    fastdiff evaluates f in batches of bounded size (``batch_bytes``), so its memory grows like
+    n; scipy.differentiate.jacobian evaluates all n columns at once, so its memory grows like
+    n^2. In ``track_peak_mb_3000`` scipy's 3000-D peak is first estimated as 9x its 1000-D peak,
+    and skipped (NaN) if the estimate exceeds 4 GiB.
+    """
+
+    params = (["fastdiff", "scipy_differentiate"],)
+    param_names = ["implementation"]
+    timeout = 300
+
+    def setup(self, impl):
+        self.run = make_gradient(impl, "vectorized", rosen_vectorized)
+        self.x = random_point(1000)
+
+    def time_gradient(self, impl):
+        self.run(self.x)
+
+    def peakmem_gradient(self, impl):
+        self.run(self.x)
+
+    def track_peak_mb_3000(self, impl):
+        if impl == "scipy_differentiate":
+            estimate = 9 * traced_peak_mb(self.run, self.x)
+            if estimate * 2**20 > SCIPY_PEAK_LIMIT:
+                return float("nan")
+        return traced_peak_mb(self.run, random_point(3000))
+
+    track_peak_mb_3000.unit = "MiB"
