@@ -94,28 +94,49 @@ typedef struct fd_ladder_config {
     double noise;                     /* relative accuracy of the values of f */
     double rtol, atol;                /* stop once error <= atol + rtol |df| */
     int user_tol;                     /* missing rtol/atol is NOT_CONVERGED (else CONVERGED) */
+    /* derived by fd_ladder_prepare, per side and column j, for the nominal ratio q:
+     * amp = rounding amplification through column j; inv_den = 1 / (q^e_j - 1) and
+     * inv_den_dq = its derivative in delta, for a real ratio r = q (1 + delta) */
+    double amp[FD_N_SIDES][FD_MAX_COLS + 1];
+    double inv_den[FD_N_SIDES][FD_MAX_COLS + 1];
+    double inv_den_dq[FD_N_SIDES][FD_MAX_COLS + 1];
+    double qe[FD_N_SIDES][FD_MAX_COLS + 1];  /* q^e_j */
+    double qn, sqrt_q, inv_q;         /* q^n, sqrt(q), 1 / q */
 } fd_ladder_config;
 
-/* Per-element state; zero-initialise, then fd_ladder_init. */
+/* Fill the derived fields of cfg (call once, after setting the rest). */
+void fd_ladder_prepare(fd_ladder_config *cfg);
+
+/*
+ * Per-element state; fd_ladder_init sets it up.  Fields are ordered by use: the first four
+ * cache lines are read and written at every level (a vectorized call streams every element's
+ * state once per level, so their size is its memory traffic), candidates touch the next, and
+ * complex values, pairs and the fixed-step mode touch the rest.
+ */
 typedef struct fd_ladder_state {
+    /* every level */
     double x, h;                      /* the point and the current level's nominal step */
-    double x2, scale2;                /* pair elements (mixed 2nd derivatives): the second
-                                         coordinate and its step ratio; scale2 = 0 otherwise */
     double h_prev;                    /* the previous level's spacing (x + h) - x */
     double f0[2];                     /* f(x) */
-    double row[2][FD_MAX_COLS];       /* previous tableau row, per component */
-    double diff[2][FD_MAX_COLS];      /* previous row's differences down each column */
     double rho_prev;                  /* previous level's rounding bound of A */
     double kink_prev;                 /* previous |F - B| (one-sided slope gap) */
-    double best[2], best_err, best_step;
-    double best_gain;                 /* d(best) / d(noise of f): amp * sum|w| / h^n */
-    double noise_seen;                /* noise of f learned below the best level */
-    double fallback[2], fallback_err, fallback_step;
     double amax;                      /* max |A_k| over finite levels */
+    double noise_seen;                /* noise of f learned below the best level */
+    double best_err, fallback_err;
+    int rows, levels, side, flags, done;
+    unsigned ratio_ok;                /* bit j: column j passed its rate test last row */
+    double row[FD_MAX_COLS];          /* previous tableau row (real part) */
+    double diff[FD_MAX_COLS];         /* previous row's differences down each column */
+    /* when a candidate wins */
+    double best[2], best_step;
+    double best_gain;                 /* d(best) / d(noise of f): amp * sum|w| / h^n */
+    double fallback[2], fallback_step;
+    /* complex f, pairs, fixed step */
+    double row_im[FD_MAX_COLS], diff_im[FD_MAX_COLS];
+    double x2, scale2;                /* pair elements (mixed 2nd derivatives): the second
+                                         coordinate and its step ratio; scale2 = 0 otherwise */
     double fixed_rho0, fixed_d1[2];   /* fixed step: rounding of A_0 and A_0 - A_1 */
     double fixed_gain;
-    int ratio_ok[FD_MAX_COLS];        /* column passed its rate test at the previous row */
-    int rows, levels, side, flags, status, done;
 } fd_ladder_state;
 
 /* flags */

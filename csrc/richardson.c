@@ -47,24 +47,40 @@
 
 static double mag(const double *v, int ncomp) { return ncomp == 1 ? fabs(v[0]) : hypot(v[0], v[1]); }
 
-/*
- * Richardson factors of one level: den[j] = r^{e_j} - 1 for column j, and amp[j] =
- * prod_{i<j} (r^{e_i} + 1) / (r^{e_i} - 1), the rounding amplification through column j.
- * r is the ratio of the previous level's spacing to this one's: q up to the rounding of
- * x + h, a relative O(ulp(x) / h) that matters at large |x| (1e-8 of the eliminated term at
- * x = 1e6), so the real ratio is used.  Integer powers by multiplication (no pow()).
- */
-static void rich_factors(double r, const fd_stencil *s, int ncols, double *den, double *amp)
+/* Powers of r: out[j] = r^{e_j}, e_j = order + j * order_step, j < ncols. */
+static void rich_powers(double r, const fd_stencil *s, int ncols, double *out)
 {
     double rp = 1.0, rs = 1.0;
     for (int i = 0; i < s->order; ++i) rp *= r;
     for (int i = 0; i < s->order_step; ++i) rs *= r;
-    amp[0] = 1.0;
     for (int j = 0; j < ncols; ++j) {
-        den[j] = rp - 1.0;
-        amp[j + 1] = amp[j] * (rp + 1.0) / (rp - 1.0);
+        out[j] = rp;
         rp *= rs;
     }
+}
+
+void fd_ladder_prepare(fd_ladder_config *cfg)
+{
+    for (int side = 0; side < FD_N_SIDES; ++side) {
+        const fd_stencil *s = &cfg->stencil[side];
+        double *qe = cfg->qe[side];
+        rich_powers(cfg->q, s, FD_MAX_COLS + 1, qe);
+        /* rounding amplification prod_{i<j} (q^{e_i} + 1) / (q^{e_i} - 1): the nominal ratio
+         * is enough for a bound (r differs from q by far less than the bound's slack) */
+        cfg->amp[side][0] = 1.0;
+        for (int j = 0; j <= FD_MAX_COLS; ++j) {
+            const double den = qe[j] - 1.0;
+            const double e = s->order + j * s->order_step;
+            cfg->inv_den[side][j] = 1.0 / den;
+            /* d/d delta of 1 / ((q (1 + delta))^e - 1) at 0 */
+            cfg->inv_den_dq[side][j] = -e * qe[j] / (den * den);
+            if (j < FD_MAX_COLS) cfg->amp[side][j + 1] = cfg->amp[side][j] * (den + 2.0) / den;
+        }
+    }
+    cfg->qn = 1.0;
+    for (int i = 0; i < cfg->n; ++i) cfg->qn *= cfg->q;
+    cfg->sqrt_q = sqrt(cfg->q);
+    cfg->inv_q = 1.0 / cfg->q;
 }
 
 void fd_ladder_init(const fd_ladder_config *cfg, fd_ladder_state *st, double x, double h0,
@@ -110,9 +126,9 @@ static void offer(fd_ladder_state *st, const double *v, double err, double h, in
 /* Is D_{k-1} / D_k within RATE_BAND of the predicted q^e?  (complex: the ratio must be real) */
 static int on_rate(const double *dprev, const double *d, double target, int nc)
 {
-    if (nc == 1) {
-        const double r = dprev[0] / d[0];
-        return r >= target / RATE_BAND && r <= target * RATE_BAND;
+    if (nc == 1) {  /* dprev / d within [target / band, target * band], without dividing */
+        const double a = dprev[0] * (d[0] < 0 ? -1.0 : 1.0), b = fabs(d[0]);
+        return a * RATE_BAND >= target * b && a <= target * RATE_BAND * b && b > 0;
     }
     const double den = d[0] * d[0] + d[1] * d[1];
     const double rr = (dprev[0] * d[0] + dprev[1] * d[1]) / den;
@@ -126,6 +142,18 @@ static double fd_ladder_error(const fd_ladder_state *st)
     return fmax(st->best_err, 2.0 * st->noise_seen * st->best_gain);
 }
 
+/* x^n for a small non-negative integer n. */
+static double ipow(double x, int n)
+{
+    double r = 1.0;
+    for (int i = 0; i < n; ++i) r *= x;
+    return r;
+}
+
+/* Component c of the previous tableau row and of its differences. */
+static double *row_of(fd_ladder_state *st, int c) { return c ? st->row_im : st->row; }
+static double *diff_of(fd_ladder_state *st, int c) { return c ? st->diff_im : st->diff; }
+
 static int finish_level(const fd_ladder_config *cfg, fd_ladder_state *st, double rho0)
 {
     st->levels += 1;
@@ -138,7 +166,7 @@ static int finish_level(const fd_ladder_config *cfg, fd_ladder_state *st, double
     } else if (st->flags & FD_FLAG_TRUSTED) {
         /* met the tolerance, or the next level's rounding alone exceeds the best error */
         st->done = fd_ladder_error(st) <= cfg->atol + cfg->rtol * scale ||
-                   rho0 * pow(cfg->q, cfg->n) > fd_ladder_error(st);
+                   rho0 * cfg->qn > fd_ladder_error(st);
     } else if (st->flags & FD_FLAG_FINITE) {
         /* rounding swamps every estimate seen (after a few levels, so that exact zeros can
          * saturate first): hopeless */
@@ -162,12 +190,13 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
     const double h = fd_spacing(st->x, st->h);
     /* a pair divides by the product of its two spacings (n = 2) */
     const double hn = st->scale2 > 0 ? h * fd_spacing(st->x2, st->h * st->scale2)
-                                     : pow(h, cfg->n);
+                                     : ipow(h, cfg->n);
+    const double inv_h = 1.0 / h, inv_hn = 1.0 / hn;  /* the only divisions of a level */
     double fv[2 * FD_MAX_POINTS];
     for (int j = 0; j < m; ++j) {
         for (int c = 0; c < nc; ++c) fv[j * nc + c] = fv_in[j * stride + c];
     }
-    const double r = st->rows > 0 ? st->h_prev / h : cfg->q;
+    const double r = st->rows > 0 ? st->h_prev * inv_h : cfg->q;
     st->h_prev = h;
 
     /* Non-finite values: the stencil left f's domain.  Drop the tableau and go smaller. */
@@ -193,8 +222,8 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
         absum += fabs(s->weights[j]) * mag(fv + j * nc, nc);
         wabs += fabs(s->weights[j]);
     }
-    for (int c = 0; c < nc; ++c) a[c] /= hn;
-    const double rho0 = (cfg->noise + (m + 1) * DBL_EPSILON) * absum / hn;
+    for (int c = 0; c < nc; ++c) a[c] *= inv_hn;
+    const double rho0 = (cfg->noise + (m + 1) * DBL_EPSILON) * absum * inv_hn;
     const double amag = mag(a, nc);
     if (amag > st->amax) st->amax = amag;
 
@@ -202,12 +231,12 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
     int kink_ok = 1;
     if (cfg->kink_check && st->side == FD_SIDE_CENTRAL) {
         double g[2] = {0.0, 0.0};
-        for (int c = 0; c < nc; ++c) g[c] = (fv[c] + fv[nc + c] - 2.0 * st->f0[c]) / h;
+        for (int c = 0; c < nc; ++c) g[c] = (fv[c] + fv[nc + c] - 2.0 * st->f0[c]) * inv_h;
         const double gap = mag(g, nc);
         const double gap_round = 4.0 * (cfg->noise + 4 * DBL_EPSILON) *
-                                 (mag(fv, nc) + mag(fv + nc, nc) + 2.0 * mag(st->f0, nc)) / h;
+                                 (mag(fv, nc) + mag(fv + nc, nc) + 2.0 * mag(st->f0, nc)) * inv_h;
         /* smooth: gap ~ h |f''| halves per level; a kink keeps it ~ constant */
-        kink_ok = gap <= gap_round || (st->rows > 0 && st->kink_prev >= sqrt(cfg->q) * gap);
+        kink_ok = gap <= gap_round || (st->rows > 0 && st->kink_prev >= cfg->sqrt_q * gap);
         st->kink_prev = gap;
         if (!kink_ok) st->flags |= FD_FLAG_KINK;
         else st->flags &= ~FD_FLAG_KINK;
@@ -216,26 +245,37 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
     /* New tableau row. */
     double t[2][FD_MAX_COLS];
     const int ncols = st->rows + 1 < cfg->max_cols ? st->rows + 1 : cfg->max_cols;
-    double den[FD_MAX_COLS + 1], amp[FD_MAX_COLS + 2];
-    rich_factors(r, s, ncols + 1, den, amp);
+    /*
+     * 1 / (r^e_j - 1) for this level's real ratio r = q (1 + delta): delta is O(ulp(x) / h),
+     * so the first-order expansion is exact to O(delta^2) and needs no division.  r^e_j itself
+     * (the rate tests' target) likewise.
+     */
+    const double delta = r * cfg->inv_q - 1.0;
+    const double *amp = cfg->amp[st->side];
+    double inv_den[FD_MAX_COLS + 1], qe[FD_MAX_COLS + 1];
+    for (int j = 0; j <= ncols && j <= FD_MAX_COLS; ++j) {
+        const double e = s->order + j * s->order_step;
+        inv_den[j] = cfg->inv_den[st->side][j] + cfg->inv_den_dq[st->side][j] * delta;
+        qe[j] = cfg->qe[st->side][j] * (1.0 + e * delta);
+    }
     for (int c = 0; c < nc; ++c) {
         t[c][0] = a[c];
         for (int j = 1; j < ncols; ++j) {
-            t[c][j] = t[c][j - 1] + (t[c][j - 1] - st->row[c][j - 1]) / den[j - 1];
+            t[c][j] = t[c][j - 1] + (t[c][j - 1] - row_of(st, c)[j - 1]) * inv_den[j - 1];
         }
     }
 
     if (cfg->fixed) {
         /* Level 0 is the answer; levels 1 and 2 (h/q, h/q^2) measure its truncation error. */
         const int lv = st->levels;
-        const double target = den[0] + 1.0; /* r^p */
+        const double target = qe[0]; /* r^p */
         double d[2] = {0.0, 0.0};
-        for (int c = 0; c < nc; ++c) d[c] = st->row[c][0] - a[c];
+        for (int c = 0; c < nc; ++c) d[c] = row_of(st, c)[0] - a[c];
         if (lv == 0) {
             for (int c = 0; c < nc; ++c) st->fallback[c] = a[c];
             st->fallback_step = h;
             st->fixed_rho0 = rho0;
-            st->fixed_gain = wabs / hn;
+            st->fixed_gain = wabs * inv_hn;
         } else if (lv == 1) {
             /* D_1 = A_0 - A_1 ~ a_p h^p (1 - q^-p): the error of A_0 is D_1 q^p / (q^p - 1) */
             st->fixed_d1[0] = d[0];
@@ -251,7 +291,7 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
             }
             if (err == err && kink_ok) offer(st, st->fallback, err, st->fallback_step, 1, nc, st->fixed_gain);
         }
-        for (int c = 0; c < nc; ++c) st->row[c][0] = a[c];
+        for (int c = 0; c < nc; ++c) row_of(st, c)[0] = a[c];
         st->rho_prev = rho0;
         st->rows = 1;
         return finish_level(cfg, st, rho0);
@@ -264,11 +304,11 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
         const double ampj = amp[j];
         const double rho = rho0 * ampj;
         double d[2] = {0.0, 0.0};
-        for (int c = 0; c < nc; ++c) d[c] = t[c][j] - st->row[c][j];
+        for (int c = 0; c < nc; ++c) d[c] = t[c][j] - row_of(st, c)[j];
         const double dm = mag(d, nc);
-        const double dp[2] = {st->diff[0][j], st->diff[1][j]};
+        const double dp[2] = {st->diff[j], nc == 2 ? st->diff_im[j] : 0.0};
         const int has_rate = j < st->rows - 1;
-        const int rate = has_rate && on_rate(dp, d, den[j] + 1.0, nc);
+        const int rate = has_rate && on_rate(dp, d, qe[j], nc);
         const int sat = dm <= rho + st->rho_prev * ampj;
         if (j == 0 && has_rate && !rate && !sat && (st->flags & FD_FLAG_TRUSTED)) {
             /* off rate below a trusted level: noise in f, in units of f */
@@ -278,16 +318,16 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
         if (sat) {
             saturated = 1;
             double v[2] = {t[0][j], nc == 2 ? t[1][j] : 0.0};
-            offer(st, v, dm + rho, h, kink_ok, nc, ampj * wabs / hn);
-        } else if (rate && st->ratio_ok[j] && j + 1 < ncols) {
+            offer(st, v, dm + rho, h, kink_ok, nc, ampj * wabs * inv_hn);
+        } else if (rate && (st->ratio_ok >> j & 1u) && j + 1 < ncols) {
             double v[2] = {t[0][j + 1], nc == 2 ? t[1][j + 1] : 0.0};
             double corr[2] = {t[0][j + 1] - t[0][j], nc == 2 ? t[1][j + 1] - t[1][j] : 0.0};
             /* the rate test's residual: next terms and noise, which corr shrinks by q^e - 1 */
-            const double qe = den[j] + 1.0;
-            double resid[2] = {dp[0] - qe * d[0], dp[1] - qe * d[1]};
+            const double qej = qe[j];
+            double resid[2] = {dp[0] - qej * d[0], dp[1] - qej * d[1]};
             const double amp1 = amp[j + 1];
             const double err = mag(corr, nc) + mag(resid, nc) + rho0 * amp1;
-            offer(st, v, err, h, kink_ok, nc, amp1 * wabs / hn);
+            offer(st, v, err, h, kink_ok, nc, amp1 * wabs * inv_hn);
         }
         /* unverified guess for INCONSISTENT results: the Ridders-style two-sided difference */
         if (j + 1 < ncols) {
@@ -296,9 +336,8 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
             const double err = fmax(mag(e1, nc), dm) + rho0 * amp[j + 1];
             offer(st, v, err, h, 0, nc, 0.0);
         }
-        st->diff[0][j] = d[0];
-        st->diff[1][j] = d[1];
-        st->ratio_ok[j] = sat || rate;
+        for (int c = 0; c < nc; ++c) diff_of(st, c)[j] = d[c];
+        st->ratio_ok = (st->ratio_ok & ~(1u << j)) | ((unsigned)(sat || rate) << j);
     }
     if (st->rows == 0) {
         offer(st, a, INFINITY, h, 0, nc, 0.0);
@@ -308,7 +347,7 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
         }
     }
     for (int c = 0; c < nc; ++c) {
-        for (int j = 0; j < ncols; ++j) st->row[c][j] = t[c][j];
+        for (int j = 0; j < ncols; ++j) row_of(st, c)[j] = t[c][j];
     }
     st->rows += 1;
     st->rho_prev = rho0;

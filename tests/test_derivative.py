@@ -143,6 +143,18 @@ def test_vectorized_and_looped_results_are_identical(shape):
     assert np.shape(a.df) == shape
 
 
+def test_vectorized_blocks_equal_the_looped_results():
+    # more elements than one block (DEFAULT_BLOCK_ELEMENTS), a partial last block included
+    from fastdiff._steps import DEFAULT_BLOCK_ELEMENTS
+
+    x = np.linspace(-3.0, 3.0, 2 * DEFAULT_BLOCK_ELEMENTS + 123)
+    a = fd.derivative(rational, x)
+    b = fd.derivative(rational, x, vectorized=True)
+    for field in ("df", "error", "status", "step"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    assert a.nfev == b.nfev
+
+
 def test_scalar_fast_path_matches_array_path():
     a = fd.derivative(np.sin, 0.7)
     b = fd.derivative(np.sin, np.array([0.7]))

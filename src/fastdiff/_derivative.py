@@ -573,27 +573,48 @@ def _ladder(a: DerivativeArgs) -> Result:
         nfev = 1
     config = ladder_config(a.n, a.method, a.order, a.step is not None, a.rtol, a.atol)
     noise = eps if a.noise is None else max(a.noise, eps)
-    L = _finite_diff.Ladder(config, ncomp, noise, x.size)
+    L = _finite_diff.Ladder(
+        config, ncomp, noise, min(x.size, _steps.DEFAULT_BLOCK_ELEMENTS) if a.vectorized else x.size
+    )
     if a.vectorized:
-        f0v = np.zeros((x.size, 2))
-        f0v[:, 0] = f0.real
-        if ncomp == 2:
-            f0v[:, 1] = f0.imag
-        L.init(x, h0, side, flags, f0v)
-        idx = L.active()
-        while idx.size:
-            pts = L.points(idx)
-            fv = _evaluate_batched(a, pts, ncomp)
-            nfev += pts.size
-            idx = idx[: L.update(idx, fv)]
+        df, error, status, step, npts = _run_blocks(a, L, x, h0, side, flags, f0, ncomp)
+        nfev += npts
     else:
         try:
             nfev += L.run_looped(a.f, a.args, a.kwargs, x, h0, side, flags, y0)
         except ValueKindError as exc:
             raise _reword(exc, "vectorized=False") from None
-    df, error, status, step = L.results()
+        df, error, status, step = L.results()
     df = df[:, 0] + 1j * df[:, 1] if ncomp == 2 else df[:, 0]
     return _make_result(a.x.shape, df, error, status, step, nfev, a.method)
+
+
+def _run_blocks(a, L, x, h0, side, flags, f0, ncomp):
+    """Vectorized ladders, DEFAULT_BLOCK_ELEMENTS elements at a time through one Ladder:
+    f gets every pending point of a block at each level. Returns the results of all and the
+    number of points evaluated."""
+    N = x.size
+    df, error = np.empty((N, ncomp)), np.empty(N)
+    status, step = np.empty(N, dtype=np.intc), np.empty(N)
+    f0v = np.zeros((N, 2))
+    f0v[:, 0] = f0.real
+    if ncomp == 2:
+        f0v[:, 1] = f0.imag
+    buffer = np.empty(0)
+    nfev = 0
+    for s0 in range(0, N, L.capacity):
+        b = slice(s0, min(N, s0 + L.capacity))
+        L.init(x[b], h0[b], side[b], flags[b], f0v[b])
+        idx = L.active()
+        while idx.size:
+            pts = L.points(idx)
+            if buffer.size < pts.size * ncomp:
+                buffer = np.empty(pts.size * ncomp)
+            fv = _evaluate_batched(a, pts, ncomp, buffer)
+            nfev += pts.size
+            idx = idx[: L.update(idx, fv)]
+        df[b], error[b], status[b], step[b] = L.results()
+    return df, error, status, step, nfev
 
 
 def _call(a: DerivativeArgs, xv: Any) -> Any:
@@ -614,9 +635,13 @@ def _call_vectorized(a: DerivativeArgs, pts: np.ndarray) -> np.ndarray:
     return y
 
 
-def _evaluate_batched(a: DerivativeArgs, pts: np.ndarray, ncomp: int) -> np.ndarray:
-    """f at pts, in calls of at most DEFAULT_BATCH_POINTS points; float64 (re, im) interleaved."""
-    out = np.empty(pts.size * ncomp, dtype=np.float64)
+def _evaluate_batched(
+    a: DerivativeArgs, pts: np.ndarray, ncomp: int, out: np.ndarray
+) -> np.ndarray:
+    """f at pts, in calls of at most DEFAULT_BATCH_POINTS points, into out[:pts.size * ncomp]
+    (float64, (re, im) interleaved). out is reused across levels: a fresh multi-megabyte
+    array per level costs page faults comparable to the arithmetic."""
+    out = out[: pts.size * ncomp]
     view = out.view(np.complex128) if ncomp == 2 else out
     B = _steps.DEFAULT_BATCH_POINTS
     for s in range(0, pts.size, B):

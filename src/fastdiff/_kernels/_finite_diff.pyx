@@ -12,7 +12,7 @@ from libc.stdlib cimport calloc, free
 from fastdiff._kernels.fastdiff cimport (
     FD_MAX_POINTS, FD_N_SIDES, FD_OFFSETS_NONFINITE, FD_OFFSETS_REPEATED, FD_STATUS_COUNT,
     fd_complex_step, fd_fornberg_weights, fd_ladder_config, fd_ladder_init, fd_ladder_points,
-    fd_ladder_points_groups, fd_ladder_results, fd_ladder_set_pair, fd_ladder_state,
+    fd_ladder_points_groups, fd_ladder_prepare, fd_ladder_results, fd_ladder_set_pair, fd_ladder_state,
     fd_ladder_update, fd_ladder_update_groups, fd_status_codes, fd_status_messages, fd_status_names,
 )
 
@@ -99,6 +99,7 @@ cdef class LadderConfig:
             self.cfg.stencil[s].order = order
             self.cfg.stencil[s].order_step = order_step
             self.max_npts = max(self.max_npts, len(offsets))
+        fd_ladder_prepare(&self.cfg)
 
 
 cdef double value_eps(object y, int *ncomp) except -1.0:
@@ -152,6 +153,7 @@ cdef class Ladder:
     cdef fd_ladder_config cfg
     cdef fd_ladder_state *st
     cdef readonly Py_ssize_t size
+    cdef readonly Py_ssize_t capacity
     cdef readonly Py_ssize_t group
     cdef readonly int ncomp
     cdef int max_npts
@@ -163,6 +165,7 @@ cdef class Ladder:
         self.cfg.noise = noise
         self.max_npts = config.max_npts
         self.size = size * group
+        self.capacity = self.size
         self.group = group
         self.ncomp = ncomp
         self.st = <fd_ladder_state *>calloc(max(self.size, 1), sizeof(fd_ladder_state))
@@ -174,8 +177,12 @@ cdef class Ladder:
 
     def init(self, const double[::1] x, const double[::1] h0, const int[::1] side,
              const int[::1] flags, const double[:, ::1] f0):
-        """Start the ladders. x, h0, side, flags: per group; f0: (groups, 2 * group)."""
+        """(Re)start the ladders of x.shape[0] groups (at most the capacity it was made with).
+        x, h0, side, flags: per group; f0: (groups, 2 * group)."""
         cdef Py_ssize_t i, k, m = self.group
+        if x.shape[0] * m > self.capacity:
+            raise ValueError("more groups than this Ladder holds")
+        self.size = x.shape[0] * m
         with nogil:
             for i in range(self.size // m):
                 for k in range(m):

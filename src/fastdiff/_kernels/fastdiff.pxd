@@ -46,6 +46,7 @@ cdef extern from "fastdiff.h" nogil:
         double h
         int done
 
+    void fd_ladder_prepare(fd_ladder_config *cfg)
     void fd_ladder_init(const fd_ladder_config *cfg, fd_ladder_state *st, double x, double h0,
                         int side, int flags, const double *f0)
     void fd_ladder_set_pair(fd_ladder_state *st, double x2, double scale2)
