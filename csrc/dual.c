@@ -373,18 +373,24 @@ void fd_dual_rdiv_real(const fd_dual *x, double c, fd_dual *out)
 void fd_dual_pow_real(const fd_dual *x, double c, fd_dual *out)
 {
     const double xv = x->value;
-    double a;
+    double a, v;
     if (c == 0.0) {
         a = 0.0;
-    } else if (c == 1.0) {
-        a = 1.0;
-    } else if (c == 2.0) {
-        a = 2.0 * xv;
+        v = 1.0;
+    } else if (c >= 1.0 && c <= 8.0 && c == (double)(int)c) {
+        /* small positive integer powers by multiplication: x^k and k x^(k-1), as exact as
+         * pow() (at most k - 1 roundings) and several times faster on the scalar path */
+        const int k = (int)c;
+        double p = 1.0;
+        for (int i = 1; i < k; ++i) p *= xv;
+        a = c * p;
+        v = p * xv;
     } else {
         a = c * pow(xv, c - 1.0);
+        v = pow(xv, c);
     }
     fd_axpby(x->npartials, a, x->partials, 0.0, NULL, out->partials);
-    out->value = (c == 2.0) ? xv * xv : pow(xv, c);
+    out->value = v;
     out->tag = x->tag;
 }
 

@@ -202,6 +202,24 @@ cdef class Dual:
             memcpy(cnp.PyArray_DATA(arr), self.d.partials, n * sizeof(double))
         return arr
 
+    def partial(self, Py_ssize_t i=0):
+        """Partial ``i`` as a float (``partials[i]`` without building an array).
+
+        ForwardDiff's ``partials(d, i)``: the derivative of a one-partial Dual is
+        ``d.partial()``.
+
+        Examples
+        --------
+        >>> import fastdiff as fd
+        >>> (fd.Dual(3.0) ** 2).partial()
+        6.0
+        """
+        if self.ovalue is not None:
+            return self.opartials[i]
+        if i < 0 or i >= self.d.npartials:
+            raise IndexError(f"`i` must be in [0, {self.d.npartials}); got {i}.")
+        return self.d.partials[i]
+
     @property
     def tag(self):
         return self.d.tag
