@@ -143,17 +143,26 @@ class _Evaluator:
             return a.f(xin, *a.args, **a.kwargs)
         return a.f(xin, *a.args)
 
-    def probe(self) -> tuple[np.ndarray, float]:
-        """f(x): learns F, the output kind and its precision; returns (f(x), eps)."""
+    def probe(self, i1=None, v1=None) -> tuple[np.ndarray, float, np.ndarray | None]:
+        """f(x): learns F, the output kind and its precision; returns (f(x), eps, extra).
+
+        With vectorized f, points where coordinate i1 is v1 can ride along in the same call
+        (the first level's, saving a call of f); extra then holds their rows, else None.
+        """
+        extra = None
         if self.a.vectorized:
-            y = np.asarray(self.call(self.a.x.reshape(*self.shape, 1)))
-            if y.ndim == 0 or y.shape[-1] != 1:
+            k = 1 if i1 is None else 1 + len(i1)
+            X = np.repeat(self.base[:, None], k, axis=1)
+            if k > 1:
+                X[i1, np.arange(1, k)] = v1
+            y = np.asarray(self.call(X.reshape(*self.shape, k)))
+            if y.ndim == 0 or y.shape[-1] != k:
                 raise ValueError(
                     "`f` must return an array of shape F + (k,) when vectorized=True, for "
                     f"input of shape S + (k,); got shape {y.shape} for input shape "
-                    f"{(*self.shape, 1)}."
+                    f"{(*self.shape, k)}."
                 )
-            y = y[..., 0]
+            y, rest = y[..., 0], np.moveaxis(y[..., 1:], -1, 0)
         else:
             y = np.asarray(self.call(self.a.x.copy()))
         if y.dtype.kind not in "biufc":
@@ -162,8 +171,11 @@ class _Evaluator:
         self.fshape = y.shape
         self.m = y.size
         self.ncomp = 2 if y.dtype.kind == "c" else 1
+        if i1 is not None and self.a.vectorized:
+            extra = self.rows(rest)
+            self.nfev += len(i1)
         eps = np.finfo(y.dtype).eps if y.dtype.kind in "fc" else np.finfo(np.float64).eps
-        return y, max(float(eps), float(np.finfo(np.float64).eps))
+        return y, max(float(eps), float(np.finfo(np.float64).eps)), extra
 
     def rows(self, y: np.ndarray) -> np.ndarray:
         """Values (..., F) -> float64 rows of m * ncomp, (re, im) interleaved."""
@@ -298,18 +310,30 @@ def _f0_rows(y0: np.ndarray, ngroups: int) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(row, (ngroups, row.size)))
 
 
-def _coordinate_ladders(a: MultiArgs, ev: _Evaluator, y0: np.ndarray, eps: float, n: int):
-    """One ladder per (coordinate, output) for the n-th partial derivatives along each axis.
-
-    Returns df (N, m), error, status, step (N, m) for N coordinates and m outputs.
-    """
+def _coordinate_ladders(a: MultiArgs, ev: _Evaluator, n: int, verb: str):
+    """Probe f(x), then one ladder per (coordinate, output) for the n-th partial derivatives
+    along each axis. Returns df (N, m), error, status, step (N, m) for N coordinates and m
+    outputs."""
     x = ev.base
     side, h0, flags = _sides_and_steps(_dargs(a, n), x)
     config = ladder_config(n, a.method, a.order, a.step is not None, a.rtol, a.atol)
     npts = np.array([len(stencil(s, n, _order(a, s)).offsets) for s in SIDES], dtype=np.intp)
+    ride = ()
+    if a.vectorized:  # the first level's points are known before f is: one call for both
+        first = _finite_diff.Ladder(config, 1, 0.0, x.size)
+        first.init(x, h0, side, flags, np.zeros((x.size, 2)))
+        idx0 = first.active()
+        pts0 = first.points(idx0)
+        if (1 + pts0.size) * 8 * x.size <= a.batch_bytes:
+            ride = (np.repeat(idx0, npts[side[idx0]]), pts0)
+    y0, eps, rows0 = ev.probe(*ride)
+    if verb != "jacobian":
+        _scalar_output_required(verb, ev.fshape)
     L = _finite_diff.Ladder(config, ev.ncomp, _noise(a, eps), x.size, ev.m)
     L.init(x, h0, side, flags, _f0_rows(y0, x.size))
     idx = L.active()
+    if rows0 is not None and idx.size:  # idx is all of idx0 unless f(x) was not finite
+        idx = idx[: L.update(idx, rows0.reshape(-1))]
     while idx.size:
         pts = L.points(idx)
         fv = ev.at(np.repeat(idx, npts[side[idx]]), pts)
@@ -371,13 +395,13 @@ def _jacobian_impl(a: MultiArgs, verb: str) -> Result:
     S = a.x.shape
     ev = _Evaluator(a)
     with np.errstate(all="ignore"):
-        y0, eps = ev.probe()
-        if verb == "gradient":
-            _scalar_output_required("gradient", ev.fshape)
         if a.method == "complex":
+            ev.probe()
+            if verb == "gradient":
+                _scalar_output_required("gradient", ev.fshape)
             df, error, status, step = _complex_columns(a, ev)
         else:
-            df, error, status, step = _coordinate_ladders(a, ev, y0, eps, 1)
+            df, error, status, step = _coordinate_ladders(a, ev, 1, verb)
             step = _limiting_step(error, step)
     F = ev.fshape
 
@@ -428,7 +452,7 @@ def _hessian_impl(a: MultiArgs) -> Result:
         raise fail("method", "'central' or 'dual' for hessian (hessdiag takes any)", a.method)
     ev = _Evaluator(a)
     with np.errstate(all="ignore"):
-        y0, eps = ev.probe()
+        y0, eps, _ = ev.probe()
         _scalar_output_required("hessian", ev.fshape)
         H, E, T, step = _hessian_ladders(a, ev, y0, eps)
     return _result(H, E, T, ev.nfev, step, a.method, S + S, S)
@@ -510,9 +534,7 @@ def _hessdiag_impl(a: MultiArgs) -> Result:
     S = a.x.shape
     ev = _Evaluator(a)
     with np.errstate(all="ignore"):
-        y0, eps = ev.probe()
-        _scalar_output_required("hessdiag", ev.fshape)
-        df, error, status, step = _coordinate_ladders(a, ev, y0, eps, 2)
+        df, error, status, step = _coordinate_ladders(a, ev, 2, "hessdiag")
     return _result(df, error, status, ev.nfev, step, a.method, S, S)
 
 
@@ -529,7 +551,7 @@ def _jvp_impl(a: MultiArgs, v: Any) -> Result:
     v = np.ascontiguousarray(vv.ravel())
     vmax = float(np.max(np.abs(v))) if v.size else 0.0
     with np.errstate(all="ignore"):
-        y0, eps = ev.probe()
+        y0, eps, _ = ev.probe()
         F = ev.fshape
         if vmax == 0.0:  # J @ 0 is exactly 0
             z = np.zeros(F, dtype=y0.dtype if ev.ncomp == 2 else np.float64)
