@@ -31,7 +31,8 @@ _BOUNDS_FLAG = 2  # FD_FLAG_BOUNDS
 
 
 class DerivativeArgs(NamedTuple):
-    """Validated arguments of derivative(), everything as the engine needs it."""
+    """Validated arguments of derivative() and the multivariate verbs, as the engine needs
+    them (the verbs set `n` per use and add `batch_bytes`)."""
 
     f: Callable[..., Any]
     x: np.ndarray  # float64, any shape
@@ -46,6 +47,7 @@ class DerivativeArgs(NamedTuple):
     args: tuple[Any, ...]
     kwargs: dict[str, Any] | None
     noise: float | None
+    batch_bytes: int = 0  # multivariate verbs: memory for one batch of a vectorized f
 
 
 # --------------------------------------------------------------------------------------------

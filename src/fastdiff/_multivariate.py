@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -22,14 +22,8 @@ from fastdiff._derivative import (
     SIDES,
     DerivativeArgs,
     _sides_and_steps,
-    check_bounds,
-    check_common,
+    _validate_derivative_args,
     check_dual_args,
-    check_finite_x,
-    check_noise,
-    check_order,
-    check_step,
-    check_tolerances,
     ladder_config,
     make_config,
 )
@@ -52,24 +46,6 @@ DEFAULT_BATCH_BYTES = 1 << 24
 _PAIR = Stencil((1.0, -1.0, 1.0, -1.0, 1.0, -1.0), (0.5, 0.5, -0.5, -0.5, -0.5, -0.5), 1.0, 2, 2)
 
 
-class MultiArgs(NamedTuple):
-    """Validated arguments of the multivariate verbs."""
-
-    f: Callable[..., Any]
-    x: np.ndarray  # float64, shape S
-    method: str
-    order: int
-    step: np.ndarray | None  # shape S
-    rtol: float | None
-    atol: float | None
-    bounds: tuple[np.ndarray, np.ndarray] | None
-    vectorized: bool
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any] | None
-    noise: float | None
-    batch_bytes: int
-
-
 def _validate_multi_args(
     verb,
     f,
@@ -85,39 +61,24 @@ def _validate_multi_args(
     kwargs,
     noise,
     batch_bytes,
-) -> MultiArgs:
-    check_common(f, args, kwargs, vectorized)
-    x = check_finite_x(x)
-    if method not in MULTI_METHODS:
-        raise fail("method", "one of " + ", ".join(map(repr, MULTI_METHODS)), method)
+) -> DerivativeArgs:
+    """derivative()'s validation (n = 1 here; the engine sets n per use), the verb's own method
+    rules, and batch_bytes."""
     if method == "dual":  # the public verbs route "dual" before this; hessdiag has no dual
         raise fail("method", f"a finite-difference method for {verb}", method)
     if method == "complex" and verb in ("hessian", "hessdiag"):
         alt = " or 'dual'" if verb == "hessian" else ""
         raise fail("method", f"a finite-difference method{alt} for {verb}", method)
-    order = check_order(method, order)
-    rtol, atol = check_tolerances(rtol, atol)
     if batch_bytes is None:
         batch_bytes = DEFAULT_BATCH_BYTES
     elif isinstance(batch_bytes, bool) or not isinstance(batch_bytes, int | np.integer):
         raise fail("batch_bytes", "a positive integer or None", batch_bytes, TypeError)
     elif batch_bytes <= 0:
         raise fail("batch_bytes", "a positive integer or None", batch_bytes)
-    return MultiArgs(
-        f,
-        x,
-        method,
-        order,
-        check_step(step, x.shape),
-        rtol,
-        atol,
-        check_bounds(bounds, x),
-        bool(vectorized),
-        args,
-        kwargs,
-        check_noise(noise),
-        int(batch_bytes),
+    a = _validate_derivative_args(
+        f, x, 1, method, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise
     )
+    return a._replace(batch_bytes=int(batch_bytes))
 
 
 # --------------------------------------------------------------------------------------------
@@ -128,7 +89,7 @@ def _validate_multi_args(
 class _Evaluator:
     """Calls f at copies of x with one or two coordinates replaced, or along a line."""
 
-    def __init__(self, a: MultiArgs) -> None:
+    def __init__(self, a: DerivativeArgs) -> None:
         self.a = a
         self.shape = a.x.shape
         self.base = np.ascontiguousarray(a.x.ravel())
@@ -279,26 +240,7 @@ class _Evaluator:
 # --------------------------------------------------------------------------------------------
 
 
-def _dargs(a: MultiArgs, n: int) -> DerivativeArgs:
-    """The multivariate arguments seen as derivative()'s, for the shared step policy."""
-    return DerivativeArgs(
-        a.f,
-        a.x,
-        n,
-        a.method,
-        a.order,
-        a.step,
-        a.rtol,
-        a.atol,
-        a.bounds,
-        a.vectorized,
-        a.args,
-        a.kwargs,
-        a.noise,
-    )
-
-
-def _noise(a: MultiArgs, eps: float) -> float:
+def _noise(a: DerivativeArgs, eps: float) -> float:
     return eps if a.noise is None else max(a.noise, eps)
 
 
@@ -310,12 +252,12 @@ def _f0_rows(y0: np.ndarray, ngroups: int) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(row, (ngroups, row.size)))
 
 
-def _coordinate_ladders(a: MultiArgs, ev: _Evaluator, n: int, verb: str):
+def _coordinate_ladders(a: DerivativeArgs, ev: _Evaluator, n: int, verb: str):
     """Probe f(x), then one ladder per (coordinate, output) for the n-th partial derivatives
     along each axis. Returns df (N, m), error, status, step (N, m) for N coordinates and m
     outputs."""
     x = ev.base
-    side, h0, flags = _sides_and_steps(_dargs(a, n), x)
+    side, h0, flags = _sides_and_steps(a._replace(n=n), x)
     config = ladder_config(n, a.method, a.order, a.step is not None, a.rtol, a.atol)
     npts = np.array([len(stencil(s, n, _order(a, s)).offsets) for s in SIDES], dtype=np.intp)
     ride = ()
@@ -341,7 +283,7 @@ def _coordinate_ladders(a: MultiArgs, ev: _Evaluator, n: int, verb: str):
     return _results(L, ev, x.size)
 
 
-def _order(a: MultiArgs, side: str) -> int:
+def _order(a: DerivativeArgs, side: str) -> int:
     return a.order if side == a.method else DEFAULT_ORDER[side]
 
 
@@ -391,7 +333,7 @@ def _scalar_output_required(verb: str, fshape: tuple[int, ...]) -> None:
         )
 
 
-def _jacobian_impl(a: MultiArgs, verb: str) -> Result:
+def _jacobian_impl(a: DerivativeArgs, verb: str) -> Result:
     S = a.x.shape
     ev = _Evaluator(a)
     with np.errstate(all="ignore"):
@@ -411,7 +353,7 @@ def _jacobian_impl(a: MultiArgs, verb: str) -> Result:
     return _result(arrange(df), arrange(error), arrange(status), ev.nfev, step, a.method, F + S, S)
 
 
-def _complex_columns(a: MultiArgs, ev: _Evaluator):
+def _complex_columns(a: DerivativeArgs, ev: _Evaluator):
     """Complex step along every coordinate: (N, m) arrays; f must be real on reals."""
     x = ev.base
     N, m = x.size, ev.m
@@ -446,7 +388,7 @@ def _complex_columns(a: MultiArgs, ev: _Evaluator):
     return df.reshape(shape), error.reshape(shape), status.reshape(shape), h1
 
 
-def _hessian_impl(a: MultiArgs) -> Result:
+def _hessian_impl(a: DerivativeArgs) -> Result:
     S = a.x.shape
     if a.method != "central":
         raise fail("method", "'central' or 'dual' for hessian (hessdiag takes any)", a.method)
@@ -458,7 +400,7 @@ def _hessian_impl(a: MultiArgs) -> Result:
     return _result(H, E, T, ev.nfev, step, a.method, S + S, S)
 
 
-def _hessian_ladders(a: MultiArgs, ev: _Evaluator, y0: np.ndarray, eps: float):
+def _hessian_ladders(a: DerivativeArgs, ev: _Evaluator, y0: np.ndarray, eps: float):
     """Diagonal ladders (1-D, n = 2) and pair ladders (mixed), level by level.
 
     Both kinds advance one level per round with the same nominal steps per coordinate, so the
@@ -466,7 +408,7 @@ def _hessian_ladders(a: MultiArgs, ev: _Evaluator, y0: np.ndarray, eps: float):
     """
     x = ev.base
     N = x.size
-    side, h0, flags = _sides_and_steps(_dargs(a, 2), x)
+    side, h0, flags = _sides_and_steps(a._replace(n=2), x)
     if (side != 0).any():
         i = int(np.flatnonzero(side != 0)[0])
         raise fail(
@@ -530,7 +472,7 @@ def _pair_config(fixed: bool, rtol: float | None, atol: float | None) -> Any:
     return make_config(2, [_PAIR] * 3, fixed, False, rtol, atol)
 
 
-def _hessdiag_impl(a: MultiArgs) -> Result:
+def _hessdiag_impl(a: DerivativeArgs) -> Result:
     S = a.x.shape
     ev = _Evaluator(a)
     with np.errstate(all="ignore"):
@@ -538,7 +480,7 @@ def _hessdiag_impl(a: MultiArgs) -> Result:
     return _result(df, error, status, ev.nfev, step, a.method, S, S)
 
 
-def _jvp_impl(a: MultiArgs, v: Any) -> Result:
+def _jvp_impl(a: DerivativeArgs, v: Any) -> Result:
     S = a.x.shape
     vv = check_real_array("v", v)
     if vv.shape != S:
@@ -568,7 +510,7 @@ def _jvp_impl(a: MultiArgs, v: Any) -> Result:
     return _result(df, error, status, ev.nfev, np.abs(t * vv), a.method, F, S)
 
 
-def _line_ladder(a: MultiArgs, ev: _Evaluator, y0, eps, v, unit):
+def _line_ladder(a: DerivativeArgs, ev: _Evaluator, y0, eps, v, unit):
     """One group of ladders in t for g(t) = f(x + t v) at t = 0."""
     if a.step is not None:
         t0 = float(np.max(a.step)) / float(np.max(np.abs(v)))
@@ -590,7 +532,7 @@ def _line_ladder(a: MultiArgs, ev: _Evaluator, y0, eps, v, unit):
     return df[0], error[0], status[0], float(_limiting_step(error, step)[0])
 
 
-def _complex_line(a: MultiArgs, ev: _Evaluator, v, unit):
+def _complex_line(a: DerivativeArgs, ev: _Evaluator, v, unit):
     noise = float(np.finfo(np.float64).eps) if a.noise is None else a.noise
     h1, h2, hc = (unit * 2.0**e for e in _steps.COMPLEX_STEP_EXPONENTS)
     ims = []
@@ -619,6 +561,55 @@ def _complex_line(a: MultiArgs, ev: _Evaluator, v, unit):
 # --------------------------------------------------------------------------------------------
 # Public functions
 # --------------------------------------------------------------------------------------------
+
+
+def _verb(
+    verb,
+    f,
+    x,
+    v,
+    method,
+    order,
+    step,
+    rtol,
+    atol,
+    bounds,
+    vectorized,
+    args,
+    kwargs,
+    noise,
+    batch_bytes,
+) -> Result:
+    """The body of every public verb: route method="dual" (whose x may hold Duals, so it is
+    validated by _forward), else validate once and run the finite-difference engine."""
+    if method == "dual" and verb != "hessdiag":
+        check_dual_args(
+            f, args, kwargs, vectorized, order=order, step=step, bounds=bounds, noise=noise
+        )
+        if verb == "jvp":
+            return _forward.dual_jvp(f, x, v, args, kwargs)
+        return getattr(_forward, f"dual_{verb}")(f, x, args, kwargs)
+    a = _validate_multi_args(
+        verb,
+        f,
+        x,
+        method,
+        order,
+        step,
+        rtol,
+        atol,
+        bounds,
+        vectorized,
+        args,
+        kwargs,
+        noise,
+        batch_bytes,
+    )
+    if verb in ("gradient", "jacobian"):
+        return _jacobian_impl(a, verb)
+    if verb == "jvp":
+        return _jvp_impl(a, v)
+    return _hessian_impl(a) if verb == "hessian" else _hessdiag_impl(a)
 
 
 def gradient(
@@ -710,15 +701,11 @@ def gradient(
     >>> bool(np.all(np.abs(res.df - exact) <= res.error))
     True
     """
-    if method == "dual":
-        check_dual_args(
-            f, args, kwargs, vectorized, order=order, step=step, bounds=bounds, noise=noise
-        )
-        return _forward.dual_gradient(f, x, args, kwargs)
-    a = _validate_multi_args(
+    return _verb(
         "gradient",
         f,
         x,
+        None,
         method,
         order,
         step,
@@ -731,7 +718,6 @@ def gradient(
         noise,
         batch_bytes,
     )
-    return _jacobian_impl(a, "gradient")
 
 
 def jacobian(
@@ -793,15 +779,11 @@ def jacobian(
     >>> res.df.shape, bool(np.all(np.abs(res.df - exact) <= res.error))
     ((2, 2), True)
     """
-    if method == "dual":
-        check_dual_args(
-            f, args, kwargs, vectorized, order=order, step=step, bounds=bounds, noise=noise
-        )
-        return _forward.dual_jacobian(f, x, args, kwargs)
-    a = _validate_multi_args(
+    return _verb(
         "jacobian",
         f,
         x,
+        None,
         method,
         order,
         step,
@@ -814,7 +796,6 @@ def jacobian(
         noise,
         batch_bytes,
     )
-    return _jacobian_impl(a, "jacobian")
 
 
 def hessian(
@@ -888,15 +869,11 @@ def hessian(
     >>> bool(np.all(np.abs(res.df - rosen_hess(x)) <= res.error))
     True
     """
-    if method == "dual":
-        check_dual_args(
-            f, args, kwargs, vectorized, order=order, step=step, bounds=bounds, noise=noise
-        )
-        return _forward.dual_hessian(f, x, args, kwargs)
-    a = _validate_multi_args(
+    return _verb(
         "hessian",
         f,
         x,
+        None,
         method,
         order,
         step,
@@ -909,7 +886,6 @@ def hessian(
         noise,
         batch_bytes,
     )
-    return _hessian_impl(a)
 
 
 def hessdiag(
@@ -963,10 +939,11 @@ def hessdiag(
     >>> bool(np.all(np.abs(res.df - 12 * np.array([1.0, 4.0, 0.25])) <= res.error))
     True
     """
-    a = _validate_multi_args(
+    return _verb(
         "hessdiag",
         f,
         x,
+        None,
         method,
         order,
         step,
@@ -979,7 +956,6 @@ def hessdiag(
         noise,
         batch_bytes,
     )
-    return _hessdiag_impl(a)
 
 
 def jvp(
@@ -1037,15 +1013,11 @@ def jvp(
     >>> bool(np.all(np.abs(res.df - exact) <= res.error))
     True
     """
-    if method == "dual":
-        check_dual_args(
-            f, args, kwargs, vectorized, order=order, step=step, bounds=bounds, noise=noise
-        )
-        return _forward.dual_jvp(f, x, v, args, kwargs)
-    a = _validate_multi_args(
+    return _verb(
         "jvp",
         f,
         x,
+        v,
         method,
         order,
         step,
@@ -1058,4 +1030,3 @@ def jvp(
         noise,
         batch_bytes,
     )
-    return _jvp_impl(a, v)
