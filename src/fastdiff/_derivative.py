@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike
 from fastdiff import _forward, _steps
 from fastdiff._kernels import _finite_diff
 from fastdiff._kernels._finite_diff import ValueKindError
-from fastdiff._result import Result, make_result
+from fastdiff._result import Result, make_result, shaped_result
 from fastdiff._stencils import stencil
 from fastdiff._validation import check_int, check_real_array, fail
 
@@ -567,10 +567,7 @@ def _ladder(a: DerivativeArgs) -> Result:
         f0 = y0.reshape(-1)
         nfev = x.size
     else:
-        try:
-            y0 = _call(a, float(x[0]))
-        except ValueKindError as exc:  # pragma: no cover - _call does not convert
-            raise _reword(exc, "at x[0]") from None
+        y0 = _call(a, float(x[0]))
         ncomp, eps = _value_info(y0, "at x[0]")
         nfev = 1
     config = ladder_config(a.n, a.method, a.order, a.step is not None, a.rtol, a.atol)
@@ -588,7 +585,7 @@ def _ladder(a: DerivativeArgs) -> Result:
             raise _reword(exc, "vectorized=False") from None
         df, error, status, step = L.results()
     df = df[:, 0] + 1j * df[:, 1] if ncomp == 2 else df[:, 0]
-    return _make_result(a.x.shape, df, error, status, step, nfev, a.method)
+    return shaped_result(df, error, status, nfev, step, a.method, a.x.shape, a.x.shape)
 
 
 def _run_blocks(a, L, x, h0, side, flags, f0, ncomp):
@@ -656,25 +653,6 @@ def _evaluate_batched(
     return out
 
 
-def _make_result(shape, df, error, status, step, nfev, method) -> Result:
-    status = status.astype(np.int64)
-    success = status >= 0
-
-    def out(v: np.ndarray) -> Any:
-        v = v.reshape(shape)
-        return v[()] if v.ndim == 0 else v
-
-    return make_result(
-        df=out(df),
-        error=out(error),
-        success=out(success),
-        status=out(status),
-        nfev=int(nfev),
-        step=out(step),
-        method=method,
-    )
-
-
 # --------------------------------------------------------------------------------------------
 # Complex step
 # --------------------------------------------------------------------------------------------
@@ -707,4 +685,4 @@ def _complex_step(a: DerivativeArgs) -> Result:
     df, error, status = _finite_diff.complex_step(
         c(im1), c(im2), c(fp), c(fm), c(fpi), c(fmi), h1, h2, hc, noise
     )
-    return _make_result(a.x.shape, df, error, status, h1, 4 * x.size, "complex")
+    return shaped_result(df, error, status, 4 * x.size, h1, "complex", a.x.shape, a.x.shape)

@@ -29,7 +29,7 @@ from fastdiff._derivative import (
 )
 from fastdiff._kernels import _finite_diff
 from fastdiff._kernels._finite_diff import OutputShapeError, ValueKindError
-from fastdiff._result import Result, make_result
+from fastdiff._result import Result, shaped_result
 from fastdiff._stencils import Stencil, stencil
 from fastdiff._validation import check_real_array, fail
 
@@ -302,24 +302,6 @@ def _limiting_step(error: np.ndarray, step: np.ndarray) -> np.ndarray:
     return step[np.arange(step.shape[0]), worst]
 
 
-def _result(df, error, status, nfev, step, method, shape, step_shape) -> Result:
-    status = np.asarray(status).astype(np.int64).reshape(shape)
-
-    def out(v, shp):
-        v = np.asarray(v).reshape(shp)
-        return v[()] if v.ndim == 0 else v
-
-    return make_result(
-        df=out(df, shape),
-        error=out(error, shape),
-        success=out(status >= 0, shape),
-        status=out(status, shape),
-        nfev=int(nfev),
-        step=out(step, step_shape),
-        method=method,
-    )
-
-
 # --------------------------------------------------------------------------------------------
 # The verbs
 # --------------------------------------------------------------------------------------------
@@ -350,7 +332,9 @@ def _jacobian_impl(a: DerivativeArgs, verb: str) -> Result:
     def arrange(v):  # (N, m) -> F + S: output axes first (J[i, j] = d f_i / d x_j)
         return v.T.reshape(F + S)
 
-    return _result(arrange(df), arrange(error), arrange(status), ev.nfev, step, a.method, F + S, S)
+    return shaped_result(
+        arrange(df), arrange(error), arrange(status), ev.nfev, step, a.method, F + S, S
+    )
 
 
 def _complex_columns(a: DerivativeArgs, ev: _Evaluator):
@@ -397,7 +381,7 @@ def _hessian_impl(a: DerivativeArgs) -> Result:
         y0, eps, _ = ev.probe()
         _scalar_output_required("hessian", ev.fshape)
         H, E, T, step = _hessian_ladders(a, ev, y0, eps)
-    return _result(H, E, T, ev.nfev, step, a.method, S + S, S)
+    return shaped_result(H, E, T, ev.nfev, step, a.method, S + S, S)
 
 
 def _hessian_ladders(a: DerivativeArgs, ev: _Evaluator, y0: np.ndarray, eps: float):
@@ -477,7 +461,7 @@ def _hessdiag_impl(a: DerivativeArgs) -> Result:
     ev = _Evaluator(a)
     with np.errstate(all="ignore"):
         df, error, status, step = _coordinate_ladders(a, ev, 2, "hessdiag")
-    return _result(df, error, status, ev.nfev, step, a.method, S, S)
+    return shaped_result(df, error, status, ev.nfev, step, a.method, S, S)
 
 
 def _jvp_impl(a: DerivativeArgs, v: Any) -> Result:
@@ -497,7 +481,7 @@ def _jvp_impl(a: DerivativeArgs, v: Any) -> Result:
         F = ev.fshape
         if vmax == 0.0:  # J @ 0 is exactly 0
             z = np.zeros(F, dtype=y0.dtype if ev.ncomp == 2 else np.float64)
-            return _result(
+            return shaped_result(
                 z, np.zeros(F), np.zeros(F, np.int64), ev.nfev, np.zeros(S), a.method, F, S
             )
         # the line's unit: the largest coordinate it moves, scaled like derivative()'s steps
@@ -507,7 +491,7 @@ def _jvp_impl(a: DerivativeArgs, v: Any) -> Result:
             df, error, status, t = _complex_line(a, ev, v, unit)
         else:
             df, error, status, t = _line_ladder(a, ev, y0, eps, v, unit)
-    return _result(df, error, status, ev.nfev, np.abs(t * vv), a.method, F, S)
+    return shaped_result(df, error, status, ev.nfev, np.abs(t * vv), a.method, F, S)
 
 
 def _line_ladder(a: DerivativeArgs, ev: _Evaluator, y0, eps, v, unit):

@@ -61,6 +61,35 @@ def make_result(
     return r
 
 
+def shaped_result(
+    df: Any,
+    error: Any,
+    status: Any,
+    nfev: int,
+    step: Any,
+    method: str,
+    shape: tuple[int, ...],
+    step_shape: tuple[int, ...],
+) -> Result:
+    """A Result from flat engine outputs: df, error, status reshaped to `shape`, step to
+    `step_shape`, success derived from status; 0-d results become scalars."""
+    status = np.asarray(status).astype(np.int64).reshape(shape)
+
+    def out(v: Any, shp: tuple[int, ...]) -> Any:
+        v = np.asarray(v).reshape(shp)
+        return v[()] if v.ndim == 0 else v
+
+    return make_result(
+        out(df, shape),
+        out(error, shape),
+        out(status >= 0, shape),
+        out(status, shape),
+        int(nfev),
+        out(step, step_shape),
+        method,
+    )
+
+
 def _show(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return np.array2string(value, separator=", ", prefix="    ").replace("\n", "\n    ")
