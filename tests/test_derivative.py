@@ -417,6 +417,14 @@ def test_vectorized_f_of_the_wrong_shape_is_named():
         fd.derivative(lambda x: np.sum(x), [1.0, 2.0], vectorized=True)
 
 
+@pytest.mark.parametrize("method", ["central", "forward"])
+@pytest.mark.parametrize("x", [1.0, [1.0, 2.0]], ids=["scalar", "array"])
+def test_order_too_large_for_the_stencil_limit_is_named(method, x):
+    # the C stencil holds at most MAX_POINTS offsets; beyond that, a clear error, no overflow
+    with pytest.raises(ValueError, match=r"^`order` must be small enough for a stencil of at"):
+        fd.derivative(np.sin, x, order=70, method=method)
+
+
 def test_non_numeric_f_is_named():
     with pytest.raises(TypeError, match="`f` must return numbers"):
         fd.derivative(lambda x: "a", 1.0)

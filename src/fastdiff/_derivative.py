@@ -506,6 +506,14 @@ def ladder_config(
 ) -> _finite_diff.LadderConfig:
     """The compiled configuration for one choice of formula, step mode and tolerance."""
     stencils = [stencil(s, n, order if s == method else DEFAULT_ORDER[s]) for s in SIDES]
+    need = len(stencils[SIDES.index(method)].offsets)
+    if need > _finite_diff.MAX_POINTS:
+        raise fail(
+            "order",
+            f"small enough for a stencil of at most {_finite_diff.MAX_POINTS} points "
+            f"(n={n}, method={method!r} needs {need} at this order)",
+            order,
+        )
     return make_config(n, stencils, fixed, n == 1, rtol, atol)
 
 

@@ -91,6 +91,8 @@ cdef class LadderConfig:
         self.max_npts = 0
         for s in range(FD_N_SIDES):
             offsets, weights, w0, order, order_step = stencils[s]
+            if len(offsets) > FD_MAX_POINTS:  # the C arrays are fixed: never overflow them
+                raise ValueError(f"a stencil has {len(offsets)} points; at most {FD_MAX_POINTS}")
             self.cfg.stencil[s].npts = len(offsets)
             for j in range(len(offsets)):
                 self.cfg.stencil[s].offsets[j] = offsets[j]
@@ -207,15 +209,6 @@ cdef class Ladder:
                     n += 1
                     break
         return out[:n]
-
-    def steps(self, const Py_ssize_t[::1] idx):
-        """The current nominal step of groups idx."""
-        out = np.empty(idx.shape[0], dtype=np.float64)
-        cdef double[::1] h = out
-        cdef Py_ssize_t i
-        for i in range(idx.shape[0]):
-            h[i] = self.st[idx[i] * self.group].h
-        return out
 
     def points(self, const Py_ssize_t[::1] idx):
         """All points of the current level of groups idx, back to back."""
