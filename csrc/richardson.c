@@ -14,8 +14,9 @@
  *     |D_{k-1}[j] - q^e D_k[j]| of the rate test (what the leading term leaves
  *     unexplained: later terms and noise in f, which the correction shrinks by q^e - 1), plus
  *     rounding;
- *   - a column whose difference is within the rounding bound is saturated: T_k[j] is a
- *     candidate with error |D_k[j]| + rounding, and refining further cannot help;
+ *   - a column whose difference is within the rounding bound, after being on rate or at
+ *     rounding level one row earlier, is saturated: T_k[j] is a candidate with error
+ *     |D_k[j]| + rounding, and refining further cannot help;
  *   - rounding of A_k is bounded by (noise + m eps) sum_j |w_j f_j| / h^n, amplified by
  *     prod (q^e + 1) / (q^e - 1) through the tableau;
  *   - f may be noisier than `noise` says: below the best level, a base difference D_k[0]
@@ -192,9 +193,13 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
     const double hn = st->scale2 > 0 ? h * fd_spacing(st->x2, st->h * st->scale2)
                                      : ipow(h, cfg->n);
     const double inv_h = 1.0 / h, inv_hn = 1.0 / hn;  /* the only divisions of a level */
-    double fv[2 * FD_MAX_POINTS];
-    for (int j = 0; j < m; ++j) {
-        for (int c = 0; c < nc; ++c) fv[j * nc + c] = fv_in[j * stride + c];
+    double fv_copy[2 * FD_MAX_POINTS];
+    const double *fv = fv_in;
+    if (stride != nc) {  /* one output of a group: gather its values */
+        for (int j = 0; j < m; ++j) {
+            for (int c = 0; c < nc; ++c) fv_copy[j * nc + c] = fv_in[j * stride + c];
+        }
+        fv = fv_copy;
     }
     const double r = st->rows > 0 ? st->h_prev * inv_h : cfg->q;
     st->h_prev = h;
@@ -315,7 +320,10 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
             const double sigma = 0.5 * dm * hn / wabs;
             if (sigma > st->noise_seen) st->noise_seen = sigma;
         }
-        if (sat) {
+        /* a difference at rounding level is trusted only when the column was already on rate
+         * or at rounding level one row earlier: two consecutive entries can agree by chance
+         * while both are off (seen: a 5e-8 error claimed as 6e-9) */
+        if (sat && (st->ratio_ok >> j & 1u)) {
             saturated = 1;
             double v[2] = {t[0][j], nc == 2 ? t[1][j] : 0.0};
             offer(st, v, dm + rho, h, kink_ok, nc, ampj * wabs * inv_hn);
@@ -329,8 +337,9 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
             const double err = mag(corr, nc) + mag(resid, nc) + rho0 * amp1;
             offer(st, v, err, h, kink_ok, nc, amp1 * wabs * inv_hn);
         }
-        /* unverified guess for INCONSISTENT results: the Ridders-style two-sided difference */
-        if (j + 1 < ncols) {
+        /* unverified guess for INCONSISTENT results (the Ridders-style two-sided difference),
+         * only needed while nothing is trusted */
+        if (j + 1 < ncols && !(st->flags & FD_FLAG_TRUSTED)) {
             double v[2] = {t[0][j + 1], nc == 2 ? t[1][j + 1] : 0.0};
             double e1[2] = {t[0][j + 1] - t[0][j], nc == 2 ? t[1][j + 1] - t[1][j] : 0.0};
             const double err = fmax(mag(e1, nc), dm) + rho0 * amp[j + 1];

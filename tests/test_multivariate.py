@@ -362,9 +362,47 @@ def test_exceptions_from_f_propagate_unchanged(verb, vectorized):
     assert info.value is err
 
 
-def test_hessian_rejects_one_sided_methods_by_name():
-    with pytest.raises(ValueError, match=r"^`method` must be 'central' or 'dual' for hessian"):
-        fd.hessian(rosen, [1.0, 2.0], method="forward")
+def hess_of_f3(v):
+    a, b, c = v
+    e = np.exp(a)
+    return np.array(
+        [
+            [e * np.sin(b) + 2 * c**3, e * np.cos(b), 6 * a * c**2],
+            [e * np.cos(b), -e * np.sin(b), 0.0],
+            [6 * a * c**2, 0.0, 6 * a**2 * c],
+        ]
+    )
+
+
+def f3(v):
+    return np.exp(v[0]) * np.sin(v[1]) + v[0] ** 2 * v[2] ** 3
+
+
+@pytest.mark.parametrize("method", ["forward", "backward"])
+def test_one_sided_hessian(method):
+    x = np.array([0.3, 1.1, -0.7])
+    res = fd.hessian(f3, x, method=method)
+    assert res.success.all() and res.method == method
+    assert_honest(res, hess_of_f3(x))
+    np.testing.assert_array_equal(res.df, res.df.T)
+
+
+def test_hessian_at_bounds_goes_one_sided_where_it_must():
+    x = np.array([0.3, 1.1, -0.7])
+    seen = []
+
+    def f(v):
+        seen.append(v.copy())
+        return f3(v)
+
+    lo, hi = np.array([0.3, -5.0, -5.0]), np.array([5.0, 5.0, -0.7])  # x0 at lo, x2 at hi
+    res = fd.hessian(f, x, bounds=(lo, hi))
+    pts = np.array(seen)
+    assert np.all(pts >= lo) and np.all(pts <= hi)
+    assert res.success.all()
+    assert_honest(res, hess_of_f3(x))
+    # entries involving a coordinate at its bound are one-sided (status 2), the rest central
+    assert res.status[1, 1] == 0 and res.status[0, 0] == res.status[0, 1] == Status.BOUNDS_ADAPTED
 
 
 def test_batch_bytes_is_validated():

@@ -56,7 +56,7 @@ METHODS = {
     "gradient": ["central", "forward", "backward", "complex", "dual"],
     "jacobian": ["central", "forward", "backward", "complex", "dual"],
     "jvp": ["central", "forward", "backward", "complex", "dual"],
-    "hessian": ["central", "dual"],
+    "hessian": ["central", "forward", "backward", "dual"],
     "hessdiag": ["central", "forward", "backward"],
 }
 CASES = {

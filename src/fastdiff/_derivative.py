@@ -340,7 +340,7 @@ def derivative(
     >>> bool(res.success), res.status
     (True, 0)
     >>> bool(abs(res.df - np.e) <= res.error < 1e-11), res.nfev
-    (True, 11)
+    (True, 13)
 
     Elementwise over an array, with f called once per level on all pending points:
 

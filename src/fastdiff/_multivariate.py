@@ -374,8 +374,6 @@ def _complex_columns(a: DerivativeArgs, ev: _Evaluator):
 
 def _hessian_impl(a: DerivativeArgs) -> Result:
     S = a.x.shape
-    if a.method != "central":
-        raise fail("method", "'central' or 'dual' for hessian (hessdiag takes any)", a.method)
     ev = _Evaluator(a)
     with np.errstate(all="ignore"):
         y0, eps, _ = ev.probe()
@@ -388,55 +386,82 @@ def _hessian_ladders(a: DerivativeArgs, ev: _Evaluator, y0: np.ndarray, eps: flo
     """Diagonal ladders (1-D, n = 2) and pair ladders (mixed), level by level.
 
     Both kinds advance one level per round with the same nominal steps per coordinate, so the
-    axis points f(x +- h_i e_i) of a round serve the diagonal i and every pair with i.
+    axis points of a round serve the diagonal i and every pair with i. A coordinate whose
+    stencil is one-sided (method, or `bounds`) makes its pairs one-sided too.
     """
     x = ev.base
     N = x.size
     side, h0, flags = _sides_and_steps(a._replace(n=2), x)
-    if (side != 0).any():
-        i = int(np.flatnonzero(side != 0)[0])
-        raise fail(
-            "bounds",
-            "far enough from x for a central stencil in every coordinate "
-            f"(coordinate {i} is too close; hessdiag works one-sided)",
-            "bounds",
-        )
     noise = _noise(a, eps)
     fixed = a.step is not None
     Ld = _finite_diff.Ladder(
-        ladder_config(2, "central", a.order, fixed, a.rtol, a.atol), ev.ncomp, noise, N
+        ladder_config(2, a.method, a.order, fixed, a.rtol, a.atol), ev.ncomp, noise, N
     )
     Ld.init(x, h0, side, flags, _f0_rows(y0, N))
+    # the diagonal stencils' offsets per side; row 0 is +1 (central, forward) or -1 (backward):
+    # the point one step in the coordinate's direction, which the pairs use
+    offs = [stencil(s, 2, _order(a, s)).offsets for s in SIDES]
+    npt = np.array([len(o) for o in offs], dtype=np.intp)
+    omat = np.zeros((len(SIDES), npt.max()))
+    for k, o in enumerate(offs):
+        omat[k, : len(o)] = o
+    direction = np.where(side == 2, -1.0, 1.0)
     pi, pj = np.triu_indices(N, 1)
+    one_sided = (side[pi] != 0) | (side[pj] != 0)
+    pside = np.where(one_sided, np.where(direction[pi] * direction[pj] > 0, 1, 2), 0)
+    pside = pside.astype(np.intc)
     Lp = _finite_diff.Ladder(_pair_config(fixed, a.rtol, a.atol), ev.ncomp, noise, pi.size)
-    Lp.init(
-        x[pi], h0[pi], np.zeros(pi.size, np.intc), np.zeros(pi.size, np.intc), _f0_rows(y0, pi.size)
-    )
+    Lp.init(x[pi], h0[pi], pside, (flags[pi] | flags[pj]).astype(np.intc), _f0_rows(y0, pi.size))
     Lp.set_pairs(np.ascontiguousarray(x[pj]), np.ascontiguousarray(h0[pj] / h0[pi]))
     hd, hp = Ld.active(), Lp.active()
     h = h0.copy()
     q = _steps.DEFAULT_STEP_RATIO
+    width = ev.m * ev.ncomp
     while hd.size or hp.size:
         d = (x + h) - x  # the spacing the C kernels divide by
         need = np.union1d(hd, np.union1d(pi[hp], pj[hp])).astype(np.intp)
-        slot = np.full(N, -1, dtype=np.intp)
-        slot[need] = np.arange(need.size)
-        na, npair = need.size, hp.size
-        ii, jj = pi[hp], pj[hp]
+        cnt = npt[side[need]]
+        start = np.zeros(N, dtype=np.intp)  # first axis row of each needed coordinate
+        start[need] = np.cumsum(cnt) - cnt
+        ai = np.repeat(need, cnt)
+        ac = omat[side[ai], np.arange(ai.size) - start[ai]]
+        ii, jj, cen = pi[hp], pj[hp], pside[hp] == 0
+        # corners: ++ and -- for central pairs, one (dir_i, dir_j) corner for one-sided ones
+        ci = np.concatenate([ii[cen], ii[cen], ii[~cen]])
+        cj = np.concatenate([jj[cen], jj[cen], jj[~cen]])
+        si = np.concatenate([np.ones(cen.sum()), -np.ones(cen.sum()), direction[ii[~cen]]])
+        sj = np.concatenate([np.ones(cen.sum()), -np.ones(cen.sum()), direction[jj[~cen]]])
         vals = ev.at(
-            np.concatenate([need, need, ii, ii]),
-            np.concatenate([x[need] + d[need], x[need] - d[need], x[ii] + d[ii], x[ii] - d[ii]]),
-            np.concatenate([np.full(2 * na, -1, np.intp), jj, jj]),
-            np.concatenate([np.zeros(2 * na), x[jj] + d[jj], x[jj] - d[jj]]),
+            np.concatenate([ai, ci]),
+            np.concatenate([x[ai] + ac * d[ai], x[ci] + si * d[ci]]),
+            np.concatenate([np.full(ai.size, -1, np.intp), cj]),
+            np.concatenate([np.zeros(ai.size), x[cj] + sj * d[cj]]),
         )
-        plus, minus = vals[:na], vals[na : 2 * na]
-        if hd.size:
-            fv = np.stack([plus[slot[hd]], minus[slot[hd]]], axis=1)
-            hd = hd[: Ld.update(hd, fv.reshape(-1))]
-        if npair:
-            pp, mm = vals[2 * na : 2 * na + npair], vals[2 * na + npair :]
-            si, sj = slot[ii], slot[jj]
-            fv = np.stack([pp, mm, plus[si], minus[si], plus[sj], minus[sj]], axis=1)
+        axis, corner = vals[: ai.size], vals[ai.size :]
+        if hd.size:  # each diagonal's stencil values, back to back
+            cnt_d = npt[side[hd]]
+            rows = np.repeat(start[hd] - (np.cumsum(cnt_d) - cnt_d), cnt_d) + np.arange(cnt_d.sum())
+            hd = hd[: Ld.update(hd, np.ascontiguousarray(axis[rows]).reshape(-1))]
+        if hp.size:
+            nc_ = int(cen.sum())
+            per = np.where(cen, 6, 3)  # values per pair element, in hp order
+            fv = np.empty((int(per.sum()), width))
+            at = np.cumsum(per) - per
+            c_at, o_at = at[cen], at[~cen]
+            pp, mm, oc = corner[:nc_], corner[nc_ : 2 * nc_], corner[2 * nc_ :]
+            for k, v in enumerate(
+                (
+                    pp,
+                    mm,
+                    axis[start[ii[cen]]],
+                    axis[start[ii[cen]] + 1],
+                    axis[start[jj[cen]]],
+                    axis[start[jj[cen]] + 1],
+                )
+            ):
+                fv[c_at + k] = v
+            for k, v in enumerate((oc, axis[start[ii[~cen]]], axis[start[jj[~cen]]])):
+                fv[o_at + k] = v
             hp = hp[: Lp.update(hp, fv.reshape(-1))]
         h = h / q
     dd, ed, td, sd = _results(Ld, ev, N)
@@ -450,10 +475,20 @@ def _hessian_ladders(a: DerivativeArgs, ev: _Evaluator, y0: np.ndarray, eps: flo
     return H, E, T, sd[:, 0]
 
 
+# The one-sided mixed stencil, for pairs where a coordinate must stay on one side:
+#   f(x + a_i e_i + a_j e_j) - f(x + a_i e_i) - f(x + a_j e_j) + f(x) = a_i a_j H_ij + O(h^3),
+# a_i = dir_i h_i; the C kernel divides by h_i h_j, so the weights carry dir_i dir_j (side 1
+# for +1, side 2 for -1). Points: the corner, then the two axis points; error runs h, h^2, ...
+_PAIR_ONE_SIDED = (
+    Stencil((1.0, 1.0, 1.0), (1.0, -1.0, -1.0), 1.0, 1, 1),
+    Stencil((1.0, 1.0, 1.0), (-1.0, 1.0, 1.0), -1.0, 1, 1),
+)
+
+
 @lru_cache(maxsize=16)
 def _pair_config(fixed: bool, rtol: float | None, atol: float | None) -> Any:
-    """Ladder configuration of the mixed-derivative pair stencil (_PAIR) on every side."""
-    return make_config(2, [_PAIR] * 3, fixed, False, rtol, atol)
+    """Ladder configuration of the mixed-derivative pair stencils: central, one-sided (+, -)."""
+    return make_config(2, [_PAIR, *_PAIR_ONE_SIDED], fixed, False, rtol, atol)
 
 
 def _hessdiag_impl(a: DerivativeArgs) -> Result:
@@ -806,11 +841,10 @@ def hessian(
         Scalar function of an array of shape S (see `gradient`).
     x : float array_like
         The point, of any shape S.
-    method : {"central", "dual"}, default: "central"
-        Central differences with Richardson extrapolation, or nested dual numbers.
+    method : {"central", "forward", "backward", "dual"}, default: "central"
+        Finite differences with Richardson extrapolation, or nested dual numbers.
     order, step, rtol, atol, bounds, vectorized, args, kwargs, noise, batch_bytes
-        As for `gradient`. `bounds` must leave room for a central stencil in every
-        coordinate (`hessdiag` also works one-sided).
+        As for `gradient`. Near a bound, a coordinate's stencils become one-sided.
 
     Returns
     -------
@@ -837,7 +871,11 @@ def hessian(
 
     (the sums over both signs), whose axis values are the diagonal's own, so each pair costs
     two new evaluations per level. Its error expansion is even in the common step, so the
-    same Richardson ladder, rate tests and error model apply. One estimate serves ``H[i, j]``
+    same Richardson ladder, rate tests and error model apply. Where a coordinate is one-sided
+    (method, or `bounds`), its pairs use
+    ``(f(x + a_i e_i + a_j e_j) - f(x + a_i e_i) - f(x + a_j e_j) + f(x)) / (a_i a_j)`` with
+    ``a`` in each coordinate's direction (one new point per level, an expansion in all powers
+    of the step). One estimate serves ``H[i, j]``
     and ``H[j, i]``: the result is exactly symmetric. Entries that are structurally zero
     converge at once with an error at the rounding level.
 
