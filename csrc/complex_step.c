@@ -45,3 +45,40 @@ void fd_complex_step(ptrdiff_t n, const double *im1, const double *im2, const do
         }
     }
 }
+
+/*
+ * Higher derivatives from the Cauchy integral on a circle of radius r around x, by the
+ * trapezoid rule on N = 2 (npts - 1) points (Lyness & Moler 1967, SIAM J. Numer. Anal. 4(2),
+ * 202-210; Fornberg 1981, ACM TOMS 7(4), 512-526):
+ *     f^(n)(x) ~= n! / (N r^n) sum_{k<N} f(x + r w^k) w^(-k n),   w = exp(2 pi i / N),
+ * with error sum_{m>=1} n! r^(mN) f^(n+mN)(x) / (n+mN)!, i.e. (r / R)^N for a singularity at
+ * distance R.  For f real on the real axis f(conj z) = conj f(z), so the values at
+ * k = 0 .. N/2 (re, im: npts per element) determine a real sum.  Outputs per element: the
+ * N-point estimate, the N/2-point one (every other point; its difference bounds the error of
+ * the N-point estimate), and the rounding bound n! (m eps) sum |f_k| / (N r^n).
+ */
+void fd_contour(ptrdiff_t m, int n, int npts, const double *re, const double *im,
+                const double *r, double *d_full, double *d_half, double *rho)
+{
+    const int N = 2 * (npts - 1);
+    double nfact = 1.0;
+    for (int i = 2; i <= n; ++i) nfact *= i;
+    for (ptrdiff_t e = 0; e < m; ++e) {
+        const double *fr = re + e * npts, *fi = im + e * npts;
+        double full = 0.0, half = 0.0, mag = 0.0;
+        for (int k = 0; k < npts; ++k) {
+            /* Re(f_k w^(-kn)); interior points count twice (their conjugates) */
+            const double ang = 2.0 * 3.14159265358979323846 * (double)k * n / N;
+            const double term = fr[k] * cos(ang) + fi[k] * sin(ang);
+            const double wk = (k == 0 || k == npts - 1) ? 1.0 : 2.0;
+            full += wk * term;
+            mag += wk * hypot(fr[k], fi[k]);
+            if (k % 2 == 0) half += wk * term;  /* every other point: N/2 on the circle */
+        }
+        double rn = 1.0;
+        for (int i = 0; i < n; ++i) rn *= r[e];
+        d_full[e] = nfact * full / (N * rn);
+        d_half[e] = nfact * half / ((N / 2) * rn);
+        rho[e] = nfact * (4.0 * N * DBL_EPSILON) * mag / (N * rn);
+    }
+}

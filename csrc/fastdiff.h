@@ -192,6 +192,11 @@ void fd_complex_step(ptrdiff_t n, const double *im1, const double *im2, const do
                      const double *h2, const double *hc, double noise, double *df,
                      double *error, int *status);
 
+/* Higher derivatives on a circle (Cauchy integral, trapezoid rule): see complex_step.c.
+ * re, im: f at x + r exp(2 pi i k / N), k = 0 .. npts-1, N = 2 (npts - 1), per element. */
+void fd_contour(ptrdiff_t m, int n, int npts, const double *re, const double *im,
+                const double *r, double *d_full, double *d_half, double *rho);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Dual numbers (dual.c)                                                                    */
 /* ---------------------------------------------------------------------------------------- */

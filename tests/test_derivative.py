@@ -322,6 +322,62 @@ def test_complex_step_never_succeeds_when_f_drops_the_imaginary_part(f):
     assert res.status == Status.COMPLEX_LOST and not res.success
 
 
+COMPLEX_HIGHER = [
+    ("exp", np.exp, 1.0),
+    ("sin", np.sin, 0.3),
+    ("log near its branch point", np.log, 0.3),
+    ("pole at +-i", lambda x: 1 / (1 + x * x), 0.5),
+    ("tan near its pole", np.tan, 1.5),
+    ("sqrt", np.sqrt, 1e-4),
+    ("sin at 1e6", np.sin, 1e6),
+]
+
+
+@pytest.mark.parametrize("vectorized", [False, True])
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 6])
+@pytest.mark.parametrize(("name", "f", "x"), COMPLEX_HIGHER, ids=[c[0] for c in COMPLEX_HIGHER])
+def test_complex_method_for_higher_derivatives(name, f, x, n, vectorized):
+    import mpmath
+
+    fm = {
+        "exp": mpmath.exp,
+        "sin": mpmath.sin,
+        "log near its branch point": mpmath.log,
+        "pole at +-i": lambda t: 1 / (1 + t * t),
+        "tan near its pole": mpmath.tan,
+        "sqrt": mpmath.sqrt,
+        "sin at 1e6": mpmath.sin,
+    }[name]
+    with mpmath.workdps(40):
+        ex = float(mpmath.diff(fm, mpmath.mpf(x), n))
+    res = fd.derivative(f, x, n=n, method="complex", vectorized=vectorized)
+    assert res.success
+    assert_honest(res, ex)
+    # the circle is far more accurate than real steps at high n (central: ~1e-3 at n = 6)
+    assert abs(res.df - ex) <= 1e-8 * max(1.0, abs(ex))
+
+
+def test_complex_method_exact_zero_derivatives_succeed():
+    res = fd.derivative(lambda x: x**3, [1.0, -2.0], n=4, method="complex")
+    assert res.success.all()
+    assert_honest(res, 0.0)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [abs, np.real, lambda z: np.conj(z) * z, lambda z: z * z + 1e-3 * np.abs(z) ** 2],
+    ids=["abs", "np.real", "conj(z) z", "z^2 + 1e-3 |z|^2"],
+)
+def test_complex_method_never_trusts_a_non_analytic_f(f):
+    res = fd.derivative(f, 0.7, n=2, method="complex")
+    assert res.status == Status.COMPLEX_LOST and not res.success
+
+
+def test_complex_method_rejects_bounds_by_name():
+    with pytest.raises(ValueError, match=r"^`bounds` must be None for method='complex'"):
+        fd.derivative(np.exp, 0.5, method="complex", bounds=(0, 1))
+
+
 def test_complex_step_on_f_not_real_on_reals_fails():
     res = fd.derivative(lambda z: np.exp(1j * z), 0.3, method="complex")
     assert res.status == Status.COMPLEX_LOST

@@ -15,6 +15,7 @@ from fastdiff import _forward, _steps
 from fastdiff._kernels import _finite_diff
 from fastdiff._kernels._finite_diff import ValueKindError
 from fastdiff._result import Result, make_result, shaped_result
+from fastdiff._status import Status
 from fastdiff._stencils import stencil
 from fastdiff._validation import check_int, check_real_array, fail
 
@@ -178,10 +179,10 @@ def _validate_derivative_args(
     n = check_int("n", n, 1, "a positive integer")
     if method not in METHODS:
         raise fail("method", "one of " + ", ".join(map(repr, METHODS)), method)
-    if method == "complex" and n != 1:
-        raise fail("n", "1 for method='complex'", n)
     order = check_order(method, order)
     rtol, atol = check_tolerances(rtol, atol)
+    if method == "complex" and bounds is not None:
+        raise fail("bounds", "None for method='complex' (its points leave the real axis)", bounds)
     return DerivativeArgs(
         f,
         x,
@@ -232,12 +233,13 @@ def derivative(
     x : float array_like
         Where to differentiate; any shape. Each element is independent.
     n : int, default: 1
-        Derivative order. Finite differences reach useful accuracy for n = 1 ... 6; the
-        complex step and dual numbers give n = 1.
+        Derivative order. Finite differences reach useful accuracy for n = 1 ... 6, the
+        complex method n = 1 ... 6 and beyond (to ~1e-10 at n = 6), dual numbers n = 1.
     method : {"central", "forward", "backward", "complex", "dual"}, default: "central"
         ``"central"``, ``"forward"``, ``"backward"``: finite differences on an adaptive step
         ladder with Richardson extrapolation. ``"complex"``: the complex step
-        ``Im f(x + ih) / h`` (f must be real-analytic and real on reals). ``"dual"``:
+        ``Im f(x + ih) / h`` for n = 1, the Cauchy integral on shrinking circles for n >= 2
+        (f must be analytic and real on reals; a non-analytic f is detected). ``"dual"``:
         forward-mode dual numbers (f must use NumPy or `fastdiff.math` operations).
     order : int, optional
         Accuracy order of the finite-difference formula at each step: even for central
@@ -325,8 +327,17 @@ def derivative(
     * for n = 1, central, the one-sided slopes must agree as h shrinks, or f has a kink.
 
     The smallest trusted error wins. Non-finite values of f discard the level and the ladder
-    goes on with smaller steps (status 1). Replacing the removed
-    ``scipy.misc.derivative(func, x0, dx, n, order)`` (``order`` = number of points): use
+    goes on with smaller steps (status 1).
+
+    ``method="complex"`` with n >= 2 evaluates f on circles ``x + r exp(2 pi i k / 32)``
+    (17 points by conjugate symmetry) and takes the trapezoid rule of the Cauchy integral,
+    whose error falls like ``(r / R)^32`` for a singularity at distance R; the 16-point rule
+    bounds it. The radius halves until two consecutive circles agree; an analytic f must also
+    average to f(x) on each circle, and the result must agree with the central ladder
+    within both error bars, so a non-analytic f (``abs``, ``conj(z) z``) gets status -4.
+
+    Replacing the removed ``scipy.misc.derivative(func, x0, dx, n, order)`` (``order`` =
+    number of points): use
     ``derivative(func, x0, n=n, step=dx, order=order - 1).df`` for n = 1 or 2 (central
     ``order - 1`` accuracy on ``order`` points), ``order=order - 3`` for n = 3 or 4.
 
@@ -402,7 +413,7 @@ def derivative(
     # reported in `status`), so NumPy's floating-point warnings from f are noise here.
     with np.errstate(all="ignore"):
         if a.method == "complex":
-            return _complex_step(a)
+            return _complex_step(a) if a.n == 1 else _complex_contour(a)
         return _ladder(a)
 
 
@@ -694,3 +705,128 @@ def _complex_step(a: DerivativeArgs) -> Result:
         c(im1), c(im2), c(fp), c(fm), c(fpi), c(fmi), h1, h2, hc, noise
     )
     return shaped_result(df, error, status, 4 * x.size, h1, "complex", a.x.shape, a.x.shape)
+
+
+def _complex_contour(a: DerivativeArgs) -> Result:
+    """method="complex" for n >= 2: the Cauchy integral on shrinking circles (fd_contour).
+
+    An estimate is trusted once the estimates on two consecutive circles agree within their
+    error bounds: f is then analytic on both discs (a singularity, a branch cut or a
+    non-analytic f gives estimates that depend on the radius).
+    """
+    x = a.x.ravel()
+    N = x.size
+    npts = _steps.CONTOUR_POINTS
+    ang = np.exp(2j * np.pi * np.arange(npts) / (2 * (npts - 1)))
+    ang[0], ang[-1] = 1.0, -1.0  # the two points on the real axis, exactly
+    r = _steps.scale_of(x) * 2.0**_steps.CONTOUR_RADIUS_EXPONENT
+    # f(x) itself, for the mean-value check: an analytic f averages to f(x) on every circle,
+    # which a non-analytic f (|z|, conj(z) z) does not, whatever its estimates look like
+    if a.vectorized:
+        fx = _call_vectorized(a, x.astype(np.complex128))
+        fx = fx if fx.dtype.kind == "c" else np.full(N, np.nan + 0j)
+    else:
+        fx = _finite_diff.eval_complex_looped(a.f, a.args, a.kwargs, x.astype(np.complex128))
+    nfev = N
+    user_tol = a.rtol is not None or a.atol is not None
+    rtol = (a.rtol or 0.0) if user_tol else np.finfo(np.float64).eps ** _steps.DEFAULT_RTOL_EXPONENT
+    atol = a.atol or 0.0
+    best, best_err, best_r = np.full(N, np.nan), np.full(N, np.inf), r.copy()
+    guess, guess_err = np.full(N, np.nan), np.full(N, np.inf)
+    prev, prev_err = np.full(N, np.nan), np.full(N, np.inf)
+    lost = np.zeros(N, bool)
+    cauchy0 = np.full(N, np.inf)
+    nonanalytic = np.zeros(N, bool)
+    nonfinite = np.zeros(N, bool)
+    finite_seen = np.zeros(N, bool)
+    active = np.arange(N)
+    lost |= np.isnan(fx) | (fx.imag != 0)  # f must return complex, real on the real axis
+    active = active[~lost]
+    for _ in range(_steps.CONTOUR_MAX_LEVELS):
+        if not active.size:
+            break
+        z = (x[active, None] + r[active, None] * ang[None, :]).ravel()
+        nfev += z.size
+        if a.vectorized:
+            y = _call_vectorized(a, z)
+            y = y if y.dtype.kind == "c" else np.full(z.shape, np.nan + 0j)
+        else:
+            try:
+                y = _finite_diff.eval_complex_looped(a.f, a.args, a.kwargs, z)
+            except ValueKindError as exc:
+                raise _reword(exc, "vectorized=False") from None
+        y = y.reshape(active.size, npts)
+        # f must keep the imaginary part; where it is not real on the real axis (k = 0, N/2),
+        # the circle left f's real domain (a branch cut): no estimate at this radius
+        dropped = np.isnan(y).all(axis=1)
+        lost[active[dropped]] = True
+        bad = ~np.isfinite(y).all(axis=1) | (y[:, [0, -1]].imag != 0).any(axis=1)
+        nonfinite[active[bad & ~dropped]] = True
+        yr, yi = np.ascontiguousarray(y.real), np.ascontiguousarray(y.imag)
+        full, half, rho = _finite_diff.contour(a.n, yr, yi, r[active])
+        mean, mean_half, rho0 = _finite_diff.contour(0, yr, yi, r[active])
+        # the points x + r w^k round in their real part by up to ulp(|x| + r) / 2: an input
+        # error worth about (mean |f| / r) ulp each, which rho (in units of eps |f|) scales to
+        ulp = np.spacing(np.abs(x[active]) + r[active])
+        rho = rho * (1.0 + ulp / (r[active] * 2 * npts * np.finfo(np.float64).eps))
+        err = np.abs(full - half) + rho
+        # mean-value property, to the accuracy the circle affords
+        harmonic = np.abs(mean - fx[active].real) <= 2 * (np.abs(mean - mean_half) + rho0)
+        nonanalytic[active[~bad & ~dropped & ~harmonic]] = True
+        ok = ~bad & ~dropped & harmonic
+        finite_seen[active[ok]] = True
+        e = active
+        # consecutive radii agree, and the estimate is resolved (its error below its size, or
+        # at the rounding level): a huge circle's estimates can agree within huge errors
+        # an estimate resting on rounding alone (an exact zero) counts only while rounding is
+        # negligible (1e-6) next to the Cauchy scale n! mean|f| / r^n of the first circle
+        # (rho / 4 eps): a non-analytic f can look analytic on circles small enough to hide it
+        first = ~bad & ~dropped & np.isinf(cauchy0[e])  # the first finite circle
+        cauchy0[e[first]] = rho[first] / (4 * np.finfo(np.float64).eps)
+        resolved = (err < np.abs(full)) | ((err <= 4 * rho) & (rho <= 1e-6 * cauchy0[e]))
+        agree = ok & resolved & (np.abs(full - prev[e]) <= err + prev_err[e])
+        win = agree & (err < best_err[e])
+        best[e[win]], best_err[e[win]], best_r[e[win]] = full[win], err[win], r[e[win]]
+        better_guess = ok & (err < guess_err[e])
+        guess[e[better_guess]], guess_err[e[better_guess]] = full[better_guess], err[better_guess]
+        prev[e] = np.where(ok, full, np.nan)
+        prev_err[e] = np.where(ok, err, np.inf)
+        # done: dropped imaginary part, tolerance met, or rounding alone exceeds the best error
+        trusted = np.isfinite(best_err[e])
+        done = dropped | (
+            trusted
+            & ((best_err[e] <= atol + rtol * np.abs(best[e])) | (rho * 2.0**a.n > best_err[e]))
+        )
+        active = e[~done]
+        r[active] = r[active] / 2.0
+    trusted = np.isfinite(best_err)
+    df = np.where(trusted, best, guess)
+    error = np.where(trusted, best_err, np.where(np.isfinite(guess), guess_err, np.inf))
+    lost |= ~trusted & nonanalytic
+    # A non-analytic f (conj(z) z) can pass the circle's own tests at radii where its defect
+    # hides below rounding: the estimate must also agree with real steps (the central ladder,
+    # whose error is its own honest bound), as the complex step's n = 1 check does.
+    if trusted.any():
+        central = _ladder(a._replace(method="central", order=DEFAULT_ORDER["central"]))
+        nfev += central.nfev
+        c_df, c_err = np.ravel(central.df), np.ravel(central.error)
+        c_ok = np.ravel(central.success)
+        slack = 8 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(best))
+        disagree = trusted & c_ok & (np.abs(best - c_df) > best_err + c_err + slack)
+        lost |= disagree
+    status = np.where(
+        lost,
+        Status.COMPLEX_LOST,
+        np.where(
+            trusted,
+            np.where(
+                user_tol & (best_err > atol + rtol * np.abs(best)),
+                Status.NOT_CONVERGED,
+                np.where(nonfinite, Status.DOMAIN_ADAPTED, Status.CONVERGED),
+            ),
+            np.where(finite_seen, Status.INCONSISTENT, Status.NO_FINITE),
+        ),
+    )
+    df = np.where(lost, np.nan, df)
+    error = np.where(lost, np.inf, error)
+    return shaped_result(df, error, status, nfev, best_r, "complex", a.x.shape, a.x.shape)

@@ -57,3 +57,14 @@ def pow2_floor(v: np.ndarray) -> np.ndarray:
     """The largest power of two <= v (v > 0)."""
     _, expo = np.frexp(v)
     return np.ldexp(1.0, expo - 1)
+
+
+#: Complex method for n >= 2: points on the circle per radius (k = 0 .. 16 of N = 32; the
+#: other half follow by conjugate symmetry). The N/2 = 16-point estimate bounds the error of
+#: the 32-point one, whose own error is the square of that relative to f^(n) ((r/R)^32).
+CONTOUR_POINTS = 17
+
+#: First radius 2^-1 max(|x|, 1) (rounding grows like n! eps / r^n, so start wide), halved per
+#: level while the estimates disagree (a singularity or branch cut inside the circle).
+CONTOUR_RADIUS_EXPONENT = -1
+CONTOUR_MAX_LEVELS = 40  # from 2^-1 |x| down to 1e-12 |x|: enough for sin at 1e6

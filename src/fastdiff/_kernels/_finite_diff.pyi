@@ -125,3 +125,12 @@ def eval_points_looped(
     fshape: tuple[int, ...],
     ncomp: int,
 ) -> NDArray[np.float64]: ...
+def contour(
+    n: int, re: NDArray[np.float64], im: NDArray[np.float64], r: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]: ...
+def eval_complex_looped(
+    f: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any] | None,
+    z: NDArray[np.complex128],
+) -> NDArray[np.complex128]: ...

@@ -11,7 +11,7 @@ from libc.stdlib cimport calloc, free
 
 from fastdiff._kernels.fastdiff cimport (
     FD_MAX_POINTS, FD_N_SIDES, FD_OFFSETS_NONFINITE, FD_OFFSETS_REPEATED, FD_STATUS_COUNT,
-    fd_complex_step, fd_fornberg_weights, fd_ladder_config, fd_ladder_init, fd_ladder_points,
+    fd_complex_step, fd_contour, fd_fornberg_weights, fd_ladder_config, fd_ladder_init, fd_ladder_points,
     fd_ladder_points_groups, fd_ladder_prepare, fd_ladder_results, fd_ladder_set_pair, fd_ladder_state,
     fd_ladder_update, fd_ladder_update_groups, fd_status_codes, fd_status_messages, fd_status_names,
 )
@@ -368,3 +368,34 @@ cdef inline object call_obj(object f, object x, tuple args, dict kwargs):
     if kwargs is None:
         return f(x, *args) if args else f(x)
     return f(x, *args, **kwargs)
+
+
+def contour(int n, const double[:, ::1] re, const double[:, ::1] im, const double[::1] r):
+    """(full, half, rho) of the circle estimate of f^(n) per row of values (see fd_contour)."""
+    cdef Py_ssize_t m = re.shape[0]
+    cdef int npts = <int> re.shape[1]
+    full = np.empty(m, dtype=np.float64)
+    half = np.empty(m, dtype=np.float64)
+    rho = np.empty(m, dtype=np.float64)
+    cdef double[::1] a = full, b = half, c = rho
+    if m:
+        with nogil:
+            fd_contour(m, n, npts, &re[0, 0], &im[0, 0], &r[0], &a[0], &b[0], &c[0])
+    return full, half, rho
+
+
+def eval_complex_looped(f, tuple args, dict kwargs, const double complex[::1] z):
+    """f at each complex point, one call each: complex values (NaN where f returned a
+    non-complex number, i.e. dropped the imaginary part)."""
+    cdef Py_ssize_t k, n = z.shape[0]
+    out = np.empty(n, dtype=np.complex128)
+    cdef double complex[::1] o = out
+    cdef double v[2]
+    for k in range(n):
+        y = f(z[k], *args, **(kwargs or {}))
+        if PyComplex_Check(y):
+            o[k] = PyComplex_RealAsDouble(y) + 1j * PyComplex_ImagAsDouble(y)
+        else:
+            store(y, v, 1)
+            o[k] = NAN + 1j * NAN
+    return out

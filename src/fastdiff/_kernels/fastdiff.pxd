@@ -66,6 +66,8 @@ cdef extern from "fastdiff.h" nogil:
                          const double *fm, const double *fpi, const double *fmi,
                          const double *h1, const double *h2, const double *hc, double noise,
                          double *df, double *error, int *status)
+    void fd_contour(Py_ssize_t m, int n, int npts, const double *re, const double *im,
+                    const double *r, double *d_full, double *d_half, double *rho)
 
     # Dual numbers (dual.c)
     enum: FD_N_RULES
