@@ -321,9 +321,11 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
             if (sigma > st->noise_seen) st->noise_seen = sigma;
         }
         /* a difference at rounding level is trusted only when the column was already on rate
-         * or at rounding level one row earlier: two consecutive entries can agree by chance
-         * while both are off (seen: a 5e-8 error claimed as 6e-9) */
-        if (sat && (st->ratio_ok >> j & 1u)) {
+         * or at rounding level one row earlier: two consecutive extrapolated entries can agree
+         * by chance while both are off (seen: a 5e-8 error claimed as 6e-9).  Column 0 needs
+         * no confirmation: two base estimates at different steps differ by (q^p - 1) times
+         * their truncation error, so agreeing to rounding means that error is below rounding */
+        if (sat && (j == 0 || (st->ratio_ok >> j & 1u))) {
             saturated = 1;
             double v[2] = {t[0][j], nc == 2 ? t[1][j] : 0.0};
             offer(st, v, dm + rho, h, kink_ok, nc, ampj * wabs * inv_hn);
