@@ -303,7 +303,7 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
     }
 
     /* Rate tests down each column present in both rows. */
-    int saturated = 0;
+    int saturated = 0, exact_below = 0;
     const int nboth = st->rows < ncols ? st->rows : ncols;
     for (int j = 0; j < nboth; ++j) {
         const double ampj = amp[j];
@@ -320,21 +320,29 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
             const double sigma = 0.5 * dm * hn / wabs;
             if (sigma > st->noise_seen) st->noise_seen = sigma;
         }
-        /* a difference at rounding level is trusted only when the column was already on rate
-         * or at rounding level one row earlier: two consecutive extrapolated entries can agree
-         * by chance while both are off (seen: a 5e-8 error claimed as 6e-9).  Column 0 needs
-         * no confirmation: two base estimates at different steps differ by (q^p - 1) times
-         * their truncation error, so agreeing to rounding means that error is below rounding */
-        if (sat && (j == 0 || (st->ratio_ok >> j & 1u))) {
+        /* the rate test's residual: what column j's leading power law leaves unexplained */
+        double resid[2] = {dp[0] - qe[j] * d[0], dp[1] - qe[j] * d[1]};
+        const double resid_round = (2.0 * st->rho_prev + qe[j] * (rho0 + st->rho_prev)) * ampj;
+        /* exact to rounding, and to 1e-6 of the difference itself: a next-order term can
+         * cancel the residual by chance at one row to 1e-4 (seen), not plausibly to 1e-6 */
+        const int exact_law = rate && mag(resid, nc) <= resid_round &&
+                              mag(resid, nc) <= 1e-6 * mag(dp, nc);
+        /* a difference at rounding level is trusted only with evidence that the column is
+         * exact: it was on rate or at rounding level one row earlier, or the column below
+         * follows its power law to rounding (so this one is exact).  Two consecutive
+         * extrapolated entries can otherwise agree by chance while both are off (seen: a 5e-8
+         * error claimed as 6e-9).  Column 0 needs no evidence: two base estimates at
+         * different steps differ by (q^p - 1) times their truncation error, so agreeing to
+         * rounding means that error is below rounding. */
+        if (sat && (j == 0 || (st->ratio_ok >> j & 1u) || exact_below)) {
             saturated = 1;
             double v[2] = {t[0][j], nc == 2 ? t[1][j] : 0.0};
             offer(st, v, dm + rho, h, kink_ok, nc, ampj * wabs * inv_hn);
         } else if (rate && (st->ratio_ok >> j & 1u) && j + 1 < ncols) {
             double v[2] = {t[0][j + 1], nc == 2 ? t[1][j + 1] : 0.0};
             double corr[2] = {t[0][j + 1] - t[0][j], nc == 2 ? t[1][j + 1] - t[1][j] : 0.0};
-            /* the rate test's residual: next terms and noise, which corr shrinks by q^e - 1 */
-            const double qej = qe[j];
-            double resid[2] = {dp[0] - qej * d[0], dp[1] - qej * d[1]};
+            /* plus the rate test's residual: later terms and noise, which corr shrinks by
+             * q^e - 1 */
             const double amp1 = amp[j + 1];
             const double err = mag(corr, nc) + mag(resid, nc) + rho0 * amp1;
             offer(st, v, err, h, kink_ok, nc, amp1 * wabs * inv_hn);
@@ -349,6 +357,7 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
         }
         for (int c = 0; c < nc; ++c) diff_of(st, c)[j] = d[c];
         st->ratio_ok = (st->ratio_ok & ~(1u << j)) | ((unsigned)(sat || rate) << j);
+        exact_below = exact_law;
     }
     if (st->rows == 0) {
         offer(st, a, INFINITY, h, 0, nc, 0.0);
