@@ -18,9 +18,9 @@ from numpy.typing import ArrayLike
 
 from fastdiff import _forward, _steps
 from fastdiff._derivative import (
-    DEFAULT_ORDER,
     SIDES,
     DerivativeArgs,
+    _order_for,
     _sides_and_steps,
     _validate_derivative_args,
     check_dual_args,
@@ -32,8 +32,6 @@ from fastdiff._kernels._finite_diff import OutputShapeError, ValueKindError
 from fastdiff._result import Result, shaped_result
 from fastdiff._stencils import Stencil, stencil
 from fastdiff._validation import check_real_array, fail
-
-MULTI_METHODS = ("central", "forward", "backward", "complex", "dual")
 
 #: Default memory for one call of a vectorized f: its input batch of shape S + (k,) is kept
 #: under this many bytes, so a gradient in n dimensions needs O(n) memory, not O(n^2).
@@ -259,7 +257,7 @@ def _coordinate_ladders(a: DerivativeArgs, ev: _Evaluator, n: int, verb: str):
     x = ev.base
     side, h0, flags = _sides_and_steps(a._replace(n=n), x)
     config = ladder_config(n, a.method, a.order, a.step is not None, a.rtol, a.atol)
-    npts = np.array([len(stencil(s, n, _order(a, s)).offsets) for s in SIDES], dtype=np.intp)
+    npts = np.array([len(stencil(s, n, _order_for(a, s)).offsets) for s in SIDES], dtype=np.intp)
     ride = ()
     if a.vectorized:  # the first level's points are known before f is: one call for both
         first = _finite_diff.Ladder(config, 1, 0.0, x.size)
@@ -281,10 +279,6 @@ def _coordinate_ladders(a: DerivativeArgs, ev: _Evaluator, n: int, verb: str):
         fv = ev.at(np.repeat(idx, npts[side[idx]]), pts)
         idx = idx[: L.update(idx, fv.reshape(-1))]
     return _results(L, ev, x.size)
-
-
-def _order(a: DerivativeArgs, side: str) -> int:
-    return a.order if side == a.method else DEFAULT_ORDER[side]
 
 
 def _results(L: Any, ev: _Evaluator, ngroups: int):
@@ -400,7 +394,7 @@ def _hessian_ladders(a: DerivativeArgs, ev: _Evaluator, y0: np.ndarray, eps: flo
     Ld.init(x, h0, side, flags, _f0_rows(y0, N))
     # the diagonal stencils' offsets per side; row 0 is +1 (central, forward) or -1 (backward):
     # the point one step in the coordinate's direction, which the pairs use
-    offs = [stencil(s, 2, _order(a, s)).offsets for s in SIDES]
+    offs = [stencil(s, 2, _order_for(a, s)).offsets for s in SIDES]
     npt = np.array([len(o) for o in offs], dtype=np.intp)
     omat = np.zeros((len(SIDES), npt.max()))
     for k, o in enumerate(offs):
