@@ -683,23 +683,21 @@ def _complex_step(a: DerivativeArgs) -> Result:
     h1, h2, hc = (scale * 2.0**e for e in _steps.COMPLEX_STEP_EXPONENTS)
     hc = (x + hc) - x
     noise = float(np.finfo(np.float64).eps) if a.noise is None else a.noise
+    # f at x + i h1 and x + i h2 (NaN where f dropped the imaginary part), and at x +- hc
+    z = np.concatenate([x + 1j * h1, x + 1j * h2])
+    xr = np.concatenate([x + hc, x - hc])
     if a.vectorized:
-        vals = []
-        for z in (x + 1j * h1, x + 1j * h2):
-            y = _call_vectorized(a, z)
-            vals.append(y.imag if y.dtype.kind == "c" else np.full(x.shape, np.nan))
-        for xr in (x + hc, x - hc):
-            y = _call_vectorized(a, xr).astype(np.complex128)
-            vals.append(y)
-        im1, im2, yp, ym = vals
-        fp, fm, fpi, fmi = yp.real, ym.real, yp.imag, ym.imag
+        y = _call_vectorized(a, z)
+        ims = y.imag if y.dtype.kind == "c" else np.full(z.shape, np.nan)
+        yr = _call_vectorized(a, xr).astype(np.complex128)
     else:
         try:
-            im1, im2, fp, fm, fpi, fmi = _finite_diff.complex_step_looped(
-                a.f, a.args, a.kwargs, x, h1, h2, hc
-            )
+            ims = _finite_diff.eval_complex_looped(a.f, a.args, a.kwargs, z).imag
+            yr = _finite_diff.eval_real_looped(a.f, a.args, a.kwargs, xr)
         except ValueKindError as exc:
             raise _reword(exc, "vectorized=False") from None
+    im1, im2 = ims[: x.size], ims[x.size :]
+    fp, fm, fpi, fmi = yr.real[: x.size], yr.real[x.size :], yr.imag[: x.size], yr.imag[x.size :]
     c = np.ascontiguousarray
     df, error, status = _finite_diff.complex_step(
         c(im1), c(im2), c(fp), c(fm), c(fpi), c(fmi), h1, h2, hc, noise

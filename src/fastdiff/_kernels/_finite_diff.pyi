@@ -103,15 +103,6 @@ def complex_step(
     hc: NDArray[np.float64],
     noise: float,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.intc]]: ...
-def complex_step_looped(
-    f: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any] | None,
-    x: NDArray[np.float64],
-    h1: NDArray[np.float64],
-    h2: NDArray[np.float64],
-    hc: NDArray[np.float64],
-) -> NDArray[np.float64]: ...
 def eval_points_looped(
     f: Callable[..., Any],
     args: tuple[Any, ...],
@@ -128,6 +119,12 @@ def eval_points_looped(
 def contour(
     n: int, re: NDArray[np.float64], im: NDArray[np.float64], r: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]: ...
+def eval_real_looped(
+    f: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any] | None,
+    x: NDArray[np.float64],
+) -> NDArray[np.complex128]: ...
 def eval_complex_looped(
     f: Callable[..., Any],
     args: tuple[Any, ...],

@@ -290,27 +290,6 @@ def complex_step(const double[::1] im1, const double[::1] im2, const double[::1]
     return df, error, status
 
 
-def complex_step_looped(f, tuple args, dict kwargs, const double[::1] x,
-                        const double[::1] h1, const double[::1] h2, const double[::1] hc):
-    """Values of f for the complex step, one point per call: (im1, im2, fp, fm, fpi, fmi)."""
-    cdef Py_ssize_t i, n = x.shape[0]
-    out = np.empty((6, n), dtype=np.float64)
-    cdef double[:, ::1] o = out
-    cdef double v[2]
-    for i in range(n):
-        y = f(complex(x[i], h1[i]), *args, **(kwargs or {}))
-        o[0, i] = PyComplex_ImagAsDouble(y) if PyComplex_Check(y) else NAN
-        y = f(complex(x[i], h2[i]), *args, **(kwargs or {}))
-        o[1, i] = PyComplex_ImagAsDouble(y) if PyComplex_Check(y) else NAN
-        store(call(f, x[i] + hc[i], args, kwargs), v, 2)
-        o[2, i] = v[0]
-        o[4, i] = v[1]
-        store(call(f, x[i] - hc[i], args, kwargs), v, 2)
-        o[3, i] = v[0]
-        o[5, i] = v[1]
-    return out
-
-
 class OutputShapeError(ValueError):
     """f's output changed shape between calls (the Python layer rewords it)."""
 
@@ -382,6 +361,18 @@ def contour(int n, const double[:, ::1] re, const double[:, ::1] im, const doubl
         with nogil:
             fd_contour(m, n, npts, &re[0, 0], &im[0, 0], &r[0], &a[0], &b[0], &c[0])
     return full, half, rho
+
+
+def eval_real_looped(f, tuple args, dict kwargs, const double[::1] x):
+    """f at each real point, one call each, as complex values (f may be complex-valued)."""
+    cdef Py_ssize_t k, n = x.shape[0]
+    out = np.empty(n, dtype=np.complex128)
+    cdef double complex[::1] o = out
+    cdef double v[2]
+    for k in range(n):
+        store(call(f, x[k], args, kwargs), v, 2)
+        o[k] = v[0] + 1j * v[1]
+    return out
 
 
 def eval_complex_looped(f, tuple args, dict kwargs, const double complex[::1] z):
