@@ -15,9 +15,10 @@
 # escaped its call raises when used (in any thread) with an O(1) check and no shared list.  No
 # other state is shared: nesting depth needs no bookkeeping (Python's recursion limit bounds it).
 # The int-based interface (open_tag/close_tag/check_tag, seed/make/seed_one/extract) finds a
-# call's _Tag in one dict, for code such as DualArray that seeds its own values.
+# call's _Tag in a small table, for code such as DualArray that seeds its own values.
 cimport cython
 from cpython.float cimport PyFloat_Check
+from cpython.ref cimport PyObject, Py_DECREF, Py_INCREF
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 
 import numbers
@@ -73,32 +74,56 @@ _LOSS_MESSAGE = (
 cdef class _Tag:
     """The owner of one differentiation call's perturbations: its tag and whether it runs."""
     cdef readonly unsigned long long id
-    cdef object key     # id as a Python int, the key in _LIVE
     cdef bint live
 
 
-cdef dict _LIVE = {}    # tag -> _Tag of every running call (dict operations are atomic)
+# The running calls, for the int-based interface: call `t` sits in slot t % N_SLOTS (a strong
+# reference), or in _OVERFLOW when an older call still holds that slot (a call outliving 4095
+# newer ones).  A plain C table because a dict insert and pop cost as much as the rest of a
+# scalar derivative.  Reads and writes happen with the GIL held and without calling Python
+# code in between; on a free-threaded build the critical sections serialise them instead.
+cdef enum:
+    N_SLOTS = 4096
+cdef PyObject *_SLOTS[N_SLOTS]
+cdef dict _OVERFLOW = {}
 
 
 cdef inline _Tag _open():
     cdef _Tag t = _Tag.__new__(_Tag)
+    cdef Py_ssize_t i
     t.id = fd_dual_new_tag()
-    t.key = t.id
     t.live = True
-    _LIVE[t.key] = t
+    i = t.id & (N_SLOTS - 1)
+    with cython.critical_section(_OVERFLOW):
+        if _SLOTS[i] == NULL:
+            Py_INCREF(t)
+            _SLOTS[i] = <PyObject *> t
+        else:
+            _OVERFLOW[t.id] = t
     return t
 
 
 cdef inline void _close(_Tag t):
+    cdef Py_ssize_t i = t.id & (N_SLOTS - 1)
     t.live = False
-    _LIVE.pop(t.key, None)
+    with cython.critical_section(_OVERFLOW):
+        if _SLOTS[i] == <PyObject *> t:
+            _SLOTS[i] = NULL
+            Py_DECREF(t)
+        else:
+            _OVERFLOW.pop(t.id, None)
 
 
 cdef _Tag _lookup(unsigned long long tag):
     """The running call of `tag` (None for 0, user-made Duals); raises if it has returned."""
+    cdef PyObject *p
     if tag == 0:
         return None
-    t = _LIVE.get(tag)
+    with cython.critical_section(_OVERFLOW):
+        p = _SLOTS[tag & (N_SLOTS - 1)]
+        if p != NULL and (<_Tag> p).id == tag:
+            return <_Tag> p
+        t = _OVERFLOW.get(tag)
     if t is None:
         _raise_escaped(tag)
     return <_Tag> t
@@ -112,14 +137,21 @@ def open_tag():
 
 def close_tag(unsigned long long t):
     """End the call of tag `t`: Duals carrying it can no longer be used (in any thread)."""
-    tok = _LIVE.get(t)
+    try:
+        tok = _lookup(t)
+    except RuntimeError:
+        return
     if tok is not None:
-        _close(<_Tag> tok)
+        _close(tok)
 
 
 def is_live(unsigned long long t):
     """True for 0 (user-made Duals) and for the tag of a running call."""
-    return t == 0 or t in _LIVE
+    try:
+        _lookup(t)
+    except RuntimeError:
+        return False
+    return True
 
 
 cdef int _raise_escaped(unsigned long long t) except -1:
@@ -1085,3 +1117,4 @@ cdef object _as_object_array(a):
     out = np.empty((), dtype=object)
     out[()] = a
     return out
+
