@@ -680,3 +680,27 @@ def test_tags_from_many_threads_are_unique_and_live_across_threads():
     worker.start()
     worker.join(timeout=30)
     assert caught and "escaped" in str(caught[0])
+
+
+def test_calls_outliving_thousands_of_newer_ones_keep_their_tags():
+    # The running calls sit in a 4096-slot table; holding 5000 calls open at once forces
+    # collisions into the overflow dict, and every tag must stay live until it is closed.
+    outer = _dual.open_tag()
+    try:
+        held = [_dual.open_tag() for _ in range(5000)]
+        assert all(_dual.is_live(t) for t in held) and _dual.is_live(outer)
+        assert len(set(held)) == len(held) and min(held) > outer
+        x = _dual.seed_one(2.0, outer)
+        for t in held[::-1]:
+            _dual.close_tag(t)
+        assert not any(_dual.is_live(t) for t in held)
+        with pytest.raises(RuntimeError, match="escaped"):
+            _dual.check_tag(held[0])
+        assert (x * x).partial() == 4.0
+        inner = fd.derivative(lambda y: x * y * y, 1.0, method="dual").df
+        assert isinstance(inner, Dual) and inner.tag == outer and inner.value == 4.0
+    finally:
+        _dual.close_tag(outer)
+    assert not _dual.is_live(outer) and _dual.is_live(0)
+    with pytest.raises(RuntimeError, match="escaped"):
+        x * 2.0
