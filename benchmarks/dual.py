@@ -3,7 +3,9 @@
 Two tasks, parametrised over the implementation (peers behind guarded imports; a missing peer
 makes asv skip its cases):
 
-* ScalarDerivative: d/dx of sin(x) exp(x) + x**3 at 0.7.
+* ScalarDerivative: d/dx of sin(x) exp(x) + x**3 at 0.7, through the public verb, the raw
+  Dual arithmetic (the floor the verb is held to: at most about 1.5x), num_dual, jax, ad.
+  JaxScalarCompile times jax's first call (tracing and compiling) on its own.
 * MLPGradient: the gradient of a NumPy-written MLP loss with 385 parameters.
 """
 
@@ -34,6 +36,10 @@ try:
     import autograd.numpy as anp
 except ImportError:
     autograd = None
+try:
+    import num_dual
+except ImportError:
+    num_dual = None
 
 X0 = 0.7
 EXACT = (math.cos(X0) + math.sin(X0)) * math.exp(X0) + 3 * X0**2
@@ -56,6 +62,17 @@ def _scalar_impl(impl):
     if impl == "fastdiff dual_derivative":
         x = np.array(X0)
         return lambda: dual_derivative(f_fastdiff, x).df
+    if impl == "fastdiff derivative(method='dual')":  # the public verb, a full Result
+        return lambda: fd.derivative(f_fastdiff, X0, method="dual").df
+    if impl == "num_dual":
+        if num_dual is None:
+            raise NotImplementedError
+
+        def run():
+            x = num_dual.Dual64(X0, 1.0)
+            return (x.sin() * x.exp() + x**3).first_derivative
+
+        return run
     if impl == "analytic":
         return lambda: (math.cos(X0) + math.sin(X0)) * math.exp(X0) + 3 * X0 * X0
     if impl == "ad":
@@ -87,10 +104,12 @@ def _scalar_impl(impl):
 class ScalarDerivative:
     params = [
         [
+            "fastdiff derivative(method='dual')",
             "fastdiff.math Dual",
             "numpy ufuncs on Dual",
             "fastdiff dual_derivative",
             "analytic",
+            "num_dual",
             "ad",
             "jax.jit(jacfwd)",
             "jax.jacfwd",
@@ -109,6 +128,59 @@ class ScalarDerivative:
         return abs(float(self.run()) - EXACT)
 
     track_abs_error.unit = "abs error"
+
+
+class JaxScalarCompile:
+    """jax's first call of jit(jacfwd) on the scalar function: tracing plus compilation (a
+    fresh function each time, so nothing is cached). fastdiff has no such step."""
+
+    timeout = 120
+
+    def setup(self):
+        if jax is None:
+            raise NotImplementedError
+        self.x = jnp.asarray(X0)
+
+    def time_first_call(self):
+        g = jax.jit(jax.jacfwd(lambda x: jnp.sin(x) * jnp.exp(x) + x**3))
+        g(self.x).block_until_ready()
+
+
+class ScalarDerivativeElementwise:
+    """d/dx of the same function at 1000 points, elementwise: the verb's loop over points
+    against the raw Dual loop and num_dual's."""
+
+    params = [["fastdiff derivative(method='dual')", "fastdiff.math Dual loop", "num_dual loop"]]
+    param_names = ["impl"]
+
+    def setup(self, impl):
+        xs = np.linspace(0.1, 1.0, 1000)
+        pts = xs.tolist()
+        if impl == "fastdiff derivative(method='dual')":
+            self.run = lambda: fd.derivative(f_fastdiff, xs, method="dual").df
+        elif impl == "fastdiff.math Dual loop":
+            self.run = lambda: [f_fastdiff(fd.Dual(v)).partial() for v in pts]
+        else:
+            if num_dual is None:
+                raise NotImplementedError
+
+            def run():
+                out = []
+                for v in pts:
+                    x = num_dual.Dual64(v, 1.0)
+                    out.append((x.sin() * x.exp() + x**3).first_derivative)
+                return out
+
+            self.run = run
+        self.exact = (np.cos(xs) + np.sin(xs)) * np.exp(xs) + 3 * xs**2
+
+    def time_derivative(self, impl):
+        self.run()
+
+    def track_max_rel_error(self, impl):
+        return float(np.max(np.abs(np.asarray(self.run()) - self.exact) / np.abs(self.exact)))
+
+    track_max_rel_error.unit = "rel error"
 
 
 # MLP 10 -> 32 -> 1 with tanh: 385 parameters (the same network as tests/mlp.py).

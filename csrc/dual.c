@@ -19,6 +19,10 @@
 
 #include "fastdiff.h"
 
+#if defined(_MSC_VER)
+#include <intrin.h>
+#endif
+
 #define FD_LN2 0.693147180559945309417232121458176568
 #define FD_LN10 2.30258509299404568401799145468436421
 #define FD_2_SQRTPI 1.12837916709551257389615890312154517 /* 2 / sqrt(pi) */
@@ -289,6 +293,19 @@ void fd_dual_binary(int rule, const fd_dual *x, double xr, const fd_dual *y, dou
     fd_dual_apply2(rule, 1, d->npartials, &xv, (x != NULL) ? x->partials : NULL, &yv,
                    (y != NULL) ? y->partials : NULL, &out->value, out->partials);
     out->tag = d->tag;
+}
+
+/* The tag counter: an atomic increment, so threads never draw the same tag (relaxed order:
+ * only uniqueness and per-thread monotonicity matter, and the increment gives both). */
+static unsigned long long fd_tag_counter = 0;
+
+unsigned long long fd_dual_new_tag(void)
+{
+#if defined(_MSC_VER)
+    return (unsigned long long)_InterlockedIncrement64((volatile __int64 *)&fd_tag_counter);
+#else
+    return __atomic_add_fetch(&fd_tag_counter, 1ULL, __ATOMIC_RELAXED);
+#endif
 }
 
 /* (x + y)' = x' + y' */

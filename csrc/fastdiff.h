@@ -250,6 +250,13 @@ typedef struct fd_dual {
     unsigned long long tag;
 } fd_dual;
 
+/*
+ * A fresh tag for one differentiation call: 1, 2, 3, ... in the order the calls start, from
+ * any thread (one atomic counter, nothing else shared).  A call nested inside another starts
+ * later in the same thread, so its tag is the larger: that order is all nesting needs.
+ */
+unsigned long long fd_dual_new_tag(void);
+
 /* Arithmetic between two duals: the product and quotient rules. */
 void fd_dual_add(const fd_dual *x, const fd_dual *y, fd_dual *out);
 void fd_dual_sub(const fd_dual *x, const fd_dual *y, fd_dual *out);

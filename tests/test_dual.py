@@ -540,3 +540,167 @@ def test_each_call_draws_a_fresh_tag():
     D(lambda x: tags.append(x.tag) or x, 1.0)
     D(lambda x: tags.append(x.tag) or x, 1.0)
     assert 0 < tags[0] < tags[1]
+
+
+def test_the_verb_on_a_float_matches_the_0d_array_path_field_by_field():
+    # derivative(f, float, method="dual") runs in one compiled call; it must build the very
+    # Result that the general path builds (same values, same types), for floats, nesting,
+    # non-finite derivatives and constant outputs.
+    cases = [
+        (lambda x: fm.sin(x) * fm.exp(x) + x**3, 0.7, (), None),
+        (fm.sqrt, 0.0, (), None),  # derivative inf: not success
+        (lambda x: 2.0, 1.5, (), None),  # constant output: df 0
+        (lambda x: np.float64(3.0) * x, 2.0, (), None),
+        (lambda x: np.array(x * x, dtype=object), 3.0, (), None),  # 0-d array output
+        (lambda x, a, *, b: a * x + b * x * x, 2.0, (3.0,), {"b": 0.5}),
+    ]
+    for f, x, args, kwargs in cases:
+        fast = fd.derivative(f, x, method="dual", args=args, kwargs=kwargs)
+        slow = dual_derivative(f, np.array(x), args, kwargs)
+        for name in ("df", "error", "success", "status", "nfev", "step", "method"):
+            a, b = getattr(fast, name), getattr(slow, name)
+            assert type(a) is type(b) and (a == b or (a != a and b != b)), (name, a, b)
+    inner = []
+    fd.derivative(
+        lambda x: inner.append(fd.derivative(lambda y: x * y, 2.0, method="dual")) or x,
+        1.0,
+        method="dual",
+    )
+    assert isinstance(inner[0].df, Dual) and inner[0].success is True
+
+
+def test_the_verb_on_a_float_reports_bad_outputs_as_the_general_path_does():
+    with pytest.raises(ValueError, match=r"f must return a scalar here; got an array of shape"):
+        fd.derivative(lambda x: np.array([x, x], dtype=object), 1.0, method="dual")
+    with pytest.raises(TypeError, match="f must return real numbers or Duals"):
+        fd.derivative(lambda x: "nope", 1.0, method="dual")
+    err = KeyError("mine")
+
+    def raises(x):
+        raise err
+
+    with pytest.raises(KeyError) as info:
+        fd.derivative(raises, 1.0, method="dual")
+    assert info.value is err
+    leaked = []
+    fd.derivative(lambda x: leaked.append(x) or x, 1.0, method="dual")
+    with pytest.raises(RuntimeError, match="escaped"):
+        leaked[0] + 1.0
+
+
+def _nested_work(x0):
+    """Nested dual differentiation through the public verb and the elementwise path."""
+    D1 = lambda f, x: fd.derivative(f, x, method="dual").df  # noqa: E731
+    a = D1(lambda x: x * D1(lambda y: x + y, 1.0), x0)  # 1: no perturbation confusion
+    b = D1(lambda x: D1(lambda y: fm.exp(x * y) * fm.sin(y), x), x0)
+    c = D1(lambda u: D1(lambda v: D1(lambda w: w**4 * u, v), u), x0)  # third level
+    e = fd.derivative(
+        lambda x: x * D1(lambda y: fm.log1p(x * y), x), np.array([x0, 2 * x0]), method="dual"
+    ).df
+    return [a, b, c, *e.tolist()]
+
+
+def test_nested_differentiation_in_threads_matches_serial_bitwise():
+    # 8 threads start together (a barrier) and run nested dual differentiation while the
+    # interpreter switches between them as often as it can; every result must be bitwise
+    # the serial one (tags are per call, drawn from one atomic counter).
+    import sys
+    import threading
+
+    points = [0.05 * k for k in range(1, 61)]
+    serial = [[v.hex() for v in _nested_work(p)] for p in points]
+    assert serial[19][0] == (1.0).hex()
+    n_threads = 8
+    barrier = threading.Barrier(n_threads)
+    results: dict[int, object] = {}
+
+    def run(i):
+        try:
+            barrier.wait(timeout=30)
+            results[i] = [[v.hex() for v in _nested_work(p)] for p in points]
+        except BaseException as exc:  # reported below, in the main thread
+            results[i] = exc
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(n_threads)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        sys.setswitchinterval(old)
+    assert not any(t.is_alive() for t in threads), "threads did not finish within 60 s"
+    for i in range(n_threads):
+        assert results[i] == serial, f"thread {i}: {results[i]!r}"
+
+
+def test_tags_from_many_threads_are_unique_and_live_across_threads():
+    import threading
+
+    drawn: list[list[int]] = [[] for _ in range(8)]
+    barrier = threading.Barrier(8)
+
+    def draw(i):
+        barrier.wait(timeout=30)
+        for _ in range(500):
+            t = _dual.open_tag()
+            drawn[i].append(t)
+            _dual.close_tag(t)
+
+    threads = [threading.Thread(target=draw, args=(i,), daemon=True) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    everything = [t for ts in drawn for t in ts]
+    assert len(set(everything)) == len(everything) == 8 * 500
+    assert all(ts == sorted(ts) for ts in drawn)  # newer calls in one thread: larger tags
+    # A Dual of a running call may be used from another thread; once the call returns it
+    # cannot, from any thread.
+    seen = []
+
+    def f(x):
+        worker = threading.Thread(target=lambda: seen.append(fm.sin(x)))
+        worker.start()
+        worker.join(timeout=30)
+        return seen[0]
+
+    assert fd.derivative(f, 0.5, method="dual").df == np.cos(0.5)
+    caught = []
+
+    def use_after_return():
+        try:
+            fm.sin(seen[0])
+        except RuntimeError as exc:
+            caught.append(exc)
+
+    worker = threading.Thread(target=use_after_return)
+    worker.start()
+    worker.join(timeout=30)
+    assert caught and "escaped" in str(caught[0])
+
+
+def test_calls_outliving_thousands_of_newer_ones_keep_their_tags():
+    # The running calls sit in a 4096-slot table; holding 5000 calls open at once forces
+    # collisions into the overflow dict, and every tag must stay live until it is closed.
+    outer = _dual.open_tag()
+    try:
+        held = [_dual.open_tag() for _ in range(5000)]
+        assert all(_dual.is_live(t) for t in held) and _dual.is_live(outer)
+        assert len(set(held)) == len(held) and min(held) > outer
+        x = _dual.seed_one(2.0, outer)
+        for t in held[::-1]:
+            _dual.close_tag(t)
+        assert not any(_dual.is_live(t) for t in held)
+        with pytest.raises(RuntimeError, match="escaped"):
+            _dual.check_tag(held[0])
+        assert (x * x).partial() == 4.0
+        inner = fd.derivative(lambda y: x * y * y, 1.0, method="dual").df
+        assert isinstance(inner, Dual) and inner.tag == outer and inner.value == 4.0
+    finally:
+        _dual.close_tag(outer)
+    assert not _dual.is_live(outer) and _dual.is_live(0)
+    with pytest.raises(RuntimeError, match="escaped"):
+        x * 2.0

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from fastdiff import _forward, _steps
+from fastdiff._forward import dual_derivative_float
 from fastdiff._kernels import _finite_diff
 from fastdiff._kernels._finite_diff import ValueKindError
 from fastdiff._result import Result, make_result, shaped_result
@@ -384,21 +385,27 @@ def derivative(
     >>> bool(abs(res.df - 1) <= res.error), float(res.step)
     (True, 0.001)
     """
-    if (
-        type(x) is float
-        and method in _SCALAR_FAST
-        and type(n) is int
-        and n >= 1
-        and step is None
-        and bounds is None
-        and vectorized is False
-        and noise is None
-        and type(args) is tuple
-        and (kwargs is None or type(kwargs) is dict)
-        and math.isfinite(x)
-        and callable(f)
-    ):
-        return _scalar(f, x, n, method, order, rtol, atol, args, kwargs)
+    if type(x) is float:
+        if method == "dual":  # checks its arguments; None: not a case it serves
+            res = dual_derivative_float(
+                f, x, n, order, step, bounds, vectorized, args, kwargs, noise
+            )
+            if res is not None:
+                return res
+        elif (
+            method in _SCALAR_FAST
+            and type(n) is int
+            and n >= 1
+            and step is None
+            and bounds is None
+            and vectorized is False
+            and noise is None
+            and type(args) is tuple
+            and (kwargs is None or type(kwargs) is dict)
+            and math.isfinite(x)
+            and callable(f)
+        ):
+            return _scalar(f, x, n, method, order, rtol, atol, args, kwargs)
     if method == "dual":
         check_dual_args(
             f, args, kwargs, vectorized, order=order, step=step, bounds=bounds, noise=noise

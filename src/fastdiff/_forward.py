@@ -35,8 +35,14 @@ ROUNDING_ULPS = 4.0
 arithmetic (dual numbers have no truncation error)."""
 
 _EPS = float(np.finfo(np.float64).eps)
-_ZERO_STEP = np.zeros(())
 _INF = float("inf")
+
+# The scalar verb in compiled code: the same Result as _result() below builds for a float df.
+_dual.result_policy(Result, ROUNDING_ULPS * _EPS, int(Status.CONVERGED), int(Status.NO_FINITE))
+dual_derivative_float = _dual.derivative_float
+"""``derivative(f, x, method="dual")`` for a float x in one compiled call:
+``dual_derivative_float(f, x, n, order, step, bounds, vectorized, args, kwargs, noise)``
+returns the Result, or None (nothing evaluated) when an argument needs the validating path."""
 
 
 def dual_derivative(
@@ -73,23 +79,10 @@ def dual_derivative(
     kwargs = kwargs or {}
     xs = _as_points(x)
     if xs.shape == ():  # one point: no arrays on the way
-        tag = _dual.open_tag()
-        try:
-            y = _scalar_output(f(_dual.seed_one(xs.item(), tag), *args, **kwargs))
-            d = _dual.extract(y, tag, 1)[1][0]
-        finally:
-            _dual.close_tag(tag)
-        return _result(float(d) if isinstance(d, np.floating) else d, 1, _ZERO_STEP)
-    flat = xs.reshape(-1).tolist()  # Python floats (or Duals): the fast seed path
-    out = np.empty(len(flat), dtype=object)
-    tag = _dual.open_tag()
-    try:
-        for i, xi in enumerate(flat):
-            y = _scalar_output(f(_dual.seed_one(xi, tag), *args, **kwargs))
-            out[i] = _dual.extract(y, tag, 1)[1][0]
-    finally:
-        _dual.close_tag(tag)
-    return _result(_shape(out, xs.shape), len(flat), np.zeros(xs.shape))
+        return _dual.derivative_point(f, xs.item(), args, kwargs)
+    # The loop over points runs in compiled code, on Python floats (or Duals).
+    out = _dual.derivative_each(f, xs.reshape(-1).tolist(), args, kwargs)
+    return _result(_shape(out, xs.shape), xs.size, np.zeros(xs.shape))
 
 
 def dual_gradient(

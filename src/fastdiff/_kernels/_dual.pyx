@@ -6,10 +6,19 @@
 # partials are themselves Duals of an older (lower) tag: those use the generic "object mode"
 # (ovalue, opartials), with arithmetic written in Python terms so it recurses to any depth.
 # Tags order perturbations: where tags differ, the higher (newer) tag is the outer one and the
-# operand with the lower tag is a constant with respect to it.  A tag is live only while its
-# differentiation call runs (open_tag/close_tag); a Dual with a closed tag has escaped its
-# call and any operation on it raises.
+# operand with the lower tag is a constant with respect to it.
+#
+# Tags and threads.  Each differentiation call draws its tag from one atomic counter in C
+# (fd_dual_new_tag), so tags are unique across threads and a nested call, which starts later in
+# the same thread, always has the larger tag.  The call owns a small _Tag object; every Dual of
+# that call holds a reference to it, and closing the call clears its `live` flag, so a Dual that
+# escaped its call raises when used (in any thread) with an O(1) check and no shared list.  No
+# other state is shared: nesting depth needs no bookkeeping (Python's recursion limit bounds it).
+# The int-based interface (open_tag/close_tag/check_tag, seed/make/seed_one/extract) finds a
+# call's _Tag in a small table, for code such as DualArray that seeds its own values.
 cimport cython
+from cpython.float cimport PyFloat_Check
+from cpython.ref cimport PyObject, Py_DECREF, Py_INCREF
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 
 import numbers
@@ -19,13 +28,14 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.string cimport memcpy
+from libc.math cimport fabs, INFINITY
 
 cnp.import_array()
 
 from fastdiff._kernels.fastdiff cimport (
     FD_N_ALIASES, FD_N_RULES, fd_dual, fd_dual_add, fd_dual_alias_names, fd_dual_alias_rules,
     fd_dual_apply1, fd_dual_apply2, fd_dual_binary, fd_dual_div, fd_dual_div_real,
-    fd_dual_mul, fd_dual_mul_real, fd_dual_add_real, fd_dual_pow, fd_dual_pow_real,
+    fd_dual_mul, fd_dual_mul_real, fd_dual_add_real, fd_dual_new_tag, fd_dual_pow, fd_dual_pow_real,
     fd_dual_rdiv_real, fd_dual_rpow_real, fd_dual_rsub_real, fd_dual_rule_arity,
     fd_dual_rule_domain, fd_dual_rule_eval1, fd_dual_rule_eval2, fd_dual_rule_names,
     fd_dual_rule_notes, fd_dual_sub, fd_dual_unary,
@@ -33,7 +43,6 @@ from fastdiff._kernels.fastdiff cimport (
 
 cdef enum:
     INLINE = 4          # partials stored inside the object, no allocation
-    MAX_ACTIVE = 256    # nesting depth of differentiation calls
 
 RULE_NAMES = tuple(fd_dual_rule_names[i].decode() for i in range(FD_N_RULES))
 RULE_ARITY = {RULE_NAMES[i]: fd_dual_rule_arity[i] for i in range(FD_N_RULES)}
@@ -59,32 +68,90 @@ _LOSS_MESSAGE = (
 # Tags
 # ---------------------------------------------------------------------------------------------
 
-cdef unsigned long long _next_tag = 1
-cdef unsigned long long _active[MAX_ACTIVE]
-cdef int _n_active = 0
+@cython.freelist(64)
+@cython.final
+@cython.no_gc
+cdef class _Tag:
+    """The owner of one differentiation call's perturbations: its tag and whether it runs."""
+    cdef readonly unsigned long long id
+    cdef bint live
 
 
-def open_tag():
-    """Draw a fresh tag, newer than every earlier one, and mark it live."""
-    global _next_tag, _n_active
-    if _n_active == MAX_ACTIVE:
-        raise RecursionError(f"more than {MAX_ACTIVE} nested dual differentiation calls")
-    cdef unsigned long long t = _next_tag
-    _next_tag += 1
-    _active[_n_active] = t
-    _n_active += 1
+# The running calls, for the int-based interface: call `t` sits in slot t % N_SLOTS (a strong
+# reference), or in _OVERFLOW when an older call still holds that slot (a call outliving 4095
+# newer ones).  A plain C table because a dict insert and pop cost as much as the rest of a
+# scalar derivative.  Reads and writes happen with the GIL held and without calling Python
+# code in between; on a free-threaded build the critical sections serialise them instead.
+cdef enum:
+    N_SLOTS = 4096
+cdef PyObject *_SLOTS[N_SLOTS]
+cdef dict _OVERFLOW = {}
+
+
+cdef inline _Tag _open():
+    cdef _Tag t = _Tag.__new__(_Tag)
+    cdef Py_ssize_t i
+    t.id = fd_dual_new_tag()
+    t.live = True
+    i = t.id & (N_SLOTS - 1)
+    with cython.critical_section(_OVERFLOW):
+        if _SLOTS[i] == NULL:
+            Py_INCREF(t)
+            _SLOTS[i] = <PyObject *> t
+        else:
+            _OVERFLOW[t.id] = t
     return t
 
 
+cdef inline void _close(_Tag t):
+    cdef Py_ssize_t i = t.id & (N_SLOTS - 1)
+    t.live = False
+    with cython.critical_section(_OVERFLOW):
+        if _SLOTS[i] == <PyObject *> t:
+            _SLOTS[i] = NULL
+            Py_DECREF(t)
+        else:
+            _OVERFLOW.pop(t.id, None)
+
+
+cdef _Tag _lookup(unsigned long long tag):
+    """The running call of `tag` (None for 0, user-made Duals); raises if it has returned."""
+    cdef PyObject *p
+    if tag == 0:
+        return None
+    with cython.critical_section(_OVERFLOW):
+        p = _SLOTS[tag & (N_SLOTS - 1)]
+        if p != NULL and (<_Tag> p).id == tag:
+            return <_Tag> p
+        t = _OVERFLOW.get(tag)
+    if t is None:
+        _raise_escaped(tag)
+    return <_Tag> t
+
+
+def open_tag():
+    """Start a differentiation call: draw a fresh tag, newer than every earlier one, and mark
+    it live.  Thread-safe; pair every call with `close_tag` (try/finally)."""
+    return _open().id
+
+
 def close_tag(unsigned long long t):
-    """Retire a tag: Duals carrying it can no longer be used."""
-    global _n_active
-    cdef int i
-    for i in range(_n_active - 1, -1, -1):
-        if _active[i] == t:
-            _active[i] = _active[_n_active - 1]
-            _n_active -= 1
-            return
+    """End the call of tag `t`: Duals carrying it can no longer be used (in any thread)."""
+    try:
+        tok = _lookup(t)
+    except RuntimeError:
+        return
+    if tok is not None:
+        _close(tok)
+
+
+def is_live(unsigned long long t):
+    """True for 0 (user-made Duals) and for the tag of a running call."""
+    try:
+        _lookup(t)
+    except RuntimeError:
+        return False
+    return True
 
 
 cdef int _raise_escaped(unsigned long long t) except -1:
@@ -94,27 +161,32 @@ cdef int _raise_escaped(unsigned long long t) except -1:
         "compute with the Duals only inside the function being differentiated.")
 
 
-cdef inline int _check_tag(unsigned long long t) except -1:
-    cdef int i
-    if t == 0:
-        return 0
-    for i in range(_n_active - 1, -1, -1):
-        if _active[i] == t:
-            return 0
-    return _raise_escaped(t)
+cdef inline int _check_owner(_Tag o) except -1:
+    if o is not None and not o.live:
+        return _raise_escaped(o.id)
+    return 0
+
+
+cdef inline int _check_live(Dual a) except -1:
+    if a.owner is not None and not a.owner.live:
+        return _raise_escaped(a.d.tag)
+    return 0
 
 
 def check_tag(unsigned long long t):
     """Raise RuntimeError unless tag `t` is 0 (user-made Duals) or live."""
-    _check_tag(t)
+    _lookup(t)
 
 
 # ---------------------------------------------------------------------------------------------
 # The type
 # ---------------------------------------------------------------------------------------------
 
+# Not tracked by the garbage collector: a Dual is immutable and refers only to objects that
+# existed before it (older Duals, floats, its _Tag), so Duals cannot form reference cycles.
 @cython.freelist(512)
 @cython.final
+@cython.no_gc
 cdef class Dual:
     """A dual number ``value + partials . e`` for forward-mode differentiation.
 
@@ -160,6 +232,7 @@ cdef class Dual:
     cdef double buf[INLINE]
     cdef object ovalue      # None with float partials; else the value (float or older Dual)
     cdef tuple opartials    # object mode only: the partials (floats or older Duals)
+    cdef _Tag owner         # the call owning the perturbation (None for tag 0)
 
     def __init__(self, value, partials=1.0):
         cdef Py_ssize_t n, k
@@ -390,11 +463,16 @@ cdef inline int _alloc(Dual r, Py_ssize_t n) except -1:
     return 0
 
 
-cdef inline Dual _new(Py_ssize_t n, unsigned long long tag):
+cdef inline Dual _new(Py_ssize_t n, _Tag owner):
     cdef Dual r = Dual.__new__(Dual)
     _alloc(r, n)
-    r.d.tag = tag
+    r.owner = owner
+    r.d.tag = 0 if owner is None else owner.id
     return r
+
+
+cdef inline _Tag _owner_of(x):
+    return (<Dual> x).owner if isinstance(x, Dual) else None
 
 
 cdef inline bint _is_real(x):
@@ -419,7 +497,7 @@ cdef tuple _parts(Dual x):
     return x.d.value, tuple([x.d.partials[k] for k in range(x.d.npartials)])
 
 
-cdef object _make(unsigned long long tag, value, partials):
+cdef object _make(_Tag tag, value, partials):
     """A Dual from Python objects: float partials when everything is a float, else nested."""
     cdef Py_ssize_t n = len(partials), k
     cdef Dual r
@@ -437,16 +515,17 @@ cdef object _make(unsigned long long tag, value, partials):
 
 def make(value, partials, unsigned long long tag):
     """A Dual with the given tag whose value and partials may be older Duals (nesting)."""
-    return _make(tag, value, list(partials))
+    return _make(_lookup(tag), value, list(partials))
 
 
 def seed(const double[::1] x, const double[:, ::1] partials, unsigned long long tag):
     """Duals x[i] + partials[i] . e with float partials, for the differentiation verbs."""
     cdef Py_ssize_t m = x.shape[0], n = partials.shape[1], i, k
     cdef Dual r
+    cdef _Tag owner = _lookup(tag)
     out = [None] * m
     for i in range(m):
-        r = _new(n, tag)
+        r = _new(n, owner)
         r.d.value = x[i]
         for k in range(n):
             r.d.partials[k] = partials[i, k]
@@ -457,12 +536,13 @@ def seed(const double[::1] x, const double[:, ::1] partials, unsigned long long 
 def seed_one(x, unsigned long long tag):
     """x + 1 e with tag `tag`: one partial; x a float or (nested calls) an older Dual."""
     cdef Dual r
+    cdef _Tag owner = _lookup(tag)
     if type(x) is float:
-        r = _new(1, tag)
+        r = _new(1, owner)
         r.d.value = x
         r.d.partials[0] = 1.0
         return r
-    return _make(tag, x, [1.0])
+    return _make(owner, x, [1.0])
 
 
 def extract(y, unsigned long long tag, Py_ssize_t n):
@@ -491,6 +571,161 @@ def extract(y, unsigned long long tag, Py_ssize_t n):
 
 
 # ---------------------------------------------------------------------------------------------
+# derivative(f, x, method="dual") for one float x, at the cost of the arithmetic
+# ---------------------------------------------------------------------------------------------
+
+cdef extern from "Python.h":
+    ctypedef struct PyTypeObject:
+        object (*tp_new)(PyTypeObject *, object, void *)
+    int PyObject_GenericSetAttr(object o, object name, object value) except -1
+
+cdef object _Result = None          # fastdiff.Result, and the policy of fastdiff._forward:
+cdef double _rel_error = 0.0        # error = _rel_error * |df| where df is finite,
+cdef object _converged = None       # status _converged there, else error inf and
+cdef object _not_finite = None      # status _not_finite
+cdef tuple _NO_ARGS = ()
+cdef object _floating = np.floating
+
+
+def result_policy(result_type, double rel_error, converged, not_finite):
+    """Set the Result type and the error/status rule that `derivative_float` applies
+    (fastdiff._forward calls this once, so the policy stays written in Python)."""
+    global _Result, _rel_error, _converged, _not_finite
+    _Result, _rel_error, _converged, _not_finite = result_type, rel_error, converged, not_finite
+
+
+cdef object _output_scalar(y):
+    """f's output as a scalar: a 0-d array gives its element; other arrays raise."""
+    if isinstance(y, cnp.ndarray):
+        if y.shape != ():
+            raise ValueError(
+                f"f must return a scalar here; got an array of shape {y.shape} (use jacobian).")
+        return y[()]
+    return y
+
+
+cdef object _partial1(y, _Tag tag):
+    """The derivative carried by an output of f, for a call with one partial (as extract)."""
+    cdef Dual d
+    if type(y) is Dual:
+        d = <Dual> y
+        if d.owner is tag:
+            if d.d.npartials != 1:
+                raise ValueError(f"f returned a Dual with {d.d.npartials} partials; expected 1")
+            return d.d.partials[0] if d.ovalue is None else d.opartials[0]
+        if d.d.tag > tag.id:
+            _raise_escaped(d.d.tag)
+        return 0.0
+    if _is_real(y):
+        return 0.0
+    raise TypeError(
+        f"f must return real numbers or Duals when called with Duals; got {type(y).__name__} "
+        f"{y!r}.")
+
+
+cdef object _scalar_result(df, Py_ssize_t nfev):
+    """The Result of one exact derivative df (a float, or a Dual inside a nested call)."""
+    cdef double mag = fabs(df) if type(df) is float else fabs(<double> _primal(df))
+    cdef bint finite = mag < INFINITY
+    r = (<PyTypeObject *> _Result).tp_new(<PyTypeObject *> _Result, _NO_ARGS, NULL)
+    # object.__setattr__ without its Python-level call: the frozen dataclass's own way to set
+    # its fields, storing them in the instance's shared-key dict.
+    PyObject_GenericSetAttr(r, "df", df)
+    PyObject_GenericSetAttr(r, "error", _rel_error * mag if finite else INFINITY)
+    PyObject_GenericSetAttr(r, "success", finite)
+    PyObject_GenericSetAttr(r, "status", _converged if finite else _not_finite)
+    PyObject_GenericSetAttr(r, "nfev", nfev)
+    PyObject_GenericSetAttr(r, "step", 0.0)
+    PyObject_GenericSetAttr(r, "method", "dual")
+    return r
+
+
+cdef inline object _call(f, x, tuple args, kwargs):
+    if kwargs:
+        return f(x, *args, **kwargs)
+    if args:
+        return f(x, *args)
+    return f(x)
+
+
+cdef inline object _seed1(x, _Tag tag):
+    """x + 1 e: one partial; x a float or (nested calls) an older Dual."""
+    cdef Dual d
+    if PyFloat_Check(x):
+        d = _new(1, tag)
+        d.d.value = x
+        d.d.partials[0] = 1.0
+        return d
+    return _make(tag, x, [1.0])
+
+
+cdef object _derivative1(f, x, tuple args, kwargs, _Tag tag):
+    """df/dx at one point under `tag`: a float, or a Dual of an older tag (nesting)."""
+    df = _partial1(_output_scalar(_call(f, _seed1(x, tag), args, kwargs)), tag)
+    if type(df) is not float and isinstance(df, _floating):
+        df = float(df)
+    return df
+
+
+@cython.binding(False)  # a plain builtin function: the cheapest call from Python
+def derivative_float(f, x, n, order, step, bounds, vectorized, args, kwargs, noise):
+    """``derivative(f, x, method="dual")`` for a float x: one evaluation of f on
+    ``Dual(x, 1)``, and its Result.
+
+    Returns None, having evaluated nothing, unless x is a float, n is 1, order, step, bounds
+    and noise are None, vectorized is a bool, args a tuple, kwargs None or a dict and f
+    callable: every other case takes the validating path of fastdiff.derivative.
+    """
+    cdef _Tag tag
+    if not (PyFloat_Check(x) and type(n) is int and n == 1 and order is None and step is None
+            and bounds is None and noise is None and (vectorized is True or vectorized is False)
+            and type(args) is tuple and (kwargs is None or type(kwargs) is dict)
+            and callable(f)):
+        return None
+    tag = _open()
+    try:
+        df = _derivative1(f, x, <tuple> args, kwargs, tag)
+    finally:
+        _close(tag)
+    return _scalar_result(df, 1)
+
+
+def derivative_point(f, x, tuple args, dict kwargs):
+    """The Result of df/dx at one point x (a float, or an older Dual inside a nested call)."""
+    cdef _Tag tag = _open()
+    try:
+        df = _derivative1(f, x, args, kwargs, tag)
+    finally:
+        _close(tag)
+    return _scalar_result(df, 1)
+
+
+def derivative_each(f, list points, tuple args, dict kwargs):
+    """df/dx at each point, each by one evaluation of f, all under one tag: a float64 array,
+    or an object array when some derivative is a Dual (nested calls)."""
+    cdef Py_ssize_t m = len(points), i, k
+    cdef cnp.npy_intp dim = m
+    cdef _Tag tag = _open()
+    cdef cnp.ndarray out = cnp.PyArray_SimpleNew(1, &dim, cnp.NPY_DOUBLE)
+    cdef double *o = <double *> cnp.PyArray_DATA(out)
+    cdef cnp.ndarray objs = None
+    try:
+        for i in range(m):
+            df = _derivative1(f, points[i], args, kwargs, tag)
+            if objs is None and type(df) is float:
+                o[i] = df
+                continue
+            if objs is None:
+                objs = np.empty(m, dtype=object)
+                for k in range(i):
+                    objs[k] = o[k]
+            objs[i] = df
+    finally:
+        _close(tag)
+    return out if objs is None else objs
+
+
+# ---------------------------------------------------------------------------------------------
 # Arithmetic: fast paths in C, the nested path in Python terms
 # ---------------------------------------------------------------------------------------------
 
@@ -506,8 +741,8 @@ cdef object _mul_real(Dual a, double c):
     cdef Dual r
     if a.ovalue is not None:
         return _nested_arith(OP_MUL, a, c)
-    _check_tag(a.d.tag)
-    r = _new(a.d.npartials, a.d.tag)
+    _check_live(a)
+    r = _new(a.d.npartials, a.owner)
     fd_dual_mul_real(&a.d, c, &r.d)
     return r
 
@@ -521,9 +756,9 @@ cdef object _arith(int op, x, y):
         b = <Dual> y
         if a.ovalue is not None or b.ovalue is not None or a.d.tag != b.d.tag:
             return _nested_arith(op, x, y)
-        _check_tag(a.d.tag)
+        _check_live(a)
         _check_sizes(a, b)
-        r = _new(a.d.npartials, a.d.tag)
+        r = _new(a.d.npartials, a.owner)
         if op == OP_ADD:
             fd_dual_add(&a.d, &b.d, &r.d)
         elif op == OP_SUB:
@@ -542,8 +777,8 @@ cdef object _arith(int op, x, y):
         if a.ovalue is not None:
             return _nested_arith(op, x, y)
         c = y
-        _check_tag(a.d.tag)
-        r = _new(a.d.npartials, a.d.tag)
+        _check_live(a)
+        r = _new(a.d.npartials, a.owner)
         if op == OP_ADD:
             fd_dual_add_real(&a.d, c, &r.d)
         elif op == OP_SUB:
@@ -561,8 +796,8 @@ cdef object _arith(int op, x, y):
     if b.ovalue is not None:
         return _nested_arith(op, x, y)
     c = x
-    _check_tag(b.d.tag)
-    r = _new(b.d.npartials, b.d.tag)
+    _check_live(b)
+    r = _new(b.d.npartials, b.owner)
     if op == OP_ADD:
         fd_dual_add_real(&b.d, c, &r.d)
     elif op == OP_SUB:
@@ -579,8 +814,9 @@ cdef object _arith(int op, x, y):
 cdef object _nested_arith(int op, x, y):
     """x op y where tags differ or partials are Duals: the rules written on Python objects."""
     cdef long long tx = _tag_of(x), ty = _tag_of(y)
-    cdef unsigned long long t = <unsigned long long> max(tx, ty)
-    _check_tag(t)
+    cdef _Tag t = _owner_of(x) if tx >= ty else _owner_of(y)
+    _check_owner(_owner_of(x))
+    _check_owner(_owner_of(y))
     if op == OP_POW:
         return _nested_pow(x, y, tx, ty)
     if tx == ty:
@@ -617,7 +853,7 @@ cdef object _nested_arith(int op, x, y):
 
 
 cdef object _nested_pow(x, y, long long tx, long long ty):
-    cdef unsigned long long t = <unsigned long long> max(tx, ty)
+    cdef _Tag t = _owner_of(x) if tx >= ty else _owner_of(y)
     if tx == ty:
         return _nested_binary(_POW, x, y)
     if tx > ty:                                     # x**c: c x**(c-1), d/dx x**0 = 0
@@ -647,8 +883,8 @@ cdef object _unary(int rule, x):
         a = <Dual> x
         if a.ovalue is not None:
             return _nested_unary(rule, a)
-        _check_tag(a.d.tag)
-        r = _new(a.d.npartials, a.d.tag)
+        _check_live(a)
+        r = _new(a.d.npartials, a.owner)
         fd_dual_unary(rule, &a.d, &r.d)
         return r
     if type(x) is float:
@@ -690,7 +926,7 @@ cdef object _nested_unary(int rule, Dual x):
     xv, xp = _parts(x)
     value = _unary(rule, xv)
     coef = _coef1(rule, xv)
-    return _make(x.d.tag, value, [coef * p for p in xp])
+    return _make(x.owner, value, [coef * p for p in xp])
 
 
 cdef object _depth_error(int rule):
@@ -709,7 +945,7 @@ cdef object _coef1(int rule, v):
         if d.ovalue is not None:
             raise _depth_error(rule)
         fd_dual_rule_eval1(rule, d.d.value, e)
-        return _make(d.d.tag, e[1], [e[2] * d.d.partials[k] for k in range(d.d.npartials)])
+        return _make(d.owner, e[1], [e[2] * d.d.partials[k] for k in range(d.d.npartials)])
     fd_dual_rule_eval1(rule, v, e)
     return e[1]
 
@@ -723,25 +959,25 @@ cdef object _binary(int rule, x, y):
         b = <Dual> y
         if a.ovalue is not None or b.ovalue is not None or a.d.tag != b.d.tag:
             return _nested_binary(rule, x, y)
-        _check_tag(a.d.tag)
+        _check_live(a)
         _check_sizes(a, b)
-        r = _new(a.d.npartials, a.d.tag)
+        r = _new(a.d.npartials, a.owner)
         fd_dual_binary(rule, &a.d, 0.0, &b.d, 0.0, &r.d)
         return r
     if xd and _is_real(y):
         a = <Dual> x
         if a.ovalue is not None:
             return _nested_binary(rule, x, y)
-        _check_tag(a.d.tag)
-        r = _new(a.d.npartials, a.d.tag)
+        _check_live(a)
+        r = _new(a.d.npartials, a.owner)
         fd_dual_binary(rule, &a.d, 0.0, NULL, y, &r.d)
         return r
     if yd and _is_real(x):
         b = <Dual> y
         if b.ovalue is not None:
             return _nested_binary(rule, x, y)
-        _check_tag(b.d.tag)
-        r = _new(b.d.npartials, b.d.tag)
+        _check_live(b)
+        r = _new(b.d.npartials, b.owner)
         fd_dual_binary(rule, NULL, x, &b.d, 0.0, &r.d)
         return r
     if type(x) is float and type(y) is float:
@@ -783,8 +1019,9 @@ cdef object _binary_array(int rule, x, y):
 
 cdef object _nested_binary(int rule, x, y):
     cdef long long tx = _tag_of(x), ty = _tag_of(y)
-    cdef unsigned long long t = <unsigned long long> max(tx, ty)
-    _check_tag(t)
+    cdef _Tag t = _owner_of(x) if tx >= ty else _owner_of(y)
+    _check_owner(_owner_of(x))
+    _check_owner(_owner_of(y))
     if tx == ty:
         xv, xp = _parts(<Dual> x)
         yv, yp = _parts(<Dual> y)
@@ -806,6 +1043,7 @@ cdef tuple _coef2(int rule, u, v):
     cdef double e[6]
     cdef long long tu = _tag_of(u), tv = _tag_of(v)
     cdef long long s = max(tu, tv)
+    cdef _Tag so = _owner_of(u) if tu >= tv else _owner_of(v)
     if s < 0:
         fd_dual_rule_eval2(rule, u, v, e)
         return e[1], e[2]
@@ -825,8 +1063,8 @@ cdef tuple _coef2(int rule, u, v):
     zero = (0.0,) * n
     pu = pu if pu is not None else zero
     pv = pv if pv is not None else zero
-    cx = _make(s, e[1], [e[3] * a + e[4] * b for a, b in zip(pu, pv)])
-    cy = _make(s, e[2], [e[4] * a + e[5] * b for a, b in zip(pu, pv)])
+    cx = _make(so, e[1], [e[3] * a + e[4] * b for a, b in zip(pu, pv)])
+    cy = _make(so, e[2], [e[4] * a + e[5] * b for a, b in zip(pu, pv)])
     return cx, cy
 
 
@@ -880,3 +1118,4 @@ cdef object _as_object_array(a):
     out = np.empty((), dtype=object)
     out[()] = a
     return out
+

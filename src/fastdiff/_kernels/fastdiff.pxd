@@ -85,6 +85,7 @@ cdef extern from "fastdiff.h" nogil:
         Py_ssize_t npartials
         unsigned long long tag
 
+    unsigned long long fd_dual_new_tag()
     void fd_dual_add(const fd_dual *x, const fd_dual *y, fd_dual *out)
     void fd_dual_sub(const fd_dual *x, const fd_dual *y, fd_dual *out)
     void fd_dual_mul(const fd_dual *x, const fd_dual *y, fd_dual *out)
