@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from fastdiff import _complex as _complex_mod
 from fastdiff import _forward, _steps
 from fastdiff._kernels import _finite_diff
 from fastdiff._kernels._finite_diff import ValueKindError
@@ -75,7 +76,9 @@ def check_order(method: str, order: Any) -> int:
         if order % 2:
             raise fail("order", "a positive even integer for method='central'", order)
         return order
-    if method in ("complex", "dual"):
+    if method == "complex":
+        return _complex_mod.check_order(order, 1)
+    if method == "dual":
         raise fail("order", f"None for method={method!r} (it has no formula order)", order)
     return check_int("order", order, 1, f"a positive integer for method={method!r}")
 
@@ -179,7 +182,7 @@ def _validate_derivative_args(
     n = check_int("n", n, 1, "a positive integer")
     if method not in METHODS:
         raise fail("method", "one of " + ", ".join(map(repr, METHODS)), method)
-    order = check_order(method, order)
+    order = _complex_mod.check_order(order, n) if method == "complex" else check_order(method, order)
     rtol, atol = check_tolerances(rtol, atol)
     if method == "complex" and bounds is not None:
         raise fail("bounds", "None for method='complex' (its points leave the real axis)", bounds)
@@ -413,7 +416,7 @@ def derivative(
     # reported in `status`), so NumPy's floating-point warnings from f are noise here.
     with np.errstate(all="ignore"):
         if a.method == "complex":
-            return _complex_step(a) if a.n == 1 else _complex_contour(a)
+            return _complex(a)
         return _ladder(a)
 
 
@@ -673,158 +676,48 @@ def _evaluate_batched(
 
 
 # --------------------------------------------------------------------------------------------
-# Complex step
+# Complex step and contour (fastdiff._complex), with this verb's evaluation of f
 # --------------------------------------------------------------------------------------------
 
 
-def _complex_step(a: DerivativeArgs) -> Result:
-    x = a.x.ravel()
-    scale = _steps.scale_of(x)
-    h1, h2, hc = (scale * 2.0**e for e in _steps.COMPLEX_STEP_EXPONENTS)
-    hc = (x + hc) - x
-    noise = float(np.finfo(np.float64).eps) if a.noise is None else a.noise
-    # f at x + i h1 and x + i h2 (NaN where f dropped the imaginary part), and at x +- hc
-    z = np.concatenate([x + 1j * h1, x + 1j * h2])
-    xr = np.concatenate([x + hc, x - hc])
-    if a.vectorized:
-        y = _call_vectorized(a, z)
-        ims = y.imag if y.dtype.kind == "c" else np.full(z.shape, np.nan)
-        yr = _call_vectorized(a, xr).astype(np.complex128)
-    else:
+def _complex_values(a: DerivativeArgs) -> Callable[[np.ndarray], np.ndarray]:
+    """f elementwise at real or complex points, as complex values; NaN where f returned a
+    real number for a complex point (it dropped the imaginary part)."""
+
+    def evaluate(pts: np.ndarray) -> np.ndarray:
+        if a.vectorized:
+            y = _call_vectorized(a, pts)
+            if pts.dtype.kind == "c" and y.dtype.kind != "c":
+                return np.full(pts.shape, complex(np.nan, np.nan))
+            return y.astype(np.complex128)
+        looped = _finite_diff.eval_complex_looped if pts.dtype.kind == "c" else None
         try:
-            ims = _finite_diff.eval_complex_looped(a.f, a.args, a.kwargs, z).imag
-            yr = _finite_diff.eval_real_looped(a.f, a.args, a.kwargs, xr)
+            if looped is not None:
+                return looped(a.f, a.args, a.kwargs, np.ascontiguousarray(pts))
+            return _finite_diff.eval_real_looped(a.f, a.args, a.kwargs, np.ascontiguousarray(pts))
         except ValueKindError as exc:
             raise _reword(exc, "vectorized=False") from None
-    im1, im2 = ims[: x.size], ims[x.size :]
-    fp, fm, fpi, fmi = yr.real[: x.size], yr.real[x.size :], yr.imag[: x.size], yr.imag[x.size :]
-    c = np.ascontiguousarray
-    df, error, status = _finite_diff.complex_step(
-        c(im1), c(im2), c(fp), c(fm), c(fpi), c(fmi), h1, h2, hc, noise
-    )
-    return shaped_result(df, error, status, 4 * x.size, h1, "complex", a.x.shape, a.x.shape)
+
+    return evaluate
 
 
-def _complex_contour(a: DerivativeArgs) -> Result:
-    """method="complex" for n >= 2: the Cauchy integral on shrinking circles (fd_contour).
-
-    An estimate is trusted once the estimates on two consecutive circles agree within their
-    error bounds: f is then analytic on both discs (a singularity, a branch cut or a
-    non-analytic f gives estimates that depend on the radius).
-    """
+def _complex(a: DerivativeArgs) -> Result:
+    evaluate = _complex_values(a)
+    if a.n == 1:
+        df, error, status, step, nfev = _complex_mod.derivative_step(a, evaluate)
+        return shaped_result(df, error, status, nfev, step, "complex", a.x.shape, a.x.shape)
     x = a.x.ravel()
-    N = x.size
-    npts = _steps.CONTOUR_POINTS
-    ang = np.exp(2j * np.pi * np.arange(npts) / (2 * (npts - 1)))
-    ang[0], ang[-1] = 1.0, -1.0  # the two points on the real axis, exactly
-    r = _steps.scale_of(x) * 2.0**_steps.CONTOUR_RADIUS_EXPONENT
-    # f(x) itself, for the mean-value check: an analytic f averages to f(x) on every circle,
-    # which a non-analytic f (|z|, conj(z) z) does not, whatever its estimates look like
-    if a.vectorized:
-        fx = _call_vectorized(a, x.astype(np.complex128))
-        fx = fx if fx.dtype.kind == "c" else np.full(N, np.nan + 0j)
-    else:
-        fx = _finite_diff.eval_complex_looped(a.f, a.args, a.kwargs, x.astype(np.complex128))
-    nfev = N
-    user_tol = a.rtol is not None or a.atol is not None
-    rtol = (a.rtol or 0.0) if user_tol else np.finfo(np.float64).eps ** _steps.DEFAULT_RTOL_EXPONENT
-    atol = a.atol or 0.0
-    best, best_err, best_r = np.full(N, np.nan), np.full(N, np.inf), r.copy()
-    guess, guess_err = np.full(N, np.nan), np.full(N, np.inf)
-    prev, prev_err = np.full(N, np.nan), np.full(N, np.inf)
-    lost = np.zeros(N, bool)
-    cauchy0 = np.full(N, np.inf)
-    nonanalytic = np.zeros(N, bool)
-    nonfinite = np.zeros(N, bool)
-    finite_seen = np.zeros(N, bool)
-    active = np.arange(N)
-    lost |= np.isnan(fx) | (fx.imag != 0)  # f must return complex, real on the real axis
-    active = active[~lost]
-    for _ in range(_steps.CONTOUR_MAX_LEVELS):
-        if not active.size:
-            break
-        z = (x[active, None] + r[active, None] * ang[None, :]).ravel()
-        nfev += z.size
-        if a.vectorized:
-            y = _call_vectorized(a, z)
-            y = y if y.dtype.kind == "c" else np.full(z.shape, np.nan + 0j)
-        else:
-            try:
-                y = _finite_diff.eval_complex_looped(a.f, a.args, a.kwargs, z)
-            except ValueKindError as exc:
-                raise _reword(exc, "vectorized=False") from None
-        y = y.reshape(active.size, npts)
-        # f must keep the imaginary part; where it is not real on the real axis (k = 0, N/2),
-        # the circle left f's real domain (a branch cut): no estimate at this radius
-        dropped = np.isnan(y).all(axis=1)
-        lost[active[dropped]] = True
-        bad = ~np.isfinite(y).all(axis=1) | (y[:, [0, -1]].imag != 0).any(axis=1)
-        nonfinite[active[bad & ~dropped]] = True
-        yr, yi = np.ascontiguousarray(y.real), np.ascontiguousarray(y.imag)
-        full, half, rho = _finite_diff.contour(a.n, yr, yi, r[active])
-        mean, mean_half, rho0 = _finite_diff.contour(0, yr, yi, r[active])
-        # the points x + r w^k round in their real part by up to ulp(|x| + r) / 2: an input
-        # error worth about (mean |f| / r) ulp each, which rho (in units of eps |f|) scales to
-        ulp = np.spacing(np.abs(x[active]) + r[active])
-        rho = rho * (1.0 + ulp / (r[active] * 2 * npts * np.finfo(np.float64).eps))
-        err = np.abs(full - half) + rho
-        # mean-value property, to the accuracy the circle affords
-        harmonic = np.abs(mean - fx[active].real) <= 2 * (np.abs(mean - mean_half) + rho0)
-        nonanalytic[active[~bad & ~dropped & ~harmonic]] = True
-        ok = ~bad & ~dropped & harmonic
-        finite_seen[active[ok]] = True
-        e = active
-        # consecutive radii agree, and the estimate is resolved (its error below its size, or
-        # at the rounding level): a huge circle's estimates can agree within huge errors
-        # an estimate resting on rounding alone (an exact zero) counts only while rounding is
-        # negligible (1e-6) next to the Cauchy scale n! mean|f| / r^n of the first circle
-        # (rho / 4 eps): a non-analytic f can look analytic on circles small enough to hide it
-        first = ~bad & ~dropped & np.isinf(cauchy0[e])  # the first finite circle
-        cauchy0[e[first]] = rho[first] / (4 * np.finfo(np.float64).eps)
-        resolved = (err < np.abs(full)) | ((err <= 4 * rho) & (rho <= 1e-6 * cauchy0[e]))
-        agree = ok & resolved & (np.abs(full - prev[e]) <= err + prev_err[e])
-        win = agree & (err < best_err[e])
-        best[e[win]], best_err[e[win]], best_r[e[win]] = full[win], err[win], r[e[win]]
-        better_guess = ok & (err < guess_err[e])
-        guess[e[better_guess]], guess_err[e[better_guess]] = full[better_guess], err[better_guess]
-        prev[e] = np.where(ok, full, np.nan)
-        prev_err[e] = np.where(ok, err, np.inf)
-        # done: dropped imaginary part, tolerance met, or rounding alone exceeds the best error
-        trusted = np.isfinite(best_err[e])
-        done = dropped | (
-            trusted
-            & ((best_err[e] <= atol + rtol * np.abs(best[e])) | (rho * 2.0**a.n > best_err[e]))
-        )
-        active = e[~done]
-        r[active] = r[active] / 2.0
-    trusted = np.isfinite(best_err)
-    df = np.where(trusted, best, guess)
-    error = np.where(trusted, best_err, np.where(np.isfinite(guess), guess_err, np.inf))
-    lost |= ~trusted & nonanalytic
-    # A non-analytic f (conj(z) z) can pass the circle's own tests at radii where its defect
-    # hides below rounding: the estimate must also agree with real steps (the central ladder,
-    # whose error is its own honest bound), as the complex step's n = 1 check does.
-    if trusted.any():
-        central = _ladder(a._replace(method="central", order=DEFAULT_ORDER["central"]))
-        nfev += central.nfev
-        c_df, c_err = np.ravel(central.df), np.ravel(central.error)
-        c_ok = np.ravel(central.success)
-        slack = 8 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(best))
-        disagree = trusted & c_ok & (np.abs(best - c_df) > best_err + c_err + slack)
-        lost |= disagree
-    status = np.where(
-        lost,
-        Status.COMPLEX_LOST,
-        np.where(
-            trusted,
-            np.where(
-                user_tol & (best_err > atol + rtol * np.abs(best)),
-                Status.NOT_CONVERGED,
-                np.where(nonfinite, Status.DOMAIN_ADAPTED, Status.CONVERGED),
-            ),
-            np.where(finite_seen, Status.INCONSISTENT, Status.NO_FINITE),
-        ),
-    )
-    df = np.where(lost, np.nan, df)
-    error = np.where(lost, np.inf, error)
-    return shaped_result(df, error, status, nfev, best_r, "complex", a.x.shape, a.x.shape)
+    count = [x.size]
+    fx = evaluate(x.astype(np.complex128))
+
+    def on_circles(idx: np.ndarray, z: np.ndarray) -> np.ndarray:
+        count[0] += z.size
+        return evaluate(z.ravel())
+
+    def central() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        res = _ladder(a._replace(method="central", order=DEFAULT_ORDER["central"], step=None))
+        count[0] += res.nfev
+        return np.ravel(res.df), np.ravel(res.error), np.ravel(res.success)
+
+    df, error, status, r = _complex_mod.contour(a, a.n, x, on_circles, fx, central)
+    return shaped_result(df, error, status, count[0], r, "complex", a.x.shape, a.x.shape)

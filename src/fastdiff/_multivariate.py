@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from fastdiff import _forward, _steps
+from fastdiff import _complex, _forward, _steps
 from fastdiff._derivative import (
     SIDES,
     DerivativeArgs,
@@ -212,6 +212,34 @@ class _Evaluator:
             y = np.concatenate(parts, axis=0).reshape(t.size, *self.fshape)
         return y if imag else self.rows(y)
 
+    def complex_points(self, X: np.ndarray) -> np.ndarray:
+        """f at the complex points X[:, c] (N, k): values (k, m), complex; NaN where f
+        returned a real value (it dropped the imaginary part)."""
+        return self._points(np.asarray(X, dtype=np.complex128))
+
+    def real_points(self, X: np.ndarray) -> np.ndarray:
+        """f at the real points X[:, c] (N, k): values (k, m), as complex."""
+        return self._points(np.asarray(X, dtype=np.float64))
+
+    def _points(self, X: np.ndarray) -> np.ndarray:
+        k = X.shape[1]
+        self.nfev += k
+        cplx = X.dtype.kind == "c"
+        out = np.empty((k, self.m), dtype=np.complex128)
+        if not self.a.vectorized:
+            for c in range(k):
+                y = np.asarray(self.call(X[:, c].reshape(self.shape)))
+                if y.shape != self.fshape:
+                    raise self._shape_error(y.shape)
+                if y.dtype.kind not in "biufc":
+                    raise TypeError(f"`f` must return numbers; got {y.dtype}.")
+                out[c] = complex(np.nan, np.nan) if cplx and y.dtype.kind != "c" else y.reshape(-1)
+            return out
+        for s, e in self._chunks(k):
+            y = self._batch(X[:, s:e])
+            out[s:e] = complex(np.nan, np.nan) if cplx and y.dtype.kind != "c" else y
+        return out
+
     def _chunks(self, k: int):
         per = max(1, self.a.batch_bytes // (8 * max(self.base.size, 1)))
         return [(s, min(s + per, k)) for s in range(0, k, per)]
@@ -331,39 +359,33 @@ def _jacobian_impl(a: DerivativeArgs, verb: str) -> Result:
     )
 
 
-def _complex_columns(a: DerivativeArgs, ev: _Evaluator):
-    """Complex step along every coordinate: (N, m) arrays; f must be real on reals."""
-    x = ev.base
+def _complex_columns(a: DerivativeArgs, ev: _Evaluator, x: np.ndarray | None = None):
+    """Complex step along every coordinate at x (default: a.x): (N, m) arrays and the steps.
+
+    f must be real on reals; `order` is the complex-step formula's, a fixed `step` its first
+    step (see fastdiff._complex.step_estimates).
+    """
+    x = ev.base if x is None else x
     N, m = x.size, ev.m
-    scale = _steps.scale_of(x)
-    h1, h2, hc = (scale * 2.0**e for e in _steps.COMPLEX_STEP_EXPONENTS)
-    hc = (x + hc) - x
-    noise = float(np.finfo(np.float64).eps) if a.noise is None else a.noise
-    eye = np.eye(N)
-    ims = []
-    for h in (h1, h2):
-        ys = [ev.on_line(eye[i], np.array([h[i]]), imag=True)[0] for i in range(N)]
-        ys = np.array(ys).reshape(N, m)
-        ims.append(ys.imag if ys.dtype.kind == "c" else np.full((N, m), np.nan))
-    coords = np.arange(N)
-    fp = ev.rows_complex(ev.at(coords, x + hc))
-    fm = ev.rows_complex(ev.at(coords, x - hc))
-    rep = lambda v: np.ascontiguousarray(np.repeat(v, m))  # noqa: E731
-    c = lambda v: np.ascontiguousarray(v.reshape(-1))  # noqa: E731
-    df, error, status = _finite_diff.complex_step(
-        c(ims[0]),
-        c(ims[1]),
-        c(fp.real),
-        c(fm.real),
-        c(fp.imag),
-        c(fm.imag),
-        rep(h1),
-        rep(h2),
-        rep(hc),
-        noise,
-    )
-    shape = (N, m)
-    return df.reshape(shape), error.reshape(shape), status.reshape(shape), h1
+    h0, hc = _complex.default_steps(x)
+    if a.step is not None:
+        h0 = a.step.ravel().astype(np.float64)
+    noise = _noise(a, float(np.finfo(np.float64).eps))
+    cols = np.arange(N)
+
+    def imag(hs):  # (levels, N) -> (levels, N, m)
+        L = hs.shape[0]
+        X = np.repeat(x[:, None].astype(np.complex128), L * N, axis=1)
+        X[np.tile(cols, L), np.arange(L * N)] += 1j * hs.reshape(-1)
+        return ev.complex_points(X).reshape(L, N, m)
+
+    def real(t, idx):
+        X = np.repeat(x[:, None], idx.size, axis=1)
+        X[idx, np.arange(idx.size)] = x[idx] + t
+        return ev.real_points(X)
+
+    df, error, status = _complex.step_estimates(imag, real, x, h0, hc, a.order, noise, m)
+    return df, error, status, h0
 
 
 def _hessian_impl(a: DerivativeArgs) -> Result:
@@ -546,29 +568,25 @@ def _line_ladder(a: DerivativeArgs, ev: _Evaluator, y0, eps, v, unit):
 
 
 def _complex_line(a: DerivativeArgs, ev: _Evaluator, v, unit):
-    noise = float(np.finfo(np.float64).eps) if a.noise is None else a.noise
-    h1, h2, hc = (unit * 2.0**e for e in _steps.COMPLEX_STEP_EXPONENTS)
-    ims = []
-    for h in (h1, h2):
-        y = ev.on_line(v, np.array([h]), imag=True)[0].reshape(-1)
-        ims.append(y.imag if y.dtype.kind == "c" else np.full(ev.m, np.nan))
-    fp = ev.rows_complex(ev.on_line(v, np.array([hc])))[0]
-    fm = ev.rows_complex(ev.on_line(v, np.array([-hc])))[0]
-    m = ev.m
-    c = np.ascontiguousarray
-    df, error, status = _finite_diff.complex_step(
-        c(ims[0]),
-        c(ims[1]),
-        c(fp.real),
-        c(fm.real),
-        c(fp.imag),
-        c(fm.imag),
-        np.full(m, h1),
-        np.full(m, h2),
-        np.full(m, hc),
-        noise,
-    )
-    return df, error, status, h1
+    """Complex step along the line x + t v at t = 0 (one group of m outputs)."""
+    e0, ec = _steps.COMPLEX_STEP_EXPONENTS
+    h0 = np.array([unit * 2.0**e0])
+    if a.step is not None:  # absolute, like _line_ladder's: the largest coordinate move
+        h0 = np.array([float(np.max(a.step)) / float(np.max(np.abs(v)))])
+    hc = np.array([unit * 2.0**ec])
+    noise = _noise(a, float(np.finfo(np.float64).eps))
+
+    def imag(hs):  # (levels, 1) -> (levels, 1, m)
+        y = ev.on_line(v, hs[:, 0], imag=True).reshape(hs.shape[0], -1)
+        if y.dtype.kind != "c":
+            return np.full((hs.shape[0], 1, ev.m), complex(np.nan, np.nan))
+        return y.reshape(hs.shape[0], 1, ev.m)
+
+    def real(t, idx):
+        return ev.rows_complex(ev.on_line(v, np.asarray(t, dtype=np.float64)))
+
+    df, error, status = _complex.step_estimates(imag, real, np.zeros(1), h0, hc, a.order, noise, ev.m)
+    return df[0], error[0], status[0], float(h0[0])
 
 
 # --------------------------------------------------------------------------------------------

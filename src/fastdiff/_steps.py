@@ -25,8 +25,17 @@ DEFAULT_MAX_COLUMNS = 8
 #: orders below the 1e-10 aimed at for n = 1, where further levels mostly add evaluations.
 DEFAULT_RTOL_EXPONENT = 0.75
 
-#: Complex step: h1 tiny (no cancellation), h2 to bound h1's error, hc for the real check.
-COMPLEX_STEP_EXPONENTS = (-40, -26, -20)
+#: Complex step: the first step h0 = 2^-40 max(|x|, 1) (tiny: no cancellation, and its
+#: truncation f''' h^2 / 6 is far below rounding), and hc = 2^-20 max(|x|, 1) for the real
+#: central difference that checks f is analytic and kept the imaginary part.
+COMPLEX_STEP_EXPONENTS = (-40, -20)
+
+#: Smaller real checks tried where f is not finite at x +- hc (a domain edge within hc) or the
+#: check fails (f varies on a scale finer than x: sin at 1e6):
+#: hc / 2^10 and hc / 2^20, far enough inside the first finite one for the check to hold to
+#: CHECK_RTOL (a check at distance d from the edge errs by about (hc / d)^2).
+COMPLEX_CHECK_RETRIES = 2
+COMPLEX_CHECK_SHRINK = 2.0**-10
 
 #: Default points per call of a vectorized f (8 MiB of float64 input per call).
 DEFAULT_BATCH_POINTS = 1 << 20

@@ -91,15 +91,18 @@ class Ladder:
         self,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.intc], NDArray[np.float64]]: ...
 
+COMPLEX_MAX_COLS: int
+
 def complex_step(
-    im1: NDArray[np.float64],
-    im2: NDArray[np.float64],
+    cols: int,
+    re: NDArray[np.float64],
+    im: NDArray[np.float64],
+    h0: NDArray[np.float64],
+    q: float,
     fp: NDArray[np.float64],
     fm: NDArray[np.float64],
     fpi: NDArray[np.float64],
     fmi: NDArray[np.float64],
-    h1: NDArray[np.float64],
-    h2: NDArray[np.float64],
     hc: NDArray[np.float64],
     noise: float,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.intc]]: ...

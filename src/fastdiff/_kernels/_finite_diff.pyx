@@ -11,7 +11,7 @@ from libc.stdlib cimport calloc, free
 
 from fastdiff._kernels.fastdiff cimport (
     FD_MAX_POINTS, FD_N_SIDES, FD_OFFSETS_NONFINITE, FD_OFFSETS_REPEATED, FD_STATUS_COUNT,
-    fd_complex_step, fd_contour, fd_fornberg_weights, fd_ladder_config, fd_ladder_init, fd_ladder_points,
+    FD_COMPLEX_MAX_COLS, fd_complex_step, fd_contour, fd_fornberg_weights, fd_ladder_config, fd_ladder_init, fd_ladder_points,
     fd_ladder_points_groups, fd_ladder_prepare, fd_ladder_results, fd_ladder_set_pair, fd_ladder_state,
     fd_ladder_update, fd_ladder_update_groups, fd_status_codes, fd_status_messages, fd_status_names,
 )
@@ -272,12 +272,20 @@ cdef class Ladder:
         return df, error, status, step
 
 
-def complex_step(const double[::1] im1, const double[::1] im2, const double[::1] fp,
-                 const double[::1] fm, const double[::1] fpi, const double[::1] fmi,
-                 const double[::1] h1, const double[::1] h2, const double[::1] hc,
+COMPLEX_MAX_COLS = FD_COMPLEX_MAX_COLS
+
+
+def complex_step(int cols, const double[:, ::1] re, const double[:, ::1] im,
+                 const double[::1] h0, double q, const double[::1] fp, const double[::1] fm,
+                 const double[::1] fpi, const double[::1] fmi, const double[::1] hc,
                  double noise):
-    """(df, error, status) of the complex step from the values of f."""
-    cdef Py_ssize_t n = im1.shape[0]
+    """(df, error, status) of the order-2 cols complex-step formula from the values of f:
+    re, im are f(x + i h0 / q**k), rows k = 0 .. cols."""
+    cdef Py_ssize_t n = h0.shape[0]
+    if re.shape[0] != cols + 1 or im.shape[0] != cols + 1 or re.shape[1] != n or im.shape[1] != n:
+        raise ValueError("complex_step: re and im must have shape (cols + 1, n)")
+    if not 1 <= cols <= FD_COMPLEX_MAX_COLS:
+        raise ValueError("complex_step: cols out of range")
     df = np.empty(n, dtype=np.float64)
     error = np.empty(n, dtype=np.float64)
     status = np.empty(n, dtype=np.intc)
@@ -285,8 +293,8 @@ def complex_step(const double[::1] im1, const double[::1] im2, const double[::1]
     cdef int[::1] s = status
     if n:
         with nogil:
-            fd_complex_step(n, &im1[0], &im2[0], &fp[0], &fm[0], &fpi[0], &fmi[0], &h1[0],
-                            &h2[0], &hc[0], noise, &d[0], &e[0], &s[0])
+            fd_complex_step(n, cols, &re[0, 0], &im[0, 0], &h0[0], q, &fp[0], &fm[0], &fpi[0],
+                            &fmi[0], &hc[0], noise, &d[0], &e[0], &s[0])
     return df, error, status
 
 
