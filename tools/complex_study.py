@@ -49,17 +49,26 @@ FUNCTIONS = [
     ("tan", np.tan, mp.tan, (0.2, 1.4, -1.0)),
     ("arcsinh", np.arcsinh, mp.asinh, (0.0, 2.0, -30.0)),
     ("x^-3", lambda x: x**-3.0, lambda x: x**-3, (0.1, 2.0, -7.0)),
-    ("x^1.5", lambda x: x**1.5, lambda x: x**1.5, (0.02, 1.0, 9.0)),
+    ("x^1.5", lambda x: np.power(x, 1.5), lambda x: x**1.5, (0.02, 1.0, 9.0)),
     ("exp(-x^2)", lambda x: np.exp(-x * x), lambda x: mp.exp(-x * x), (0.0, 1.0, 2.5)),
     ("sin(x)^2", lambda x: np.sin(x) ** 2, lambda x: mp.sin(x) ** 2, (0.4, 2.0, 1e2)),
     ("log(1+x^2)", lambda x: np.log(1 + x * x), lambda x: mp.log(1 + x * x), (0.1, -3, 50)),
     ("cos(exp)", lambda x: np.cos(np.exp(x)), lambda x: mp.cos(mp.exp(x)), (0.0, 1.2, -1.0)),
     ("x*exp(-x)", lambda x: x * np.exp(-x), lambda x: x * mp.exp(-x), (1.0, 0.0, 6.0)),
-    ("1/x", lambda x: 1 / x, lambda x: 1 / x, (1e-3, -0.5, 1e4)),
+    ("1/x", lambda x: 1 / x, lambda x: 1 / x, (1e-3, -0.7, 1e4)),
     ("rational", lambda x: (x - 1) / (x * x + 3), lambda x: (x - 1) / (x * x + 3), (0.0, 2, -4)),
-    ("sin(x)/(2+cos)", lambda x: np.sin(x) / (2 + np.cos(x)), lambda x: mp.sin(x) / (2 + mp.cos(x)),
-     (0.0, 1.0, 2.5)),
+    (
+        "sin(x)/(2+cos)",
+        lambda x: np.sin(x) / (2 + np.cos(x)),
+        lambda x: mp.sin(x) / (2 + mp.cos(x)),
+        (0.0, 1.0, 2.5),
+    ),
 ]
+
+
+def numpy_scalar(f):
+    """f on NumPy scalars (Python floats raise or turn complex where NumPy gives inf or NaN)."""
+    return lambda t: f(np.complex128(t) if isinstance(t, complex) else np.float64(t))
 
 
 def study(nmax: int = 4, verb=None):
@@ -71,7 +80,7 @@ def study(nmax: int = 4, verb=None):
             for x in points:
                 x = float(x)
                 ex = float(mp.diff(fm, mp.mpf(x), n))
-                res = fd.derivative(f, x, n=n, method="complex")
+                res = fd.derivative(numpy_scalar(f), x, n=n, method="complex")
                 total += 1
                 if not res.success:
                     continue
@@ -91,8 +100,10 @@ def study(nmax: int = 4, verb=None):
 
 
 def table(out) -> str:
-    rows = ["| n | trusted/total | median | p90 | worst | misses (strict / with slack) |",
-            "|---|---|---|---|---|---|"]
+    rows = [
+        "| n | trusted/total | median | p90 | worst | misses (strict / with slack) |",
+        "|---|---|---|---|---|---|",
+    ]
     for n, (r, strict, slack, trusted, total) in out.items():
         rows.append(
             f"| {n} | {trusted}/{total} | {np.median(r):.3g} | {np.percentile(r, 90):.3g} | "

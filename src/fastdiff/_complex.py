@@ -52,10 +52,11 @@ def check_order(order: Any, n: int, verb: str = "derivative") -> int:
             "its 32 points, not by a formula order)",
             order,
         )
+    rule = f"an even integer 2 ... {MAX_ORDER} for method='complex'"
     if isinstance(order, bool) or not isinstance(order, int | np.integer):
-        raise fail("order", f"an even integer 2 ... {MAX_ORDER} for method='complex'", order, TypeError)
+        raise fail("order", rule, order, TypeError)
     if not (2 <= order <= MAX_ORDER and order % 2 == 0):
-        raise fail("order", f"an even integer 2 ... {MAX_ORDER} for method='complex'", order)
+        raise fail("order", rule, order)
     return int(order)
 
 

@@ -16,7 +16,6 @@ from fastdiff import _forward, _steps
 from fastdiff._kernels import _finite_diff
 from fastdiff._kernels._finite_diff import ValueKindError
 from fastdiff._result import Result, make_result, shaped_result
-from fastdiff._status import Status
 from fastdiff._stencils import stencil
 from fastdiff._validation import check_int, check_real_array, fail
 
@@ -182,7 +181,9 @@ def _validate_derivative_args(
     n = check_int("n", n, 1, "a positive integer")
     if method not in METHODS:
         raise fail("method", "one of " + ", ".join(map(repr, METHODS)), method)
-    order = _complex_mod.check_order(order, n) if method == "complex" else check_order(method, order)
+    order = (
+        _complex_mod.check_order(order, n) if method == "complex" else check_order(method, order)
+    )
     rtol, atol = check_tolerances(rtol, atol)
     if method == "complex" and bounds is not None:
         raise fail("bounds", "None for method='complex' (its points leave the real axis)", bounds)

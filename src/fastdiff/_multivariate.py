@@ -30,6 +30,7 @@ from fastdiff._derivative import (
 from fastdiff._kernels import _finite_diff
 from fastdiff._kernels._finite_diff import OutputShapeError, ValueKindError
 from fastdiff._result import Result, shaped_result
+from fastdiff._status import Status
 from fastdiff._stencils import Stencil, stencil
 from fastdiff._validation import check_real_array, fail
 
@@ -64,9 +65,8 @@ def _validate_multi_args(
     rules, and batch_bytes."""
     if method == "dual":  # the public verbs route "dual" before this; hessdiag has no dual
         raise fail("method", f"a finite-difference method for {verb}", method)
-    if method == "complex" and verb in ("hessian", "hessdiag"):
-        alt = " or 'dual'" if verb == "hessian" else ""
-        raise fail("method", f"a finite-difference method{alt} for {verb}", method)
+    if method == "complex" and verb == "hessdiag":
+        _complex.check_order(order, 1, verb)  # the Cauchy contour has no formula order
     if batch_bytes is None:
         batch_bytes = DEFAULT_BATCH_BYTES
     elif isinstance(batch_bytes, bool) or not isinstance(batch_bytes, int | np.integer):
@@ -394,7 +394,10 @@ def _hessian_impl(a: DerivativeArgs) -> Result:
     with np.errstate(all="ignore"):
         y0, eps, _ = ev.probe()
         _scalar_output_required("hessian", ev.fshape)
-        H, E, T, step = _hessian_ladders(a, ev, y0, eps)
+        if a.method == "complex":
+            H, E, T, step = _complex_hessian(a, ev, eps)
+        else:
+            H, E, T, step = _hessian_ladders(a, ev, y0, eps)
     return shaped_result(H, E, T, ev.nfev, step, a.method, S + S, S)
 
 
@@ -511,8 +514,75 @@ def _hessdiag_impl(a: DerivativeArgs) -> Result:
     S = a.x.shape
     ev = _Evaluator(a)
     with np.errstate(all="ignore"):
-        df, error, status, step = _coordinate_ladders(a, ev, 2, "hessdiag")
+        if a.method == "complex":
+            df, error, status, step = _complex_hessdiag(a, ev)
+        else:
+            df, error, status, step = _coordinate_ladders(a, ev, 2, "hessdiag")
     return shaped_result(df, error, status, ev.nfev, step, a.method, S, S)
+
+
+def _complex_hessian(a: DerivativeArgs, ev: _Evaluator, eps: float):
+    """method="complex": the central ladder (order `order`, step `step`) on the complex-step
+    gradient g(y) = Im f(y + i h e_i) / h, whose values are exact to rounding: J[i, j] is
+    d g_i / d x_j with the ladder's own error and status, and one of J[i, j], J[j, i] per pair
+    (fastdiff._complex.symmetrise). Complex step on one direction, central differences on
+    the other; the gradient's own checks at x (analytic, imaginary part kept) guard each row.
+    """
+    x = ev.base
+    N, S = x.size, ev.shape
+    _, _, gstat, _ = _complex_columns(a._replace(step=None, order=2), ev)
+    h, _ = _complex.default_steps(x)
+    rows = np.arange(N)
+
+    def g(y: Any) -> np.ndarray:
+        Y = np.asarray(y, dtype=np.float64).reshape(N, -1)
+        k = Y.shape[1]
+        X = np.repeat(Y, N, axis=1).astype(np.complex128)  # column c * N + i: point c, e_i
+        X[np.tile(rows, k), np.arange(k * N)] += 1j * np.tile(h, k)
+        vals = ev.complex_points(X)[:, 0].reshape(k, N)
+        out = vals.imag / h
+        return out.T.reshape(*S, k) if a.vectorized else out[0].reshape(S)
+
+    # g's values carry the complex step's rounding, a few eps relative: its noise for the ladder
+    noise = 2 * _noise(a, eps)
+    b = a._replace(f=g, method="central", args=(), kwargs=None, noise=noise)
+    J = _jacobian_impl(b, "jacobian")
+    shape = (N, N)
+    H, E, T = _complex.symmetrise(
+        np.asarray(J.df, dtype=np.float64).reshape(shape),
+        np.asarray(J.error, dtype=np.float64).reshape(shape),
+        np.asarray(J.status).reshape(shape).astype(np.int64),
+    )
+    lost = gstat[:, 0] == Status.COMPLEX_LOST
+    poison = lost[:, None] | lost[None, :]
+    H = np.where(poison, np.nan, H)
+    E = np.where(poison, np.inf, E)
+    T = np.where(poison, Status.COMPLEX_LOST, T)
+    return H, E, T, np.asarray(J.step, dtype=np.float64).reshape(-1)
+
+
+def _complex_hessdiag(a: DerivativeArgs, ev: _Evaluator):
+    """method="complex": the second derivative along each coordinate by the Cauchy contour
+    (fastdiff._complex.contour), cross-checked by the central ladder. (N, 1) arrays."""
+    ev.probe()
+    _scalar_output_required("hessdiag", ev.fshape)
+    x = ev.base
+    N = x.size
+    fx = np.full(N, ev.complex_points(x[:, None])[0, 0])
+
+    def on_circles(idx: np.ndarray, z: np.ndarray) -> np.ndarray:
+        K = z.size
+        X = np.repeat(x[:, None].astype(np.complex128), K, axis=1)
+        X[np.repeat(idx, z.shape[1]), np.arange(K)] = z.reshape(-1)
+        return ev.complex_points(X)[:, 0]
+
+    def central() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        c = a._replace(method="central", order=2, step=None)
+        df, err, st, _ = _coordinate_ladders(c, ev, 2, "hessdiag")
+        return df[:, 0].real, err[:, 0], st[:, 0] >= 0
+
+    df, error, status, r = _complex.contour(a, 2, x, on_circles, fx, central)
+    return df, error, status, r
 
 
 def _jvp_impl(a: DerivativeArgs, v: Any) -> Result:
@@ -585,7 +655,9 @@ def _complex_line(a: DerivativeArgs, ev: _Evaluator, v, unit):
     def real(t, idx):
         return ev.rows_complex(ev.on_line(v, np.asarray(t, dtype=np.float64)))
 
-    df, error, status = _complex.step_estimates(imag, real, np.zeros(1), h0, hc, a.order, noise, ev.m)
+    df, error, status = _complex.step_estimates(
+        imag, real, np.zeros(1), h0, hc, a.order, noise, ev.m
+    )
     return df[0], error[0], status[0], float(h0[0])
 
 
