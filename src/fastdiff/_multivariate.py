@@ -30,7 +30,6 @@ from fastdiff._derivative import (
 from fastdiff._kernels import _finite_diff
 from fastdiff._kernels._finite_diff import OutputShapeError, ValueKindError
 from fastdiff._result import Result, shaped_result
-from fastdiff._status import Status
 from fastdiff._stencils import Stencil, stencil
 from fastdiff._validation import check_real_array, fail
 
@@ -540,7 +539,7 @@ def _complex_hessian(a: DerivativeArgs, ev: _Evaluator, eps: float):
         X = np.repeat(Y, N, axis=1).astype(np.complex128)  # column c * N + i: point c, e_i
         X[np.tile(rows, k), np.arange(k * N)] += 1j * np.tile(h, k)
         vals = ev.complex_points(X)[:, 0].reshape(k, N)
-        out = vals.imag / h
+        out = np.where(np.isfinite(vals), vals.imag / h, np.nan)  # NaN + 0j is not a slope
         return out.T.reshape(*S, k) if a.vectorized else out[0].reshape(S)
 
     # g's values carry the complex step's rounding, a few eps relative: its noise for the ladder
@@ -553,11 +552,14 @@ def _complex_hessian(a: DerivativeArgs, ev: _Evaluator, eps: float):
         np.asarray(J.error, dtype=np.float64).reshape(shape),
         np.asarray(J.status).reshape(shape).astype(np.int64),
     )
-    lost = gstat[:, 0] == Status.COMPLEX_LOST
-    poison = lost[:, None] | lost[None, :]
+    # a coordinate whose complex-step slope at x is not trusted (f not analytic along it, the
+    # imaginary part dropped, f not finite) takes its row and column with it
+    code = np.minimum(gstat[:, 0], 0)
+    worst = np.minimum(code[:, None], code[None, :])
+    poison = worst < 0
     H = np.where(poison, np.nan, H)
     E = np.where(poison, np.inf, E)
-    T = np.where(poison, Status.COMPLEX_LOST, T)
+    T = np.where(poison, worst, T)
     return H, E, T, np.asarray(J.step, dtype=np.float64).reshape(-1)
 
 

@@ -30,12 +30,12 @@ DEFAULT_RTOL_EXPONENT = 0.75
 #: central difference that checks f is analytic and kept the imaginary part.
 COMPLEX_STEP_EXPONENTS = (-40, -20)
 
-#: Smaller real checks tried where f is not finite at x +- hc (a domain edge within hc) or the
-#: check fails (f varies on a scale finer than x: sin at 1e6):
-#: hc / 2^10 and hc / 2^20, far enough inside the first finite one for the check to hold to
-#: CHECK_RTOL (a check at distance d from the edge errs by about (hc / d)^2).
-COMPLEX_CHECK_RETRIES = 2
-COMPLEX_CHECK_SHRINK = 2.0**-10
+#: One smaller real check, hc / 2^12, where f is not finite at x +- hc (a domain edge within
+#: hc) or the check fails (f varies on a scale finer than x: sin at 1e6). Not smaller: the
+#: check's own rounding, 100 (noise + 4 eps) |f| / hc, must stay far below the O(1) relative
+#: discrepancy of a non-analytic f (at hc / 2^12 it is about 6e-4 |f| / max(|x|, 1)).
+COMPLEX_CHECK_RETRIES = 1
+COMPLEX_CHECK_SHRINK = 2.0**-12
 
 #: Default points per call of a vectorized f (8 MiB of float64 input per call).
 DEFAULT_BATCH_POINTS = 1 << 20
