@@ -32,6 +32,12 @@ if TYPE_CHECKING:
 
 EPS = float(np.finfo(np.float64).eps)
 
+#: Contour rounding in the error bar, in ulps of n! mean|f| / r^n (see contour()).
+CONTOUR_ROUNDING_ULPS = 3.0
+
+#: Safety on the squared 16-point error as the 32-point rule's truncation (see contour()).
+CONTOUR_SQUARE_SAFETY = 100.0
+
 #: Orders of the complex-step formula: even, up to the tableau's columns (2 c for c columns).
 MAX_ORDER = 2 * _finite_diff.COMPLEX_MAX_COLS
 
@@ -220,8 +226,22 @@ def contour(
         # the points x + r w^k round in their real part by up to ulp(|x| + r) / 2: an input
         # error worth about (mean |f| / r) ulp each, which rho (in units of eps |f|) scales to
         ulp = np.spacing(np.abs(x[active]) + r[active])
-        rho = rho * (1.0 + ulp / (r[active] * 2 * npts * EPS))
-        err = np.abs(full - half) + rho
+        inputs = rho * ulp / (r[active] * 2 * npts * EPS)
+        # ... for the error bar: ulp / 2 per point times |f'| ~ mean|f| / r, twice (|f'| can
+        # exceed mean|f| / r; the roundings of 32 points rarely add up with one sign)
+        bar_inputs = rho / (4 * 2 * (npts - 1)) * ulp / (r[active] * EPS)
+        # rho is the worst case 4N ulps per value (every rounding of every value adding up
+        # with one sign): it steers the radius; the error bar takes CONTOUR_ROUNDING_ULPS,
+        # as |full - half| already holds a sample of the rounding of half the points
+        bar_rho = rho * (CONTOUR_ROUNDING_ULPS / (2 * (npts - 1) * 4)) + bar_inputs
+        rho = rho + inputs
+        # |full - half| is the 16-point rule's error e16 ~ (r/R)^16; the 32-point rule's own is
+        # about e16^2 / |f^(n)| ((r/R)^32 for a pole at distance R; up to ~5x more for a branch
+        # point's slower coefficients: CONTOUR_SQUARE_SAFETY); consecutive circles that agree
+        # within these bars confirm it (see `agree`)
+        e16 = np.abs(full - half)
+        sq = CONTOUR_SQUARE_SAFETY * e16**2 / np.maximum(np.abs(full), np.finfo(float).tiny)
+        err = np.minimum(e16, sq) + bar_rho
         # mean-value property, to the accuracy the circle affords
         harmonic = np.abs(mean - fx[active].real) <= 2 * (np.abs(mean - mean_half) + rho0)
         nonanalytic[active[~bad & ~dropped & ~harmonic]] = True
@@ -250,7 +270,7 @@ def contour(
         trusted = np.isfinite(best_err[e])
         done = dropped | (
             trusted
-            & ((best_err[e] <= atol + rtol * np.abs(best[e])) | (rho * 2.0**n > best_err[e]))
+            & ((best_err[e] <= atol + rtol * np.abs(best[e])) | (bar_rho * 2.0**n > best_err[e]))
         )
         active = e[~done]
         r[active] = r[active] / 2.0
