@@ -112,6 +112,65 @@ def table(out) -> str:
     return "\n".join(rows)
 
 
+#: Multivariate analytic f for hessian/hessdiag: name, f on arrays (NumPy), f on mpf scalars.
+FUNCTIONS_ND = [
+    (
+        "rosenbrock",
+        lambda X: np.sum(100.0 * (X[1:] - X[:-1] ** 2) ** 2 + (1.0 - X[:-1]) ** 2, axis=0),
+        lambda *x: sum(100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(2)),
+    ),
+    (
+        "exp sin log",
+        lambda X: np.exp(X[0]) * np.sin(X[1]) + X[0] * X[1] ** 3 + np.log(1 + X[2] ** 2) * X[0],
+        lambda a, b, c: mp.exp(a) * mp.sin(b) + a * b**3 + mp.log(1 + c**2) * a,
+    ),
+    (
+        "softplus quad",
+        lambda X: np.log1p(np.exp(X[0] - 2 * X[1])) + X[2] ** 2 * X[0],
+        lambda a, b, c: mp.log1p(mp.exp(a - 2 * b)) + c**2 * a,
+    ),
+    (
+        "cos(x.y)",
+        lambda X: np.cos(X[0] * X[1] + X[2]) / (2 + X[0] ** 2),
+        lambda a, b, c: mp.cos(a * b + c) / (2 + a**2),
+    ),
+]
+
+
+def study_hessians(npoints: int = 6, seed: int = 0):
+    """Per verb ("hessian", "hessdiag"): (ratios, misses_strict, misses_slack, trusted, total)
+    over FUNCTIONS_ND at random points in [-2, 2]^3, against mpmath's partial derivatives."""
+    rng = np.random.default_rng(seed)
+    out = {v: ([], 0, 0, 0, 0) for v in ("hessian", "hessdiag")}
+    acc = {v: [[], 0, 0, 0, 0] for v in out}
+    for _name, f, fm in FUNCTIONS_ND:
+        for _ in range(npoints):
+            x = rng.uniform(-2, 2, 3)
+            H = np.empty((3, 3))
+            for i in range(3):
+                for j in range(3):
+                    o = [0, 0, 0]
+                    o[i] += 1
+                    o[j] += 1
+                    H[i, j] = float(mp.diff(fm, tuple(mp.mpf(float(v)) for v in x), tuple(o)))
+            for verb, exact_v in (("hessian", H), ("hessdiag", np.diag(H))):
+                res = getattr(fd, verb)(f, x, method="complex")
+                a = acc[verb]
+                ok = np.asarray(res.success)
+                df, err = np.asarray(res.df), np.asarray(res.error)
+                true = np.abs(df - exact_v)
+                a[4] += ok.size
+                a[3] += int(ok.sum())
+                a[1] += int((ok & (true > err)).sum())
+                a[2] += int((ok & (true > err + 1e-15 * np.maximum(1, np.abs(df)))).sum())
+                floor = np.maximum(true, 2.0**-53 * np.abs(exact_v))
+                keep = ok & (floor > 0)
+                a[0].extend((err[keep] / floor[keep]).tolist())
+    return {v: (np.array(a[0]), a[1], a[2], a[3], a[4]) for v, a in acc.items()}
+
+
 if __name__ == "__main__":
     with np.errstate(all="ignore"):
         print(table(study(int(sys.argv[1]) if len(sys.argv) > 1 else 4)))
+        print()
+        print(table(study_hessians()).replace("| n |", "| verb |"))

@@ -249,10 +249,19 @@ def derivative(
         Accuracy order of the finite-difference formula at each step: even for central
         (default 2), any positive integer one-sided (default 1). With the adaptive step the
         ladder extrapolates far beyond it; with a fixed `step` it is the formula's order.
+        ``method="complex"``, n = 1: the error order of the complex-step formula, even,
+        2 ... 16 (default 2): order 2 is ``Im f(x + ih) / h``, order ``2c`` its Richardson
+        extrapolation over the steps ``h, h/q, ..., h/q**(c-1)`` (error ``O(h**(2c))``);
+        the default step is so small that order only matters with a fixed `step`. For
+        n >= 2 (the Cauchy contour) `order` must be None.
     step : float array_like, optional
         ``None`` (default): adaptive. A positive number (or array broadcastable to `x`) fixes
         the absolute step: `df` is the order-`order` formula at exactly that step (no
         extrapolation), and two extra levels at ``step/q`` and ``step/q**2`` estimate its error.
+        ``method="complex"``: for n = 1 the formula's first step h (default
+        ``2**-40 max(|x|, 1)``), with one extra level at ``h/q`` for its error estimate; for
+        n >= 2 the radius of the one circle used (default: shrinking circles from
+        ``max(|x|, 1) / 2``). Either way it is reported in ``Result.step``.
     rtol, atol : float, optional
         Stop refining an element once ``error <= atol + rtol * |df|``; an element that cannot
         reach it has status ``NOT_CONVERGED``. By default the ladder stops once the error is
@@ -333,12 +342,26 @@ def derivative(
     The smallest trusted error wins. Non-finite values of f discard the level and the ladder
     goes on with smaller steps (status 1).
 
-    ``method="complex"`` with n >= 2 evaluates f on circles ``x + r exp(2 pi i k / 32)``
+    ``method="complex"`` with n = 1 evaluates ``g(h) = Im f(x + ih) / h`` at
+    ``h, h/q, ..., h/q**c`` for order ``2c``: its Richardson tableau in ``h**2`` gives the
+    estimate (levels 0 .. c-1) and the same formula one level finer; their difference, scaled
+    by ``q**p / (q**p - 1)`` and a safety of 1.5, bounds the truncation, and one rounding unit
+    ``(noise + eps) sum |w_k g_k|`` is added (the irrational q keeps the levels' roundings
+    apart, so the difference also samples them). Two real values ``f(x +- hc)``,
+    ``hc = 2**-20 max(|x|, 1)``, check that f is analytic and kept the imaginary part; where
+    they are not finite or disagree, one closer check at ``hc / 2**12`` is made (status 1 if
+    it was a domain edge). Any non-finite value of f (NaN or inf, in either part) means no
+    trusted estimate: status -2, or -4 where the imaginary part is missing. Cost: 4
+    evaluations per element for the default order 2.
+
+    With n >= 2 it evaluates f on circles ``x + r exp(2 pi i k / 32)``
     (17 points by conjugate symmetry) and takes the trapezoid rule of the Cauchy integral,
-    whose error falls like ``(r / R)^32`` for a singularity at distance R; the 16-point rule
-    bounds it. The radius halves until two consecutive circles agree; an analytic f must also
-    average to f(x) on each circle, and the result must agree with the central ladder
-    within both error bars, so a non-analytic f (``abs``, ``conj(z) z``) gets status -4.
+    whose error falls like ``(r / R)^32`` for a singularity at distance R, about the square
+    of the 16-point rule's (times 100 for safety). The rounding bar is 3 ulps per value of
+    ``n! mean|f| / r**n`` plus the rounding of the points themselves. The radius halves until
+    two consecutive circles agree within these bars; an analytic f must also average to f(x)
+    on each circle, and the result must agree with the central ladder within both error
+    bars, so a non-analytic f (``abs``, ``conj(z) z``) gets status -4.
 
     Replacing the removed ``scipy.misc.derivative(func, x0, dx, n, order)`` (``order`` =
     number of points): use
@@ -383,6 +406,12 @@ def derivative(
 
     >>> res = fd.derivative(np.sin, 0.5, method="complex")
     >>> bool(abs(res.df - np.cos(0.5)) <= res.error < 1e-14)
+    True
+    >>> res = fd.derivative(np.sin, 0.5, method="complex", step=1e-20)
+    >>> float(res.step), bool(res.df == np.sin(0.5 + 1e-20j).imag / 1e-20)
+    (1e-20, True)
+    >>> res = fd.derivative(np.sin, 0.5, method="complex", step=0.1, order=4)
+    >>> bool(abs(res.df - np.cos(0.5)) <= res.error < 1e-6)
     True
     >>> res = fd.derivative(np.exp, 0.0, step=1e-3)     # 3-point central formula
     >>> bool(abs(res.df - 1) <= res.error), float(res.step)
