@@ -34,9 +34,8 @@
  * up to half the leading one. */
 #define TRUNC_SAFETY 1.5
 
-void fd_complex_step(ptrdiff_t n, int cols, const double *re, const double *im, const double *h0,
-                     double q, const double *fp, const double *fm, const double *fpi,
-                     const double *fmi, const double *hc, double noise, double *df,
+void fd_complex_step(ptrdiff_t n, int cols, const double *y, const double *h0, double q,
+                     const double *fr, const double *hc, double noise, double *df,
                      double *error, int *status)
 {
     if (cols < 1) cols = 1;
@@ -50,7 +49,7 @@ void fd_complex_step(ptrdiff_t n, int cols, const double *re, const double *im, 
         int finite = 1, lost = 0;
         double h = h0[i];
         for (int k = 0; k < levels; ++k, h /= q) {
-            const double r = re[k * n + i], v = im[k * n + i];
+            const double r = y[2 * (k * n + i)], v = y[2 * (k * n + i) + 1];
             g[k] = v / h;
             mag[k] = fabs(g[k]);
             if (!isfinite(r) || !isfinite(g[k])) {
@@ -68,15 +67,17 @@ void fd_complex_step(ptrdiff_t n, int cols, const double *re, const double *im, 
             }
         }
         const double a = g[cols - 1], b = g[cols];
+        const double fp = fr[2 * i], fpi = fr[2 * i + 1];
+        const double fm = fr[2 * (n + i)], fmi = fr[2 * (n + i) + 1];
         const double qo = qp[cols];
-        const double d = (fp[i] - fm[i]) / (2.0 * hc[i]);
-        const double d_round = (noise + 4 * DBL_EPSILON) * (fabs(fp[i]) + fabs(fm[i])) / hc[i];
+        const double d = (fp - fm) / (2.0 * hc[i]);
+        const double d_round = (noise + 4 * DBL_EPSILON) * (fabs(fp) + fabs(fm)) / hc[i];
         const double trunc = TRUNC_SAFETY * fabs(a - b) * qo / (qo - 1.0);
         df[i] = a;
         error[i] = trunc + (noise + DBL_EPSILON) * mag[cols - 1];
         if (!finite) {
             status[i] = lost ? FD_COMPLEX_LOST : FD_NO_FINITE;
-        } else if (fpi[i] != 0.0 || fmi[i] != 0.0) {
+        } else if (fpi != 0.0 || fmi != 0.0) {
             status[i] = FD_COMPLEX_LOST; /* f is not real on the real axis */
         } else if (!isfinite(d)) {
             status[i] = FD_NO_FINITE; /* nothing real to check against */

@@ -184,13 +184,13 @@ void fd_ladder_results(const fd_ladder_config *cfg, const fd_ladder_state *st, p
 /*
  * f'(x) ~= the order-2c complex-step formula: a Richardson tableau in h^2 of
  * g_k = Im f(x + i h_k) / h_k, h_k = h0 / q^k, k = 0 .. c-1; level c estimates its error.
- * re, im: f(x + i h_k), (c + 1) rows of n (im NaN where f dropped it); fp, fm: Re f(x +- hc),
- * fpi, fmi their imaginary parts (must vanish: f real on reals), for the analyticity check.
+ * y: f(x + i h_k), (c + 1) rows of n complex values as (re, im) pairs (im NaN where f
+ * dropped it); fr: f(x + hc) then f(x - hc), 2 rows of n (re, im) pairs (im must vanish: f
+ * real on reals), for the analyticity check.
  */
 #define FD_COMPLEX_MAX_COLS 8
-void fd_complex_step(ptrdiff_t n, int cols, const double *re, const double *im, const double *h0,
-                     double q, const double *fp, const double *fm, const double *fpi,
-                     const double *fmi, const double *hc, double noise, double *df,
+void fd_complex_step(ptrdiff_t n, int cols, const double *y, const double *h0, double q,
+                     const double *fr, const double *hc, double noise, double *df,
                      double *error, int *status);
 
 /* Higher derivatives on a circle (Cauchy integral, trapezoid rule): see complex_step.c.

@@ -34,7 +34,6 @@ COMPLEX_STEP_EXPONENTS = (-40, -20)
 #: hc) or the check fails (f varies on a scale finer than x: sin at 1e6). Not smaller: the
 #: check's own rounding, 100 (noise + 4 eps) |f| / hc, must stay far below the O(1) relative
 #: discrepancy of a non-analytic f (at hc / 2^12 it is about 6e-4 |f| / max(|x|, 1)).
-COMPLEX_CHECK_RETRIES = 1
 COMPLEX_CHECK_SHRINK = 2.0**-12
 
 #: Default points per call of a vectorized f (8 MiB of float64 input per call).

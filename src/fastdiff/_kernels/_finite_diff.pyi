@@ -95,14 +95,10 @@ COMPLEX_MAX_COLS: int
 
 def complex_step(
     cols: int,
-    re: NDArray[np.float64],
-    im: NDArray[np.float64],
+    y: NDArray[np.complex128],
     h0: NDArray[np.float64],
     q: float,
-    fp: NDArray[np.float64],
-    fm: NDArray[np.float64],
-    fpi: NDArray[np.float64],
-    fmi: NDArray[np.float64],
+    fr: NDArray[np.complex128],
     hc: NDArray[np.float64],
     noise: float,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.intc]]: ...

@@ -275,17 +275,15 @@ cdef class Ladder:
 COMPLEX_MAX_COLS = FD_COMPLEX_MAX_COLS
 
 
-def complex_step(int cols, const double[:, ::1] re, const double[:, ::1] im,
-                 const double[::1] h0, double q, const double[::1] fp, const double[::1] fm,
-                 const double[::1] fpi, const double[::1] fmi, const double[::1] hc,
-                 double noise):
+def complex_step(int cols, const double complex[:, ::1] y, const double[::1] h0, double q,
+                 const double complex[:, ::1] fr, const double[::1] hc, double noise):
     """(df, error, status) of the order-2 cols complex-step formula from the values of f:
-    re, im are f(x + i h0 / q**k), rows k = 0 .. cols."""
+    y[k] = f(x + i h0 / q**k), k = 0 .. cols; fr = (f(x + hc), f(x - hc))."""
     cdef Py_ssize_t n = h0.shape[0]
-    if re.shape[0] != cols + 1 or im.shape[0] != cols + 1 or re.shape[1] != n or im.shape[1] != n:
-        raise ValueError("complex_step: re and im must have shape (cols + 1, n)")
-    if not 1 <= cols <= FD_COMPLEX_MAX_COLS:
-        raise ValueError("complex_step: cols out of range")
+    if y.shape[0] != cols + 1 or y.shape[1] != n or fr.shape[0] != 2 or fr.shape[1] != n:
+        raise ValueError("complex_step: y must be (cols + 1, n) and fr (2, n)")
+    if hc.shape[0] != n or not 1 <= cols <= FD_COMPLEX_MAX_COLS:
+        raise ValueError("complex_step: hc must have n entries and 1 <= cols <= max")
     df = np.empty(n, dtype=np.float64)
     error = np.empty(n, dtype=np.float64)
     status = np.empty(n, dtype=np.intc)
@@ -293,8 +291,8 @@ def complex_step(int cols, const double[:, ::1] re, const double[:, ::1] im,
     cdef int[::1] s = status
     if n:
         with nogil:
-            fd_complex_step(n, cols, &re[0, 0], &im[0, 0], &h0[0], q, &fp[0], &fm[0], &fpi[0],
-                            &fmi[0], &hc[0], noise, &d[0], &e[0], &s[0])
+            fd_complex_step(n, cols, <const double *>&y[0, 0], &h0[0], q,
+                            <const double *>&fr[0, 0], &hc[0], noise, &d[0], &e[0], &s[0])
     return df, error, status
 
 
