@@ -288,3 +288,11 @@ def test_complex_hessdiag_fixed_step_is_the_radius():
     res = fd.hessdiag(expsin, x, method="complex", step=0.5)
     np.testing.assert_array_equal(res.step, np.full(3, 0.5))
     assert_honest(res, np.diag(expsin_hess(x)))
+
+
+def test_a_tolerance_the_complex_step_cannot_meet_is_reported():
+    res = fd.derivative(np.sin, [0.5, 1.0], method="complex", step=0.1, atol=1e-9)
+    assert res.status.tolist() == [Status.NOT_CONVERGED] * 2  # truncation ~1e-3 at h = 0.1
+    ok = fd.gradient(lambda x: np.sum(np.sin(x)), X3, method="complex", rtol=1e-12)
+    assert ok.success.all()
+    assert_honest(ok, np.cos(X3))

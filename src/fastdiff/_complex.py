@@ -88,6 +88,8 @@ def step_estimates(
     order: int,
     noise: float,
     m: int,
+    rtol: float | None = None,
+    atol: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The order-`order` complex step for N groups of m outputs: (df, error, status), (N, m).
 
@@ -97,8 +99,18 @@ def step_estimates(
     a Jacobian column, or the line of a jvp.
 
     Where f is not finite at x +- hc (a domain edge within hc), the real check is retried
-    with smaller steps; an estimate that nothing real could vouch for is not trusted.
+    with smaller steps; an estimate that nothing real could vouch for is not trusted. A
+    requested `rtol`/`atol` the estimate does not meet gives NOT_CONVERGED (there is nothing
+    to refine: the first step is already at rounding level).
     """
+    df, error, status = _step_estimates(imag, real, x, h0, hc, order, noise, m)
+    if rtol is not None or atol is not None:
+        short = (status >= 0) & (error > (atol or 0.0) + (rtol or 0.0) * np.abs(df))
+        status = np.where(short, Status.NOT_CONVERGED, status)
+    return df, error, status
+
+
+def _step_estimates(imag, real, x, h0, hc, order, noise, m):
     N = h0.size
     cols = order // 2
     q = _steps.DEFAULT_STEP_RATIO
@@ -148,7 +160,7 @@ def _level_factors(cols: int) -> np.ndarray:
 
 def derivative_step(
     a: DerivativeArgs, evaluate: Callable[[np.ndarray], np.ndarray]
-) -> tuple[np.ndarray, ...]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """derivative(method="complex") for n = 1: (df, error, status, step, nfev), flat.
 
     evaluate(points): f elementwise at real or complex points, complex values (NaN where f
@@ -169,7 +181,7 @@ def derivative_step(
         nfev[0] += idx.size
         return evaluate(x[idx] + t)
 
-    df, error, status = step_estimates(imag, real, x, h0, hc, a.order, noise, 1)
+    df, error, status = step_estimates(imag, real, x, h0, hc, a.order, noise, 1, a.rtol, a.atol)
     return df[:, 0], error[:, 0], status[:, 0], h0, nfev[0]
 
 
@@ -203,7 +215,7 @@ def contour(
     ang = np.exp(2j * np.pi * np.arange(npts) / (2 * (npts - 1)))
     ang[0], ang[-1] = 1.0, -1.0  # the two points on the real axis, exactly
     fixed = a.step is not None
-    if fixed:
+    if a.step is not None:
         r = a.step.ravel().astype(np.float64).copy()
     else:
         r = _steps.scale_of(x) * 2.0**_steps.CONTOUR_RADIUS_EXPONENT
@@ -286,7 +298,7 @@ def contour(
         )
         active = e[~done]
         r[active] = r[active] / 2.0
-    if fixed:
+    if a.step is not None:
         best_r = a.step.ravel().astype(np.float64)
     trusted = np.isfinite(best_err)
     df = np.where(trusted, best, guess)

@@ -383,7 +383,9 @@ def _complex_columns(a: DerivativeArgs, ev: _Evaluator, x: np.ndarray | None = N
         X[idx, np.arange(idx.size)] = x[idx] + t
         return ev.real_points(X)
 
-    df, error, status = _complex.step_estimates(imag, real, x, h0, hc, a.order, noise, m)
+    df, error, status = _complex.step_estimates(
+        imag, real, x, h0, hc, a.order, noise, m, a.rtol, a.atol
+    )
     return df, error, status, h0
 
 
@@ -529,7 +531,7 @@ def _complex_hessian(a: DerivativeArgs, ev: _Evaluator, eps: float):
     """
     x = ev.base
     N, S = x.size, ev.shape
-    _, _, gstat, _ = _complex_columns(a._replace(step=None, order=2), ev)
+    _, _, gstat, _ = _complex_columns(a._replace(step=None, order=2, rtol=None, atol=None), ev)
     h, _ = _complex.default_steps(x)
     rows = np.arange(N)
 
@@ -658,7 +660,7 @@ def _complex_line(a: DerivativeArgs, ev: _Evaluator, v, unit):
         return ev.rows_complex(ev.on_line(v, np.asarray(t, dtype=np.float64)))
 
     df, error, status = _complex.step_estimates(
-        imag, real, np.zeros(1), h0, hc, a.order, noise, ev.m
+        imag, real, np.zeros(1), h0, hc, a.order, noise, ev.m, a.rtol, a.atol
     )
     return df[0], error[0], status[0], float(h0[0])
 
