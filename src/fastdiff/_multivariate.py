@@ -226,14 +226,16 @@ class _Evaluator:
         cplx = X.dtype.kind == "c"
         out = np.empty((k, self.m), dtype=np.complex128)
         if not self.a.vectorized:
-            for c in range(k):
-                y = np.asarray(self.call(X[:, c].reshape(self.shape)))
-                if y.shape != self.fshape:
-                    raise self._shape_error(y.shape)
-                if y.dtype.kind not in "biufc":
-                    raise TypeError(f"`f` must return numbers; got {y.dtype}.")
-                out[c] = complex(np.nan, np.nan) if cplx and y.dtype.kind != "c" else y.reshape(-1)
-            return out
+            a = self.a
+            try:
+                return _finite_diff.eval_rows_looped(
+                    a.f, a.args, a.kwargs, np.ascontiguousarray(X.T), self.shape, self.fshape,
+                    self.m, cplx,
+                )  # fmt: skip
+            except OutputShapeError as exc:
+                raise self._shape_error(exc.args[0]) from None
+            except ValueKindError as exc:
+                raise TypeError(f"`f` must return numbers; got {exc.args[0]}.") from None
         for s, e in self._chunks(k):
             y = self._batch(X[:, s:e])
             out[s:e] = complex(np.nan, np.nan) if cplx and y.dtype.kind != "c" else y

@@ -130,3 +130,13 @@ def eval_complex_looped(
     kwargs: dict[str, Any] | None,
     z: NDArray[np.complex128],
 ) -> NDArray[np.complex128]: ...
+def eval_rows_looped(
+    f: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any] | None,
+    XT: NDArray[Any],
+    shape: tuple[int, ...],
+    fshape: tuple[int, ...],
+    m: int,
+    cplx: bool,
+) -> NDArray[np.complex128]: ...

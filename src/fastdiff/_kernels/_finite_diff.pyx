@@ -398,3 +398,33 @@ def eval_complex_looped(f, tuple args, dict kwargs, const double complex[::1] z)
             store(y, v, 1)
             o[k] = NAN + 1j * NAN
     return out
+
+
+def eval_rows_looped(f, tuple args, dict kwargs, XT, tuple shape, tuple fshape,
+                     Py_ssize_t m, bint cplx):
+    """f at each row of XT (k, N), real or complex, one call each with a fresh array of
+    `shape`: values (k, m) complex. Where a complex point gave a value that is not complex
+    (f dropped the imaginary part) the row is NaN + NaN j."""
+    cdef Py_ssize_t c, k = XT.shape[0]
+    out = np.empty((k, m), dtype=np.complex128)
+    cdef double complex[:, ::1] o = out
+    cdef double complex nan2 = NAN + 1j * NAN
+    kw = kwargs or {}
+    for c in range(k):
+        y = f(XT[c].reshape(shape).copy(), *args, **kw)
+        if m == 1 and not fshape and (PyComplex_Check(y) or PyFloat_Check(y)):
+            if PyComplex_Check(y):
+                o[c, 0] = PyComplex_RealAsDouble(y) + 1j * PyComplex_ImagAsDouble(y)
+            else:
+                o[c, 0] = nan2 if cplx else PyFloat_AS_DOUBLE(y)
+            continue
+        a = np.asarray(y)
+        if a.shape != fshape:
+            raise OutputShapeError(a.shape)
+        if a.dtype.kind not in "biufc":
+            raise ValueKindError(f"{a.dtype}")
+        if cplx and a.dtype.kind != "c":
+            out[c] = nan2
+        else:
+            out[c] = a.reshape(-1)
+    return out
