@@ -20,7 +20,8 @@
  * analytic (conj) still returns a plausible number, which differs from D by O(1); they must
  * agree to CHECK_RTOL relative (far looser than either method's error), beyond A's own
  * truncation (a large fixed step).  A D that is not
- * finite cannot vouch for A: FD_NO_FINITE.  The caller retries both with a smaller hc (a
+ * finite cannot vouch for A: FD_NO_FINITE.  slack: an extra allowance per element (the
+ * caller's: D's own truncation, where a retry showed it shrinking like hc^2).  The caller retries both with a smaller hc (a
  * domain edge within hc, or D's own truncation at a scale finer than x's); df keeps A.
  */
 #include "fastdiff.h"
@@ -35,8 +36,8 @@
 #define TRUNC_SAFETY 1.5
 
 void fd_complex_step(ptrdiff_t n, int cols, const double *y, const double *h0, double q,
-                     const double *fr, const double *hc, double noise, double *df,
-                     double *error, int *status)
+                     const double *fr, const double *hc, const double *slack, double noise,
+                     double *df, double *error, int *status)
 {
     if (cols < 1) cols = 1;
     if (cols > FD_COMPLEX_MAX_COLS) cols = FD_COMPLEX_MAX_COLS;
@@ -81,7 +82,8 @@ void fd_complex_step(ptrdiff_t n, int cols, const double *y, const double *h0, d
             status[i] = FD_COMPLEX_LOST; /* f is not real on the real axis */
         } else if (!isfinite(d)) {
             status[i] = FD_NO_FINITE; /* nothing real to check against */
-        } else if (fabs(a - d) > CHECK_RTOL * fmax(fabs(a), fabs(d)) + 100.0 * d_round + trunc) {
+        } else if (fabs(a - d) >
+                   CHECK_RTOL * fmax(fabs(a), fabs(d)) + 100.0 * d_round + trunc + slack[i]) {
             status[i] = FD_COMPLEX_LOST;
         } else {
             status[i] = FD_CONVERGED;

@@ -9,6 +9,8 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fastdiff as fd
 from cases import SMOOTH, exact
@@ -296,3 +298,53 @@ def test_a_tolerance_the_complex_step_cannot_meet_is_reported():
     ok = fd.gradient(lambda x: np.sum(np.sin(x)), X3, method="complex", rtol=1e-12)
     assert ok.success.all()
     assert_honest(ok, np.cos(X3))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(1, 5).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.floats(-3, 3), min_size=n * n, max_size=n * n),
+            st.lists(st.floats(-3, 3), min_size=n, max_size=n),
+        )
+    )
+)
+def test_complex_hessian_of_a_cubic_is_honest(data):
+    # f = sum(a_ij x_i x_j) + sum(x_i^3) / 3: H = A + A^T + diag(2 x), exact in floats
+    a, xs = data
+    n = len(xs)
+    A = np.array(a).reshape(n, n)
+    x = np.array(xs)
+
+    def f(v):
+        return v @ A @ v + np.sum(v**3) / 3
+
+    res = fd.hessian(f, x, method="complex")
+    exact_h = A + A.T + np.diag(2 * x)
+    assert res.success.all()
+    assert_honest(res, exact_h)
+    np.testing.assert_array_equal(res.df, res.df.T)
+
+
+@pytest.mark.parametrize("verb", ["hessian", "hessdiag"])
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_complex_hessian_nfev_counts_every_point(verb, vectorized):
+    seen = [0]
+
+    def f(X):
+        X = np.asarray(X)
+        seen[0] += 1 if X.ndim == 1 else X.shape[-1]
+        return expsin(X)
+
+    res = getattr(fd, verb)(f, np.array([0.4, -0.9, 1.7]), method="complex", vectorized=vectorized)
+    assert res.nfev == seen[0]
+
+
+def test_stationary_point_with_a_third_derivative_is_trusted():
+    # f' = 0, f''' = 6: the real check's own truncation hc^2 shrinks at its rate on the retry
+    res = fd.derivative(lambda x: x**3, [0.0, 1e-5], method="complex")
+    assert res.success.all()
+    assert_honest(res, 3 * np.array([0.0, 1e-5]) ** 2)
+    # a non-analytic f's discrepancy does not shrink: still not trusted at 0
+    for f in (np.conj, lambda z: np.conj(z) * z * z + z):
+        assert not fd.derivative(f, 0.0, method="complex").success

@@ -39,6 +39,9 @@ CONTOUR_ROUNDING_ULPS = 3.0
 #: Safety on the squared 16-point error as the 32-point rule's truncation (see contour()).
 CONTOUR_SQUARE_SAFETY = 100.0
 
+#: Safety on the hc^2 rate of the real check's own truncation (its next term is hc^4).
+CHECK_RATE_SAFETY = 4.0
+
 #: Orders of the complex-step formula: even, up to the tableau's columns (2 c for c columns).
 MAX_ORDER = 2 * _finite_diff.COMPLEX_MAX_COLS
 
@@ -123,7 +126,8 @@ def _step_estimates(imag, real, x, h0, hc, order, noise, m):
     fr = np.ascontiguousarray(fr.reshape(2, N * m))
     per = (lambda v: v) if m == 1 else (lambda v: np.repeat(v, m))
     h0r = np.ascontiguousarray(per(h0), dtype=np.float64)
-    df, error, status = _finite_diff.complex_step(cols, y, h0r, q, fr, per(hc), noise)
+    no_slack = np.zeros(N * m)
+    df, error, status = _finite_diff.complex_step(cols, y, h0r, q, fr, per(hc), no_slack, noise)
     if not status.any():  # every check passed at once: the common case
         return df.reshape(N, m), error.reshape(N, m), status.reshape(N, m)
     # the check failed or could not be made, for an estimate that is finite from an f that is
@@ -136,13 +140,21 @@ def _step_estimates(imag, real, x, h0, hc, order, noise, m):
     status = status.reshape(N, m)
     if retry.any():
         g = idx[retry]
+        # D's truncation falls like hc^2 (a non-analytic f's discrepancy does not): the first
+        # check's discrepancy, scaled by that rate, is allowed (f' = 0 while f(3) != 0: x^3 at 0)
+        d0 = ((fr[0].real - fr[1].real) / (2 * per(hc))).reshape(N, m)[g]
+        disc0 = np.abs(df.reshape(N, m)[g] - d0)
+        old = hc[g].copy()
         hc[g] = (x[g] + hc[g] * _steps.COMPLEX_CHECK_SHRINK) - x[g]
+        rate = ((hc[g] / old) ** 2)[:, None]
+        slack = np.where(np.isfinite(disc0), CHECK_RATE_SAFETY * disc0 * rate, 0.0)
         fr2 = np.asarray(real(np.concatenate([hc[g], -hc[g]]), np.concatenate([g, g])))
         fr2 = np.ascontiguousarray(fr2.reshape(2, g.size * m), dtype=np.complex128)
         rows = np.ascontiguousarray(y.reshape(cols + 1, N, m)[:, g].reshape(cols + 1, -1))
         d2, e2, s2 = _finite_diff.complex_step(
-            cols, rows, np.ascontiguousarray(per(h0[g])), q, fr2, per(hc[g]), noise
-        )
+            cols, rows, np.ascontiguousarray(per(h0[g])), q, fr2, per(hc[g]),
+            np.ascontiguousarray(slack.reshape(-1)), noise,
+        )  # fmt: skip
         s2 = s2.reshape(g.size, m)
         s2 = np.where(edge[g] & (s2 == Status.CONVERGED), Status.DOMAIN_ADAPTED, s2)
         df, error = df.reshape(N, m), error.reshape(N, m)

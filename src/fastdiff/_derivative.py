@@ -350,9 +350,11 @@ def derivative(
     apart, so the difference also samples them). Two real values ``f(x +- hc)``,
     ``hc = 2**-20 max(|x|, 1)``, check that f is analytic and kept the imaginary part; where
     they are not finite or disagree, one closer check at ``hc / 2**12`` is made (status 1 if
-    it was a domain edge). Any non-finite value of f (NaN or inf, in either part) means no
-    trusted estimate: status -2, or -4 where the imaginary part is missing. Cost: 4
-    evaluations per element for the default order 2.
+    it was a domain edge), allowing the first discrepancy shrunk at the ``hc**2`` rate of the
+    central difference's own truncation (a non-analytic f's does not shrink). Any
+    non-finite value of f (NaN or inf, in either part) means no trusted estimate: status -2,
+    or -4 where the imaginary part is missing. Cost: 4 evaluations per element for the
+    default order 2.
 
     With n >= 2 it evaluates f on circles ``x + r exp(2 pi i k / 32)``
     (17 points by conjugate symmetry) and takes the trapezoid rule of the Cauchy integral,
