@@ -360,13 +360,13 @@ def _jacobian_impl(a: DerivativeArgs, verb: str) -> Result:
     )
 
 
-def _complex_columns(a: DerivativeArgs, ev: _Evaluator, x: np.ndarray | None = None):
-    """Complex step along every coordinate at x (default: a.x): (N, m) arrays and the steps.
+def _complex_columns(a: DerivativeArgs, ev: _Evaluator):
+    """Complex step along every coordinate at x: (N, m) arrays and the steps.
 
     f must be real on reals; `order` is the complex-step formula's, a fixed `step` its first
     step (see fastdiff._complex.step_estimates).
     """
-    x = ev.base if x is None else x
+    x = ev.base
     N, m = x.size, ev.m
     h0, hc = _complex.default_steps(x)
     if a.step is not None:
