@@ -195,3 +195,71 @@ class FourthDerivative(_DerivativeTracks):
         self.counted_run = make_derivative(impl, self.counter, n=4)
         self.x = 1.0
         self.exact = float(_exp_sin_4th(1.0))
+
+
+def _complex_cases(n: int):
+    """(f, x, exact n-th derivative) for method="complex": analytic f with closed-form
+    derivatives, at points from near a singularity to large |x|."""
+    fall = lambda p: math.prod(p - k for k in range(n))  # noqa: E731 - falling factorial
+    rows = []
+    for x in (-2.0, 0.0, 0.7, 3.0, 25.0):
+        rows.append((np.exp, x, math.exp(x)))
+        rows.append((lambda t: np.exp(3 * t), x / 3, 3.0**n * math.exp(x)))
+        rows.append((np.sin, x, math.sin(x + n * math.pi / 2)))
+        rows.append(
+            (
+                lambda t: np.exp(t) * np.sin(t),
+                x / 5,
+                2 ** (n / 2) * math.exp(x / 5) * math.sin(x / 5 + n * math.pi / 4),
+            )
+        )
+    for x in (0.01, 0.3, 1.0, 40.0, 1e4):
+        rows.append((np.log, x, (-1) ** (n - 1) * math.factorial(n - 1) / x**n))
+        rows.append((lambda t: 1 / (1 + t), x, (-1) ** n * math.factorial(n) / (1 + x) ** (n + 1)))
+        rows.append((np.sqrt, x, fall(0.5) * x ** (0.5 - n)))
+    return rows
+
+
+class ComplexStepHonesty:
+    """derivative(method="complex") over analytic f and points, per n (1: complex step; 2-4:
+    Cauchy contour). ``track_error_over_true``: median of error / true error (true error
+    floored at half an ulp of the exact value); ``track_error_over_true_p90``; ``track_misses``:
+    trusted estimates whose true error exceeds error + 1e-15 max(1, |df|)."""
+
+    params = ([1, 2, 3, 4],)
+    param_names = ["n"]
+
+    def setup(self, n):
+        self.cases = _complex_cases(n)
+
+    def _stats(self, n):
+        ratios, misses = [], 0
+        with np.errstate(all="ignore"):
+            for f, x, exact in self.cases:
+                r = fastdiff.derivative(f, x, n=n, method="complex")
+                if not r.success:
+                    continue
+                true = abs(float(r.df) - exact)
+                misses += true > r.error + 1e-15 * max(1.0, abs(float(r.df)))
+                floor = max(true, 2.0**-53 * abs(exact))
+                if floor > 0:
+                    ratios.append(r.error / floor)
+        return np.array(ratios), misses
+
+    def time_sweep(self, n):
+        self._stats(n)
+
+    def track_error_over_true(self, n):
+        return float(np.median(self._stats(n)[0]))
+
+    track_error_over_true.unit = "error / true error"
+
+    def track_error_over_true_p90(self, n):
+        return float(np.percentile(self._stats(n)[0], 90))
+
+    track_error_over_true_p90.unit = "error / true error"
+
+    def track_misses(self, n):
+        return int(self._stats(n)[1])
+
+    track_misses.unit = "estimates"

@@ -239,3 +239,95 @@ class LargeGradient:
         return traced_peak_mb(self.run, random_point(3000))
 
     track_peak_mb_3000.unit = "MiB"
+
+
+def _rosen_any(X):
+    """Rosenbrock for one point (n,) or a batch (n, k): plain arithmetic, so complex-safe."""
+    return np.sum(100.0 * (X[1:] - X[:-1] ** 2) ** 2 + (1.0 - X[:-1]) ** 2, axis=0)
+
+
+def _rosen_hess(x):
+    n = x.size
+    H = np.zeros((n, n))
+    for i in range(n - 1):
+        H[i, i] += 2 - 400 * (x[i + 1] - x[i] ** 2) + 800 * x[i] ** 2
+        H[i + 1, i + 1] += 200
+        H[i, i + 1] = H[i + 1, i] = -400 * x[i]
+    return H
+
+
+def make_complex_hessian(impl: str, mode: str, verb: str, f):
+    """x -> (value, error estimate) of the complex-step Hessian or its diagonal."""
+    if impl == "fastdiff":
+        fn = getattr(fastdiff, verb)
+
+        def run(x):
+            r = fn(f, x, method="complex", vectorized=mode == "vectorized")
+            return r.df, np.where(r.success, r.error, np.inf)
+
+        return run
+    if impl == "numdifftools":
+        nd = require(numdifftools, "numdifftools")
+        if mode != "looped":
+            raise NotImplementedError("numdifftools calls f one point at a time")
+        cls = nd.Hessian if verb == "hessian" else nd.Hessdiag
+        h = cls(f, method="complex", full_output=True)
+
+        def run(x):
+            out = h(x)
+            return out[0], np.broadcast_to(out[1], np.shape(out[0]))
+
+        return run
+    raise ValueError(impl)
+
+
+class ComplexHessian10:
+    """method="complex" Hessian and Hessian diagonal of 10-D Rosenbrock, beside numdifftools'
+    ``Hessian(f, method="complex")`` and ``Hessdiag(f, method="complex")``.
+
+    ``track_error_over_true``: median over the entries of (error estimate) / (true error),
+    the true error floored at half an ulp of the exact entry (no float is closer); an honest,
+    tight bar is >= 1 and small. ``track_misses``: entries whose true error exceeds the bar.
+    """
+
+    params = (["hessian", "hessdiag"], MODES, ["fastdiff", "numdifftools"])
+    param_names = ["verb", "mode", "implementation"]
+
+    def setup(self, verb, mode, impl):
+        self.x = random_point(10)
+        H = _rosen_hess(self.x)
+        self.exact = H if verb == "hessian" else np.diag(H).copy()
+        self.run = make_complex_hessian(impl, mode, verb, _rosen_any)
+        self.counter = CountingF(_rosen_any)
+        self.counted_run = make_complex_hessian(impl, mode, verb, self.counter)
+
+    def time_complex(self, verb, mode, impl):
+        self.run(self.x)
+
+    def _ratios(self):
+        df, err = self.run(self.x)
+        true = np.maximum(np.abs(np.asarray(df) - self.exact), 2.0**-53 * np.abs(self.exact))
+        keep = true > 0
+        return np.asarray(err)[keep] / true[keep], np.asarray(err) < np.abs(df - self.exact)
+
+    def track_error_over_true(self, verb, mode, impl):
+        return float(np.median(self._ratios()[0]))
+
+    track_error_over_true.unit = "error / true error"
+
+    def track_misses(self, verb, mode, impl):
+        return int(np.sum(self._ratios()[1]))
+
+    track_misses.unit = "entries"
+
+    def track_max_error(self, verb, mode, impl):
+        return float(np.max(np.abs(self.run(self.x)[0] - self.exact)))
+
+    track_max_error.unit = "abs error"
+
+    def track_nfev(self, verb, mode, impl):
+        self.counter.count = 0
+        self.counted_run(self.x)
+        return self.counter.count
+
+    track_nfev.unit = "evaluations"

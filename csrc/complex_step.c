@@ -3,12 +3,26 @@
  * be tiny (Squire & Trapp 1998, SIAM Rev. 40(1), 110-112; Martins, Sturdza & Alonso 2003,
  * ACM TOMS 29(3), 245-262).
  *
- * Design.  C1 = Im f(x + i h1) / h1 with h1 tiny is the estimate.  C2 at h2 >> h1 differs from
- * C1 by its own truncation (~ f''' h2^2 / 6) plus both roundings, so |C1 - C2| + 4 noise |C1|
- * bounds the error of C1.  An f that drops the imaginary part (abs, np.real, float()) or is not
- * analytic still returns a plausible number, so C1 is checked against a real central
- * difference D at hc: they must agree to CHECK_RTOL relative (far looser than either method's
- * error, far tighter than the O(1) discrepancy of a lost imaginary part).
+ * Design.  g(h) = Im f(x + i h) / h = f' - f''' h^2 / 3! + f^(5) h^4 / 5! - ... is even in h,
+ * so a Richardson tableau in h^2 on the steps h_k = h_0 / q^k raises its order by two per
+ * column (Lai & Crassidis 2008, J. Comput. Appl. Math. 219(1), 276-293, give the order-4 case).
+ * The formula of order p = 2c is the tableau of levels 0 .. c-1 (largest step h_0); the same
+ * formula one level finer (levels 1 .. c) differs from it by e (1 - q^-p) when its error e is
+ * led by the h^p term, so |A - B| q^p / (q^p - 1) estimates e.  The roundings of A and B add
+ * to that difference (q is irrational, so the levels do not share one rounding pattern as
+ * power-of-two steps would), and one rounding unit (noise + eps) sum |w_k g_k| is added for
+ * the part of A's own rounding that the difference can miss.
+ *
+ * f must be analytic, real on the real axis, and keep the imaginary part.  Every value is
+ * checked: Re f(x + i h_k) and Im f(x + i h_k) finite (else FD_NO_FINITE, or FD_COMPLEX_LOST
+ * where the imaginary part is NaN: the mark of a dropped one), f real at x +- hc, and
+ * A against the real central difference D at hc: an f that drops the imaginary part or is not
+ * analytic (conj) still returns a plausible number, which differs from D by O(1); they must
+ * agree to CHECK_RTOL relative (far looser than either method's error), beyond A's own
+ * truncation (a large fixed step).  A D that is not
+ * finite cannot vouch for A: FD_NO_FINITE.  slack: an extra allowance per element (the
+ * caller's: D's own truncation, where a retry showed it shrinking like hc^2).  The caller retries both with a smaller hc (a
+ * domain edge within hc, or D's own truncation at a scale finer than x's); df keeps A.
  */
 #include "fastdiff.h"
 
@@ -16,32 +30,68 @@
 #include <math.h>
 
 #define CHECK_RTOL 1e-3
+/* The difference estimates the leading h^p term exactly; the next term, of either sign, can add
+ * a fraction of it (h^2 f^(p+3) / f^(p+1) over the ratio of their factorials): 1.5 covers it
+ * up to half the leading one. */
+#define TRUNC_SAFETY 1.5
 
-void fd_complex_step(ptrdiff_t n, const double *im1, const double *im2, const double *fp,
-                     const double *fm, const double *fpi, const double *fmi, const double *h1,
-                     const double *h2, const double *hc, double noise, double *df,
-                     double *error, int *status)
+void fd_complex_step(ptrdiff_t n, int cols, const double *y, const double *h0, double q,
+                     const double *fr, const double *hc, const double *slack, double noise,
+                     double *df, double *error, int *status)
 {
+    if (cols < 1) cols = 1;
+    if (cols > FD_COMPLEX_MAX_COLS) cols = FD_COMPLEX_MAX_COLS;
+    const int levels = cols + 1;
+    double qp[FD_COMPLEX_MAX_COLS + 1]; /* q^(2j) */
+    qp[0] = 1.0;
+    for (int j = 1; j <= cols; ++j) qp[j] = qp[j - 1] * q * q;
     for (ptrdiff_t i = 0; i < n; ++i) {
-        const double c1 = im1[i] / h1[i];
-        const double c2 = im2[i] / h2[i];
-        const double d = (fp[i] - fm[i]) / (2.0 * hc[i]);
-        const double d_round = (noise + 4 * DBL_EPSILON) * (fabs(fp[i]) + fabs(fm[i])) / hc[i];
-        df[i] = c1;
-        error[i] = fabs(c1 - c2) + 4.0 * (noise + DBL_EPSILON) * fabs(c1);
-        if (!isfinite(c1) || !isfinite(c2)) {
-            status[i] = isnan(im1[i]) ? FD_COMPLEX_LOST : FD_NO_FINITE;
-        } else if (fpi[i] != 0.0 || fmi[i] != 0.0) {
-            status[i] = FD_COMPLEX_LOST;  /* f is not real on the real axis */
-        } else if (isfinite(d) &&
-                   fabs(c1 - d) > CHECK_RTOL * fmax(fabs(c1), fabs(d)) + 100.0 * d_round) {
+        double g[FD_COMPLEX_MAX_COLS + 1], mag[FD_COMPLEX_MAX_COLS + 1];
+        int finite = 1, lost = 0;
+        double h = h0[i];
+        for (int k = 0; k < levels; ++k, h /= q) {
+            const double r = y[2 * (k * n + i)], v = y[2 * (k * n + i) + 1];
+            g[k] = v / h;
+            mag[k] = fabs(g[k]);
+            if (!isfinite(r) || !isfinite(g[k])) {
+                finite = 0;
+                if (isnan(v)) lost = 1;
+            }
+        }
+        /* Neville in h^2: after column j, g[k] (k >= j) holds the order-2(j+1) value of levels
+         * k-j .. k, and mag[k] the same combination of |g| (its rounding amplification) */
+        for (int j = 1; j < cols; ++j) {
+            const double c = 1.0 / (qp[j] - 1.0);
+            for (int k = levels - 1; k >= j; --k) {
+                g[k] = g[k] + (g[k] - g[k - 1]) * c;
+                mag[k] = mag[k] * (1.0 + c) + mag[k - 1] * c;
+            }
+        }
+        const double a = g[cols - 1], b = g[cols];
+        const double fp = fr[2 * i], fpi = fr[2 * i + 1];
+        const double fm = fr[2 * (n + i)], fmi = fr[2 * (n + i) + 1];
+        const double qo = qp[cols];
+        const double d = (fp - fm) / (2.0 * hc[i]);
+        const double d_round = (noise + 4 * DBL_EPSILON) * (fabs(fp) + fabs(fm)) / hc[i];
+        const double trunc = TRUNC_SAFETY * fabs(a - b) * qo / (qo - 1.0);
+        df[i] = a;
+        error[i] = trunc + (noise + DBL_EPSILON) * mag[cols - 1];
+        if (!finite) {
+            status[i] = lost ? FD_COMPLEX_LOST : FD_NO_FINITE;
+        } else if (fpi != 0.0 || fmi != 0.0) {
+            status[i] = FD_COMPLEX_LOST; /* f is not real on the real axis */
+        } else if (!isfinite(d)) {
+            status[i] = FD_NO_FINITE; /* nothing real to check against */
+        } else if (fabs(a - d) >
+                   CHECK_RTOL * fmax(fabs(a), fabs(d)) + 100.0 * d_round + trunc + slack[i]) {
             status[i] = FD_COMPLEX_LOST;
         } else {
             status[i] = FD_CONVERGED;
         }
-        if (status[i] != FD_CONVERGED || !(error[i] >= 0.0)) {
-            error[i] = status[i] == FD_CONVERGED ? INFINITY : fmax(error[i], fabs(c1 - d));
-            if (!(error[i] >= 0.0)) error[i] = INFINITY;
+        if (status[i] == FD_CONVERGED && !(error[i] >= 0.0)) status[i] = FD_NO_FINITE;
+        if (status[i] != FD_CONVERGED) {
+            if (!finite) df[i] = NAN;
+            error[i] = INFINITY;
         }
     }
 }

@@ -182,15 +182,16 @@ void fd_ladder_results(const fd_ladder_config *cfg, const fd_ladder_state *st, p
 /* ---------------------------------------------------------------------------------------- */
 
 /*
- * f'(x) ~= Im f(x + i h1) / h1 with a tiny h1; a second step h2 >> h1 bounds the truncation
- * and rounding; a real central difference at hc checks that f kept the imaginary part.
- * im1, im2: Im f(x + i h) (NaN where f dropped it); fp, fm: Re f(x +- hc), fpi, fmi their
- * imaginary parts (must vanish: f real on reals).
+ * f'(x) ~= the order-2c complex-step formula: a Richardson tableau in h^2 of
+ * g_k = Im f(x + i h_k) / h_k, h_k = h0 / q^k, k = 0 .. c-1; level c estimates its error.
+ * y: f(x + i h_k), (c + 1) rows of n complex values as (re, im) pairs (im NaN where f
+ * dropped it); fr: f(x + hc) then f(x - hc), 2 rows of n (re, im) pairs (im must vanish: f
+ * real on reals), for the analyticity check, with an extra allowance `slack` per element.
  */
-void fd_complex_step(ptrdiff_t n, const double *im1, const double *im2, const double *fp,
-                     const double *fm, const double *fpi, const double *fmi, const double *h1,
-                     const double *h2, const double *hc, double noise, double *df,
-                     double *error, int *status);
+#define FD_COMPLEX_MAX_COLS 8
+void fd_complex_step(ptrdiff_t n, int cols, const double *y, const double *h0, double q,
+                     const double *fr, const double *hc, const double *slack, double noise,
+                     double *df, double *error, int *status);
 
 /* Higher derivatives on a circle (Cauchy integral, trapezoid rule): see complex_step.c.
  * re, im: f at x + r exp(2 pi i k / N), k = 0 .. npts-1, N = 2 (npts - 1), per element. */

@@ -11,12 +11,12 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from fastdiff import _complex as _complex_mod
 from fastdiff import _forward, _steps
 from fastdiff._forward import dual_derivative_float
 from fastdiff._kernels import _finite_diff
 from fastdiff._kernels._finite_diff import ValueKindError
 from fastdiff._result import Result, make_result, shaped_result
-from fastdiff._status import Status
 from fastdiff._stencils import stencil
 from fastdiff._validation import check_int, check_real_array, fail
 
@@ -76,7 +76,9 @@ def check_order(method: str, order: Any) -> int:
         if order % 2:
             raise fail("order", "a positive even integer for method='central'", order)
         return order
-    if method in ("complex", "dual"):
+    if method == "complex":
+        return _complex_mod.check_order(order, 1)
+    if method == "dual":
         raise fail("order", f"None for method={method!r} (it has no formula order)", order)
     return check_int("order", order, 1, f"a positive integer for method={method!r}")
 
@@ -180,7 +182,9 @@ def _validate_derivative_args(
     n = check_int("n", n, 1, "a positive integer")
     if method not in METHODS:
         raise fail("method", "one of " + ", ".join(map(repr, METHODS)), method)
-    order = check_order(method, order)
+    order = (
+        _complex_mod.check_order(order, n) if method == "complex" else check_order(method, order)
+    )
     rtol, atol = check_tolerances(rtol, atol)
     if method == "complex" and bounds is not None:
         raise fail("bounds", "None for method='complex' (its points leave the real axis)", bounds)
@@ -246,10 +250,19 @@ def derivative(
         Accuracy order of the finite-difference formula at each step: even for central
         (default 2), any positive integer one-sided (default 1). With the adaptive step the
         ladder extrapolates far beyond it; with a fixed `step` it is the formula's order.
+        ``method="complex"``, n = 1: the error order of the complex-step formula, even,
+        2 ... 16 (default 2): order 2 is ``Im f(x + ih) / h``, order ``2c`` its Richardson
+        extrapolation over the steps ``h, h/q, ..., h/q**(c-1)`` (error ``O(h**(2c))``);
+        the default step is so small that order only matters with a fixed `step`. For
+        n >= 2 (the Cauchy contour) `order` must be None.
     step : float array_like, optional
         ``None`` (default): adaptive. A positive number (or array broadcastable to `x`) fixes
         the absolute step: `df` is the order-`order` formula at exactly that step (no
         extrapolation), and two extra levels at ``step/q`` and ``step/q**2`` estimate its error.
+        ``method="complex"``: for n = 1 the formula's first step h (default
+        ``2**-40 max(|x|, 1)``), with one extra level at ``h/q`` for its error estimate; for
+        n >= 2 the radius of the one circle used (default: shrinking circles from
+        ``max(|x|, 1) / 2``). Either way it is reported in ``Result.step``.
     rtol, atol : float, optional
         Stop refining an element once ``error <= atol + rtol * |df|``; an element that cannot
         reach it has status ``NOT_CONVERGED``. By default the ladder stops once the error is
@@ -330,12 +343,28 @@ def derivative(
     The smallest trusted error wins. Non-finite values of f discard the level and the ladder
     goes on with smaller steps (status 1).
 
-    ``method="complex"`` with n >= 2 evaluates f on circles ``x + r exp(2 pi i k / 32)``
+    ``method="complex"`` with n = 1 evaluates ``g(h) = Im f(x + ih) / h`` at
+    ``h, h/q, ..., h/q**c`` for order ``2c``: its Richardson tableau in ``h**2`` gives the
+    estimate (levels 0 .. c-1) and the same formula one level finer; their difference, scaled
+    by ``q**p / (q**p - 1)`` and a safety of 1.5, bounds the truncation, and one rounding unit
+    ``(noise + eps) sum |w_k g_k|`` is added (the irrational q keeps the levels' roundings
+    apart, so the difference also samples them). Two real values ``f(x +- hc)``,
+    ``hc = 2**-20 max(|x|, 1)``, check that f is analytic and kept the imaginary part; where
+    they are not finite or disagree, one closer check at ``hc / 2**12`` is made (status 1 if
+    it was a domain edge), allowing the first discrepancy shrunk at the ``hc**2`` rate of the
+    central difference's own truncation (a non-analytic f's does not shrink). Any
+    non-finite value of f (NaN or inf, in either part) means no trusted estimate: status -2,
+    or -4 where the imaginary part is missing. Cost: 4 evaluations per element for the
+    default order 2.
+
+    With n >= 2 it evaluates f on circles ``x + r exp(2 pi i k / 32)``
     (17 points by conjugate symmetry) and takes the trapezoid rule of the Cauchy integral,
-    whose error falls like ``(r / R)^32`` for a singularity at distance R; the 16-point rule
-    bounds it. The radius halves until two consecutive circles agree; an analytic f must also
-    average to f(x) on each circle, and the result must agree with the central ladder
-    within both error bars, so a non-analytic f (``abs``, ``conj(z) z``) gets status -4.
+    whose error falls like ``(r / R)^32`` for a singularity at distance R, about the square
+    of the 16-point rule's (times 100 for safety). The rounding bar is 3 ulps per value of
+    ``n! mean|f| / r**n`` plus the rounding of the points themselves. The radius halves until
+    two consecutive circles agree within these bars; an analytic f must also average to f(x)
+    on each circle, and the result must agree with the central ladder within both error
+    bars, so a non-analytic f (``abs``, ``conj(z) z``) gets status -4.
 
     Replacing the removed ``scipy.misc.derivative(func, x0, dx, n, order)`` (``order`` =
     number of points): use
@@ -381,6 +410,12 @@ def derivative(
     >>> res = fd.derivative(np.sin, 0.5, method="complex")
     >>> bool(abs(res.df - np.cos(0.5)) <= res.error < 1e-14)
     True
+    >>> res = fd.derivative(np.sin, 0.5, method="complex", step=1e-20)
+    >>> float(res.step), bool(res.df == np.sin(0.5 + 1e-20j).imag / 1e-20)
+    (1e-20, True)
+    >>> res = fd.derivative(np.sin, 0.5, method="complex", step=0.1, order=4)
+    >>> bool(abs(res.df - np.cos(0.5)) <= res.error < 1e-6)
+    True
     >>> res = fd.derivative(np.exp, 0.0, step=1e-3)     # 3-point central formula
     >>> bool(abs(res.df - 1) <= res.error), float(res.step)
     (True, 0.001)
@@ -420,7 +455,7 @@ def derivative(
     # reported in `status`), so NumPy's floating-point warnings from f are noise here.
     with np.errstate(all="ignore"):
         if a.method == "complex":
-            return _complex_step(a) if a.n == 1 else _complex_contour(a)
+            return _complex(a)
         return _ladder(a)
 
 
@@ -680,158 +715,48 @@ def _evaluate_batched(
 
 
 # --------------------------------------------------------------------------------------------
-# Complex step
+# Complex step and contour (fastdiff._complex), with this verb's evaluation of f
 # --------------------------------------------------------------------------------------------
 
 
-def _complex_step(a: DerivativeArgs) -> Result:
-    x = a.x.ravel()
-    scale = _steps.scale_of(x)
-    h1, h2, hc = (scale * 2.0**e for e in _steps.COMPLEX_STEP_EXPONENTS)
-    hc = (x + hc) - x
-    noise = float(np.finfo(np.float64).eps) if a.noise is None else a.noise
-    # f at x + i h1 and x + i h2 (NaN where f dropped the imaginary part), and at x +- hc
-    z = np.concatenate([x + 1j * h1, x + 1j * h2])
-    xr = np.concatenate([x + hc, x - hc])
-    if a.vectorized:
-        y = _call_vectorized(a, z)
-        ims = y.imag if y.dtype.kind == "c" else np.full(z.shape, np.nan)
-        yr = _call_vectorized(a, xr).astype(np.complex128)
-    else:
+def _complex_values(a: DerivativeArgs) -> Callable[[np.ndarray], np.ndarray]:
+    """f elementwise at real or complex points, as complex values; NaN where f returned a
+    real number for a complex point (it dropped the imaginary part)."""
+
+    def evaluate(pts: np.ndarray) -> np.ndarray:
+        if a.vectorized:
+            y = _call_vectorized(a, pts)
+            if pts.dtype.kind == "c" and y.dtype.kind != "c":
+                return np.full(pts.shape, complex(np.nan, np.nan))
+            return y.astype(np.complex128)
+        looped = _finite_diff.eval_complex_looped if pts.dtype.kind == "c" else None
         try:
-            ims = _finite_diff.eval_complex_looped(a.f, a.args, a.kwargs, z).imag
-            yr = _finite_diff.eval_real_looped(a.f, a.args, a.kwargs, xr)
+            if looped is not None:
+                return looped(a.f, a.args, a.kwargs, np.ascontiguousarray(pts))
+            return _finite_diff.eval_real_looped(a.f, a.args, a.kwargs, np.ascontiguousarray(pts))
         except ValueKindError as exc:
             raise _reword(exc, "vectorized=False") from None
-    im1, im2 = ims[: x.size], ims[x.size :]
-    fp, fm, fpi, fmi = yr.real[: x.size], yr.real[x.size :], yr.imag[: x.size], yr.imag[x.size :]
-    c = np.ascontiguousarray
-    df, error, status = _finite_diff.complex_step(
-        c(im1), c(im2), c(fp), c(fm), c(fpi), c(fmi), h1, h2, hc, noise
-    )
-    return shaped_result(df, error, status, 4 * x.size, h1, "complex", a.x.shape, a.x.shape)
+
+    return evaluate
 
 
-def _complex_contour(a: DerivativeArgs) -> Result:
-    """method="complex" for n >= 2: the Cauchy integral on shrinking circles (fd_contour).
-
-    An estimate is trusted once the estimates on two consecutive circles agree within their
-    error bounds: f is then analytic on both discs (a singularity, a branch cut or a
-    non-analytic f gives estimates that depend on the radius).
-    """
+def _complex(a: DerivativeArgs) -> Result:
+    evaluate = _complex_values(a)
+    if a.n == 1:
+        df, error, status, step, nfev = _complex_mod.derivative_step(a, evaluate)
+        return shaped_result(df, error, status, nfev, step, "complex", a.x.shape, a.x.shape)
     x = a.x.ravel()
-    N = x.size
-    npts = _steps.CONTOUR_POINTS
-    ang = np.exp(2j * np.pi * np.arange(npts) / (2 * (npts - 1)))
-    ang[0], ang[-1] = 1.0, -1.0  # the two points on the real axis, exactly
-    r = _steps.scale_of(x) * 2.0**_steps.CONTOUR_RADIUS_EXPONENT
-    # f(x) itself, for the mean-value check: an analytic f averages to f(x) on every circle,
-    # which a non-analytic f (|z|, conj(z) z) does not, whatever its estimates look like
-    if a.vectorized:
-        fx = _call_vectorized(a, x.astype(np.complex128))
-        fx = fx if fx.dtype.kind == "c" else np.full(N, np.nan + 0j)
-    else:
-        fx = _finite_diff.eval_complex_looped(a.f, a.args, a.kwargs, x.astype(np.complex128))
-    nfev = N
-    user_tol = a.rtol is not None or a.atol is not None
-    rtol = (a.rtol or 0.0) if user_tol else np.finfo(np.float64).eps ** _steps.DEFAULT_RTOL_EXPONENT
-    atol = a.atol or 0.0
-    best, best_err, best_r = np.full(N, np.nan), np.full(N, np.inf), r.copy()
-    guess, guess_err = np.full(N, np.nan), np.full(N, np.inf)
-    prev, prev_err = np.full(N, np.nan), np.full(N, np.inf)
-    lost = np.zeros(N, bool)
-    cauchy0 = np.full(N, np.inf)
-    nonanalytic = np.zeros(N, bool)
-    nonfinite = np.zeros(N, bool)
-    finite_seen = np.zeros(N, bool)
-    active = np.arange(N)
-    lost |= np.isnan(fx) | (fx.imag != 0)  # f must return complex, real on the real axis
-    active = active[~lost]
-    for _ in range(_steps.CONTOUR_MAX_LEVELS):
-        if not active.size:
-            break
-        z = (x[active, None] + r[active, None] * ang[None, :]).ravel()
-        nfev += z.size
-        if a.vectorized:
-            y = _call_vectorized(a, z)
-            y = y if y.dtype.kind == "c" else np.full(z.shape, np.nan + 0j)
-        else:
-            try:
-                y = _finite_diff.eval_complex_looped(a.f, a.args, a.kwargs, z)
-            except ValueKindError as exc:
-                raise _reword(exc, "vectorized=False") from None
-        y = y.reshape(active.size, npts)
-        # f must keep the imaginary part; where it is not real on the real axis (k = 0, N/2),
-        # the circle left f's real domain (a branch cut): no estimate at this radius
-        dropped = np.isnan(y).all(axis=1)
-        lost[active[dropped]] = True
-        bad = ~np.isfinite(y).all(axis=1) | (y[:, [0, -1]].imag != 0).any(axis=1)
-        nonfinite[active[bad & ~dropped]] = True
-        yr, yi = np.ascontiguousarray(y.real), np.ascontiguousarray(y.imag)
-        full, half, rho = _finite_diff.contour(a.n, yr, yi, r[active])
-        mean, mean_half, rho0 = _finite_diff.contour(0, yr, yi, r[active])
-        # the points x + r w^k round in their real part by up to ulp(|x| + r) / 2: an input
-        # error worth about (mean |f| / r) ulp each, which rho (in units of eps |f|) scales to
-        ulp = np.spacing(np.abs(x[active]) + r[active])
-        rho = rho * (1.0 + ulp / (r[active] * 2 * npts * np.finfo(np.float64).eps))
-        err = np.abs(full - half) + rho
-        # mean-value property, to the accuracy the circle affords
-        harmonic = np.abs(mean - fx[active].real) <= 2 * (np.abs(mean - mean_half) + rho0)
-        nonanalytic[active[~bad & ~dropped & ~harmonic]] = True
-        ok = ~bad & ~dropped & harmonic
-        finite_seen[active[ok]] = True
-        e = active
-        # consecutive radii agree, and the estimate is resolved (its error below its size, or
-        # at the rounding level): a huge circle's estimates can agree within huge errors
-        # an estimate resting on rounding alone (an exact zero) counts only while rounding is
-        # negligible (1e-6) next to the Cauchy scale n! mean|f| / r^n of the first circle
-        # (rho / 4 eps): a non-analytic f can look analytic on circles small enough to hide it
-        first = ~bad & ~dropped & np.isinf(cauchy0[e])  # the first finite circle
-        cauchy0[e[first]] = rho[first] / (4 * np.finfo(np.float64).eps)
-        resolved = (err < np.abs(full)) | ((err <= 4 * rho) & (rho <= 1e-6 * cauchy0[e]))
-        agree = ok & resolved & (np.abs(full - prev[e]) <= err + prev_err[e])
-        win = agree & (err < best_err[e])
-        best[e[win]], best_err[e[win]], best_r[e[win]] = full[win], err[win], r[e[win]]
-        better_guess = ok & (err < guess_err[e])
-        guess[e[better_guess]], guess_err[e[better_guess]] = full[better_guess], err[better_guess]
-        prev[e] = np.where(ok, full, np.nan)
-        prev_err[e] = np.where(ok, err, np.inf)
-        # done: dropped imaginary part, tolerance met, or rounding alone exceeds the best error
-        trusted = np.isfinite(best_err[e])
-        done = dropped | (
-            trusted
-            & ((best_err[e] <= atol + rtol * np.abs(best[e])) | (rho * 2.0**a.n > best_err[e]))
-        )
-        active = e[~done]
-        r[active] = r[active] / 2.0
-    trusted = np.isfinite(best_err)
-    df = np.where(trusted, best, guess)
-    error = np.where(trusted, best_err, np.where(np.isfinite(guess), guess_err, np.inf))
-    lost |= ~trusted & nonanalytic
-    # A non-analytic f (conj(z) z) can pass the circle's own tests at radii where its defect
-    # hides below rounding: the estimate must also agree with real steps (the central ladder,
-    # whose error is its own honest bound), as the complex step's n = 1 check does.
-    if trusted.any():
-        central = _ladder(a._replace(method="central", order=DEFAULT_ORDER["central"]))
-        nfev += central.nfev
-        c_df, c_err = np.ravel(central.df), np.ravel(central.error)
-        c_ok = np.ravel(central.success)
-        slack = 8 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(best))
-        disagree = trusted & c_ok & (np.abs(best - c_df) > best_err + c_err + slack)
-        lost |= disagree
-    status = np.where(
-        lost,
-        Status.COMPLEX_LOST,
-        np.where(
-            trusted,
-            np.where(
-                user_tol & (best_err > atol + rtol * np.abs(best)),
-                Status.NOT_CONVERGED,
-                np.where(nonfinite, Status.DOMAIN_ADAPTED, Status.CONVERGED),
-            ),
-            np.where(finite_seen, Status.INCONSISTENT, Status.NO_FINITE),
-        ),
-    )
-    df = np.where(lost, np.nan, df)
-    error = np.where(lost, np.inf, error)
-    return shaped_result(df, error, status, nfev, best_r, "complex", a.x.shape, a.x.shape)
+    count = [x.size]
+    fx = evaluate(x.astype(np.complex128))
+
+    def on_circles(idx: np.ndarray, z: np.ndarray) -> np.ndarray:
+        count[0] += z.size
+        return evaluate(z.ravel())
+
+    def central() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        res = _ladder(a._replace(method="central", order=DEFAULT_ORDER["central"], step=None))
+        count[0] += res.nfev
+        return np.ravel(res.df), np.ravel(res.error), np.ravel(res.success)
+
+    df, error, status, r = _complex_mod.contour(a, a.n, x, on_circles, fx, central)
+    return shaped_result(df, error, status, count[0], r, "complex", a.x.shape, a.x.shape)

@@ -25,8 +25,16 @@ DEFAULT_MAX_COLUMNS = 8
 #: orders below the 1e-10 aimed at for n = 1, where further levels mostly add evaluations.
 DEFAULT_RTOL_EXPONENT = 0.75
 
-#: Complex step: h1 tiny (no cancellation), h2 to bound h1's error, hc for the real check.
-COMPLEX_STEP_EXPONENTS = (-40, -26, -20)
+#: Complex step: the first step h0 = 2^-40 max(|x|, 1) (tiny: no cancellation, and its
+#: truncation f''' h^2 / 6 is far below rounding), and hc = 2^-20 max(|x|, 1) for the real
+#: central difference that checks f is analytic and kept the imaginary part.
+COMPLEX_STEP_EXPONENTS = (-40, -20)
+
+#: One smaller real check, hc / 2^12, where f is not finite at x +- hc (a domain edge within
+#: hc) or the check fails (f varies on a scale finer than x: sin at 1e6). Not smaller: the
+#: check's own rounding, 100 (noise + 4 eps) |f| / hc, must stay far below the O(1) relative
+#: discrepancy of a non-analytic f (at hc / 2^12 it is about 6e-4 |f| / max(|x|, 1)).
+COMPLEX_CHECK_SHRINK = 2.0**-12
 
 #: Default points per call of a vectorized f (8 MiB of float64 input per call).
 DEFAULT_BATCH_POINTS = 1 << 20

@@ -91,16 +91,16 @@ class Ladder:
         self,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.intc], NDArray[np.float64]]: ...
 
+COMPLEX_MAX_COLS: int
+
 def complex_step(
-    im1: NDArray[np.float64],
-    im2: NDArray[np.float64],
-    fp: NDArray[np.float64],
-    fm: NDArray[np.float64],
-    fpi: NDArray[np.float64],
-    fmi: NDArray[np.float64],
-    h1: NDArray[np.float64],
-    h2: NDArray[np.float64],
+    cols: int,
+    y: NDArray[np.complex128],
+    h0: NDArray[np.float64],
+    q: float,
+    fr: NDArray[np.complex128],
     hc: NDArray[np.float64],
+    slack: NDArray[np.float64],
     noise: float,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.intc]]: ...
 def eval_points_looped(
@@ -130,4 +130,14 @@ def eval_complex_looped(
     args: tuple[Any, ...],
     kwargs: dict[str, Any] | None,
     z: NDArray[np.complex128],
+) -> NDArray[np.complex128]: ...
+def eval_rows_looped(
+    f: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any] | None,
+    XT: NDArray[Any],
+    shape: tuple[int, ...],
+    fshape: tuple[int, ...],
+    m: int,
+    cplx: bool,
 ) -> NDArray[np.complex128]: ...

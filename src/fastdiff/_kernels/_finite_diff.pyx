@@ -11,7 +11,7 @@ from libc.stdlib cimport calloc, free
 
 from fastdiff._kernels.fastdiff cimport (
     FD_MAX_POINTS, FD_N_SIDES, FD_OFFSETS_NONFINITE, FD_OFFSETS_REPEATED, FD_STATUS_COUNT,
-    fd_complex_step, fd_contour, fd_fornberg_weights, fd_ladder_config, fd_ladder_init, fd_ladder_points,
+    FD_COMPLEX_MAX_COLS, fd_complex_step, fd_contour, fd_fornberg_weights, fd_ladder_config, fd_ladder_init, fd_ladder_points,
     fd_ladder_points_groups, fd_ladder_prepare, fd_ladder_results, fd_ladder_set_pair, fd_ladder_state,
     fd_ladder_update, fd_ladder_update_groups, fd_status_codes, fd_status_messages, fd_status_names,
 )
@@ -272,12 +272,19 @@ cdef class Ladder:
         return df, error, status, step
 
 
-def complex_step(const double[::1] im1, const double[::1] im2, const double[::1] fp,
-                 const double[::1] fm, const double[::1] fpi, const double[::1] fmi,
-                 const double[::1] h1, const double[::1] h2, const double[::1] hc,
-                 double noise):
-    """(df, error, status) of the complex step from the values of f."""
-    cdef Py_ssize_t n = im1.shape[0]
+COMPLEX_MAX_COLS = FD_COMPLEX_MAX_COLS
+
+
+def complex_step(int cols, const double complex[:, ::1] y, const double[::1] h0, double q,
+                 const double complex[:, ::1] fr, const double[::1] hc,
+                 const double[::1] slack, double noise):
+    """(df, error, status) of the order-2 cols complex-step formula from the values of f:
+    y[k] = f(x + i h0 / q**k), k = 0 .. cols; fr = (f(x + hc), f(x - hc))."""
+    cdef Py_ssize_t n = h0.shape[0]
+    if y.shape[0] != cols + 1 or y.shape[1] != n or fr.shape[0] != 2 or fr.shape[1] != n:
+        raise ValueError("complex_step: y must be (cols + 1, n) and fr (2, n)")
+    if hc.shape[0] != n or slack.shape[0] != n or not 1 <= cols <= FD_COMPLEX_MAX_COLS:
+        raise ValueError("complex_step: hc must have n entries and 1 <= cols <= max")
     df = np.empty(n, dtype=np.float64)
     error = np.empty(n, dtype=np.float64)
     status = np.empty(n, dtype=np.intc)
@@ -285,8 +292,9 @@ def complex_step(const double[::1] im1, const double[::1] im2, const double[::1]
     cdef int[::1] s = status
     if n:
         with nogil:
-            fd_complex_step(n, &im1[0], &im2[0], &fp[0], &fm[0], &fpi[0], &fmi[0], &h1[0],
-                            &h2[0], &hc[0], noise, &d[0], &e[0], &s[0])
+            fd_complex_step(n, cols, <const double *>&y[0, 0], &h0[0], q,
+                            <const double *>&fr[0, 0], &hc[0], &slack[0], noise, &d[0],
+                            &e[0], &s[0])
     return df, error, status
 
 
@@ -386,7 +394,39 @@ def eval_complex_looped(f, tuple args, dict kwargs, const double complex[::1] z)
         y = f(z[k], *args, **(kwargs or {}))
         if PyComplex_Check(y):
             o[k] = PyComplex_RealAsDouble(y) + 1j * PyComplex_ImagAsDouble(y)
+        elif isinstance(y, np.ndarray) and y.dtype.kind == "c" and y.size == 1:
+            o[k] = complex(y.reshape(()))  # a 0-d complex array (np.where, ...)
         else:
             store(y, v, 1)
             o[k] = NAN + 1j * NAN
+    return out
+
+
+def eval_rows_looped(f, tuple args, dict kwargs, XT, tuple shape, tuple fshape,
+                     Py_ssize_t m, bint cplx):
+    """f at each row of XT (k, N), real or complex, one call each with a fresh array of
+    `shape`: values (k, m) complex. Where a complex point gave a value that is not complex
+    (f dropped the imaginary part) the row is NaN + NaN j."""
+    cdef Py_ssize_t c, k = XT.shape[0]
+    out = np.empty((k, m), dtype=np.complex128)
+    cdef double complex[:, ::1] o = out
+    cdef double complex nan2 = NAN + 1j * NAN
+    kw = kwargs or {}
+    for c in range(k):
+        y = f(XT[c].reshape(shape).copy(), *args, **kw)
+        if m == 1 and not fshape and (PyComplex_Check(y) or PyFloat_Check(y)):
+            if PyComplex_Check(y):
+                o[c, 0] = PyComplex_RealAsDouble(y) + 1j * PyComplex_ImagAsDouble(y)
+            else:
+                o[c, 0] = nan2 if cplx else PyFloat_AS_DOUBLE(y)
+            continue
+        a = np.asarray(y)
+        if a.shape != fshape:
+            raise OutputShapeError(a.shape)
+        if a.dtype.kind not in "biufc":
+            raise ValueKindError(f"{a.dtype}")
+        if cplx and a.dtype.kind != "c":
+            out[c] = nan2
+        else:
+            out[c] = a.reshape(-1)
     return out

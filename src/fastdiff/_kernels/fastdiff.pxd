@@ -62,9 +62,9 @@ cdef extern from "fastdiff.h" nogil:
     void fd_ladder_results(const fd_ladder_config *cfg, const fd_ladder_state *st, Py_ssize_t n,
                            double *df, double *error, int *status, double *step)
 
-    void fd_complex_step(Py_ssize_t n, const double *im1, const double *im2, const double *fp,
-                         const double *fm, const double *fpi, const double *fmi,
-                         const double *h1, const double *h2, const double *hc, double noise,
+    enum: FD_COMPLEX_MAX_COLS
+    void fd_complex_step(Py_ssize_t n, int cols, const double *y, const double *h0, double q,
+                         const double *fr, const double *hc, const double *slack, double noise,
                          double *df, double *error, int *status)
     void fd_contour(Py_ssize_t m, int n, int npts, const double *re, const double *im,
                     const double *r, double *d_full, double *d_half, double *rho)

@@ -1,0 +1,373 @@
+"""method="complex": the complex step (first derivatives) and the Cauchy contour (higher ones).
+
+Every verb comes here with its own way of evaluating f (elementwise, along coordinates, along
+a line); this module owns the steps, the checks and the status rules, so that they are the
+same for all:
+
+* `step_estimates`: the complex-step formula of order 2, 4, ... (csrc/complex_step.c) on the
+  steps ``h0 / q**k``, its real analyticity check, and the retries of that check near a domain
+  edge. `derivative` (n = 1), `gradient`, `jacobian` and `jvp` use it.
+* `contour`: the Cauchy integral on shrinking circles (fd_contour), cross-checked against the
+  central ladder. `derivative` (n >= 2) and `hessdiag` use it.
+* `hessian`: the complex-step gradient differentiated by the central ladder (complex step on
+  one direction, central differences on the other), symmetrised with one estimate per pair.
+
+Imports point down: the callers pass their evaluators and their central ladders in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fastdiff import _steps
+from fastdiff._kernels import _finite_diff
+from fastdiff._status import Status
+from fastdiff._validation import fail
+
+if TYPE_CHECKING:
+    from fastdiff._derivative import DerivativeArgs
+
+EPS = float(np.finfo(np.float64).eps)
+
+#: Contour rounding in the error bar, in ulps of n! mean|f| / r^n (see contour()).
+CONTOUR_ROUNDING_ULPS = 3.0
+
+#: Safety on the squared 16-point error as the 32-point rule's truncation (see contour()).
+CONTOUR_SQUARE_SAFETY = 100.0
+
+#: Safety on the hc^2 rate of the real check's own truncation (its next term is hc^4).
+CHECK_RATE_SAFETY = 4.0
+
+#: Orders of the complex-step formula: even, up to the tableau's columns (2 c for c columns).
+MAX_ORDER = 2 * _finite_diff.COMPLEX_MAX_COLS
+
+
+def check_order(order: Any, n: int, verb: str = "derivative") -> int:
+    """The order of the complex-step formula (n = 1), or 2 where the method has none.
+
+    n = 1 (and the complex direction of every first-derivative verb): an even order
+    2 ... MAX_ORDER. The Cauchy contour (n >= 2, hessdiag) has no formula order: None only.
+    """
+    if order is None:
+        return 2
+    if n >= 2 or verb == "hessdiag":
+        where = "hessdiag" if verb == "hessdiag" else "n >= 2"
+        raise fail(
+            "order",
+            f"None for method='complex' with {where} (the Cauchy contour's accuracy is set by "
+            "its 32 points, not by a formula order)",
+            order,
+        )
+    rule = f"an even integer 2 ... {MAX_ORDER} for method='complex'"
+    if isinstance(order, bool) or not isinstance(order, int | np.integer):
+        raise fail("order", rule, order, TypeError)
+    if not (2 <= order <= MAX_ORDER and order % 2 == 0):
+        raise fail("order", rule, order)
+    return int(order)
+
+
+def default_steps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(h0, hc): the first complex step and the real check's step, per element of x."""
+    scale = _steps.scale_of(x)
+    h0, hc = (scale * 2.0**e for e in _steps.COMPLEX_STEP_EXPONENTS)
+    return h0, (x + hc) - x
+
+
+# --------------------------------------------------------------------------------------------
+# The complex step (first derivatives)
+# --------------------------------------------------------------------------------------------
+
+
+def step_estimates(
+    imag: Callable[[np.ndarray], np.ndarray],
+    real: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    x: np.ndarray,
+    h0: np.ndarray,
+    hc: np.ndarray,
+    order: int,
+    noise: float,
+    m: int,
+    rtol: float | None = None,
+    atol: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The order-`order` complex step for N groups of m outputs: (df, error, status), (N, m).
+
+    imag(hs): f at x + i hs for hs of shape (levels, N), complex values (levels, N, m), NaN
+    where f dropped the imaginary part. real(t, idx): f where the groups idx are moved by the
+    real t, complex values (len(idx), m). A group is a point of derivative(), a coordinate of
+    a Jacobian column, or the line of a jvp.
+
+    Where f is not finite at x +- hc (a domain edge within hc), the real check is retried
+    with smaller steps; an estimate that nothing real could vouch for is not trusted. A
+    requested `rtol`/`atol` the estimate does not meet gives NOT_CONVERGED (there is nothing
+    to refine: the first step is already at rounding level).
+    """
+    df, error, status = _step_estimates(imag, real, x, h0, hc, order, noise, m)
+    if rtol is not None or atol is not None:
+        short = (status >= 0) & (error > (atol or 0.0) + (rtol or 0.0) * np.abs(df))
+        status = np.where(short, Status.NOT_CONVERGED, status)
+    return df, error, status
+
+
+def _step_estimates(imag, real, x, h0, hc, order, noise, m):
+    N = h0.size
+    cols = order // 2
+    q = _steps.DEFAULT_STEP_RATIO
+    hs = h0 * _level_factors(cols)
+    y = np.ascontiguousarray(np.asarray(imag(hs), dtype=np.complex128).reshape(cols + 1, N * m))
+    idx = np.arange(N)
+    hc = np.array(hc, dtype=np.float64)
+    both = np.concatenate([idx, idx])
+    fr = np.asarray(real(np.concatenate([hc, -hc]), both), dtype=np.complex128)
+    fr = np.ascontiguousarray(fr.reshape(2, N * m))
+    per = (lambda v: v) if m == 1 else (lambda v: np.repeat(v, m))
+    h0r = np.ascontiguousarray(per(h0), dtype=np.float64)
+    no_slack = np.zeros(N * m)
+    df, error, status = _finite_diff.complex_step(cols, y, h0r, q, fr, per(hc), no_slack, noise)
+    if not status.any():  # every check passed at once: the common case
+        return df.reshape(N, m), error.reshape(N, m), status.reshape(N, m)
+    # the check failed or could not be made, for an estimate that is finite from an f that is
+    # real on the real axis: a domain edge within hc, or D's truncation (sin at 1e6): once more,
+    # closer (not closer still: the check's rounding must stay far below a non-analytic f's)
+    edge = ~np.isfinite(fr[0] - fr[1]).reshape(N, m)
+    real_ok = (fr.imag == 0).all(axis=0).reshape(N, m)
+    unchecked = (status != Status.CONVERGED).reshape(N, m) & real_ok
+    retry = unchecked.any(axis=1) & np.isfinite(df).reshape(N, m).all(axis=1)
+    status = status.reshape(N, m)
+    if retry.any():
+        g = idx[retry]
+        # D's truncation falls like hc^2 (a non-analytic f's discrepancy does not): the first
+        # check's discrepancy, scaled by that rate, is allowed (f' = 0 while f(3) != 0: x^3 at 0)
+        d0 = ((fr[0].real - fr[1].real) / (2 * per(hc))).reshape(N, m)[g]
+        disc0 = np.abs(df.reshape(N, m)[g] - d0)
+        old = hc[g].copy()
+        hc[g] = (x[g] + hc[g] * _steps.COMPLEX_CHECK_SHRINK) - x[g]
+        rate = ((hc[g] / old) ** 2)[:, None]
+        slack = np.where(np.isfinite(disc0), CHECK_RATE_SAFETY * disc0 * rate, 0.0)
+        fr2 = np.asarray(real(np.concatenate([hc[g], -hc[g]]), np.concatenate([g, g])))
+        fr2 = np.ascontiguousarray(fr2.reshape(2, g.size * m), dtype=np.complex128)
+        rows = np.ascontiguousarray(y.reshape(cols + 1, N, m)[:, g].reshape(cols + 1, -1))
+        d2, e2, s2 = _finite_diff.complex_step(
+            cols, rows, np.ascontiguousarray(per(h0[g])), q, fr2, per(hc[g]),
+            np.ascontiguousarray(slack.reshape(-1)), noise,
+        )  # fmt: skip
+        s2 = s2.reshape(g.size, m)
+        s2 = np.where(edge[g] & (s2 == Status.CONVERGED), Status.DOMAIN_ADAPTED, s2)
+        df, error = df.reshape(N, m), error.reshape(N, m)
+        df[g], error[g], status[g] = d2.reshape(-1, m), e2.reshape(-1, m), s2
+    return df.reshape(N, m), error.reshape(N, m), status
+
+
+@lru_cache(maxsize=16)
+def _level_factors(cols: int) -> np.ndarray:
+    """(cols + 1, 1): q**-k, the steps of the levels relative to the first (read-only)."""
+    f = 1.0 / _steps.DEFAULT_STEP_RATIO ** np.arange(cols + 1)[:, None]
+    f.flags.writeable = False
+    return f
+
+
+def derivative_step(
+    a: DerivativeArgs, evaluate: Callable[[np.ndarray], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """derivative(method="complex") for n = 1: (df, error, status, step, nfev), flat.
+
+    evaluate(points): f elementwise at real or complex points, complex values (NaN where f
+    returned a real number for a complex point).
+    """
+    x = a.x.ravel()
+    h_default, hc = default_steps(x)
+    h0 = h_default if a.step is None else a.step.ravel().astype(np.float64)
+    noise = EPS if a.noise is None else max(a.noise, EPS)
+    nfev = [0]
+
+    def imag(hs):
+        z = x[None, :] + 1j * hs
+        nfev[0] += z.size
+        return evaluate(z.ravel())
+
+    def real(t, idx):
+        nfev[0] += idx.size
+        return evaluate(x[idx] + t)
+
+    df, error, status = step_estimates(imag, real, x, h0, hc, a.order, noise, 1, a.rtol, a.atol)
+    return df[:, 0], error[:, 0], status[:, 0], h0, nfev[0]
+
+
+# --------------------------------------------------------------------------------------------
+# The Cauchy contour (higher derivatives, Hessian diagonals)
+# --------------------------------------------------------------------------------------------
+
+
+def contour(
+    a: DerivativeArgs,
+    n: int,
+    x: np.ndarray,
+    evaluate: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    fx: np.ndarray,
+    central: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, ...]:
+    """The n-th derivative along N elements by the Cauchy integral on shrinking circles.
+
+    evaluate(idx, z): f where element idx[e] is moved to the complex point z[e, k], complex
+    values of z's shape (NaN where f dropped the imaginary part); fx: f(x) per element,
+    evaluated at complex input (NaN where f dropped it); central(): the central ladder's
+    (df, error, success) per element, the cross-check. Returns (df, error, status, radius).
+
+    An estimate is trusted once the estimates on two consecutive circles agree within their
+    error bounds: f is then analytic on both discs (a singularity, a branch cut or a
+    non-analytic f gives estimates that depend on the radius). A fixed `step` is the radius of
+    the one circle used: its estimate is trusted if resolved, analytic and cross-checked.
+    """
+    N = x.size
+    npts = _steps.CONTOUR_POINTS
+    ang = np.exp(2j * np.pi * np.arange(npts) / (2 * (npts - 1)))
+    ang[0], ang[-1] = 1.0, -1.0  # the two points on the real axis, exactly
+    fixed = a.step is not None
+    if a.step is not None:
+        r = a.step.ravel().astype(np.float64).copy()
+    else:
+        r = _steps.scale_of(x) * 2.0**_steps.CONTOUR_RADIUS_EXPONENT
+    user_tol = a.rtol is not None or a.atol is not None
+    rtol = (a.rtol or 0.0) if user_tol else EPS**_steps.DEFAULT_RTOL_EXPONENT
+    atol = a.atol or 0.0
+    best, best_err, best_r = np.full(N, np.nan), np.full(N, np.inf), r.copy()
+    guess, guess_err = np.full(N, np.nan), np.full(N, np.inf)
+    prev, prev_err = np.full(N, np.nan), np.full(N, np.inf)
+    lost = np.zeros(N, bool)
+    cauchy0 = np.full(N, np.inf)
+    nonanalytic = np.zeros(N, bool)
+    nonfinite = np.zeros(N, bool)
+    finite_seen = np.zeros(N, bool)
+    active = np.arange(N)
+    lost |= np.isnan(fx) | (fx.imag != 0)  # f must return complex, real on the real axis
+    active = active[~lost]
+    for _ in range(1 if fixed else _steps.CONTOUR_MAX_LEVELS):
+        if not active.size:
+            break
+        y = evaluate(active, x[active, None] + r[active, None] * ang[None, :])
+        y = y.reshape(active.size, npts)
+        # f must keep the imaginary part; where it is not real on the real axis (k = 0, N/2),
+        # the circle left f's real domain (a branch cut): no estimate at this radius
+        dropped = np.isnan(y).all(axis=1)
+        lost[active[dropped]] = True
+        bad = ~np.isfinite(y).all(axis=1) | (y[:, [0, -1]].imag != 0).any(axis=1)
+        nonfinite[active[bad & ~dropped]] = True
+        yr, yi = np.ascontiguousarray(y.real), np.ascontiguousarray(y.imag)
+        full, half, rho = _finite_diff.contour(n, yr, yi, r[active])
+        mean, mean_half, rho0 = _finite_diff.contour(0, yr, yi, r[active])
+        # the points x + r w^k round in their real part by up to ulp(|x| + r) / 2: an input
+        # error worth about (mean |f| / r) ulp each, which rho (in units of eps |f|) scales to
+        ulp = np.spacing(np.abs(x[active]) + r[active])
+        inputs = rho * ulp / (r[active] * 2 * npts * EPS)
+        # ... for the error bar: ulp / 2 per point times |f'| ~ mean|f| / r, twice (|f'| can
+        # exceed mean|f| / r; the roundings of 32 points rarely add up with one sign)
+        bar_inputs = rho / (4 * 2 * (npts - 1)) * ulp / (r[active] * EPS)
+        # rho is the worst case 4N ulps per value (every rounding of every value adding up
+        # with one sign): it steers the radius; the error bar takes CONTOUR_ROUNDING_ULPS,
+        # as |full - half| already holds a sample of the rounding of half the points
+        bar_rho = rho * (CONTOUR_ROUNDING_ULPS / (2 * (npts - 1) * 4)) + bar_inputs
+        rho = rho + inputs
+        # |full - half| is the 16-point rule's error e16 ~ (r/R)^16; the 32-point rule's own is
+        # about e16^2 / |f^(n)| ((r/R)^32 for a pole at distance R; up to ~5x more for a branch
+        # point's slower coefficients: CONTOUR_SQUARE_SAFETY); consecutive circles that agree
+        # within these bars confirm it (see `agree`)
+        e16 = np.abs(full - half)
+        sq = CONTOUR_SQUARE_SAFETY * e16**2 / np.maximum(np.abs(full), np.finfo(float).tiny)
+        err = np.minimum(e16, sq) + bar_rho
+        # mean-value property, to the accuracy the circle affords
+        harmonic = np.abs(mean - fx[active].real) <= 2 * (np.abs(mean - mean_half) + rho0)
+        nonanalytic[active[~bad & ~dropped & ~harmonic]] = True
+        ok = ~bad & ~dropped & harmonic
+        finite_seen[active[ok]] = True
+        e = active
+        # consecutive radii agree, and the estimate is resolved (its error below its size, or
+        # at the rounding level): a huge circle's estimates can agree within huge errors
+        # an estimate resting on rounding alone (an exact zero) counts only while rounding is
+        # negligible (1e-6) next to the Cauchy scale n! mean|f| / r^n of the first circle
+        # (rho / 4 eps): a non-analytic f can look analytic on circles small enough to hide it
+        first = ~bad & ~dropped & np.isinf(cauchy0[e])  # the first finite circle
+        cauchy0[e[first]] = rho[first] / (4 * EPS)
+        resolved = (err < np.abs(full)) | ((err <= 4 * rho) & (rho <= 1e-6 * cauchy0[e]))
+        if fixed:  # one circle: resolved and analytic (the cross-check below confirms it)
+            agree = ok & ((err < np.abs(full)) | (err <= 4 * rho))
+        else:
+            agree = ok & resolved & (np.abs(full - prev[e]) <= err + prev_err[e])
+        win = agree & (err < best_err[e])
+        best[e[win]], best_err[e[win]], best_r[e[win]] = full[win], err[win], r[e[win]]
+        better_guess = ok & (err < guess_err[e])
+        guess[e[better_guess]], guess_err[e[better_guess]] = full[better_guess], err[better_guess]
+        prev[e] = np.where(ok, full, np.nan)
+        prev_err[e] = np.where(ok, err, np.inf)
+        # done: dropped imaginary part, tolerance met, or rounding alone exceeds the best error
+        trusted = np.isfinite(best_err[e])
+        done = dropped | (
+            trusted
+            & ((best_err[e] <= atol + rtol * np.abs(best[e])) | (bar_rho * 2.0**n > best_err[e]))
+        )
+        active = e[~done]
+        r[active] = r[active] / 2.0
+    if a.step is not None:
+        best_r = a.step.ravel().astype(np.float64)
+    trusted = np.isfinite(best_err)
+    df = np.where(trusted, best, guess)
+    error = np.where(trusted, best_err, np.where(np.isfinite(guess), guess_err, np.inf))
+    lost |= ~trusted & nonanalytic
+    # A non-analytic f (conj(z) z) can pass the circle's own tests at radii where its defect
+    # hides below rounding: the estimate must also agree with real steps (the central ladder,
+    # whose error is its own honest bound), as the complex step's n = 1 check does.
+    if trusted.any():
+        c_df, c_err, c_ok = central()
+        slack = 8 * EPS * np.maximum(1.0, np.abs(best))
+        disagree = trusted & c_ok & (np.abs(best - c_df) > best_err + c_err + slack)
+        lost |= disagree
+    status = np.where(
+        lost,
+        Status.COMPLEX_LOST,
+        np.where(
+            trusted,
+            np.where(
+                user_tol & (best_err > atol + rtol * np.abs(best)),
+                Status.NOT_CONVERGED,
+                np.where(nonfinite, Status.DOMAIN_ADAPTED, Status.CONVERGED),
+            ),
+            np.where(finite_seen, Status.INCONSISTENT, Status.NO_FINITE),
+        ),
+    )
+    df = np.where(lost, np.nan, df)
+    error = np.where(lost, np.inf, error)
+    return df, error, status, best_r
+
+
+# --------------------------------------------------------------------------------------------
+# Hessians: complex step on one direction, the central ladder on the other
+# --------------------------------------------------------------------------------------------
+
+
+def symmetrise(
+    J: np.ndarray, E: np.ndarray, T: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One estimate per pair {i, j} from J[i, j] and J[j, i]: exactly symmetric.
+
+    The trusted one with the smaller error wins; two trusted estimates that disagree beyond
+    both error bars (and rounding) are INCONSISTENT: one of them is wrong.
+    """
+    okm = T >= 0
+    Et = np.where(okm, E, np.inf)
+    take_t = (Et.T < Et) | (~okm & okm.T)  # take J[j, i] for entry (i, j)
+    H = np.where(take_t, J.T, J)
+    err = np.where(take_t, E.T, E)
+    st = np.where(take_t, T.T, T)
+    both = okm & okm.T
+    slack = 8 * EPS * np.maximum(1.0, np.maximum(np.abs(J), np.abs(J.T)))
+    clash = both & (np.abs(J - J.T) > E + E.T + slack)
+    st = np.where(clash, Status.INCONSISTENT, st)
+    err = np.where(clash, np.inf, err)
+    # exactly symmetric: the upper triangle's choice, mirrored
+    iu = np.triu_indices(J.shape[0], 1)
+    for M in (H, err, st):
+        M[(iu[1], iu[0])] = M[iu]
+    return H, err, st
