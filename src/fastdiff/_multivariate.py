@@ -601,7 +601,13 @@ def _verb(
         )
         if verb == "jvp":
             return _forward.dual_jvp(f, x, v, args, kwargs)
-        return getattr(_forward, f"dual_{verb}")(f, x, args, kwargs)
+        if batch_bytes is not None and (
+            isinstance(batch_bytes, bool)
+            or not isinstance(batch_bytes, int | np.integer)
+            or batch_bytes <= 0
+        ):
+            raise fail("batch_bytes", "a positive integer or None", batch_bytes, TypeError)
+        return getattr(_forward, f"dual_{verb}")(f, x, args, kwargs, batch_bytes=batch_bytes)
     a = _validate_multi_args(
         verb,
         f,
