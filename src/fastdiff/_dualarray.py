@@ -31,6 +31,7 @@ import numpy as np
 from fastdiff._kernels import _dual, _dualarray
 from fastdiff._kernels._dual import Dual
 
+_EPS = float(np.finfo(np.float64).eps)
 _RULES: dict[str, int] = {name: i for i, name in enumerate(_dual.RULE_NAMES)}
 _RULES.update({alias: _RULES[name] for alias, name in _dual.ALIASES.items()})
 
@@ -85,7 +86,9 @@ class DualArray:
     Dual(2.0, [0.0, 1.0])
     """
 
-    __slots__ = ("_k", "_t", "_tag", "_v")
+    # _n: roundings along the longest path to this array (for the rounding bound); _abs: the
+    # tangent rows are magnitudes (the bound's evaluation, see fastdiff._forward).
+    __slots__ = ("_abs", "_k", "_n", "_t", "_tag", "_v")
     __array_priority__ = 1000.0
 
     def __init__(self, value: Any, partials: Any) -> None:
@@ -99,19 +102,32 @@ class DualArray:
         self._t = np.ascontiguousarray(np.moveaxis(p, -1, 0))
         self._k = p.shape[-1]
         self._tag = 0
+        self._n = 0
+        self._abs = False
 
     # Constructors ---------------------------------------------------------------------
     @classmethod
-    def _make(cls, v: np.ndarray, t: np.ndarray, k: int, tag: int) -> DualArray:
+    def _make(
+        cls, v: np.ndarray, t: np.ndarray, k: int, tag: int, absolute: bool = False
+    ) -> DualArray:
         r = object.__new__(cls)
         r._v = v
         r._t = t
         r._k = k
         r._tag = tag
+        r._n = 0
+        r._abs = absolute
         return r
 
-    def _like(self, v: Any, t: np.ndarray) -> DualArray:
-        return DualArray._make(np.asarray(v, dtype=np.float64), t, self._k, self._tag)
+    def _like(self, v: Any, t: np.ndarray, cost: int = 1, base: int | None = None) -> DualArray:
+        r = object.__new__(DualArray)
+        r._v = np.asarray(v, dtype=np.float64)
+        r._t = t
+        r._k = self._k
+        r._tag = self._tag
+        r._n = (self._n if base is None else base) + cost
+        r._abs = self._abs
+        return r
 
     @property
     def _second(self) -> bool:
@@ -189,7 +205,7 @@ class DualArray:
         t = self._t[tkey]
         if np.ndim(v) == 0 and not self._second:
             return _dual.make(float(v), t.tolist(), self._tag)
-        return self._like(v, t)
+        return self._like(v, t, 0)
 
     def __setitem__(self, key: Any, item: Any) -> None:
         if isinstance(key, DualArray | Dual):
@@ -255,7 +271,7 @@ class DualArray:
 
     # Arithmetic -----------------------------------------------------------------------
     def __neg__(self) -> DualArray:
-        return self._like(-self._v, -self._t)
+        return self._like(-self._v, self._t if self._abs else -self._t, 0)
 
     def __pos__(self) -> DualArray:
         return self
@@ -439,6 +455,16 @@ def _as_dualarray(a: Any) -> DualArray:
     raise TypeError(f"expected a DualArray; got {type(a).__name__}")
 
 
+def _depth(*ops: Any) -> int:
+    """Roundings along the longest path to the operands."""
+    return max((o._n for o in ops if isinstance(o, DualArray)), default=0)
+
+
+def _mag(x: Any, like: DualArray) -> Any:
+    """|x| in the bound's evaluation (magnitudes combine with magnitudes), else x."""
+    return np.abs(x) if like._abs else x
+
+
 def _align(t: np.ndarray, ndim: int) -> np.ndarray:
     """Tangents (m,) + S viewed as (m, 1, ..., 1) + S with ndim axes after m."""
     extra = ndim - (t.ndim - 1)
@@ -492,10 +518,14 @@ def _unary(rule: int, x: DualArray) -> DualArray:
     xt = np.ascontiguousarray(x._t).reshape(m, -1)
     second = x._second
     v, _, dd, t = _dualarray.unary(rule, xv, xt, second)
-    r = x._like(v.reshape(x._v.shape), t.reshape(x._t.shape))
+    if x._abs:  # tangent rows are magnitudes >= 0: |f' t| = |f'| t, plus the factor's own
+        # rounding, which is absolute in rules like tanh' = (1 - t)(1 + t) (0 once t rounds to 1)
+        # (4 eps absolute, expressed in units of the final gamma(count) >= 2 (count + 2) eps)
+        t = np.abs(t) + (2.0 / (x._n + 4)) * xt
+    r = x._like(v.reshape(x._v.shape), t.reshape(x._t.shape), 2)  # libm's and the product's
     if second:
         t1 = x._t[: x._k]
-        _add_second(r, dd.reshape(x._v.shape) * _outer(t1, t1))
+        _add_second(r, _mag(dd.reshape(x._v.shape), x) * _outer(t1, t1))
     return r
 
 
@@ -512,17 +542,18 @@ def _binary_rule(rule: int, a: Any, b: Any) -> DualArray:
         np.ascontiguousarray(bv).reshape(-1),
         second,
     )
-    f, fx, fy = (o.reshape(shape) for o in out[:3])
+    f, fx, fy = (_mag(o.reshape(shape), like) for o in out[:3])
+    f = out[0].reshape(shape)
     t = 0.0
     if at is not None:
         t = fx * _align(at, len(shape))
     if bt is not None:
         t = t + fy * _align(bt, len(shape))
     t = np.ascontiguousarray(_full(np.asarray(t), shape))
-    r = like._like(f, t)
+    r = like._like(f, t, 3, _depth(a, b))
     if second:
         k = like._k
-        fxx, fxy, fyy = (o.reshape(shape) for o in out[3:])
+        fxx, fxy, fyy = (_mag(o.reshape(shape), like) for o in out[3:])
         extra = 0.0
         if at is not None:
             a1 = _full(at[:k], shape)
@@ -553,32 +584,40 @@ def _binop(name: str, a: Any, b: Any = None) -> Any:
         return _binop("multiply", a, _unary(_RULES["reciprocal"], _as_dualarray(b)))
     v = _BINOPS[name](av, bv)
     nd = np.ndim(v)
+    base = _depth(a, b)
+    sub = name == "subtract" and not like._abs  # magnitudes add
     if name == "add" or name == "subtract":
         if at is None:
-            t = -_align(bt, nd) if name == "subtract" else _align(bt, nd)
+            t = -_align(bt, nd) if sub else _align(bt, nd)
         elif bt is None:
             t = _align(at, nd)
         else:
-            t = _align(at, nd) + (-_align(bt, nd) if name == "subtract" else _align(bt, nd))
-        return like._like(v, _full(t, np.shape(v)))
+            t = _align(at, nd) + (-_align(bt, nd) if sub else _align(bt, nd))
+        return like._like(v, _full(t, np.shape(v)), 1, base)
+    av, bv = _mag(av, like), _mag(bv, like)
     if name == "multiply":
         if at is None:
-            return like._like(v, _full(av * _align(bt, nd), np.shape(v)))
+            return like._like(v, _full(av * _align(bt, nd), np.shape(v)), 1, base)
         if bt is None:
-            return like._like(v, _full(bv * _align(at, nd), np.shape(v)))
+            return like._like(v, _full(bv * _align(at, nd), np.shape(v)), 1, base)
         at_, bt_ = _align(at, nd), _align(bt, nd)
-        r = like._like(v, _full(bv * at_ + av * bt_, np.shape(v)))
+        r = like._like(v, _full(bv * at_ + av * bt_, np.shape(v)), 2, base)
         if like._second:
             k = like._k
             a1, b1 = _full(at_[:k], np.shape(v)), _full(bt_[:k], np.shape(v))
             _add_second(r, _outer(a1, b1) + _outer(b1, a1))
         return r
     # divide (first order, or a constant divisor)
+    q = _mag(v, like)
     if bt is None:
-        return like._like(v, _full(_align(at, nd) / bv, np.shape(v)))
+        return like._like(v, _full(_align(at, nd) / bv, np.shape(v)), 1, base)
     if at is None:  # (c / y)' = -(c / y) y' / y; second order went through reciprocal above
-        return like._like(v, _full((-v / bv) * _align(bt, nd), np.shape(v)))
-    return like._like(v, _full((_align(at, nd) - v * _align(bt, nd)) / bv, np.shape(v)))
+        return like._like(
+            v, _full(((q if like._abs else -q) / bv) * _align(bt, nd), np.shape(v)), 2, base
+        )
+    tb = q * _align(bt, nd)
+    num = _align(at, nd) + tb if like._abs else _align(at, nd) - tb
+    return like._like(v, _full(num / bv, np.shape(v)), 3, base)
 
 
 def _power_const(x: DualArray, xv: Any, c: Any) -> DualArray:
@@ -590,7 +629,7 @@ def _power_const(x: DualArray, xv: Any, c: Any) -> DualArray:
         if cf == 1.0:
             return x
         if cf == 0.0:
-            return x._like(np.ones_like(xv), np.zeros_like(x._t))
+            return x._like(np.ones_like(xv), np.zeros_like(x._t), 0)
     return _binary_rule(_RULES["power"], x, c)
 
 
@@ -623,12 +662,14 @@ _ON_VALUES = frozenset({"isfinite", "isnan", "isinf", "signbit", "sign", "floor"
 # ---------------------------------------------------------------------------------------------
 
 
-def _map(x: DualArray, fv: Callable[[np.ndarray], Any], ft: Callable[[np.ndarray], Any]) -> Any:
-    return x._like(fv(x._v), ft(x._t))
+def _map(
+    x: DualArray, fv: Callable[[np.ndarray], Any], ft: Callable[[np.ndarray], Any], cost: int = 0
+) -> Any:
+    return x._like(fv(x._v), ft(x._t), cost)
 
 
 def _copy(x: DualArray) -> DualArray:
-    return x._like(x._v.copy(), x._t.copy())
+    return x._like(x._v.copy(), x._t.copy(), 0)
 
 
 def _reshape(a: Any, shape: Any = None, order: str = "C", newshape: Any = None) -> DualArray:
@@ -637,7 +678,7 @@ def _reshape(a: Any, shape: Any = None, order: str = "C", newshape: Any = None) 
         raise TypeError(f"np.reshape on a DualArray supports order='C' only; got {order!r}.")
     x = _as_dualarray(a)
     v = x._v.reshape(shape)
-    return x._like(v, x._t.reshape((x._t.shape[0], *v.shape)))
+    return x._like(v, x._t.reshape((x._t.shape[0], *v.shape)), 0)
 
 
 def _ravel(a: Any, order: str = "C") -> DualArray:
@@ -648,7 +689,7 @@ def _transpose(a: Any, axes: Any = None) -> DualArray:
     x = _as_dualarray(a)
     nd = x.ndim
     perm = tuple(range(nd))[::-1] if axes is None else tuple(operator.index(i) % nd for i in axes)
-    return x._like(x._v.transpose(perm), x._t.transpose((0, *(p + 1 for p in perm))))
+    return x._like(x._v.transpose(perm), x._t.transpose((0, *(p + 1 for p in perm))), 0)
 
 
 def _swapaxes(a: Any, axis1: int, axis2: int) -> DualArray:
@@ -674,13 +715,13 @@ def _squeeze(a: Any, axis: Any = None) -> DualArray:
 def _expand_dims(a: Any, axis: Any) -> DualArray:
     x = _as_dualarray(a)
     v = np.expand_dims(x._v, axis)
-    return x._like(v, x._t.reshape((x._t.shape[0], *v.shape)))
+    return x._like(v, x._t.reshape((x._t.shape[0], *v.shape)), 0)
 
 
 def _broadcast_to(a: Any, shape: Any, subok: bool = False) -> DualArray:
     x = _as_dualarray(a)
     v = np.broadcast_to(x._v, shape)
-    return x._like(v, _full(x._t, v.shape))
+    return x._like(v, _full(x._t, v.shape), 0)
 
 
 def _sum(
@@ -691,7 +732,9 @@ def _sum(
     ax = _norm_axis(axis, x.ndim)
     if ax is None:
         ax = tuple(range(-x.ndim, 0))
-    return _map(x, lambda v: v.sum(ax, keepdims=keepdims), lambda t: t.sum(ax, keepdims=keepdims))
+    s = _map(x, lambda v: v.sum(ax, keepdims=keepdims), lambda t: t.sum(ax, keepdims=keepdims))
+    s._n += max(x.size // max(s.size, 1) - 1, 0)  # recursive summation: L - 1 roundings
+    return s
 
 
 def _mean(
@@ -710,14 +753,22 @@ def _cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Dua
     if axis is None:
         x, axis = _reshape(x, -1), 0
     ax = _norm_axis(axis, x.ndim)
-    return _map(x, lambda v: np.cumsum(v, ax), lambda t: np.cumsum(t, ax))
+    return _map(x, lambda v: np.cumsum(v, ax), lambda t: np.cumsum(t, ax), x.shape[ax])
 
 
 def _diff(a: Any, n: int = 1, axis: int = -1, **kw: Any) -> DualArray:
     _no_options("diff", **kw)
     x = _as_dualarray(a)
     ax = _norm_axis(axis, x.ndim)
-    return _map(x, lambda v: np.diff(v, n, ax), lambda t: np.diff(t, n, ax))
+    if x._abs:  # |a - b| <= a + b for magnitudes, n times
+
+        def adiff(t: np.ndarray) -> np.ndarray:
+            for _ in range(n):
+                t = np.delete(t, -1, ax) + np.delete(t, 0, ax)
+            return t
+
+        return _map(x, lambda v: np.diff(v, n, ax), adiff, n)
+    return _map(x, lambda v: np.diff(v, n, ax), lambda t: np.diff(t, n, ax), n)
 
 
 def _trace(
@@ -726,7 +777,8 @@ def _trace(
     _no_options("trace", dtype=dtype, out=out)
     x = _as_dualarray(a)
     i, j = _norm_axis(axis1, x.ndim), _norm_axis(axis2, x.ndim)
-    return _map(x, lambda v: np.trace(v, offset, i, j), lambda t: np.trace(t, offset, i, j))
+    cost = min(x.shape[i], x.shape[j])
+    return _map(x, lambda v: np.trace(v, offset, i, j), lambda t: np.trace(t, offset, i, j), cost)
 
 
 def _diag(a: Any, k: int = 0) -> DualArray:
@@ -742,7 +794,7 @@ def _diag(a: Any, k: int = 0) -> DualArray:
     i = np.arange(n)
     rows, cols = (i, i + k) if k >= 0 else (i - k, i)
     t[:, rows, cols] = x._t
-    return x._like(v, t)
+    return x._like(v, t, 0)
 
 
 def _no_options(name: str, **kw: Any) -> None:
@@ -771,6 +823,7 @@ def _operands(arrays: Any) -> tuple[DualArray, list[tuple[np.ndarray, np.ndarray
 
 def _concatenate(arrays: Any, axis: Any = 0, out: Any = None, **kw: Any) -> DualArray:
     _no_options("concatenate", out=out, **kw)
+    arrays = list(arrays)
     like, ops = _operands(arrays)
     if axis is None:
         ops = [(v.reshape(-1), t.reshape(t.shape[0], -1)) for v, t in ops]
@@ -779,34 +832,37 @@ def _concatenate(arrays: Any, axis: Any = 0, out: Any = None, **kw: Any) -> Dual
     ax = _norm_axis(axis, nd)
     v = np.concatenate([o[0] for o in ops], axis=ax)
     t = np.concatenate([o[1] for o in ops], axis=ax)
-    return like._like(v, t)
+    return like._like(v, t, 0, _depth(*arrays))
 
 
 def _stack(arrays: Any, axis: int = 0, out: Any = None, **kw: Any) -> DualArray:
     _no_options("stack", out=out, **kw)
+    arrays = list(arrays)
     like, ops = _operands(arrays)
     nd = ops[0][0].ndim + 1
     ax = _norm_axis(axis, nd)
     v = np.stack([o[0] for o in ops], axis=ax)
     t = np.stack([np.broadcast_to(o[1], (o[1].shape[0], *o[0].shape)) for o in ops], axis=ax)
-    return like._like(v, t)
+    return like._like(v, t, 0, _depth(*arrays))
 
 
 def _hstack(tup: Any, **kw: Any) -> DualArray:
+    tup = list(tup)
     like, ops = _operands(tup)
     ops = [(np.atleast_1d(v), t.reshape(t.shape[0], *np.atleast_1d(v).shape)) for v, t in ops]
     ax = 0 if ops[0][0].ndim == 1 else 1
     v = np.concatenate([o[0] for o in ops], axis=ax)
     t = np.concatenate([o[1] for o in ops], axis=ax + 1)
-    return like._like(v, t)
+    return like._like(v, t, 0, _depth(*tup))
 
 
 def _vstack(tup: Any, **kw: Any) -> DualArray:
+    tup = list(tup)
     like, ops = _operands(tup)
     ops = [(np.atleast_2d(v), t.reshape(t.shape[0], *np.atleast_2d(v).shape)) for v, t in ops]
     v = np.concatenate([o[0] for o in ops], axis=0)
     t = np.concatenate([o[1] for o in ops], axis=1)
-    return like._like(v, t)
+    return like._like(v, t, 0, _depth(*tup))
 
 
 def _where(condition: Any, x: Any = None, y: Any = None) -> Any:
@@ -823,7 +879,8 @@ def _where(condition: Any, x: Any = None, y: Any = None) -> Any:
     zero = np.zeros((m,) + (1,) * v.ndim)
     tx = zero if xt is None else _align(xt, v.ndim)
     ty = zero if yt is None else _align(yt, v.ndim)
-    return like._like(v, np.where(_align(cond[None], v.ndim) if cond.ndim else cond, tx, ty))
+    t = np.where(_align(cond[None], v.ndim) if cond.ndim else cond, tx, ty)
+    return like._like(v, t, 0, _depth(x, y))
 
 
 def _clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **kw: Any) -> Any:
@@ -878,7 +935,7 @@ def _prod(
         return x if keepdims else _squeeze(x, ax)
     x = _moveaxis(x, ax, 0)
     if x.shape[0] == 0:
-        r = x._like(np.ones(x.shape[1:]), np.zeros((x._t.shape[0], *x.shape[1:])))
+        r = x._like(np.ones(x.shape[1:]), np.zeros((x._t.shape[0], *x.shape[1:])), 0)
     else:
         while x.shape[0] > 1:
             n = x.shape[0]
@@ -912,6 +969,9 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
         so += ("i" if av.ndim > 1 else "") + ("k" if bv.ndim > 1 else "")
         return _multilinear(f"{sa},{sb}->{so}", [a, b], like)
     m = like._t.shape[0]
+    cost = av.shape[-1] + 1
+    base = _depth(a, b)
+    av, bv = _mag(av, like), _mag(bv, like)
     t = 0.0
     if at is not None:  # dA @ B: one GEMM over all rows, (m*p, n) @ (n, q)
         n = av.shape[-1]
@@ -927,7 +987,7 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
             else:
                 tb = (av @ cols).reshape(av.shape[0], m, q).transpose(1, 0, 2)
         t = t + tb
-    return like._like(v, t)
+    return like._like(v, t, cost, base)
 
 
 def _multilinear(spec: str, operands: list[Any], like: DualArray) -> DualArray:
@@ -944,6 +1004,15 @@ def _multilinear(spec: str, operands: list[Any], like: DualArray) -> DualArray:
         tans.append(t)
     opt = sum(v.size for v in vals) > 4096
     v = np.einsum(spec, *vals, optimize=opt)
+    # roundings: one per product, plus the summed length (the letters not in the output)
+    dims = {
+        c: n
+        for sub, val in zip(subs, vals, strict=True)
+        for c, n in zip(sub, val.shape, strict=True)
+    }
+    summed = int(np.prod([n for c, n in dims.items() if c not in out and c != "."]))
+    cost = len(operands) - 1 + summed
+    vals = [_mag(val, like) for val in vals]
     m = like._t.shape[0]
     t = np.zeros((m, *np.shape(v)))
     for i, ti in enumerate(tans):
@@ -952,7 +1021,7 @@ def _multilinear(spec: str, operands: list[Any], like: DualArray) -> DualArray:
         s = [(ra + subs[j]) if j == i else subs[j] for j in range(len(subs))]
         args = [ti if j == i else vals[j] for j in range(len(vals))]
         t = t + np.einsum(f"{','.join(s)}->{ra}{out}", *args, optimize=opt)
-    r = like._like(v, t)
+    r = like._like(v, t, cost, _depth(*operands))
     if like._second:
         k = like._k
         extra = 0.0
@@ -1010,13 +1079,15 @@ def _tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
         av, at = _lift(a, like)
         bv, bt = _lift(b, like)
         v = np.tensordot(av, bv, axes=(ax_a, ax_b))
+        cost = int(np.prod([np.shape(av)[i] for i in ax_a])) + 1
+        av, bv = _mag(av, like), _mag(bv, like)
         t = 0.0
         if at is not None:
             t = np.tensordot(_align(at, na), bv, axes=([i + 1 for i in ax_a], ax_b))
         if bt is not None:
             tb = np.tensordot(av, _align(bt, nb), axes=(ax_a, [j + 1 for j in ax_b]))
             t = t + np.moveaxis(tb, na - len(ax_a), 0)
-        return like._like(v, np.asarray(t))
+        return like._like(v, np.asarray(t), cost, _depth(a, b))
     return _multilinear(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", [a, b], like)
 
 
@@ -1050,17 +1121,24 @@ def _outer_product(a: Any, b: Any, out: Any = None) -> Any:
 
 
 def _solve_const(av: np.ndarray, r: DualArray) -> DualArray:
-    """A^-1 r for a constant A: one solve for the values and every tangent row together."""
+    """A^-1 r for a constant A: one solve for the values and every tangent row together.
+
+    In the bound's evaluation the rows are |A^-1| |r| (LU: about 3n roundings per entry)."""
     m = r._t.shape[0]
+    n = av.shape[0]
+    if r._abs:
+        ainv = np.abs(np.linalg.inv(av))
+        t = np.tensordot(ainv, r._t, axes=([1], [1])).swapaxes(0, 1)
+        return r._like(np.linalg.solve(av, r._v), t, 3 * n)
     if r.ndim == 1:
         rhs = np.concatenate([r._v[:, None], r._t.T], axis=1)
         sol = np.linalg.solve(av, rhs)
-        return r._like(sol[:, 0], np.ascontiguousarray(sol[:, 1:].T))
+        return r._like(sol[:, 0], np.ascontiguousarray(sol[:, 1:].T), 3 * n)
     n, q = r.shape
     rhs = np.concatenate([r._v, r._t.transpose(1, 0, 2).reshape(n, m * q)], axis=1)
     sol = np.linalg.solve(av, rhs)
     t = sol[:, q:].reshape(n, m, q).transpose(1, 0, 2)
-    return r._like(sol[:, :q], t)
+    return r._like(sol[:, :q], t, 3 * n)
 
 
 def _solve(a: Any, b: Any) -> Any:
@@ -1070,7 +1148,7 @@ def _solve(a: Any, b: Any) -> Any:
     partials."""
     like = _first((a, b))
     av, at = _lift(a, like)
-    bv, _ = _lift(b, like)
+    bv, bt = _lift(b, like)
     av = np.asarray(av, np.float64)
     if av.ndim != 2 or np.ndim(bv) not in (1, 2):
         raise TypeError(
@@ -1080,7 +1158,19 @@ def _solve(a: Any, b: Any) -> Any:
     if at is None:
         bd = b if isinstance(b, DualArray) else _as_dual_operand(b, like)
         return _solve_const(av, bd)
-    x = like._like(np.linalg.solve(av, bv), np.zeros((like._t.shape[0], *np.shape(bv))))
+    if like._abs:  # |x'| <= |A^-1| (|b'| + |A'| |x|)
+        if like._second:
+            raise TypeError("np.linalg.solve: no rounding bound for second order (hessian)")
+        x0 = np.linalg.solve(av, bv)
+        rhs = _matmul(a, np.abs(x0))
+        if bt is not None:
+            rhs = rhs + b
+        r = _solve_const(av, rhs)
+        r._v = x0
+        return r
+    x = like._like(
+        np.linalg.solve(av, bv), np.zeros((like._t.shape[0], *np.shape(bv))), 0, _depth(a, b)
+    )
     for _ in range(2 if like._second else 1):
         x = x + _solve_const(av, _as_dual_operand(_binop("subtract", b, _matmul(a, x)), like))
     return x
@@ -1091,7 +1181,7 @@ def _as_dual_operand(x: Any, like: DualArray) -> DualArray:
         return x
     v, t = _lift(x, like)
     v = np.asarray(v, np.float64)
-    return like._like(v, np.zeros((like._t.shape[0], *v.shape)) if t is None else t)
+    return like._like(v, np.zeros((like._t.shape[0], *v.shape)) if t is None else t, 0)
 
 
 def _inv(a: Any) -> Any:
@@ -1108,7 +1198,13 @@ def _det(a: Any) -> Any:
     if x.ndim != 2 or x.shape[0] != x.shape[1]:
         raise TypeError(f"np.linalg.det on a DualArray needs a square 2-d array; got {x.shape}.")
     d0 = np.linalg.det(x._v)
-    e = _solve_const(x._v, x._like(np.zeros_like(x._v), x._t))
+    if x._abs:  # |det'| <= |det| sum |A^-1|^T |A'|
+        if x._second:
+            raise TypeError("np.linalg.det: no rounding bound for second order (hessian)")
+        ainv = np.abs(np.linalg.inv(x._v))
+        t = np.abs(d0) * np.einsum("ji,mij->m", ainv, x._t)
+        return x._like(np.asarray(d0), t, 4 * x.shape[0])
+    e = _solve_const(x._v, x._like(np.zeros_like(x._v), x._t, 0))
     tr = _trace(e)
     det_ie = 1.0 + tr
     if x._second:
@@ -1133,9 +1229,9 @@ def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> 
         return _unary(_RULES["sqrt"], _sum(d * d, ax, keepdims=keepdims))
     nv = np.sqrt(np.sum(d._v * d._v, axis=ax, keepdims=True))
     safe = np.where(nv > 0, nv, 1.0)
-    t = np.sum(d._t * (d._v / safe), axis=ax, keepdims=keepdims)
+    t = np.sum(d._t * _mag(d._v / safe, d), axis=ax, keepdims=keepdims)
     v = nv if keepdims else np.squeeze(nv, ax)
-    return d._like(v, t)
+    return d._like(v, t, d.size // max(np.size(v), 1) + 3)
 
 
 def _shape(a: Any) -> tuple[int, ...]:
