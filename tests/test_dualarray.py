@@ -510,3 +510,20 @@ def test_private_entry_points_agree_with_the_verbs():
     f = lambda u: np.sin(u) * u[::-1]  # noqa: E731
     np.testing.assert_array_equal(dual_jacobian(f, x).df, fd.jacobian(f, x, method="dual").df)
     np.testing.assert_array_equal(dual_jvp(f, x, x).df, fd.jvp(f, x, x, method="dual").df)
+
+
+@pytest.mark.parametrize("name", ["exp", "tanh", "erf", "expit", "relu", "softplus", "hypot"])
+def test_fastdiff_math_functions_take_dualarrays(name):
+    x = np.array([0.3, 0.8, 1.4])
+    d, p = seeded(x)
+    fn = getattr(fd.math, name)
+    r = fn(d) if _dual.RULE_ARITY[name] == 1 else fn(d, 0.5)
+    ref = [
+        fn(Dual(v, row)) if _dual.RULE_ARITY[name] == 1 else fn(Dual(v, row), 0.5)
+        for v, row in zip(x, p, strict=True)
+    ]
+    np.testing.assert_allclose(r.partials, [q.partials for q in ref], rtol=4 * EPS)
+    h = fd.hessian(
+        lambda u: np.sum(fn(u) if _dual.RULE_ARITY[name] == 1 else fn(u, 0.5)), x, method="dual"
+    )
+    assert h.nfev == 2  # stays on the DualArray path

@@ -164,7 +164,7 @@ def test_hessian_blocks_cover_the_matrix(chunk):
     full = dual_hessian(lambda u: fm.exp(u[0] * u[1]) + (fm.sin(u) * u[::-1]).sum(), v)
     np.testing.assert_allclose(r.df, full.df, rtol=4 * EPS, atol=4 * EPS)
     nb = pymath.ceil(5 / chunk)
-    assert r.nfev == nb * (nb + 1) // 2  # blocks on and above the diagonal (v1 path)
+    assert r.nfev == nb * (nb + 1) // 2 + 1  # blocks on and above the diagonal, + the bound
 
 
 def test_hessian_of_a_matrix_shaped_point_has_shape_s_plus_s():

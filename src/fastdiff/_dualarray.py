@@ -88,7 +88,9 @@ class DualArray:
 
     # _n: roundings along the longest path to this array (for the rounding bound); _abs: the
     # tangent rows are magnitudes (the bound's evaluation, see fastdiff._forward).
-    __slots__ = ("_abs", "_k", "_n", "_t", "_tag", "_v")
+    # _eye: the tangent rows are exactly the unit seeds e_0 .. e_{n-1} of the flat elements (a
+    # whole-x chunk of a Jacobian): then A @ x needs no product for its tangents, they are A^T.
+    __slots__ = ("_abs", "_eye", "_k", "_n", "_t", "_tag", "_v")
     __array_priority__ = 1000.0
 
     def __init__(self, value: Any, partials: Any) -> None:
@@ -104,6 +106,7 @@ class DualArray:
         self._tag = 0
         self._n = 0
         self._abs = False
+        self._eye = False
 
     # Constructors ---------------------------------------------------------------------
     @classmethod
@@ -117,6 +120,7 @@ class DualArray:
         r._tag = tag
         r._n = 0
         r._abs = absolute
+        r._eye = False
         return r
 
     def _like(self, v: Any, t: np.ndarray, cost: int = 1, base: int | None = None) -> DualArray:
@@ -127,6 +131,7 @@ class DualArray:
         r._tag = self._tag
         r._n = (self._n if base is None else base) + cost
         r._abs = self._abs
+        r._eye = False
         return r
 
     @property
@@ -215,6 +220,7 @@ class DualArray:
             self._v = self._v.copy()
         if not self._t.flags.writeable:
             self._t = self._t.copy()
+        self._eye = False
         tkey = (slice(None), *key) if isinstance(key, tuple) else (slice(None), key)
         self._v[key] = iv
         self._t[tkey] = 0.0 if it is None else _align(it, np.ndim(self._v[key]))
@@ -362,6 +368,12 @@ class DualArray:
         if _dual.RULE_ARITY[_dual.RULE_NAMES[rule]] == 1:
             return _unary(rule, _as_dualarray(inputs[0]))
         return _binary_rule(rule, inputs[0], inputs[1])
+
+    def __fastdiff_rule__(self, rule: int, x: Any, y: Any) -> Any:
+        """fastdiff.math.<rule>(x[, y]) with a DualArray operand (called by the Dual kernels)."""
+        if y is None:
+            return _unary(rule, _as_dualarray(x))
+        return _binary_rule(rule, x, y)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         impl = _FUNCTIONS.get(func)
@@ -605,6 +617,12 @@ def _binop(name: str, a: Any, b: Any = None) -> Any:
         if bt is None:
             return like._like(v, _full(bv * _align(at, nd), np.shape(v)), 1, base)
         at_, bt_ = _align(at, nd), _align(bt, nd)
+        if a is b:  # x * x: 2 x x', and 2 x' x' in the second-order rows
+            r = like._like(v, _full((2.0 * av) * at_, np.shape(v)), 2, base)
+            if like._second:
+                a1 = _full(at_[: like._k], np.shape(v))
+                _add_second(r, 2.0 * _outer(a1, a1))
+            return r
         r = like._like(v, _full(bv * at_ + av * bt_, np.shape(v)), 2, base)
         if like._second:
             k = like._k
@@ -981,7 +999,9 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
         n = av.shape[-1]
         t = (np.reshape(at, (-1, n)) @ bv).reshape((m, *v.shape))
     if bt is not None:  # A @ dB
-        if bv.ndim == 1:  # (m, n) @ A^T: one GEMM
+        if bv.ndim == 1 and isinstance(b, DualArray) and b._eye and av.ndim == 2:
+            tb = av.T  # (A e_j)_i = A[i, j]: no product at all
+        elif bv.ndim == 1:  # (m, n) @ A^T: one GEMM
             tb = bt @ av.T if av.ndim == 2 else bt @ av
         else:  # (p, n) @ (n, m*q) with dB's rows moved beside its columns
             n, q = bv.shape

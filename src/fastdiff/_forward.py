@@ -186,9 +186,13 @@ def dual_jacobian(
         for start in range(0, max(n, 1), width):
             stop = min(start + width, n)
             k = stop - start
-            seed = np.zeros((k, n))
-            seed[np.arange(k), np.arange(start, stop)] = 1.0
+            if k == n:
+                seed = np.eye(n)
+            else:
+                seed = np.zeros((k, n))
+                seed[np.arange(k), np.arange(start, stop)] = 1.0
             X = DualArray._make(value.copy(), seed.reshape((k, *xs.shape)), k, tag)
+            X._eye = k == n
             try:
                 y = f(X, *args, **kwargs)
             except TypeError:
@@ -205,7 +209,10 @@ def dual_jacobian(
                     f"f returned outputs of shapes {out_shape} and {yv.shape} on different "
                     "chunks; f must return the same shape every time."
                 )
-            jac[:, start:stop] = yt.reshape(k, -1).T
+            if k == n:
+                jac = np.ascontiguousarray(yt.reshape(k, -1).T)
+            else:
+                jac[:, start:stop] = yt.reshape(k, -1).T
         groups = _groups(n, BOUND_GROUPS)
         seed = np.zeros((groups.max() + 1, n))
         seed[groups, np.arange(n)] = 1.0
@@ -214,7 +221,7 @@ def dual_jacobian(
     finally:
         _dual.close_tag(tag)
     assert jac is not None  # n >= 1: at least one chunk ran
-    bound = _rounding_bound(jac, mag.reshape(mag.shape[0], -1).T[:, groups], count)
+    bound = _rounding_bound(jac, mag.reshape(mag.shape[0], -1).T, count, groups)
     shape = out_shape + xs.shape
     return _array_result(jac.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape))
 
@@ -356,7 +363,8 @@ def dual_hessian(
     finally:
         _dual.close_tag(tag)
     hess = 0.5 * (hess + hess.T)
-    bound = _rounding_bound(hess, mag[g:].reshape(g, g)[np.ix_(groups, groups)], count + 1)
+    mag2 = mag[g:].reshape(g, g)[np.ix_(groups, groups)]
+    bound = _rounding_bound(hess, mag2, count + 1)
     shape = xs.shape + xs.shape
     return _array_result(hess.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape))
 
@@ -446,7 +454,7 @@ def _magnitudes(
     return np.abs(mag), count
 
 
-def _rounding_bound(df: Any, mag: Any, count: int) -> Any:
+def _rounding_bound(df: Any, mag: Any, count: int, groups: np.ndarray | None = None) -> Any:
     """A bound on the rounding error of forward-mode derivatives.
 
     Each computed derivative is a sum over paths of products of local derivatives; with
@@ -458,13 +466,19 @@ def _rounding_bound(df: Any, mag: Any, count: int) -> Any:
     """
     n = 2 * (count + 2)
     gamma = n * _EPS / max(1.0 - n * _EPS, 0.5)
-    return gamma * np.asarray(mag) + _EPS * np.abs(df)
+    bound = gamma * np.asarray(mag)
+    if groups is not None:  # the last axis holds groups of partials: one column per partial
+        bound = bound[..., groups]
+    bound += _EPS * np.abs(df)
+    return bound
 
 
 def _array_result(df: Any, error: Any, nfev: int, step: np.ndarray) -> Result:
-    finite = np.isfinite(df) & np.isfinite(error)
-    error = np.where(finite, error, np.inf)
-    status = np.where(finite, int(Status.CONVERGED), int(Status.NO_FINITE))
+    finite = np.isfinite(df + error)  # inf or NaN in either
+    status = np.zeros(np.shape(df), dtype=int)
+    if not finite.all():
+        error = np.where(finite, error, np.inf)
+        status[~finite] = int(Status.NO_FINITE)
     if np.ndim(df) == 0:
         return Result(
             df=float(df),
