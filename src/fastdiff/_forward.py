@@ -1,8 +1,11 @@
-"""method="dual": forward-mode derivatives with :class:`fastdiff.Dual` numbers.
+"""method="dual": forward-mode derivatives with :class:`fastdiff.DualArray` and :class:`Dual`.
 
 Each function takes f, the point x (a float64 ndarray as validated by the public verb; inside a
 nested differentiation an object array or a Dual), and returns the same :class:`Result` as the
-finite-difference methods. Every call draws a fresh tag (so nested calls cannot confuse their
+finite-difference methods. gradient/jacobian/jvp/hessian call f on DualArrays (chunks of
+partials; one more call for the rounding bound, see `_rounding_bound`) and fall back to object
+arrays of Duals when f raises TypeError on a DualArray; `dual_derivative` uses Duals.
+Every call draws a fresh tag (so nested calls cannot confuse their
 perturbations) and retires it on return (so a Dual that escapes its call raises when used).
 Exceptions raised by f propagate unchanged.
 """

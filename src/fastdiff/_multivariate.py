@@ -659,7 +659,11 @@ def gradient(
         The point, of any shape S: a vector, a weight matrix, ...
     method : {"central", "forward", "backward", "complex", "dual"}, default: "central"
         As for `derivative`: finite differences on an adaptive step ladder with Richardson
-        extrapolation per coordinate, the complex step, or dual numbers.
+        extrapolation per coordinate, the complex step, or dual numbers. With ``"dual"`` f is
+        called with a `fastdiff.DualArray` of shape S carrying many partials at once (NumPy
+        code runs on it unchanged), and once more for the rounding bound; code NumPy's
+        protocols cannot reach (a TypeError on the DualArray) is redone on object arrays of
+        `fastdiff.Dual`.
     order, step, rtol, atol, noise
         As for `derivative`, per coordinate (`step` broadcasts to S). Steps are scaled to
         ``max(|x_i|, 1)`` coordinate by coordinate.
@@ -672,7 +676,9 @@ def gradient(
         Extra arguments for f.
     batch_bytes : int, optional
         Memory limit for one batch passed to a vectorized f; default 16 MiB. Memory use
-        grows with the dimension, not its square.
+        grows with the dimension, not its square. With ``method="dual"``: the memory of the
+        seeded partials of one call, so a call carries ``batch_bytes // (8 * x.size)``
+        partials (all of them, one call, up to about 1400 parameters by default).
 
     Returns
     -------
@@ -842,7 +848,10 @@ def hessian(
     x : float array_like
         The point, of any shape S.
     method : {"central", "forward", "backward", "dual"}, default: "central"
-        Finite differences with Richardson extrapolation, or nested dual numbers.
+        Finite differences with Richardson extrapolation, or second-order dual numbers: f
+        is called with a `fastdiff.DualArray` carrying first and second-order partials (the
+        whole Hessian in one call while ``8 n (n + n**2) <= batch_bytes``, n = x.size, else
+        in blocks), and once more for the rounding bound.
     order, step, rtol, atol, bounds, vectorized, args, kwargs, noise, batch_bytes
         As for `gradient`. Near a bound, a coordinate's stencils become one-sided.
 
