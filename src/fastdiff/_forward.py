@@ -213,7 +213,7 @@ def dual_jacobian(
                     "chunks; f must return the same shape every time."
                 )
             if k == n:
-                jac = np.ascontiguousarray(yt.reshape(k, -1).T)
+                jac = yt.reshape(k, -1).T  # (a transposed view: no copy)
             else:
                 jac[:, start:stop] = yt.reshape(k, -1).T
         groups = _groups(n, BOUND_GROUPS)
