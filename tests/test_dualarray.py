@@ -527,3 +527,21 @@ def test_fastdiff_math_functions_take_dualarrays(name):
         lambda u: np.sum(fn(u) if _dual.RULE_ARITY[name] == 1 else fn(u, 0.5)), x, method="dual"
     )
     assert h.nfev == 2  # stays on the DualArray path
+
+
+def test_numpy_scalars_dtype_and_zeros_like_for_code_that_fills_an_output():
+    d, p = seeded(np.array([1.0, 2.0]))
+    r = np.float64(3.0) * d + np.float64(1.0)
+    assert isinstance(r, DualArray) and r.dtype == np.float64
+    np.testing.assert_array_equal(r.partials, 3.0 * p)
+
+    def f(v):
+        out = np.zeros_like(v)
+        for i in range(len(v)):
+            out[i] = v[i] * v[-1 - i]
+        return out
+
+    J = fd.jacobian(f, np.array([1.0, 2.0, 3.0]), method="dual")
+    np.testing.assert_array_equal(J.df, [[3.0, 0, 1.0], [0, 4.0, 0], [3.0, 0, 1.0]])
+    assert J.nfev == 2
+    np.testing.assert_array_equal(np.ones_like(d).value, [1.0, 1.0])

@@ -167,6 +167,10 @@ class DualArray:
     def size(self) -> int:
         return self._v.size
 
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self._v.dtype
+
     def __len__(self) -> int:
         if self._v.ndim == 0:
             raise TypeError("len() of a 0-d DualArray")
@@ -427,8 +431,9 @@ def _check_pair(a: DualArray, b: DualArray) -> None:
 
 def _lift(x: Any, like: DualArray) -> tuple[Any, np.ndarray | None]:
     """(value, tangents or None) of an operand combined with the DualArray `like`."""
-    if isinstance(x, DualArray):
-        _check_pair(like, x)
+    if type(x) is DualArray:
+        if x._tag != like._tag or x._t.shape[0] != like._t.shape[0]:
+            _check_pair(like, x)
         return x._v, x._t
     if isinstance(x, Dual):
         if x.tag != like._tag or isinstance(x.value, Dual):
@@ -473,7 +478,11 @@ def _as_dualarray(a: Any) -> DualArray:
 
 def _depth(*ops: Any) -> int:
     """Roundings along the longest path to the operands."""
-    return max((o._n for o in ops if isinstance(o, DualArray)), default=0)
+    n = 0
+    for o in ops:
+        if type(o) is DualArray and o._n > n:
+            n = o._n
+    return n
 
 
 def _mag(x: Any, like: DualArray) -> Any:
@@ -491,6 +500,8 @@ def _align(t: np.ndarray, ndim: int) -> np.ndarray:
 
 def _full(t: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Tangents broadcast to (m,) + shape."""
+    if t.shape[1:] == shape:
+        return t
     t = _align(t, len(shape))
     if t.shape[1:] == shape:
         return t
@@ -599,7 +610,8 @@ def _binop(name: str, a: Any, b: Any = None) -> Any:
     if name in ("divide", "true_divide") and like._second and bt is not None:
         return _binop("multiply", a, _unary(_RULES["reciprocal"], _as_dualarray(b)))
     v = _BINOPS[name](av, bv)
-    nd = np.ndim(v)
+    nd = v.ndim
+    vs = v.shape
     base = _depth(a, b)
     sub = name == "subtract" and not like._abs  # magnitudes add
     if name == "add" or name == "subtract":
@@ -609,37 +621,35 @@ def _binop(name: str, a: Any, b: Any = None) -> Any:
             t = _align(at, nd)
         else:
             t = _align(at, nd) + (-_align(bt, nd) if sub else _align(bt, nd))
-        return like._like(v, _full(t, np.shape(v)), 1, base)
+        return like._like(v, _full(t, vs), 1, base)
     av, bv = _mag(av, like), _mag(bv, like)
     if name == "multiply":
         if at is None:
-            return like._like(v, _full(av * _align(bt, nd), np.shape(v)), 1, base)
+            return like._like(v, _full(av * _align(bt, nd), vs), 1, base)
         if bt is None:
-            return like._like(v, _full(bv * _align(at, nd), np.shape(v)), 1, base)
+            return like._like(v, _full(bv * _align(at, nd), vs), 1, base)
         at_, bt_ = _align(at, nd), _align(bt, nd)
         if a is b:  # x * x: 2 x x', and 2 x' x' in the second-order rows
-            r = like._like(v, _full((2.0 * av) * at_, np.shape(v)), 2, base)
+            r = like._like(v, _full((2.0 * av) * at_, vs), 2, base)
             if like._second:
-                a1 = _full(at_[: like._k], np.shape(v))
+                a1 = _full(at_[: like._k], vs)
                 _add_second(r, 2.0 * _outer(a1, a1))
             return r
-        r = like._like(v, _full(bv * at_ + av * bt_, np.shape(v)), 2, base)
+        r = like._like(v, _full(bv * at_ + av * bt_, vs), 2, base)
         if like._second:
             k = like._k
-            a1, b1 = _full(at_[:k], np.shape(v)), _full(bt_[:k], np.shape(v))
+            a1, b1 = _full(at_[:k], vs), _full(bt_[:k], vs)
             _add_second(r, _outer(a1, b1) + _outer(b1, a1))
         return r
     # divide (first order, or a constant divisor)
     q = _mag(v, like)
     if bt is None:
-        return like._like(v, _full(_align(at, nd) / bv, np.shape(v)), 1, base)
+        return like._like(v, _full(_align(at, nd) / bv, vs), 1, base)
     if at is None:  # (c / y)' = -(c / y) y' / y; second order went through reciprocal above
-        return like._like(
-            v, _full(((q if like._abs else -q) / bv) * _align(bt, nd), np.shape(v)), 2, base
-        )
+        return like._like(v, _full(((q if like._abs else -q) / bv) * _align(bt, nd), vs), 2, base)
     tb = q * _align(bt, nd)
     num = _align(at, nd) + tb if like._abs else _align(at, nd) - tb
-    return like._like(v, _full(num / bv, np.shape(v)), 3, base)
+    return like._like(v, _full(num / bv, vs), 3, base)
 
 
 def _power_const(x: DualArray, xv: Any, c: Any) -> DualArray:
@@ -1256,6 +1266,26 @@ def _copy_fn(a: Any, order: str = "K", subok: bool = False) -> DualArray:
     return _copy(_as_dualarray(a))
 
 
+def _zeros_like(
+    a: Any,
+    dtype: Any = None,
+    order: str = "K",
+    subok: bool = True,
+    shape: Any = None,
+    fill: float = 0.0,
+) -> DualArray:
+    """A constant DualArray (zero partials), so that code filling ``out[i] = ...`` works."""
+    x = _as_dualarray(a)
+    v = np.full(x.shape if shape is None else shape, fill)
+    return x._like(v, np.zeros((x._t.shape[0], *v.shape)), 0, 0)
+
+
+def _ones_like(
+    a: Any, dtype: Any = None, order: str = "K", subok: bool = True, shape: Any = None
+) -> DualArray:
+    return _zeros_like(a, shape=shape, fill=1.0)
+
+
 def _atleast_1d(*arys: Any) -> Any:
     res = [_reshape(a, (1,)) if isinstance(a, DualArray) and a.ndim == 0 else a for a in arys]
     return res[0] if len(res) == 1 else res
@@ -1311,5 +1341,7 @@ _FUNCTIONS: dict[Any, Callable[..., Any]] = {
     np.size: _size,
     np.copy: _copy_fn,
     np.atleast_1d: _atleast_1d,
+    np.zeros_like: _zeros_like,
+    np.ones_like: _ones_like,
     np.atleast_2d: _atleast_2d,
 }
