@@ -545,3 +545,20 @@ def test_numpy_scalars_dtype_and_zeros_like_for_code_that_fills_an_output():
     np.testing.assert_array_equal(J.df, [[3.0, 0, 1.0], [0, 4.0, 0], [3.0, 0, 1.0]])
     assert J.nfev == 2
     np.testing.assert_array_equal(np.ones_like(d).value, [1.0, 1.0])
+
+
+def test_bound_covers_rounding_of_the_values_under_cancellation():
+    # (x + 1e8) - 1e8 loses 6e-9 of x; the derivative 2 z inherits it
+    x = np.array([0.3, 0.7])
+    r = fd.gradient(lambda v: np.sum(((v + 1e8) - 1e8) ** 2), x, method="dual")
+    assert np.all(np.abs(r.df - 2 * x) <= r.error) and np.all(np.abs(r.df - 2 * x) > 1e-9)
+    r = fd.gradient(lambda v: np.sum(np.sin((v + 1e4) - 1e4) * v), x, method="dual")
+    assert np.all(np.abs(r.df - (np.cos(x) * x + np.sin(x))) <= r.error)
+
+
+def test_outputs_assembled_from_scalars_get_the_fallback_rounding_level():
+    from fastdiff._forward import FALLBACK_ULPS
+
+    r = fd.jacobian(lambda v: np.array([v[0] * v[1], 3.0]), np.array([2.0, 5.0]), method="dual")
+    np.testing.assert_array_equal(r.df, [[5.0, 2.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(r.error, FALLBACK_ULPS * EPS * np.abs(r.df))

@@ -136,7 +136,7 @@ class DualArray:
 
     @property
     def _second(self) -> bool:
-        return self._t.shape[0] != self._k
+        return self._t.shape[0] - self._abs != self._k
 
     # Inspection -----------------------------------------------------------------------
     @property
@@ -212,7 +212,7 @@ class DualArray:
         tkey = (slice(None), *key) if isinstance(key, tuple) else (slice(None), key)
         v = self._v[key]
         t = self._t[tkey]
-        if np.ndim(v) == 0 and not self._second:
+        if np.ndim(v) == 0 and not self._second and not self._abs:
             return _dual.make(float(v), t.tolist(), self._tag)
         return self._like(v, t, 0)
 
@@ -485,6 +485,24 @@ def _depth(*ops: Any) -> int:
     return n
 
 
+def _unit(n: int) -> float:
+    """An absolute error as a magnitude: the final bound multiplies magnitudes by
+    gamma(2 (count + 2)) >= 2 (n + 2) eps once n roundings are behind (fastdiff._forward)."""
+    return 1.0 / (2.0 * (n + 2) * _EPS)
+
+
+def _value_errors(r: DualArray, source: Any, effect: Any = None) -> DualArray:
+    """The bound's evaluation: the last row bounds the absolute error of the values. Add this
+    operation's own rounding (`source`) to it, and to the magnitude rows the effect of the
+    operands' value errors on the factors (`effect`, absolute, rows[:-1] + S)."""
+    t = np.array(r._t, copy=True)
+    t[-1] += source
+    if effect is not None:
+        t[:-1] += effect * _unit(r._n)
+    r._t = t
+    return r
+
+
 def _mag(x: Any, like: DualArray) -> Any:
     """|x| in the bound's evaluation (magnitudes combine with magnitudes), else x."""
     return np.abs(x) if like._abs else x
@@ -517,7 +535,7 @@ def _outer(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _add_second(r: DualArray, extra: np.ndarray) -> DualArray:
     t = r._t if r._t.flags.writeable and r._t.base is None else r._t.copy()
-    t[r._k :] += extra
+    t[r._k : r._k + r._k * r._k] += extra
     r._t = t
     return r
 
@@ -544,12 +562,15 @@ def _unary(rule: int, x: DualArray) -> DualArray:
     m = x._t.shape[0]
     xt = np.ascontiguousarray(x._t).reshape(m, -1)
     second = x._second
-    v, _, dd, t = _dualarray.unary(rule, xv, xt, second)
+    v, _, dd, t = _dualarray.unary(rule, xv, xt, second or x._abs)
     if x._abs:  # tangent rows are magnitudes >= 0: |f' t| = |f'| t, plus the factor's own
         # rounding, which is absolute in rules like tanh' = (1 - t)(1 + t) (0 once t rounds to 1)
         # (4 eps absolute, expressed in units of the final gamma(count) >= 2 (count + 2) eps)
         t = np.abs(t) + (2.0 / (x._n + 4)) * xt
     r = x._like(v.reshape(x._v.shape), t.reshape(x._t.shape), 2)  # libm's and the product's
+    if x._abs:  # f'(v + e) - f'(v) ~ f''(v) e
+        e = x._t[-1]
+        _value_errors(r, 2.0 * _EPS * np.abs(r._v), np.abs(dd.reshape(x._v.shape)) * e * x._t[:-1])
     if second:
         t1 = x._t[: x._k]
         _add_second(r, _mag(dd.reshape(x._v.shape), x) * _outer(t1, t1))
@@ -567,7 +588,7 @@ def _binary_rule(rule: int, a: Any, b: Any) -> DualArray:
         rule,
         np.ascontiguousarray(av).reshape(-1),
         np.ascontiguousarray(bv).reshape(-1),
-        second,
+        second or like._abs,
     )
     f, fx, fy = (_mag(o.reshape(shape), like) for o in out[:3])
     f = out[0].reshape(shape)
@@ -578,6 +599,16 @@ def _binary_rule(rule: int, a: Any, b: Any) -> DualArray:
         t = t + fy * _align(bt, len(shape))
     t = np.ascontiguousarray(_full(np.asarray(t), shape))
     r = like._like(f, t, 3, _depth(a, b))
+    if like._abs:
+        gxx, gxy, gyy = (np.abs(o.reshape(shape)) for o in out[3:])
+        ex = 0.0 if at is None else _full(at, shape)[-1]
+        ey = 0.0 if bt is None else _full(bt, shape)[-1]
+        eff = 0.0
+        if at is not None:
+            eff = (gxx * ex + gxy * ey) * _full(at, shape)[:-1]
+        if bt is not None:
+            eff = eff + (gxy * ex + gyy * ey) * _full(bt, shape)[:-1]
+        _value_errors(r, 2.0 * _EPS * np.abs(f), eff)
     if second:
         k = like._k
         fxx, fxy, fyy = (_mag(o.reshape(shape), like) for o in out[3:])
@@ -596,6 +627,38 @@ def _binary_rule(rule: int, a: Any, b: Any) -> DualArray:
 
 def _binop(name: str, a: Any, b: Any = None) -> Any:
     """add, subtract, multiply, divide, power (and their unary cousins) with broadcasting."""
+    r = _binop_core(name, a, b)
+    if type(r) is not DualArray or not r._abs or name not in _ROUNDED:
+        return r
+    if name != "add" and name != "subtract" and name != "multiply":
+        if r._second and isinstance(b, DualArray):
+            return r  # went through reciprocal and multiply
+    shape = r._v.shape
+    da, db = type(a) is DualArray, type(b) is DualArray
+    ta = _full(a._t, shape) if da else None
+    tb = _full(b._t, shape) if db else None
+    if name == "add" or name == "subtract":
+        return _value_errors(r, _EPS * np.abs(r._v))
+    if name == "multiply":  # (x y)' = y x' + x y': the value errors of y and x
+        eff = 0.0
+        if da and db:
+            eff = tb[-1] * ta[:-1] + ta[-1] * tb[:-1]
+        return _value_errors(r, _EPS * np.abs(r._v), eff)
+    # x / y: x' / y - (q / y) y', with 1 / y and q / y off by their values' errors
+    y = np.abs(np.broadcast_to(_value(b), shape))
+    ex = ta[-1] if da else 0.0
+    ey = tb[-1] if db else 0.0
+    eff = 0.0
+    if db:
+        eff = (ey / (y * y)) * (ta[:-1] if da else 0.0)
+        eff = eff + ((ex + 2.0 * np.abs(r._v) * ey) / (y * y)) * tb[:-1]
+    return _value_errors(r, _EPS * np.abs(r._v), eff)
+
+
+_ROUNDED = frozenset({"add", "subtract", "multiply", "divide", "true_divide"})
+
+
+def _binop_core(name: str, a: Any, b: Any = None) -> Any:
     if name in ("negative", "positive"):
         return -a if name == "negative" else a
     if name == "square":
@@ -765,7 +828,10 @@ def _sum(
     if ax is None:
         ax = tuple(range(-x.ndim, 0))
     s = _map(x, lambda v: v.sum(ax, keepdims=keepdims), lambda t: t.sum(ax, keepdims=keepdims))
-    s._n += max(x.size // max(s.size, 1) - 1, 0)  # recursive summation: L - 1 roundings
+    length = x.size // max(s.size, 1)
+    s._n += max(length - 1, 0)  # recursive summation: L - 1 roundings
+    if x._abs:
+        _value_errors(s, (length * _EPS) * np.abs(x._v).sum(ax, keepdims=keepdims))
     return s
 
 
@@ -785,7 +851,10 @@ def _cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Dua
     if axis is None:
         x, axis = _reshape(x, -1), 0
     ax = _norm_axis(axis, x.ndim)
-    return _map(x, lambda v: np.cumsum(v, ax), lambda t: np.cumsum(t, ax), x.shape[ax])
+    r = _map(x, lambda v: np.cumsum(v, ax), lambda t: np.cumsum(t, ax), x.shape[ax])
+    if x._abs:
+        _value_errors(r, (x.shape[ax] * _EPS) * np.cumsum(np.abs(x._v), ax))
+    return r
 
 
 def _diff(a: Any, n: int = 1, axis: int = -1, **kw: Any) -> DualArray:
@@ -994,7 +1063,7 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
     if av.ndim == 0 or bv.ndim == 0:
         raise ValueError("matmul: Input operand does not have enough dimensions")
     v = av @ bv
-    if like._second or av.ndim > 2 or bv.ndim > 2:
+    if like._second or like._abs or av.ndim > 2 or bv.ndim > 2:
         sa = "j" if av.ndim == 1 else "...ij"
         sb = "j" if bv.ndim == 1 else "...jk"
         so = "..." if av.ndim > 1 or bv.ndim > 1 else ""
@@ -1052,6 +1121,18 @@ def _multilinear(spec: str, operands: list[Any], like: DualArray) -> DualArray:
         args = [ti if j == i else vals[j] for j in range(len(vals))]
         t = t + np.einsum(f"{','.join(s)}->{ra}{out}", *args, optimize=opt)
     r = like._like(v, t, cost, _depth(*operands))
+    if like._abs:  # each product rounds, and each dual operand's value errors meet the others'
+        eff = 0.0  # tangents
+        for i, ti in enumerate(tans):
+            for j, tj in enumerate(tans):
+                if i == j or ti is None or tj is None:
+                    continue
+                s = [(ra + subs[q]) if q == i else subs[q] for q in range(len(subs))]
+                args = [
+                    ti[:-1] if q == i else (tj[-1] if q == j else vals[q]) for q in range(len(vals))
+                ]
+                eff = eff + np.einsum(f"{','.join(s)}->{ra}{out}", *args, optimize=opt)
+        _value_errors(r, (cost * _EPS) * np.abs(np.einsum(spec, *vals, optimize=opt)), eff)
     if like._second:
         k = like._k
         extra = 0.0
@@ -1105,7 +1186,7 @@ def _tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
         c for j, c in enumerate(sb) if j not in ax_b
     ]
     like = _first((a, b))
-    if not like._second and len(ax_a) >= 1:  # BLAS through np.tensordot
+    if not like._second and not like._abs and len(ax_a) >= 1:  # BLAS through np.tensordot
         av, at = _lift(a, like)
         bv, bt = _lift(b, like)
         v = np.tensordot(av, bv, axes=(ax_a, ax_b))
@@ -1126,7 +1207,7 @@ def _dot(a: Any, b: Any, out: Any = None) -> Any:
     na, nb = np.ndim(_value(a)), np.ndim(_value(b))
     if na == 0 or nb == 0:
         return _binop("multiply", a, b)
-    if na <= 2 and nb <= 2 and not _first((a, b))._second:
+    if na <= 2 and nb <= 2 and not _first((a, b))._second and not _first((a, b))._abs:
         return _matmul(a, b)
     return _tensordot(a, b, axes=([na - 1], [max(nb - 2, 0)]))
 
@@ -1159,7 +1240,8 @@ def _solve_const(av: np.ndarray, r: DualArray) -> DualArray:
     if r._abs:
         ainv = np.abs(np.linalg.inv(av))
         t = np.tensordot(ainv, r._t, axes=([1], [1])).swapaxes(0, 1)
-        return r._like(np.linalg.solve(av, r._v), t, 3 * n)
+        x = r._like(np.linalg.solve(av, r._v), t, 3 * n)
+        return _value_errors(x, (3 * n * _EPS) * (ainv @ np.abs(r._v)))
     if r.ndim == 1:
         rhs = np.concatenate([r._v[:, None], r._t.T], axis=1)
         sol = np.linalg.solve(av, rhs)

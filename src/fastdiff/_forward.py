@@ -224,7 +224,8 @@ def dual_jacobian(
     finally:
         _dual.close_tag(tag)
     assert jac is not None  # n >= 1: at least one chunk ran
-    bound = _rounding_bound(jac, mag.reshape(mag.shape[0], -1).T, count, groups)
+    mag = None if mag is None else mag.reshape(mag.shape[0], -1).T
+    bound = _rounding_bound(jac, mag, count, groups)
     shape = out_shape + xs.shape
     return _array_result(jac.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape))
 
@@ -273,7 +274,7 @@ def dual_jvp(
     finally:
         _dual.close_tag(tag)
     df = yt[0]
-    err = _rounding_bound(df, mag[0], count)
+    err = _rounding_bound(df, None if mag is None else mag[0], count)
     if df.shape == ():
         df, err = float(df), float(err)
     return _array_result(df, err, 2, np.zeros(xs.shape))
@@ -366,7 +367,7 @@ def dual_hessian(
     finally:
         _dual.close_tag(tag)
     hess = 0.5 * (hess + hess.T)
-    mag2 = mag[g:].reshape(g, g)[np.ix_(groups, groups)]
+    mag2 = None if mag is None else mag[g:].reshape(g, g)[np.ix_(groups, groups)]
     bound = _rounding_bound(hess, mag2, count + 1)
     shape = xs.shape + xs.shape
     return _array_result(hess.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape))
@@ -429,6 +430,12 @@ def _groups(n: int, most: int) -> np.ndarray:
     return (np.arange(n) * g) // max(n, 1)
 
 
+FALLBACK_ULPS = 64.0
+"""`error` = FALLBACK_ULPS eps |df| where the bound's evaluation cannot run f (f assembles
+its output from scalar elements, e.g. ``np.array([x[0] * x[1], ...])``, which works on the
+values' Duals but not on the magnitudes' 0-d DualArrays): a rounding level, not a bound."""
+
+
 def _magnitudes(
     f: Callable[..., Any],
     value: np.ndarray,
@@ -437,24 +444,31 @@ def _magnitudes(
     tag: int,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
-) -> tuple[np.ndarray, int]:
+) -> tuple[np.ndarray | None, int]:
     """The bound's evaluation: f on a DualArray whose rows are magnitudes.
 
     Every operation combines magnitudes with absolute values (|f'| t, |y| t_x + |x| t_y,
     |A| t, subtraction as addition, ...), so the rows end as the derivative computed in
     absolute arithmetic: the sum over the computation's paths of |products of local
-    derivatives|. Each array also counts the roundings along its longest path (one per
-    product, L - 1 per sum of L terms, about 3n per LU solve). Returns the magnitude rows of
-    f's output and that count. f's exceptions propagate.
+    derivatives|. One more row carries a bound on the rounding error of the values (each
+    operation adds its own rounding, eps |result| or L eps sum|terms|), and where a factor
+    depends on a value (f'(v), the other operand of a product) that error's effect on the
+    tangents joins the magnitudes. Each array also counts the roundings along its longest
+    path (one per product, L - 1 per sum of L terms, about 3n per LU solve). Returns the
+    magnitude rows of f's output and that count. f's exceptions propagate.
     """
     k = seed.shape[0]
-    t = np.zeros((k + second_rows, value.size))
+    m = k + second_rows + 1  # the last row bounds the values' rounding errors (0 at x)
+    t = np.zeros((m, value.size))
     t[:k] = seed
-    X = DualArray._make(value.copy(), t.reshape((k + second_rows, *value.shape)), k, tag, True)
-    y = f(X, *args, **kwargs)
-    count = y._n if isinstance(y, DualArray) else 0
-    _, mag = _tangents(y, tag, k + second_rows)
-    return np.abs(mag), count
+    X = DualArray._make(value.copy(), t.reshape((m, *value.shape)), k, tag, True)
+    try:
+        y = f(X, *args, **kwargs)
+        count = y._n if isinstance(y, DualArray) else 0
+        _, mag = _tangents(y, tag, m)
+    except TypeError:  # e.g. np.array([x[0] * 2, ...]) of scalar pieces: see FALLBACK_ULPS
+        return None, 0
+    return np.abs(mag[:-1]), count
 
 
 def _rounding_bound(df: Any, mag: Any, count: int, groups: np.ndarray | None = None) -> Any:
@@ -467,6 +481,8 @@ def _rounding_bound(df: Any, mag: Any, count: int, groups: np.ndarray | None = N
     of `_magnitudes`), plus the final rounding of df itself. Rounding in the values feeds
     the factors f'(v) only to first order in eps, which is covered by twice the count.
     """
+    if mag is None:
+        return FALLBACK_ULPS * _EPS * np.abs(df)
     n = 2 * (count + 2)
     gamma = n * _EPS / max(1.0 - n * _EPS, 0.5)
     bound = gamma * np.asarray(mag)
