@@ -1063,7 +1063,8 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
     if av.ndim == 0 or bv.ndim == 0:
         raise ValueError("matmul: Input operand does not have enough dimensions")
     v = av @ bv
-    if like._second or like._abs or av.ndim > 2 or bv.ndim > 2:
+    both = at is not None and bt is not None
+    if like._second or (like._abs and both) or av.ndim > 2 or bv.ndim > 2:
         sa = "j" if av.ndim == 1 else "...ij"
         sb = "j" if bv.ndim == 1 else "...jk"
         so = "..." if av.ndim > 1 or bv.ndim > 1 else ""
@@ -1085,7 +1086,10 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
         else:
             tb = np.matmul(av, bt)
         t = t + tb
-    return like._like(v, t, cost, base)
+    r = like._like(v, t, cost, base)
+    if like._abs:  # a constant operand: the products' own rounding only
+        _value_errors(r, (cost * _EPS) * (av @ bv))
+    return r
 
 
 def _multilinear(spec: str, operands: list[Any], like: DualArray) -> DualArray:
