@@ -25,7 +25,8 @@ from fastdiff._status import Status
 from fastdiff._validation import check_int, fail
 
 DEFAULT_CHUNK = 512
-"""Partials per evaluation of f in gradient/jacobian (ForwardDiff's chunk size).
+"""Partials per evaluation of f on the v1 path (object arrays of Duals: nested calls and the
+TypeError fallback of gradient/jacobian; DualArray chunks follow `DEFAULT_BATCH_BYTES`).
 
 A gradient of n variables costs ceil(n / chunk) evaluations of f, each carrying `chunk`
 partials through every operation. Unlike ForwardDiff (12, sized for stack allocation), the
