@@ -491,11 +491,12 @@ def _unit(n: int) -> float:
     return 1.0 / (2.0 * (n + 2) * _EPS)
 
 
-def _value_errors(r: DualArray, source: Any, effect: Any = None) -> DualArray:
+def _value_errors(r: DualArray, source: Any, effect: Any = None, fresh: bool = False) -> DualArray:
     """The bound's evaluation: the last row bounds the absolute error of the values. Add this
     operation's own rounding (`source`) to it, and to the magnitude rows the effect of the
     operands' value errors on the factors (`effect`, absolute, rows[:-1] + S)."""
-    t = np.array(r._t, copy=True)
+    # `fresh`: r's tangents were just computed for r alone (no operand shares them)
+    t = r._t if fresh and r._t.flags.writeable else np.array(r._t, copy=True)
     t[-1] += source
     if effect is not None:
         t[:-1] += effect * _unit(r._n)
@@ -570,7 +571,8 @@ def _unary(rule: int, x: DualArray) -> DualArray:
     r = x._like(v.reshape(x._v.shape), t.reshape(x._t.shape), 2)  # libm's and the product's
     if x._abs:  # f'(v + e) - f'(v) ~ f''(v) e
         e = x._t[-1]
-        _value_errors(r, 2.0 * _EPS * np.abs(r._v), np.abs(dd.reshape(x._v.shape)) * e * x._t[:-1])
+        eff = np.abs(dd.reshape(x._v.shape)) * e * x._t[:-1]
+        _value_errors(r, 2.0 * _EPS * np.abs(r._v), eff, fresh=True)
     if second:
         t1 = x._t[: x._k]
         _add_second(r, _mag(dd.reshape(x._v.shape), x) * _outer(t1, t1))
@@ -643,7 +645,7 @@ def _binop(name: str, a: Any, b: Any = None) -> Any:
         eff = 0.0
         if da and db:
             eff = tb[-1] * ta[:-1] + ta[-1] * tb[:-1]
-        return _value_errors(r, _EPS * np.abs(r._v), eff)
+        return _value_errors(r, _EPS * np.abs(r._v), eff, fresh=True)
     # x / y: x' / y - (q / y) y', with 1 / y and q / y off by their values' errors
     y = np.abs(np.broadcast_to(_value(b), shape))
     ex = ta[-1] if da else 0.0
@@ -717,7 +719,7 @@ def _binop_core(name: str, a: Any, b: Any = None) -> Any:
 
 def _power_const(x: DualArray, xv: Any, c: Any) -> DualArray:
     """x**c for a constant exponent c: small integer powers by multiplication, else the row."""
-    if np.ndim(c) == 0:
+    if isinstance(c, float | int) or np.ndim(c) == 0:
         cf = float(c)
         if cf == 2.0:
             return _binop("multiply", x, x)
