@@ -562,3 +562,16 @@ def test_outputs_assembled_from_scalars_get_the_fallback_rounding_level():
     r = fd.jacobian(lambda v: np.array([v[0] * v[1], 3.0]), np.array([2.0, 5.0]), method="dual")
     np.testing.assert_array_equal(r.df, [[5.0, 2.0], [0.0, 0.0]])
     np.testing.assert_array_equal(r.error, FALLBACK_ULPS * EPS * np.abs(r.df))
+
+
+def test_nested_differentiation_falls_back_to_tagged_duals():
+    x0 = np.array([1.0, 2.0])
+    r = fd.gradient(
+        lambda x: fd.gradient(lambda v: np.sum(v**3), x, method="dual").df.sum(), x0, method="dual"
+    )
+    np.testing.assert_allclose(r.df, 6.0 * x0, rtol=4 * EPS)
+    # d/dt [d/dv0 sum(v t)] = 1: no perturbation confusion between the two calls
+    r = fd.derivative(
+        lambda t: fd.gradient(lambda v: np.sum(v * t), x0, method="dual").df[0], 0.5, method="dual"
+    )
+    assert r.df == 1.0
