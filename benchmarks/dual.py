@@ -6,7 +6,11 @@ makes asv skip its cases):
 * ScalarDerivative: d/dx of sin(x) exp(x) + x**3 at 0.7, through the public verb, the raw
   Dual arithmetic (the floor the verb is held to: at most about 1.5x), num_dual, jax, ad.
   JaxScalarCompile times jax's first call (tracing and compiling) on its own.
-* MLPGradient: the gradient of a NumPy-written MLP loss with 385 parameters.
+* MLPGradient: the gradient of a NumPy-written MLP loss with 385 parameters (on DualArrays).
+* TanhJacobian: the Jacobian of tanh(W @ x + b), W 100 x 100.
+* RosenbrockHessian10: the Hessian of the 10-D Rosenbrock function (num_dual as well).
+* JaxFirstCall: jax's trace-and-compile time, apart from its steady state.
+* DualArrayEvaluations: calls of f and honesty of the error bars (track_ only).
 """
 
 from __future__ import annotations
@@ -299,3 +303,224 @@ class MLPGradientEvaluations:
 
     def track_nfev(self):
         return dual_gradient(mlp_loss, self.theta, (self.X, self.y)).nfev
+
+
+# ---------------------------------------------------------------------------------------------
+# DualArray workloads (issue 8): NumPy code on DualArrays against jax, autograd and num_dual
+# ---------------------------------------------------------------------------------------------
+
+try:
+    import num_dual
+except ImportError:
+    num_dual = None
+
+TANH_N = 100
+
+
+def _tanh_problem():
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(TANH_N, TANH_N)) / np.sqrt(TANH_N)
+    return W, rng.normal(size=TANH_N), rng.normal(size=TANH_N)
+
+
+def _tanh_impl(impl, W, b, x):
+    f = lambda v: np.tanh(W @ v + b)  # noqa: E731
+    if impl == "fastdiff jacobian(method='dual')":
+        return lambda: fd.jacobian(f, x, method="dual").df
+    if impl == "analytic":
+        return lambda: (1.0 - np.tanh(W @ x + b) ** 2)[:, None] * W
+    if impl in ("jax.jit(jacfwd)", "jax.jacfwd"):
+        if jax is None:
+            raise NotImplementedError
+        Wj, bj = jnp.asarray(W), jnp.asarray(b)
+        g = jax.jacfwd(lambda v: jnp.tanh(Wj @ v + bj))
+        if impl == "jax.jit(jacfwd)":
+            g = jax.jit(g)
+        xj = jnp.asarray(x)
+        g(xj).block_until_ready()
+        return lambda: g(xj).block_until_ready()
+    if impl == "autograd":
+        if autograd is None:
+            raise NotImplementedError
+        g = autograd.jacobian(lambda v: anp.tanh(anp.dot(W, v) + b))
+        return lambda: g(x)
+    raise ValueError(impl)
+
+
+class TanhJacobian:
+    """Jacobian of tanh(W @ x + b), W 100 x 100 (forward mode: 100 partials in one call)."""
+
+    params = [
+        [
+            "fastdiff jacobian(method='dual')",
+            "analytic",
+            "jax.jit(jacfwd)",
+            "jax.jacfwd",
+            "autograd",
+        ]
+    ]
+    param_names = ["impl"]
+
+    def setup(self, impl):
+        self.W, self.b, self.x = _tanh_problem()
+        self.run = _tanh_impl(impl, self.W, self.b, self.x)
+
+    def time_jacobian(self, impl):
+        self.run()
+
+    def track_max_abs_error(self, impl):
+        exact = (1.0 - np.tanh(self.W @ self.x + self.b) ** 2)[:, None] * self.W
+        return float(np.max(np.abs(np.asarray(self.run()) - exact)))
+
+    track_max_abs_error.unit = "abs error"
+
+
+class JaxFirstCall:
+    """jax's first call: tracing and XLA compilation of jit(jacfwd), separate from steady state.
+
+    Each timing builds a new function object, so jax compiles again (its cache is keyed on the
+    function). fastdiff has no compilation: its first call costs what later ones do.
+    """
+
+    params = [["tanh jacobian", "mlp gradient"]]
+    param_names = ["task"]
+    number = 1
+    repeat = 5
+    warmup_time = 0.0
+
+    def setup(self, task):
+        if jax is None:
+            raise NotImplementedError
+        self.W, self.b, self.x = _tanh_problem()
+        rng = np.random.default_rng(0)
+        self.theta = rng.normal(scale=0.3, size=N_PARAMS)
+        self.X = rng.normal(size=(N_IN, 16))
+        self.y = rng.normal(size=(1, 16))
+
+    def time_first_call(self, task):
+        if task == "tanh jacobian":
+            Wj, bj = jnp.asarray(self.W), jnp.asarray(self.b)
+            g = jax.jit(jax.jacfwd(lambda v: jnp.tanh(Wj @ v + bj)))
+            g(jnp.asarray(self.x)).block_until_ready()
+        else:
+            X, y = jnp.asarray(self.X), jnp.asarray(self.y)
+            g = jax.jit(jax.jacfwd(lambda t: mlp_loss(t, X, y, xp=jnp)))
+            g(jnp.asarray(self.theta)).block_until_ready()
+
+
+class DualArrayEvaluations:
+    """Calls of f behind method='dual' on DualArrays (chunks of partials + one for the bound),
+    and whether every error bar bounds the true error (1.0 = all of them)."""
+
+    params = [["tanh jacobian", "mlp gradient", "rosenbrock hessian"]]
+    param_names = ["task"]
+
+    def setup(self, task):
+        W, b, x = _tanh_problem()
+        rng = np.random.default_rng(0)
+        theta = rng.normal(scale=0.3, size=N_PARAMS)
+        X, y = rng.normal(size=(N_IN, 16)), rng.normal(size=(1, 16))
+        if task == "tanh jacobian":
+            self.res = fd.jacobian(lambda v: np.tanh(W @ v + b), x, method="dual")
+            self.exact = (1.0 - np.tanh(W @ x + b) ** 2)[:, None] * W
+        elif task == "mlp gradient":
+            self.res = fd.gradient(mlp_loss, theta, method="dual", args=(X, y))
+            self.exact = mlp_backprop(theta, X, y)
+        else:
+            self.res = fd.hessian(rosen, ROSEN_X, method="dual")
+            self.exact = rosen_hess(ROSEN_X)
+
+    def track_nfev(self, task):
+        return self.res.nfev
+
+    def track_max_error_over_bound(self, task):
+        # float64 references (not exact themselves): a ratio well below 1 is the margin
+        err = np.abs(self.res.df - self.exact)
+        return float(np.max(err / np.maximum(self.res.error, 1e-300)))
+
+    def track_median_bound_over_error(self, task):
+        err = np.abs(self.res.df - self.exact)
+        keep = err > 0
+        return float(np.median(self.res.error[keep] / err[keep])) if keep.any() else 0.0
+
+
+ROSEN_X = np.linspace(-1.2, 1.5, 10)
+
+
+def rosen(v):
+    return np.sum(100.0 * (v[1:] - v[:-1] ** 2) ** 2 + (1 - v[:-1]) ** 2)
+
+
+def rosen_scalar(v):
+    """The same Rosenbrock written on scalars (num_dual's dual numbers have no NumPy arrays)."""
+    s = 0.0
+    for i in range(len(v) - 1):
+        s = s + 100.0 * (v[i + 1] - v[i] ** 2) ** 2 + (1 - v[i]) ** 2
+    return s
+
+
+def rosen_hess(v):
+    n = v.size
+    h = np.zeros((n, n))
+    for i in range(n - 1):
+        h[i, i] += 1200.0 * v[i] ** 2 - 400.0 * v[i + 1] + 2.0
+        h[i, i + 1] = h[i + 1, i] = -400.0 * v[i]
+        h[i + 1, i + 1] += 200.0
+    return h
+
+
+def _rosen_impl(impl):
+    x = ROSEN_X
+    if impl == "fastdiff hessian(method='dual')":
+        return lambda: fd.hessian(rosen, x, method="dual").df
+    if impl == "analytic":
+        return lambda: rosen_hess(x)
+    if impl == "num_dual.hessian":
+        if num_dual is None:
+            raise NotImplementedError
+        xs = list(x)
+        return lambda: np.asarray(num_dual.hessian(rosen_scalar, xs)[2])
+    if impl in ("jax.jit(hessian)", "jax.hessian"):
+        if jax is None:
+            raise NotImplementedError
+        g = jax.hessian(lambda v: jnp.sum(100.0 * (v[1:] - v[:-1] ** 2) ** 2 + (1 - v[:-1]) ** 2))
+        if impl == "jax.jit(hessian)":
+            g = jax.jit(g)
+        xj = jnp.asarray(x)
+        g(xj).block_until_ready()
+        return lambda: g(xj).block_until_ready()
+    if impl == "autograd":
+        if autograd is None:
+            raise NotImplementedError
+        g = autograd.hessian(
+            lambda v: anp.sum(100.0 * (v[1:] - v[:-1] ** 2) ** 2 + (1 - v[:-1]) ** 2)
+        )
+        return lambda: g(x)
+    raise ValueError(impl)
+
+
+class RosenbrockHessian10:
+    """Hessian of the 10-D Rosenbrock function (forward over forward)."""
+
+    params = [
+        [
+            "fastdiff hessian(method='dual')",
+            "analytic",
+            "num_dual.hessian",
+            "jax.jit(hessian)",
+            "jax.hessian",
+            "autograd",
+        ]
+    ]
+    param_names = ["impl"]
+
+    def setup(self, impl):
+        self.run = _rosen_impl(impl)
+
+    def time_hessian(self, impl):
+        self.run()
+
+    def track_max_abs_error(self, impl):
+        return float(np.max(np.abs(np.asarray(self.run()) - rosen_hess(ROSEN_X))))
+
+    track_max_abs_error.unit = "abs error"

@@ -300,4 +300,18 @@ void fd_dual_apply1(int rule, ptrdiff_t count, ptrdiff_t n, const double *xv, co
 void fd_dual_apply2(int rule, ptrdiff_t count, ptrdiff_t n, const double *xv, const double *xp,
                     const double *yv, const double *yp, double *outv, double *outp);
 
+/* ---------------------------------------------------------------------------------------- */
+/* Dual arrays (dual_array.c): tangents stored as m rows of count doubles                   */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Unary rule: outv = f(x), outd = f'(x), outdd = f''(x) (skipped if NULL), and every tangent
+ * row scaled by f': outp[r * count + i] = outd[i] * xp[r * count + i], r < m. */
+void fd_dualarray_unary(int rule, ptrdiff_t count, ptrdiff_t m, const double *xv,
+                        const double *xp, double *outv, double *outd, double *outdd,
+                        double *outp);
+/* Binary rule factors: out = {f, f_x, f_y, f_xx, f_xy, f_yy} (count doubles each; out[3..5]
+ * may be NULL). */
+void fd_dualarray_binary(int rule, ptrdiff_t count, const double *xv, const double *yv,
+                         double *out[6]);
+
 #endif /* FASTDIFF_H */

@@ -15,6 +15,7 @@ def test_all_is_exact():
     assert sorted(fd.__all__) == sorted(
         [
             "Dual",
+            "DualArray",
             "Result",
             "Status",
             "__version__",

@@ -2,6 +2,7 @@
 
 from fastdiff import math
 from fastdiff._derivative import derivative
+from fastdiff._dualarray import DualArray
 from fastdiff._kernels._dual import Dual
 from fastdiff._multivariate import gradient, hessdiag, hessian, jacobian, jvp
 from fastdiff._result import Result
@@ -12,6 +13,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Dual",
+    "DualArray",
     "Result",
     "Status",
     "__version__",

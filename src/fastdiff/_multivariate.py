@@ -697,7 +697,13 @@ def _verb(
         )
         if verb == "jvp":
             return _forward.dual_jvp(f, x, v, args, kwargs)
-        return getattr(_forward, f"dual_{verb}")(f, x, args, kwargs)
+        if batch_bytes is not None and (
+            isinstance(batch_bytes, bool)
+            or not isinstance(batch_bytes, int | np.integer)
+            or batch_bytes <= 0
+        ):
+            raise fail("batch_bytes", "a positive integer or None", batch_bytes, TypeError)
+        return getattr(_forward, f"dual_{verb}")(f, x, args, kwargs, batch_bytes=batch_bytes)
     a = _validate_multi_args(
         verb,
         f,
@@ -749,7 +755,11 @@ def gradient(
         The point, of any shape S: a vector, a weight matrix, ...
     method : {"central", "forward", "backward", "complex", "dual"}, default: "central"
         As for `derivative`: finite differences on an adaptive step ladder with Richardson
-        extrapolation per coordinate, the complex step, or dual numbers.
+        extrapolation per coordinate, the complex step, or dual numbers. With ``"dual"`` f is
+        called with a `fastdiff.DualArray` of shape S carrying many partials at once (NumPy
+        code runs on it unchanged), and once more for the rounding bound; code NumPy's
+        protocols cannot reach (a TypeError on the DualArray) is redone on object arrays of
+        `fastdiff.Dual`.
     order, step, rtol, atol, noise
         As for `derivative`, per coordinate (`step` broadcasts to S). Steps are scaled to
         ``max(|x_i|, 1)`` coordinate by coordinate. With ``method="complex"``, `order` is the
@@ -764,7 +774,9 @@ def gradient(
         Extra arguments for f.
     batch_bytes : int, optional
         Memory limit for one batch passed to a vectorized f; default 16 MiB. Memory use
-        grows with the dimension, not its square.
+        grows with the dimension, not its square. With ``method="dual"``: the memory of the
+        seeded partials of one call, so a call carries ``batch_bytes // (8 * x.size)``
+        partials (all of them, one call, up to about 1400 parameters by default).
 
     Returns
     -------
@@ -934,9 +946,12 @@ def hessian(
     x : float array_like
         The point, of any shape S.
     method : {"central", "forward", "backward", "complex", "dual"}, default: "central"
-        Finite differences with Richardson extrapolation, nested dual numbers, or
-        ``"complex"``: the complex step on one direction and the central ladder on the other
-        (f analytic and real on reals; see Notes).
+        Finite differences with Richardson extrapolation; ``"complex"``: the complex step on
+        one direction and the central ladder on the other (f analytic and real on reals; see
+        Notes); or ``"dual"``: second-order dual numbers: f is called with a
+        `fastdiff.DualArray` carrying first and second-order partials (the whole Hessian in
+        one call while ``8 n (n + n**2) <= batch_bytes``, n = x.size, else in blocks), and once
+        more for the rounding bound.
     order, step, rtol, atol, bounds, vectorized, args, kwargs, noise, batch_bytes
         As for `gradient`. Near a bound, a coordinate's stencils become one-sided. With
         ``method="complex"``, `order` (even, default 2) and a fixed `step` are those of the

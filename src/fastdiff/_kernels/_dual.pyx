@@ -897,6 +897,8 @@ cdef object _unary(int rule, x):
         return np.float64(out[0]) if isinstance(x, np.generic) else out[0]
     if isinstance(x, np.generic):
         return _unary_array(rule, np.asarray(x))
+    if hasattr(x, "__fastdiff_rule__"):     # fastdiff.DualArray: its own loops of the table
+        return x.__fastdiff_rule__(rule, x, None)
     raise TypeError(
         f"fastdiff.math.{RULE_NAMES[rule]} takes real numbers, Duals or arrays of them; got "
         f"{type(x).__name__}.")
@@ -991,6 +993,10 @@ cdef object _binary(int rule, x, y):
 
 
 cdef object _binary_array(int rule, x, y):
+    if hasattr(x, "__fastdiff_rule__"):     # fastdiff.DualArray: its own loops of the table
+        return x.__fastdiff_rule__(rule, x, y)
+    if hasattr(y, "__fastdiff_rule__"):
+        return y.__fastdiff_rule__(rule, x, y)
     try:
         ax, ay = np.broadcast_arrays(np.asarray(x), np.asarray(y))
     except ValueError:

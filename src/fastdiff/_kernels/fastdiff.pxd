@@ -108,3 +108,10 @@ cdef extern from "fastdiff.h" nogil:
     void fd_dual_apply2(int rule, Py_ssize_t count, Py_ssize_t n, const double *xv,
                         const double *xp, const double *yv, const double *yp, double *outv,
                         double *outp)
+
+    # Dual arrays (dual_array.c)
+    void fd_dualarray_unary(int rule, Py_ssize_t count, Py_ssize_t m, const double *xv,
+                            const double *xp, double *outv, double *outd, double *outdd,
+                            double *outp)
+    void fd_dualarray_binary(int rule, Py_ssize_t count, const double *xv, const double *yv,
+                             double **out)

@@ -1,0 +1,144 @@
+/*
+ * dual_array.c -- elementwise rules of dual_rules.def for DualArray (fastdiff/_dualarray.py).
+ *
+ * Design
+ * ------
+ * A DualArray stores its tangents "partial axis first": m rows of `count` contiguous doubles,
+ * row r holding the r-th partial of every element (so one BLAS call covers every partial of
+ * a matmul).  A unary rule g computes, once per element, the value f = g(x), the factors
+ * f' (and f'' when the array carries second-order rows) and then scales every tangent row by
+ * f': out[r * count + i] = f'(x_i) * in[r * count + i].  Binary rules only produce factors;
+ * the combination of broadcast operands is NumPy's business.  The rows come from the same
+ * table as dual.c, expanded here once more; the file sees doubles only and never fails.
+ */
+#include <math.h>
+#include <stddef.h>
+
+#include "fastdiff.h"
+
+#define FD_LN2 0.693147180559945309417232121458176568
+#define FD_LN10 2.30258509299404568401799145468436421
+#define FD_2_SQRTPI 1.12837916709551257389615890312154517 /* 2 / sqrt(pi) */
+
+/* The helpers of dual.c, repeated: the table's expressions refer to them by name. */
+static double fd_expit(double x)
+{
+    if (x >= 0.0) {
+        return 1.0 / (1.0 + exp(-x));
+    }
+    const double e = exp(x);
+    return e / (1.0 + e);
+}
+
+static double fd_softplus(double x)
+{
+    if (x != x) {
+        return x;
+    }
+    return fmax(x, 0.0) + log1p(exp(-fabs(x)));
+}
+
+static double fd_logaddexp(double x, double y)
+{
+    if (x == y) {
+        return x + FD_LN2;
+    }
+    const double d = x - y;
+    if (d > 0.0) {
+        return x + log1p(exp(-d));
+    }
+    if (d <= 0.0) {
+        return y + log1p(exp(d));
+    }
+    return d; /* NaN */
+}
+
+/* One factor loop per row: value, f' and (when d2 != NULL) f'' of count elements. */
+#define FD_DUAL_UNARY(name, value, d1, d2, lo, hi, note)                                     \
+    static void fd_factors1_##name(ptrdiff_t count, const double *xv, double *outv,        \
+                                   double *outd, double *outdd)                            \
+    {                                                                                        \
+        for (ptrdiff_t i = 0; i < count; ++i) {                                              \
+            const double x = xv[i];                                                          \
+            const double f = (value);                                                        \
+            const double g = (d1);                                                           \
+            outv[i] = f;                                                                     \
+            outd[i] = g;                                                                     \
+            if (outdd != NULL) {                                                             \
+                outdd[i] = (d2);                                                             \
+            }                                                                                \
+        }                                                                                    \
+    }
+#define FD_DUAL_BINARY(name, value, dx, dy, dxx, dxy, dyy, xlo, xhi, ylo, yhi, note)         \
+    static void fd_factors2_##name(ptrdiff_t count, const double *xv, const double *yv,    \
+                                   double *out[6])                                          \
+    {                                                                                        \
+        for (ptrdiff_t i = 0; i < count; ++i) {                                              \
+            const double x = xv[i];                                                          \
+            const double y = yv[i];                                                          \
+            const double f = (value);                                                        \
+            out[0][i] = f;                                                                   \
+            out[1][i] = (dx);                                                                \
+            out[2][i] = (dy);                                                                \
+            if (out[3] != NULL) {                                                            \
+                out[3][i] = (dxx);                                                           \
+                out[4][i] = (dxy);                                                           \
+                out[5][i] = (dyy);                                                           \
+            }                                                                                \
+        }                                                                                    \
+    }
+#define FD_DUAL_ALIAS(alias, name)
+#include "dual_rules.def"
+#undef FD_DUAL_UNARY
+#undef FD_DUAL_BINARY
+
+typedef void (*fd_factors1_fn)(ptrdiff_t, const double *, double *, double *, double *);
+typedef void (*fd_factors2_fn)(ptrdiff_t, const double *, const double *, double *[6]);
+
+#define FD_DUAL_UNARY(name, value, d1, d2, lo, hi, note) [FD_RULE_##name] = fd_factors1_##name,
+#define FD_DUAL_BINARY(name, value, dx, dy, dxx, dxy, dyy, xlo, xhi, ylo, yhi, note)
+static const fd_factors1_fn fd_factors1_table[FD_N_RULES] = {
+#include "dual_rules.def"
+};
+#undef FD_DUAL_UNARY
+#undef FD_DUAL_BINARY
+#define FD_DUAL_UNARY(name, value, d1, d2, lo, hi, note)
+#define FD_DUAL_BINARY(name, value, dx, dy, dxx, dxy, dyy, xlo, xhi, ylo, yhi, note) \
+    [FD_RULE_##name] = fd_factors2_##name,
+static const fd_factors2_fn fd_factors2_table[FD_N_RULES] = {
+#include "dual_rules.def"
+};
+#undef FD_DUAL_UNARY
+#undef FD_DUAL_BINARY
+#undef FD_DUAL_ALIAS
+
+/* Unary rule over count elements and m tangent rows of count each:
+ * outv = f(x), outd = f'(x), outdd = f''(x) (skipped when NULL), outp[r, i] = outd[i] xp[r, i].
+ * Nothing is written for a rule of another arity. */
+void fd_dualarray_unary(int rule, ptrdiff_t count, ptrdiff_t m, const double *xv,
+                        const double *xp, double *outv, double *outd, double *outdd,
+                        double *outp)
+{
+    if (rule < 0 || rule >= FD_N_RULES || fd_factors1_table[rule] == NULL) {
+        return;
+    }
+    fd_factors1_table[rule](count, xv, outv, outd, outdd);
+    for (ptrdiff_t r = 0; r < m; ++r) {
+        const double *src = xp + r * count;
+        double *dst = outp + r * count;
+        for (ptrdiff_t i = 0; i < count; ++i) {
+            dst[i] = outd[i] * src[i];
+        }
+    }
+}
+
+/* Binary rule over count elements: out = {f, f_x, f_y, f_xx, f_xy, f_yy}, each of count
+ * doubles; out[3..5] may be NULL (first order only).  Nothing is written for a unary rule. */
+void fd_dualarray_binary(int rule, ptrdiff_t count, const double *xv, const double *yv,
+                         double *out[6])
+{
+    if (rule < 0 || rule >= FD_N_RULES || fd_factors2_table[rule] == NULL) {
+        return;
+    }
+    fd_factors2_table[rule](count, xv, yv, out);
+}

@@ -1,0 +1,1435 @@
+"""DualArray: forward-mode dual numbers over whole NumPy arrays (shared/DESIGN.md §3b).
+
+A DualArray holds a value array ``v`` of shape S and its tangents ``t`` of shape ``(m,) + S``
+("partial axis first": row r is the r-th partial of every element, so one BLAS call carries
+every partial of a matmul and a factor of shape S broadcasts against all rows at once).
+First-order arrays have ``m = k`` rows. Second-order arrays (the Hessian path of
+:mod:`fastdiff._forward`) have ``m = k + k*k``: rows ``k + a*k + b`` hold the second
+derivative along directions a and b. Every linear operation (indexing, reshaping, sums,
+products with constants) maps all rows alike; nonlinear ones add their second-order terms to
+the last ``k*k`` rows.
+
+NumPy code runs on a DualArray unchanged: ufuncs come through ``__array_ufunc__`` (the rule
+table csrc/dual_rules.def, with its C loops in csrc/dual_array.c; arithmetic; comparisons on
+values) and the functions of ``_FUNCTIONS`` through ``__array_function__``. Anything else
+raises TypeError naming the function: partials are never dropped silently.
+
+Tags: a DualArray carries the tag of the differentiation call that seeded it (0 for one made
+by hand), from the same registry as :class:`fastdiff.Dual`; one element of a first-order
+array is a Dual with that tag, so scalar code that indexes x[0], x[1] still works.
+"""
+
+from __future__ import annotations
+
+import operator
+import string
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from fastdiff._kernels import _dual, _dualarray
+from fastdiff._kernels._dual import Dual
+
+_EPS = float(np.finfo(np.float64).eps)
+_RULES: dict[str, int] = {name: i for i, name in enumerate(_dual.RULE_NAMES)}
+_RULES.update({alias: _RULES[name] for alias, name in _dual.ALIASES.items()})
+
+_LOSS = (
+    "cannot convert a fastdiff.DualArray to {}: that would silently drop its derivative. "
+    "Keep DualArrays out of float arrays, and use NumPy functions on them."
+)
+
+
+class DualArray:
+    """An array of dual numbers: value of shape S, partials of shape S + (k,).
+
+    Parameters
+    ----------
+    value : float array_like
+        The primal values, shape S.
+    partials : float array_like
+        Shape ``S + (k,)``: ``partials[..., j]`` is the j-th directional derivative of every
+        element. One evaluation of NumPy code on a DualArray with k partials gives k
+        directional derivatives at once.
+
+    Attributes
+    ----------
+    value : ndarray
+        float64 values, shape S.
+    partials : ndarray
+        float64 partials, shape S + (k,).
+    shape, ndim, size : as for an ndarray (of the values)
+    npartials : int
+        k.
+
+    Notes
+    -----
+    ufuncs of the rule table (``np.sin``, ``np.tanh``, ``np.maximum``, ...), arithmetic
+    ``+ - * / ** @`` and comparisons (on values) work with ndarrays, floats, `Dual` and
+    DualArrays, broadcasting as NumPy does. ``np.sum``, ``np.dot``, ``np.einsum``,
+    ``np.linalg.solve`` and the other functions listed in shared/DESIGN.md §3b work through
+    ``__array_function__``; matmul, dot and tensordot use BLAS through NumPy, and
+    ``solve``/``inv``/``det`` one factorisation for every partial. An unsupported function,
+    ``float()`` and storing into a float array raise `TypeError`. Conventions as for `Dual`:
+    abs'(0) = 0, maximum/minimum ties give 1/2 to each side, relu'(0) = 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastdiff as fd
+    >>> x = fd.DualArray([1.0, 2.0], [[1.0, 0.0], [0.0, 1.0]])
+    >>> y = np.sum(np.sin(x) * x)
+    >>> float(y.value), y.partials
+    (2.6600658384592597, array([1.38177329, 0.07700375]))
+    >>> x[1]
+    Dual(2.0, [0.0, 1.0])
+    """
+
+    # _n: roundings along the longest path to this array (for the rounding bound); _abs: the
+    # tangent rows are magnitudes (the bound's evaluation, see fastdiff._forward).
+    # _eye: the tangent rows are exactly the unit seeds e_0 .. e_{n-1} of the flat elements (a
+    # whole-x chunk of a Jacobian): then A @ x needs no product for its tangents, they are A^T.
+    __slots__ = ("_abs", "_eye", "_k", "_n", "_t", "_tag", "_v")
+    __array_priority__ = 1000.0
+
+    def __init__(self, value: Any, partials: Any) -> None:
+        v = _real_array(value, "value")
+        p = _real_array(partials, "partials")
+        if p.ndim != v.ndim + 1 or p.shape[:-1] != v.shape:
+            raise ValueError(
+                f"`partials` must have shape value.shape + (k,) = {v.shape} + (k,); got {p.shape}."
+            )
+        self._v = v.copy()
+        self._t = np.ascontiguousarray(np.moveaxis(p, -1, 0))
+        self._k = p.shape[-1]
+        self._tag = 0
+        self._n = 0
+        self._abs = False
+        self._eye = False
+
+    # Constructors ---------------------------------------------------------------------
+    @classmethod
+    def _make(
+        cls, v: np.ndarray, t: np.ndarray, k: int, tag: int, absolute: bool = False
+    ) -> DualArray:
+        r = object.__new__(cls)
+        r._v = v
+        r._t = t
+        r._k = k
+        r._tag = tag
+        r._n = 0
+        r._abs = absolute
+        r._eye = False
+        return r
+
+    def _like(self, v: Any, t: np.ndarray, cost: int = 1, base: int | None = None) -> DualArray:
+        r = object.__new__(DualArray)
+        r._v = np.asarray(v, dtype=np.float64)
+        r._t = t
+        r._k = self._k
+        r._tag = self._tag
+        r._n = (self._n if base is None else base) + cost
+        r._abs = self._abs
+        r._eye = False
+        return r
+
+    @property
+    def _second(self) -> bool:
+        return self._t.shape[0] - self._abs != self._k
+
+    # Inspection -----------------------------------------------------------------------
+    @property
+    def value(self) -> np.ndarray:
+        return self._v
+
+    @property
+    def partials(self) -> np.ndarray:
+        return np.moveaxis(self._t[: self._k], 0, -1)
+
+    @property
+    def npartials(self) -> int:
+        return self._k
+
+    @property
+    def tag(self) -> int:
+        return self._tag
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._v.shape
+
+    @property
+    def ndim(self) -> int:
+        return self._v.ndim
+
+    @property
+    def size(self) -> int:
+        return self._v.size
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self._v.dtype
+
+    def __len__(self) -> int:
+        if self._v.ndim == 0:
+            raise TypeError("len() of a 0-d DualArray")
+        return self._v.shape[0]
+
+    def __repr__(self) -> str:
+        return f"DualArray({self._v!r}, partials={self.partials!r})"
+
+    def __iter__(self) -> Any:
+        for i in range(len(self)):
+            yield self[i]
+
+    # Loss of the derivative is an error -----------------------------------------------
+    def __float__(self) -> float:
+        raise TypeError(_LOSS.format("float"))
+
+    def __int__(self) -> int:
+        raise TypeError(_LOSS.format("int"))
+
+    def __complex__(self) -> complex:
+        raise TypeError(_LOSS.format("complex"))
+
+    def __index__(self) -> int:
+        raise TypeError(_LOSS.format("an integer index"))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        raise TypeError(_LOSS.format("an ndarray"))
+
+    def __bool__(self) -> bool:
+        return bool(self._v)
+
+    def __reduce__(self) -> Any:
+        raise TypeError("fastdiff.DualArray cannot be pickled: its tag belongs to one process")
+
+    # Indexing -------------------------------------------------------------------------
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, DualArray | Dual):
+            raise TypeError("a DualArray cannot index: indices must be integers or masks")
+        tkey = (slice(None), *key) if isinstance(key, tuple) else (slice(None), key)
+        v = self._v[key]
+        t = self._t[tkey]
+        if np.ndim(v) == 0 and not self._second and not self._abs:
+            return _dual.make(float(v), t.tolist(), self._tag)
+        return self._like(v, t, 0)
+
+    def __setitem__(self, key: Any, item: Any) -> None:
+        if isinstance(key, DualArray | Dual):
+            raise TypeError("a DualArray cannot index: indices must be integers or masks")
+        iv, it = _lift(item, self)
+        if not self._v.flags.writeable:
+            self._v = self._v.copy()
+        if not self._t.flags.writeable:
+            self._t = self._t.copy()
+        self._eye = False
+        tkey = (slice(None), *key) if isinstance(key, tuple) else (slice(None), key)
+        self._v[key] = iv
+        self._t[tkey] = 0.0 if it is None else _align(it, np.ndim(self._v[key]))
+
+    # Methods that mirror ndarray's ------------------------------------------------------
+    @property
+    def T(self) -> DualArray:
+        return _transpose(self)
+
+    def transpose(self, *axes: Any) -> DualArray:
+        return _transpose(self, axes[0] if len(axes) == 1 else (axes or None))
+
+    def reshape(self, *shape: Any, order: str = "C") -> DualArray:
+        return _reshape(self, shape[0] if len(shape) == 1 else shape, order=order)
+
+    def ravel(self) -> DualArray:
+        return _reshape(self, -1)
+
+    def flatten(self) -> DualArray:
+        return _copy(_reshape(self, -1))
+
+    def copy(self) -> DualArray:
+        return _copy(self)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> DualArray:
+        return _sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> DualArray:
+        return _mean(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return _prod(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return _extreme(self, axis, keepdims, np.max)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return _extreme(self, axis, keepdims, np.min)
+
+    def dot(self, other: Any) -> Any:
+        return _dot(self, other)
+
+    def squeeze(self, axis: Any = None) -> DualArray:
+        return _squeeze(self, axis)
+
+    def cumsum(self, axis: Any = None) -> DualArray:
+        return _cumsum(self, axis)
+
+    def clip(self, a_min: Any = None, a_max: Any = None) -> Any:
+        return _clip(self, a_min, a_max)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> DualArray:
+        return _trace(self, offset, axis1, axis2)
+
+    # Arithmetic -----------------------------------------------------------------------
+    def __neg__(self) -> DualArray:
+        return self._like(-self._v, self._t if self._abs else -self._t, 0)
+
+    def __pos__(self) -> DualArray:
+        return self
+
+    def __abs__(self) -> DualArray:
+        return _unary(_RULES["absolute"], self)
+
+    def __add__(self, o: Any) -> Any:
+        return _binop("add", self, o)
+
+    def __radd__(self, o: Any) -> Any:
+        return _binop("add", o, self)
+
+    def __sub__(self, o: Any) -> Any:
+        return _binop("subtract", self, o)
+
+    def __rsub__(self, o: Any) -> Any:
+        return _binop("subtract", o, self)
+
+    def __mul__(self, o: Any) -> Any:
+        return _binop("multiply", self, o)
+
+    def __rmul__(self, o: Any) -> Any:
+        return _binop("multiply", o, self)
+
+    def __truediv__(self, o: Any) -> Any:
+        return _binop("divide", self, o)
+
+    def __rtruediv__(self, o: Any) -> Any:
+        return _binop("divide", o, self)
+
+    def __pow__(self, o: Any) -> Any:
+        return _binop("power", self, o)
+
+    def __rpow__(self, o: Any) -> Any:
+        return _binop("power", o, self)
+
+    def __matmul__(self, o: Any) -> Any:
+        return _matmul(self, o)
+
+    def __rmatmul__(self, o: Any) -> Any:
+        return _matmul(o, self)
+
+    def __lt__(self, o: Any) -> Any:
+        return self._v < _value(o)
+
+    def __le__(self, o: Any) -> Any:
+        return self._v <= _value(o)
+
+    def __gt__(self, o: Any) -> Any:
+        return self._v > _value(o)
+
+    def __ge__(self, o: Any) -> Any:
+        return self._v >= _value(o)
+
+    def __eq__(self, o: Any) -> Any:  # type: ignore[override]
+        return self._v == _value(o)
+
+    def __ne__(self, o: Any) -> Any:  # type: ignore[override]
+        return self._v != _value(o)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # NumPy protocols ------------------------------------------------------------------
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        name = ufunc.__name__
+        if method != "__call__" or kwargs:
+            raise TypeError(
+                f"fastdiff.DualArray supports NumPy ufuncs called plainly; got "
+                f"np.{name}.{method} with {sorted(kwargs)} (use np.sum, np.max, ... instead "
+                "of ufunc methods, and no out=/where=)."
+            )
+        if name in _BINOPS:
+            return _binop(name, *inputs)
+        if name == "matmul":
+            return _matmul(*inputs)
+        if name in _COMPARE:
+            return _COMPARE[name](*[_value(a) for a in inputs])
+        if name in _ON_VALUES:
+            return ufunc(*[_value(a) for a in inputs])
+        rule = _RULES.get(name)
+        if rule is None:
+            raise TypeError(
+                f"NumPy function np.{name} is not supported on fastdiff.DualArray (no rule in "
+                "csrc/dual_rules.def); supported ufuncs: "
+                f"{', '.join(sorted([*_RULES, *_BINOPS, *_COMPARE, 'matmul']))}."
+            )
+        if _dual.RULE_ARITY[_dual.RULE_NAMES[rule]] == 1:
+            return _unary(rule, _as_dualarray(inputs[0]))
+        return _binary_rule(rule, inputs[0], inputs[1])
+
+    def __fastdiff_rule__(self, rule: int, x: Any, y: Any) -> Any:
+        """fastdiff.math.<rule>(x[, y]) with a DualArray operand (called by the Dual kernels)."""
+        if y is None:
+            return _unary(rule, _as_dualarray(x))
+        return _binary_rule(rule, x, y)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        impl = _FUNCTIONS.get(func)
+        if impl is None:
+            mod = func.__module__.replace("numpy.linalg", "np.linalg").replace("numpy", "np")
+            raise TypeError(
+                f"NumPy function {mod}.{func.__name__} is not supported on fastdiff.DualArray; "
+                "supported: " + ", ".join(sorted({f.__name__ for f in _FUNCTIONS})) + "."
+            )
+        return impl(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Operands
+# ---------------------------------------------------------------------------------------------
+
+
+def _real_array(x: Any, name: str) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"`{name}` must be a real array_like; got dtype {arr.dtype}.")
+    return np.asarray(arr, dtype=np.float64)
+
+
+def _value(a: Any) -> Any:
+    if isinstance(a, DualArray):
+        return a._v
+    if isinstance(a, Dual):
+        v = a.value
+        while isinstance(v, Dual):
+            v = v.value
+        return v
+    return a
+
+
+def _check_pair(a: DualArray, b: DualArray) -> None:
+    if a._tag != b._tag:
+        _dual.check_tag(a._tag)  # RuntimeError for a DualArray that escaped its call
+        _dual.check_tag(b._tag)
+        raise TypeError(
+            "DualArrays of different differentiation calls (tags "
+            f"{a._tag} and {b._tag}) cannot be combined: nested differentiation with "
+            "DualArray is not supported; differentiate the inner call with the Dual path "
+            "(fastdiff.math on scalars) or restructure f."
+        )
+    if a._t.shape[0] != b._t.shape[0]:
+        raise ValueError(
+            f"DualArrays with different numbers of partials cannot be combined: {a._k} and {b._k}."
+        )
+
+
+def _lift(x: Any, like: DualArray) -> tuple[Any, np.ndarray | None]:
+    """(value, tangents or None) of an operand combined with the DualArray `like`."""
+    if type(x) is DualArray:
+        if x._tag != like._tag or x._t.shape[0] != like._t.shape[0]:
+            _check_pair(like, x)
+        return x._v, x._t
+    if isinstance(x, Dual):
+        if x.tag != like._tag or isinstance(x.value, Dual):
+            _dual.check_tag(x.tag)
+            _dual.check_tag(like._tag)
+            raise TypeError(
+                f"a Dual with tag {x.tag} cannot be combined with a DualArray of tag "
+                f"{like._tag} (nested differentiation through DualArray is not supported)."
+            )
+        p = x.partials
+        if p.shape[0] != like._t.shape[0]:
+            raise ValueError(
+                "a Dual and a DualArray with different numbers of partials cannot be "
+                f"combined: {p.shape[0]} and {like._k}."
+            )
+        return np.float64(x.value), p.astype(np.float64)
+    if isinstance(x, float | int) and not isinstance(x, bool):
+        return x, None
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        raise TypeError(
+            "an object array (of Duals?) cannot be combined with a DualArray; build the "
+            "array with np.stack/np.concatenate of DualArrays instead."
+        )
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"a DualArray combines with real numbers only; got dtype {arr.dtype}.")
+    return arr, None
+
+
+def _first(ops: tuple[Any, ...]) -> DualArray:
+    for a in ops:
+        if isinstance(a, DualArray):
+            return a
+    raise TypeError("expected a DualArray operand")  # unreachable from the protocols
+
+
+def _as_dualarray(a: Any) -> DualArray:
+    if isinstance(a, DualArray):
+        return a
+    raise TypeError(f"expected a DualArray; got {type(a).__name__}")
+
+
+def _depth(*ops: Any) -> int:
+    """Roundings along the longest path to the operands."""
+    n = 0
+    for o in ops:
+        if type(o) is DualArray and o._n > n:
+            n = o._n
+    return n
+
+
+def _unit(n: int) -> float:
+    """An absolute error as a magnitude: the final bound multiplies magnitudes by
+    gamma(2 (count + 2)) >= 2 (n + 2) eps once n roundings are behind (fastdiff._forward)."""
+    return 1.0 / (2.0 * (n + 2) * _EPS)
+
+
+def _value_errors(r: DualArray, source: Any, effect: Any = None, fresh: bool = False) -> DualArray:
+    """The bound's evaluation: the last row bounds the absolute error of the values. Add this
+    operation's own rounding (`source`) to it, and to the magnitude rows the effect of the
+    operands' value errors on the factors (`effect`, absolute, rows[:-1] + S)."""
+    # `fresh`: r's tangents were just computed for r alone (no operand shares them)
+    t = r._t if fresh and r._t.flags.writeable else np.array(r._t, copy=True)
+    t[-1] += source
+    if effect is not None:
+        t[:-1] += effect * _unit(r._n)
+    r._t = t
+    return r
+
+
+def _mag(x: Any, like: DualArray) -> Any:
+    """|x| in the bound's evaluation (magnitudes combine with magnitudes), else x."""
+    return np.abs(x) if like._abs else x
+
+
+def _align(t: np.ndarray, ndim: int) -> np.ndarray:
+    """Tangents (m,) + S viewed as (m, 1, ..., 1) + S with ndim axes after m."""
+    extra = ndim - (t.ndim - 1)
+    if extra <= 0:
+        return t
+    return t.reshape((t.shape[0],) + (1,) * extra + t.shape[1:])
+
+
+def _full(t: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Tangents broadcast to (m,) + shape."""
+    if t.shape[1:] == shape:
+        return t
+    t = _align(t, len(shape))
+    if t.shape[1:] == shape:
+        return t
+    return np.broadcast_to(t, (t.shape[0], *shape))
+
+
+def _outer(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Second-order rows a[i] * b[j] for first-order rows a, b of k rows: (k*k,) + S."""
+    k = a.shape[0]
+    prod = a[:, None] * b[None, :]
+    return prod.reshape((k * k, *prod.shape[2:]))
+
+
+def _add_second(r: DualArray, extra: np.ndarray) -> DualArray:
+    t = r._t if r._t.flags.writeable and r._t.base is None else r._t.copy()
+    t[r._k : r._k + r._k * r._k] += extra
+    r._t = t
+    return r
+
+
+def _norm_axis(axis: Any, ndim: int) -> Any:
+    """Axes as negative numbers: the same axes for values and for tangents (m,) + S."""
+    if axis is None:
+        return None
+    if isinstance(axis, tuple | list):
+        return tuple(_norm_axis(a, ndim) for a in axis)
+    a = operator.index(axis)
+    if not -ndim <= a < ndim:
+        raise np.exceptions.AxisError(a, ndim)
+    return a - ndim if a >= 0 else a
+
+
+# ---------------------------------------------------------------------------------------------
+# Elementwise: the rule table, arithmetic
+# ---------------------------------------------------------------------------------------------
+
+
+def _unary(rule: int, x: DualArray) -> DualArray:
+    xv = np.ascontiguousarray(x._v).reshape(-1)
+    m = x._t.shape[0]
+    xt = np.ascontiguousarray(x._t).reshape(m, -1)
+    second = x._second
+    v, _, dd, t = _dualarray.unary(rule, xv, xt, second or x._abs)
+    if x._abs:  # tangent rows are magnitudes >= 0: |f' t| = |f'| t, plus the factor's own
+        # rounding, which is absolute in rules like tanh' = (1 - t)(1 + t) (0 once t rounds to 1)
+        # (4 eps absolute, expressed in units of the final gamma(count) >= 2 (count + 2) eps)
+        t = np.abs(t) + (2.0 / (x._n + 4)) * xt
+    r = x._like(v.reshape(x._v.shape), t.reshape(x._t.shape), 2)  # libm's and the product's
+    if x._abs:  # f'(v + e) - f'(v) ~ f''(v) e
+        e = x._t[-1]
+        eff = np.abs(dd.reshape(x._v.shape)) * e * x._t[:-1]
+        _value_errors(r, 2.0 * _EPS * np.abs(r._v), eff, fresh=True)
+    if second:
+        t1 = x._t[: x._k]
+        _add_second(r, _mag(dd.reshape(x._v.shape), x) * _outer(t1, t1))
+    return r
+
+
+def _binary_rule(rule: int, a: Any, b: Any) -> DualArray:
+    like = a if isinstance(a, DualArray) else _first((a, b))
+    av, at = _lift(a, like)
+    bv, bt = _lift(b, like)
+    av, bv = np.broadcast_arrays(np.asarray(av, np.float64), np.asarray(bv, np.float64))
+    shape = av.shape
+    second = like._second
+    out = _dualarray.binary(
+        rule,
+        np.ascontiguousarray(av).reshape(-1),
+        np.ascontiguousarray(bv).reshape(-1),
+        second or like._abs,
+    )
+    f, fx, fy = (_mag(o.reshape(shape), like) for o in out[:3])
+    f = out[0].reshape(shape)
+    t = 0.0
+    if at is not None:
+        t = fx * _align(at, len(shape))
+    if bt is not None:
+        t = t + fy * _align(bt, len(shape))
+    t = np.ascontiguousarray(_full(np.asarray(t), shape))
+    r = like._like(f, t, 3, _depth(a, b))
+    if like._abs:
+        gxx, gxy, gyy = (np.abs(o.reshape(shape)) for o in out[3:])
+        ex = 0.0 if at is None else _full(at, shape)[-1]
+        ey = 0.0 if bt is None else _full(bt, shape)[-1]
+        eff = 0.0
+        if at is not None:
+            eff = (gxx * ex + gxy * ey) * _full(at, shape)[:-1]
+        if bt is not None:
+            eff = eff + (gxy * ex + gyy * ey) * _full(bt, shape)[:-1]
+        _value_errors(r, 2.0 * _EPS * np.abs(f), eff)
+    if second:
+        k = like._k
+        fxx, fxy, fyy = (_mag(o.reshape(shape), like) for o in out[3:])
+        extra = 0.0
+        if at is not None:
+            a1 = _full(at[:k], shape)
+            extra = fxx * _outer(a1, a1)
+        if bt is not None:
+            b1 = _full(bt[:k], shape)
+            extra = extra + fyy * _outer(b1, b1)
+        if at is not None and bt is not None:
+            extra = extra + fxy * (_outer(a1, b1) + _outer(b1, a1))
+        _add_second(r, extra)
+    return r
+
+
+def _binop(name: str, a: Any, b: Any = None) -> Any:
+    """add, subtract, multiply, divide, power (and their unary cousins) with broadcasting."""
+    r = _binop_core(name, a, b)
+    if type(r) is not DualArray or not r._abs or name not in _ROUNDED:
+        return r
+    if name != "add" and name != "subtract" and name != "multiply":
+        if r._second and isinstance(b, DualArray):
+            return r  # went through reciprocal and multiply
+    shape = r._v.shape
+    da, db = type(a) is DualArray, type(b) is DualArray
+    ta = _full(a._t, shape) if da else None
+    tb = _full(b._t, shape) if db else None
+    if name == "add" or name == "subtract":
+        return _value_errors(r, _EPS * np.abs(r._v))
+    if name == "multiply":  # (x y)' = y x' + x y': the value errors of y and x
+        eff = 0.0
+        if da and db:
+            eff = tb[-1] * ta[:-1] + ta[-1] * tb[:-1]
+        return _value_errors(r, _EPS * np.abs(r._v), eff, fresh=True)
+    # x / y: x' / y - (q / y) y', with 1 / y and q / y off by their values' errors
+    y = np.abs(np.broadcast_to(_value(b), shape))
+    ex = ta[-1] if da else 0.0
+    ey = tb[-1] if db else 0.0
+    eff = 0.0
+    if db:
+        eff = (ey / (y * y)) * (ta[:-1] if da else 0.0)
+        eff = eff + ((ex + 2.0 * np.abs(r._v) * ey) / (y * y)) * tb[:-1]
+    return _value_errors(r, _EPS * np.abs(r._v), eff)
+
+
+_ROUNDED = frozenset({"add", "subtract", "multiply", "divide", "true_divide"})
+
+
+def _binop_core(name: str, a: Any, b: Any = None) -> Any:
+    if name in ("negative", "positive"):
+        return -a if name == "negative" else a
+    if name == "square":
+        return _binop("multiply", a, a)
+    like = a if isinstance(a, DualArray) else _first((a, b))
+    av, at = _lift(a, like)
+    bv, bt = _lift(b, like)
+    if name == "power":
+        if bt is None:
+            return _power_const(like if at is not None else a, av, bv)
+        return _binary_rule(_RULES["power"], a, b)
+    if name in ("divide", "true_divide") and like._second and bt is not None:
+        return _binop("multiply", a, _unary(_RULES["reciprocal"], _as_dualarray(b)))
+    v = _BINOPS[name](av, bv)
+    nd = v.ndim
+    vs = v.shape
+    base = _depth(a, b)
+    sub = name == "subtract" and not like._abs  # magnitudes add
+    if name == "add" or name == "subtract":
+        if at is None:
+            t = -_align(bt, nd) if sub else _align(bt, nd)
+        elif bt is None:
+            t = _align(at, nd)
+        else:
+            t = _align(at, nd) + (-_align(bt, nd) if sub else _align(bt, nd))
+        return like._like(v, _full(t, vs), 1, base)
+    av, bv = _mag(av, like), _mag(bv, like)
+    if name == "multiply":
+        if at is None:
+            return like._like(v, _full(av * _align(bt, nd), vs), 1, base)
+        if bt is None:
+            return like._like(v, _full(bv * _align(at, nd), vs), 1, base)
+        at_, bt_ = _align(at, nd), _align(bt, nd)
+        if a is b:  # x * x: 2 x x', and 2 x' x' in the second-order rows
+            r = like._like(v, _full((2.0 * av) * at_, vs), 2, base)
+            if like._second:
+                a1 = _full(at_[: like._k], vs)
+                _add_second(r, 2.0 * _outer(a1, a1))
+            return r
+        r = like._like(v, _full(bv * at_ + av * bt_, vs), 2, base)
+        if like._second:
+            k = like._k
+            a1, b1 = _full(at_[:k], vs), _full(bt_[:k], vs)
+            _add_second(r, _outer(a1, b1) + _outer(b1, a1))
+        return r
+    # divide (first order, or a constant divisor)
+    q = _mag(v, like)
+    if bt is None:
+        return like._like(v, _full(_align(at, nd) / bv, vs), 1, base)
+    if at is None:  # (c / y)' = -(c / y) y' / y; second order went through reciprocal above
+        return like._like(v, _full(((q if like._abs else -q) / bv) * _align(bt, nd), vs), 2, base)
+    tb = q * _align(bt, nd)
+    num = _align(at, nd) + tb if like._abs else _align(at, nd) - tb
+    return like._like(v, _full(num / bv, vs), 3, base)
+
+
+def _power_const(x: DualArray, xv: Any, c: Any) -> DualArray:
+    """x**c for a constant exponent c: small integer powers by multiplication, else the row."""
+    if isinstance(c, float | int) or np.ndim(c) == 0:
+        cf = float(c)
+        if cf == 2.0:
+            return _binop("multiply", x, x)
+        if cf == 1.0:
+            return x
+        if cf == 0.0:
+            return x._like(np.ones_like(xv), np.zeros_like(x._t), 0)
+    return _binary_rule(_RULES["power"], x, c)
+
+
+_BINOPS: dict[str, Callable[..., Any]] = {
+    "add": np.add,
+    "subtract": np.subtract,
+    "multiply": np.multiply,
+    "divide": np.divide,
+    "true_divide": np.divide,
+    "power": np.power,
+    "negative": np.negative,
+    "positive": np.positive,
+    "square": np.square,
+}
+_COMPARE: dict[str, Callable[..., Any]] = {
+    "less": np.less,
+    "less_equal": np.less_equal,
+    "greater": np.greater,
+    "greater_equal": np.greater_equal,
+    "equal": np.equal,
+    "not_equal": np.not_equal,
+}
+# Predicates on the values: their result carries no derivative.
+_ON_VALUES = frozenset({"isfinite", "isnan", "isinf", "signbit", "sign", "floor", "ceil"})
+# floor, ceil and sign are piecewise constant: values only, derivative 0 where it exists.
+
+
+# ---------------------------------------------------------------------------------------------
+# Linear maps: the same operation on the values and on every tangent row
+# ---------------------------------------------------------------------------------------------
+
+
+def _map(
+    x: DualArray, fv: Callable[[np.ndarray], Any], ft: Callable[[np.ndarray], Any], cost: int = 0
+) -> Any:
+    return x._like(fv(x._v), ft(x._t), cost)
+
+
+def _copy(x: DualArray) -> DualArray:
+    return x._like(x._v.copy(), x._t.copy(), 0)
+
+
+def _reshape(a: Any, shape: Any = None, order: str = "C", newshape: Any = None) -> DualArray:
+    shape = newshape if shape is None else shape
+    if order != "C":
+        raise TypeError(f"np.reshape on a DualArray supports order='C' only; got {order!r}.")
+    x = _as_dualarray(a)
+    v = x._v.reshape(shape)
+    return x._like(v, x._t.reshape((x._t.shape[0], *v.shape)), 0)
+
+
+def _ravel(a: Any, order: str = "C") -> DualArray:
+    return _reshape(a, -1, order=order)
+
+
+def _transpose(a: Any, axes: Any = None) -> DualArray:
+    x = _as_dualarray(a)
+    nd = x.ndim
+    perm = tuple(range(nd))[::-1] if axes is None else tuple(operator.index(i) % nd for i in axes)
+    return x._like(x._v.transpose(perm), x._t.transpose((0, *(p + 1 for p in perm))), 0)
+
+
+def _swapaxes(a: Any, axis1: int, axis2: int) -> DualArray:
+    x = _as_dualarray(a)
+    i, j = _norm_axis(axis1, x.ndim), _norm_axis(axis2, x.ndim)
+    return _map(x, lambda v: np.swapaxes(v, i, j), lambda t: np.swapaxes(t, i, j))
+
+
+def _moveaxis(a: Any, source: Any, destination: Any) -> DualArray:
+    x = _as_dualarray(a)
+    s, d = _norm_axis(source, x.ndim), _norm_axis(destination, x.ndim)
+    return _map(x, lambda v: np.moveaxis(v, s, d), lambda t: np.moveaxis(t, s, d))
+
+
+def _squeeze(a: Any, axis: Any = None) -> DualArray:
+    x = _as_dualarray(a)
+    ax = _norm_axis(axis, x.ndim)
+    if ax is None:
+        ax = tuple(i - x.ndim for i, n in enumerate(x.shape) if n == 1)
+    return _map(x, lambda v: np.squeeze(v, ax), lambda t: np.squeeze(t, ax))
+
+
+def _expand_dims(a: Any, axis: Any) -> DualArray:
+    x = _as_dualarray(a)
+    v = np.expand_dims(x._v, axis)
+    return x._like(v, x._t.reshape((x._t.shape[0], *v.shape)), 0)
+
+
+def _broadcast_to(a: Any, shape: Any, subok: bool = False) -> DualArray:
+    x = _as_dualarray(a)
+    v = np.broadcast_to(x._v, shape)
+    return x._like(v, _full(x._t, v.shape), 0)
+
+
+def _sum(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any
+) -> DualArray:
+    _no_options("sum", dtype=dtype, out=out, **kw)
+    x = _as_dualarray(a)
+    ax = _norm_axis(axis, x.ndim)
+    if ax is None:
+        ax = tuple(range(-x.ndim, 0))
+    s = _map(x, lambda v: v.sum(ax, keepdims=keepdims), lambda t: t.sum(ax, keepdims=keepdims))
+    length = x.size // max(s.size, 1)
+    s._n += max(length - 1, 0)  # recursive summation: L - 1 roundings
+    if x._abs:
+        _value_errors(s, (length * _EPS) * np.abs(x._v).sum(ax, keepdims=keepdims))
+    return s
+
+
+def _mean(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any
+) -> DualArray:
+    _no_options("mean", dtype=dtype, out=out, **kw)
+    x = _as_dualarray(a)
+    s = _sum(x, axis, keepdims=keepdims)
+    count = x.size // max(s.size, 1) if x.size else 0
+    return s * (1.0 / count) if count else s / 0.0
+
+
+def _cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> DualArray:
+    _no_options("cumsum", dtype=dtype, out=out)
+    x = _as_dualarray(a)
+    if axis is None:
+        x, axis = _reshape(x, -1), 0
+    ax = _norm_axis(axis, x.ndim)
+    r = _map(x, lambda v: np.cumsum(v, ax), lambda t: np.cumsum(t, ax), x.shape[ax])
+    if x._abs:
+        _value_errors(r, (x.shape[ax] * _EPS) * np.cumsum(np.abs(x._v), ax))
+    return r
+
+
+def _diff(a: Any, n: int = 1, axis: int = -1, **kw: Any) -> DualArray:
+    _no_options("diff", **kw)
+    x = _as_dualarray(a)
+    ax = _norm_axis(axis, x.ndim)
+    if x._abs:  # |a - b| <= a + b for magnitudes, n times
+
+        def adiff(t: np.ndarray) -> np.ndarray:
+            for _ in range(n):
+                t = np.delete(t, -1, ax) + np.delete(t, 0, ax)
+            return t
+
+        return _map(x, lambda v: np.diff(v, n, ax), adiff, n)
+    return _map(x, lambda v: np.diff(v, n, ax), lambda t: np.diff(t, n, ax), n)
+
+
+def _trace(
+    a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None, out: Any = None
+) -> DualArray:
+    _no_options("trace", dtype=dtype, out=out)
+    x = _as_dualarray(a)
+    i, j = _norm_axis(axis1, x.ndim), _norm_axis(axis2, x.ndim)
+    cost = min(x.shape[i], x.shape[j])
+    return _map(x, lambda v: np.trace(v, offset, i, j), lambda t: np.trace(t, offset, i, j), cost)
+
+
+def _diag(a: Any, k: int = 0) -> DualArray:
+    x = _as_dualarray(a)
+    if x.ndim == 2:
+        return _map(x, lambda v: np.diagonal(v, k), lambda t: np.diagonal(t, k, 1, 2))
+    if x.ndim != 1:
+        raise ValueError("np.diag: input must be 1-d or 2-d")
+    v = np.diag(x._v, k)
+    m = x._t.shape[0]
+    t = np.zeros((m, *v.shape))
+    n = x.shape[0]
+    i = np.arange(n)
+    rows, cols = (i, i + k) if k >= 0 else (i - k, i)
+    t[:, rows, cols] = x._t
+    return x._like(v, t, 0)
+
+
+def _no_options(name: str, **kw: Any) -> None:
+    bad = sorted(k for k, v in kw.items() if v is not None and v is not np._NoValue)
+    if bad:
+        raise TypeError(f"np.{name} on a DualArray does not support {', '.join(bad)}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Joining and selecting
+# ---------------------------------------------------------------------------------------------
+
+
+def _operands(arrays: Any) -> tuple[DualArray, list[tuple[np.ndarray, np.ndarray]]]:
+    """Each array as (value, tangents), constants with zero tangents."""
+    arrays = list(arrays)
+    like = _first(tuple(arrays))
+    out = []
+    m = like._t.shape[0]
+    for a in arrays:
+        v, t = _lift(a, like)
+        v = np.asarray(v, dtype=np.float64)
+        out.append((v, np.zeros((m, *v.shape)) if t is None else _align(t, v.ndim)))
+    return like, out
+
+
+def _concatenate(arrays: Any, axis: Any = 0, out: Any = None, **kw: Any) -> DualArray:
+    _no_options("concatenate", out=out, **kw)
+    arrays = list(arrays)
+    like, ops = _operands(arrays)
+    if axis is None:
+        ops = [(v.reshape(-1), t.reshape(t.shape[0], -1)) for v, t in ops]
+        axis = 0
+    nd = ops[0][0].ndim
+    ax = _norm_axis(axis, nd)
+    v = np.concatenate([o[0] for o in ops], axis=ax)
+    t = np.concatenate([o[1] for o in ops], axis=ax)
+    return like._like(v, t, 0, _depth(*arrays))
+
+
+def _stack(arrays: Any, axis: int = 0, out: Any = None, **kw: Any) -> DualArray:
+    _no_options("stack", out=out, **kw)
+    arrays = list(arrays)
+    like, ops = _operands(arrays)
+    nd = ops[0][0].ndim + 1
+    ax = _norm_axis(axis, nd)
+    v = np.stack([o[0] for o in ops], axis=ax)
+    t = np.stack([np.broadcast_to(o[1], (o[1].shape[0], *o[0].shape)) for o in ops], axis=ax)
+    return like._like(v, t, 0, _depth(*arrays))
+
+
+def _hstack(tup: Any, **kw: Any) -> DualArray:
+    tup = list(tup)
+    like, ops = _operands(tup)
+    ops = [(np.atleast_1d(v), t.reshape(t.shape[0], *np.atleast_1d(v).shape)) for v, t in ops]
+    ax = 0 if ops[0][0].ndim == 1 else 1
+    v = np.concatenate([o[0] for o in ops], axis=ax)
+    t = np.concatenate([o[1] for o in ops], axis=ax + 1)
+    return like._like(v, t, 0, _depth(*tup))
+
+
+def _vstack(tup: Any, **kw: Any) -> DualArray:
+    tup = list(tup)
+    like, ops = _operands(tup)
+    ops = [(np.atleast_2d(v), t.reshape(t.shape[0], *np.atleast_2d(v).shape)) for v, t in ops]
+    v = np.concatenate([o[0] for o in ops], axis=0)
+    t = np.concatenate([o[1] for o in ops], axis=1)
+    return like._like(v, t, 0, _depth(*tup))
+
+
+def _where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    if x is None or y is None:
+        raise TypeError("np.where on a DualArray needs all three arguments (condition, x, y).")
+    cond = np.asarray(_value(condition)).astype(bool)
+    like = _first((x, y)) if isinstance(x, DualArray) or isinstance(y, DualArray) else None
+    if like is None:
+        raise TypeError("np.where: a DualArray condition selects values only; x or y must be dual")
+    xv, xt = _lift(x, like)
+    yv, yt = _lift(y, like)
+    v = np.where(cond, xv, yv)
+    m = like._t.shape[0]
+    zero = np.zeros((m,) + (1,) * v.ndim)
+    tx = zero if xt is None else _align(xt, v.ndim)
+    ty = zero if yt is None else _align(yt, v.ndim)
+    t = np.where(_align(cond[None], v.ndim) if cond.ndim else cond, tx, ty)
+    return like._like(v, t, 0, _depth(x, y))
+
+
+def _clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **kw: Any) -> Any:
+    _no_options("clip", out=out)
+    a_min = kw.pop("min", a_min)
+    a_max = kw.pop("max", a_max)
+    r = a
+    if a_min is not None:
+        r = _binary_rule(_RULES["maximum"], r, a_min)
+    if a_max is not None:
+        r = _binary_rule(_RULES["minimum"], r, a_max)
+    return r
+
+
+def _extreme(a: Any, axis: Any, keepdims: bool, reduce: Callable[..., Any]) -> Any:
+    """max/min along axis; tied elements share the derivative equally (the ½ convention)."""
+    x = _as_dualarray(a)
+    ax = _norm_axis(axis, x.ndim)
+    if ax is None:
+        ax = tuple(range(-x.ndim, 0))
+    v = reduce(x._v, axis=ax, keepdims=True)
+    hit = x._v == v
+    w = hit / hit.sum(axis=ax, keepdims=True)
+    r = _sum(x * w, axis=ax, keepdims=keepdims)
+    r._v = reduce(x._v, axis=ax, keepdims=keepdims)  # NaN propagates as NumPy's
+    return r
+
+
+def _max(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+    _no_options("max", out=out, **kw)
+    return _extreme(a, axis, keepdims, np.max)
+
+
+def _min(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+    _no_options("min", out=out, **kw)
+    return _extreme(a, axis, keepdims, np.min)
+
+
+def _prod(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any
+) -> Any:
+    """Product along an axis by pairwise products (log2(n) DualArray multiplications)."""
+    _no_options("prod", dtype=dtype, out=out, **kw)
+    x = _as_dualarray(a)
+    if axis is None:
+        r = _prod(_reshape(x, -1), 0)
+        return _reshape(r, (1,) * x.ndim) if keepdims else r
+    ax = _norm_axis(axis, x.ndim)
+    if isinstance(ax, tuple):
+        for i in sorted(ax):
+            x = _prod(x, i, keepdims=True)
+        return x if keepdims else _squeeze(x, ax)
+    x = _moveaxis(x, ax, 0)
+    if x.shape[0] == 0:
+        r = x._like(np.ones(x.shape[1:]), np.zeros((x._t.shape[0], *x.shape[1:])), 0)
+    else:
+        while x.shape[0] > 1:
+            n = x.shape[0]
+            head = x[: n // 2 * 2 : 2] * x[1 : n // 2 * 2 : 2]
+            x = _concatenate([head, x[n - 1 : n]], 0) if n % 2 else head
+        r = _reshape(x, x.shape[1:]) if x.ndim > 1 else x[0]
+    if keepdims:
+        r = _expand_dims(_as_dualarray(r), ax)
+    return r
+
+
+# ---------------------------------------------------------------------------------------------
+# Products: matmul, dot, tensordot, einsum (bilinear and multilinear)
+# ---------------------------------------------------------------------------------------------
+
+
+def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
+    _no_options("matmul", out=out, **kw)
+    like = _first((a, b))
+    av, at = _lift(a, like)
+    bv, bt = _lift(b, like)
+    av = np.asarray(av, np.float64)
+    bv = np.asarray(bv, np.float64)
+    if av.ndim == 0 or bv.ndim == 0:
+        raise ValueError("matmul: Input operand does not have enough dimensions")
+    v = av @ bv
+    both = at is not None and bt is not None
+    if like._second or (like._abs and both) or av.ndim > 2 or bv.ndim > 2:
+        sa = "j" if av.ndim == 1 else "...ij"
+        sb = "j" if bv.ndim == 1 else "...jk"
+        so = "..." if av.ndim > 1 or bv.ndim > 1 else ""
+        so += ("i" if av.ndim > 1 else "") + ("k" if bv.ndim > 1 else "")
+        return _multilinear(f"{sa},{sb}->{so}", [a, b], like)
+    cost = av.shape[-1] + 1
+    base = _depth(a, b)
+    av, bv = _mag(av, like), _mag(bv, like)
+    t = 0.0
+    # NumPy's matmul broadcasts the constant over the rows (measured on the MLP of tests/mlp.py:
+    # 4-8x faster than gathering the rows into one GEMM, which needs a copy of the tangents)
+    if at is not None:  # dA @ B
+        t = np.matmul(at, bv)
+    if bt is not None:  # A @ dB
+        if bv.ndim == 1 and isinstance(b, DualArray) and b._eye and av.ndim == 2:
+            tb = av.T  # (A e_j)_i = A[i, j]: no product at all
+        elif bv.ndim == 1:  # (m, n) @ A^T: one GEMM
+            tb = bt @ av.T if av.ndim == 2 else bt @ av
+        else:
+            tb = np.matmul(av, bt)
+        t = t + tb
+    r = like._like(v, t, cost, base)
+    if like._abs:  # a constant operand: the products' own rounding only
+        _value_errors(r, (cost * _EPS) * (av @ bv))
+    return r
+
+
+def _multilinear(spec: str, operands: list[Any], like: DualArray) -> DualArray:
+    """einsum(spec, *operands) with the product rule over every dual operand."""
+    ins, out = spec.split("->")
+    subs = ins.split(",")
+    used = set(spec)
+    free = [c for c in string.ascii_letters if c not in used]
+    ra, rb = free[0], free[1]
+    vals, tans = [], []
+    for o in operands:
+        v, t = _lift(o, like)
+        vals.append(np.asarray(v, np.float64))
+        tans.append(t)
+    opt = sum(v.size for v in vals) > 4096
+    v = np.einsum(spec, *vals, optimize=opt)
+    # roundings: one per product, plus the summed length (the letters not in the output)
+    dims: dict[str, int] = {}
+    for sub, val in zip(subs, vals, strict=True):
+        head, _, tail = sub.partition("...")
+        dims.update(zip(head, val.shape[: len(head)], strict=True))
+        if tail:
+            dims.update(zip(tail, val.shape[val.ndim - len(tail) :], strict=True))
+    summed = int(np.prod([n for c, n in dims.items() if c not in out and c != "."]))
+    cost = len(operands) - 1 + summed
+    vals = [_mag(val, like) for val in vals]
+    m = like._t.shape[0]
+    t = np.zeros((m, *np.shape(v)))
+    for i, ti in enumerate(tans):
+        if ti is None:
+            continue
+        s = [(ra + subs[j]) if j == i else subs[j] for j in range(len(subs))]
+        args = [ti if j == i else vals[j] for j in range(len(vals))]
+        t = t + np.einsum(f"{','.join(s)}->{ra}{out}", *args, optimize=opt)
+    r = like._like(v, t, cost, _depth(*operands))
+    if like._abs:  # each product rounds, and each dual operand's value errors meet the others'
+        eff = 0.0  # tangents
+        for i, ti in enumerate(tans):
+            for j, tj in enumerate(tans):
+                if i == j or ti is None or tj is None:
+                    continue
+                s = [(ra + subs[q]) if q == i else subs[q] for q in range(len(subs))]
+                args = [
+                    ti[:-1] if q == i else (tj[-1] if q == j else vals[q]) for q in range(len(vals))
+                ]
+                eff = eff + np.einsum(f"{','.join(s)}->{ra}{out}", *args, optimize=opt)
+        _value_errors(r, (cost * _EPS) * np.abs(np.einsum(spec, *vals, optimize=opt)), eff)
+    if like._second:
+        k = like._k
+        extra = 0.0
+        for i, ti in enumerate(tans):
+            for j, tj in enumerate(tans):
+                if i == j or ti is None or tj is None:
+                    continue
+                s = list(subs)
+                args = list(vals)
+                s[i], args[i] = ra + subs[i], ti[:k]
+                s[j], args[j] = rb + subs[j], tj[:k]
+                e = np.einsum(f"{','.join(s)}->{ra}{rb}{out}", *args, optimize=opt)
+                extra = extra + e.reshape((k * k, *np.shape(v)))
+        if not isinstance(extra, float):
+            _add_second(r, extra)
+    return r
+
+
+def _einsum(
+    subscripts: Any, *operands: Any, out: Any = None, optimize: Any = False, **kw: Any
+) -> Any:
+    _no_options("einsum", out=out, **kw)
+    if not isinstance(subscripts, str) or "." in subscripts:
+        raise TypeError(
+            "np.einsum on DualArrays takes an explicit subscripts string without '...'; got "
+            f"{subscripts!r}."
+        )
+    spec = subscripts.replace(" ", "")
+    if "->" not in spec:
+        letters = spec.replace(",", "")
+        spec += "->" + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    return _multilinear(spec, list(operands), _first(operands))
+
+
+def _tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
+    na, nb = np.ndim(_value(a)), np.ndim(_value(b))
+    if isinstance(axes, int):
+        ax_a, ax_b = list(range(na - axes, na)), list(range(axes))
+    else:
+        ax_a, ax_b = axes
+        ax_a = [ax_a] if isinstance(ax_a, int) else list(ax_a)
+        ax_b = [ax_b] if isinstance(ax_b, int) else list(ax_b)
+    ax_a = [i % na for i in ax_a]
+    ax_b = [i % nb for i in ax_b]
+    letters = iter(string.ascii_letters)
+    sa = [next(letters) for _ in range(na)]
+    sb = [next(letters) for _ in range(nb)]
+    for i, j in zip(ax_a, ax_b, strict=True):
+        sb[j] = sa[i]
+    out = [c for i, c in enumerate(sa) if i not in ax_a] + [
+        c for j, c in enumerate(sb) if j not in ax_b
+    ]
+    like = _first((a, b))
+    if not like._second and not like._abs and len(ax_a) >= 1:  # BLAS through np.tensordot
+        av, at = _lift(a, like)
+        bv, bt = _lift(b, like)
+        v = np.tensordot(av, bv, axes=(ax_a, ax_b))
+        cost = int(np.prod([np.shape(av)[i] for i in ax_a])) + 1
+        av, bv = _mag(av, like), _mag(bv, like)
+        t = 0.0
+        if at is not None:
+            t = np.tensordot(_align(at, na), bv, axes=([i + 1 for i in ax_a], ax_b))
+        if bt is not None:
+            tb = np.tensordot(av, _align(bt, nb), axes=(ax_a, [j + 1 for j in ax_b]))
+            t = t + np.moveaxis(tb, na - len(ax_a), 0)
+        return like._like(v, np.asarray(t), cost, _depth(a, b))
+    return _multilinear(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", [a, b], like)
+
+
+def _dot(a: Any, b: Any, out: Any = None) -> Any:
+    _no_options("dot", out=out)
+    na, nb = np.ndim(_value(a)), np.ndim(_value(b))
+    if na == 0 or nb == 0:
+        return _binop("multiply", a, b)
+    if na <= 2 and nb <= 2 and not _first((a, b))._second and not _first((a, b))._abs:
+        return _matmul(a, b)
+    return _tensordot(a, b, axes=([na - 1], [max(nb - 2, 0)]))
+
+
+def _inner(a: Any, b: Any) -> Any:
+    na, nb = np.ndim(_value(a)), np.ndim(_value(b))
+    if na == 0 or nb == 0:
+        return _binop("multiply", a, b)
+    return _tensordot(a, b, axes=([na - 1], [nb - 1]))
+
+
+def _outer_product(a: Any, b: Any, out: Any = None) -> Any:
+    _no_options("outer", out=out)
+    a = _reshape(a, -1) if isinstance(a, DualArray) else np.ravel(a)
+    b = _reshape(b, -1) if isinstance(b, DualArray) else np.ravel(b)
+    return _multilinear("i,j->ij", [a, b], _first((a, b)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Linear algebra: solve, inv, det through a constant factorisation
+# ---------------------------------------------------------------------------------------------
+
+
+def _solve_const(av: np.ndarray, r: DualArray) -> DualArray:
+    """A^-1 r for a constant A: one solve for the values and every tangent row together.
+
+    In the bound's evaluation the rows are |A^-1| |r| (LU: about 3n roundings per entry)."""
+    m = r._t.shape[0]
+    n = av.shape[0]
+    if r._abs:
+        ainv = np.abs(np.linalg.inv(av))
+        t = np.tensordot(ainv, r._t, axes=([1], [1])).swapaxes(0, 1)
+        x = r._like(np.linalg.solve(av, r._v), t, 3 * n)
+        return _value_errors(x, (3 * n * _EPS) * (ainv @ np.abs(r._v)))
+    if r.ndim == 1:
+        rhs = np.concatenate([r._v[:, None], r._t.T], axis=1)
+        sol = np.linalg.solve(av, rhs)
+        return r._like(sol[:, 0], np.ascontiguousarray(sol[:, 1:].T), 3 * n)
+    n, q = r.shape
+    rhs = np.concatenate([r._v, r._t.transpose(1, 0, 2).reshape(n, m * q)], axis=1)
+    sol = np.linalg.solve(av, rhs)
+    t = sol[:, q:].reshape(n, m, q).transpose(1, 0, 2)
+    return r._like(sol[:, :q], t, 3 * n)
+
+
+def _solve(a: Any, b: Any) -> Any:
+    """x = A^-1 b. With A dual: Newton steps x <- x + A0^-1 (b - A x) from x0 = A0^-1 b0 with
+    the constant A0 = value of A; step j makes the order-j terms exact (first order: one
+    step, x' = A0^-1 (b' - A' x0); second order: two), one factorisation per step for all
+    partials. In the bound's evaluation the same steps give |A0^-1| (|b'| + |A'| |x0|) and
+    more: subtraction adds magnitudes, so the steps only over-count."""
+    like = _first((a, b))
+    av, at = _lift(a, like)
+    bv, _ = _lift(b, like)
+    av = np.asarray(av, np.float64)
+    if av.ndim != 2 or np.ndim(bv) not in (1, 2):
+        raise TypeError(
+            "np.linalg.solve on DualArrays supports a 2-d A with a 1-d or 2-d b; got shapes "
+            f"{av.shape} and {np.shape(bv)}."
+        )
+    if at is None:
+        bd = b if isinstance(b, DualArray) else _as_dual_operand(b, like)
+        return _solve_const(av, bd)
+    x = like._like(
+        np.linalg.solve(av, bv), np.zeros((like._t.shape[0], *np.shape(bv))), 0, _depth(a, b)
+    )
+    for _ in range(2 if like._second else 1):
+        x = x + _solve_const(av, _as_dual_operand(_binop("subtract", b, _matmul(a, x)), like))
+    return x
+
+
+def _as_dual_operand(x: Any, like: DualArray) -> DualArray:
+    if isinstance(x, DualArray):
+        return x
+    v, t = _lift(x, like)
+    v = np.asarray(v, np.float64)
+    return like._like(v, np.zeros((like._t.shape[0], *v.shape)) if t is None else t, 0)
+
+
+def _inv(a: Any) -> Any:
+    x = _as_dualarray(a)
+    if x.ndim != 2 or x.shape[0] != x.shape[1]:
+        raise TypeError(f"np.linalg.inv on a DualArray needs a square 2-d array; got {x.shape}.")
+    return _solve(x, np.eye(x.shape[0]))
+
+
+def _det(a: Any) -> Any:
+    """det(A0 + D) = det(A0) det(I + E), E = A0^-1 D with D the perturbation (zero value):
+    det(I + E) = 1 + tr E + ((tr E)^2 - tr(E E)) / 2 up to terms of third order."""
+    x = _as_dualarray(a)
+    if x.ndim != 2 or x.shape[0] != x.shape[1]:
+        raise TypeError(f"np.linalg.det on a DualArray needs a square 2-d array; got {x.shape}.")
+    d0 = np.linalg.det(x._v)
+    e = _solve_const(x._v, x._like(np.zeros_like(x._v), x._t, 0))
+    tr = _trace(e)
+    det_ie = 1.0 + tr
+    if x._second:
+        det_ie = det_ie + 0.5 * (tr * tr - _multilinear("ij,ji->", [e, e], e))
+    r = det_ie * d0
+    r._v = np.asarray(d0)
+    return r
+
+
+def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    """The 2-norm of vectors / Frobenius norm: sqrt(sum x^2); gradient 0 at 0 (as hypot)."""
+    if ord not in (None, "fro", 2) or (ord == 2 and not (axis is not None or _value(x).ndim == 1)):
+        raise TypeError(
+            f"np.linalg.norm on a DualArray supports the 2-norm of vectors and the Frobenius "
+            f"norm; got ord={ord!r}."
+        )
+    d = _as_dualarray(x)
+    ax = _norm_axis(axis, d.ndim)
+    if ax is None:
+        ax = tuple(range(-d.ndim, 0))
+    if d._second:
+        return _unary(_RULES["sqrt"], _sum(d * d, ax, keepdims=keepdims))
+    nv = np.sqrt(np.sum(d._v * d._v, axis=ax, keepdims=True))
+    safe = np.where(nv > 0, nv, 1.0)
+    t = np.sum(d._t * _mag(d._v / safe, d), axis=ax, keepdims=keepdims)
+    v = nv if keepdims else np.squeeze(nv, ax)
+    return d._like(v, t, d.size // max(np.size(v), 1) + 3)
+
+
+def _shape(a: Any) -> tuple[int, ...]:
+    return _as_dualarray(a).shape
+
+
+def _ndim(a: Any) -> int:
+    return _as_dualarray(a).ndim
+
+
+def _size(a: Any, axis: Any = None) -> int:
+    x = _as_dualarray(a)
+    return x.size if axis is None else x.shape[axis]
+
+
+def _copy_fn(a: Any, order: str = "K", subok: bool = False) -> DualArray:
+    return _copy(_as_dualarray(a))
+
+
+def _zeros_like(
+    a: Any,
+    dtype: Any = None,
+    order: str = "K",
+    subok: bool = True,
+    shape: Any = None,
+    fill: float = 0.0,
+) -> DualArray:
+    """A constant DualArray (zero partials), so that code filling ``out[i] = ...`` works."""
+    x = _as_dualarray(a)
+    v = np.full(x.shape if shape is None else shape, fill)
+    return x._like(v, np.zeros((x._t.shape[0], *v.shape)), 0, 0)
+
+
+def _ones_like(
+    a: Any, dtype: Any = None, order: str = "K", subok: bool = True, shape: Any = None
+) -> DualArray:
+    return _zeros_like(a, shape=shape, fill=1.0)
+
+
+def _atleast_1d(*arys: Any) -> Any:
+    res = [_reshape(a, (1,)) if isinstance(a, DualArray) and a.ndim == 0 else a for a in arys]
+    return res[0] if len(res) == 1 else res
+
+
+def _atleast_2d(*arys: Any) -> Any:
+    res = []
+    for a in arys:
+        if isinstance(a, DualArray) and a.ndim < 2:
+            a = _reshape(a, (1, max(a.size, 1)) if a.ndim == 1 else (1, 1))
+        res.append(a)
+    return res[0] if len(res) == 1 else res
+
+
+_FUNCTIONS: dict[Any, Callable[..., Any]] = {
+    np.sum: _sum,
+    np.mean: _mean,
+    np.prod: _prod,
+    np.dot: _dot,
+    np.matmul: _matmul,
+    np.tensordot: _tensordot,
+    np.einsum: _einsum,
+    np.outer: _outer_product,
+    np.inner: _inner,
+    np.reshape: _reshape,
+    np.ravel: _ravel,
+    np.transpose: _transpose,
+    np.swapaxes: _swapaxes,
+    np.moveaxis: _moveaxis,
+    np.squeeze: _squeeze,
+    np.expand_dims: _expand_dims,
+    np.broadcast_to: _broadcast_to,
+    np.concatenate: _concatenate,
+    np.stack: _stack,
+    np.hstack: _hstack,
+    np.vstack: _vstack,
+    np.where: _where,
+    np.clip: _clip,
+    np.diag: _diag,
+    np.trace: _trace,
+    np.cumsum: _cumsum,
+    np.diff: _diff,
+    np.linalg.norm: _norm,
+    np.linalg.solve: _solve,
+    np.linalg.inv: _inv,
+    np.linalg.det: _det,
+    np.max: _max,
+    np.min: _min,
+    np.amax: _max,
+    np.amin: _min,
+    np.shape: _shape,
+    np.ndim: _ndim,
+    np.size: _size,
+    np.copy: _copy_fn,
+    np.atleast_1d: _atleast_1d,
+    np.zeros_like: _zeros_like,
+    np.ones_like: _ones_like,
+    np.atleast_2d: _atleast_2d,
+}
