@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from fastdiff import _forward, _steps
+from fastdiff import _forward, _steps, _taylor
 from fastdiff._kernels import _finite_diff
 from fastdiff._kernels._finite_diff import ValueKindError
 from fastdiff._result import Result, make_result, shaped_result
@@ -403,8 +403,8 @@ def derivative(
         check_dual_args(
             f, args, kwargs, vectorized, order=order, step=step, bounds=bounds, noise=noise
         )
-        if n != 1:
-            raise fail("n", "1 for method='dual' (use a finite-difference method for n > 1)", n)
+        if n != 1:  # Taylor mode: any n, one call of f
+            return _taylor.taylor_derivative(f, x, n, args, kwargs)
         return _forward.dual_derivative(f, x, args, kwargs)
     a = _validate_derivative_args(
         f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise

@@ -661,6 +661,9 @@ cdef object _unary(int rule, x):
         return np.float64(out[0]) if isinstance(x, np.generic) else out[0]
     if isinstance(x, np.generic):
         return _unary_array(rule, np.asarray(x))
+    hook = getattr(type(x), "__fastdiff_rule__", None)   # other number types (Taylor mode)
+    if hook is not None:
+        return hook(x, RULE_NAMES[rule], (x,))
     raise TypeError(
         f"fastdiff.math.{RULE_NAMES[rule]} takes real numbers, Duals or arrays of them; got "
         f"{type(x).__name__}.")
@@ -751,6 +754,10 @@ cdef object _binary(int rule, x, y):
         fd_dual_rule_eval2(rule, float(x), float(y), out)
         generic = isinstance(x, np.generic) or isinstance(y, np.generic)
         return np.float64(out[0]) if generic else out[0]
+    for v in (x, y):   # other number types (Taylor mode) apply the rule themselves
+        hook = getattr(type(v), "__fastdiff_rule__", None)
+        if hook is not None:
+            return hook(v, RULE_NAMES[rule], (x, y))
     return _binary_array(rule, x, y)
 
 

@@ -1,0 +1,1029 @@
+/*
+ * taylor.c -- univariate Taylor arithmetic for every rule of dual_rules.def, with rounding
+ * radii (Taylor mode: derivative(f, x, n, method="dual") for any n).
+ *
+ * Design
+ * ------
+ * A Taylor number of degree d is the truncated series u(t) = sum_k u_k t^k (u_k = u^(k)/k!)
+ * of one quantity along x(t) = x + t.  Elementwise over m points it is stored coefficient-major:
+ * coefficient k of element i at u[k*m + i], so one call runs one C loop over the whole array.
+ * Every coefficient carries a radius ur[k*m + i] >= 0 bounding its absolute error (ball
+ * arithmetic): each operation propagates the radii of its inputs to first order and adds its
+ * own rounding, so the radius of the last coefficient bounds the true error of the derivative.
+ *
+ * The recurrences are those of Griewank & Walther, Evaluating Derivatives, 2nd ed., ch. 13:
+ *   products    w_k = sum_{j=0}^{k} u_j v_{k-j}
+ *   quotients   w_k = (u_k - sum_{j=0}^{k-1} w_j v_{k-j}) / v_0
+ *   w' = g(u) u' (exp, sin/cos pairs, tan, erf, expit, ...): the integration formula
+ *               w_k = (1/k) sum_{j=1}^{k} j u_j g_{k-j},
+ *     with the series of g = f'(u) built alongside (g = w for exp, the cosine for sin, ...);
+ *   w' q = a u' (log, sqrt, arctan, arcsin, ...): the division formula
+ *               w_k = (a u_k - (1/k) sum_{j=1}^{k-1} j w_j q_{k-j}) / q_0 ;
+ *   w = u^r    k u_0 w_k = sum_{j=1}^{k} ((r + 1) j - k) u_j w_{k-j}.
+ * Coefficient 0 and f'(u_0) come from the rule table (fd_dual_rule_eval1/2), so the values are
+ * the same as Dual's.  Each row of dual_rules.def has its recurrence fd_tr_<name> here, listed
+ * in the companion table taylor_rules.def and checked at compile time below.
+ *
+ * Kinks (abs, relu, maximum, minimum, hypot at the origin): where the argument's value is
+ * exactly 0, the first nonzero coefficient u_m decides.  m even: the argument does not change
+ * sign, the function is smooth along x(t) and the series is exact.  m odd: a true kink, and the
+ * convention of the table extends to every coefficient: abs, relu and hypot give 0 (abs'(0) =
+ * 0, relu'(0) = 0), maximum and minimum the mean of both sides (ties 1/2 each).  Where the sign
+ * cannot be decided within the radii, the radius covers both choices.
+ *
+ * Rounding model: every libm value and table expression is within FD_TAYLOR_ULPS ulps; each
+ * elementary operation rounds by at most eps = 2^-52 relative (twice the unit roundoff, for
+ * slack).  This file sees doubles only, never allocates and never fails: domain errors give
+ * inf/NaN values or infinite radii, which the caller reports as untrusted.
+ */
+#include <math.h>
+#include <stddef.h>
+
+#include "fastdiff.h"
+
+#define FD_EPS 2.220446049250313080847263336181640625e-16
+#define FD_TAYLOR_ULPS 8.0
+#define FD_T_LN2 0.693147180559945309417232121458176568
+#define FD_T_LN10 2.30258509299404568401799145468436421
+#define FD_T_2_SQRTPI 1.12837916709551257389615890312154517 /* 2 / sqrt(pi) */
+
+/* A series of one element: coefficient k at c[k*s], its radius at r[k*s]. */
+typedef struct fd_ser {
+    double *c;
+    double *r;
+} fd_ser;
+
+/* Scratch series b of one element: work holds nwork pairs of (d+1)*m blocks. */
+static fd_ser fd_aux(double *work, ptrdiff_t bs, int b)
+{
+    fd_ser out;
+    out.c = work + (ptrdiff_t)(2 * b) * bs;
+    out.r = work + (ptrdiff_t)(2 * b + 1) * bs;
+    return out;
+}
+
+/* |a| * r, with 0 for r == 0 whatever a is (an exact input carries no error). */
+static double fd_prop(double a, double r)
+{
+    return r > 0.0 ? fabs(a) * r : 0.0;
+}
+
+/*
+ * sum_{j=lo}^{hi} (alpha j + beta) a_j b_{k-j} and its radius: the inputs' radii to first
+ * order (plus their product), and the rounding of the weights, products and the sum.
+ */
+static double fd_conv(const double *a, const double *ar, const double *b, const double *br,
+                      ptrdiff_t s, int k, int lo, int hi, double alpha, double beta, double *rad)
+{
+    double sum = 0.0, mag = 0.0, err = 0.0;
+    for (int j = lo; j <= hi; ++j) {
+        const double wt = alpha * j + beta;
+        const double x = a[j * s], y = b[(k - j) * s];
+        const double rx = ar[j * s], ry = br[(k - j) * s];
+        sum += wt * x * y;
+        mag += (fabs(wt) + fabs(alpha) * j + fabs(beta)) * fabs(x * y);
+        err += fabs(wt) * (fd_prop(x, ry) + fd_prop(fabs(y) + ry, rx));
+    }
+    *rad = err + (hi - lo + 4) * FD_EPS * mag;
+    return sum;
+}
+
+/* (a +- ra) / (c +- rc): |a/c - a'/c'| <= (ra + |q| rc) / (|c| - rc), plus rounding. */
+static double fd_ball_div(double a, double ra, double c, double rc, double *rad)
+{
+    const double q = a / c;
+    const double den = fabs(c) - rc;
+    *rad = den > 0.0 ? (ra + fd_prop(q, rc)) / den + FD_EPS * fabs(q) : INFINITY;
+    return q;
+}
+
+/* sqrt of (p +- rp) and its radius: |sqrt a - sqrt b| = |a - b| / (sqrt a + sqrt b). */
+static double fd_ball_sqrt(double p, double rp, double *rad)
+{
+    const double q = sqrt(p);
+    if (rp == 0.0) {
+        *rad = FD_TAYLOR_ULPS * FD_EPS * q;
+    } else {
+        *rad = p > rp ? rp / (q + sqrt(p - rp)) + FD_TAYLOR_ULPS * FD_EPS * q : INFINITY;
+    }
+    return q;
+}
+
+/* Coefficient 0 from the rule table, w_0 = f(u_0); and g_0 = f'(u_0) when g is given. */
+static void fd_value1(int rule, ptrdiff_t s, const double *u, const double *ur, fd_ser w,
+                      const fd_ser *g)
+{
+    double e[3];
+    (void)s;
+    fd_dual_rule_eval1(rule, u[0], e);
+    const double r = ur[0];
+    w.c[0] = e[0];
+    w.r[0] = fd_prop(e[1], r) + fd_prop(e[2], r * r) + FD_TAYLOR_ULPS * FD_EPS * fabs(e[0]);
+    if (g != NULL) {
+        g->c[0] = e[1];
+        g->r[0] = fd_prop(e[2], r) + FD_TAYLOR_ULPS * FD_EPS * fabs(e[1]);
+    }
+}
+
+/* w_k = (1/k) sum_{j=1}^{k} j u_j g_{k-j}: the integration formula for w' = g u'. */
+static void fd_integrate(int k, ptrdiff_t s, const double *u, const double *ur, fd_ser g,
+                         fd_ser w, double scale)
+{
+    double rad;
+    const double sum = fd_conv(u, ur, g.c, g.r, s, k, 1, k, 1.0, 0.0, &rad);
+    w.c[k * s] = fd_ball_div(scale * sum, fabs(scale) * rad, (double)k, 0.0, &w.r[k * s]);
+}
+
+/* w_k for k = 1..d from w' q = a u' (the division formula); q known up to k - 1 (q may be w). */
+static void fd_solve_step(int k, ptrdiff_t s, const double *u, const double *ur, fd_ser q,
+                          double a, fd_ser w)
+{
+    double rs, rt;
+    const double sk = fd_conv(w.c, w.r, q.c, q.r, s, k, 1, k - 1, 1.0, 0.0, &rs);
+    const double au = a * u[k * s];
+    const double t = au - sk / k;
+    rt = fd_prop(a, ur[k * s]) + rs / k + 2.0 * FD_EPS * (fabs(au) + fabs(sk / k)) +
+         FD_EPS * fabs(t);
+    w.c[k * s] = fd_ball_div(t, rt, q.c[0], q.r[0], &w.r[k * s]);
+}
+
+static void fd_solve(int d, ptrdiff_t s, const double *u, const double *ur, fd_ser q, double a,
+                     fd_ser w)
+{
+    for (int k = 1; k <= d; ++k) {
+        fd_solve_step(k, s, u, ur, q, a, w);
+    }
+}
+
+/* p_k = sgn * sum_j u_j u_{k-j} for k = 1..d (p_0 is set by the caller). */
+static void fd_square_tail(int d, ptrdiff_t s, const double *u, const double *ur, double sgn,
+                           fd_ser p)
+{
+    for (int k = 1; k <= d; ++k) {
+        double rad;
+        p.c[k * s] = sgn * fd_conv(u, ur, u, ur, s, k, 0, k, 1.0, 0.0, &rad);
+        p.r[k * s] = rad;
+    }
+}
+
+/* q = sqrt(p) for a series p with p_0 > 0: q' 2q = p', i.e. w' q = a u' with q = w, a = 1/2. */
+static void fd_sqrt_series(int d, ptrdiff_t s, fd_ser p, fd_ser q)
+{
+    q.c[0] = fd_ball_sqrt(p.c[0], p.r[0], &q.r[0]);
+    fd_solve(d, s, p.c, p.r, q, 0.5, q);
+}
+
+/* w = u^r with w_0 given, u_0 != 0: k u_0 w_k = sum_{j=1}^{k} ((r + 1) j - k) u_j w_{k-j}. */
+static void fd_power_series(int d, ptrdiff_t s, const double *u, const double *ur, double r,
+                            fd_ser w)
+{
+    for (int k = 1; k <= d; ++k) {
+        double rad, rq;
+        const double sum = fd_conv(u, ur, w.c, w.r, s, k, 1, k, r + 1.0, (double)-k, &rad);
+        const double q = fd_ball_div(sum, rad, (double)k, 0.0, &rq);
+        w.c[k * s] = fd_ball_div(q, rq, u[0], ur[0], &w.r[k * s]);
+    }
+}
+
+/* s = expit(u) with s_0, z_0 = expit(-u_0) given: s' = h u', h = s z, z = 1 - s. */
+static void fd_expit_series(int d, ptrdiff_t s, const double *u, const double *ur, fd_ser sig,
+                            fd_ser z, fd_ser h)
+{
+    double rad;
+    h.c[0] = fd_conv(sig.c, sig.r, z.c, z.r, s, 0, 0, 0, 0.0, 1.0, &rad);
+    h.r[0] = rad;
+    for (int k = 1; k <= d; ++k) {
+        fd_integrate(k, s, u, ur, h, sig, 1.0);
+        z.c[k * s] = -sig.c[k * s];
+        z.r[k * s] = sig.r[k * s];
+        h.c[k * s] = fd_conv(sig.c, sig.r, z.c, z.r, s, k, 0, k, 0.0, 1.0, &rad);
+        h.r[k * s] = rad;
+    }
+}
+
+/* expit(-x) from the table, with its radius for an input radius r. */
+static double fd_expit_neg(double x, double r, double *rad)
+{
+    double e[3];
+    fd_dual_rule_eval1(FD_RULE_expit, -x, e);
+    *rad = fd_prop(e[1], r) + FD_TAYLOR_ULPS * FD_EPS * e[0];
+    return e[0];
+}
+
+/*
+ * The sign of u(t) just right of t = 0 for a kink rule: returns +1, -1 or 0 (a true kink: the
+ * first nonzero coefficient has odd index; or u is identically 0); *uncertain is set when the
+ * radii do not decide it.
+ */
+static double fd_kink_sign(int d, ptrdiff_t s, const double *u, const double *ur, int *uncertain)
+{
+    *uncertain = 0;
+    if (u[0] != 0.0 || ur[0] != 0.0) {
+        *uncertain = !(fabs(u[0]) > ur[0]);
+        return u[0] > 0.0 ? 1.0 : (u[0] < 0.0 ? -1.0 : 0.0);
+    }
+    for (int k = 1; k <= d; ++k) {
+        const double c = u[k * s], r = ur[k * s];
+        if (c == 0.0 && r == 0.0) {
+            continue;
+        }
+        if (!(fabs(c) > r)) {
+            *uncertain = 1;
+            return 0.0;
+        }
+        return (k % 2) ? 0.0 : (c > 0.0 ? 1.0 : -1.0);
+    }
+    return 0.0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Unary recurrences, one per row of the table (one element; stride s; scratch in work)      */
+/* ---------------------------------------------------------------------------------------- */
+
+typedef void (*fd_taylor_rec1)(int rule, int d, ptrdiff_t s, const double *u, const double *ur,
+                               fd_ser w, double *work, ptrdiff_t bs);
+typedef void (*fd_taylor_rec2)(int rule, int d, ptrdiff_t s, const double *u, const double *ur,
+                               const double *v, const double *vr, fd_ser w, double *work,
+                               ptrdiff_t bs);
+
+#define FD_REC1(name)                                                                       \
+    static void fd_tr_##name(int rule, int d, ptrdiff_t s, const double *u, const double *ur, \
+                             fd_ser w, double *work, ptrdiff_t bs)
+#define FD_REC2(name)                                                                       \
+    static void fd_tr_##name(int rule, int d, ptrdiff_t s, const double *u, const double *ur, \
+                             const double *v, const double *vr, fd_ser w, double *work,       \
+                             ptrdiff_t bs)
+#define FD_UNUSED_WORK (void)work, (void)bs
+
+/* sqrt: w' 2w = u' */
+FD_REC1(sqrt)
+{
+    FD_UNUSED_WORK;
+    fd_value1(rule, s, u, ur, w, NULL);
+    fd_solve(d, s, u, ur, w, 0.5, w);
+}
+
+/* cbrt: u^(1/3) by the power recurrence */
+FD_REC1(cbrt)
+{
+    FD_UNUSED_WORK;
+    fd_value1(rule, s, u, ur, w, NULL);
+    fd_power_series(d, s, u, ur, 1.0 / 3.0, w);
+}
+
+/* square: the product u u */
+FD_REC1(square)
+{
+    FD_UNUSED_WORK;
+    (void)rule;
+    for (int k = 0; k <= d; ++k) {
+        w.c[k * s] = fd_conv(u, ur, u, ur, s, k, 0, k, 0.0, 1.0, &w.r[k * s]);
+    }
+}
+
+/* reciprocal: w u = 1, w_k = -(sum_{j=1}^{k} u_j w_{k-j}) / u_0 */
+FD_REC1(reciprocal)
+{
+    FD_UNUSED_WORK;
+    fd_value1(rule, s, u, ur, w, NULL);
+    for (int k = 1; k <= d; ++k) {
+        double rad;
+        const double sum = fd_conv(u, ur, w.c, w.r, s, k, 1, k, 0.0, 1.0, &rad);
+        w.c[k * s] = fd_ball_div(-sum, rad, u[0], ur[0], &w.r[k * s]);
+    }
+}
+
+/* exp: w' = w u' */
+FD_REC1(exp)
+{
+    FD_UNUSED_WORK;
+    fd_value1(rule, s, u, ur, w, NULL);
+    for (int k = 1; k <= d; ++k) {
+        fd_integrate(k, s, u, ur, w, w, 1.0);
+    }
+}
+
+/* exp2: w' = ln2 w u' */
+FD_REC1(exp2)
+{
+    FD_UNUSED_WORK;
+    fd_value1(rule, s, u, ur, w, NULL);
+    for (int k = 1; k <= d; ++k) {
+        fd_integrate(k, s, u, ur, w, w, FD_T_LN2);
+        w.r[k * s] += 2.0 * FD_EPS * fabs(w.c[k * s]); /* ln 2 is rounded */
+    }
+}
+
+/* expm1: w' = (w + 1) u'; g = exp(u) has g_0 from the table and g_k = w_k */
+FD_REC1(expm1)
+{
+    fd_ser g = fd_aux(work, bs, 0);
+    fd_value1(rule, s, u, ur, w, &g);
+    for (int k = 1; k <= d; ++k) {
+        fd_integrate(k, s, u, ur, g, w, 1.0);
+        g.c[k * s] = w.c[k * s];
+        g.r[k * s] = w.r[k * s];
+    }
+}
+
+/* log, log2, log10: w' u = a u' with a = 1, 1/ln 2, 1/ln 10 */
+static void fd_log_rule(int rule, int d, ptrdiff_t s, const double *u, const double *ur, fd_ser w,
+                        double a)
+{
+    fd_ser q;
+    q.c = (double *)u;
+    q.r = (double *)ur;
+    fd_value1(rule, s, u, ur, w, NULL);
+    fd_solve(d, s, u, ur, q, a, w);
+}
+
+FD_REC1(log)
+{
+    FD_UNUSED_WORK;
+    fd_log_rule(rule, d, s, u, ur, w, 1.0);
+}
+
+FD_REC1(log2)
+{
+    FD_UNUSED_WORK;
+    fd_log_rule(rule, d, s, u, ur, w, 1.0 / FD_T_LN2);
+}
+
+FD_REC1(log10)
+{
+    FD_UNUSED_WORK;
+    fd_log_rule(rule, d, s, u, ur, w, 1.0 / FD_T_LN10);
+}
+
+/* log1p: w' (1 + u) = u' */
+FD_REC1(log1p)
+{
+    fd_ser q = fd_aux(work, bs, 0);
+    q.c[0] = 1.0 + u[0];
+    q.r[0] = ur[0] + FD_EPS * fabs(q.c[0]);
+    for (int k = 1; k <= d; ++k) {
+        q.c[k * s] = u[k * s];
+        q.r[k * s] = ur[k * s];
+    }
+    fd_value1(rule, s, u, ur, w, NULL);
+    fd_solve(d, s, u, ur, q, 1.0, w);
+}
+
+/* A pair w' = a u', a' = sgn w u' (sin/cos: sgn = -1; sinh/cosh: +1); a_0 = f'(u_0). */
+static void fd_pair(int rule, int d, ptrdiff_t s, const double *u, const double *ur, fd_ser w,
+                    fd_ser a, double sgn)
+{
+    fd_value1(rule, s, u, ur, w, &a);
+    for (int k = 1; k <= d; ++k) {
+        fd_integrate(k, s, u, ur, a, w, 1.0);
+        if (k < d) {
+            fd_integrate(k, s, u, ur, w, a, sgn);
+        }
+    }
+}
+
+FD_REC1(sin)
+{
+    fd_pair(rule, d, s, u, ur, w, fd_aux(work, bs, 0), -1.0);
+}
+
+FD_REC1(cos)
+{
+    fd_pair(rule, d, s, u, ur, w, fd_aux(work, bs, 0), -1.0);
+}
+
+FD_REC1(sinh)
+{
+    fd_pair(rule, d, s, u, ur, w, fd_aux(work, bs, 0), 1.0);
+}
+
+FD_REC1(cosh)
+{
+    fd_pair(rule, d, s, u, ur, w, fd_aux(work, bs, 0), 1.0);
+}
+
+/* tan, tanh: w' = g u' with g = 1 + sgn w^2 (g_0 = f'(u_0) from the table) */
+static void fd_tan_rule(int rule, int d, ptrdiff_t s, const double *u, const double *ur, fd_ser w,
+                        fd_ser g, double sgn)
+{
+    fd_value1(rule, s, u, ur, w, &g);
+    for (int k = 1; k <= d; ++k) {
+        fd_integrate(k, s, u, ur, g, w, 1.0);
+        if (k < d) {
+            double rad;
+            g.c[k * s] = sgn * fd_conv(w.c, w.r, w.c, w.r, s, k, 0, k, 0.0, 1.0, &rad);
+            g.r[k * s] = rad;
+        }
+    }
+}
+
+FD_REC1(tan)
+{
+    fd_tan_rule(rule, d, s, u, ur, w, fd_aux(work, bs, 0), 1.0);
+}
+
+FD_REC1(tanh)
+{
+    fd_tan_rule(rule, d, s, u, ur, w, fd_aux(work, bs, 0), -1.0);
+}
+
+/*
+ * The inverse functions: w' q = a u' with q = sqrt(p) or q = p, p = c0 + sgn u^2 written as a
+ * product at k = 0 ((1 - u)(1 + u), (u - 1)(u + 1)) to keep p_0 accurate near the edges.
+ */
+enum { FD_P_ONE_MINUS = 0, FD_P_ONE_PLUS = 1, FD_P_MINUS_ONE = 2 };
+
+static void fd_inverse_rule(int rule, int d, ptrdiff_t s, const double *u, const double *ur,
+                            fd_ser w, double *work, ptrdiff_t bs, int kind, int root, double a)
+{
+    fd_ser p = fd_aux(work, bs, 0);
+    const double x = u[0], r = ur[0];
+    double sgn;
+    if (kind == FD_P_ONE_MINUS) {
+        p.c[0] = (1.0 - x) * (1.0 + x);
+        p.r[0] = fd_prop(fabs(1.0 - x) + fabs(1.0 + x), r) + r * r +
+                 3.0 * FD_EPS * fabs(1.0 - x) * fabs(1.0 + x);
+        sgn = -1.0;
+    } else if (kind == FD_P_MINUS_ONE) {
+        p.c[0] = (x - 1.0) * (x + 1.0);
+        p.r[0] = fd_prop(fabs(x - 1.0) + fabs(x + 1.0), r) + r * r +
+                 3.0 * FD_EPS * fabs(x - 1.0) * fabs(x + 1.0);
+        sgn = 1.0;
+    } else {
+        p.c[0] = 1.0 + x * x;
+        p.r[0] = fd_prop(2.0 * x, r) + r * r + 2.0 * FD_EPS * p.c[0];
+        sgn = 1.0;
+    }
+    fd_square_tail(d, s, u, ur, sgn, p);
+    fd_ser q = p;
+    if (root) {
+        q = fd_aux(work, bs, 1);
+        fd_sqrt_series(d, s, p, q);
+    }
+    fd_value1(rule, s, u, ur, w, NULL);
+    fd_solve(d, s, u, ur, q, a, w);
+}
+
+FD_REC1(arcsin)
+{
+    fd_inverse_rule(rule, d, s, u, ur, w, work, bs, FD_P_ONE_MINUS, 1, 1.0);
+}
+
+FD_REC1(arccos)
+{
+    fd_inverse_rule(rule, d, s, u, ur, w, work, bs, FD_P_ONE_MINUS, 1, -1.0);
+}
+
+FD_REC1(arctan)
+{
+    fd_inverse_rule(rule, d, s, u, ur, w, work, bs, FD_P_ONE_PLUS, 0, 1.0);
+}
+
+FD_REC1(arcsinh)
+{
+    fd_inverse_rule(rule, d, s, u, ur, w, work, bs, FD_P_ONE_PLUS, 1, 1.0);
+}
+
+FD_REC1(arccosh)
+{
+    fd_inverse_rule(rule, d, s, u, ur, w, work, bs, FD_P_MINUS_ONE, 1, 1.0);
+}
+
+FD_REC1(arctanh)
+{
+    fd_inverse_rule(rule, d, s, u, ur, w, work, bs, FD_P_ONE_MINUS, 0, 1.0);
+}
+
+/* abs and relu: w = sigma u with sigma from the sign of u(t) right of 0 (kinks: see Design) */
+static void fd_kink_rule(int rule, int d, ptrdiff_t s, const double *u, const double *ur,
+                         fd_ser w, int is_relu)
+{
+    int uncertain;
+    double sg = fd_kink_sign(d, s, u, ur, &uncertain);
+    if (is_relu) {
+        sg = sg > 0.0 ? 1.0 : 0.0;
+    }
+    fd_value1(rule, s, u, ur, w, NULL);
+    w.r[0] = ur[0];
+    if (u[0] != u[0]) {
+        sg = NAN;
+    }
+    for (int k = 1; k <= d; ++k) {
+        w.c[k * s] = sg * u[k * s];
+        w.r[k * s] = fabs(sg) * ur[k * s];
+        if (uncertain) {
+            w.r[k * s] += (is_relu ? 1.0 : 2.0) * (fabs(u[k * s]) + ur[k * s]);
+        }
+    }
+}
+
+FD_REC1(absolute)
+{
+    FD_UNUSED_WORK;
+    fd_kink_rule(rule, d, s, u, ur, w, 0);
+}
+
+FD_REC1(relu)
+{
+    FD_UNUSED_WORK;
+    fd_kink_rule(rule, d, s, u, ur, w, 1);
+}
+
+/* erf, erfc: w' = c exp(p) u' with p = -u^2, c = +-2/sqrt(pi); g = c exp(p) by w' = w p' */
+static void fd_erf_rule(int rule, int d, ptrdiff_t s, const double *u, const double *ur,
+                        fd_ser w, double *work, ptrdiff_t bs, double c)
+{
+    fd_ser p = fd_aux(work, bs, 0), g = fd_aux(work, bs, 1);
+    const double x = u[0], r = ur[0];
+    p.c[0] = -x * x;
+    p.r[0] = fd_prop(2.0 * x, r) + r * r + FD_EPS * x * x;
+    fd_square_tail(d - 1, s, u, ur, -1.0, p);
+    g.c[0] = c * exp(p.c[0]);
+    g.r[0] = fd_prop(g.c[0], p.r[0]) + FD_TAYLOR_ULPS * FD_EPS * fabs(g.c[0]);
+    for (int k = 1; k < d; ++k) {
+        fd_integrate(k, s, p.c, p.r, g, g, 1.0);
+    }
+    fd_value1(rule, s, u, ur, w, NULL);
+    for (int k = 1; k <= d; ++k) {
+        fd_integrate(k, s, u, ur, g, w, 1.0);
+    }
+}
+
+FD_REC1(erf)
+{
+    fd_erf_rule(rule, d, s, u, ur, w, work, bs, FD_T_2_SQRTPI);
+}
+
+FD_REC1(erfc)
+{
+    fd_erf_rule(rule, d, s, u, ur, w, work, bs, -FD_T_2_SQRTPI);
+}
+
+/* expit: w' = w (1 - w) u', with 1 - w_0 = expit(-u_0) (accurate for large u_0) */
+FD_REC1(expit)
+{
+    fd_ser z = fd_aux(work, bs, 0), h = fd_aux(work, bs, 1);
+    fd_value1(rule, s, u, ur, w, NULL);
+    z.c[0] = fd_expit_neg(u[0], ur[0], &z.r[0]);
+    fd_expit_series(d, s, u, ur, w, z, h);
+}
+
+/* softplus: w' = expit(u) u' */
+FD_REC1(softplus)
+{
+    fd_ser sig = fd_aux(work, bs, 0), z = fd_aux(work, bs, 1), h = fd_aux(work, bs, 2);
+    fd_value1(rule, s, u, ur, w, &sig);
+    z.c[0] = fd_expit_neg(u[0], ur[0], &z.r[0]);
+    fd_expit_series(d - 1, s, u, ur, sig, z, h);
+    for (int k = 1; k <= d; ++k) {
+        fd_integrate(k, s, u, ur, sig, w, 1.0);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Binary recurrences                                                                        */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Coefficient 0 of a binary rule from the table: w_0 = f(u_0, v_0) with its radius. */
+static void fd_value2(int rule, const double *u, const double *ur, const double *v,
+                      const double *vr, fd_ser w)
+{
+    double e[6];
+    fd_dual_rule_eval2(rule, u[0], v[0], e);
+    w.c[0] = e[0];
+    w.r[0] = fd_prop(e[1], ur[0]) + fd_prop(e[2], vr[0]) + FD_TAYLOR_ULPS * FD_EPS * fabs(e[0]);
+    if (ur[0] > 0.0 || vr[0] > 0.0) {
+        const double r2 = (ur[0] + vr[0]) * (ur[0] + vr[0]);
+        w.r[0] += (fabs(e[3]) + fabs(e[4]) + fabs(e[5])) * r2;
+    }
+}
+
+/* power u^v for two series: w = exp(v log u), w' = w (v log u)' */
+FD_REC2(power)
+{
+    fd_ser lg = fd_aux(work, bs, 0), pr = fd_aux(work, bs, 1);
+    fd_tr_log(FD_RULE_log, d, s, u, ur, lg, NULL, 0);
+    for (int k = 0; k <= d; ++k) {
+        pr.c[k * s] = fd_conv(v, vr, lg.c, lg.r, s, k, 0, k, 0.0, 1.0, &pr.r[k * s]);
+    }
+    fd_value2(rule, u, ur, v, vr, w);
+    for (int k = 1; k <= d; ++k) {
+        fd_integrate(k, s, pr.c, pr.r, w, w, 1.0);
+    }
+}
+
+/* arctan2(a, b) = angle of (b, a): w' = (b a' - a b') / (a^2 + b^2) */
+FD_REC2(arctan2)
+{
+    fd_ser q = fd_aux(work, bs, 0), nm = fd_aux(work, bs, 1), rt = fd_aux(work, bs, 2);
+    for (int k = 0; k < d; ++k) {
+        double r1, r2;
+        q.c[k * s] = fd_conv(u, ur, u, ur, s, k, 0, k, 0.0, 1.0, &r1) +
+                     fd_conv(v, vr, v, vr, s, k, 0, k, 0.0, 1.0, &r2);
+        q.r[k * s] = r1 + r2 + FD_EPS * fabs(q.c[k * s]);
+        /* coefficient k of b a' - a b' */
+        const double p1 = fd_conv(u, ur, v, vr, s, k + 1, 1, k + 1, 1.0, 0.0, &r1);
+        const double p2 = fd_conv(v, vr, u, ur, s, k + 1, 1, k + 1, 1.0, 0.0, &r2);
+        nm.c[k * s] = p1 - p2;
+        nm.r[k * s] = r1 + r2 + FD_EPS * fabs(p1 - p2);
+    }
+    for (int k = 0; k < d; ++k) {
+        double rs, rn;
+        const double sk = fd_conv(q.c, q.r, rt.c, rt.r, s, k, 1, k, 0.0, 1.0, &rs);
+        const double t = nm.c[k * s] - sk;
+        rn = nm.r[k * s] + rs + FD_EPS * fabs(t);
+        rt.c[k * s] = fd_ball_div(t, rn, q.c[0], q.r[0], &rt.r[k * s]);
+    }
+    fd_value2(rule, u, ur, v, vr, w);
+    for (int k = 1; k <= d; ++k) {
+        w.c[k * s] = fd_ball_div(rt.c[(k - 1) * s], rt.r[(k - 1) * s], (double)k, 0.0,
+                                 &w.r[k * s]);
+    }
+}
+
+/* hypot: w = sqrt(a^2 + b^2); at the origin the first nonzero coefficient decides (Design) */
+FD_REC2(hypot)
+{
+    if (u[0] == 0.0 && v[0] == 0.0 && ur[0] == 0.0 && vr[0] == 0.0) {
+        int j = 1;
+        while (j <= d && u[j * s] == 0.0 && v[j * s] == 0.0 && ur[j * s] == 0.0 &&
+               vr[j * s] == 0.0) {
+            ++j;
+        }
+        for (int k = 0; k <= d; ++k) {
+            w.c[k * s] = 0.0;
+            w.r[k * s] = 0.0;
+        }
+        if (j > d || j % 2) {
+            return; /* identically 0, or a kink: 0 by the convention of abs'(0) = 0 */
+        }
+        fd_ser shifted;
+        shifted.c = w.c + j * s;
+        shifted.r = w.r + j * s;
+        fd_tr_hypot(rule, d - j, s, u + j * s, ur + j * s, v + j * s, vr + j * s, shifted, work,
+                    bs);
+        return;
+    }
+    fd_ser q = fd_aux(work, bs, 0);
+    for (int k = 0; k <= d; ++k) {
+        double r1, r2;
+        q.c[k * s] = fd_conv(u, ur, u, ur, s, k, 0, k, 0.0, 1.0, &r1) +
+                     fd_conv(v, vr, v, vr, s, k, 0, k, 0.0, 1.0, &r2);
+        q.r[k * s] = r1 + r2 + FD_EPS * fabs(q.c[k * s]);
+    }
+    fd_value2(rule, u, ur, v, vr, w);
+    fd_solve(d, s, q.c, q.r, w, 0.5, w);
+}
+
+/* logaddexp(a, b) = b + softplus(a - b): w_k = b_k + (1/k) sum j e_j expit(e)_{k-j}, e = a - b */
+FD_REC2(logaddexp)
+{
+    fd_ser e = fd_aux(work, bs, 0), sig = fd_aux(work, bs, 1), z = fd_aux(work, bs, 2),
+           h = fd_aux(work, bs, 3);
+    for (int k = 0; k <= d; ++k) {
+        e.c[k * s] = u[k * s] - v[k * s];
+        e.r[k * s] = ur[k * s] + vr[k * s] + FD_EPS * fabs(e.c[k * s]);
+    }
+    double ev[3];
+    fd_dual_rule_eval1(FD_RULE_expit, e.c[0], ev);
+    sig.c[0] = ev[0];
+    sig.r[0] = fd_prop(ev[1], e.r[0]) + FD_TAYLOR_ULPS * FD_EPS * ev[0];
+    z.c[0] = fd_expit_neg(e.c[0], e.r[0], &z.r[0]);
+    fd_expit_series(d - 1, s, e.c, e.r, sig, z, h);
+    fd_value2(rule, u, ur, v, vr, w);
+    for (int k = 1; k <= d; ++k) {
+        double rad;
+        fd_integrate(k, s, e.c, e.r, sig, w, 1.0);
+        const double t = v[k * s] + w.c[k * s];
+        rad = vr[k * s] + w.r[k * s] + FD_EPS * fabs(t);
+        w.c[k * s] = t;
+        w.r[k * s] = rad;
+    }
+}
+
+/* maximum/minimum: the sign of a - b right of 0 picks a side; a kink takes the mean */
+static void fd_max_rule(int rule, int d, ptrdiff_t s, const double *u, const double *ur,
+                        const double *v, const double *vr, fd_ser w, double *work, ptrdiff_t bs,
+                        double dir)
+{
+    fd_value2(rule, u, ur, v, vr, w);
+    (void)work;
+    (void)bs;
+    /* the sign of dir * (a - b): +1 takes a, -1 takes b; computed on the fly (no scratch) */
+    int uncertain = 0, kink = 0;
+    double sg;
+    const double d0 = u[0] - v[0], r0 = ur[0] + vr[0] + FD_EPS * fabs(d0);
+    if (u[0] != u[0]) {
+        sg = 1.0;
+    } else if (v[0] != v[0]) {
+        sg = -1.0;
+    } else if (d0 != 0.0 || r0 != 0.0) {
+        uncertain = !(fabs(d0) > r0);
+        sg = d0 >= 0.0 ? 1.0 : -1.0;
+    } else {
+        sg = 1.0;
+        for (int k = 1; k <= d; ++k) {
+            const double c = u[k * s] - v[k * s];
+            const double r = ur[k * s] + vr[k * s] + FD_EPS * fabs(c);
+            if (c == 0.0 && r == 0.0) {
+                continue;
+            }
+            if (!(fabs(c) > r)) {
+                uncertain = 1;
+                sg = 1.0;
+            } else if (k % 2) {
+                kink = 1;
+            } else {
+                sg = c > 0.0 ? 1.0 : -1.0;
+            }
+            break;
+        }
+    }
+    if (u[0] == u[0] && v[0] == v[0]) {
+        sg *= dir;
+    }
+    for (int k = 1; k <= d; ++k) {
+        const double a = u[k * s], b = v[k * s];
+        if (kink) {
+            w.c[k * s] = 0.5 * (a + b);
+            w.r[k * s] = 0.5 * (ur[k * s] + vr[k * s]) + FD_EPS * fabs(w.c[k * s]);
+        } else {
+            w.c[k * s] = sg > 0.0 ? a : b;
+            w.r[k * s] = sg > 0.0 ? ur[k * s] : vr[k * s];
+        }
+        if (uncertain) {
+            w.r[k * s] += fabs(a - b) + ur[k * s] + vr[k * s];
+        }
+    }
+}
+
+FD_REC2(maximum)
+{
+    fd_max_rule(rule, d, s, u, ur, v, vr, w, work, bs, 1.0);
+}
+
+FD_REC2(minimum)
+{
+    fd_max_rule(rule, d, s, u, ur, v, vr, w, work, bs, -1.0);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The companion table: one recurrence per rule, keyed by FD_RULE_<name>                     */
+/* ---------------------------------------------------------------------------------------- */
+
+#define FD_TAYLOR_UNARY(name, nwork) [FD_RULE_##name] = fd_tr_##name,
+#define FD_TAYLOR_BINARY(name, nwork)
+static const fd_taylor_rec1 fd_taylor_unary_table[FD_N_RULES] = {
+#include "taylor_rules.def"
+};
+#undef FD_TAYLOR_UNARY
+#undef FD_TAYLOR_BINARY
+
+#define FD_TAYLOR_UNARY(name, nwork)
+#define FD_TAYLOR_BINARY(name, nwork) [FD_RULE_##name] = fd_tr_##name,
+static const fd_taylor_rec2 fd_taylor_binary_table[FD_N_RULES] = {
+#include "taylor_rules.def"
+};
+#undef FD_TAYLOR_UNARY
+#undef FD_TAYLOR_BINARY
+
+#define FD_TAYLOR_UNARY(name, nwork) [FD_RULE_##name] = nwork,
+#define FD_TAYLOR_BINARY(name, nwork) [FD_RULE_##name] = nwork,
+static const int fd_taylor_nwork[FD_N_RULES] = {
+#include "taylor_rules.def"
+};
+#undef FD_TAYLOR_UNARY
+#undef FD_TAYLOR_BINARY
+
+/* Both tables have the same rows: same count here, and every name above is an FD_RULE_. */
+#define FD_TAYLOR_UNARY(name, nwork) +1
+#define FD_TAYLOR_BINARY(name, nwork) +1
+enum { FD_N_TAYLOR_RULES = 0
+#include "taylor_rules.def"
+};
+#undef FD_TAYLOR_UNARY
+#undef FD_TAYLOR_BINARY
+typedef char fd_taylor_table_covers_dual_rules[((int)FD_N_TAYLOR_RULES == (int)FD_N_RULES) ? 1 : -1];
+
+#define FD_TAYLOR_UNARY(name, nwork) #name,
+#define FD_TAYLOR_BINARY(name, nwork) #name,
+const char *const fd_taylor_rule_names[] = {
+#include "taylor_rules.def"
+};
+#undef FD_TAYLOR_UNARY
+#undef FD_TAYLOR_BINARY
+const int fd_taylor_n_rules = FD_N_TAYLOR_RULES;
+
+int fd_taylor_work(int rule)
+{
+    return (rule >= 0 && rule < FD_N_RULES) ? fd_taylor_nwork[rule] : 0;
+}
+
+void fd_taylor_unary(int rule, int d, ptrdiff_t m, const double *u, const double *ur, double *w,
+                     double *wr, double *work)
+{
+    const fd_taylor_rec1 rec = fd_taylor_unary_table[rule];
+    const ptrdiff_t bs = (ptrdiff_t)(d + 1) * m;
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        fd_ser out;
+        out.c = w + i;
+        out.r = wr + i;
+        rec(rule, d, m, u + i, ur + i, out, work + i, bs);
+    }
+}
+
+void fd_taylor_binary(int rule, int d, ptrdiff_t m, const double *u, const double *ur,
+                      const double *v, const double *vr, double *w, double *wr, double *work)
+{
+    const fd_taylor_rec2 rec = fd_taylor_binary_table[rule];
+    const ptrdiff_t bs = (ptrdiff_t)(d + 1) * m;
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        fd_ser out;
+        out.c = w + i;
+        out.r = wr + i;
+        rec(rule, d, m, u + i, ur + i, v + i, vr + i, out, work + i, bs);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Arithmetic                                                                                */
+/* ---------------------------------------------------------------------------------------- */
+
+void fd_taylor_add(int d, ptrdiff_t m, const double *u, const double *ur, const double *v,
+                   const double *vr, double sgn, double *w, double *wr)
+{
+    const ptrdiff_t n = (ptrdiff_t)(d + 1) * m;
+    for (ptrdiff_t k = 0; k < n; ++k) {
+        const double t = u[k] + sgn * v[k];
+        wr[k] = ur[k] + vr[k] + FD_EPS * fabs(t);
+        w[k] = t;
+    }
+}
+
+void fd_taylor_mul(int d, ptrdiff_t m, const double *u, const double *ur, const double *v,
+                   const double *vr, double *w, double *wr)
+{
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        for (int k = d; k >= 0; --k) { /* top down: w may alias u or v */
+            double rad;
+            const double t = fd_conv(u + i, ur + i, v + i, vr + i, m, k, 0, k, 0.0, 1.0, &rad);
+            w[k * m + i] = t;
+            wr[k * m + i] = rad;
+        }
+    }
+}
+
+void fd_taylor_div(int d, ptrdiff_t m, const double *u, const double *ur, const double *v,
+                   const double *vr, double *w, double *wr)
+{
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        for (int k = 0; k <= d; ++k) {
+            double rs;
+            const double sk = fd_conv(w + i, wr + i, v + i, vr + i, m, k, 0, k - 1, 0.0, 1.0, &rs);
+            const double t = u[k * m + i] - sk;
+            const double rt = ur[k * m + i] + rs + FD_EPS * fabs(t);
+            w[k * m + i] = fd_ball_div(t, rt, v[i], vr[i], &wr[k * m + i]);
+        }
+    }
+}
+
+void fd_taylor_add_real(int d, ptrdiff_t m, const double *u, const double *ur, const double *c,
+                        ptrdiff_t cs, double sgn, double *w, double *wr)
+{
+    const ptrdiff_t n = (ptrdiff_t)(d + 1) * m;
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        const double t = c[i * cs] + sgn * u[i];
+        wr[i] = ur[i] + FD_EPS * fabs(t);
+        w[i] = t;
+    }
+    for (ptrdiff_t k = m; k < n; ++k) {
+        w[k] = sgn * u[k];
+        wr[k] = ur[k];
+    }
+}
+
+void fd_taylor_mul_real(int d, ptrdiff_t m, const double *u, const double *ur, const double *c,
+                        ptrdiff_t cs, double *w, double *wr)
+{
+    for (int k = 0; k <= d; ++k) {
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            const ptrdiff_t j = k * m + i;
+            const double t = u[j] * c[i * cs];
+            wr[j] = fd_prop(c[i * cs], ur[j]) + FD_EPS * fabs(t);
+            w[j] = t;
+        }
+    }
+}
+
+void fd_taylor_div_real(int d, ptrdiff_t m, const double *u, const double *ur, const double *c,
+                        ptrdiff_t cs, double *w, double *wr)
+{
+    for (int k = 0; k <= d; ++k) {
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            const ptrdiff_t j = k * m + i;
+            w[j] = fd_ball_div(u[j], ur[j], c[i * cs], 0.0, &wr[j]);
+        }
+    }
+}
+
+void fd_taylor_rdiv_real(int d, ptrdiff_t m, const double *u, const double *ur, const double *c,
+                         ptrdiff_t cs, double *w, double *wr)
+{
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        w[i] = fd_ball_div(c[i * cs], 0.0, u[i], ur[i], &wr[i]);
+        for (int k = 1; k <= d; ++k) { /* w u = c: w_k = -(sum_{j=1}^{k} u_j w_{k-j}) / u_0 */
+            double rad;
+            const double sum = fd_conv(u + i, ur + i, w + i, wr + i, m, k, 1, k, 0.0, 1.0, &rad);
+            w[k * m + i] = fd_ball_div(-sum, rad, u[i], ur[i], &wr[k * m + i]);
+        }
+    }
+}
+
+/* u^c at u_0 == 0 for an integer 2 <= c <= d: repeated products (the series starts at t^c). */
+static void fd_power_small(int d, ptrdiff_t s, const double *u, const double *ur, int c,
+                           fd_ser w, fd_ser tmp)
+{
+    for (int k = 0; k <= d; ++k) {
+        w.c[k * s] = u[k * s];
+        w.r[k * s] = ur[k * s];
+    }
+    for (int p = 1; p < c; ++p) {
+        for (int k = 0; k <= d; ++k) {
+            tmp.c[k * s] = fd_conv(w.c, w.r, u, ur, s, k, 0, k, 0.0, 1.0, &tmp.r[k * s]);
+        }
+        for (int k = 0; k <= d; ++k) {
+            w.c[k * s] = tmp.c[k * s];
+            w.r[k * s] = tmp.r[k * s];
+        }
+    }
+}
+
+void fd_taylor_pow_real(int d, ptrdiff_t m, const double *u, const double *ur, const double *c,
+                        ptrdiff_t cs, double *w, double *wr, double *work)
+{
+    const ptrdiff_t bs = (ptrdiff_t)(d + 1) * m;
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        const double r = c[i * cs];
+        fd_ser out;
+        out.c = w + i;
+        out.r = wr + i;
+        if (r == 0.0) { /* x**0 = 1, with d/dx x**0 = 0 (the table's convention) */
+            for (int k = 0; k <= d; ++k) {
+                out.c[k * m] = k == 0 ? 1.0 : 0.0;
+                out.r[k * m] = 0.0;
+            }
+            continue;
+        }
+        if (u[i] == 0.0 && ur[i] == 0.0 && r == floor(r) && r > 0.0) {
+            if (r > d) { /* the series of u^r starts at t^r or later */
+                for (int k = 0; k <= d; ++k) {
+                    out.c[k * m] = 0.0;
+                    out.r[k * m] = 0.0;
+                }
+            } else {
+                fd_power_small(d, m, u + i, ur + i, (int)r, out, fd_aux(work + i, bs, 0));
+            }
+            continue;
+        }
+        double e[6];
+        fd_dual_rule_eval2(FD_RULE_power, u[i], r, e);
+        out.c[0] = e[0];
+        out.r[0] = fd_prop(e[1], ur[i]) + fd_prop(e[3], ur[i] * ur[i]) +
+                   FD_TAYLOR_ULPS * FD_EPS * fabs(e[0]);
+        fd_power_series(d, m, u + i, ur + i, r, out);
+    }
+}
+
+void fd_taylor_rpow_real(int d, ptrdiff_t m, const double *u, const double *ur, const double *c,
+                         ptrdiff_t cs, double *w, double *wr, double *work)
+{
+    const ptrdiff_t bs = (ptrdiff_t)(d + 1) * m;
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        const double base = c[i * cs];
+        fd_ser out, p;
+        out.c = w + i;
+        out.r = wr + i;
+        double e[6];
+        fd_dual_rule_eval2(FD_RULE_power, base, u[i], e);
+        out.c[0] = e[0];
+        out.r[0] = fd_prop(e[2], ur[i]) + fd_prop(e[5], ur[i] * ur[i]) +
+                   FD_TAYLOR_ULPS * FD_EPS * fabs(e[0]);
+        if (base == 0.0 && u[i] > 0.0) { /* 0**y = 0 near y > 0 (the table's convention) */
+            for (int k = 1; k <= d; ++k) {
+                out.c[k * m] = 0.0;
+                out.r[k * m] = 0.0;
+            }
+            continue;
+        }
+        /* c**u = exp(u log c): w' = w (log c) u' */
+        p = fd_aux(work + i, bs, 0);
+        const double lc = log(base);
+        for (int k = 0; k <= d; ++k) {
+            p.c[k * m] = lc * u[i + k * m];
+            p.r[k * m] = fd_prop(lc, ur[i + k * m]) + 2.0 * FD_EPS * fabs(p.c[k * m]);
+        }
+        for (int k = 1; k <= d; ++k) {
+            fd_integrate(k, m, p.c, p.r, out, out, 1.0);
+        }
+    }
+}
