@@ -307,7 +307,7 @@ extern const char *const fd_taylor_rule_names[];  /* the companion table, in its
 extern const int fd_taylor_n_rules;               /* == FD_N_RULES (checked when compiling) */
 
 /* Scratch for fd_taylor_unary/binary(rule, d, m, ...): 2 * (d+1) * m * fd_taylor_work(rule)
- * doubles (fd_taylor_pow_real and fd_taylor_rpow_real need 2 * (d+1) * m). */
+ * doubles (fd_taylor_pow_real and fd_taylor_rpow_real need 4 * (d+1) * m). */
 int fd_taylor_work(int rule);
 void fd_taylor_unary(int rule, int d, ptrdiff_t m, const double *u, const double *ur, double *w,
                      double *wr, double *work);

@@ -43,6 +43,7 @@
 
 #define FD_EPS 2.220446049250313080847263336181640625e-16
 #define FD_TAYLOR_ULPS 8.0
+#define FD_TAYLOR_POW_INT 64.0 /* integer exponents up to this use products */
 #define FD_T_LN2 0.693147180559945309417232121458176568
 #define FD_T_LN10 2.30258509299404568401799145468436421
 #define FD_T_2_SQRTPI 1.12837916709551257389615890312154517 /* 2 / sqrt(pi) */
@@ -161,7 +162,7 @@ static void fd_square_tail(int d, ptrdiff_t s, const double *u, const double *ur
 {
     for (int k = 1; k <= d; ++k) {
         double rad;
-        p.c[k * s] = sgn * fd_conv(u, ur, u, ur, s, k, 0, k, 1.0, 0.0, &rad);
+        p.c[k * s] = sgn * fd_conv(u, ur, u, ur, s, k, 0, k, 0.0, 1.0, &rad);
         p.r[k * s] = rad;
     }
 }
@@ -819,6 +820,18 @@ int fd_taylor_work(int rule)
     return (rule >= 0 && rule < FD_N_RULES) ? fd_taylor_nwork[rule] : 0;
 }
 
+/* Outside the domain (a NaN value) the function has no derivatives either: all NaN. */
+static void fd_poison(int d, ptrdiff_t m, double *w, double *wr)
+{
+    if (w[0] == w[0]) {
+        return;
+    }
+    for (int k = 0; k <= d; ++k) {
+        w[k * m] = NAN;
+        wr[k * m] = INFINITY;
+    }
+}
+
 void fd_taylor_unary(int rule, int d, ptrdiff_t m, const double *u, const double *ur, double *w,
                      double *wr, double *work)
 {
@@ -829,6 +842,7 @@ void fd_taylor_unary(int rule, int d, ptrdiff_t m, const double *u, const double
         out.c = w + i;
         out.r = wr + i;
         rec(rule, d, m, u + i, ur + i, out, work + i, bs);
+        fd_poison(d, m, w + i, wr + i);
     }
 }
 
@@ -842,6 +856,7 @@ void fd_taylor_binary(int rule, int d, ptrdiff_t m, const double *u, const doubl
         out.c = w + i;
         out.r = wr + i;
         rec(rule, d, m, u + i, ur + i, v + i, vr + i, out, work + i, bs);
+        fd_poison(d, m, w + i, wr + i);
     }
 }
 
@@ -939,21 +954,43 @@ void fd_taylor_rdiv_real(int d, ptrdiff_t m, const double *u, const double *ur, 
     }
 }
 
-/* u^c at u_0 == 0 for an integer 2 <= c <= d: repeated products (the series starts at t^c). */
-static void fd_power_small(int d, ptrdiff_t s, const double *u, const double *ur, int c,
-                           fd_ser w, fd_ser tmp)
+/* u^c for an integer c >= 1 by binary powering (products only: exact structure, no division
+ * by u_0, no underflow of u_0^c on the way).  tmp holds 2 scratch series. */
+static void fd_copy_ser(int d, ptrdiff_t s, const double *c, const double *r, fd_ser out)
 {
     for (int k = 0; k <= d; ++k) {
-        w.c[k * s] = u[k * s];
-        w.r[k * s] = ur[k * s];
+        out.c[k * s] = c[k * s];
+        out.r[k * s] = r[k * s];
     }
-    for (int p = 1; p < c; ++p) {
-        for (int k = 0; k <= d; ++k) {
-            tmp.c[k * s] = fd_conv(w.c, w.r, u, ur, s, k, 0, k, 0.0, 1.0, &tmp.r[k * s]);
+}
+
+static void fd_mul_into(int d, ptrdiff_t s, fd_ser a, fd_ser b, fd_ser out)
+{
+    for (int k = 0; k <= d; ++k) {
+        out.c[k * s] = fd_conv(a.c, a.r, b.c, b.r, s, k, 0, k, 0.0, 1.0, &out.r[k * s]);
+    }
+}
+
+static void fd_power_int(int d, ptrdiff_t s, const double *u, const double *ur, long c, fd_ser w,
+                         double *work, ptrdiff_t bs)
+{
+    fd_ser base = fd_aux(work, bs, 0), tmp = fd_aux(work, bs, 1);
+    int have = 0;
+    fd_copy_ser(d, s, u, ur, base);
+    while (c > 0) {
+        if (c & 1) {
+            if (have) {
+                fd_mul_into(d, s, w, base, tmp);
+                fd_copy_ser(d, s, tmp.c, tmp.r, w);
+            } else {
+                fd_copy_ser(d, s, base.c, base.r, w);
+                have = 1;
+            }
         }
-        for (int k = 0; k <= d; ++k) {
-            w.c[k * s] = tmp.c[k * s];
-            w.r[k * s] = tmp.r[k * s];
+        c >>= 1;
+        if (c > 0) {
+            fd_mul_into(d, s, base, base, tmp);
+            fd_copy_ser(d, s, tmp.c, tmp.r, base);
         }
     }
 }
@@ -974,14 +1011,14 @@ void fd_taylor_pow_real(int d, ptrdiff_t m, const double *u, const double *ur, c
             }
             continue;
         }
-        if (u[i] == 0.0 && ur[i] == 0.0 && r == floor(r) && r > 0.0) {
-            if (r > d) { /* the series of u^r starts at t^r or later */
+        if (r == floor(r) && r > 0.0 && (r <= FD_TAYLOR_POW_INT || u[i] == 0.0)) {
+            if (u[i] == 0.0 && ur[i] == 0.0 && r > d) { /* the series starts at t^r or later */
                 for (int k = 0; k <= d; ++k) {
                     out.c[k * m] = 0.0;
                     out.r[k * m] = 0.0;
                 }
             } else {
-                fd_power_small(d, m, u + i, ur + i, (int)r, out, fd_aux(work + i, bs, 0));
+                fd_power_int(d, m, u + i, ur + i, (long)fmin(r, 1e9), out, work + i, bs);
             }
             continue;
         }
@@ -991,6 +1028,7 @@ void fd_taylor_pow_real(int d, ptrdiff_t m, const double *u, const double *ur, c
         out.r[0] = fd_prop(e[1], ur[i]) + fd_prop(e[3], ur[i] * ur[i]) +
                    FD_TAYLOR_ULPS * FD_EPS * fabs(e[0]);
         fd_power_series(d, m, u + i, ur + i, r, out);
+        fd_poison(d, m, w + i, wr + i);
     }
 }
 
@@ -1025,5 +1063,6 @@ void fd_taylor_rpow_real(int d, ptrdiff_t m, const double *u, const double *ur, 
         for (int k = 1; k <= d; ++k) {
             fd_integrate(k, m, p.c, p.r, out, out, 1.0);
         }
+        fd_poison(d, m, w + i, wr + i);
     }
 }

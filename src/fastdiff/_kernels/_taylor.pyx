@@ -323,6 +323,7 @@ cdef Taylor _broadcast(Taylor a, tuple shp):
     cdef Py_ssize_t n = 2 * (a.d + 1) * a.m
     if n:
         memcpy(cnp.PyArray_DATA(blocks), a.c, n * sizeof(double))
+    blocks = blocks.reshape((2, a.d + 1) + (1,) * (len(shp) - len(a.shp)) + a.shp)
     big = np.ascontiguousarray(np.broadcast_to(blocks, (2, a.d + 1) + shp))
     cdef Taylor t = _new(a.d, big[0, 0].size, shp, a.tag)
     n = 2 * (a.d + 1) * t.m
@@ -441,7 +442,7 @@ cdef object _arith_real(int op, Taylor a, other, bint reflected):
         else:
             fd_taylor_div_real(a.d, a.m, a.c, a.c + n, c, cs, out.c, out.c + n)
     else:
-        work = _scratch(stack, 1, a)
+        work = _scratch(stack, 2, a)
         try:
             if reflected:
                 fd_taylor_rpow_real(a.d, a.m, a.c, a.c + n, c, cs, out.c, out.c + n, work)
