@@ -654,6 +654,9 @@ cdef object _unary(int rule, x):
     if type(x) is float:
         fd_dual_rule_eval1(rule, x, out)
         return out[0]
+    hook = getattr(type(x), "__fastdiff_rule__", None)   # other number types (Taylor mode)
+    if hook is not None:
+        return hook(x, rule, (x,))
     if isinstance(x, np.ndarray) or isinstance(x, (list, tuple)):
         return _unary_array(rule, np.asarray(x))
     if _is_real(x):
@@ -661,9 +664,6 @@ cdef object _unary(int rule, x):
         return np.float64(out[0]) if isinstance(x, np.generic) else out[0]
     if isinstance(x, np.generic):
         return _unary_array(rule, np.asarray(x))
-    hook = getattr(type(x), "__fastdiff_rule__", None)   # other number types (Taylor mode)
-    if hook is not None:
-        return hook(x, RULE_NAMES[rule], (x,))
     raise TypeError(
         f"fastdiff.math.{RULE_NAMES[rule]} takes real numbers, Duals or arrays of them; got "
         f"{type(x).__name__}.")
@@ -750,14 +750,14 @@ cdef object _binary(int rule, x, y):
     if type(x) is float and type(y) is float:
         fd_dual_rule_eval2(rule, x, y, out)
         return out[0]
+    for v in (x, y):   # other number types (Taylor mode) apply the rule themselves
+        hook = getattr(type(v), "__fastdiff_rule__", None)
+        if hook is not None:
+            return hook(v, rule, (x, y))
     if _is_real(x) and _is_real(y):
         fd_dual_rule_eval2(rule, float(x), float(y), out)
         generic = isinstance(x, np.generic) or isinstance(y, np.generic)
         return np.float64(out[0]) if generic else out[0]
-    for v in (x, y):   # other number types (Taylor mode) apply the rule themselves
-        hook = getattr(type(v), "__fastdiff_rule__", None)
-        if hook is not None:
-            return hook(v, RULE_NAMES[rule], (x, y))
     return _binary_array(rule, x, y)
 
 

@@ -210,6 +210,10 @@ cdef class Taylor:
     # NumPy protocols -------------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         name = ufunc.__name__
+        if method == "__call__" and not kwargs:
+            rule = _RULE_INDEX.get(name)
+            if rule is not None:
+                return _rule(rule, inputs)
         if method != "__call__" or kwargs:
             raise TypeError(
                 f"NumPy ufunc {name!r} with method={method!r} and keywords {sorted(kwargs)} is "
@@ -222,9 +226,11 @@ cdef class Taylor:
             "(Taylor mode differentiates elementwise functions: ufuncs, fastdiff.math and "
             "arithmetic).")
 
-    def __fastdiff_rule__(self, str name, tuple inputs):
-        """fastdiff.math's hook: apply the rule `name` of the table to `inputs`."""
-        return _rule(_RULE_INDEX[name], inputs)
+    def __fastdiff_rule__(self, int rule, tuple inputs):
+        """fastdiff.math's hook: apply row `rule` (FD_RULE_ index) of the table to `inputs`."""
+        if rule < 0 or rule >= FD_N_RULES:
+            raise ValueError(f"no rule {rule} in the table")
+        return _rule(rule, inputs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,6 +399,9 @@ cdef Taylor _constant(Taylor a, other):
 cdef object _arith(int op, Taylor a, other, bint reflected):
     cdef Taylor b, out
     if type(other) is Taylor:
+        b = <Taylor> other
+        if b.tag == a.tag and b.d == a.d and (b.shp is a.shp or b.shp == a.shp):
+            return _arith2(op, b, a) if reflected else _arith2(op, a, b)
         if reflected:
             a, b = _pair(<Taylor> other, a)
         else:
@@ -421,11 +430,18 @@ cdef Taylor _arith2(int op, Taylor a, Taylor b):
 
 cdef object _arith_real(int op, Taylor a, other, bint reflected):
     """a (op) c, or c (op) a when reflected, for a real scalar or array c."""
-    a, arr, cs_obj = _real_operand(a, other)
-    cdef Py_ssize_t cs = cs_obj
+    cdef double cval
+    cdef Py_ssize_t cs = 0
+    cdef const double *c = &cval
+    arr = None
+    if type(other) is float or type(other) is int:
+        cval = other
+    else:
+        a, arr, cs_obj = _real_operand(a, other)
+        cs = cs_obj
+        c = <const double *> cnp.PyArray_DATA(arr)
     cdef Taylor out = _like(a)
     cdef Py_ssize_t n = (a.d + 1) * a.m
-    cdef const double *c = <const double *> cnp.PyArray_DATA(arr)
     cdef double stack[STACK]
     cdef double *work
     if op == OP_ADD:
@@ -476,7 +492,9 @@ cdef Taylor _unary(int rule, Taylor a):
     cdef Taylor out = _like(a)
     cdef Py_ssize_t n = (a.d + 1) * a.m
     cdef double stack[STACK]
-    cdef double *work = _scratch(stack, fd_taylor_work(rule), a)
+    cdef double *work = stack
+    if 2 * n * fd_taylor_work(rule) > STACK:
+        work = _scratch(stack, fd_taylor_work(rule), a)
     fd_taylor_unary(rule, a.d, a.m, a.c, a.c + n, out.c, out.c + n, work)
     if work != &stack[0]:
         PyMem_Free(work)
@@ -497,6 +515,8 @@ cdef Taylor _binary2(int rule, Taylor a, Taylor b):
 cdef object _rule(int rule, tuple inputs):
     cdef Taylor a, b
     if fd_dual_rule_arity[rule] == 1:
+        if len(inputs) == 1 and type(inputs[0]) is Taylor:
+            return _unary(rule, <Taylor> inputs[0])
         if len(inputs) != 1:
             raise TypeError(f"{RULE_NAMES[rule]} takes 1 argument; got {len(inputs)}")
         x = inputs[0]
