@@ -76,14 +76,17 @@ static double fd_prop(double a, double r)
 static double fd_conv(const double *a, const double *ar, const double *b, const double *br,
                       ptrdiff_t s, int k, int lo, int hi, double alpha, double beta, double *rad)
 {
+    /* branch-free: an infinite coefficient gives a NaN radius, and is untrusted anyway */
     double sum = 0.0, mag = 0.0, err = 0.0;
+    const double aa = fabs(alpha), ab = fabs(beta);
     for (int j = lo; j <= hi; ++j) {
         const double wt = alpha * j + beta;
         const double x = a[j * s], y = b[(k - j) * s];
         const double rx = ar[j * s], ry = br[(k - j) * s];
+        const double awt = fabs(wt);
         sum += wt * x * y;
-        mag += (fabs(wt) + fabs(alpha) * j + fabs(beta)) * fabs(x * y);
-        err += fabs(wt) * (fd_prop(x, ry) + fd_prop(fabs(y) + ry, rx));
+        mag += (awt + aa * j + ab) * fabs(x * y);
+        err += awt * (fabs(x) * ry + (fabs(y) + ry) * rx);
     }
     *rad = err + (hi - lo + 4) * FD_EPS * mag;
     return sum;
