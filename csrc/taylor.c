@@ -711,6 +711,7 @@ static void fd_max_rule(int rule, int d, ptrdiff_t s, const double *u, const dou
                         double dir)
 {
     fd_value2(rule, u, ur, v, vr, w);
+    w.r[0] = fmax(ur[0], vr[0]); /* max and min are 1-Lipschitz in each argument, and exact */
     (void)work;
     (void)bs;
     /* the sign of dir * (a - b): +1 takes a, -1 takes b; computed on the fly (no scratch) */

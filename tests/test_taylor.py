@@ -373,3 +373,52 @@ def test_high_orders_stay_exact_for_a_polynomial():
     r = fd.derivative(lambda t: t**12 - 3 * t**5, 1.0, n=12, method="dual")
     assert r.df == pymath.factorial(12)
     assert fd.derivative(lambda t: t**12, 1.0, n=13, method="dual").df == 0.0
+
+
+CHAINS = {
+    "exp-sin-log-quotient": (
+        lambda t: fm.exp(fm.sin(t)) * fm.log(1 + t * t) / (t - 3),
+        lambda x: mp.exp(mp.sin(x)) * mp.log(1 + x * x) / (x - 3),
+    ),
+    "cancellation exp - expm1": (lambda t: fm.exp(t) - fm.expm1(t), lambda x: mp.mpf(1) + 0 * x),
+    "tanh-arctan-sqrt-cosh": (
+        lambda t: fm.tanh(fm.arctan(t**3 - t)) + fm.sqrt(fm.cosh(t)),
+        lambda x: mp.tanh(mp.atan(x**3 - x)) + mp.sqrt(mp.cosh(x)),
+    ),
+    "taylor exponent and hypot": (
+        lambda t: (1 + t * t) ** fm.sin(t) + fm.hypot(t, 2 * t + 1),
+        lambda x: (1 + x * x) ** mp.sin(x) + mp.sqrt(x * x + (2 * x + 1) ** 2),
+    ),
+    "activations": (
+        lambda t: fm.softplus(5 * t) - fm.logaddexp(t, -t) + fm.expit(3 * t) * fm.erf(t),
+        lambda x: (
+            mp.log(1 + mp.exp(5 * x))
+            - mp.log(mp.exp(x) + mp.exp(-x))
+            + mp.erf(x) / (1 + mp.exp(-3 * x))
+        ),
+    ),
+    "inverse functions": (
+        lambda t: (
+            fm.arcsin(t / 3) * fm.arccosh(2 + t * t)
+            - fm.arctanh(t / 4) ** 2
+            + fm.cbrt(t + 5)
+            + fm.log10(t + 4)
+            - fm.exp2(t)
+        ),
+        lambda x: (
+            mp.asin(x / 3) * mp.acosh(2 + x * x)
+            - mp.atanh(x / 4) ** 2
+            + mp.cbrt(x + 5)
+            + mp.log10(x + 4)
+            - mp.power(2, x)
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHAINS))
+def test_error_bars_stay_honest_through_chains_of_rules(name):
+    """Radii propagate through compositions, with cancellation: still bounds at n = 1..8."""
+    f, g = CHAINS[name]
+    for x0 in (-2.3, -0.75, 0.4, 2.1):
+        check_all_orders(f, x0, oracle(g, x0), name)
