@@ -74,7 +74,7 @@ def taylor_derivative(
         xs = _as_points(x)
         shape = xs.shape
         t = _taylor.seed(xs[()] if shape == () else xs, n)
-    y = f(t, *args, **kwargs) if (args or kwargs) else f(t)
+    y = f(t, *args, **kwargs) if kwargs else f(t, *args)
     if type(y) is Taylor:
         if y.shape != shape:
             raise ValueError(
