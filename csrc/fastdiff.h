@@ -300,7 +300,7 @@ void fd_dual_apply2(int rule, ptrdiff_t count, ptrdiff_t n, const double *xv, co
  * A Taylor number of degree d over m elements: coefficient k (the k-th derivative / k!) of
  * element i at u[k*m + i], k = 0 .. d, and its rounding radius (an absolute error bound) at
  * ur[k*m + i].  Outputs w, wr are caller-allocated like the inputs and must not alias them
- * (except in fd_taylor_add*, fd_taylor_mul*, which allow it).  The recurrences of every rule of
+ * (except in fd_taylor_add, fd_taylor_add_real and fd_taylor_mul_real, which allow it).  The recurrences of every rule of
  * dual_rules.def are listed in the companion table taylor_rules.def (same names).
  */
 extern const char *const fd_taylor_rule_names[];  /* the companion table, in its own order */

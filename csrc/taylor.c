@@ -882,12 +882,23 @@ void fd_taylor_add(int d, ptrdiff_t m, const double *u, const double *ur, const 
 void fd_taylor_mul(int d, ptrdiff_t m, const double *u, const double *ur, const double *v,
                    const double *vr, double *w, double *wr)
 {
-    for (ptrdiff_t i = 0; i < m; ++i) {
-        for (int k = d; k >= 0; --k) { /* top down: w may alias u or v */
-            double rad;
-            const double t = fd_conv(u + i, ur + i, v + i, vr + i, m, k, 0, k, 0.0, 1.0, &rad);
-            w[k * m + i] = t;
-            wr[k * m + i] = rad;
+    /* fd_conv's sum and radius, written coefficient-outer and element-inner so the compiler
+     * vectorises across elements (w must not alias u or v). */
+    for (int k = 0; k <= d; ++k) {
+        double *wk = w + k * m, *rk = wr + k * m;
+        const double g = (k + 4) * FD_EPS;
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            wk[i] = 0.0;
+            rk[i] = 0.0;
+        }
+        for (int j = 0; j <= k; ++j) {
+            const double *a = u + j * m, *ar = ur + j * m;
+            const double *b = v + (k - j) * m, *br = vr + (k - j) * m;
+            for (ptrdiff_t i = 0; i < m; ++i) {
+                const double p = a[i] * b[i];
+                wk[i] += p;
+                rk[i] += fabs(a[i]) * br[i] + (fabs(b[i]) + br[i]) * ar[i] + g * fabs(p);
+            }
         }
     }
 }
