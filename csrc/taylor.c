@@ -773,6 +773,121 @@ FD_REC2(minimum)
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* Lane versions of the integration-formula rules: all m elements per coefficient, so the    */
+/* compiler vectorises across elements.  The scalar path uses them too (m = 1): same results. */
+/* ---------------------------------------------------------------------------------------- */
+
+/* fd_value1 over m lanes (stride 1 within a coefficient). */
+static void fd_value1_lanes(int rule, ptrdiff_t m, const double *u, const double *ur, fd_ser w,
+                            fd_ser g)
+{
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        double e[3];
+        fd_dual_rule_eval1(rule, u[i], e);
+        const double r = ur[i];
+        w.c[i] = e[0];
+        w.r[i] = fd_prop(e[1], r) + fd_prop(e[2], r * r) + FD_TAYLOR_ULPS * FD_EPS * fabs(e[0]);
+        g.c[i] = e[1];
+        g.r[i] = fd_prop(e[2], r) + FD_TAYLOR_ULPS * FD_EPS * fabs(e[1]);
+    }
+}
+
+/* fd_integrate over m lanes: the same sum and the same bound (fd_conv, fd_ball_div by k). */
+static void fd_integrate_lanes(int k, ptrdiff_t m, const double *u, const double *ur, fd_ser g,
+                               fd_ser w, double scale)
+{
+    double *wk = w.c + k * m, *rk = w.r + k * m;
+    const double gam = (k + 4) * FD_EPS, as = fabs(scale), inv = 1.0 / k;
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        wk[i] = 0.0;
+        rk[i] = 0.0;
+    }
+    for (int j = 1; j <= k; ++j) {
+        const double *a = u + j * m, *ar = ur + j * m;
+        const double *b = g.c + (k - j) * m, *br = g.r + (k - j) * m;
+        const double wt = (double)j;
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            const double p = a[i] * b[i];
+            wk[i] += wt * p;
+            rk[i] += wt * (fabs(a[i]) * br[i] + (fabs(b[i]) + br[i]) * ar[i] + gam * 2.0 * fabs(p));
+        }
+    }
+    for (ptrdiff_t i = 0; i < m; ++i) { /* q = scale sum / k, |1/k| rounding counted in eps */
+        const double q = scale * wk[i] * inv;
+        rk[i] = as * rk[i] * inv + 2.0 * FD_EPS * fabs(q);
+        wk[i] = q;
+    }
+}
+
+/* g_k = sgn sum_{j=0}^{k} w_j w_{k-j} over m lanes (tan, tanh). */
+static void fd_square_lanes(int k, ptrdiff_t m, fd_ser w, double sgn, fd_ser g)
+{
+    double *gk = g.c + k * m, *rk = g.r + k * m;
+    const double gam = 2.0 * (k + 4) * FD_EPS;
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        gk[i] = 0.0;
+        rk[i] = 0.0;
+    }
+    for (int j = 0; j <= k; ++j) {
+        const double *a = w.c + j * m, *ar = w.r + j * m;
+        const double *b = w.c + (k - j) * m, *br = w.r + (k - j) * m;
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            const double p = a[i] * b[i];
+            gk[i] += p;
+            rk[i] += fabs(a[i]) * br[i] + (fabs(b[i]) + br[i]) * ar[i] + gam * fabs(p);
+        }
+    }
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        gk[i] *= sgn;
+    }
+}
+
+/* exp (g = w), sin/cos/sinh/cosh (a pair), tan/tanh (g = 1 +- w^2) over all m elements. */
+static int fd_lanes_rule(int rule, int d, ptrdiff_t m, const double *u, const double *ur,
+                         double *w, double *wr, double *work)
+{
+    fd_ser out, g;
+    out.c = w;
+    out.r = wr;
+    g = fd_aux(work, (ptrdiff_t)(d + 1) * m, 0);
+    double sgn;
+    switch (rule) {
+    case FD_RULE_exp:
+        fd_value1_lanes(rule, m, u, ur, out, g);
+        for (int k = 1; k <= d; ++k) {
+            fd_integrate_lanes(k, m, u, ur, out, out, 1.0);
+        }
+        return 1;
+    case FD_RULE_sin:
+    case FD_RULE_cos:
+    case FD_RULE_sinh:
+    case FD_RULE_cosh:
+        sgn = (rule == FD_RULE_sin || rule == FD_RULE_cos) ? -1.0 : 1.0;
+        fd_value1_lanes(rule, m, u, ur, out, g);
+        for (int k = 1; k <= d; ++k) {
+            fd_integrate_lanes(k, m, u, ur, g, out, 1.0);
+            if (k < d) {
+                fd_integrate_lanes(k, m, u, ur, out, g, sgn);
+            }
+        }
+        return 1;
+    case FD_RULE_tan:
+    case FD_RULE_tanh:
+        sgn = rule == FD_RULE_tan ? 1.0 : -1.0;
+        fd_value1_lanes(rule, m, u, ur, out, g);
+        for (int k = 1; k <= d; ++k) {
+            fd_integrate_lanes(k, m, u, ur, g, out, 1.0);
+            if (k < d) {
+                fd_square_lanes(k, m, out, sgn, g);
+            }
+        }
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* The companion table: one recurrence per rule, keyed by FD_RULE_<name>                     */
 /* ---------------------------------------------------------------------------------------- */
 
@@ -841,11 +956,14 @@ void fd_taylor_unary(int rule, int d, ptrdiff_t m, const double *u, const double
 {
     const fd_taylor_rec1 rec = fd_taylor_unary_table[rule];
     const ptrdiff_t bs = (ptrdiff_t)(d + 1) * m;
+    const int lanes = fd_lanes_rule(rule, d, m, u, ur, w, wr, work);
     for (ptrdiff_t i = 0; i < m; ++i) {
-        fd_ser out;
-        out.c = w + i;
-        out.r = wr + i;
-        rec(rule, d, m, u + i, ur + i, out, work + i, bs);
+        if (!lanes) {
+            fd_ser out;
+            out.c = w + i;
+            out.r = wr + i;
+            rec(rule, d, m, u + i, ur + i, out, work + i, bs);
+        }
         fd_poison(d, m, w + i, wr + i);
     }
 }
