@@ -875,6 +875,18 @@ static int fd_lanes_rule(int rule, int d, ptrdiff_t m, const double *u, const do
     case FD_RULE_tanh:
         sgn = rule == FD_RULE_tan ? 1.0 : -1.0;
         fd_value1_lanes(rule, m, u, ur, out, g);
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            if (rule == FD_RULE_tanh) {
+                /* the table's 1 - tanh^2 = (1 - f)(1 + f) cancels for large |x| (relative
+                 * error ~ e^(2|x|) eps); sech^2 = 1 / cosh^2 keeps full precision */
+                const double ch = cosh(u[i]), f = out.c[i];
+                g.c[i] = 1.0 / (ch * ch);
+                g.r[i] = fd_prop(2.0 * f * g.c[i], ur[i]) + 4.0 * FD_TAYLOR_ULPS * FD_EPS * g.c[i];
+            } else {
+                /* 1 + tan^2 from the rounded f: add f's error, |dg/df| = 2 |f| */
+                g.r[i] += 2.0 * fabs(out.c[i]) * out.r[i];
+            }
+        }
         for (int k = 1; k <= d; ++k) {
             fd_integrate_lanes(k, m, u, ur, g, out, 1.0);
             if (k < d) {

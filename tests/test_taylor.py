@@ -422,3 +422,31 @@ def test_error_bars_stay_honest_through_chains_of_rules(name):
     f, g = CHAINS[name]
     for x0 in (-2.3, -0.75, 0.4, 2.1):
         check_all_orders(f, x0, oracle(g, x0), name)
+
+
+WIDE = {
+    "exp": [30.0, -30.0],
+    "expm1": [1e-8, -20.0],
+    "log1p": [1e-9, -0.999],
+    "tan": [1.5, -1.55],
+    "arcsin": [0.999, -0.9999],
+    "arctan": [1e3, -1e-4],
+    "sinh": [20.0],
+    "tanh": [6.0, 12.0, -15.0],  # the table's 1 - tanh^2 cancels here; sech^2 does not
+    "arccosh": [1.0001, 1e3],
+    "arctanh": [0.9999],
+    "erfc": [5.0, 8.0],
+    "expit": [20.0, -30.0],
+    "softplus": [25.0, -25.0],
+}
+
+
+@pytest.mark.parametrize("name", sorted(WIDE))
+def test_far_from_the_origin_and_near_domain_edges_bounds_stay_honest_and_tight(name):
+    """Bounds hold, and stay within 1e-12 relative (no cancellation in the recurrences)."""
+    fn, fmp = getattr(fm, name), MP_UNARY[name]
+    for x0 in WIDE[name]:
+        ref = oracle(fmp, x0, 6)
+        for n in range(1, 7):
+            r = taylor_derivative(fn, x0, n)
+            assert r.success and abs(r.df - ref[n]) <= r.error <= 1e-12 * abs(ref[n]), (x0, n)
