@@ -450,3 +450,12 @@ def test_far_from_the_origin_and_near_domain_edges_bounds_stay_honest_and_tight(
         for n in range(1, 7):
             r = taylor_derivative(fn, x0, n)
             assert r.success and abs(r.df - ref[n]) <= r.error <= 1e-12 * abs(ref[n]), (x0, n)
+
+
+def test_args_and_kwargs_reach_f():
+    def f(t, a, *, b):
+        return a * t**3 + b
+
+    r = fd.derivative(f, 2.0, n=3, method="dual", args=(5.0,), kwargs={"b": 1.0})
+    assert r.df == 30.0
+    assert fd.derivative(f, 2.0, n=2, method="dual", args=(1.0,), kwargs={"b": 0.0}).df == 12.0
