@@ -459,3 +459,13 @@ def test_args_and_kwargs_reach_f():
     r = fd.derivative(f, 2.0, n=3, method="dual", args=(5.0,), kwargs={"b": 1.0})
     assert r.df == 30.0
     assert fd.derivative(f, 2.0, n=2, method="dual", args=(1.0,), kwargs={"b": 0.0}).df == 12.0
+
+
+def test_points_of_any_real_kind_and_shape():
+    assert fd.derivative(np.sin, 1, n=2, method="dual").df == -np.sin(1.0)
+    assert fd.derivative(np.sin, np.float32(1.0), n=2, method="dual").df == -np.sin(1.0)
+    assert fd.derivative(np.sin, [[0.5, 1.0]], n=2, method="dual").df.shape == (1, 2)
+    assert fd.derivative(np.sin, np.array([]), n=2, method="dual").df.shape == (0,)
+    assert fd.derivative(np.sin, np.array(1.0), n=2, method="dual").df == -np.sin(1.0)
+    with pytest.raises(TypeError, match="`x` must be a real array_like"):
+        fd.derivative(np.sin, 1j, n=2, method="dual")

@@ -73,7 +73,7 @@ def taylor_derivative(
     else:
         xs = _as_points(x)
         shape = xs.shape
-        t = _taylor.seed(xs[()] if shape == () else xs, n)
+        t = _taylor.seed(float(xs) if shape == () else xs, n)
     y = f(t, *args, **kwargs) if kwargs else f(t, *args)
     if type(y) is Taylor:
         if y.shape != shape:

@@ -273,7 +273,7 @@ def seed(x, int d):
         if d >= 1:
             t.c[1] = 1.0
         return t
-    arr = np.ascontiguousarray(x, dtype=np.float64)
+    arr = np.asarray(x, dtype=np.float64, order="C")  # ascontiguousarray would make 0-d 1-d
     t = _new(d, arr.size, arr.shape, tag)
     n = t.m
     memset(t.c, 0, 2 * (d + 1) * n * sizeof(double))
