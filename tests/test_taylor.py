@@ -469,3 +469,49 @@ def test_points_of_any_real_kind_and_shape():
     assert fd.derivative(np.sin, np.array(1.0), n=2, method="dual").df == -np.sin(1.0)
     with pytest.raises(TypeError, match="`x` must be a real array_like"):
         fd.derivative(np.sin, 1j, n=2, method="dual")
+
+
+# Random compositions: (fastdiff, mpmath) pairs that are smooth on all reals.
+_UN = [
+    (fm.sin, mp.sin),
+    (fm.tanh, mp.tanh),
+    (fm.arctan, mp.atan),
+    (fm.erf, mp.erf),
+    (fm.arcsinh, mp.asinh),
+    (lambda a: fm.exp(a / 4), lambda a: mp.exp(a / 4)),
+    (lambda a: fm.log1p(a * a), lambda a: mp.log(1 + a * a)),
+    (lambda a: fm.sqrt(1 + a * a), lambda a: mp.sqrt(1 + a * a)),
+    (lambda a: fm.softplus(a), lambda a: mp.log(1 + mp.exp(a))),
+    (lambda a: 1 / (2 + fm.cos(a)), lambda a: 1 / (2 + mp.cos(a))),
+    (lambda a: (1 + a * a) ** 0.75, lambda a: (1 + a * a) ** mp.mpf(0.75)),
+    (lambda a: fm.arcsin(fm.tanh(a) * 0.9), lambda a: mp.asin(mp.tanh(a) * mp.mpf(0.9))),
+]
+_BI = [
+    (lambda a, b: a * b, lambda a, b: a * b),
+    (lambda a, b: a - b, lambda a, b: a - b),
+    (lambda a, b: fm.hypot(a, b + 0.5), lambda a, b: mp.sqrt(a * a + (b + 0.5) ** 2)),
+    (lambda a, b: fm.arctan2(a, b + 3), lambda a, b: mp.atan2(a, b + 3)),
+    (lambda a, b: fm.logaddexp(a, b), lambda a, b: mp.log(mp.exp(a) + mp.exp(b))),
+    (lambda a, b: (2 + fm.sin(a)) ** b, lambda a, b: (2 + mp.sin(a)) ** b),
+]
+
+
+def _random_composition(rnd, depth):
+    if depth == 0 or rnd.random() < 0.2:
+        c = rnd.choice([0.5, 1.25, -0.75])
+        return (lambda t: t * c + 0.25), (lambda x: x * c + mp.mpf(0.25))
+    if rnd.random() < 0.55:
+        (f, g), (a, ag) = rnd.choice(_UN), _random_composition(rnd, depth - 1)
+        return (lambda t: f(a(t))), (lambda x: g(ag(x)))
+    (f, g), (a, ag) = rnd.choice(_BI), _random_composition(rnd, depth - 1)
+    b, bg = _random_composition(rnd, depth - 1)
+    return (lambda t: f(a(t), b(t))), (lambda x: g(ag(x), bg(x)))
+
+
+@given(st.randoms(use_true_random=False), st.floats(-2.0, 2.0))
+def test_error_bars_bound_the_true_error_on_random_compositions(rnd, x):
+    f, g = _random_composition(rnd, 3)
+    ref = oracle(g, x, 6)
+    for n in range(1, 7):
+        r = taylor_derivative(f, x, n)
+        assert r.success and abs(r.df - ref[n]) <= r.error, (n, r.df, ref[n], r.error)
