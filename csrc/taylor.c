@@ -7,6 +7,9 @@
  * A Taylor number of degree d is the truncated series u(t) = sum_k u_k t^k (u_k = u^(k)/k!)
  * of one quantity along x(t) = x + t.  Elementwise over m points it is stored coefficient-major:
  * coefficient k of element i at u[k*m + i], so one call runs one C loop over the whole array.
+ * Products and the common rules (fd_lanes_rule: exp, sin/cos, sinh/cosh, tan/tanh, sqrt, the
+ * logarithms and inverse functions) loop coefficient-outer over all elements, so the compiler
+ * vectorises across elements; the other rules run per element on strided series (FD_REC1).
  * Every coefficient carries a radius ur[k*m + i] >= 0 bounding its absolute error (ball
  * arithmetic): each operation propagates the radii of its inputs to first order and adds its
  * own rounding, so the radius of the last coefficient bounds the true error of the derivative.
@@ -171,11 +174,6 @@ static void fd_square_tail(int d, ptrdiff_t s, const double *u, const double *ur
 }
 
 /* q = sqrt(p) for a series p with p_0 > 0: q' 2q = p', i.e. w' q = a u' with q = w, a = 1/2. */
-static void fd_sqrt_series(int d, ptrdiff_t s, fd_ser p, fd_ser q)
-{
-    q.c[0] = fd_ball_sqrt(p.c[0], p.r[0], &q.r[0]);
-    fd_solve(d, s, p.c, p.r, q, 0.5, q);
-}
 
 /* w = u^r with w_0 given, u_0 != 0: k u_0 w_k = sum_{j=1}^{k} ((r + 1) j - k) u_j w_{k-j}. */
 static void fd_power_series(int d, ptrdiff_t s, const double *u, const double *ur, double r,
@@ -241,18 +239,283 @@ static double fd_kink_sign(int d, ptrdiff_t s, const double *u, const double *ur
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* Lane versions of the integration-formula rules: all m elements per coefficient, so the    */
+/* compiler vectorises across elements.  The scalar path uses them too (m = 1): same results. */
+/* ---------------------------------------------------------------------------------------- */
+
+enum { FD_P_ONE_MINUS = 0, FD_P_ONE_PLUS = 1, FD_P_MINUS_ONE = 2 };
+
+/* fd_value1 over m lanes (stride 1 within a coefficient). */
+static void fd_value1_lanes(int rule, ptrdiff_t m, const double *u, const double *ur, fd_ser w,
+                            fd_ser g)
+{
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        double e[3];
+        fd_dual_rule_eval1(rule, u[i], e);
+        const double r = ur[i];
+        w.c[i] = e[0];
+        w.r[i] = fd_prop(e[1], r) + fd_prop(e[2], r * r) + FD_TAYLOR_ULPS * FD_EPS * fabs(e[0]);
+        if (g.c != NULL) {
+            g.c[i] = e[1];
+            g.r[i] = fd_prop(e[2], r) + FD_TAYLOR_ULPS * FD_EPS * fabs(e[1]);
+        }
+    }
+}
+
+/* fd_solve over m lanes (w' q = a u', q known to k - 1; q may be w): the same bound. */
+static void fd_solve_lanes(int d, ptrdiff_t m, const double *u, const double *ur, fd_ser q,
+                           double a, fd_ser w)
+{
+    for (int k = 1; k <= d; ++k) {
+        double *wk = w.c + k * m, *rk = w.r + k * m;
+        const double gam = (k + 2) * FD_EPS, inv = 1.0 / k;
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            wk[i] = 0.0;
+            rk[i] = 0.0;
+        }
+        for (int j = 1; j < k; ++j) {
+            const double *x = w.c + j * m, *xr = w.r + j * m;
+            const double *y = q.c + (k - j) * m, *yr = q.r + (k - j) * m;
+            const double wt = (double)j;
+            for (ptrdiff_t i = 0; i < m; ++i) {
+                const double p = x[i] * y[i];
+                wk[i] += wt * p;
+                rk[i] += wt * (fabs(x[i]) * yr[i] + (fabs(y[i]) + yr[i]) * xr[i] + gam * 2.0 * fabs(p));
+            }
+        }
+        const double *uk = u + k * m, *urk = ur + k * m;
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            const double sk = wk[i] * inv, au = a * uk[i], t = au - sk;
+            const double rt = fabs(a) * urk[i] + rk[i] * inv + 2.0 * FD_EPS * (fabs(au) + fabs(sk)) +
+                              FD_EPS * fabs(t);
+            wk[i] = fd_ball_div(t, rt, q.c[i], q.r[i], &rk[i]);
+        }
+    }
+}
+
+/* fd_integrate over m lanes: the same sum and the same bound (fd_conv, fd_ball_div by k). */
+static void fd_integrate_lanes(int k, ptrdiff_t m, const double *u, const double *ur, fd_ser g,
+                               fd_ser w, double scale)
+{
+    double *wk = w.c + k * m, *rk = w.r + k * m;
+    const double gam = (k + 4) * FD_EPS, as = fabs(scale), inv = 1.0 / k;
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        wk[i] = 0.0;
+        rk[i] = 0.0;
+    }
+    for (int j = 1; j <= k; ++j) {
+        const double *a = u + j * m, *ar = ur + j * m;
+        const double *b = g.c + (k - j) * m, *br = g.r + (k - j) * m;
+        const double wt = (double)j;
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            const double p = a[i] * b[i];
+            wk[i] += wt * p;
+            rk[i] += wt * (fabs(a[i]) * br[i] + (fabs(b[i]) + br[i]) * ar[i] + gam * 2.0 * fabs(p));
+        }
+    }
+    for (ptrdiff_t i = 0; i < m; ++i) { /* q = scale sum / k, |1/k| rounding counted in eps */
+        const double q = scale * wk[i] * inv;
+        rk[i] = as * rk[i] * inv + 2.0 * FD_EPS * fabs(q);
+        wk[i] = q;
+    }
+}
+
+/* g_k = sgn sum_{j=0}^{k} w_j w_{k-j} over m lanes (tan, tanh). */
+static void fd_square_lanes(int k, ptrdiff_t m, fd_ser w, double sgn, fd_ser g)
+{
+    double *gk = g.c + k * m, *rk = g.r + k * m;
+    const double gam = 2.0 * (k + 4) * FD_EPS;
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        gk[i] = 0.0;
+        rk[i] = 0.0;
+    }
+    for (int j = 0; j <= k; ++j) {
+        const double *a = w.c + j * m, *ar = w.r + j * m;
+        const double *b = w.c + (k - j) * m, *br = w.r + (k - j) * m;
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            const double p = a[i] * b[i];
+            gk[i] += p;
+            rk[i] += fabs(a[i]) * br[i] + (fabs(b[i]) + br[i]) * ar[i] + gam * fabs(p);
+        }
+    }
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        gk[i] *= sgn;
+    }
+}
+
+/* exp (g = w), sin/cos/sinh/cosh (a pair), tan/tanh (g = 1 +- w^2) over all m elements. */
+static int fd_lanes_rule(int rule, int d, ptrdiff_t m, const double *u, const double *ur,
+                         double *w, double *wr, double *work)
+{
+    fd_ser out, g;
+    out.c = w;
+    out.r = wr;
+    g.c = g.r = NULL;
+    if (!(rule == FD_RULE_sqrt || rule == FD_RULE_log || rule == FD_RULE_log2 ||
+          rule == FD_RULE_log10)) { /* every other lane rule has nwork >= 1 */
+        g = fd_aux(work, (ptrdiff_t)(d + 1) * m, 0);
+    }
+    double sgn;
+    switch (rule) {
+    case FD_RULE_exp:
+        fd_value1_lanes(rule, m, u, ur, out, g);
+        for (int k = 1; k <= d; ++k) {
+            fd_integrate_lanes(k, m, u, ur, out, out, 1.0);
+        }
+        return 1;
+    case FD_RULE_sin:
+    case FD_RULE_cos:
+    case FD_RULE_sinh:
+    case FD_RULE_cosh:
+        sgn = (rule == FD_RULE_sin || rule == FD_RULE_cos) ? -1.0 : 1.0;
+        fd_value1_lanes(rule, m, u, ur, out, g);
+        for (int k = 1; k <= d; ++k) {
+            fd_integrate_lanes(k, m, u, ur, g, out, 1.0);
+            if (k < d) {
+                fd_integrate_lanes(k, m, u, ur, out, g, sgn);
+            }
+        }
+        return 1;
+    case FD_RULE_tan:
+    case FD_RULE_tanh:
+        sgn = rule == FD_RULE_tan ? 1.0 : -1.0;
+        fd_value1_lanes(rule, m, u, ur, out, g);
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            if (rule == FD_RULE_tanh) {
+                /* the table's 1 - tanh^2 = (1 - f)(1 + f) cancels for large |x| (relative
+                 * error ~ e^(2|x|) eps); sech^2 = 1 / cosh^2 keeps full precision */
+                const double ch = cosh(u[i]), f = out.c[i];
+                g.c[i] = 1.0 / (ch * ch);
+                g.r[i] = fd_prop(2.0 * f * g.c[i], ur[i]) + 4.0 * FD_TAYLOR_ULPS * FD_EPS * g.c[i];
+            } else {
+                /* 1 + tan^2 from the rounded f: add f's error, |dg/df| = 2 |f| */
+                g.r[i] += 2.0 * fabs(out.c[i]) * out.r[i];
+            }
+        }
+        for (int k = 1; k <= d; ++k) {
+            fd_integrate_lanes(k, m, u, ur, g, out, 1.0);
+            if (k < d) {
+                fd_square_lanes(k, m, out, sgn, g);
+            }
+        }
+        return 1;
+    case FD_RULE_sqrt:
+    case FD_RULE_log:
+    case FD_RULE_log2:
+    case FD_RULE_log10: {
+        fd_ser none, q;
+        none.c = none.r = NULL;
+        fd_value1_lanes(rule, m, u, ur, out, none);
+        if (rule == FD_RULE_sqrt) {
+            fd_solve_lanes(d, m, u, ur, out, 0.5, out);
+            return 1;
+        }
+        q.c = (double *)u;
+        q.r = (double *)ur;
+        fd_solve_lanes(d, m, u, ur, q,
+                       rule == FD_RULE_log ? 1.0 : (rule == FD_RULE_log2 ? 1.0 / FD_T_LN2 : 1.0 / FD_T_LN10),
+                       out);
+        return 1;
+    }
+    case FD_RULE_log1p: {
+        fd_ser none;
+        none.c = none.r = NULL;
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            g.c[i] = 1.0 + u[i];
+            g.r[i] = ur[i] + FD_EPS * fabs(g.c[i]);
+        }
+        for (ptrdiff_t j = m; j < (ptrdiff_t)(d + 1) * m; ++j) {
+            g.c[j] = u[j];
+            g.r[j] = ur[j];
+        }
+        fd_value1_lanes(rule, m, u, ur, out, none);
+        fd_solve_lanes(d, m, u, ur, g, 1.0, out);
+        return 1;
+    }
+    case FD_RULE_arcsin:
+    case FD_RULE_arccos:
+    case FD_RULE_arctan:
+    case FD_RULE_arcsinh:
+    case FD_RULE_arccosh:
+    case FD_RULE_arctanh: {
+        /* w' q = a u' with q = sqrt(p) or p, p = 1 - u^2, 1 + u^2 or u^2 - 1 (as products at 0) */
+        fd_ser none, uu, q = g;
+        none.c = none.r = NULL;
+        uu.c = (double *)u;
+        uu.r = (double *)ur;
+        const int kind = (rule == FD_RULE_arctan || rule == FD_RULE_arcsinh) ? FD_P_ONE_PLUS
+                         : rule == FD_RULE_arccosh                          ? FD_P_MINUS_ONE
+                                                                            : FD_P_ONE_MINUS;
+        const int root = !(rule == FD_RULE_arctan || rule == FD_RULE_arctanh);
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            const double x = u[i], r = ur[i];
+            if (kind == FD_P_ONE_MINUS) {
+                g.c[i] = (1.0 - x) * (1.0 + x);
+                g.r[i] = fd_prop(fabs(1.0 - x) + fabs(1.0 + x), r) + r * r +
+                         3.0 * FD_EPS * fabs(1.0 - x) * fabs(1.0 + x);
+            } else if (kind == FD_P_MINUS_ONE) {
+                g.c[i] = (x - 1.0) * (x + 1.0);
+                g.r[i] = fd_prop(fabs(x - 1.0) + fabs(x + 1.0), r) + r * r +
+                         3.0 * FD_EPS * fabs(x - 1.0) * fabs(x + 1.0);
+            } else {
+                g.c[i] = 1.0 + x * x;
+                g.r[i] = fd_prop(2.0 * x, r) + r * r + 2.0 * FD_EPS * g.c[i];
+            }
+        }
+        for (int k = 1; k <= d; ++k) {
+            fd_square_lanes(k, m, uu, kind == FD_P_ONE_MINUS ? -1.0 : 1.0, g);
+        }
+        if (root) {
+            q = fd_aux(work, (ptrdiff_t)(d + 1) * m, 1);
+            for (ptrdiff_t i = 0; i < m; ++i) {
+                q.c[i] = fd_ball_sqrt(g.c[i], g.r[i], &q.r[i]);
+            }
+            fd_solve_lanes(d, m, g.c, g.r, q, 0.5, q);
+        }
+        fd_value1_lanes(rule, m, u, ur, out, none);
+        fd_solve_lanes(d, m, u, ur, q, rule == FD_RULE_arccos ? -1.0 : 1.0, out);
+        return 1;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* Unary recurrences, one per row of the table (one element; stride s; scratch in work)      */
 /* ---------------------------------------------------------------------------------------- */
 
-typedef void (*fd_taylor_rec1)(int rule, int d, ptrdiff_t s, const double *u, const double *ur,
-                               fd_ser w, double *work, ptrdiff_t bs);
+/* A unary recurrence runs over all m elements (stride m); per-element ones are wrapped. */
+typedef void (*fd_taylor_rec1)(int rule, int d, ptrdiff_t m, const double *u, const double *ur,
+                               double *w, double *wr, double *work);
 typedef void (*fd_taylor_rec2)(int rule, int d, ptrdiff_t s, const double *u, const double *ur,
                                const double *v, const double *vr, fd_ser w, double *work,
                                ptrdiff_t bs);
 
+/* FD_REC1(name): the per-element recurrence of one element (stride s, scratch in work). */
 #define FD_REC1(name)                                                                       \
-    static void fd_tr_##name(int rule, int d, ptrdiff_t s, const double *u, const double *ur, \
+    static void fd_te_##name(int rule, int d, ptrdiff_t s, const double *u, const double *ur, \
+                             fd_ser w, double *work, ptrdiff_t bs);                          \
+    static void fd_tr_##name(int rule, int d, ptrdiff_t m, const double *u, const double *ur, \
+                             double *w, double *wr, double *work)                            \
+    {                                                                                        \
+        const ptrdiff_t bs = (ptrdiff_t)(d + 1) * m;                                         \
+        for (ptrdiff_t i = 0; i < m; ++i) {                                                  \
+            fd_ser out;                                                                      \
+            out.c = w + i;                                                                   \
+            out.r = wr + i;                                                                  \
+            fd_te_##name(rule, d, m, u + i, ur + i, out, work + i, bs);                      \
+        }                                                                                    \
+    }                                                                                        \
+    static void fd_te_##name(int rule, int d, ptrdiff_t s, const double *u, const double *ur, \
                              fd_ser w, double *work, ptrdiff_t bs)
+/* FD_LANES(name): a rule of fd_lanes_rule, vectorised across elements. */
+#define FD_LANES(name)                                                                      \
+    static void fd_tr_##name(int rule, int d, ptrdiff_t m, const double *u, const double *ur, \
+                             double *w, double *wr, double *work)                            \
+    {                                                                                        \
+        fd_lanes_rule(rule, d, m, u, ur, w, wr, work);                                       \
+    }
 #define FD_REC2(name)                                                                       \
     static void fd_tr_##name(int rule, int d, ptrdiff_t s, const double *u, const double *ur, \
                              const double *v, const double *vr, fd_ser w, double *work,       \
@@ -260,12 +523,6 @@ typedef void (*fd_taylor_rec2)(int rule, int d, ptrdiff_t s, const double *u, co
 #define FD_UNUSED_WORK (void)work, (void)bs
 
 /* sqrt: w' 2w = u' */
-FD_REC1(sqrt)
-{
-    FD_UNUSED_WORK;
-    fd_value1(rule, s, u, ur, w, NULL);
-    fd_solve(d, s, u, ur, w, 0.5, w);
-}
 
 /* cbrt: u^(1/3) by the power recurrence */
 FD_REC1(cbrt)
@@ -298,14 +555,6 @@ FD_REC1(reciprocal)
 }
 
 /* exp: w' = w u' */
-FD_REC1(exp)
-{
-    FD_UNUSED_WORK;
-    fd_value1(rule, s, u, ur, w, NULL);
-    for (int k = 1; k <= d; ++k) {
-        fd_integrate(k, s, u, ur, w, w, 1.0);
-    }
-}
 
 /* exp2: w' = ln2 w u' */
 FD_REC1(exp2)
@@ -341,162 +590,32 @@ static void fd_log_rule(int rule, int d, ptrdiff_t s, const double *u, const dou
     fd_solve(d, s, u, ur, q, a, w);
 }
 
-FD_REC1(log)
-{
-    FD_UNUSED_WORK;
-    fd_log_rule(rule, d, s, u, ur, w, 1.0);
-}
 
-FD_REC1(log2)
-{
-    FD_UNUSED_WORK;
-    fd_log_rule(rule, d, s, u, ur, w, 1.0 / FD_T_LN2);
-}
 
-FD_REC1(log10)
-{
-    FD_UNUSED_WORK;
-    fd_log_rule(rule, d, s, u, ur, w, 1.0 / FD_T_LN10);
-}
 
 /* log1p: w' (1 + u) = u' */
-FD_REC1(log1p)
-{
-    fd_ser q = fd_aux(work, bs, 0);
-    q.c[0] = 1.0 + u[0];
-    q.r[0] = ur[0] + FD_EPS * fabs(q.c[0]);
-    for (int k = 1; k <= d; ++k) {
-        q.c[k * s] = u[k * s];
-        q.r[k * s] = ur[k * s];
-    }
-    fd_value1(rule, s, u, ur, w, NULL);
-    fd_solve(d, s, u, ur, q, 1.0, w);
-}
 
 /* A pair w' = a u', a' = sgn w u' (sin/cos: sgn = -1; sinh/cosh: +1); a_0 = f'(u_0). */
-static void fd_pair(int rule, int d, ptrdiff_t s, const double *u, const double *ur, fd_ser w,
-                    fd_ser a, double sgn)
-{
-    fd_value1(rule, s, u, ur, w, &a);
-    for (int k = 1; k <= d; ++k) {
-        fd_integrate(k, s, u, ur, a, w, 1.0);
-        if (k < d) {
-            fd_integrate(k, s, u, ur, w, a, sgn);
-        }
-    }
-}
 
-FD_REC1(sin)
-{
-    fd_pair(rule, d, s, u, ur, w, fd_aux(work, bs, 0), -1.0);
-}
 
-FD_REC1(cos)
-{
-    fd_pair(rule, d, s, u, ur, w, fd_aux(work, bs, 0), -1.0);
-}
 
-FD_REC1(sinh)
-{
-    fd_pair(rule, d, s, u, ur, w, fd_aux(work, bs, 0), 1.0);
-}
 
-FD_REC1(cosh)
-{
-    fd_pair(rule, d, s, u, ur, w, fd_aux(work, bs, 0), 1.0);
-}
 
 /* tan, tanh: w' = g u' with g = 1 + sgn w^2 (g_0 = f'(u_0) from the table) */
-static void fd_tan_rule(int rule, int d, ptrdiff_t s, const double *u, const double *ur, fd_ser w,
-                        fd_ser g, double sgn)
-{
-    fd_value1(rule, s, u, ur, w, &g);
-    for (int k = 1; k <= d; ++k) {
-        fd_integrate(k, s, u, ur, g, w, 1.0);
-        if (k < d) {
-            double rad;
-            g.c[k * s] = sgn * fd_conv(w.c, w.r, w.c, w.r, s, k, 0, k, 0.0, 1.0, &rad);
-            g.r[k * s] = rad;
-        }
-    }
-}
 
-FD_REC1(tan)
-{
-    fd_tan_rule(rule, d, s, u, ur, w, fd_aux(work, bs, 0), 1.0);
-}
 
-FD_REC1(tanh)
-{
-    fd_tan_rule(rule, d, s, u, ur, w, fd_aux(work, bs, 0), -1.0);
-}
 
 /*
  * The inverse functions: w' q = a u' with q = sqrt(p) or q = p, p = c0 + sgn u^2 written as a
  * product at k = 0 ((1 - u)(1 + u), (u - 1)(u + 1)) to keep p_0 accurate near the edges.
  */
-enum { FD_P_ONE_MINUS = 0, FD_P_ONE_PLUS = 1, FD_P_MINUS_ONE = 2 };
 
-static void fd_inverse_rule(int rule, int d, ptrdiff_t s, const double *u, const double *ur,
-                            fd_ser w, double *work, ptrdiff_t bs, int kind, int root, double a)
-{
-    fd_ser p = fd_aux(work, bs, 0);
-    const double x = u[0], r = ur[0];
-    double sgn;
-    if (kind == FD_P_ONE_MINUS) {
-        p.c[0] = (1.0 - x) * (1.0 + x);
-        p.r[0] = fd_prop(fabs(1.0 - x) + fabs(1.0 + x), r) + r * r +
-                 3.0 * FD_EPS * fabs(1.0 - x) * fabs(1.0 + x);
-        sgn = -1.0;
-    } else if (kind == FD_P_MINUS_ONE) {
-        p.c[0] = (x - 1.0) * (x + 1.0);
-        p.r[0] = fd_prop(fabs(x - 1.0) + fabs(x + 1.0), r) + r * r +
-                 3.0 * FD_EPS * fabs(x - 1.0) * fabs(x + 1.0);
-        sgn = 1.0;
-    } else {
-        p.c[0] = 1.0 + x * x;
-        p.r[0] = fd_prop(2.0 * x, r) + r * r + 2.0 * FD_EPS * p.c[0];
-        sgn = 1.0;
-    }
-    fd_square_tail(d, s, u, ur, sgn, p);
-    fd_ser q = p;
-    if (root) {
-        q = fd_aux(work, bs, 1);
-        fd_sqrt_series(d, s, p, q);
-    }
-    fd_value1(rule, s, u, ur, w, NULL);
-    fd_solve(d, s, u, ur, q, a, w);
-}
 
-FD_REC1(arcsin)
-{
-    fd_inverse_rule(rule, d, s, u, ur, w, work, bs, FD_P_ONE_MINUS, 1, 1.0);
-}
 
-FD_REC1(arccos)
-{
-    fd_inverse_rule(rule, d, s, u, ur, w, work, bs, FD_P_ONE_MINUS, 1, -1.0);
-}
 
-FD_REC1(arctan)
-{
-    fd_inverse_rule(rule, d, s, u, ur, w, work, bs, FD_P_ONE_PLUS, 0, 1.0);
-}
 
-FD_REC1(arcsinh)
-{
-    fd_inverse_rule(rule, d, s, u, ur, w, work, bs, FD_P_ONE_PLUS, 1, 1.0);
-}
 
-FD_REC1(arccosh)
-{
-    fd_inverse_rule(rule, d, s, u, ur, w, work, bs, FD_P_MINUS_ONE, 1, 1.0);
-}
 
-FD_REC1(arctanh)
-{
-    fd_inverse_rule(rule, d, s, u, ur, w, work, bs, FD_P_ONE_MINUS, 0, 1.0);
-}
 
 /* abs and relu: w = sigma u with sigma from the sign of u(t) right of 0 (kinks: see Design) */
 static void fd_kink_rule(int rule, int d, ptrdiff_t s, const double *u, const double *ur,
@@ -584,6 +703,25 @@ FD_REC1(softplus)
     }
 }
 
+FD_LANES(sqrt)
+FD_LANES(exp)
+FD_LANES(log)
+FD_LANES(log2)
+FD_LANES(log10)
+FD_LANES(log1p)
+FD_LANES(sin)
+FD_LANES(cos)
+FD_LANES(sinh)
+FD_LANES(cosh)
+FD_LANES(tan)
+FD_LANES(tanh)
+FD_LANES(arcsin)
+FD_LANES(arccos)
+FD_LANES(arctan)
+FD_LANES(arcsinh)
+FD_LANES(arccosh)
+FD_LANES(arctanh)
+
 /* ---------------------------------------------------------------------------------------- */
 /* Binary recurrences                                                                        */
 /* ---------------------------------------------------------------------------------------- */
@@ -606,7 +744,7 @@ static void fd_value2(int rule, const double *u, const double *ur, const double 
 FD_REC2(power)
 {
     fd_ser lg = fd_aux(work, bs, 0), pr = fd_aux(work, bs, 1);
-    fd_tr_log(FD_RULE_log, d, s, u, ur, lg, NULL, 0);
+    fd_log_rule(FD_RULE_log, d, s, u, ur, lg, 1.0);
     for (int k = 0; k <= d; ++k) {
         pr.c[k * s] = fd_conv(v, vr, lg.c, lg.r, s, k, 0, k, 0.0, 1.0, &pr.r[k * s]);
     }
@@ -773,133 +911,6 @@ FD_REC2(minimum)
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Lane versions of the integration-formula rules: all m elements per coefficient, so the    */
-/* compiler vectorises across elements.  The scalar path uses them too (m = 1): same results. */
-/* ---------------------------------------------------------------------------------------- */
-
-/* fd_value1 over m lanes (stride 1 within a coefficient). */
-static void fd_value1_lanes(int rule, ptrdiff_t m, const double *u, const double *ur, fd_ser w,
-                            fd_ser g)
-{
-    for (ptrdiff_t i = 0; i < m; ++i) {
-        double e[3];
-        fd_dual_rule_eval1(rule, u[i], e);
-        const double r = ur[i];
-        w.c[i] = e[0];
-        w.r[i] = fd_prop(e[1], r) + fd_prop(e[2], r * r) + FD_TAYLOR_ULPS * FD_EPS * fabs(e[0]);
-        g.c[i] = e[1];
-        g.r[i] = fd_prop(e[2], r) + FD_TAYLOR_ULPS * FD_EPS * fabs(e[1]);
-    }
-}
-
-/* fd_integrate over m lanes: the same sum and the same bound (fd_conv, fd_ball_div by k). */
-static void fd_integrate_lanes(int k, ptrdiff_t m, const double *u, const double *ur, fd_ser g,
-                               fd_ser w, double scale)
-{
-    double *wk = w.c + k * m, *rk = w.r + k * m;
-    const double gam = (k + 4) * FD_EPS, as = fabs(scale), inv = 1.0 / k;
-    for (ptrdiff_t i = 0; i < m; ++i) {
-        wk[i] = 0.0;
-        rk[i] = 0.0;
-    }
-    for (int j = 1; j <= k; ++j) {
-        const double *a = u + j * m, *ar = ur + j * m;
-        const double *b = g.c + (k - j) * m, *br = g.r + (k - j) * m;
-        const double wt = (double)j;
-        for (ptrdiff_t i = 0; i < m; ++i) {
-            const double p = a[i] * b[i];
-            wk[i] += wt * p;
-            rk[i] += wt * (fabs(a[i]) * br[i] + (fabs(b[i]) + br[i]) * ar[i] + gam * 2.0 * fabs(p));
-        }
-    }
-    for (ptrdiff_t i = 0; i < m; ++i) { /* q = scale sum / k, |1/k| rounding counted in eps */
-        const double q = scale * wk[i] * inv;
-        rk[i] = as * rk[i] * inv + 2.0 * FD_EPS * fabs(q);
-        wk[i] = q;
-    }
-}
-
-/* g_k = sgn sum_{j=0}^{k} w_j w_{k-j} over m lanes (tan, tanh). */
-static void fd_square_lanes(int k, ptrdiff_t m, fd_ser w, double sgn, fd_ser g)
-{
-    double *gk = g.c + k * m, *rk = g.r + k * m;
-    const double gam = 2.0 * (k + 4) * FD_EPS;
-    for (ptrdiff_t i = 0; i < m; ++i) {
-        gk[i] = 0.0;
-        rk[i] = 0.0;
-    }
-    for (int j = 0; j <= k; ++j) {
-        const double *a = w.c + j * m, *ar = w.r + j * m;
-        const double *b = w.c + (k - j) * m, *br = w.r + (k - j) * m;
-        for (ptrdiff_t i = 0; i < m; ++i) {
-            const double p = a[i] * b[i];
-            gk[i] += p;
-            rk[i] += fabs(a[i]) * br[i] + (fabs(b[i]) + br[i]) * ar[i] + gam * fabs(p);
-        }
-    }
-    for (ptrdiff_t i = 0; i < m; ++i) {
-        gk[i] *= sgn;
-    }
-}
-
-/* exp (g = w), sin/cos/sinh/cosh (a pair), tan/tanh (g = 1 +- w^2) over all m elements. */
-static int fd_lanes_rule(int rule, int d, ptrdiff_t m, const double *u, const double *ur,
-                         double *w, double *wr, double *work)
-{
-    fd_ser out, g;
-    out.c = w;
-    out.r = wr;
-    g = fd_aux(work, (ptrdiff_t)(d + 1) * m, 0);
-    double sgn;
-    switch (rule) {
-    case FD_RULE_exp:
-        fd_value1_lanes(rule, m, u, ur, out, g);
-        for (int k = 1; k <= d; ++k) {
-            fd_integrate_lanes(k, m, u, ur, out, out, 1.0);
-        }
-        return 1;
-    case FD_RULE_sin:
-    case FD_RULE_cos:
-    case FD_RULE_sinh:
-    case FD_RULE_cosh:
-        sgn = (rule == FD_RULE_sin || rule == FD_RULE_cos) ? -1.0 : 1.0;
-        fd_value1_lanes(rule, m, u, ur, out, g);
-        for (int k = 1; k <= d; ++k) {
-            fd_integrate_lanes(k, m, u, ur, g, out, 1.0);
-            if (k < d) {
-                fd_integrate_lanes(k, m, u, ur, out, g, sgn);
-            }
-        }
-        return 1;
-    case FD_RULE_tan:
-    case FD_RULE_tanh:
-        sgn = rule == FD_RULE_tan ? 1.0 : -1.0;
-        fd_value1_lanes(rule, m, u, ur, out, g);
-        for (ptrdiff_t i = 0; i < m; ++i) {
-            if (rule == FD_RULE_tanh) {
-                /* the table's 1 - tanh^2 = (1 - f)(1 + f) cancels for large |x| (relative
-                 * error ~ e^(2|x|) eps); sech^2 = 1 / cosh^2 keeps full precision */
-                const double ch = cosh(u[i]), f = out.c[i];
-                g.c[i] = 1.0 / (ch * ch);
-                g.r[i] = fd_prop(2.0 * f * g.c[i], ur[i]) + 4.0 * FD_TAYLOR_ULPS * FD_EPS * g.c[i];
-            } else {
-                /* 1 + tan^2 from the rounded f: add f's error, |dg/df| = 2 |f| */
-                g.r[i] += 2.0 * fabs(out.c[i]) * out.r[i];
-            }
-        }
-        for (int k = 1; k <= d; ++k) {
-            fd_integrate_lanes(k, m, u, ur, g, out, 1.0);
-            if (k < d) {
-                fd_square_lanes(k, m, out, sgn, g);
-            }
-        }
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-/* ---------------------------------------------------------------------------------------- */
 /* The companion table: one recurrence per rule, keyed by FD_RULE_<name>                     */
 /* ---------------------------------------------------------------------------------------- */
 
@@ -966,16 +977,8 @@ static void fd_poison(int d, ptrdiff_t m, double *w, double *wr)
 void fd_taylor_unary(int rule, int d, ptrdiff_t m, const double *u, const double *ur, double *w,
                      double *wr, double *work)
 {
-    const fd_taylor_rec1 rec = fd_taylor_unary_table[rule];
-    const ptrdiff_t bs = (ptrdiff_t)(d + 1) * m;
-    const int lanes = fd_lanes_rule(rule, d, m, u, ur, w, wr, work);
+    fd_taylor_unary_table[rule](rule, d, m, u, ur, w, wr, work);
     for (ptrdiff_t i = 0; i < m; ++i) {
-        if (!lanes) {
-            fd_ser out;
-            out.c = w + i;
-            out.r = wr + i;
-            rec(rule, d, m, u + i, ur + i, out, work + i, bs);
-        }
         fd_poison(d, m, w + i, wr + i);
     }
 }
