@@ -23,6 +23,8 @@ import fastdiff as fd
 from fastdiff import math as fm
 from fastdiff._forward import dual_derivative, dual_gradient
 
+from .common import numdifftools, require
+
 try:
     import ad
     from ad import admath
@@ -524,3 +526,110 @@ class RosenbrockHessian10:
         return float(np.max(np.abs(np.asarray(self.run()) - rosen_hess(ROSEN_X))))
 
     track_max_abs_error.unit = "abs error"
+
+
+# Taylor mode: d^4/dx^4 of exp(x) sin(x) at 0.7 (derivative with method="dual", n = 4).
+TAYLOR_N = 4
+TAYLOR_EXACT = -4.0 * math.exp(X0) * math.sin(X0)  # (e^x sin x)'''' = -4 e^x sin x
+
+
+def _taylor_impl(impl):
+    """A zero-argument callable returning d^4/dx^4 exp(x) sin(x) at X0 for one implementation."""
+    if impl == "fastdiff dual (fastdiff.math)":
+        return lambda: (
+            fd.derivative(lambda x: fm.exp(x) * fm.sin(x), X0, n=TAYLOR_N, method="dual").df
+        )
+    if impl == "fastdiff dual (numpy ufuncs)":
+        return lambda: (
+            fd.derivative(lambda x: np.exp(x) * np.sin(x), X0, n=TAYLOR_N, method="dual").df
+        )
+    if impl == "fastdiff central":
+        return lambda: fd.derivative(lambda x: np.exp(x) * np.sin(x), X0, n=TAYLOR_N).df
+    if impl in ("jax.jit(grad^4)", "jax grad^4"):
+        if jax is None:
+            raise NotImplementedError
+        g = lambda x: jnp.exp(x) * jnp.sin(x)  # noqa: E731
+        for _ in range(TAYLOR_N):
+            g = jax.grad(g)
+        if impl == "jax.jit(grad^4)":
+            g = jax.jit(g)
+        x = jnp.asarray(X0)
+        g(x).block_until_ready()  # compile outside the timing: steady state
+        return lambda: g(x).block_until_ready()
+    if impl == "numdifftools":
+        nd = require(numdifftools, "numdifftools")
+        d = nd.Derivative(lambda x: np.exp(x) * np.sin(x), n=TAYLOR_N)
+        return lambda: d(X0)
+    raise ValueError(impl)
+
+
+class TaylorFourthDerivative:
+    """Taylor mode against nested reverse mode (jax), the central ladder and numdifftools."""
+
+    params = [
+        [
+            "fastdiff dual (fastdiff.math)",
+            "fastdiff dual (numpy ufuncs)",
+            "fastdiff central",
+            "jax.jit(grad^4)",
+            "jax grad^4",
+            "numdifftools",
+        ]
+    ]
+    param_names = ["impl"]
+
+    def setup(self, impl):
+        self.run = _taylor_impl(impl)
+
+    def time_derivative(self, impl):
+        self.run()
+
+    def track_rel_error(self, impl):
+        return abs(float(self.run()) - TAYLOR_EXACT) / abs(TAYLOR_EXACT)
+
+    track_rel_error.unit = "rel error"
+
+
+class TaylorErrorBar:
+    """The reported error bar of Taylor mode (a rounding bound) relative to |df|, and nfev."""
+
+    params = [[2, 4, 8]]
+    param_names = ["n"]
+
+    def setup(self, n):
+        self.res = fd.derivative(lambda x: fm.exp(x) * fm.sin(x), X0, n=n, method="dual")
+
+    def track_rel_error_bar(self, n):
+        return float(self.res.error) / abs(float(self.res.df))
+
+    track_rel_error_bar.unit = "rel error bar"
+
+    def track_nfev(self, n):
+        return self.res.nfev
+
+
+class TaylorArray:
+    """d^4/dx^4 elementwise over 10^4 points: one Taylor number, one C loop per operation."""
+
+    params = [["fastdiff dual", "jax.jit(vmap(grad^4))"]]
+    param_names = ["impl"]
+
+    def setup(self, impl):
+        x = np.linspace(-2.0, 2.0, 10_000)
+        if impl == "fastdiff dual":
+            self.run = lambda: (
+                fd.derivative(lambda t: np.exp(t) * np.sin(t), x, n=TAYLOR_N, method="dual").df
+            )
+            return
+        if jax is None:
+            raise NotImplementedError
+        g = lambda v: jnp.exp(v) * jnp.sin(v)  # noqa: E731
+        for _ in range(TAYLOR_N):
+            g = jax.grad(g)
+        g = jax.jit(jax.vmap(g))
+        xj = jnp.asarray(x)
+        g(xj).block_until_ready()
+        self.run = lambda: g(xj).block_until_ready()
+
+    def time_derivative(self, impl):
+        self.run()

@@ -314,4 +314,48 @@ void fd_dualarray_unary(int rule, ptrdiff_t count, ptrdiff_t m, const double *xv
 void fd_dualarray_binary(int rule, ptrdiff_t count, const double *xv, const double *yv,
                          double *out[6]);
 
+/* ---------------------------------------------------------------------------------------- */
+/* Taylor mode (taylor.c): univariate Taylor series through the rule table                  */
+/* ---------------------------------------------------------------------------------------- */
+
+/*
+ * A Taylor number of degree d over m elements: coefficient k (the k-th derivative / k!) of
+ * element i at u[k*m + i], k = 0 .. d, and its rounding radius (an absolute error bound) at
+ * ur[k*m + i].  Outputs w, wr are caller-allocated like the inputs and must not alias them
+ * (except in fd_taylor_add, fd_taylor_add_real and fd_taylor_mul_real, which allow it).  The recurrences of every rule of
+ * dual_rules.def are listed in the companion table taylor_rules.def (same names).
+ */
+extern const char *const fd_taylor_rule_names[];  /* the companion table, in its own order */
+extern const int fd_taylor_n_rules;               /* == FD_N_RULES (checked when compiling) */
+
+/* Scratch for fd_taylor_unary/binary(rule, d, m, ...): 2 * (d+1) * m * fd_taylor_work(rule)
+ * doubles (fd_taylor_pow_real and fd_taylor_rpow_real need 4 * (d+1) * m). */
+int fd_taylor_work(int rule);
+void fd_taylor_unary(int rule, int d, ptrdiff_t m, const double *u, const double *ur, double *w,
+                     double *wr, double *work);
+void fd_taylor_binary(int rule, int d, ptrdiff_t m, const double *u, const double *ur,
+                      const double *v, const double *vr, double *w, double *wr, double *work);
+
+/* w = u + sgn v (sgn = +-1), w = u v, w = u / v for two series. */
+void fd_taylor_add(int d, ptrdiff_t m, const double *u, const double *ur, const double *v,
+                   const double *vr, double sgn, double *w, double *wr);
+void fd_taylor_mul(int d, ptrdiff_t m, const double *u, const double *ur, const double *v,
+                   const double *vr, double *w, double *wr);
+void fd_taylor_div(int d, ptrdiff_t m, const double *u, const double *ur, const double *v,
+                   const double *vr, double *w, double *wr);
+/* With an exact real operand c[i * cs] (cs = 0: one scalar): w = c + sgn u, u c, u / c, c / u,
+ * u ** c, c ** u. */
+void fd_taylor_add_real(int d, ptrdiff_t m, const double *u, const double *ur, const double *c,
+                        ptrdiff_t cs, double sgn, double *w, double *wr);
+void fd_taylor_mul_real(int d, ptrdiff_t m, const double *u, const double *ur, const double *c,
+                        ptrdiff_t cs, double *w, double *wr);
+void fd_taylor_div_real(int d, ptrdiff_t m, const double *u, const double *ur, const double *c,
+                        ptrdiff_t cs, double *w, double *wr);
+void fd_taylor_rdiv_real(int d, ptrdiff_t m, const double *u, const double *ur, const double *c,
+                         ptrdiff_t cs, double *w, double *wr);
+void fd_taylor_pow_real(int d, ptrdiff_t m, const double *u, const double *ur, const double *c,
+                        ptrdiff_t cs, double *w, double *wr, double *work);
+void fd_taylor_rpow_real(int d, ptrdiff_t m, const double *u, const double *ur, const double *c,
+                         ptrdiff_t cs, double *w, double *wr, double *work);
+
 #endif /* FASTDIFF_H */

@@ -373,11 +373,11 @@ class DualArray:
             return _unary(rule, _as_dualarray(inputs[0]))
         return _binary_rule(rule, inputs[0], inputs[1])
 
-    def __fastdiff_rule__(self, rule: int, x: Any, y: Any) -> Any:
-        """fastdiff.math.<rule>(x[, y]) with a DualArray operand (called by the Dual kernels)."""
-        if y is None:
-            return _unary(rule, _as_dualarray(x))
-        return _binary_rule(rule, x, y)
+    def __fastdiff_rule__(self, rule: int, inputs: tuple[Any, ...]) -> Any:
+        """fastdiff.math.<rule>(*inputs) with a DualArray operand (called by the Dual kernels)."""
+        if len(inputs) == 1:
+            return _unary(rule, _as_dualarray(inputs[0]))
+        return _binary_rule(rule, inputs[0], inputs[1])
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         impl = _FUNCTIONS.get(func)

@@ -890,6 +890,10 @@ cdef object _unary(int rule, x):
     if type(x) is float:
         fd_dual_rule_eval1(rule, x, out)
         return out[0]
+    # Other number types (DualArray, Taylor) apply the table's row themselves.
+    hook = getattr(type(x), "__fastdiff_rule__", None)
+    if hook is not None:
+        return hook(x, rule, (x,))
     if isinstance(x, np.ndarray) or isinstance(x, (list, tuple)):
         return _unary_array(rule, np.asarray(x))
     if _is_real(x):
@@ -897,8 +901,6 @@ cdef object _unary(int rule, x):
         return np.float64(out[0]) if isinstance(x, np.generic) else out[0]
     if isinstance(x, np.generic):
         return _unary_array(rule, np.asarray(x))
-    if hasattr(x, "__fastdiff_rule__"):     # fastdiff.DualArray: its own loops of the table
-        return x.__fastdiff_rule__(rule, x, None)
     raise TypeError(
         f"fastdiff.math.{RULE_NAMES[rule]} takes real numbers, Duals or arrays of them; got "
         f"{type(x).__name__}.")
@@ -985,6 +987,10 @@ cdef object _binary(int rule, x, y):
     if type(x) is float and type(y) is float:
         fd_dual_rule_eval2(rule, x, y, out)
         return out[0]
+    for v in (x, y):   # other number types (DualArray, Taylor) apply the row themselves
+        hook = getattr(type(v), "__fastdiff_rule__", None)
+        if hook is not None:
+            return hook(v, rule, (x, y))
     if _is_real(x) and _is_real(y):
         fd_dual_rule_eval2(rule, float(x), float(y), out)
         generic = isinstance(x, np.generic) or isinstance(y, np.generic)
@@ -993,10 +999,6 @@ cdef object _binary(int rule, x, y):
 
 
 cdef object _binary_array(int rule, x, y):
-    if hasattr(x, "__fastdiff_rule__"):     # fastdiff.DualArray: its own loops of the table
-        return x.__fastdiff_rule__(rule, x, y)
-    if hasattr(y, "__fastdiff_rule__"):
-        return y.__fastdiff_rule__(rule, x, y)
     try:
         ax, ay = np.broadcast_arrays(np.asarray(x), np.asarray(y))
     except ValueError:

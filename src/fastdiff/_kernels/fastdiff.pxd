@@ -115,3 +115,32 @@ cdef extern from "fastdiff.h" nogil:
                             double *outp)
     void fd_dualarray_binary(int rule, Py_ssize_t count, const double *xv, const double *yv,
                              double **out)
+
+    # Taylor mode (taylor.c)
+    const char *const fd_taylor_rule_names[]
+    const int fd_taylor_n_rules
+    int fd_taylor_work(int rule)
+    void fd_taylor_unary(int rule, int d, Py_ssize_t m, const double *u, const double *ur,
+                         double *w, double *wr, double *work)
+    void fd_taylor_binary(int rule, int d, Py_ssize_t m, const double *u, const double *ur,
+                          const double *v, const double *vr, double *w, double *wr,
+                          double *work)
+    void fd_taylor_add(int d, Py_ssize_t m, const double *u, const double *ur, const double *v,
+                       const double *vr, double sgn, double *w, double *wr)
+    void fd_taylor_mul(int d, Py_ssize_t m, const double *u, const double *ur, const double *v,
+                       const double *vr, double *w, double *wr)
+    void fd_taylor_div(int d, Py_ssize_t m, const double *u, const double *ur, const double *v,
+                       const double *vr, double *w, double *wr)
+    void fd_taylor_add_real(int d, Py_ssize_t m, const double *u, const double *ur,
+                            const double *c, Py_ssize_t cs, double sgn, double *w, double *wr)
+    void fd_taylor_mul_real(int d, Py_ssize_t m, const double *u, const double *ur,
+                            const double *c, Py_ssize_t cs, double *w, double *wr)
+    void fd_taylor_div_real(int d, Py_ssize_t m, const double *u, const double *ur,
+                            const double *c, Py_ssize_t cs, double *w, double *wr)
+    void fd_taylor_rdiv_real(int d, Py_ssize_t m, const double *u, const double *ur,
+                             const double *c, Py_ssize_t cs, double *w, double *wr)
+    void fd_taylor_pow_real(int d, Py_ssize_t m, const double *u, const double *ur,
+                            const double *c, Py_ssize_t cs, double *w, double *wr, double *work)
+    void fd_taylor_rpow_real(int d, Py_ssize_t m, const double *u, const double *ur,
+                             const double *c, Py_ssize_t cs, double *w, double *wr,
+                             double *work)
