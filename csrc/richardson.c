@@ -110,7 +110,11 @@ static void offer(fd_ladder_state *st, const double *v, double err, double h, in
                   double gain)
 {
     if (trusted) {
-        if (err < st->best_err) {
+        /* compared with the noise of f already learned: a finer step's candidate that noise
+         * swamps must not displace a coarser one (seen: cosc at 0 walked to h = 1e-9, where
+         * f's cancellation gives df = 0 exactly) */
+        const double eff = fmax(err, 2.0 * st->noise_seen * gain);
+        if (eff < fmax(st->best_err, 2.0 * st->noise_seen * st->best_gain)) {
             for (int c = 0; c < nc; ++c) st->best[c] = v[c];
             st->best_err = err;
             st->best_step = h;
@@ -137,6 +141,15 @@ static int on_rate(const double *dprev, const double *d, double target, int nc)
     return rr >= target / RATE_BAND && rr <= target * RATE_BAND && fabs(ri) <= 0.5 * rr;
 }
 
+/* Does D_{k-1} / D_k exceed the predicted q^e by more than RATE_BAND?  Then the leading
+ * term vanishes and a later one leads: truncation, not noise. */
+static int faster_than(const double *dprev, const double *d, double target, int nc)
+{
+    if (nc == 1) return dprev[0] * (d[0] < 0 ? -1.0 : 1.0) > target * RATE_BAND * fabs(d[0]);
+    const double den = d[0] * d[0] + d[1] * d[1];
+    return (dprev[0] * d[0] + dprev[1] * d[1]) > target * RATE_BAND * den;
+}
+
 /* The best estimate's error, with the effect of any noise seen below it. */
 static double fd_ladder_error(const fd_ladder_state *st)
 {
@@ -155,6 +168,7 @@ static double ipow(double x, int n)
 static double *row_of(fd_ladder_state *st, int c) { return c ? st->row_im : st->row; }
 static double *diff_of(fd_ladder_state *st, int c) { return c ? st->diff_im : st->diff; }
 
+/* rho0: the rounding bound of this level's base estimate, with the noise learned so far */
 static int finish_level(const fd_ladder_config *cfg, fd_ladder_state *st, double rho0)
 {
     st->levels += 1;
@@ -218,6 +232,21 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
     }
     st->flags |= FD_FLAG_FINITE;
 
+    /* Every value equal to f(x), after a level where they were not: the step fell below the
+     * resolution of f (log(1 + x^2) at 0, n = 6: 1 + h^2 rounds to 1), so this level and all
+     * finer ones carry no information, and their exact zero is no evidence of a zero
+     * derivative.  A first level already flat is a constant f (over 2^-3 |x| or more). */
+    int flat = 1;
+    for (int j = 0; j < m && flat; ++j) {
+        for (int c = 0; c < nc; ++c) flat &= fv[j * nc + c] == st->f0[c];
+    }
+    if (flat && (st->flags & FD_FLAG_MOVED)) {
+        st->levels += 1;
+        st->done = 1;
+        return 1;
+    }
+    if (!flat) st->flags |= FD_FLAG_MOVED;
+
     /* Base estimate and its rounding bound. */
     double a[2] = {s->w0 * st->f0[0], s->w0 * st->f0[1]};
     double absum = fabs(s->w0) * mag(st->f0, nc);
@@ -229,6 +258,7 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
     }
     for (int c = 0; c < nc; ++c) a[c] *= inv_hn;
     const double rho0 = (cfg->noise + (m + 1) * DBL_EPSILON) * absum * inv_hn;
+    if (!(st->zero_scale > 0)) st->zero_scale = absum * inv_hn;
     const double amag = mag(a, nc);
     if (amag > st->amax) st->amax = amag;
 
@@ -315,8 +345,10 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
         const int has_rate = j < st->rows - 1;
         const int rate = has_rate && on_rate(dp, d, qe[j], nc);
         const int sat = dm <= rho + st->rho_prev * ampj;
-        if (j == 0 && has_rate && !rate && !sat && (st->flags & FD_FLAG_TRUSTED)) {
-            /* off rate below a trusted level: noise in f, in units of f */
+        if (j == 0 && has_rate && !rate && !sat && (st->flags & FD_FLAG_TRUSTED) &&
+            !faster_than(dp, d, qe[j], nc)) {
+            /* off rate below a trusted level, and not shrinking faster than predicted (a
+             * vanishing leading term: (x-1)^3 at 1 one-sided): noise in f, in units of f */
             const double sigma = 0.5 * dm * hn / wabs;
             if (sigma > st->noise_seen) st->noise_seen = sigma;
         }
@@ -376,6 +408,8 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
         st->done = 1;
         return 1;
     }
+    /* the next level's floor: rounding, and the noise of f learned so far (its gain grows
+     * like 1 / h^n as fast as rounding's) */
     return finish_level(cfg, st, rho0);
 }
 
@@ -411,6 +445,11 @@ void fd_ladder_results(const fd_ladder_config *cfg, const fd_ladder_state *st, p
             error[i] = fd_ladder_error(e);
             step[i] = e->best_step;
             if (cfg->user_tol && error[i] > cfg->atol + cfg->rtol * mag(e->best, nc)) {
+                status[i] = FD_NOT_CONVERGED;
+            } else if (!cfg->user_tol && error[i] > mag(e->best, nc) &&
+                       error[i] > cfg->zero_rtol * e->zero_scale) {
+                /* an error bar above the value says nothing about it, unless the derivative
+                 * is zero to the accuracy the method reaches at this f's scale */
                 status[i] = FD_NOT_CONVERGED;
             } else if (e->flags & FD_FLAG_NONFINITE) {
                 status[i] = FD_DOMAIN_ADAPTED;

@@ -550,6 +550,7 @@ def make_config(
         (rtol or 0.0) if user_tol else default_rtol,
         atol or 0.0,
         user_tol,
+        _steps.zero_rtol(n),
     )
 
 

@@ -25,6 +25,19 @@ DEFAULT_MAX_COLUMNS = 8
 #: orders below the 1e-10 aimed at for n = 1, where further levels mostly add evaluations.
 DEFAULT_RTOL_EXPONENT = 0.75
 
+#: The accuracy the real-step ladder reaches for the n-th derivative, relative to the scale
+#: ``sum|w_j f_j| / h_0^n`` of the first level (about |f| / max(|x|, 1)^n): rounding grows
+#: like eps / h^n, so it falls with n. ``success`` requires ``error <= |df|`` by default (an
+#: error bar above the value says nothing about it) unless the error is below this times
+#: that scale: the derivative is then zero as far as the method can see.
+ZERO_RTOL = {1: 1e-8, 2: 1e-6, 3: 1e-4, 4: 1e-3, 5: 1e-2, 6: 1e-1}
+
+
+def zero_rtol(n: int) -> float:
+    """ZERO_RTOL for n, and 1 beyond the table (n > 6 reaches a digit at most)."""
+    return ZERO_RTOL.get(n, 1.0)
+
+
 #: Complex step: h1 tiny (no cancellation), h2 to bound h1's error, hc for the real check.
 COMPLEX_STEP_EXPONENTS = (-40, -26, -20)
 

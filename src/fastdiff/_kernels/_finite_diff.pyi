@@ -38,6 +38,7 @@ class LadderConfig:
         rtol: float,
         atol: float,
         user_tol: bool,
+        zero_rtol: float = ...,
     ) -> LadderConfig: ...
 
 def run_scalar(

@@ -75,7 +75,8 @@ cdef class LadderConfig:
     cdef int max_npts
 
     def __cinit__(self, int n, stencils, double q, int max_levels, int max_cols,
-                  bint fixed, bint kink_check, double rtol, double atol, bint user_tol):
+                  bint fixed, bint kink_check, double rtol, double atol, bint user_tol,
+                  double zero_rtol=0.0):
         cdef int s, j
         self.cfg.n = n
         self.cfg.ncomp = 1
@@ -88,6 +89,7 @@ cdef class LadderConfig:
         self.cfg.rtol = rtol
         self.cfg.atol = atol
         self.cfg.user_tol = user_tol
+        self.cfg.zero_rtol = zero_rtol
         self.max_npts = 0
         for s in range(FD_N_SIDES):
             offsets, weights, w0, order, order_step = stencils[s]

@@ -40,6 +40,7 @@ cdef extern from "fastdiff.h" nogil:
         double rtol
         double atol
         int user_tol
+        double zero_rtol
 
     ctypedef struct fd_ladder_state:
         double x
