@@ -94,6 +94,9 @@ typedef struct fd_ladder_config {
     double noise;                     /* relative accuracy of the values of f */
     double rtol, atol;                /* stop once error <= atol + rtol |df| */
     int user_tol;                     /* missing rtol/atol is NOT_CONVERGED (else CONVERGED) */
+    int auto_side;                    /* > 0: a central element whose stencil meets non-finite
+                                         values on one side only for auto_side levels in a
+                                         row turns one-sided (f's domain ends at or near x) */
     double zero_rtol;                 /* an error above |df| is trusted only below zero_rtol
                                          times the first level's sum|w f| / h^n (a zero) */
     /* derived by fd_ladder_prepare, per side and column j, for the nominal ratio q:
@@ -133,6 +136,9 @@ typedef struct fd_ladder_state {
     double best[2], best_step;
     double best_gain;                 /* d(best) / d(noise of f): amp * sum|w| / h^n */
     double zero_scale;                /* sum|w f| / h^n at the first finite level */
+    double h0;                        /* the first nominal step */
+    int nan_run, nan_side;            /* levels in a row non-finite on one side only, and
+                                         the side that avoids them */
     double fallback[2], fallback_step;
     /* complex f, pairs, fixed step */
     double row_im[FD_MAX_COLS], diff_im[FD_MAX_COLS];

@@ -100,6 +100,7 @@ void fd_ladder_init(const fd_ladder_config *cfg, fd_ladder_state *st, double x, 
     st->fallback[0] = st->fallback[1] = NAN;
     st->best[0] = st->best[1] = NAN;
     st->best_step = st->fallback_step = h0;
+    st->h0 = h0;
     if (!isfinite(st->f0[0]) || !isfinite(st->f0[1])) {
         st->done = 1;  /* f(x) itself is not finite: there is no derivative to estimate */
     }
@@ -164,6 +165,33 @@ static double ipow(double x, int n)
     return r;
 }
 
+/*
+ * A central stencil met non-finite values: on one side of x only, for cfg->auto_side levels
+ * in a row (the step shrank by q^auto_side and f is still undefined there), f's domain ends
+ * at x or within a sliver of it.  The element restarts at its first step with the one-sided
+ * stencil that stays on the finite side (finish_level divides h by q once more).
+ */
+static void turn_one_sided(const fd_ladder_config *cfg, fd_ladder_state *st, const double *fv)
+{
+    const fd_stencil *s = &cfg->stencil[st->side];
+    const int nc = cfg->ncomp;
+    int neg = 0, pos = 0;
+    for (int j = 0; j < s->npts; ++j) {
+        int bad = 0;
+        for (int c = 0; c < nc; ++c) bad |= !isfinite(fv[j * nc + c]);
+        if (bad && s->offsets[j] < 0) neg = 1;
+        if (bad && s->offsets[j] > 0) pos = 1;
+    }
+    const int side = neg == pos ? 0 : (neg ? FD_SIDE_FORWARD : FD_SIDE_BACKWARD);
+    st->nan_run = side && side == st->nan_side ? st->nan_run + 1 : (side ? 1 : 0);
+    st->nan_side = side;
+    if (side && st->nan_run >= cfg->auto_side) {
+        st->side = side;
+        st->h = st->h0 * cfg->q;
+        st->nan_run = 0;
+    }
+}
+
 /* Component c of the previous tableau row and of its differences. */
 static double *row_of(fd_ladder_state *st, int c) { return c ? st->row_im : st->row; }
 static double *diff_of(fd_ladder_state *st, int c) { return c ? st->diff_im : st->diff; }
@@ -185,7 +213,7 @@ static int finish_level(const fd_ladder_config *cfg, fd_ladder_state *st, double
     } else if (st->flags & FD_FLAG_FINITE) {
         /* rounding swamps every estimate seen (after a few levels, so that exact zeros can
          * saturate first): hopeless */
-        st->done = st->levels >= 4 && rho0 > st->amax;
+        st->done = st->rows >= 4 && rho0 > st->amax;  /* rows: finite levels in a row */
     }
     return st->done;
 }
@@ -226,11 +254,14 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
             st->kink_prev = NAN;
             if (cfg->fixed) {
                 st->levels = 2;  /* the fixed-step formula itself is not finite */
+            } else if (cfg->auto_side > 0 && st->side == FD_SIDE_CENTRAL) {
+                turn_one_sided(cfg, st, fv);
             }
             return finish_level(cfg, st, 0.0);
         }
     }
     st->flags |= FD_FLAG_FINITE;
+    st->nan_run = 0;
 
     /* Every value equal to f(x), after a level where they were not: the step fell below the
      * resolution of f (log(1 + x^2) at 0, n = 6: 1 + h^2 rounds to 1), so this level and all
@@ -420,11 +451,24 @@ ptrdiff_t fd_ladder_update_groups(const fd_ladder_config *cfg, fd_ladder_state *
     ptrdiff_t keep = 0, r = 0;
     for (ptrdiff_t i = 0; i < nidx; ++i) {
         fd_ladder_state *g = &st[idx[i] * m];
-        int npts = 0, running = 0;
+        int npts = 0, running = 0, side = -1;
         for (ptrdiff_t k = 0; k < m; ++k) {
             if (!g[k].done) {
                 npts = cfg->stencil[g[k].side].npts;
+                const int before = g[k].side;
                 running += !fd_ladder_update(cfg, &g[k], fv + r + k * cfg->ncomp, row);
+                if (g[k].side != before) side = g[k].side;
+            }
+        }
+        /* one member turned one-sided: the group shares its points, so all running members
+         * restart with it (the others' central tableaux no longer apply) */
+        for (ptrdiff_t k = 0; k < m && side >= 0; ++k) {
+            if (!g[k].done && g[k].side != side) {
+                g[k].side = side;
+                g[k].h = g[k].h0;
+                g[k].rows = 0;
+                g[k].kink_prev = NAN;
+                g[k].nan_run = 0;
             }
         }
         if (running) idx[keep++] = idx[i];

@@ -578,3 +578,37 @@ def test_zero_derivatives_within_rounding_still_succeed():
             res = fd.derivative(f, 0.0, n=n, method=method)
             assert res.success, (f, n, method, res)
             assert_honest(res, 0.0)
+
+
+def _on_0_2(x):
+    """exp on [0, 2], NaN outside (an f defined on a closed interval, without `bounds`)."""
+    return np.where((x >= 0) & (x <= 2), np.exp(x), np.nan)
+
+
+@pytest.mark.parametrize("x", [0.0, 2.0])
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_domain_edge_at_x_turns_the_stencil_one_sided(x, n, vectorized):
+    # central stencils always meet NaN there: they once ended with status -2
+    res = fd.derivative(_on_0_2, np.array([x]) if vectorized else x, n=n, vectorized=vectorized)
+    assert np.all(res.success) and np.all(res.status == Status.DOMAIN_ADAPTED), res
+    assert_honest(res, np.exp(x))
+    assert np.all(res.error < {1: 1e-8, 2: 1e-6, 3: 1e-3}[n])
+
+
+def test_domain_edge_near_x_keeps_the_central_stencil():
+    # a domain edge farther than ~2e-5 away is left to the shrinking central stencil
+    res = fd.derivative(np.log, 1e-3)
+    assert res.status == Status.DOMAIN_ADAPTED
+    assert_honest(res, 1e3)
+    assert res.error < 1e-8
+
+
+@pytest.mark.parametrize("x", [1e-12, 1e-9])
+def test_log_next_to_its_bound_converges(x):
+    # one-sided from 1e-12 with a first step of 1/8, 30 levels never reached the scale of
+    # log's singularity (status -3); the first step now starts within reach of it
+    res = fd.derivative(np.log, x, bounds=(0, np.inf))
+    assert res.success and res.status == Status.BOUNDS_ADAPTED
+    assert_honest(res, 1 / x)
+    assert res.error * x < 1e-9

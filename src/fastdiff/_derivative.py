@@ -496,6 +496,13 @@ def _sides_and_steps(a: DerivativeArgs, x: np.ndarray) -> tuple[np.ndarray, ...]
                 ext = right[s] if k == 1 else left[s]
                 if a.step is None:
                     h0 = np.where(sel, np.minimum(h0, _steps.pow2_floor(room / ext)), h0)
+                    # the bound avoided lies at distance d: f's features there (log's
+                    # singularity at 0) have scale d, which the ladder must reach with levels
+                    # to spare (log at 1e-12 from h0 = 1/8 did not)
+                    d = room_lo if k == 1 else room_hi
+                    reach = d * _steps.DEFAULT_STEP_RATIO**_steps.BOUND_REACH_LEVELS
+                    near = sel & (d > 0) & (reach < h0)
+                    h0 = np.where(near, _steps.pow2_floor(np.where(near, reach, 1.0)), h0)
                 elif (sel & (ext * h0 > room)).any():
                     raise fail(
                         "step",
@@ -513,9 +520,18 @@ def _order_for(a: DerivativeArgs, side: str) -> int:
 
 @lru_cache(maxsize=128)
 def ladder_config(
-    n: int, method: str, order: int, fixed: bool, rtol: float | None, atol: float | None
+    n: int,
+    method: str,
+    order: int,
+    fixed: bool,
+    rtol: float | None,
+    atol: float | None,
+    auto_side: bool = True,
 ) -> _finite_diff.LadderConfig:
-    """The compiled configuration for one choice of formula, step mode and tolerance."""
+    """The compiled configuration for one choice of formula, step mode and tolerance.
+
+    auto_side: central elements may turn one-sided where f is undefined on one side of x
+    (off where a caller lays out points by the side it chose, as the Hessian's pairs do)."""
     stencils = [stencil(s, n, order if s == method else DEFAULT_ORDER[s]) for s in SIDES]
     need = len(stencils[SIDES.index(method)].offsets)
     if need > _finite_diff.MAX_POINTS:
@@ -525,7 +541,7 @@ def ladder_config(
             f"(n={n}, method={method!r} needs {need} at this order)",
             order,
         )
-    return make_config(n, stencils, fixed, n == 1, rtol, atol)
+    return make_config(n, stencils, fixed, n == 1, rtol, atol, auto_side)
 
 
 def make_config(
@@ -535,6 +551,7 @@ def make_config(
     kink_check: bool,
     rtol: float | None,
     atol: float | None,
+    auto_side: bool = False,
 ) -> _finite_diff.LadderConfig:
     """A LadderConfig with the package's ladder defaults (_steps) and stopping rule."""
     user_tol = rtol is not None or atol is not None
@@ -551,6 +568,7 @@ def make_config(
         atol or 0.0,
         user_tol,
         _steps.zero_rtol(n),
+        _steps.AUTO_SIDE_LEVELS if auto_side else 0,
     )
 
 

@@ -276,7 +276,7 @@ def _coordinate_ladders(a: DerivativeArgs, ev: _Evaluator, n: int, verb: str):
         idx = idx[: L.update(idx, rows0.reshape(-1))]
     while idx.size:
         pts = L.points(idx)
-        fv = ev.at(np.repeat(idx, npts[side[idx]]), pts)
+        fv = ev.at(np.repeat(idx, npts[L.sides(idx)]), pts)  # a group may have turned one-sided
         idx = idx[: L.update(idx, fv.reshape(-1))]
     return _results(L, ev, x.size)
 
@@ -389,7 +389,7 @@ def _hessian_ladders(a: DerivativeArgs, ev: _Evaluator, y0: np.ndarray, eps: flo
     noise = _noise(a, eps)
     fixed = a.step is not None
     Ld = _finite_diff.Ladder(
-        ladder_config(2, a.method, a.order, fixed, a.rtol, a.atol), ev.ncomp, noise, N
+        ladder_config(2, a.method, a.order, fixed, a.rtol, a.atol, False), ev.ncomp, noise, N
     )
     Ld.init(x, h0, side, flags, _f0_rows(y0, N))
     # the diagonal stencils' offsets per side; row 0 is +1 (central, forward) or -1 (backward):

@@ -38,6 +38,17 @@ def zero_rtol(n: int) -> float:
     return ZERO_RTOL.get(n, 1.0)
 
 
+#: A central element whose stencil meets non-finite values on one side of x only, for this
+#: many levels in a row (its step shrank by q^10 ~ 7e3, to ~2e-5 max(|x|, 1), and f is still
+#: undefined there), restarts one-sided: f's domain ends at x or within a sliver of it. A
+#: domain edge farther away is left to the shrinking central stencil, which is more accurate.
+AUTO_SIDE_LEVELS = 10
+
+#: One-sided because of a bound at distance d > 0: the first step is at most about
+#: d q^BOUND_REACH_LEVELS, so that the ladder's steps fall below d (where a singularity at the
+#: bound stops dominating) with 10 levels to spare.
+BOUND_REACH_LEVELS = 20
+
 #: Complex step: h1 tiny (no cancellation), h2 to bound h1's error, hc for the real check.
 COMPLEX_STEP_EXPONENTS = (-40, -26, -20)
 

@@ -76,7 +76,7 @@ cdef class LadderConfig:
 
     def __cinit__(self, int n, stencils, double q, int max_levels, int max_cols,
                   bint fixed, bint kink_check, double rtol, double atol, bint user_tol,
-                  double zero_rtol=0.0):
+                  double zero_rtol=0.0, int auto_side=0):
         cdef int s, j
         self.cfg.n = n
         self.cfg.ncomp = 1
@@ -90,6 +90,7 @@ cdef class LadderConfig:
         self.cfg.atol = atol
         self.cfg.user_tol = user_tol
         self.cfg.zero_rtol = zero_rtol
+        self.cfg.auto_side = auto_side
         self.max_npts = 0
         for s in range(FD_N_SIDES):
             offsets, weights, w0, order, order_step = stencils[s]
@@ -211,6 +212,19 @@ cdef class Ladder:
                     n += 1
                     break
         return out[:n]
+
+    def sides(self, const Py_ssize_t[::1] idx):
+        """The current stencil side of groups idx (a central group can turn one-sided)."""
+        out = np.empty(idx.shape[0], dtype=np.intc)
+        cdef int[::1] o = out
+        cdef Py_ssize_t i, k, m = self.group
+        for i in range(idx.shape[0]):
+            o[i] = self.st[idx[i] * m].side
+            for k in range(m):
+                if not self.st[idx[i] * m + k].done:
+                    o[i] = self.st[idx[i] * m + k].side
+                    break
+        return out
 
     def points(self, const Py_ssize_t[::1] idx):
         """All points of the current level of groups idx, back to back."""

@@ -40,11 +40,13 @@ cdef extern from "fastdiff.h" nogil:
         double rtol
         double atol
         int user_tol
+        int auto_side
         double zero_rtol
 
     ctypedef struct fd_ladder_state:
         double x
         double h
+        int side
         int done
 
     void fd_ladder_prepare(fd_ladder_config *cfg)
