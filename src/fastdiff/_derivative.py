@@ -252,7 +252,9 @@ def derivative(
     rtol, atol : float, optional
         Stop refining an element once ``error <= atol + rtol * |df|``; an element that cannot
         reach it has status ``NOT_CONVERGED``. By default the ladder stops once the error is
-        below ``eps**0.75 * |df|`` or cannot improve any more, and that is not an error.
+        below ``eps**0.75 * |df|`` or cannot improve any more, and that is not an error, as
+        long as ``error <= |df|`` or the derivative is zero to the accuracy the method
+        reaches (see Notes); otherwise the status is ``NOT_CONVERGED`` too.
     bounds : (lo, hi), optional
         The domain of f (scalars or arrays broadcastable to `x`): f is only evaluated in
         ``[lo, hi]``; near a bound the stencil shrinks or becomes one-sided.
@@ -281,9 +283,11 @@ def derivative(
         status : int
             ``0`` converged; ``1`` f was non-finite at some steps and smaller or one-sided
             steps were used; ``2`` one-sided because of `bounds`; ``-1`` the requested
-            `rtol`/`atol` was not met; ``-2`` f was non-finite everywhere tried; ``-3``
-            estimates did not settle (a kink, noise, an unresolved oscillation); ``-4``
-            complex step: f dropped the imaginary part or is not analytic. See `Status`.
+            `rtol`/`atol` was not met (by default: the error bar exceeds ``|df|`` and the
+            derivative is not zero to within the method's reach); ``-2`` f was non-finite
+            everywhere tried; ``-3`` estimates did not settle (a kink, noise, an
+            unresolved oscillation); ``-4`` complex step: f dropped the imaginary part or
+            is not analytic. See `Status`.
         nfev : int
             Points at which f was evaluated, in total.
         step : float
@@ -326,8 +330,16 @@ def derivative(
       added at the best level's step;
     * for n = 1, central, the one-sided slopes must agree as h shrinks, or f has a kink.
 
-    The smallest trusted error wins. Non-finite values of f discard the level and the ladder
-    goes on with smaller steps (status 1).
+    The smallest trusted error wins (counting the noise learned so far). Non-finite values
+    of f discard the level and the ladder goes on with smaller steps (status 1); where they
+    stay on one side of x for 10 levels in a row, f's domain ends there and the central
+    stencil turns one-sided.
+
+    By default `success` also requires ``error <= |df|``: an error bar larger than the
+    value says nothing about it. The exception is a derivative that is zero as far as the
+    method can see, ``error <= z_n * sum|w_j f_j| / h_0^n`` (the first level's scale, about
+    ``|f| / max(|x|, 1)^n``), with ``z_n`` = 1e-8, 1e-6, 1e-4, 1e-3, 1e-2, 1e-1 for
+    n = 1 ... 6 and 1 above: what a one-sided ladder reaches for each n.
 
     ``method="complex"`` with n >= 2 evaluates f on circles ``x + r exp(2 pi i k / 32)``
     (17 points by conjugate symmetry) and takes the trapezoid rule of the Cauchy integral,
