@@ -94,6 +94,7 @@ typedef struct fd_ladder_config {
     double noise;                     /* relative accuracy of the values of f */
     double rtol, atol;                /* stop once error <= atol + rtol |df| */
     int user_tol;                     /* missing rtol/atol is NOT_CONVERGED (else CONVERGED) */
+    double weight_err[FD_N_SIDES];    /* largest relative error of each stencil's weights */
     int auto_side;                    /* > 0: a central element whose stencil meets non-finite
                                          values on one side only for auto_side levels in a
                                          row turns one-sided (f's domain ends at or near x) */

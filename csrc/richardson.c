@@ -17,8 +17,10 @@
  *   - a column whose difference is within the rounding bound, after being on rate or at
  *     rounding level one row earlier, is saturated: T_k[j] is a candidate with error
  *     |D_k[j]| + rounding, and refining further cannot help;
- *   - rounding of A_k is bounded by (noise + m eps) sum_j |w_j f_j| / h^n, amplified by
- *     prod (q^e + 1) / (q^e - 1) through the tableau;
+ *   - rounding of A_k is bounded term by term: (noise + weight error + eps/2) sum_j |w_j f_j|
+ *     for the values, weights and products, eps/2 per partial sum for the additions, and
+ *     (n + 1) eps/2 |A_k| for the division by h^n; amplified by prod (q^e + 1) / (q^e - 1)
+ *     through the tableau;
  *   - f may be noisier than `noise` says: below the best level, a base difference D_k[0]
  *     that misses its rate is noise, so sigma ~ |D_k[0]| h^n / sum|w| is learned from it and
  *     the best estimate's error gets that noise's effect at the best level's step;
@@ -283,13 +285,24 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
     double a[2] = {s->w0 * st->f0[0], s->w0 * st->f0[1]};
     double absum = fabs(s->w0) * mag(st->f0, nc);
     double wabs = fabs(s->w0);
+    double psum = mag(a, nc);  /* sum of |partial sums|: what the additions round */
     for (int j = 0; j < m; ++j) {
         for (int c = 0; c < nc; ++c) a[c] += s->weights[j] * fv[j * nc + c];
         absum += fabs(s->weights[j]) * mag(fv + j * nc, nc);
         wabs += fabs(s->weights[j]);
+        psum += mag(a, nc);
     }
+    /*
+     * Rounding of A = sum_j w_j f_j / h^n, first order: each f_j is off by noise |f_j|, each
+     * weight by weight_err, each product by u = eps / 2 (so (noise + weight_err + u) sum|w f|),
+     * each addition by u |partial sum|, and the division by h^n (n - 1 products, a reciprocal
+     * and a product) by (n + 1) u |A|.  Counted term by term rather than as (m + 1) eps sum|w f|,
+     * which assumed every partial sum as large as sum|w f|.
+     */
+    const double u = 0.5 * DBL_EPSILON;
+    const double rho0 = ((cfg->noise + cfg->weight_err[st->side] + u) * absum +
+                         u * (psum + (cfg->n + 1) * mag(a, nc))) * inv_hn;
     for (int c = 0; c < nc; ++c) a[c] *= inv_hn;
-    const double rho0 = (cfg->noise + (m + 1) * DBL_EPSILON) * absum * inv_hn;
     if (!(st->zero_scale > 0)) st->zero_scale = absum * inv_hn;
     const double amag = mag(a, nc);
     if (amag > st->amax) st->amax = amag;

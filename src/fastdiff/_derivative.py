@@ -16,7 +16,7 @@ from fastdiff._kernels import _finite_diff
 from fastdiff._kernels._finite_diff import ValueKindError
 from fastdiff._result import Result, make_result, shaped_result
 from fastdiff._status import Status
-from fastdiff._stencils import stencil
+from fastdiff._stencils import stencil, weight_error
 from fastdiff._validation import check_int, check_real_array, fail
 
 try:  # NumPy >= 2 keeps errstate in a context variable; setting it directly costs a quarter of
@@ -325,7 +325,9 @@ def derivative(
       noisy values is then unlikely), or sit at the rounding level;
     * its error is the full correction ``|T[j+1] - T[j]|``, plus the rate test's residual
       (what the leading term leaves unexplained: later terms and noise), plus the rounding
-      bound ``(noise + m*eps) * sum|w_j f_j| / h**n`` carried through the tableau;
+      bound (``noise * sum|w_j f_j| / h**n`` for f's values, and every product, addition
+      and the division by ``h**n`` counted at ``eps/2`` of its size) carried through the
+      tableau;
     * below the best level, differences that miss their rate reveal noise in f, which is
       added at the best level's step;
     * for n = 1, central, the one-sided slopes must agree as h shrinks, or f has a kink.
@@ -564,8 +566,12 @@ def make_config(
     rtol: float | None,
     atol: float | None,
     auto_side: bool = False,
+    weight_err: tuple[float, ...] | None = None,
 ) -> _finite_diff.LadderConfig:
-    """A LadderConfig with the package's ladder defaults (_steps) and stopping rule."""
+    """A LadderConfig with the package's ladder defaults (_steps) and stopping rule.
+
+    weight_err: per stencil, the relative error of its weights (default: computed against
+    the exact rational weights of its offsets)."""
     user_tol = rtol is not None or atol is not None
     default_rtol = float(np.finfo(np.float64).eps) ** _steps.DEFAULT_RTOL_EXPONENT
     return _finite_diff.LadderConfig(
@@ -581,6 +587,7 @@ def make_config(
         user_tol,
         _steps.zero_rtol(n),
         _steps.AUTO_SIDE_LEVELS if auto_side else 0,
+        [weight_error(s, n) for s in stencils] if weight_err is None else list(weight_err),
     )
 
 

@@ -40,6 +40,7 @@ class LadderConfig:
         user_tol: bool,
         zero_rtol: float = ...,
         auto_side: int = ...,
+        weight_err: Sequence[float] | None = ...,
     ) -> LadderConfig: ...
 
 def run_scalar(

@@ -76,7 +76,7 @@ cdef class LadderConfig:
 
     def __cinit__(self, int n, stencils, double q, int max_levels, int max_cols,
                   bint fixed, bint kink_check, double rtol, double atol, bint user_tol,
-                  double zero_rtol=0.0, int auto_side=0):
+                  double zero_rtol=0.0, int auto_side=0, weight_err=None):
         cdef int s, j
         self.cfg.n = n
         self.cfg.ncomp = 1
@@ -91,6 +91,8 @@ cdef class LadderConfig:
         self.cfg.user_tol = user_tol
         self.cfg.zero_rtol = zero_rtol
         self.cfg.auto_side = auto_side
+        for s in range(FD_N_SIDES):  # unknown: a few ulp, as Fornberg's recursion gives
+            self.cfg.weight_err[s] = 4 * DBL_EPSILON if weight_err is None else weight_err[s]
         self.max_npts = 0
         for s in range(FD_N_SIDES):
             offsets, weights, w0, order, order_step = stencils[s]

@@ -40,6 +40,7 @@ cdef extern from "fastdiff.h" nogil:
         double rtol
         double atol
         int user_tol
+        double weight_err[FD_N_SIDES]
         int auto_side
         double zero_rtol
 
