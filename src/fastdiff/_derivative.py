@@ -16,7 +16,7 @@ from fastdiff._kernels import _finite_diff
 from fastdiff._kernels._finite_diff import ValueKindError
 from fastdiff._result import Result, make_result, shaped_result
 from fastdiff._status import Status
-from fastdiff._stencils import stencil, weight_error
+from fastdiff._stencils import stencil
 from fastdiff._validation import check_int, check_real_array, fail
 
 try:  # NumPy >= 2 keeps errstate in a context variable; setting it directly costs a quarter of
@@ -572,6 +572,9 @@ def make_config(
 
     weight_err: per stencil, the relative error of its weights (default: computed against
     the exact rational weights of its offsets)."""
+    from fastdiff._stencils import weight_error  # here: config building is cached, and the
+    # import line above stays as other branches have it
+
     user_tol = rtol is not None or atol is not None
     default_rtol = float(np.finfo(np.float64).eps) ** _steps.DEFAULT_RTOL_EXPONENT
     return _finite_diff.LadderConfig(

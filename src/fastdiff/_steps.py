@@ -21,10 +21,6 @@ DEFAULT_MAX_LEVELS = 30
 #: that, rounding amplification outweighs any gain.
 DEFAULT_MAX_COLUMNS = 8
 
-#: Early stop for the default (no `rtol`/`atol` given): eps**0.75 ~ 2e-12 in float64, two
-#: orders below the 1e-10 aimed at for n = 1, where further levels mostly add evaluations.
-DEFAULT_RTOL_EXPONENT = 0.75
-
 #: The accuracy the real-step ladder reaches for the n-th derivative, relative to the scale
 #: ``sum|w_j f_j| / h_0^n`` of the first level (about |f| / max(|x|, 1)^n): rounding grows
 #: like eps / h^n, so it falls with n. ``success`` requires ``error <= |df|`` by default (an
@@ -48,6 +44,10 @@ AUTO_SIDE_LEVELS = 10
 #: d q^BOUND_REACH_LEVELS, so that the ladder's steps fall below d (where a singularity at the
 #: bound stops dominating) with 10 levels to spare.
 BOUND_REACH_LEVELS = 20
+
+#: Early stop for the default (no `rtol`/`atol` given): eps**0.75 ~ 2e-12 in float64, two
+#: orders below the 1e-10 aimed at for n = 1, where further levels mostly add evaluations.
+DEFAULT_RTOL_EXPONENT = 0.75
 
 #: Complex step: h1 tiny (no cancellation), h2 to bound h1's error, hc for the real check.
 COMPLEX_STEP_EXPONENTS = (-40, -26, -20)
