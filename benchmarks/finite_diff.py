@@ -263,3 +263,50 @@ class ComplexStepHonesty:
         return int(self._stats(n)[1])
 
     track_misses.unit = "estimates"
+
+
+def _honesty():
+    """tests/honesty.py (the honesty study), imported from the source tree asv runs from."""
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent.parent / "tests"
+    if not (tests / "honesty.py").exists():
+        raise NotImplementedError("tests/honesty.py is not next to the benchmarks")
+    sys.path.insert(0, str(tests))
+    try:
+        import honesty
+    finally:
+        sys.path.remove(str(tests))
+    return honesty
+
+
+class HonestyStudy:
+    """The honesty study's distribution of error/true per method and n (tests/honesty.py):
+    62 smooth functions at ~200 points (domain edges, extremes of scale), plain and noisy f.
+
+    ``track_median_error_over_true`` is the median over trusted estimates of error / true error
+    (lower is tighter; the floor is the rounding slack the contract allows);
+    ``track_misses`` counts trusted estimates whose true error exceeds their bar (must be 0
+    outside the known cases listed in tests/test_honesty.py).
+    """
+
+    params = (["central", "forward", "backward"], [1, 2, 3, 4])
+    param_names = ["method", "n"]
+    timeout = 300
+
+    def setup_cache(self):
+        honesty = _honesty()
+        with np.errstate(all="ignore"):
+            rows = honesty.summary(honesty.run(nmax=4))
+        return {(r.method, r.n): (r.median, r.misses) for r in rows}
+
+    def track_median_error_over_true(self, table, method, n):
+        return table[(method, n)][0]
+
+    track_median_error_over_true.unit = "error / true error"
+
+    def track_misses(self, table, method, n):
+        return table[(method, n)][1]
+
+    track_misses.unit = "misses"

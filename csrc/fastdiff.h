@@ -94,6 +94,12 @@ typedef struct fd_ladder_config {
     double noise;                     /* relative accuracy of the values of f */
     double rtol, atol;                /* stop once error <= atol + rtol |df| */
     int user_tol;                     /* missing rtol/atol is NOT_CONVERGED (else CONVERGED) */
+    double weight_err[FD_N_SIDES];    /* largest relative error of each stencil's weights */
+    int auto_side;                    /* > 0: a central element whose stencil meets non-finite
+                                         values on one side only for auto_side levels in a
+                                         row turns one-sided (f's domain ends at or near x) */
+    double zero_rtol;                 /* an error above |df| is trusted only below zero_rtol
+                                         times the first level's sum|w f| / h^n (a zero) */
     /* derived by fd_ladder_prepare, per side and column j, for the nominal ratio q:
      * amp = rounding amplification through column j; inv_den = 1 / (q^e_j - 1) and
      * inv_den_dq = its derivative in delta, for a real ratio r = q (1 + delta) */
@@ -130,6 +136,10 @@ typedef struct fd_ladder_state {
     /* when a candidate wins */
     double best[2], best_step;
     double best_gain;                 /* d(best) / d(noise of f): amp * sum|w| / h^n */
+    double zero_scale;                /* sum|w f| / h^n at the first finite level */
+    double h0;                        /* the first nominal step */
+    int nan_run, nan_side;            /* levels in a row non-finite on one side only, and
+                                         the side that avoids them */
     double fallback[2], fallback_step;
     /* complex f, pairs, fixed step */
     double row_im[FD_MAX_COLS], diff_im[FD_MAX_COLS];
@@ -145,7 +155,8 @@ enum {
     FD_FLAG_BOUNDS = 2,               /* a one-sided stencil was chosen because of bounds */
     FD_FLAG_TRUSTED = 4,              /* best holds a verified estimate */
     FD_FLAG_FINITE = 8,               /* some level was finite */
-    FD_FLAG_KINK = 16                 /* one-sided slopes disagreed at the last level */
+    FD_FLAG_KINK = 16,                /* one-sided slopes disagreed at the last level */
+    FD_FLAG_MOVED = 32                /* some finite level had a value other than f(x) */
 };
 
 /* The spacing x + h really has in floating point: (x + h) - x. */

@@ -17,8 +17,10 @@
  *   - a column whose difference is within the rounding bound, after being on rate or at
  *     rounding level one row earlier, is saturated: T_k[j] is a candidate with error
  *     |D_k[j]| + rounding, and refining further cannot help;
- *   - rounding of A_k is bounded by (noise + m eps) sum_j |w_j f_j| / h^n, amplified by
- *     prod (q^e + 1) / (q^e - 1) through the tableau;
+ *   - rounding of A_k is bounded term by term: (noise + weight error + eps/2) sum_j |w_j f_j|
+ *     for the values, weights and products, eps/2 per partial sum for the additions, and
+ *     (n + 1) eps/2 |A_k| for the division by h^n; amplified by prod (q^e + 1) / (q^e - 1)
+ *     through the tableau;
  *   - f may be noisier than `noise` says: below the best level, a base difference D_k[0]
  *     that misses its rate is noise, so sigma ~ |D_k[0]| h^n / sum|w| is learned from it and
  *     the best estimate's error gets that noise's effect at the best level's step;
@@ -44,6 +46,7 @@
  * log_q(1.5) = 0.46 of e: loose enough for the next term's influence, tight enough to reject
  * h^(1/2) behaviour (x^1.5 at 0) posing as h^1. */
 #define RATE_BAND 1.5
+#define NOISE_FRACTION 1e-6  /* a growing difference below this times |A| is rounding */
 #define FIXED_SAFETY 2.0   /* fixed step: factor on the one-term Richardson error estimate */
 
 static double mag(const double *v, int ncomp) { return ncomp == 1 ? fabs(v[0]) : hypot(v[0], v[1]); }
@@ -100,6 +103,7 @@ void fd_ladder_init(const fd_ladder_config *cfg, fd_ladder_state *st, double x, 
     st->fallback[0] = st->fallback[1] = NAN;
     st->best[0] = st->best[1] = NAN;
     st->best_step = st->fallback_step = h0;
+    st->h0 = h0;
     if (!isfinite(st->f0[0]) || !isfinite(st->f0[1])) {
         st->done = 1;  /* f(x) itself is not finite: there is no derivative to estimate */
     }
@@ -110,7 +114,11 @@ static void offer(fd_ladder_state *st, const double *v, double err, double h, in
                   double gain)
 {
     if (trusted) {
-        if (err < st->best_err) {
+        /* compared with the noise of f already learned: a finer step's candidate that noise
+         * swamps must not displace a coarser one (seen: cosc at 0 walked to h = 1e-9, where
+         * f's cancellation gives df = 0 exactly) */
+        const double eff = fmax(err, 2.0 * st->noise_seen * gain);
+        if (eff < fmax(st->best_err, 2.0 * st->noise_seen * st->best_gain)) {
             for (int c = 0; c < nc; ++c) st->best[c] = v[c];
             st->best_err = err;
             st->best_step = h;
@@ -137,6 +145,15 @@ static int on_rate(const double *dprev, const double *d, double target, int nc)
     return rr >= target / RATE_BAND && rr <= target * RATE_BAND && fabs(ri) <= 0.5 * rr;
 }
 
+/* Does D_{k-1} / D_k exceed the predicted q^e by more than RATE_BAND?  Then the leading
+ * term vanishes and a later one leads: truncation, not noise. */
+static int faster_than(const double *dprev, const double *d, double target, int nc)
+{
+    if (nc == 1) return dprev[0] * (d[0] < 0 ? -1.0 : 1.0) > target * RATE_BAND * fabs(d[0]);
+    const double den = d[0] * d[0] + d[1] * d[1];
+    return (dprev[0] * d[0] + dprev[1] * d[1]) > target * RATE_BAND * den;
+}
+
 /* The best estimate's error, with the effect of any noise seen below it. */
 static double fd_ladder_error(const fd_ladder_state *st)
 {
@@ -151,10 +168,38 @@ static double ipow(double x, int n)
     return r;
 }
 
+/*
+ * A central stencil met non-finite values: on one side of x only, for cfg->auto_side levels
+ * in a row (the step shrank by q^auto_side and f is still undefined there), f's domain ends
+ * at x or within a sliver of it.  The element restarts at its first step with the one-sided
+ * stencil that stays on the finite side (finish_level divides h by q once more).
+ */
+static void turn_one_sided(const fd_ladder_config *cfg, fd_ladder_state *st, const double *fv)
+{
+    const fd_stencil *s = &cfg->stencil[st->side];
+    const int nc = cfg->ncomp;
+    int neg = 0, pos = 0;
+    for (int j = 0; j < s->npts; ++j) {
+        int bad = 0;
+        for (int c = 0; c < nc; ++c) bad |= !isfinite(fv[j * nc + c]);
+        if (bad && s->offsets[j] < 0) neg = 1;
+        if (bad && s->offsets[j] > 0) pos = 1;
+    }
+    const int side = neg == pos ? 0 : (neg ? FD_SIDE_FORWARD : FD_SIDE_BACKWARD);
+    st->nan_run = side && side == st->nan_side ? st->nan_run + 1 : (side ? 1 : 0);
+    st->nan_side = side;
+    if (side && st->nan_run >= cfg->auto_side) {
+        st->side = side;
+        st->h = st->h0 * cfg->q;
+        st->nan_run = 0;
+    }
+}
+
 /* Component c of the previous tableau row and of its differences. */
 static double *row_of(fd_ladder_state *st, int c) { return c ? st->row_im : st->row; }
 static double *diff_of(fd_ladder_state *st, int c) { return c ? st->diff_im : st->diff; }
 
+/* rho0: the rounding bound of this level's base estimate, with the noise learned so far */
 static int finish_level(const fd_ladder_config *cfg, fd_ladder_state *st, double rho0)
 {
     st->levels += 1;
@@ -171,7 +216,7 @@ static int finish_level(const fd_ladder_config *cfg, fd_ladder_state *st, double
     } else if (st->flags & FD_FLAG_FINITE) {
         /* rounding swamps every estimate seen (after a few levels, so that exact zeros can
          * saturate first): hopeless */
-        st->done = st->levels >= 4 && rho0 > st->amax;
+        st->done = st->rows >= 4 && rho0 > st->amax;  /* rows: finite levels in a row */
     }
     return st->done;
 }
@@ -212,23 +257,53 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
             st->kink_prev = NAN;
             if (cfg->fixed) {
                 st->levels = 2;  /* the fixed-step formula itself is not finite */
+            } else if (cfg->auto_side > 0 && st->side == FD_SIDE_CENTRAL) {
+                turn_one_sided(cfg, st, fv);
             }
             return finish_level(cfg, st, 0.0);
         }
     }
     st->flags |= FD_FLAG_FINITE;
+    st->nan_run = 0;
+
+    /* Every value equal to f(x), after a level where they were not: the step fell below the
+     * resolution of f (log(1 + x^2) at 0, n = 6: 1 + h^2 rounds to 1), so this level and all
+     * finer ones carry no information, and their exact zero is no evidence of a zero
+     * derivative.  A first level already flat is a constant f (over 2^-3 |x| or more). */
+    int flat = 1;
+    for (int j = 0; j < m && flat; ++j) {
+        for (int c = 0; c < nc; ++c) flat &= fv[j * nc + c] == st->f0[c];
+    }
+    if (flat && (st->flags & FD_FLAG_MOVED)) {
+        st->levels += 1;
+        st->done = 1;
+        return 1;
+    }
+    if (!flat) st->flags |= FD_FLAG_MOVED;
 
     /* Base estimate and its rounding bound. */
     double a[2] = {s->w0 * st->f0[0], s->w0 * st->f0[1]};
     double absum = fabs(s->w0) * mag(st->f0, nc);
     double wabs = fabs(s->w0);
+    double psum = mag(a, nc);  /* sum of |partial sums|: what the additions round */
     for (int j = 0; j < m; ++j) {
         for (int c = 0; c < nc; ++c) a[c] += s->weights[j] * fv[j * nc + c];
         absum += fabs(s->weights[j]) * mag(fv + j * nc, nc);
         wabs += fabs(s->weights[j]);
+        psum += mag(a, nc);
     }
+    /*
+     * Rounding of A = sum_j w_j f_j / h^n, first order: each f_j is off by noise |f_j|, each
+     * weight by weight_err, each product by u = eps / 2 (so (noise + weight_err + u) sum|w f|),
+     * each addition by u |partial sum|, and the division by h^n (n - 1 products, a reciprocal
+     * and a product) by (n + 1) u |A|.  Counted term by term rather than as (m + 1) eps sum|w f|,
+     * which assumed every partial sum as large as sum|w f|.
+     */
+    const double u = 0.5 * DBL_EPSILON;
+    const double rho0 = ((cfg->noise + cfg->weight_err[st->side] + u) * absum +
+                         u * (psum + (cfg->n + 1) * mag(a, nc))) * inv_hn;
     for (int c = 0; c < nc; ++c) a[c] *= inv_hn;
-    const double rho0 = (cfg->noise + (m + 1) * DBL_EPSILON) * absum * inv_hn;
+    if (!(st->zero_scale > 0)) st->zero_scale = absum * inv_hn;
     const double amag = mag(a, nc);
     if (amag > st->amax) st->amax = amag;
 
@@ -315,8 +390,15 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
         const int has_rate = j < st->rows - 1;
         const int rate = has_rate && on_rate(dp, d, qe[j], nc);
         const int sat = dm <= rho + st->rho_prev * ampj;
-        if (j == 0 && has_rate && !rate && !sat && (st->flags & FD_FLAG_TRUSTED)) {
-            /* off rate below a trusted level: noise in f, in units of f */
+        /* Column 0 off rate, and not shrinking faster than predicted (that is a vanishing
+         * leading term: (x-1)^3 at 1 one-sided): noise in f, in units of f, when it is below
+         * a trusted level, or when the difference grew as the step shrank while staying far
+         * below the estimate (rounding of an f that cancels internally, where sum|w f| / h^n
+         * underestimates it: a residual x_1 - 2 x_2 + x_3 near 0; large steps that alias
+         * give differences of the estimate's own size instead). */
+        const int grew = dm > mag(dp, nc) && dm <= NOISE_FRACTION * amag;
+        if (j == 0 && has_rate && !rate && !sat && ((st->flags & FD_FLAG_TRUSTED) || grew) &&
+            !faster_than(dp, d, qe[j], nc)) {
             const double sigma = 0.5 * dm * hn / wabs;
             if (sigma > st->noise_seen) st->noise_seen = sigma;
         }
@@ -376,6 +458,8 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
         st->done = 1;
         return 1;
     }
+    /* the next level's floor: rounding, and the noise of f learned so far (its gain grows
+     * like 1 / h^n as fast as rounding's) */
     return finish_level(cfg, st, rho0);
 }
 
@@ -386,11 +470,24 @@ ptrdiff_t fd_ladder_update_groups(const fd_ladder_config *cfg, fd_ladder_state *
     ptrdiff_t keep = 0, r = 0;
     for (ptrdiff_t i = 0; i < nidx; ++i) {
         fd_ladder_state *g = &st[idx[i] * m];
-        int npts = 0, running = 0;
+        int npts = 0, running = 0, side = -1;
         for (ptrdiff_t k = 0; k < m; ++k) {
             if (!g[k].done) {
                 npts = cfg->stencil[g[k].side].npts;
+                const int before = g[k].side;
                 running += !fd_ladder_update(cfg, &g[k], fv + r + k * cfg->ncomp, row);
+                if (g[k].side != before) side = g[k].side;
+            }
+        }
+        /* one member turned one-sided: the group shares its points, so all running members
+         * restart with it (the others' central tableaux no longer apply) */
+        for (ptrdiff_t k = 0; k < m && side >= 0; ++k) {
+            if (!g[k].done && g[k].side != side) {
+                g[k].side = side;
+                g[k].h = g[k].h0;
+                g[k].rows = 0;
+                g[k].kink_prev = NAN;
+                g[k].nan_run = 0;
             }
         }
         if (running) idx[keep++] = idx[i];
@@ -411,6 +508,11 @@ void fd_ladder_results(const fd_ladder_config *cfg, const fd_ladder_state *st, p
             error[i] = fd_ladder_error(e);
             step[i] = e->best_step;
             if (cfg->user_tol && error[i] > cfg->atol + cfg->rtol * mag(e->best, nc)) {
+                status[i] = FD_NOT_CONVERGED;
+            } else if (!cfg->user_tol && error[i] > mag(e->best, nc) &&
+                       error[i] > cfg->zero_rtol * e->zero_scale) {
+                /* an error bar above the value says nothing about it, unless the derivative
+                 * is zero to the accuracy the method reaches at this f's scale */
                 status[i] = FD_NOT_CONVERGED;
             } else if (e->flags & FD_FLAG_NONFINITE) {
                 status[i] = FD_DOMAIN_ADAPTED;

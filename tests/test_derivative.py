@@ -519,3 +519,96 @@ def test_product_rule(x):
     fg = fd.derivative(lambda t: np.sin(t) * np.exp(t), x)
     ex = math.cos(x) * math.exp(x) + math.sin(x) * math.exp(x)
     assert abs(fg.df - ex) <= fg.error + SLACK * (1 + abs(ex))
+
+
+# ------------------------------------------------------------------------------------------
+# Confident-wrong and useless answers (issue 9), each as a user would call it
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["forward", "backward", "central"])
+def test_vanishing_leading_term_is_not_taken_for_noise(method):
+    # (x-1)^3 at 1: f'' = 0, so a one-sided base estimate runs like h^2, not h. Its column 0
+    # then shrinks faster than predicted, which once counted as noise in f and gave a trusted
+    # error bar of 5.9e4 for a true derivative of 0.
+    res = fd.derivative(lambda x: (x - 1) ** 3, 1.0, method=method)
+    assert res.success
+    assert_honest(res, 0.0)
+    assert res.error < 1e-15
+
+
+def _cosc(x):
+    # the naive formula (FiniteDifferences.jl's "cosc is hard"): cancels like eps / x^2
+    return 0.0 if x == 0 else (math.cos(math.pi * x) - math.sin(math.pi * x) / (math.pi * x)) / x
+
+
+@pytest.mark.parametrize("method", ["central", "forward", "backward"])
+def test_cancelling_f_does_not_walk_down_to_a_false_zero(method):
+    # Below h ~ 1e-8, f(+-h) rounds to exactly 0 = f(0): the ladder once took that exact zero
+    # as the answer (df = 0, error = 12, trusted) although it had learned that f is noisy
+    # there, which makes every finer candidate worthless.
+    res = fd.derivative(_cosc, 0.0, method=method)
+    assert res.success
+    assert_honest(res, -(math.pi**2) / 3)
+    assert res.error < 1e-3
+
+
+@pytest.mark.parametrize("method", ["forward", "backward"])
+def test_steps_below_the_resolution_of_f_are_no_evidence_of_zero(method):
+    # log(1 + x^2) at 0, n = 6: for h < 1e-8 every value is exactly f(0) = 0, and an exact
+    # zero with an error of 0 was trusted; the true derivative is -240.
+    res = fd.derivative(lambda x: np.log(1 + x * x), 0.0, n=6, method=method)
+    assert_honest(res, -240.0)
+
+
+@pytest.mark.parametrize("method", ["forward", "backward"])
+def test_an_error_bar_above_the_value_is_not_success(method):
+    # d^3/dx^3 of 1/(x^2 + 0.01) at 0 is 0; one-sided stencils reach only error 11 (the poles
+    # at +-0.1i are close), with df = -+0.35: a bar 30x the value says nothing about it.
+    res = fd.derivative(lambda x: 1 / (x * x + 0.01), 0.0, n=3, method=method)
+    assert not res.success
+    assert res.status == Status.NOT_CONVERGED
+    assert res.error > abs(res.df)
+
+
+def test_zero_derivatives_within_rounding_still_succeed():
+    # ... unless the derivative is zero to the accuracy the method reaches at f's scale.
+    for f, n in ((np.cos, 1), (np.sin, 2), (lambda x: 1 / (1 + x * x), 3)):
+        for method in ("central", "forward", "backward"):
+            res = fd.derivative(f, 0.0, n=n, method=method)
+            assert res.success, (f, n, method, res)
+            assert_honest(res, 0.0)
+
+
+def _on_0_2(x):
+    """exp on [0, 2], NaN outside (an f defined on a closed interval, without `bounds`)."""
+    return np.where((x >= 0) & (x <= 2), np.exp(x), np.nan)
+
+
+@pytest.mark.parametrize("x", [0.0, 2.0])
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_domain_edge_at_x_turns_the_stencil_one_sided(x, n, vectorized):
+    # central stencils always meet NaN there: they once ended with status -2
+    res = fd.derivative(_on_0_2, np.array([x]) if vectorized else x, n=n, vectorized=vectorized)
+    assert np.all(res.success) and np.all(res.status == Status.DOMAIN_ADAPTED), res
+    assert_honest(res, np.exp(x))
+    assert np.all(res.error < {1: 1e-8, 2: 1e-6, 3: 1e-3}[n])
+
+
+def test_domain_edge_near_x_keeps_the_central_stencil():
+    # a domain edge farther than ~2e-5 away is left to the shrinking central stencil
+    res = fd.derivative(np.log, 1e-3)
+    assert res.status == Status.DOMAIN_ADAPTED
+    assert_honest(res, 1e3)
+    assert res.error < 1e-8
+
+
+@pytest.mark.parametrize("x", [1e-12, 1e-9])
+def test_log_next_to_its_bound_converges(x):
+    # one-sided from 1e-12 with a first step of 1/8, 30 levels never reached the scale of
+    # log's singularity (status -3); the first step now starts within reach of it
+    res = fd.derivative(np.log, x, bounds=(0, np.inf))
+    assert res.success and res.status == Status.BOUNDS_ADAPTED
+    assert_honest(res, 1 / x)
+    assert res.error * x < 1e-9

@@ -270,7 +270,9 @@ def derivative(
     rtol, atol : float, optional
         Stop refining an element once ``error <= atol + rtol * |df|``; an element that cannot
         reach it has status ``NOT_CONVERGED``. By default the ladder stops once the error is
-        below ``eps**0.75 * |df|`` or cannot improve any more, and that is not an error.
+        below ``eps**0.75 * |df|`` or cannot improve any more, and that is not an error, as
+        long as ``error <= |df|`` or the derivative is zero to the accuracy the method
+        reaches (see Notes); otherwise the status is ``NOT_CONVERGED`` too.
     bounds : (lo, hi), optional
         The domain of f (scalars or arrays broadcastable to `x`): f is only evaluated in
         ``[lo, hi]``; near a bound the stencil shrinks or becomes one-sided.
@@ -299,9 +301,11 @@ def derivative(
         status : int
             ``0`` converged; ``1`` f was non-finite at some steps and smaller or one-sided
             steps were used; ``2`` one-sided because of `bounds`; ``-1`` the requested
-            `rtol`/`atol` was not met; ``-2`` f was non-finite everywhere tried; ``-3``
-            estimates did not settle (a kink, noise, an unresolved oscillation); ``-4``
-            complex step: f dropped the imaginary part or is not analytic. See `Status`.
+            `rtol`/`atol` was not met (by default: the error bar exceeds ``|df|`` and the
+            derivative is not zero to within the method's reach); ``-2`` f was non-finite
+            everywhere tried; ``-3`` estimates did not settle (a kink, noise, an
+            unresolved oscillation); ``-4`` complex step: f dropped the imaginary part or
+            is not analytic. See `Status`.
         nfev : int
             Points at which f was evaluated, in total.
         step : float
@@ -339,13 +343,23 @@ def derivative(
       noisy values is then unlikely), or sit at the rounding level;
     * its error is the full correction ``|T[j+1] - T[j]|``, plus the rate test's residual
       (what the leading term leaves unexplained: later terms and noise), plus the rounding
-      bound ``(noise + m*eps) * sum|w_j f_j| / h**n`` carried through the tableau;
+      bound (``noise * sum|w_j f_j| / h**n`` for f's values, and every product, addition
+      and the division by ``h**n`` counted at ``eps/2`` of its size) carried through the
+      tableau;
     * below the best level, differences that miss their rate reveal noise in f, which is
       added at the best level's step;
     * for n = 1, central, the one-sided slopes must agree as h shrinks, or f has a kink.
 
-    The smallest trusted error wins. Non-finite values of f discard the level and the ladder
-    goes on with smaller steps (status 1).
+    The smallest trusted error wins (counting the noise learned so far). Non-finite values
+    of f discard the level and the ladder goes on with smaller steps (status 1); where they
+    stay on one side of x for 10 levels in a row, f's domain ends there and the central
+    stencil turns one-sided.
+
+    By default `success` also requires ``error <= |df|``: an error bar larger than the
+    value says nothing about it. The exception is a derivative that is zero as far as the
+    method can see, ``error <= z_n * sum|w_j f_j| / h_0^n`` (the first level's scale, about
+    ``|f| / max(|x|, 1)^n``), with ``z_n`` = 1e-8, 1e-6, 1e-4, 1e-3, 1e-2, 1e-1 for
+    n = 1 ... 6 and 1 above: what a one-sided ladder reaches for each n.
 
     ``method="complex"`` with n = 1 evaluates ``g(h) = Im f(x + ih) / h`` at
     ``h, h/q, ..., h/q**c`` for order ``2c``: its Richardson tableau in ``h**2`` gives the
@@ -551,6 +565,13 @@ def _sides_and_steps(a: DerivativeArgs, x: np.ndarray) -> tuple[np.ndarray, ...]
                 ext = right[s] if k == 1 else left[s]
                 if a.step is None:
                     h0 = np.where(sel, np.minimum(h0, _steps.pow2_floor(room / ext)), h0)
+                    # the bound avoided lies at distance d: f's features there (log's
+                    # singularity at 0) have scale d, which the ladder must reach with levels
+                    # to spare (log at 1e-12 from h0 = 1/8 did not)
+                    d = room_lo if k == 1 else room_hi
+                    reach = d * _steps.DEFAULT_STEP_RATIO**_steps.BOUND_REACH_LEVELS
+                    near = sel & (d > 0) & (reach < h0)
+                    h0 = np.where(near, _steps.pow2_floor(np.where(near, reach, 1.0)), h0)
                 elif (sel & (ext * h0 > room)).any():
                     raise fail(
                         "step",
@@ -568,9 +589,18 @@ def _order_for(a: DerivativeArgs, side: str) -> int:
 
 @lru_cache(maxsize=128)
 def ladder_config(
-    n: int, method: str, order: int, fixed: bool, rtol: float | None, atol: float | None
+    n: int,
+    method: str,
+    order: int,
+    fixed: bool,
+    rtol: float | None,
+    atol: float | None,
+    auto_side: bool = True,
 ) -> _finite_diff.LadderConfig:
-    """The compiled configuration for one choice of formula, step mode and tolerance."""
+    """The compiled configuration for one choice of formula, step mode and tolerance.
+
+    auto_side: central elements may turn one-sided where f is undefined on one side of x
+    (off where a caller lays out points by the side it chose, as the Hessian's pairs do)."""
     stencils = [stencil(s, n, order if s == method else DEFAULT_ORDER[s]) for s in SIDES]
     need = len(stencils[SIDES.index(method)].offsets)
     if need > _finite_diff.MAX_POINTS:
@@ -580,7 +610,7 @@ def ladder_config(
             f"(n={n}, method={method!r} needs {need} at this order)",
             order,
         )
-    return make_config(n, stencils, fixed, n == 1, rtol, atol)
+    return make_config(n, stencils, fixed, n == 1, rtol, atol, auto_side)
 
 
 def make_config(
@@ -590,8 +620,16 @@ def make_config(
     kink_check: bool,
     rtol: float | None,
     atol: float | None,
+    auto_side: bool = False,
+    weight_err: tuple[float, ...] | None = None,
 ) -> _finite_diff.LadderConfig:
-    """A LadderConfig with the package's ladder defaults (_steps) and stopping rule."""
+    """A LadderConfig with the package's ladder defaults (_steps) and stopping rule.
+
+    weight_err: per stencil, the relative error of its weights (default: computed against
+    the exact rational weights of its offsets)."""
+    from fastdiff._stencils import weight_error  # here: config building is cached, and the
+    # import line above stays as other branches have it
+
     user_tol = rtol is not None or atol is not None
     default_rtol = float(np.finfo(np.float64).eps) ** _steps.DEFAULT_RTOL_EXPONENT
     return _finite_diff.LadderConfig(
@@ -605,6 +643,9 @@ def make_config(
         (rtol or 0.0) if user_tol else default_rtol,
         atol or 0.0,
         user_tol,
+        _steps.zero_rtol(n),
+        _steps.AUTO_SIDE_LEVELS if auto_side else 0,
+        [weight_error(s, n) for s in stencils] if weight_err is None else list(weight_err),
     )
 
 

@@ -305,7 +305,7 @@ def _coordinate_ladders(a: DerivativeArgs, ev: _Evaluator, n: int, verb: str):
         idx = idx[: L.update(idx, rows0.reshape(-1))]
     while idx.size:
         pts = L.points(idx)
-        fv = ev.at(np.repeat(idx, npts[side[idx]]), pts)
+        fv = ev.at(np.repeat(idx, npts[L.sides(idx)]), pts)  # a group may have turned one-sided
         idx = idx[: L.update(idx, fv.reshape(-1))]
     return _results(L, ev, x.size)
 
@@ -417,7 +417,7 @@ def _hessian_ladders(a: DerivativeArgs, ev: _Evaluator, y0: np.ndarray, eps: flo
     noise = _noise(a, eps)
     fixed = a.step is not None
     Ld = _finite_diff.Ladder(
-        ladder_config(2, a.method, a.order, fixed, a.rtol, a.atol), ev.ncomp, noise, N
+        ladder_config(2, a.method, a.order, fixed, a.rtol, a.atol, False), ev.ncomp, noise, N
     )
     Ld.init(x, h0, side, flags, _f0_rows(y0, N))
     # the diagonal stencils' offsets per side; row 0 is +1 (central, forward) or -1 (backward):
@@ -510,7 +510,8 @@ _PAIR_ONE_SIDED = (
 @lru_cache(maxsize=16)
 def _pair_config(fixed: bool, rtol: float | None, atol: float | None) -> Any:
     """Ladder configuration of the mixed-derivative pair stencils: central, one-sided (+, -)."""
-    return make_config(2, [_PAIR, *_PAIR_ONE_SIDED], fixed, False, rtol, atol)
+    # the pair weights (+-1/2, +-1) are exact; they are not a 1-D formula weight_error knows
+    return make_config(2, [_PAIR, *_PAIR_ONE_SIDED], fixed, False, rtol, atol, False, (0.0,) * 3)
 
 
 def _hessdiag_impl(a: DerivativeArgs) -> Result:
@@ -630,10 +631,14 @@ def _line_ladder(a: DerivativeArgs, ev: _Evaluator, y0, eps, v, unit):
     side = np.array([SIDES.index(a.method)], dtype=np.intc)
     config = ladder_config(1, a.method, a.order, a.step is not None, a.rtol, a.atol)
     # x + t v rounds in each moving coordinate, so the points stray from the line by up to
-    # ulp(x_i) / 2 each: an error in f of up to sum_i |df/dx_i| ulp(x_i) / 2, which adds up
-    # like sqrt(count) for independent roundings. Counted as extra noise of f, relative.
+    # ulp(x_i) / 2 each: an error in f of up to sum_i |df/dx_i| ulp(x_i) / 2. Counted as
+    # extra noise of f, relative: one eps per moving coordinate (they can align), plus the
+    # stencil's length in eps, since that error scales with f's conditioning |x f'| / |f|
+    # (large for exp(W x) with large values), which eps |f| does not bound.
     moving = int(np.count_nonzero(v))
-    L = _finite_diff.Ladder(config, ev.ncomp, _noise(a, eps) * (1 + np.sqrt(moving)), 1, ev.m)
+    npts = len(stencil(a.method, 1, a.order).offsets)
+    noise = _noise(a, eps) * (1 + moving) + (npts + 1) * float(np.finfo(np.float64).eps)
+    L = _finite_diff.Ladder(config, ev.ncomp, noise, 1, ev.m)
     L.init(np.zeros(1), np.array([t0]), side, np.zeros(1, np.intc), _f0_rows(y0, 1))
     idx = L.active()
     while idx.size:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from functools import lru_cache
+from math import factorial
 from typing import NamedTuple
 
 import numpy as np
@@ -117,3 +119,31 @@ def stencil(side: str, n: int, order: int) -> Stencil:
     return Stencil(
         tuple(float(c) for c in nonzero), tuple(by_offset[c] for c in nonzero), w0, order, step
     )
+
+
+@lru_cache(maxsize=256)
+def weight_error(st: Stencil, n: int) -> float:
+    """The largest relative error of st's float weights (w0 included) against the exact
+    rational weights of its offsets (the moment system solved in fractions): 0 for the
+    common stencils, whose weights are dyadic; a few ulp where Fornberg's recursion rounds.
+    Feeds the ladder's rounding bound."""
+    pts = [Fraction(0)] + [Fraction(o) for o in st.offsets]
+    ws = [st.w0, *st.weights]
+    m = len(pts)
+    rows = [[p**k for p in pts] + [Fraction(factorial(n) if k == n else 0)] for k in range(m)]
+    for col in range(m):  # Gauss-Jordan, exact
+        piv = next(r for r in range(col, m) if rows[r][col] != 0)
+        rows[col], rows[piv] = rows[piv], rows[col]
+        rows[col] = [v / rows[col][col] for v in rows[col]]
+        for r in range(m):
+            if r != col and rows[r][col] != 0:
+                fac = rows[r][col]
+                rows[r] = [a - fac * b for a, b in zip(rows[r], rows[col], strict=True)]
+    err = 0.0
+    for j in range(m):
+        exact = rows[j][m]
+        if exact != 0:
+            err = max(err, float(abs((Fraction(ws[j]) - exact) / exact)))
+        elif ws[j] != 0:
+            return float("inf")  # a weight that should vanish: not this stencil's formula
+    return err

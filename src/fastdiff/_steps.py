@@ -21,6 +21,30 @@ DEFAULT_MAX_LEVELS = 30
 #: that, rounding amplification outweighs any gain.
 DEFAULT_MAX_COLUMNS = 8
 
+#: The accuracy the real-step ladder reaches for the n-th derivative, relative to the scale
+#: ``sum|w_j f_j| / h_0^n`` of the first level (about |f| / max(|x|, 1)^n): rounding grows
+#: like eps / h^n, so it falls with n. ``success`` requires ``error <= |df|`` by default (an
+#: error bar above the value says nothing about it) unless the error is below this times
+#: that scale: the derivative is then zero as far as the method can see.
+ZERO_RTOL = {1: 1e-8, 2: 1e-6, 3: 1e-4, 4: 1e-3, 5: 1e-2, 6: 1e-1}
+
+
+def zero_rtol(n: int) -> float:
+    """ZERO_RTOL for n, and 1 beyond the table (n > 6 reaches a digit at most)."""
+    return ZERO_RTOL.get(n, 1.0)
+
+
+#: A central element whose stencil meets non-finite values on one side of x only, for this
+#: many levels in a row (its step shrank by q^10 ~ 7e3, to ~2e-5 max(|x|, 1), and f is still
+#: undefined there), restarts one-sided: f's domain ends at x or within a sliver of it. A
+#: domain edge farther away is left to the shrinking central stencil, which is more accurate.
+AUTO_SIDE_LEVELS = 10
+
+#: One-sided because of a bound at distance d > 0: the first step is at most about
+#: d q^BOUND_REACH_LEVELS, so that the ladder's steps fall below d (where a singularity at the
+#: bound stops dominating) with 10 levels to spare.
+BOUND_REACH_LEVELS = 20
+
 #: Early stop for the default (no `rtol`/`atol` given): eps**0.75 ~ 2e-12 in float64, two
 #: orders below the 1e-10 aimed at for n = 1, where further levels mostly add evaluations.
 DEFAULT_RTOL_EXPONENT = 0.75

@@ -75,7 +75,8 @@ cdef class LadderConfig:
     cdef int max_npts
 
     def __cinit__(self, int n, stencils, double q, int max_levels, int max_cols,
-                  bint fixed, bint kink_check, double rtol, double atol, bint user_tol):
+                  bint fixed, bint kink_check, double rtol, double atol, bint user_tol,
+                  double zero_rtol=0.0, int auto_side=0, weight_err=None):
         cdef int s, j
         self.cfg.n = n
         self.cfg.ncomp = 1
@@ -88,6 +89,10 @@ cdef class LadderConfig:
         self.cfg.rtol = rtol
         self.cfg.atol = atol
         self.cfg.user_tol = user_tol
+        self.cfg.zero_rtol = zero_rtol
+        self.cfg.auto_side = auto_side
+        for s in range(FD_N_SIDES):  # unknown: a few ulp, as Fornberg's recursion gives
+            self.cfg.weight_err[s] = 4 * DBL_EPSILON if weight_err is None else weight_err[s]
         self.max_npts = 0
         for s in range(FD_N_SIDES):
             offsets, weights, w0, order, order_step = stencils[s]
@@ -209,6 +214,19 @@ cdef class Ladder:
                     n += 1
                     break
         return out[:n]
+
+    def sides(self, const Py_ssize_t[::1] idx):
+        """The current stencil side of groups idx (a central group can turn one-sided)."""
+        out = np.empty(idx.shape[0], dtype=np.intc)
+        cdef int[::1] o = out
+        cdef Py_ssize_t i, k, m = self.group
+        for i in range(idx.shape[0]):
+            o[i] = self.st[idx[i] * m].side
+            for k in range(m):
+                if not self.st[idx[i] * m + k].done:
+                    o[i] = self.st[idx[i] * m + k].side
+                    break
+        return out
 
     def points(self, const Py_ssize_t[::1] idx):
         """All points of the current level of groups idx, back to back."""

@@ -40,10 +40,14 @@ cdef extern from "fastdiff.h" nogil:
         double rtol
         double atol
         int user_tol
+        double weight_err[FD_N_SIDES]
+        int auto_side
+        double zero_rtol
 
     ctypedef struct fd_ladder_state:
         double x
         double h
+        int side
         int done
 
     void fd_ladder_prepare(fd_ladder_config *cfg)
