@@ -565,7 +565,7 @@ def _unary(rule: int, x: DualArray) -> DualArray:
     second = x._second
     v, _, dd, t = _dualarray.unary(rule, xv, xt, second or x._abs)
     if x._abs:  # tangent rows are magnitudes >= 0: |f' t| = |f'| t, plus the factor's own
-        # rounding, which is absolute in rules like tanh' = (1 - t)(1 + t) (0 once t rounds to 1)
+        # rounding, which can be absolute (a libm value next to a zero of f', cos near pi/2)
         # (4 eps absolute, expressed in units of the final gamma(count) >= 2 (count + 2) eps)
         t = np.abs(t) + (2.0 / (x._n + 4)) * xt
     r = x._like(v.reshape(x._v.shape), t.reshape(x._t.shape), 2)  # libm's and the product's
