@@ -486,7 +486,7 @@ def extract(y, unsigned long long tag, Py_ssize_t n):
     if _is_real(y):
         return float(y), np.zeros(n)
     raise TypeError(
-        f"f must return real numbers or Duals when called with Duals; got {type(y).__name__} "
+        f"`f` must return real numbers or Duals when called with Duals; got {type(y).__name__} "
         f"{y!r}.")
 
 
