@@ -194,8 +194,9 @@ cdef class Ladder:
     def set_pairs(self, const double[::1] x2, const double[::1] scale2):
         """Make every element a pair element (mixed second derivative), see fd_ladder_set_pair."""
         cdef Py_ssize_t i
-        for i in range(self.size):
-            fd_ladder_set_pair(&self.st[i], x2[i], scale2[i])
+        with nogil:
+            for i in range(self.size):
+                fd_ladder_set_pair(&self.st[i], x2[i], scale2[i])
 
     def active(self):
         """Indices of the groups still running."""
