@@ -676,7 +676,7 @@ cdef object _unary_array(int rule, arr):
     if arr.dtype.kind not in "biuf":
         raise TypeError(
             f"fastdiff.math.{RULE_NAMES[rule]} takes real arrays; got dtype {arr.dtype}.")
-    src = np.ascontiguousarray(arr, dtype=np.float64)
+    src = np.asarray(arr, dtype=np.float64, order="C")  # (ascontiguousarray makes 0-d 1-d)
     res = np.empty(src.shape, dtype=np.float64)
     cdef const double[::1] xv = src.reshape(-1)
     cdef double[::1] ov = res.reshape(-1)
