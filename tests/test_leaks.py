@@ -27,7 +27,7 @@ import pytest
 
 from verbs import FUNCTIONS, call, verb_methods
 
-QUICK_CALLS = 100
+QUICK_CALLS = 60
 FULL_CALLS = 100_000
 TRACED_BOUND = 64 * 1024
 RSS_BOUND = 4 * 1024 * 1024

@@ -70,7 +70,7 @@ env LD_PRELOAD="$LIBASAN" \
     ASAN_OPTIONS="detect_leaks=1:malloc_context_size=2:allocator_may_return_null=1:halt_on_error=1:abort_on_error=0:detect_odr_violation=0:strict_string_checks=1" \
     LSAN_OPTIONS="suppressions=$ROOT/tools/lsan.supp:print_suppressions=0" \
     UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-    FASTDIFF_SANITIZE=1 \
+    CI="${CI:-1}" \
     "$PY" -m pytest -p no:cacheprovider "${@:-tests}" < /dev/null
 echo
 echo "sanitize: OK (no ASan, UBSan or leak reports)"

@@ -203,12 +203,13 @@ cdef class Ladder:
         cdef Py_ssize_t i, k, n = 0, m = self.group
         out = np.empty(self.size // m, dtype=np.intp)
         cdef Py_ssize_t[::1] idx = out
-        for i in range(self.size // m):
-            for k in range(m):
-                if not self.st[i * m + k].done:
-                    idx[n] = i
-                    n += 1
-                    break
+        with nogil:
+            for i in range(self.size // m):
+                for k in range(m):
+                    if not self.st[i * m + k].done:
+                        idx[n] = i
+                        n += 1
+                        break
         return out[:n]
 
     def points(self, const Py_ssize_t[::1] idx):
