@@ -33,8 +33,11 @@ void fd_complex_step(ptrdiff_t n, const double *im1, const double *im2, const do
             status[i] = isnan(im1[i]) ? FD_COMPLEX_LOST : FD_NO_FINITE;
         } else if (fpi[i] != 0.0 || fmi[i] != 0.0) {
             status[i] = FD_COMPLEX_LOST;  /* f is not real on the real axis */
-        } else if (isfinite(d) &&
-                   fabs(c1 - d) > CHECK_RTOL * fmax(fabs(c1), fabs(d)) + 100.0 * d_round) {
+        } else if (!isfinite(d)) {
+            /* f is not finite beside x on the real axis, so nothing checks that it kept the
+             * imaginary part (seen: NaN + 0j for x > 0 gave c1 = 0 "converged" at x = 1e-3) */
+            status[i] = FD_NO_FINITE;
+        } else if (fabs(c1 - d) > CHECK_RTOL * fmax(fabs(c1), fabs(d)) + 100.0 * d_round) {
             status[i] = FD_COMPLEX_LOST;
         } else {
             status[i] = FD_CONVERGED;

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import fastdiff as fd
-from verbs import call, verb_methods
+from verbs import FUNCTIONS, call, same, verb_methods
 
 
 class FsOwnError(Exception):
@@ -79,8 +79,11 @@ def overflows_to_inf(x):
     return np.exp(1e3 * total(x) ** 2)
 
 
+OWN_ERROR = FsOwnError("f failed")
+
+
 def raises(x):
-    raise FsOwnError("f failed")
+    raise OWN_ERROR
 
 
 class _Changing:
@@ -175,9 +178,9 @@ def check_case(verb, method, fname, xname, capsys):
         try:
             with np.errstate(all="ignore"):  # f's own floating-point remarks are f's business
                 res = call(verb, f, x, method)
-        except FsOwnError:
+        except FsOwnError as e:
             res = None
-            assert fname == "raises"
+            assert fname == "raises" and e is OWN_ERROR  # the same object, unchanged
         except (ValueError, TypeError, ArithmeticError) as e:
             res = None
             if not raised_inside_f(e):  # else f's own (NumPy refusing a Dual in np.sum, ...)
@@ -214,3 +217,20 @@ def test_hostile_f_and_x_give_a_clear_error_or_an_honest_result(verb, method, ca
     # x that is not finite and real never reaches f
     for bad in ("nan", "inf", "empty", "complex", "string", "object"):
         assert all(outcomes[fn, bad] == "raised" for fn in ODD_F), bad
+
+
+@pytest.mark.parametrize("vectorized", [False, True], ids=["looped", "vectorized"])
+@pytest.mark.parametrize(("verb", "method"), verb_methods(), ids=str)
+def test_f_returning_0d_arrays_is_f_returning_scalars(verb, method, vectorized):
+    # NumPy code often returns 0-d arrays (np.where, np.asarray): they are numbers like any
+    # other (seen: method="complex" took a 0-d complex array for a dropped imaginary part)
+    f = FUNCTIONS[verb]
+    x = np.array([0.4, -0.3])
+    a = np.array([1.5]) if verb == "derivative" else np.array([1.5, 0.5])
+    kw = {"args": (a,), "kwargs": {"c": np.array([0.25])}, "vectorized": vectorized}
+    if verb == "derivative" and not vectorized:
+        x = np.array(0.4)
+    plain = call(verb, f, x, method, **kw)
+    wrapped = call(verb, lambda *p, **k: np.asarray(f(*p, **k)), x, method, **kw)
+    assert same(plain, wrapped)
+    assert np.all(plain.success)

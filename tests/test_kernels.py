@@ -10,7 +10,9 @@ behind them keep these tests meaningful):
   0..nmax at once, nmax beyond the stencil too);
 * the step ladder (fd_ladder_init/points/update/results, the grouped variants): `derivative`
   with a fixed step against `reference.fixed_step_estimate`, looped and vectorized, and with
-  the adaptive ladder looped == vectorized bitwise, honest where `success`;
+  the adaptive ladder looped == vectorized bitwise, honest where `success` (the exact
+  derivative of exp(a x) is the oracle);
+* fd_complex_step and fd_contour: `derivative(method="complex")`, n = 1..4, the same way;
 * fd_dual_apply1/apply2 (array loops) and fd_dual_unary/binary (Dual arithmetic, inline and
   heap partials): `fastdiff.math` on strided arrays and on Duals with 0..12 partials.
 """
@@ -186,6 +188,30 @@ def test_adaptive_ladder_looped_equals_vectorized_and_is_honest(problem):
     assert np.all(np.abs(df - exact)[check] <= (err + slack)[check])
 
 
+@given(ladder_problem())
+@example(("central", 2, 1, np.array([-0.001, 0.001]), np.array([1e-3, 1e-3]), -2.0, 0.0, False))
+def test_complex_step_kernels_looped_equals_vectorized_and_are_honest(problem):
+    # fd_complex_step (n = 1) and fd_contour (n >= 2) behind method="complex"
+    _, _, n, x, _, a, edge, _ = problem
+
+    def f(z):
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.where(np.real(z) > edge, np.nan, np.exp(a * z))
+
+    looped = fd.derivative(f, x, n=n, method="complex")
+    batched = fd.derivative(f, x, n=n, method="complex", vectorized=True)
+    for name in ("df", "error", "status", "step"):
+        np.testing.assert_array_equal(getattr(looped, name), getattr(batched, name), err_msg=name)
+    success = np.asarray(looped.success)
+    df, err = np.asarray(looped.df), np.asarray(looped.error)
+    assert np.all(np.isfinite(df[success])) and np.all(err[success] >= 0)
+    with np.errstate(over="ignore"):
+        exact = a**n * np.exp(a * x)
+    slack = 1e-15 * np.maximum(1.0, np.abs(exact))
+    check = success & np.isfinite(exact)
+    assert np.all(np.abs(df - exact)[check] <= (err + slack)[check])
+
+
 # --------------------------------------------------------------------------------------------
 # Dual kernels: array loops and Dual arithmetic
 # --------------------------------------------------------------------------------------------
@@ -271,3 +297,14 @@ def test_dual_binary_arithmetic_over_inline_and_heap_partials(k, rng):
     np.testing.assert_allclose(
         h.partials, (1.5 * px - 0.75 * py) / math.hypot(1.5, 0.75), rtol=8 * EPS
     )
+
+
+def test_complex_step_is_not_trusted_where_f_is_not_finite_beside_x():
+    # f is NaN (as NaN + 0j) right of 0, so at x = 1e-3 Im f(x + ih) = 0 and the real-axis
+    # check had nothing to compare with: it returned df = 0 as converged
+    def f(z):
+        return np.where(np.real(z) > 0, np.nan, np.exp(-2.0 * z))
+
+    res = fd.derivative(f, np.array([-1e-3, 1e-3]), method="complex")
+    assert res.success.tolist() == [True, False]
+    assert abs(res.df[0] - (-2.0 * np.exp(2e-3))) <= res.error[0]

@@ -388,6 +388,8 @@ def eval_complex_looped(f, tuple args, dict kwargs, const double complex[::1] z)
         y = f(z[k], *args, **(kwargs or {}))
         if PyComplex_Check(y):
             o[k] = PyComplex_RealAsDouble(y) + 1j * PyComplex_ImagAsDouble(y)
+        elif isinstance(y, np.ndarray) and y.dtype.kind == "c" and y.size == 1:
+            o[k] = complex(y.reshape(()))  # a 0-d complex array (np.where, ...) is complex too
         else:
             store(y, v, 1)
             o[k] = NAN + 1j * NAN
