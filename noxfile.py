@@ -5,6 +5,8 @@ nox -s tests_debug_cython  the same with Cython boundscheck/wraparound/initializ
 nox -s lint                ruff check + ruff format --check
 nox -s stubs               mypy.stubtest: the .pyi stubs match the compiled modules
 nox -s wheel               tools/check_wheel.sh: build, repair, test the wheel (no compiler)
+nox -s sanitize            tools/sanitize.sh: ASan + UBSan + leak build, the whole suite under it
+nox -s leaks               the slow leak tests: 10^5 calls of every verb and method
 nox -s bench_quick         asv check + one quick asv run against this checkout
 """
 
@@ -47,6 +49,20 @@ def stubs(session: nox.Session) -> None:
 def wheel(session: nox.Session) -> None:
     # The script makes its own venvs (build tools; a compiler-free test env).
     session.run("bash", "tools/check_wheel.sh", external=True)
+
+
+@nox.session(venv_backend="none")
+def sanitize(session: nox.Session) -> None:
+    # The script makes its own venv (an instrumented build must not land in a shared one) and
+    # runs pytest with libasan preloaded; posargs select tests (default: the whole suite).
+    session.run("bash", "tools/sanitize.sh", *session.posargs, external=True)
+
+
+@nox.session(python=PYTHON)
+def leaks(session: nox.Session) -> None:
+    session.install(".[test]")
+    slow = ["--run-slow", "-m", "slow", "tests/test_leaks.py"]
+    session.run("python", "-m", "pytest", *slow, *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -2,6 +2,7 @@
 
 * Hypothesis: profile "ci" (deterministic, modest example count, no deadline) is loaded when the
   environment variable ``CI`` is set, "dev" otherwise; ``HYPOTHESIS_PROFILE`` overrides both.
+* ``@pytest.mark.slow`` tests (minutes) are skipped unless ``--run-slow`` is given.
 * ``rng``: a ``numpy.random.Generator`` seeded from ``FASTDIFF_TEST_SEED`` (default 0). With
   ``FASTDIFF_TEST_SEED=all`` every test using ``rng`` runs for seeds 0-99;
   ``FASTDIFF_TEST_SEED=3-7`` runs a range; a single integer runs that seed.
@@ -41,6 +42,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "global_seed" in metafunc.fixturenames:
         seeds = _seeds_from_env()
         metafunc.parametrize("global_seed", seeds, ids=[f"seed{s}" for s in seeds])
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow", action="store_true", help="also run tests marked slow (nox -s leaks)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow (nox -s leaks)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -17,7 +17,13 @@ from math import factorial
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["central_first_derivative_weights", "exact_weights", "vandermonde_weights"]
+__all__ = [
+    "central_first_derivative_weights",
+    "exact_weights",
+    "fixed_step_estimate",
+    "stencil_offsets",
+    "vandermonde_weights",
+]
 
 
 def exact_weights(offsets: Sequence[int | float | Fraction], n: int) -> list[Fraction]:
@@ -66,3 +72,36 @@ def central_first_derivative_weights(p: int) -> dict[int, Fraction]:
         wk = Fraction((-1) ** (k + 1) * factorial(p) ** 2, k * factorial(p - k) * factorial(p + k))
         w[k], w[-k] = wk, -wk
     return w
+
+
+def stencil_offsets(side: str, n: int, order: int) -> list[int]:
+    """The offsets (units of h) of fastdiff's `side` stencil of accuracy `order` for f^(n), as
+    its docs state them: central -r..r with r = (n + 1) // 2 + order // 2 - 1, forward
+    0..n+order-1, backward the negatives of forward."""
+    if side == "central":
+        r = (n + 1) // 2 + order // 2 - 1
+        return list(range(-r, r + 1))
+    sign = 1 if side == "forward" else -1
+    return [sign * k for k in range(n + order)]
+
+
+def fixed_step_estimate(
+    f, x: float, h: float, n: int, side: str, order: int
+) -> tuple[float, float]:
+    """The fixed-step formula at one point, the slow way: exact rational weights on the
+    stencil, applied with the spacing s = (x + h) - x that x + h really has (the step fastdiff
+    documents as the divisor), and summed in float.
+
+    Returns (estimate, rounding bound of the sum): sum |w_j f_j| * (m + 1) eps / s^n, where
+    m is the number of terms; NaN estimate if any f value is not finite."""
+    offsets = stencil_offsets(side, n, order)
+    w = exact_weights(offsets, n)
+    s = (x + h) - x
+    vals = [float(f(x + c * s)) if c else float(f(x)) for c in offsets]
+    if not all(np.isfinite(vals)):
+        return float("nan"), float("nan")
+    terms = [float(wj) * v for wj, v in zip(w, vals, strict=True) if wj != 0]
+    eps = np.finfo(np.float64).eps
+    est = float(np.sum(terms)) / s**n
+    bound = (len(terms) + 1) * eps * float(np.sum(np.abs(terms))) / abs(s) ** n
+    return est, bound

@@ -570,9 +570,9 @@ def test_the_verb_on_a_float_matches_the_0d_array_path_field_by_field():
 
 
 def test_the_verb_on_a_float_reports_bad_outputs_as_the_general_path_does():
-    with pytest.raises(ValueError, match=r"f must return a scalar here; got an array of shape"):
+    with pytest.raises(ValueError, match=r"`f` must return a scalar here; got an array of shape"):
         fd.derivative(lambda x: np.array([x, x], dtype=object), 1.0, method="dual")
-    with pytest.raises(TypeError, match="f must return real numbers or Duals"):
+    with pytest.raises(TypeError, match="`f` must return real numbers or Duals"):
         fd.derivative(lambda x: "nope", 1.0, method="dual")
     err = KeyError("mine")
 

@@ -223,7 +223,7 @@ def test_f_using_the_math_module_gets_a_helpful_typeerror():
 
 
 def test_f_returning_garbage_raises_typeerror():
-    with pytest.raises(TypeError, match="f must return real numbers or Duals"):
+    with pytest.raises(TypeError, match="`f` must return real numbers or Duals"):
         dual_derivative(lambda x: "nope", np.array(1.0))
 
 

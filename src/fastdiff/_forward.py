@@ -117,7 +117,7 @@ def dual_gradient(
     jac = dual_jacobian(f, x, args, kwargs, chunk=chunk, batch_bytes=batch_bytes)
     if np.ndim(jac.df) != np.ndim(x):
         raise ValueError(
-            "gradient needs f to return a scalar; got an output of shape "
+            "`f` must return a scalar for gradient; got an output of shape "
             f"{np.shape(jac.df)[: np.ndim(jac.df) - np.ndim(x)]} (use jacobian)."
         )
     return jac
@@ -349,7 +349,7 @@ def dual_hessian(
                 yv, yt = _tangents(y, tag, k + k * k)
                 if yv.shape != ():
                     raise ValueError(
-                        f"f must return a scalar here; got an array of shape {yv.shape}."
+                        f"`f` must return a scalar here; got an array of shape {yv.shape}."
                     )
                 hess[np.ix_(dirs, dirs)] = yt[k:].reshape(k, k)
         groups = _groups(n, HESSIAN_BOUND_GROUPS)
@@ -394,17 +394,18 @@ def _tangents(y: Any, tag: int, m: int) -> tuple[np.ndarray, np.ndarray]:
         tans = np.empty((m, *arr.shape))
         for idx in np.ndindex(arr.shape):
             item = arr[idx]
-            if isinstance(item, DualArray):
-                if item.shape != ():
-                    raise TypeError("f returned an object array holding DualArrays")
-                v, t = _tangents(item, tag, m)
-            else:
-                v, t = _tangents(item, tag, m)
+            if isinstance(item, DualArray) and item.shape != ():
+                raise TypeError("`f` returned an object array holding DualArrays")
+            if not isinstance(item, (DualArray, Dual)) and np.asarray(item).dtype == object:
+                raise TypeError(  # None, a list of objects, ...: no number to take apart
+                    f"`f` must return real numbers or DualArrays; got {item!r} in an object array."
+                )
+            v, t = _tangents(item, tag, m)
             vals[idx] = v
             tans[(slice(None), *idx)] = t
         return vals, tans
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"f must return real numbers or DualArrays; got {y!r}.")
+        raise TypeError(f"`f` must return real numbers or DualArrays; got {y!r}.")
     arr = np.asarray(arr, dtype=np.float64)
     return arr, np.zeros((m, *arr.shape))
 
@@ -557,8 +558,8 @@ def _scalar_jacobian(
                 out_shape = ys.shape
             elif ys.shape != out_shape:
                 raise ValueError(
-                    f"f returned outputs of shapes {out_shape} and {ys.shape} on different "
-                    "chunks; f must return the same shape every time."
+                    f"`f` must return the same shape every time; got outputs of shapes "
+                    f"{out_shape} and {ys.shape} on different chunks."
                 )
             for i, yi in enumerate(ys.reshape(-1)):
                 jac[i, start:stop] = _dual.extract(yi, tag, width)[1][: stop - start]
@@ -703,8 +704,6 @@ def _chunk(chunk: int | None, n: int) -> int:
 
 def _as_points(x: Any) -> np.ndarray:
     """x as a float64 array, or an object array when it holds Duals (nested calls)."""
-    if type(x) is np.ndarray and x.dtype == np.float64:
-        return x
     if isinstance(x, Dual):
         out = np.empty((), dtype=object)
         out[()] = x
@@ -714,6 +713,13 @@ def _as_points(x: Any) -> np.ndarray:
         return arr
     if arr.dtype.kind not in "biuf":
         raise fail("x", "a real array_like (or Duals, inside a nested derivative)", x, TypeError)
+    # the same rules as the finite-difference methods (DESIGN: x must be finite and non-empty)
+    if arr.size == 0:
+        raise fail("x", "non-empty", x)
+    if not np.isfinite(arr).all():
+        raise fail("x", "finite (no NaN or inf)", x)
+    if type(x) is np.ndarray and x.dtype == np.float64:
+        return x
     return np.asarray(arr, dtype=np.float64, order="C")  # ascontiguousarray makes 0-d 1-d
 
 
@@ -735,7 +741,7 @@ def _scalar_output(y: Any) -> Any:
     if isinstance(y, np.ndarray):
         if y.shape != ():
             raise ValueError(
-                f"f must return a scalar here; got an array of shape {y.shape} (use jacobian)."
+                f"`f` must return a scalar here; got an array of shape {y.shape} (use jacobian)."
             )
         return y[()]
     return y
@@ -752,7 +758,7 @@ def _output_array(y: Any) -> np.ndarray:
     if arr.dtype == object:
         return arr
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"f must return real numbers or Duals when called with Duals; got {y!r}.")
+        raise TypeError(f"`f` must return real numbers or Duals when called with Duals; got {y!r}.")
     return arr
 
 

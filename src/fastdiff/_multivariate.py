@@ -600,7 +600,7 @@ def _jvp_impl(a: DerivativeArgs, v: Any) -> Result:
     if not np.isfinite(vv).all():
         raise fail("v", "finite (no NaN or inf)", v)
     if a.bounds is not None:
-        raise fail("bounds", "None for jvp (the line x + t v crosses coordinates)", "bounds")
+        raise fail("bounds", "None for jvp (the line x + t v crosses coordinates)", a.bounds)
     ev = _Evaluator(a)
     v = np.ascontiguousarray(vv.ravel())
     vmax = float(np.max(np.abs(v))) if v.size else 0.0

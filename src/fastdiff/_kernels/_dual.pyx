@@ -28,7 +28,7 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.string cimport memcpy
-from libc.math cimport fabs, INFINITY
+from libc.math cimport fabs, isfinite, INFINITY
 
 cnp.import_array()
 
@@ -566,7 +566,7 @@ def extract(y, unsigned long long tag, Py_ssize_t n):
     if _is_real(y):
         return float(y), np.zeros(n)
     raise TypeError(
-        f"f must return real numbers or Duals when called with Duals; got {type(y).__name__} "
+        f"`f` must return real numbers or Duals when called with Duals; got {type(y).__name__} "
         f"{y!r}.")
 
 
@@ -599,7 +599,7 @@ cdef object _output_scalar(y):
     if isinstance(y, cnp.ndarray):
         if y.shape != ():
             raise ValueError(
-                f"f must return a scalar here; got an array of shape {y.shape} (use jacobian).")
+                f"`f` must return a scalar here; got an array of shape {y.shape} (use jacobian).")
         return y[()]
     return y
 
@@ -619,7 +619,7 @@ cdef object _partial1(y, _Tag tag):
     if _is_real(y):
         return 0.0
     raise TypeError(
-        f"f must return real numbers or Duals when called with Duals; got {type(y).__name__} "
+        f"`f` must return real numbers or Duals when called with Duals; got {type(y).__name__} "
         f"{y!r}.")
 
 
@@ -672,12 +672,13 @@ def derivative_float(f, x, n, order, step, bounds, vectorized, args, kwargs, noi
     """``derivative(f, x, method="dual")`` for a float x: one evaluation of f on
     ``Dual(x, 1)``, and its Result.
 
-    Returns None, having evaluated nothing, unless x is a float, n is 1, order, step, bounds
+    Returns None, having evaluated nothing, unless x is a finite float, n is 1, order, step, bounds
     and noise are None, vectorized is a bool, args a tuple, kwargs None or a dict and f
     callable: every other case takes the validating path of fastdiff.derivative.
     """
     cdef _Tag tag
-    if not (PyFloat_Check(x) and type(n) is int and n == 1 and order is None and step is None
+    if not (PyFloat_Check(x) and isfinite(<double> x) and type(n) is int and n == 1
+            and order is None and step is None
             and bounds is None and noise is None and (vectorized is True or vectorized is False)
             and type(args) is tuple and (kwargs is None or type(kwargs) is dict)
             and callable(f)):
@@ -916,7 +917,7 @@ cdef object _unary_array(int rule, arr):
     if arr.dtype.kind not in "biuf":
         raise TypeError(
             f"fastdiff.math.{RULE_NAMES[rule]} takes real arrays; got dtype {arr.dtype}.")
-    src = np.ascontiguousarray(arr, dtype=np.float64)
+    src = np.asarray(arr, dtype=np.float64, order="C")  # (ascontiguousarray makes 0-d 1-d)
     res = np.empty(src.shape, dtype=np.float64)
     cdef const double[::1] xv = src.reshape(-1)
     cdef double[::1] ov = res.reshape(-1)

@@ -199,20 +199,22 @@ cdef class Ladder:
     def set_pairs(self, const double[::1] x2, const double[::1] scale2):
         """Make every element a pair element (mixed second derivative), see fd_ladder_set_pair."""
         cdef Py_ssize_t i
-        for i in range(self.size):
-            fd_ladder_set_pair(&self.st[i], x2[i], scale2[i])
+        with nogil:
+            for i in range(self.size):
+                fd_ladder_set_pair(&self.st[i], x2[i], scale2[i])
 
     def active(self):
         """Indices of the groups still running."""
         cdef Py_ssize_t i, k, n = 0, m = self.group
         out = np.empty(self.size // m, dtype=np.intp)
         cdef Py_ssize_t[::1] idx = out
-        for i in range(self.size // m):
-            for k in range(m):
-                if not self.st[i * m + k].done:
-                    idx[n] = i
-                    n += 1
-                    break
+        with nogil:
+            for i in range(self.size // m):
+                for k in range(m):
+                    if not self.st[i * m + k].done:
+                        idx[n] = i
+                        n += 1
+                        break
         return out[:n]
 
     def sides(self, const Py_ssize_t[::1] idx):
