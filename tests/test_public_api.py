@@ -18,6 +18,8 @@ def test_all_is_exact():
             "Result",
             "Status",
             "__version__",
+            "check_gradient",
+            "check_jacobian",
             "derivative",
             "fd_weights",
             "gradient",

@@ -1,6 +1,7 @@
 """fastdiff: fast numerical derivatives with honest error estimates."""
 
 from fastdiff import math
+from fastdiff._check import check_gradient, check_jacobian
 from fastdiff._derivative import derivative
 from fastdiff._kernels._dual import Dual
 from fastdiff._multivariate import gradient, hessdiag, hessian, jacobian, jvp
@@ -15,6 +16,8 @@ __all__ = [
     "Result",
     "Status",
     "__version__",
+    "check_gradient",
+    "check_jacobian",
     "derivative",
     "fd_weights",
     "gradient",
