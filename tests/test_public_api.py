@@ -23,6 +23,7 @@ def test_all_is_exact():
             "derivative",
             "fd_weights",
             "gradient",
+            "grid_derivative",
             "hessdiag",
             "hessian",
             "jacobian",

@@ -3,6 +3,7 @@
 from fastdiff import math
 from fastdiff._check import check_gradient, check_jacobian
 from fastdiff._derivative import derivative
+from fastdiff._grid import grid_derivative
 from fastdiff._kernels._dual import Dual
 from fastdiff._multivariate import gradient, hessdiag, hessian, jacobian, jvp
 from fastdiff._result import Result
@@ -21,6 +22,7 @@ __all__ = [
     "derivative",
     "fd_weights",
     "gradient",
+    "grid_derivative",
     "hessdiag",
     "hessian",
     "jacobian",
