@@ -29,6 +29,7 @@ def test_all_is_exact():
             "jacobian",
             "jvp",
             "math",
+            "plot_steps",
         ]
     )
     for name in fd.__all__:

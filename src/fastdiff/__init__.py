@@ -6,6 +6,7 @@ from fastdiff._derivative import derivative
 from fastdiff._grid import grid_derivative
 from fastdiff._kernels._dual import Dual
 from fastdiff._multivariate import gradient, hessdiag, hessian, jacobian, jvp
+from fastdiff._plot import plot_steps
 from fastdiff._result import Result
 from fastdiff._status import Status
 from fastdiff._stencils import fd_weights
@@ -28,4 +29,5 @@ __all__ = [
     "jacobian",
     "jvp",
     "math",
+    "plot_steps",
 ]

@@ -1,6 +1,7 @@
 import numpy as np
 from numpy.typing import NDArray
 
+__test__: dict[str, str]
 LEVELS: int
 MAX_WIDTH: int
 MAX_N: int
