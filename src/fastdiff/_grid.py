@@ -87,6 +87,11 @@ def grid_derivative(
     not settle: the data are under-resolved or noisy (status -3, not trusted). Measurement
     noise is not modelled: smooth noisy data first.
 
+    `dx` means the samples sit exactly at ``x_0 + i dx``. Positions computed in floating
+    point (``np.linspace``) are off by up to half an ulp of x, an error of about
+    ``ulp(x) |f'| / dx`` that the bar does not include; pass the positions as `x` to have
+    them used as they are.
+
     The stencils are applied in C in one pass over the data: no array is built per stencil
     point.
 
