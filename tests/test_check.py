@@ -216,3 +216,12 @@ def test_check_jacobian_flags_exactly_the_wrong_entries():
     wrong[1, 2] *= 1 + 1e-4
     chk = fd.check_jacobian(f, wrong, x)
     assert chk.mismatch.shape == (2, 3) and np.argwhere(chk.mismatch).tolist() == [[1, 2]]
+
+
+def test_dual_reference_sees_much_smaller_errors(model):
+    # method="dual" is exact to rounding: its bar is near the floor, so 1e-9 relative shows
+    wrong = model.backprop(model.p)
+    wrong["W1"][0, 0] *= 1 + 1e-9
+    chk = fd.check_gradient(model.loss, wrong, model.p, method="dual")
+    assert np.argwhere(chk.mismatch["W1"]).tolist() == [[0, 0]]
+    assert fd.check_gradient(model.loss, model.backprop, model.p, method="dual").ok
