@@ -37,7 +37,13 @@ def _problem():
 
 
 class CheckGradient:
-    params = [["fastdiff.check_gradient", "scipy.optimize.check_grad"]]
+    params = [
+        [
+            "fastdiff.check_gradient",
+            "fastdiff.check_gradient(method='dual')",
+            "scipy.optimize.check_grad",
+        ]
+    ]
     param_names = ["impl"]
     timeout = 120
 
@@ -53,7 +59,8 @@ class CheckGradient:
                 mlp_loss, lambda t, X, y: grad, self.theta, self.X, self.y
             )
             return float(norm / np.linalg.norm(grad) > SCIPY_THRESHOLD)
-        chk = fd.check_gradient(mlp_loss, grad, self.theta, args=(self.X, self.y))
+        method = "dual" if "dual" in self._impl else "central"
+        chk = fd.check_gradient(mlp_loss, grad, self.theta, args=(self.X, self.y), method=method)
         return chk.mismatch
 
     @property
@@ -83,6 +90,7 @@ class CheckGradient:
     def track_nfev(self, impl):
         if impl.startswith("scipy"):
             return float(2 * N_PARAMS + 1)  # check_grad: approx_fprime, one point per entry
-        return float(fd.gradient(mlp_loss, self.theta, args=(self.X, self.y)).nfev)
+        method = "dual" if "dual" in impl else "central"
+        return float(fd.gradient(mlp_loss, self.theta, args=(self.X, self.y), method=method).nfev)
 
     track_nfev.unit = "evaluations"

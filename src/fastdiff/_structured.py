@@ -143,7 +143,11 @@ class Structure:
             return leaves[node]
         kind, items = node
         if issubclass(kind, dict):
-            return kind((k, self._assemble(c, leaves)) for k, c in items)
+            pairs = [(k, self._assemble(c, leaves)) for k, c in items]
+            try:
+                return kind(pairs)
+            except TypeError:  # a dict subclass with another constructor (defaultdict, ...)
+                return dict(pairs)
         vals = [self._assemble(c, leaves) for c in items]
         if hasattr(kind, "_fields"):  # a namedtuple takes its fields as arguments
             return kind(*vals)
