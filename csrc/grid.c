@@ -110,9 +110,11 @@ static void tile(const double *y, ptrdiff_t tap, ptrdiff_t nl, int nlev, const p
  */
 /* The lane loop with R = r_2 fixed, so that the tap loop unrolls and the lane loop vectorizes
  * (called with literal R from tile_symmetric). */
-static inline void symmetric_lanes(const double *y, ptrdiff_t nl, const int R, double sign,
-                                   const double *A0, const double *A1, const double *A2,
-                                   double sabs, double *df, double *d1, double *d2, double *s)
+static inline void symmetric_lanes(const double *restrict y, ptrdiff_t nl, const int R,
+                                   double sign, const double *restrict A0,
+                                   const double *restrict A1, const double *restrict A2,
+                                   double sabs, double *restrict df, double *restrict d1,
+                                   double *restrict d2, double *restrict s)
 {
     for (ptrdiff_t b = 0; b < nl; ++b) {
         double a0 = A0[0] * y[b], a1 = A1[0] * y[b], a2 = A2[0] * y[b];
@@ -305,10 +307,12 @@ static int line_values(const fd_grid_plan *plan, const double *y, const double *
  * error and status of count consecutive entries whose neighbours along the axis are at
  * the same index of the rows before (pd1, pd2) and after (nd1, nd2).
  */
-static void errors_run(ptrdiff_t count, int nlev, double rfac, const double *df,
-                       const double *pd1, const double *d1, const double *nd1,
-                       const double *pd2, const double *d2, const double *nd2,
-                       const double *s, double *error, signed char *status)
+static void errors_run(ptrdiff_t count, int nlev, double rfac, const double *restrict df,
+                       const double *restrict pd1, const double *restrict d1,
+                       const double *restrict nd1, const double *restrict pd2,
+                       const double *restrict d2, const double *restrict nd2,
+                       const double *restrict s, double *restrict error,
+                       signed char *restrict status)
 {
     if (nlev < FD_GRID_LEVELS) {
         /* too short for level 2: an estimate of the error without the resolution test */
