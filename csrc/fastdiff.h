@@ -369,4 +369,43 @@ void fd_taylor_pow_real(int d, ptrdiff_t m, const double *u, const double *ur, c
 void fd_taylor_rpow_real(int d, ptrdiff_t m, const double *u, const double *ur, const double *c,
                          ptrdiff_t cs, double *w, double *wr, double *work);
 
+/* ---------------------------------------------------------------------------------------- */
+/* Derivatives of sampled data (grid.c)                                                     */
+/* ---------------------------------------------------------------------------------------- */
+
+/*
+ * y viewed as (outer, len, inner), C order, differentiated along the middle axis.  Level l of
+ * FD_GRID_LEVELS is the stencil of accuracy order + 2 l: a centred window of interior[l] nodes,
+ * and the first or last boundary[l] = n + order + 2 l nodes near the ends.  Level 0 is the
+ * estimate; levels 1 and 2 give its error (grid.c has the model).
+ */
+#define FD_GRID_LEVELS 3
+#define FD_GRID_MAX_WIDTH 32  /* nodes of one stencil */
+#define FD_GRID_MAX_N 16      /* derivative order */
+#define FD_GRID_RATIO 0.25    /* resolved: |A_1 - A_2| <= FD_GRID_RATIO |A_0 - A_1| */
+
+typedef struct fd_grid_plan {
+    ptrdiff_t outer, len, inner;
+    int n;                            /* derivative order */
+    int uniform;                      /* 1: spacing dx; 0: nodes x */
+    double dx;
+    int nlevels;                      /* levels whose stencils fit in len (1 .. FD_GRID_LEVELS) */
+    int interior[FD_GRID_LEVELS];
+    int boundary[FD_GRID_LEVELS];
+} fd_grid_plan;
+
+/* Fill plan; returns 0, or -1 when n, order or the widths are out of range or len < n + order. */
+int fd_grid_plan_init(fd_grid_plan *plan, ptrdiff_t outer, ptrdiff_t len, ptrdiff_t inner,
+                      int n, int order, int uniform, double dx);
+/*
+ * One pass over y (x: len nodes, or NULL for the uniform grid dx): df = level 0, and per entry
+ * error = 2 (D1 + D2) + rounding with D1 = |A_0 - A_1|, D2 = |A_1 - A_2| each the max over the
+ * entry and its two neighbours along the axis; status FD_INCONSISTENT where D2 > FD_GRID_RATIO
+ * D1 and above rounding (under-resolved or noisy data), FD_NOT_CONVERGED where len is too
+ * short for level 2, FD_NO_FINITE where the estimate is not finite.  eps: the precision of the
+ * samples.  Returns 0, or FD_OFFSETS_REPEATED for repeated nodes.
+ */
+int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *x, double eps,
+                       double *df, double *error, signed char *status);
+
 #endif /* FASTDIFF_H */

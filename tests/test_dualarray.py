@@ -575,3 +575,14 @@ def test_nested_differentiation_falls_back_to_tagged_duals():
         lambda t: fd.gradient(lambda v: np.sum(v * t), x0, method="dual").df[0], 0.5, method="dual"
     )
     assert r.df == 1.0
+
+
+@pytest.mark.parametrize("p", [3, 3.0, 5, -1])
+def test_constant_power_of_negative_entries_keeps_its_rounding_bound(p):
+    # d/dy x**y = x**y log x is NaN at x < 0; the bound's evaluation once multiplied it by the
+    # zero tangent of the constant exponent and reported every entry as non-finite (status -2)
+    x = np.array([-1.0, -0.4, 0.3, 1.5])
+    res = fd.gradient(lambda v: np.sum(v**p), x, method="dual")
+    exact = p * x ** (p - 1)
+    assert np.all(res.success) and np.all(np.isfinite(res.error))
+    assert np.all(np.abs(res.df - exact) <= res.error)

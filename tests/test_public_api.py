@@ -19,14 +19,18 @@ def test_all_is_exact():
             "Result",
             "Status",
             "__version__",
+            "check_gradient",
+            "check_jacobian",
             "derivative",
             "fd_weights",
             "gradient",
+            "grid_derivative",
             "hessdiag",
             "hessian",
             "jacobian",
             "jvp",
             "math",
+            "plot_steps",
         ]
     )
     for name in fd.__all__:

@@ -1,10 +1,13 @@
 """fastdiff: fast numerical derivatives with honest error estimates."""
 
 from fastdiff import math
+from fastdiff._check import check_gradient, check_jacobian
 from fastdiff._derivative import derivative
 from fastdiff._dualarray import DualArray
+from fastdiff._grid import grid_derivative
 from fastdiff._kernels._dual import Dual
 from fastdiff._multivariate import gradient, hessdiag, hessian, jacobian, jvp
+from fastdiff._plot import plot_steps
 from fastdiff._result import Result
 from fastdiff._status import Status
 from fastdiff._stencils import fd_weights
@@ -17,12 +20,16 @@ __all__ = [
     "Result",
     "Status",
     "__version__",
+    "check_gradient",
+    "check_jacobian",
     "derivative",
     "fd_weights",
     "gradient",
+    "grid_derivative",
     "hessdiag",
     "hessian",
     "jacobian",
     "jvp",
     "math",
+    "plot_steps",
 ]

@@ -605,11 +605,13 @@ def _binary_rule(rule: int, a: Any, b: Any) -> DualArray:
         gxx, gxy, gyy = (np.abs(o.reshape(shape)) for o in out[3:])
         ex = 0.0 if at is None else _full(at, shape)[-1]
         ey = 0.0 if bt is None else _full(bt, shape)[-1]
+        # only the operands that carry tangents: a constant's factors may be NaN where they
+        # are never needed (d/dy x**y = x**y log x at x < 0), and NaN * 0 is NaN
         eff = 0.0
         if at is not None:
-            eff = (gxx * ex + gxy * ey) * _full(at, shape)[:-1]
+            eff = (gxx * ex + (gxy * ey if bt is not None else 0.0)) * _full(at, shape)[:-1]
         if bt is not None:
-            eff = eff + (gxy * ex + gyy * ey) * _full(bt, shape)[:-1]
+            eff = eff + ((gxy * ex if at is not None else 0.0) + gyy * ey) * _full(bt, shape)[:-1]
         _value_errors(r, 2.0 * _EPS * np.abs(f), eff)
     if second:
         k = like._k

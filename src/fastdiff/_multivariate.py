@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from fastdiff import _complex, _forward, _steps
+from fastdiff import _complex, _forward, _steps, _structured
 from fastdiff._derivative import (
     SIDES,
     DerivativeArgs,
@@ -756,8 +756,11 @@ def gradient(
         ``f(x, *args, **kwargs) -> float``, with x an array of shape S. With
         ``vectorized=True`` it takes an array of shape ``S + (k,)`` holding k points along
         the last axis and returns shape ``(k,)``.
-    x : float array_like
-        The point, of any shape S: a vector, a weight matrix, ...
+    x : float array_like, or a dict, list or tuple of them
+        The point, of any shape S: a vector, a weight matrix, ... or a structure of arrays
+        such as ``{"W": W, "b": b}``: f then receives the same structure (views of one flat
+        point), and ``df``, ``error``, ``success``, ``status`` and ``step`` come back in it.
+        A list or tuple is a structure when one of its items is an ndarray or a dict.
     method : {"central", "forward", "backward", "complex", "dual"}, default: "central"
         As for `derivative`: finite differences on an adaptive step ladder with Richardson
         extrapolation per coordinate, the complex step, or dual numbers. With ``"dual"`` f is
@@ -828,7 +831,19 @@ def gradient(
     >>> exact = [35 + 5 * np.exp(3), 21 + np.exp(3), 15]
     >>> bool(np.all(np.abs(res.df - exact) <= res.error))
     True
+
+    Parameters in a dict: f gets the dict, and the gradient comes back as one:
+
+    >>> params = {"w": np.array([1.0, 2.0]), "b": 0.5}
+    >>> res = fd.gradient(lambda p: np.sum(p["w"] ** 2) + 3 * p["b"], params)
+    >>> np.round(res.df["w"], 10), round(float(res.df["b"]), 10)
+    (array([2., 4.]), 3.0)
     """
+    if _structured.is_structured(x):
+        return _structured.gradient(gradient, f, x, dict(
+            method=method, order=order, step=step, rtol=rtol, atol=atol, bounds=bounds,
+            vectorized=vectorized, args=args, kwargs=kwargs, noise=noise,
+            batch_bytes=batch_bytes))  # fmt: skip
     return _verb(
         "gradient",
         f,

@@ -148,3 +148,22 @@ cdef extern from "fastdiff.h" nogil:
     void fd_taylor_rpow_real(int d, Py_ssize_t m, const double *u, const double *ur,
                              const double *c, Py_ssize_t cs, double *w, double *wr,
                              double *work)
+
+    # Derivatives of sampled data (grid.c)
+    enum: FD_GRID_LEVELS
+    enum: FD_GRID_MAX_WIDTH
+    enum: FD_GRID_MAX_N
+
+    ctypedef struct fd_grid_plan:
+        Py_ssize_t outer
+        Py_ssize_t len
+        Py_ssize_t inner
+        int n
+        int nlevels
+        int interior[FD_GRID_LEVELS]
+        int boundary[FD_GRID_LEVELS]
+
+    int fd_grid_plan_init(fd_grid_plan *plan, Py_ssize_t outer, Py_ssize_t len,
+                          Py_ssize_t inner, int n, int order, int uniform, double dx)
+    int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *x,
+                           double eps, double *df, double *error, signed char *status)

@@ -1,0 +1,85 @@
+"""Derivatives of sampled data: fastdiff.grid_derivative against findiff, np.gradient and a
+hand-written NumPy slicing stencil (the floor: the same order-4 formula, no error estimate).
+
+sin on 1e6 uniform samples at x = i 2^-17 (positions exact in floating point, so the samples
+are exactly sin on the grid dx assumes); n = 1, order 4 (np.gradient: order 2, edges 2).
+Tracks: the max true error, and for fastdiff whether its error bar bounds the true error
+everywhere it claims success.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import fastdiff as fd
+
+from .common import findiff, require
+
+N = 10**6
+
+
+def slicing_order4(y, dx):
+    """The five-point interior stencil and the five-point one-sided ends, by NumPy slicing."""
+    out = np.empty_like(y)
+    out[2:-2] = (y[:-4] - 8 * y[1:-3] + 8 * y[3:-1] - y[4:]) / (12 * dx)
+    c = np.array([-25.0, 48.0, -36.0, 16.0, -3.0]) / (12 * dx)
+    out[0] = c @ y[:5]
+    out[1] = np.array([-3.0, -10.0, 18.0, -6.0, 1.0]) / (12 * dx) @ y[:5]
+    out[-1] = -c @ y[-1:-6:-1]
+    out[-2] = -np.array([-3.0, -10.0, 18.0, -6.0, 1.0]) / (12 * dx) @ y[-1:-6:-1]
+    return out
+
+
+class GridDerivative:
+    params = [["fastdiff", "findiff", "np.gradient", "numpy slicing (floor)"]]
+    param_names = ["impl"]
+
+    def setup(self, impl):
+        self.dx = 2.0**-17
+        self.x = np.arange(N) * self.dx
+        self.y = np.sin(self.x)
+        self.exact = np.cos(self.x)
+        if impl == "fastdiff":
+            self.run = lambda: fd.grid_derivative(self.y, dx=self.dx, order=4).df
+        elif impl == "findiff":
+            fdf = require(findiff, "findiff")
+            if hasattr(fdf, "Diff"):
+                op = fdf.Diff(0, self.dx, acc=4)
+            else:  # findiff < 0.11
+                op = fdf.FinDiff(0, self.dx, 1, acc=4)
+            self.run = lambda: op(self.y)
+        elif impl == "np.gradient":
+            self.run = lambda: np.gradient(self.y, self.dx, edge_order=2)
+        else:
+            self.run = lambda: slicing_order4(self.y, self.dx)
+
+    def time_derivative(self, impl):
+        self.run()
+
+    def track_max_abs_error(self, impl):
+        return float(np.max(np.abs(self.run() - self.exact)))
+
+    track_max_abs_error.unit = "abs error"
+
+
+class GridDerivativeHonesty:
+    """fastdiff alone (asv skips only from setup): its error bar against the true error."""
+
+    def setup(self):
+        self.dx = 2.0**-17
+        x = np.arange(N) * self.dx
+        self.y, self.exact = np.sin(x), np.cos(x)
+
+    def track_error_bar_honest(self):
+        res = fd.grid_derivative(self.y, dx=self.dx, order=4)
+        ok = res.success
+        return float(np.all(np.abs(res.df - self.exact)[ok] <= res.error[ok]) and ok.mean() > 0.9)
+
+    track_error_bar_honest.unit = "honest (1) / not (0)"
+
+    def track_median_bar_over_true_error(self):
+        res = fd.grid_derivative(self.y, dx=self.dx, order=4)
+        true = np.maximum(np.abs(res.df - self.exact), 1e-300)
+        return float(np.median(res.error / true))
+
+    track_median_bar_over_true_error.unit = "ratio"

@@ -1,0 +1,450 @@
+/*
+ * Derivatives of sampled data on a grid, uniform (spacing dx) or not (nodes x).
+ *
+ * Design: y is viewed as (outer, len, inner) in C order and differentiated along the middle
+ * axis.  Every position i gets three stencils of accuracy p, p + 2, p + 4 (levels 0, 1, 2),
+ * weights from Fornberg's algorithm (fd_fornberg_weights).  Level 0 is the answer; levels 1
+ * and 2 estimate its error: d1 = |A_0 - A_1| is A_0's error up to the (smaller) error of A_1,
+ * and d2 = |A_1 - A_2| tells whether the data are resolved (d2 << d1) or not.
+ *
+ * Stencils: a centred window of m nodes in the interior (uniform: m = 2 r + 1 with
+ * r = (n + 1) / 2 + p / 2 - 1, the symmetric formula of order p; non-uniform: the smallest odd
+ * m >= n + p), and a one-sided window of b = n + p nodes at the first or last b nodes near the
+ * ends: the same order p at the boundaries.
+ *
+ * One pass over the data: a tile of up to FD_GRID_TILE lanes (consecutive positions in the
+ * uniform interior along a contiguous axis, else consecutive entries of the inner axis) shares
+ * its weights; every tap is a multiply-add over the lanes into stack accumulators, so no array
+ * is built per stencil point and the lane loops vectorize.
+ */
+#include "fastdiff.h"
+
+#include <float.h>
+#include <math.h>
+
+#define FD_GRID_TILE 256
+
+/* Window of `level` at position i: first node and node count. */
+static void window(const fd_grid_plan *plan, int level, ptrdiff_t i, ptrdiff_t *start, int *w)
+{
+    const int m = plan->interior[level], r = m / 2, b = plan->boundary[level];
+    const ptrdiff_t len = plan->len;
+    if (i - r >= 0 && i + r <= len - 1 && m <= len) {
+        *start = i - r;
+        *w = m;
+    } else {
+        *start = (i < len - 1 - i) ? 0 : len - b;
+        *w = b;
+    }
+}
+
+/* Weights of the n-th derivative at position i on nodes start .. start + w - 1. */
+static int weights(const fd_grid_plan *plan, const double *x, ptrdiff_t i, ptrdiff_t start,
+                   int w, double *out)
+{
+    double offsets[FD_GRID_MAX_WIDTH] = {0.0};
+    double c[(FD_GRID_MAX_N + 1) * FD_GRID_MAX_WIDTH];
+    const int n = plan->n;
+    for (int j = 0; j < w; ++j) {
+        offsets[j] = x ? x[start + j] - x[i] : (double)(start + j - i);
+    }
+    const int check = fd_fornberg_weights(offsets, w, n, c);
+    const double scale = x ? 1.0 : 1.0 / pow(plan->dx, n);
+    for (int j = 0; j < w; ++j) {
+        out[j] = c[n * w + j] * scale;
+    }
+    return check;
+}
+
+/*
+ * One tile: lanes 0 .. nl-1 at y + lane, tap j of level l at y + start[l] + j * tap + lane.
+ * Writes df = A_0, d1 = |A_0 - A_1|, d2 = |A_1 - A_2| (levels present) and
+ * s = wabs times max |y| over the windows, with wabs = sum over levels of sum_j |W_l[j]|: it
+ * bounds the sums of |W_l[j] y_j| of A_0 and of the differences, for the rounding model.
+ */
+static void tile(const double *y, ptrdiff_t tap, ptrdiff_t nl, int nlev, const ptrdiff_t *start, const int *w, const double *const *W, double wabs,
+                 double *df, double *d1, double *d2, double *s)
+{
+    double acc[FD_GRID_LEVELS][FD_GRID_TILE];
+    double mx[FD_GRID_TILE];
+    for (ptrdiff_t b = 0; b < nl; ++b) {
+        mx[b] = 0.0;
+    }
+    for (int l = 0; l < nlev; ++l) {
+        double *a = acc[l];
+        for (ptrdiff_t b = 0; b < nl; ++b) {
+            a[b] = 0.0;
+        }
+        for (int j = 0; j < w[l]; ++j) {
+            const double c = W[l][j];
+            const double *p = y + start[l] + j * tap;
+            for (ptrdiff_t b = 0; b < nl; ++b) {
+                a[b] += c * p[b];
+            }
+        }
+    }
+    /* max |y| over every level's window: sum_l sum_j |W_l[j] y_j| <= wabs * mx */
+    for (int l = 0; l < nlev; ++l) {
+        for (int j = 0; j < w[l]; ++j) {
+            const double *p = y + start[l] + j * tap;
+            for (ptrdiff_t b = 0; b < nl; ++b) {
+                const double v = fabs(p[b]);
+                mx[b] = v > mx[b] ? v : mx[b];
+            }
+        }
+    }
+    for (ptrdiff_t b = 0; b < nl; ++b) {
+        df[b] = acc[0][b];
+        d1[b] = nlev > 1 ? fabs(acc[0][b] - acc[1][b]) : INFINITY;
+        d2[b] = nlev > 2 ? fabs(acc[1][b] - acc[2][b]) : INFINITY;
+        s[b] = wabs * mx[b];
+    }
+}
+
+/*
+ * The uniform interior along a contiguous axis, all three levels centred: centred weights are
+ * symmetric (even n) or antisymmetric (odd n), so with u_j = y[i+j] -+ y[i-j] every level is
+ * a short dot product with the same u_j: A_l = W_l[r_l] y_i + sum_{j=1..r_l} W_l[r_l+j] u_j.
+ * Lanes are positions i .. i+nl-1 (y points at the first).  The rounding bound uses the max
+ * of |y| over the whole tile's reach (an upper bound of each lane's window max).
+ */
+/* The lane loop with R = r_2 fixed, so that the tap loop unrolls and the lane loop vectorizes
+ * (called with literal R from tile_symmetric). */
+static inline void symmetric_lanes(const double *restrict y, ptrdiff_t nl, const int R,
+                                   double sign, const double *restrict A0,
+                                   const double *restrict A1, const double *restrict A2,
+                                   double sabs, double *restrict df, double *restrict d1,
+                                   double *restrict d2, double *restrict s)
+{
+    for (ptrdiff_t b = 0; b < nl; ++b) {
+        double a0 = A0[0] * y[b], a1 = A1[0] * y[b], a2 = A2[0] * y[b];
+        /* level l reaches R - 2 + l (uniform: r_l = r_0 + l), so no zero weight is applied */
+        for (int j = 1; j <= R; ++j) {
+            const double u = y[b + j] + sign * y[b - j];
+            if (j <= R - 2) {
+                a0 += A0[j] * u;
+            }
+            if (j <= R - 1) {
+                a1 += A1[j] * u;
+            }
+            a2 += A2[j] * u;
+        }
+        df[b] = a0;
+        d1[b] = fabs(a0 - a1);
+        d2[b] = fabs(a1 - a2);
+        s[b] = sabs;
+    }
+}
+
+static void tile_symmetric(const double *y, ptrdiff_t nl, int odd, const int *w,
+                           const double *const *W, double wabs, double *df, double *d1,
+                           double *d2, double *s)
+{
+    /* A_l[j]: the weight of u_j in level l (0 beyond its reach), A_l[0] the centre's */
+    double A[FD_GRID_LEVELS][FD_GRID_MAX_WIDTH / 2 + 1];
+    const int R = w[FD_GRID_LEVELS - 1] / 2;
+    for (int l = 0; l < FD_GRID_LEVELS; ++l) {
+        const int r = w[l] / 2;
+        A[l][0] = odd ? 0.0 : W[l][r];
+        for (int j = 1; j <= R; ++j) {
+            A[l][j] = j <= r ? W[l][r + j] : 0.0;
+        }
+    }
+    const double sign = odd ? -1.0 : 1.0;
+    /* four running maxima, so the reduction vectorizes (v > m ? v : m is maxpd) */
+    double m4[4] = {0.0, 0.0, 0.0, 0.0};
+    const ptrdiff_t span = nl + 2 * R;
+    const double *y0 = y - R;
+    ptrdiff_t b = 0;
+    for (; b + 4 <= span; b += 4) {
+        for (int q = 0; q < 4; ++q) {
+            const double v = fabs(y0[b + q]);
+            m4[q] = v > m4[q] ? v : m4[q];
+        }
+    }
+    for (; b < span; ++b) {
+        const double v = fabs(y0[b]);
+        m4[0] = v > m4[0] ? v : m4[0];
+    }
+    double mx = m4[0];
+    for (int q = 1; q < 4; ++q) {
+        mx = m4[q] > mx ? m4[q] : mx;
+    }
+    const double sabs = wabs * mx;
+    switch (R) {
+    case 2: symmetric_lanes(y, nl, 2, sign, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
+    case 3: symmetric_lanes(y, nl, 3, sign, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
+    case 4: symmetric_lanes(y, nl, 4, sign, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
+    case 5: symmetric_lanes(y, nl, 5, sign, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
+    case 6: symmetric_lanes(y, nl, 6, sign, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
+    default: symmetric_lanes(y, nl, R, sign, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
+    }
+}
+
+int fd_grid_plan_init(fd_grid_plan *plan, ptrdiff_t outer, ptrdiff_t len, ptrdiff_t inner,
+                      int n, int order, int uniform, double dx)
+{
+    plan->outer = outer;
+    plan->len = len;
+    plan->inner = inner;
+    plan->n = n;
+    plan->dx = dx;
+    plan->uniform = uniform;
+    plan->nlevels = 0;
+    if (n < 1 || n > FD_GRID_MAX_N || order < 1) {
+        return -1;
+    }
+    for (int l = 0; l < FD_GRID_LEVELS; ++l) {
+        const int p = order + 2 * l;
+        int m;
+        if (uniform) {
+            m = 2 * ((n + 1) / 2 + p / 2 - 1) + 1;
+        } else {
+            m = (n + p) % 2 ? n + p : n + p + 1;
+        }
+        plan->interior[l] = m;
+        plan->boundary[l] = n + p;
+        if (m > FD_GRID_MAX_WIDTH || n + p > FD_GRID_MAX_WIDTH) {
+            return -1;
+        }
+        if (n + p <= len) {
+            plan->nlevels = l + 1;
+        }
+    }
+    return plan->nlevels > 0 ? 0 : -1;
+}
+
+/* The stencils of every level at one position: windows (relative to the position's first
+ * tap, see below), widths, weights, and sum_j |W_0[j]| for the rounding bound. */
+typedef struct stencils {
+    ptrdiff_t ref;                    /* the position they were made for */
+    ptrdiff_t start[FD_GRID_LEVELS];
+    int w[FD_GRID_LEVELS];
+    double W[FD_GRID_LEVELS][FD_GRID_MAX_WIDTH];
+    double wabs;
+} stencils;
+
+/* Windows and weights at position i (from x, or the unit grid scaled by dx^-n).  Returns a
+ * fd_offsets_check code (repeated nodes of x) or 0. */
+static int position_stencils(const fd_grid_plan *plan, const double *x, ptrdiff_t i,
+                             stencils *st)
+{
+    st->wabs = 0.0;
+    st->ref = i;
+    for (int l = 0; l < plan->nlevels; ++l) {
+        window(plan, l, i, &st->start[l], &st->w[l]);
+        const int check = weights(plan, x, i, st->start[l], st->w[l], st->W[l]);
+        if (check != FD_OFFSETS_OK) {
+            return check;
+        }
+    }
+    for (int l = 0; l < plan->nlevels; ++l) {
+        for (int j = 0; j < st->w[l]; ++j) {
+            st->wabs += fabs(st->W[l][j]);
+        }
+    }
+    return 0;
+}
+
+/* Apply st at lanes y + lane (tap j of level l at y + (start[l] - ref) * tap + j * tap): the
+ * windows keep their place relative to the position (uniform interior stencils serve every
+ * interior position). */
+static void apply_stencils(const double *y, ptrdiff_t tap, ptrdiff_t nl, int nlev,
+                           const stencils *st, double *df, double *d1, double *d2, double *s)
+{
+    ptrdiff_t rel[FD_GRID_LEVELS];
+    const double *W[FD_GRID_LEVELS];
+    for (int l = 0; l < nlev; ++l) {
+        rel[l] = (st->start[l] - st->ref) * tap;
+        W[l] = st->W[l];
+    }
+    tile(y, tap, nl, nlev, rel, st->w, W, st->wabs, df, d1, d2, s);
+}
+
+#define FD_GRID_CHUNK 1024
+
+/*
+ * A contiguous line (inner == 1), positions a .. b-1: df into df[a..b), d1, d2, s into the
+ * buffers from index 0.  Positions in [lo, hi) are the uniform interior (stencils in, every
+ * level centred); the others get their own stencils.
+ */
+static int line_values(const fd_grid_plan *plan, const double *y, const double *x, ptrdiff_t a,
+                       ptrdiff_t b, ptrdiff_t lo, ptrdiff_t hi, const stencils *in,
+                       double *df, double *d1, double *d2, double *s)
+{
+    stencils st;
+    const int nlev = plan->nlevels;
+    ptrdiff_t i = a;
+    while (i < b) {
+        if (i >= lo && i < hi) {
+            const ptrdiff_t e = b < hi ? b : hi;
+            for (ptrdiff_t i0 = i; i0 < e; i0 += FD_GRID_TILE) {
+                const ptrdiff_t nl = e - i0 < FD_GRID_TILE ? e - i0 : FD_GRID_TILE;
+                if (nlev == FD_GRID_LEVELS) {
+                    const double *W[FD_GRID_LEVELS] = {in->W[0], in->W[1], in->W[2]};
+                    tile_symmetric(y + i0, nl, plan->n % 2, in->w, W, in->wabs, df + i0,
+                                   d1 + (i0 - a), d2 + (i0 - a), s + (i0 - a));
+                } else {
+                    apply_stencils(y + i0, 1, nl, nlev, in, df + i0, d1 + (i0 - a),
+                                   d2 + (i0 - a), s + (i0 - a));
+                }
+            }
+            i = e;
+            continue;
+        }
+        const int check = position_stencils(plan, x, i, &st);
+        if (check) {
+            return check;
+        }
+        apply_stencils(y + i, 1, 1, nlev, &st, df + i, d1 + (i - a), d2 + (i - a),
+                       s + (i - a));
+        ++i;
+    }
+    return 0;
+}
+
+/*
+ * error and status of count consecutive entries whose neighbours along the axis are at
+ * the same index of the rows before (pd1, pd2) and after (nd1, nd2).
+ */
+static void errors_run(ptrdiff_t count, int nlev, double rfac, const double *restrict df,
+                       const double *restrict pd1, const double *restrict d1,
+                       const double *restrict nd1, const double *restrict pd2,
+                       const double *restrict d2, const double *restrict nd2,
+                       const double *restrict s, double *restrict error,
+                       signed char *restrict status)
+{
+    if (nlev < FD_GRID_LEVELS) {
+        /* too short for level 2: an estimate of the error without the resolution test */
+        for (ptrdiff_t k = 0; k < count; ++k) {
+            double D1 = d1[k];
+            D1 = pd1[k] > D1 ? pd1[k] : D1;
+            D1 = nd1[k] > D1 ? nd1[k] : D1;
+            const double err = nlev > 1 ? 2.0 * D1 + rfac * s[k] : INFINITY;
+            const int finite = fabs(df[k]) <= DBL_MAX;
+            error[k] = finite && err <= DBL_MAX ? err : INFINITY;
+            status[k] = (signed char)(finite ? FD_NOT_CONVERGED : FD_NO_FINITE);
+        }
+        return;
+    }
+    for (ptrdiff_t k = 0; k < count; ++k) {
+        /* the neighbourhood max guards against isolated zeros of the next term */
+        double D1 = d1[k], D2 = d2[k], m1 = d1[k];
+        D1 = pd1[k] > D1 ? pd1[k] : D1;
+        D1 = nd1[k] > D1 ? nd1[k] : D1;
+        D2 = pd2[k] > D2 ? pd2[k] : D2;
+        D2 = nd2[k] > D2 ? nd2[k] : D2;
+        /* resolved only if the next level's change is small against the smallest change of
+         * level 0 around here: a chance dip of D1 is not evidence */
+        m1 = pd1[k] < m1 ? pd1[k] : m1;
+        m1 = nd1[k] < m1 ? nd1[k] : m1;
+        const double rho = rfac * s[k];
+        const double err = 2.0 * (D1 + D2) + rho; /* see grid_derivative's Notes */
+        /* NaN fails every comparison: not finite.  Selects on doubles, so the loop
+         * vectorizes; the codes are exact in double. */
+        const double unresolved = (D2 > FD_GRID_RATIO * m1) & (D2 > rho) ? FD_INCONSISTENT
+                                                                          : FD_CONVERGED;
+        const int finite = (fabs(df[k]) <= DBL_MAX) & (err <= DBL_MAX);
+        error[k] = finite ? err : INFINITY;
+        status[k] = (signed char)(finite ? unresolved : (double)FD_NO_FINITE);
+    }
+}
+
+int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *x,
+                       double eps, double *df, double *error, signed char *status)
+{
+    const ptrdiff_t len = plan->len, inner = plan->inner, outer = plan->outer;
+    const int nlev = plan->nlevels;
+    /* rounding of the sums A_l = sum_j W_l[j] y_j: each y_j within eps/2 (samples exact to
+     * their dtype), a sum of w products within w eps, and the weights: Fornberg's recursion
+     * adds one node per stage, each stage rounding every weight, so their error grows like
+     * w^2 eps (long one-sided stencils on jittered grids for n = 3 reach ~w^2/2 eps).  All of
+     * it within (w + 2)^2 eps of sum_l sum_j |W_l[j] y_j| <= s. */
+    const double wmax = plan->boundary[nlev - 1] + 2;
+    const double rfac = wmax * wmax * eps;
+    /* the levels vouch for each other only while the widest stencil is short against the
+     * data: with fewer than 2 b_2 samples every end sample sees one node set, and the
+     * levels' agreement is no evidence (a 15-sample random grid fooled the test) */
+    const int nl_eff = nlev == FD_GRID_LEVELS && len < 2 * plan->boundary[nlev - 1] ? nlev - 1
+                                                                                    : nlev;
+    /* the uniform interior: positions where every level is centred share one set of weights */
+    stencils in;
+    ptrdiff_t lo = len, hi = len;
+    if (x == NULL) {
+        const int r = plan->interior[nlev - 1] / 2;
+        if (r <= len - 1 - r) {
+            lo = r;
+            hi = len - r;
+            position_stencils(plan, NULL, lo, &in);
+        }
+    }
+    if (inner == 1) {
+        double b1[FD_GRID_CHUNK + 2], b2[FD_GRID_CHUNK + 2], bs[FD_GRID_CHUNK + 2];
+        for (ptrdiff_t o = 0; o < outer; ++o) {
+            const double *row = y + o * len;
+            double *drow = df + o * len, *erow = error + o * len;
+            signed char *srow = status + o * len;
+            for (ptrdiff_t c0 = 0; c0 < len; c0 += FD_GRID_CHUNK) {
+                const ptrdiff_t c1 = len - c0 < FD_GRID_CHUNK ? len : c0 + FD_GRID_CHUNK;
+                const ptrdiff_t a = c0 > 1 ? c0 - 2 : 0, b = c1 + 2 < len ? c1 + 2 : len;
+                const int check = line_values(plan, row, x, a, b, lo, hi, &in, drow, b1, b2, bs);
+                if (check) {
+                    return check;
+                }
+                /* position i is buffer index i - a; the neighbourhood of an end sample is the
+                 * two samples inside it (len >= n + order >= 3) */
+                for (ptrdiff_t i = c0; i < c1;) {
+                    const ptrdiff_t k = i - a;
+                    if (i == 0 || i == len - 1) {
+                        const ptrdiff_t p = i > 0 ? k - 1 : k + 1, q = i > 0 ? k - 2 : k + 2;
+                        errors_run(1, nl_eff, rfac, drow + i, b1 + p, b1 + k, b1 + q, b2 + p,
+                                   b2 + k, b2 + q, bs + k, erow + i, srow + i);
+                        ++i;
+                        continue;
+                    }
+                    const ptrdiff_t e = c1 < len - 1 ? c1 : len - 1;
+                    errors_run(e - i, nl_eff, rfac, drow + i, b1 + k - 1, b1 + k, b1 + k + 1,
+                               b2 + k - 1, b2 + k, b2 + k + 1, bs + k, erow + i, srow + i);
+                    i = e;
+                }
+            }
+        }
+        return 0;
+    }
+    /* inner > 1: lanes along the inner axis; a ring of four rows of d1, d2, s per tile (row
+     * i is finished once row i + 2 is known: the end rows' neighbourhoods are inside) */
+    double ring[4][3][FD_GRID_TILE];
+    stencils st;
+    for (ptrdiff_t o = 0; o < outer; ++o) {
+        for (ptrdiff_t k0 = 0; k0 < inner; k0 += FD_GRID_TILE) {
+            const ptrdiff_t nl = inner - k0 < FD_GRID_TILE ? inner - k0 : FD_GRID_TILE;
+            for (ptrdiff_t i = -2; i < len; ++i) {
+                const ptrdiff_t ahead = i + 2;
+                if (ahead < len) {
+                    const stencils *use = &in;
+                    if (!(ahead >= lo && ahead < hi)) {
+                        const int check = position_stencils(plan, x, ahead, &st);
+                        if (check) {
+                            return check;
+                        }
+                        use = &st;
+                    }
+                    const ptrdiff_t at = (o * len + ahead) * inner + k0;
+                    double(*r)[FD_GRID_TILE] = ring[ahead % 4];
+                    apply_stencils(y + at, inner, nl, nlev, use, df + at, r[0], r[1],
+                                   r[2]);
+                }
+                if (i < 0) {
+                    continue;
+                }
+                double(*c)[FD_GRID_TILE] = ring[i % 4];
+                double(*p)[FD_GRID_TILE] = ring[(i == 0 ? 1 : i == len - 1 ? i - 1 : i - 1) % 4];
+                double(*q)[FD_GRID_TILE] = ring[(i == 0 ? 2 : i == len - 1 ? i - 2 : i + 1) % 4];
+                const ptrdiff_t at = (o * len + i) * inner + k0;
+                errors_run(nl, nl_eff, rfac, df + at, p[0], c[0], q[0], p[1], c[1], q[1], c[2],
+                           error + at, status + at);
+            }
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,44 @@
+# The crossing for grid_derivative: contiguous arrays in, one C pass, arrays out.  No defaults
+# and no validation: fastdiff._grid has checked every argument.
+import numpy as np
+
+from fastdiff._kernels.fastdiff cimport (
+    FD_GRID_LEVELS, FD_GRID_MAX_N, FD_GRID_MAX_WIDTH, fd_grid_derivative, fd_grid_plan,
+    fd_grid_plan_init,
+)
+
+LEVELS = FD_GRID_LEVELS
+MAX_WIDTH = FD_GRID_MAX_WIDTH
+MAX_N = FD_GRID_MAX_N
+
+
+def plan_levels(Py_ssize_t length, int n, int order, bint uniform):
+    """(levels that fit in length, or -1 if none or out of range; interior and boundary widths)."""
+    cdef fd_grid_plan plan
+    cdef int ok = fd_grid_plan_init(&plan, 1, length, 1, n, order, uniform, 1.0)
+    return (plan.nlevels if ok == 0 else -1,
+            [plan.interior[l] for l in range(FD_GRID_LEVELS)],
+            [plan.boundary[l] for l in range(FD_GRID_LEVELS)])
+
+
+def grid_derivative(const double[:, :, ::1] y, x, double dx, int n, int order, double eps):
+    """(check, df, error, status, nlevels) for y of shape (outer, len, inner); x: len nodes or
+    None (uniform spacing dx). check is nonzero for repeated nodes."""
+    cdef fd_grid_plan plan
+    cdef const double[::1] xv
+    cdef const double *xp = NULL
+    cdef int check
+    if x is not None:
+        xv = x
+        xp = &xv[0]
+    fd_grid_plan_init(&plan, y.shape[0], y.shape[1], y.shape[2], n, order, x is None, dx)
+    shape = (y.shape[0], y.shape[1], y.shape[2])
+    df = np.empty(shape)
+    error = np.empty(shape)
+    status = np.empty(shape, dtype=np.int8)
+    cdef double[:, :, ::1] dfv = df, ev = error
+    cdef signed char[:, :, ::1] stv = status
+    with nogil:
+        check = fd_grid_derivative(&plan, &y[0, 0, 0], xp, eps, &dfv[0, 0, 0], &ev[0, 0, 0],
+                                   &stv[0, 0, 0])
+    return check, df, error, status, plan.nlevels
