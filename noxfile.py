@@ -4,7 +4,9 @@ nox -s tests               full test suite against a regular install
 nox -s tests_debug_cython  the same with Cython boundscheck/wraparound/initializedcheck on
 nox -s lint                ruff check + ruff format --check
 nox -s stubs               mypy.stubtest: the .pyi stubs match the compiled modules
-nox -s wheel               tools/check_wheel.sh: build, repair, test the wheel (no compiler)
+nox -s wheels              tools/check_wheel.sh: sdist + manylinux2014 x86_64 wheel built with zig,
+                           auditwheel show/repair, test suite in a venv without compiler;
+                           sdist and wheel land in wheelhouse/ (`wheel` is the same session)
 nox -s bench_quick         asv check + one quick asv run against this checkout
 """
 
@@ -43,10 +45,16 @@ def stubs(session: nox.Session) -> None:
     session.run("python", "-m", "mypy.stubtest", "fastdiff._kernels")
 
 
+@nox.session(venv_backend="none", name="wheels")
+def wheels(session: nox.Session) -> None:
+    # The script makes its own venvs (build tools incl. ziglang; a compiler-free test env).
+    session.run("bash", "tools/check_wheel.sh", external=True, env={"OUT_DIR": "wheelhouse"})
+
+
 @nox.session(venv_backend="none")
 def wheel(session: nox.Session) -> None:
-    # The script makes its own venvs (build tools; a compiler-free test env).
-    session.run("bash", "tools/check_wheel.sh", external=True)
+    # The old name of `wheels`.
+    wheels(session)
 
 
 @nox.session(python=PYTHON)

@@ -14,6 +14,7 @@ EPS = np.finfo(np.float64).eps
 def test_all_is_exact():
     assert sorted(fd.__all__) == sorted(
         [
+            "DerivativeError",
             "Dual",
             "Result",
             "Status",
@@ -21,9 +22,12 @@ def test_all_is_exact():
             "derivative",
             "fd_weights",
             "gradient",
+            "gradient_of",
             "hessdiag",
             "hessian",
+            "hessian_of",
             "jacobian",
+            "jacobian_of",
             "jvp",
             "math",
         ]

@@ -4,6 +4,7 @@ from fastdiff import math
 from fastdiff._derivative import derivative
 from fastdiff._kernels._dual import Dual
 from fastdiff._multivariate import gradient, hessdiag, hessian, jacobian, jvp
+from fastdiff._optimize import DerivativeError, gradient_of, hessian_of, jacobian_of
 from fastdiff._result import Result
 from fastdiff._status import Status
 from fastdiff._stencils import fd_weights
@@ -11,6 +12,7 @@ from fastdiff._stencils import fd_weights
 __version__ = "0.1.0"
 
 __all__ = [
+    "DerivativeError",
     "Dual",
     "Result",
     "Status",
@@ -18,9 +20,12 @@ __all__ = [
     "derivative",
     "fd_weights",
     "gradient",
+    "gradient_of",
     "hessdiag",
     "hessian",
+    "hessian_of",
     "jacobian",
+    "jacobian_of",
     "jvp",
     "math",
 ]
