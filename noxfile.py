@@ -8,6 +8,10 @@ nox -s wheels              tools/check_wheel.sh: sdist + manylinux2014 x86_64 wh
                            auditwheel show/repair, test suite in a venv without compiler;
                            sdist and wheel land in wheelhouse/ (`wheel` is the same session)
 nox -s bench_quick         asv check + one quick asv run against this checkout
+nox -s dashboard           asv over the last N commits of main (real builds, every peer),
+                           publish, vendor the JS, serve on 127.0.0.1:8123; options after --
+                           go to tools/dashboard.py (--commits N, --bench RE, --quick, --no-serve)
+nox -s docs                the Sphinx site with -W into docs/_build/html
 """
 
 from __future__ import annotations
@@ -63,3 +67,18 @@ def bench_quick(session: nox.Session) -> None:
     session.run("asv", "machine", "--yes")
     session.run("asv", "check", "--python=same")
     session.run("asv", "run", "--python=same", "--quick", "--show-stderr", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def dashboard(session: nox.Session) -> None:
+    # asv makes its own virtualenv per matrix entry (asv.conf.json) and builds every commit.
+    session.install("asv>=0.6", "virtualenv")
+    session.run("python", "tools/dashboard.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    session.install(".[docs]")
+    session.run(
+        "python", "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html"
+    )
