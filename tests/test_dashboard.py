@@ -113,7 +113,7 @@ def tool_of(label: str) -> str:
 def test_grid_thumbnails_are_drawn(site):
     res = probe(f"{site}/index.html")
     plots = res["plots"]
-    assert len(plots) >= 6, plots
+    assert len(plots) >= 3, plots  # CI publishes only the Scalar race: 3 benchmarks
     blank = [p["id"] for p in plots if p["points"] < 1 or p["ink"] < 20]
     assert not blank, f"thumbnails not drawn: {blank}"
     assert max(p["points"] for p in plots) >= 2  # history: more than one commit

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
         fh.write("\n".join(hashes) + "\n")
     cmd = [sys.executable, "-m", "asv", "run", f"HASHFILE:{fh.name}", "--skip-existing-commits"]
-    cmd += ["--show-stderr"]
+    cmd += ["--show-stderr", "--launch-method", "forkserver"]  # import once per commit
     if a.bench:
         cmd += ["--bench", a.bench]
     if a.quick:
