@@ -43,6 +43,16 @@ try:
 except ImportError:
     ad = None
 
+try:
+    import num_dual
+except ImportError:
+    num_dual = None
+
+try:
+    import jacobi
+except ImportError:
+    jacobi = None
+
 #: Stencil sizes of the central first-derivative benchmarks (accuracy orders 4, 8, 16).
 CENTRAL_POINTS = [5, 9, 17]
 

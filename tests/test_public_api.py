@@ -14,6 +14,7 @@ EPS = np.finfo(np.float64).eps
 def test_all_is_exact():
     assert sorted(fd.__all__) == sorted(
         [
+            "DerivativeError",
             "Dual",
             "DualArray",
             "Result",
@@ -25,9 +26,12 @@ def test_all_is_exact():
             "fd_weights",
             "gradient",
             "grid_derivative",
+            "gradient_of",
             "hessdiag",
             "hessian",
+            "hessian_of",
             "jacobian",
+            "jacobian_of",
             "jvp",
             "math",
             "plot_steps",

