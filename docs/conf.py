@@ -25,6 +25,7 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "myst_parser",
+    "matplotlib.sphinxext.plot_directive",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
@@ -36,6 +37,12 @@ numpydoc_show_class_members = False  # one page per public name lists what it ne
 numpydoc_xref_param_type = False
 autodoc_typehints = "none"  # the numpydoc Parameters sections carry the types
 intersphinx_mapping = {}  # offline builds: no inventories fetched
+
+# gallery.md: figures drawn at build time, PNG only, no source or format links
+plot_formats = [("png", 100)]
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_include_source = True
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"fastdiff {release}"

@@ -49,6 +49,7 @@ def test_front_page_renders_with_the_theme_and_links_every_section(site):
     for page in (
         "tutorial.html",
         "optimize.html",
+        "gallery.html",
         "how_it_works.html",
         "comparison.html",
         "api/index.html",
@@ -69,3 +70,14 @@ def test_an_api_page_shows_signature_parameters_and_examples(site):
     assert 'id="fastdiff.gradient"' in dom
     assert re.search(r">\s*Parameters\s*:?\s*<", dom) and re.search(r">\s*Returns\s*:?\s*<", dom)
     assert "Examples" in dom and "&gt;&gt;&gt;" in dom
+
+
+def test_gallery_figures_are_drawn_at_build_time(site):
+    # the plot directive ran plot_steps and grid_derivative while the site was built
+    dom = dump_dom(f"{site}/gallery.html", budget_ms=5000)
+    images = re.findall(r'<img[^>]*class="plot-directive"[^>]*src="([^"]+)"', dom)
+    assert len(set(images)) == 3, images
+    built = pathlib.Path(os.environ.get("FASTDIFF_DOCS_HTML", DOCS / "_build" / "html"))
+    for src in images:
+        png = (built / src).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000, src
