@@ -43,13 +43,11 @@
 #include <stddef.h>
 
 #include "fastdiff.h"
+#include "dual_helpers.h"
 
 #define FD_EPS 2.220446049250313080847263336181640625e-16
 #define FD_TAYLOR_ULPS 8.0
 #define FD_TAYLOR_POW_INT 64.0 /* integer exponents up to this use products */
-#define FD_T_LN2 0.693147180559945309417232121458176568
-#define FD_T_LN10 2.30258509299404568401799145468436421
-#define FD_T_2_SQRTPI 1.12837916709551257389615890312154517 /* 2 / sqrt(pi) */
 
 /* A series of one element: coefficient k at c[k*s], its radius at r[k*s]. */
 typedef struct fd_ser {
@@ -413,7 +411,7 @@ static int fd_lanes_rule(int rule, int d, ptrdiff_t m, const double *u, const do
         q.c = (double *)u;
         q.r = (double *)ur;
         fd_solve_lanes(d, m, u, ur, q,
-                       rule == FD_RULE_log ? 1.0 : (rule == FD_RULE_log2 ? 1.0 / FD_T_LN2 : 1.0 / FD_T_LN10),
+                       rule == FD_RULE_log ? 1.0 : (rule == FD_RULE_log2 ? 1.0 / FD_LN2 : 1.0 / FD_LN10),
                        out);
         return 1;
     }
@@ -562,7 +560,7 @@ FD_REC1(exp2)
     FD_UNUSED_WORK;
     fd_value1(rule, s, u, ur, w, NULL);
     for (int k = 1; k <= d; ++k) {
-        fd_integrate(k, s, u, ur, w, w, FD_T_LN2);
+        fd_integrate(k, s, u, ur, w, w, FD_LN2);
         w.r[k * s] += 2.0 * FD_EPS * fabs(w.c[k * s]); /* ln 2 is rounded */
     }
 }
@@ -674,12 +672,12 @@ static void fd_erf_rule(int rule, int d, ptrdiff_t s, const double *u, const dou
 
 FD_REC1(erf)
 {
-    fd_erf_rule(rule, d, s, u, ur, w, work, bs, FD_T_2_SQRTPI);
+    fd_erf_rule(rule, d, s, u, ur, w, work, bs, FD_2_SQRTPI);
 }
 
 FD_REC1(erfc)
 {
-    fd_erf_rule(rule, d, s, u, ur, w, work, bs, -FD_T_2_SQRTPI);
+    fd_erf_rule(rule, d, s, u, ur, w, work, bs, -FD_2_SQRTPI);
 }
 
 /* expit: w' = w (1 - w) u', with 1 - w_0 = expit(-u_0) (accurate for large u_0) */
