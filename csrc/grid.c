@@ -108,19 +108,21 @@ static void tile(const double *y, ptrdiff_t tap, ptrdiff_t nl, int nlev, const p
  * Lanes are positions i .. i+nl-1 (y points at the first).  The rounding bound uses the max
  * of |y| over the whole tile's reach (an upper bound of each lane's window max).
  */
-/* The lane loop with R = r_2 fixed, so that the tap loop unrolls and the lane loop vectorizes
- * (called with literal R from tile_symmetric). */
+/* The lane loop with R = r_2 and the parity fixed (called with literals from tile_symmetric),
+ * so that the tap loop unrolls, the sign folds away and the lane loop vectorizes. */
 static inline void symmetric_lanes(const double *restrict y, ptrdiff_t nl, const int R,
-                                   double sign, const double *restrict A0,
+                                   const int odd, const double *restrict A0,
                                    const double *restrict A1, const double *restrict A2,
                                    double sabs, double *restrict df, double *restrict d1,
                                    double *restrict d2, double *restrict s)
 {
     for (ptrdiff_t b = 0; b < nl; ++b) {
+        /* the centre's weight is 0 for odd n, kept so that a NaN sample reaches its own
+         * estimate (status -2 there) */
         double a0 = A0[0] * y[b], a1 = A1[0] * y[b], a2 = A2[0] * y[b];
         /* level l reaches R - 2 + l (uniform: r_l = r_0 + l), so no zero weight is applied */
         for (int j = 1; j <= R; ++j) {
-            const double u = y[b + j] + sign * y[b - j];
+            const double u = odd ? y[b + j] - y[b - j] : y[b + j] + y[b - j];
             if (j <= R - 2) {
                 a0 += A0[j] * u;
             }
@@ -150,7 +152,6 @@ static void tile_symmetric(const double *y, ptrdiff_t nl, int odd, const int *w,
             A[l][j] = j <= r ? W[l][r + j] : 0.0;
         }
     }
-    const double sign = odd ? -1.0 : 1.0;
     /* four running maxima, so the reduction vectorizes (v > m ? v : m is maxpd) */
     double m4[4] = {0.0, 0.0, 0.0, 0.0};
     const ptrdiff_t span = nl + 2 * R;
@@ -171,15 +172,21 @@ static void tile_symmetric(const double *y, ptrdiff_t nl, int odd, const int *w,
         mx = m4[q] > mx ? m4[q] : mx;
     }
     const double sabs = wabs * mx;
-    switch (R) {
-    case 2: symmetric_lanes(y, nl, 2, sign, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
-    case 3: symmetric_lanes(y, nl, 3, sign, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
-    case 4: symmetric_lanes(y, nl, 4, sign, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
-    case 5: symmetric_lanes(y, nl, 5, sign, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
-    case 6: symmetric_lanes(y, nl, 6, sign, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
-    default: symmetric_lanes(y, nl, R, sign, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
+    switch (2 * R + odd) {
+    case 4: symmetric_lanes(y, nl, 2, 0, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
+    case 5: symmetric_lanes(y, nl, 2, 1, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
+    case 6: symmetric_lanes(y, nl, 3, 0, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
+    case 7: symmetric_lanes(y, nl, 3, 1, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
+    case 8: symmetric_lanes(y, nl, 4, 0, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
+    case 9: symmetric_lanes(y, nl, 4, 1, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
+    case 10: symmetric_lanes(y, nl, 5, 0, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
+    case 11: symmetric_lanes(y, nl, 5, 1, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
+    case 12: symmetric_lanes(y, nl, 6, 0, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
+    case 13: symmetric_lanes(y, nl, 6, 1, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
+    default: symmetric_lanes(y, nl, R, odd, A[0], A[1], A[2], sabs, df, d1, d2, s); break;
     }
 }
+
 
 int fd_grid_plan_init(fd_grid_plan *plan, ptrdiff_t outer, ptrdiff_t len, ptrdiff_t inner,
                       int n, int order, int uniform, double dx)
