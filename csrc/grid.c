@@ -310,6 +310,38 @@ static int line_values(const fd_grid_plan *plan, const double *y, const double *
     return 0;
 }
 
+/* error and the status code (as a double) of count <= FD_GRID_TILE entries, level 2 present */
+static void errors_block(ptrdiff_t count, double rfac, const double *restrict pd1,
+                         const double *restrict d1, const double *restrict nd1,
+                         const double *restrict pd2, const double *restrict d2,
+                         const double *restrict nd2, const double *restrict s,
+                         double *restrict error, double *restrict code)
+{
+    for (ptrdiff_t k = 0; k < count; ++k) {
+        /* the neighbourhood max guards against isolated zeros of the next term */
+        double D1 = d1[k], D2 = d2[k], m1 = d1[k];
+        D1 = pd1[k] > D1 ? pd1[k] : D1;
+        D1 = nd1[k] > D1 ? nd1[k] : D1;
+        D2 = pd2[k] > D2 ? pd2[k] : D2;
+        D2 = nd2[k] > D2 ? nd2[k] : D2;
+        /* resolved only if the next level's change is small against the smallest change of
+         * level 0 around here: a chance dip of D1 is not evidence */
+        m1 = pd1[k] < m1 ? pd1[k] : m1;
+        m1 = nd1[k] < m1 ? nd1[k] : m1;
+        const double rho = rfac * s[k];
+        const double err = 2.0 * (D1 + D2) + rho; /* see grid_derivative's Notes */
+        /* NaN fails every comparison: not finite.  Selects on doubles, so the loop
+         * vectorizes; the codes are exact in double.  err finite implies df[k] finite: a
+         * non-finite A_0 makes d1[k] = |A_0 - A_1| inf or NaN, and D1 starts from d1[k]
+         * (a NaN D1 stays NaN through the comparisons), so df need not be read. */
+        const double unresolved = (D2 > FD_GRID_RATIO * m1) & (D2 > rho) ? FD_INCONSISTENT
+                                                                          : FD_CONVERGED;
+        const int finite = err <= DBL_MAX;
+        error[k] = finite ? err : INFINITY;
+        code[k] = finite ? unresolved : (double)FD_NO_FINITE;
+    }
+}
+
 /*
  * error and status of count consecutive entries whose neighbours along the axis are at
  * the same index of the rows before (pd1, pd2) and after (nd1, nd2).
@@ -334,26 +366,18 @@ static void errors_run(ptrdiff_t count, int nlev, double rfac, const double *res
         }
         return;
     }
-    for (ptrdiff_t k = 0; k < count; ++k) {
-        /* the neighbourhood max guards against isolated zeros of the next term */
-        double D1 = d1[k], D2 = d2[k], m1 = d1[k];
-        D1 = pd1[k] > D1 ? pd1[k] : D1;
-        D1 = nd1[k] > D1 ? nd1[k] : D1;
-        D2 = pd2[k] > D2 ? pd2[k] : D2;
-        D2 = nd2[k] > D2 ? nd2[k] : D2;
-        /* resolved only if the next level's change is small against the smallest change of
-         * level 0 around here: a chance dip of D1 is not evidence */
-        m1 = pd1[k] < m1 ? pd1[k] : m1;
-        m1 = nd1[k] < m1 ? nd1[k] : m1;
-        const double rho = rfac * s[k];
-        const double err = 2.0 * (D1 + D2) + rho; /* see grid_derivative's Notes */
-        /* NaN fails every comparison: not finite.  Selects on doubles, so the loop
-         * vectorizes; the codes are exact in double. */
-        const double unresolved = (D2 > FD_GRID_RATIO * m1) & (D2 > rho) ? FD_INCONSISTENT
-                                                                          : FD_CONVERGED;
-        const int finite = (fabs(df[k]) <= DBL_MAX) & (err <= DBL_MAX);
-        error[k] = finite ? err : INFINITY;
-        status[k] = (signed char)(finite ? unresolved : (double)FD_NO_FINITE);
+    /* the status codes go through a double buffer: one loop on doubles only (two per vector),
+     * then the narrowing to int8 in its own loop; together the vectorizer packed 16 lanes of
+     * doubles into one iteration and spilled most of them */
+    double code[FD_GRID_TILE];
+    for (ptrdiff_t k0 = 0; k0 < count; k0 += FD_GRID_TILE) {
+        const ptrdiff_t m = count - k0 < FD_GRID_TILE ? count - k0 : FD_GRID_TILE;
+        errors_block(m, rfac, pd1 + k0, d1 + k0, nd1 + k0, pd2 + k0, d2 + k0, nd2 + k0, s + k0,
+                     error + k0, code);
+        signed char *restrict st = status + k0;
+        for (ptrdiff_t k = 0; k < m; ++k) {
+            st[k] = (signed char)code[k];
+        }
     }
 }
 
