@@ -24,6 +24,17 @@
 
 #define FD_GRID_TILE 256
 
+/* Kept out of line: inlined into fd_grid_derivative, the uniform interior's lane loops lost
+ * their registers to the surrounding code (2.35 ns per sample instead of 1.45 on 1e6 samples,
+ * order 4, measured in C).  An optimisation hint only, no target change. */
+#if defined(__GNUC__) || defined(__clang__)
+#define FD_GRID_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define FD_GRID_NOINLINE __declspec(noinline)
+#else
+#define FD_GRID_NOINLINE
+#endif
+
 /* Window of `level` at position i: first node and node count. */
 static void window(const fd_grid_plan *plan, int level, ptrdiff_t i, ptrdiff_t *start, int *w)
 {
@@ -138,7 +149,7 @@ static inline void symmetric_lanes(const double *restrict y, ptrdiff_t nl, const
     }
 }
 
-static void tile_symmetric(const double *y, ptrdiff_t nl, int odd, const int *w,
+FD_GRID_NOINLINE static void tile_symmetric(const double *y, ptrdiff_t nl, int odd, const int *w,
                            const double *const *W, double wabs, double *df, double *d1,
                            double *d2, double *s)
 {
