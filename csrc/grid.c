@@ -421,7 +421,8 @@ int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *
         }
     }
     if (inner == 1) {
-        double b1[FD_GRID_CHUNK + 2], b2[FD_GRID_CHUNK + 2], bs[FD_GRID_CHUNK + 2];
+        /* positions c0 - 2 .. c1 + 1: a chunk and two neighbours on either side */
+        double b1[FD_GRID_CHUNK + 4], b2[FD_GRID_CHUNK + 4], bs[FD_GRID_CHUNK + 4];
         for (ptrdiff_t o = 0; o < outer; ++o) {
             const double *row = y + o * len;
             double *drow = df + o * len, *erow = error + o * len;
