@@ -133,6 +133,32 @@ def test_non_uniform_any_axis_matches_1d(rng):
         assert np.array_equal(res.df[:, j], one.df) and np.array_equal(res.error[:, j], one.error)
 
 
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_long_rows_cross_the_chunks_of_the_contiguous_path(n):
+    # a contiguous axis is worked in chunks of 1024 samples (each with two neighbours on
+    # either side, a stack buffer overflowed there once); the same row as a column takes the
+    # per-row path, whose sums round differently: df within rounding, the same statuses
+    h = 2.0**-8  # x = i h exact, so dx is the grid the samples sit on
+    x = np.arange(4500) * h
+    y = np.sin(x)
+    exact = [np.cos(x), -np.sin(x), -np.cos(x)][n - 1]
+    res = fd.grid_derivative(y, dx=h, n=n, order=4)
+    col = fd.grid_derivative(np.stack([y, 2 * y], axis=1), dx=h, n=n, order=4, axis=0)
+    assert res.success.mean() > 0.99
+    assert np.all(np.abs(res.df - exact)[res.success] <= res.error[res.success])
+    # rounding of two sums of at most 13 terms |W_j y_j|, sum_j |W_j| <= 2^n * 4 / h^n
+    atol = 2 * 13 * EPS * 2**n * 4 / h**n
+    assert np.allclose(res.df, col.df[:, 0], rtol=0, atol=atol)
+    assert np.array_equal(res.status, col.status[:, 0])
+    # rough data: the bar is the levels' differences D1, D2 of order 1, rounding ~1e-13 of
+    # them; the overflow had shrunk the bar at the chunk starts (67.4 where 78.2 is right)
+    walk = np.random.default_rng(1).normal(size=4500).cumsum()
+    res = fd.grid_derivative(walk, dx=0.37, n=n, order=2)
+    col = fd.grid_derivative(np.stack([walk, walk], axis=1), dx=0.37, n=n, order=2, axis=0)
+    assert np.allclose(res.error, col.error[:, 0], rtol=1e-9, atol=0)
+    assert np.array_equal(res.status, col.status[:, 0])
+
+
 def test_decreasing_x_and_float32_samples():
     x = np.linspace(2.0, 0.0, 30)
     res = fd.grid_derivative(np.sin(x), x, order=4)
