@@ -328,8 +328,9 @@ def derivative(
     -----
     Element by element, the step runs down a ladder ``h_k = h_0 / q**k`` with
     ``h_0 = 2**-3 * max(|x|, 1)`` for n = 1 (larger for higher n) and the ratio
-    ``q = 1 + sqrt(2)``, which is irrational so that no periodic f can alias consistently
-    across levels. f is evaluated at ``x + c*s`` with ``s = (x + h) - x``, the spacing
+    ``q = 1 + sqrt(2)`` (``sqrt(3)`` for central n >= 4, where only steps near ``h_0`` escape
+    rounding and more levels must fit there), irrational so that no periodic f can alias
+    consistently across levels. f is evaluated at ``x + c*s`` with ``s = (x + h) - x``, the spacing
     ``x + h`` really has, and ``s`` is the divisor. At each level the base formula gives
     ``A_k = f^(n)(x) + a_p h^p + a_{p+2} h^{p+2} + ...``; a Richardson tableau removes one
     term per column. The total error is truncation plus rounding,
@@ -569,7 +570,7 @@ def _sides_and_steps(a: DerivativeArgs, x: np.ndarray) -> tuple[np.ndarray, ...]
                     # singularity at 0) have scale d, which the ladder must reach with levels
                     # to spare (log at 1e-12 from h0 = 1/8 did not)
                     d = room_lo if k == 1 else room_hi
-                    reach = d * _steps.DEFAULT_STEP_RATIO**_steps.BOUND_REACH_LEVELS
+                    reach = d * _steps.step_ratio(a.n, a.method) ** _steps.BOUND_REACH_LEVELS
                     near = sel & (d > 0) & (reach < h0)
                     h0 = np.where(near, _steps.pow2_floor(np.where(near, reach, 1.0)), h0)
                 elif (sel & (ext * h0 > room)).any():
@@ -610,7 +611,9 @@ def ladder_config(
             f"(n={n}, method={method!r} needs {need} at this order)",
             order,
         )
-    return make_config(n, stencils, fixed, n == 1, rtol, atol, auto_side)
+    return make_config(
+        n, stencils, fixed, n == 1, rtol, atol, auto_side, q=_steps.step_ratio(n, method)
+    )
 
 
 def make_config(
@@ -622,21 +625,24 @@ def make_config(
     atol: float | None,
     auto_side: bool = False,
     weight_err: tuple[float, ...] | None = None,
+    q: float = _steps.DEFAULT_STEP_RATIO,
 ) -> _finite_diff.LadderConfig:
     """A LadderConfig with the package's ladder defaults (_steps) and stopping rule.
 
     weight_err: per stencil, the relative error of its weights (default: computed against
-    the exact rational weights of its offsets)."""
+    the exact rational weights of its offsets). q: the ladder's step ratio."""
     from fastdiff._stencils import weight_error  # here: config building is cached, and the
     # import line above stays as other branches have it
 
     user_tol = rtol is not None or atol is not None
     default_rtol = float(np.finfo(np.float64).eps) ** _steps.DEFAULT_RTOL_EXPONENT
+    # level counts are set for q = DEFAULT_STEP_RATIO: keep the steps they span at another q
+    levels = _steps.levels_at(q)
     return _finite_diff.LadderConfig(
         n,
         stencils,
-        _steps.DEFAULT_STEP_RATIO,
-        _steps.DEFAULT_MAX_LEVELS,
+        q,
+        levels(_steps.DEFAULT_MAX_LEVELS),
         _steps.DEFAULT_MAX_COLUMNS,
         fixed,
         kink_check,
@@ -644,7 +650,7 @@ def make_config(
         atol or 0.0,
         user_tol,
         _steps.zero_rtol(n),
-        _steps.AUTO_SIDE_LEVELS if auto_side else 0,
+        levels(_steps.AUTO_SIDE_LEVELS) if auto_side else 0,
         [weight_error(s, n) for s in stencils] if weight_err is None else list(weight_err),
     )
 

@@ -132,7 +132,7 @@ def plot_steps(
     h0 = scale * 2.0 ** _steps.initial_step_exponent(n)
     per_level = len(offsets)
     levels = max(1, (res.nfev - 1) // per_level)
-    hk = h0 / _steps.DEFAULT_STEP_RATIO ** np.arange(levels)
+    hk = h0 / _steps.step_ratio(n, method) ** np.arange(levels)
     sk = (x + hk) - x
     with np.errstate(all="ignore"):
         vk = np.array([[call(x + c * v) for c in offsets] for v in sk])
