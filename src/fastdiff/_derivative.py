@@ -29,6 +29,21 @@ except ImportError:  # pragma: no cover - NumPy 1.x
 METHODS = ("central", "forward", "backward", "complex", "dual")
 SIDES = ("central", "forward", "backward")  # index = fd_side in C
 DEFAULT_ORDER = {"central": 2, "forward": 1, "backward": 1}
+#: One-sided default order for n >= 5. On the honesty study (n = 5 / 6, 612 cases each), order
+#: 3 against 1: forward trusted 362 / 293 -> 367 / 338, misses 2 / 2 -> 0 / 1; backward 365 /
+#: 323 -> 374 / 343, misses 3 / 8 -> 0 / 0; median relative error on plain f 2.5-5x smaller
+#: (forward n = 5: 2.0e-4 -> 7.6e-5). Orders 4 and 6 were as accurate but missed more
+#: (forward: 1 / 1 each). Below n = 5 order 1 stays (the ratchets of tests/test_honesty.py).
+HIGH_N_ONE_SIDED_ORDER = 3
+
+
+def default_order(method: str, n: int) -> int:
+    """The default `order` of `method`'s formula for the n-th derivative."""
+    if method in ("forward", "backward") and n >= 5:
+        return HIGH_N_ONE_SIDED_ORDER
+    return DEFAULT_ORDER.get(method, 2)
+
+
 _BOUNDS_FLAG = 2  # FD_FLAG_BOUNDS
 
 
@@ -67,10 +82,11 @@ def check_finite_x(x: Any, name: str = "x") -> np.ndarray:
     return arr
 
 
-def check_order(method: str, order: Any) -> int:
-    """The accuracy order of `method`'s formula: even for central, >= 1 one-sided."""
+def check_order(method: str, order: Any, n: int = 1) -> int:
+    """The accuracy order of `method`'s formula for the n-th derivative: even for central,
+    >= 1 one-sided; None gives default_order(method, n)."""
     if order is None:
-        return DEFAULT_ORDER.get(method, 2)
+        return default_order(method, n)
     if method == "central":
         order = check_int("order", order, 2, "a positive even integer for method='central'")
         if order % 2:
@@ -183,7 +199,7 @@ def _validate_derivative_args(
     if method not in METHODS:
         raise fail("method", "one of " + ", ".join(map(repr, METHODS)), method)
     order = (
-        _complex_mod.check_order(order, n) if method == "complex" else check_order(method, order)
+        _complex_mod.check_order(order, n) if method == "complex" else check_order(method, order, n)
     )
     rtol, atol = check_tolerances(rtol, atol)
     if method == "complex" and bounds is not None:
@@ -252,8 +268,9 @@ def derivative(
         with one Taylor number over the whole array `x`, and must work elementwise).
     order : int, optional
         Accuracy order of the finite-difference formula at each step: even for central
-        (default 2), any positive integer one-sided (default 1). With the adaptive step the
-        ladder extrapolates far beyond it; with a fixed `step` it is the formula's order.
+        (default 2), any positive integer one-sided (default 1, and 3 for n >= 5). With the
+        adaptive step the ladder extrapolates far beyond it; with a fixed `step` it is the
+        formula's order.
         ``method="complex"``, n = 1: the error order of the complex-step formula, even,
         2 ... 16 (default 2): order 2 is ``Im f(x + ih) / h``, order ``2c`` its Richardson
         extrapolation over the steps ``h, h/q, ..., h/q**(c-1)`` (error ``O(h**(2c))``);
@@ -500,7 +517,7 @@ def _scalar(f, x: float, n: int, method: str, order, rtol, atol, args, kwargs) -
     The caller has checked every argument this path relies on; this is the same computation
     as _ladder() for a 0-d x, without its array bookkeeping.
     """
-    order = check_order(method, order)
+    order = check_order(method, order, n)
     if rtol is not None or atol is not None:
         rtol, atol = check_tolerances(rtol, atol)
     config = ladder_config(n, method, order, False, rtol, atol)
@@ -585,7 +602,7 @@ def _sides_and_steps(a: DerivativeArgs, x: np.ndarray) -> tuple[np.ndarray, ...]
 
 
 def _order_for(a: DerivativeArgs, side: str) -> int:
-    return a.order if side == a.method else DEFAULT_ORDER[side]
+    return a.order if side == a.method else default_order(side, a.n)
 
 
 @lru_cache(maxsize=128)
@@ -602,7 +619,7 @@ def ladder_config(
 
     auto_side: central elements may turn one-sided where f is undefined on one side of x
     (off where a caller lays out points by the side it chose, as the Hessian's pairs do)."""
-    stencils = [stencil(s, n, order if s == method else DEFAULT_ORDER[s]) for s in SIDES]
+    stencils = [stencil(s, n, order if s == method else default_order(s, n)) for s in SIDES]
     need = len(stencils[SIDES.index(method)].offsets)
     if need > _finite_diff.MAX_POINTS:
         raise fail(

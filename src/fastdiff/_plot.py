@@ -104,7 +104,7 @@ def plot_steps(
     if method not in _SIDES:
         raise fail("method", "one of 'central', 'forward', 'backward' for plot_steps", method)
     n = check_int("n", n, 1, "a positive integer")
-    order = check_order(method, order)
+    order = check_order(method, order, n)
     if np.ndim(x) != 0:
         raise fail("x", "a single number (plot_steps draws one point)", x)
     res = derivative(f, x, n=n, method=method, order=order, args=args, kwargs=kwargs)
