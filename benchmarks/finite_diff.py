@@ -197,6 +197,21 @@ class FourthDerivative(_DerivativeTracks):
         self.exact = float(_exp_sin_4th(1.0))
 
 
+class FifthDerivative(_DerivativeTracks):
+    """(d/dx)^5 exp at x = 1.0, FiniteDifferences.jl's 5th-derivative test (atol 2e-7; scipy:
+    first derivatives only, skipped)."""
+
+    params = (IMPLEMENTATIONS,)
+    param_names = ["implementation"]
+
+    def setup(self, impl):
+        self.run = make_derivative(impl, np.exp, n=5)
+        self.counter = CountingF(np.exp)
+        self.counted_run = make_derivative(impl, self.counter, n=5)
+        self.x = 1.0
+        self.exact = math.e
+
+
 def _complex_cases(n: int):
     """(f, x, exact n-th derivative) for method="complex": analytic f with closed-form
     derivatives, at points from near a singularity to large |x|."""

@@ -42,10 +42,13 @@
 #include <float.h>
 #include <math.h>
 
-/* accepted ratio: q^e / RATE_BAND .. q^e * RATE_BAND, i.e. an observed exponent within
- * log_q(1.5) = 0.46 of e: loose enough for the next term's influence, tight enough to reject
- * h^(1/2) behaviour (x^1.5 at 0) posing as h^1. */
+/* accepted ratio: q^e / band .. q^e * band, band = RATE_BAND at q = 1 + sqrt(2), i.e. an
+ * observed exponent within log_q(1.5) = 0.46 of e: loose enough for the next term's
+ * influence, tight enough to reject h^(1/2) behaviour (x^1.5 at 0) posing as h^1.  Other
+ * ratios (the golden ratio for n >= 5) keep that exponent band: band = q^0.46 (a fixed 1.5 at
+ * q = 1.618 would accept exponents within 0.84, and noise passed the rate tests). */
 #define RATE_BAND 1.5
+#define RATE_BAND_Q 2.414213562373095  /* 1 + sqrt(2), where the band is RATE_BAND */
 #define NOISE_FRACTION 1e-6  /* a growing difference below this times |A| is rounding */
 #define FIXED_SAFETY 2.0   /* fixed step: factor on the one-term Richardson error estimate */
 
@@ -85,6 +88,7 @@ void fd_ladder_prepare(fd_ladder_config *cfg)
     for (int i = 0; i < cfg->n; ++i) cfg->qn *= cfg->q;
     cfg->sqrt_q = sqrt(cfg->q);
     cfg->inv_q = 1.0 / cfg->q;
+    cfg->rate_band = pow(cfg->q, log(RATE_BAND) / log(RATE_BAND_Q));
 }
 
 void fd_ladder_init(const fd_ladder_config *cfg, fd_ladder_state *st, double x, double h0,
@@ -133,25 +137,25 @@ static void offer(fd_ladder_state *st, const double *v, double err, double h, in
 }
 
 /* Is D_{k-1} / D_k within RATE_BAND of the predicted q^e?  (complex: the ratio must be real) */
-static int on_rate(const double *dprev, const double *d, double target, int nc)
+static int on_rate(const double *dprev, const double *d, double target, int nc, double band)
 {
     if (nc == 1) {  /* dprev / d within [target / band, target * band], without dividing */
         const double a = dprev[0] * (d[0] < 0 ? -1.0 : 1.0), b = fabs(d[0]);
-        return a * RATE_BAND >= target * b && a <= target * RATE_BAND * b && b > 0;
+        return a * band >= target * b && a <= target * band * b && b > 0;
     }
     const double den = d[0] * d[0] + d[1] * d[1];
     const double rr = (dprev[0] * d[0] + dprev[1] * d[1]) / den;
     const double ri = (dprev[1] * d[0] - dprev[0] * d[1]) / den;
-    return rr >= target / RATE_BAND && rr <= target * RATE_BAND && fabs(ri) <= 0.5 * rr;
+    return rr >= target / band && rr <= target * band && fabs(ri) <= 0.5 * rr;
 }
 
 /* Does D_{k-1} / D_k exceed the predicted q^e by more than RATE_BAND?  Then the leading
  * term vanishes and a later one leads: truncation, not noise. */
-static int faster_than(const double *dprev, const double *d, double target, int nc)
+static int faster_than(const double *dprev, const double *d, double target, int nc, double band)
 {
-    if (nc == 1) return dprev[0] * (d[0] < 0 ? -1.0 : 1.0) > target * RATE_BAND * fabs(d[0]);
+    if (nc == 1) return dprev[0] * (d[0] < 0 ? -1.0 : 1.0) > target * band * fabs(d[0]);
     const double den = d[0] * d[0] + d[1] * d[1];
-    return (dprev[0] * d[0] + dprev[1] * d[1]) > target * RATE_BAND * den;
+    return (dprev[0] * d[0] + dprev[1] * d[1]) > target * band * den;
 }
 
 /* The best estimate's error, with the effect of any noise seen below it. */
@@ -366,7 +370,7 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
             double err = NAN;
             if (d1 <= st->fixed_rho0 + st->rho_prev) {
                 err = st->fixed_rho0 + d1;  /* A_0 is exact up to rounding */
-            } else if (on_rate(st->fixed_d1, d, target, nc)) {
+            } else if (on_rate(st->fixed_d1, d, target, nc, cfg->rate_band)) {
                 err = st->fixed_rho0 + FIXED_SAFETY * d1 * target / (target - 1.0);
             }
             if (err == err && kink_ok) offer(st, st->fallback, err, st->fallback_step, 1, nc, st->fixed_gain);
@@ -388,7 +392,7 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
         const double dm = mag(d, nc);
         const double dp[2] = {st->diff[j], nc == 2 ? st->diff_im[j] : 0.0};
         const int has_rate = j < st->rows - 1;
-        const int rate = has_rate && on_rate(dp, d, qe[j], nc);
+        const int rate = has_rate && on_rate(dp, d, qe[j], nc, cfg->rate_band);
         const int sat = dm <= rho + st->rho_prev * ampj;
         /* Column 0 off rate, and not shrinking faster than predicted (that is a vanishing
          * leading term: (x-1)^3 at 1 one-sided): noise in f, in units of f, when it is below
@@ -398,7 +402,7 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
          * give differences of the estimate's own size instead). */
         const int grew = dm > mag(dp, nc) && dm <= NOISE_FRACTION * amag;
         if (j == 0 && has_rate && !rate && !sat && ((st->flags & FD_FLAG_TRUSTED) || grew) &&
-            !faster_than(dp, d, qe[j], nc)) {
+            !faster_than(dp, d, qe[j], nc, cfg->rate_band)) {
             const double sigma = 0.5 * dm * hn / wabs;
             if (sigma > st->noise_seen) st->noise_seen = sigma;
         }

@@ -104,7 +104,7 @@ def plot_steps(
     if method not in _SIDES:
         raise fail("method", "one of 'central', 'forward', 'backward' for plot_steps", method)
     n = check_int("n", n, 1, "a positive integer")
-    order = check_order(method, order)
+    order = check_order(method, order, n)
     if np.ndim(x) != 0:
         raise fail("x", "a single number (plot_steps draws one point)", x)
     res = derivative(f, x, n=n, method=method, order=order, args=args, kwargs=kwargs)
@@ -132,7 +132,7 @@ def plot_steps(
     h0 = scale * 2.0 ** _steps.initial_step_exponent(n)
     per_level = len(offsets)
     levels = max(1, (res.nfev - 1) // per_level)
-    hk = h0 / _steps.DEFAULT_STEP_RATIO ** np.arange(levels)
+    hk = h0 / _steps.step_ratio(n, method) ** np.arange(levels)
     sk = (x + hk) - x
     with np.errstate(all="ignore"):
         vk = np.array([[call(x + c * v) for c in offsets] for v in sk])
