@@ -53,6 +53,11 @@ def pattern(sparsity: Any) -> tuple[tuple[int, int], np.ndarray, np.ndarray]:
     sparse = scipy_sparse()
     if not sparse.issparse(sparsity):
         raise fail("sparsity", _RULE, sparsity, TypeError)
+    if sparsity.format == "csr" and sparsity.has_canonical_format:  # sorted, no duplicates
+        keep = sparsity.data != 0
+        counts = np.diff(sparsity.indptr)
+        r = np.repeat(np.arange(counts.size, dtype=np.intp), counts)
+        return sparsity.shape, r[keep], sparsity.indices[keep].astype(np.intp)
     coo = sparse.coo_array(sparsity)
     if coo.ndim != 2:
         raise fail("sparsity", _RULE, sparsity, TypeError)
@@ -118,10 +123,13 @@ def _coloured_ladders(a: DerivativeArgs, ev: Any, y0: np.ndarray, eps: float, ro
         moved = counts[g] > 0  # a column without entries is never moved (its group is 0)
         # one evaluation per (colour, point index): every active column of the colour moved
         key = colour[g[moved]] * int(cnt.max()) + p[moved]
-        uniq, which = np.unique(key, return_inverse=True)
-        X = np.repeat(x[:, None], uniq.size, axis=1)
+        present = np.zeros(int(colour.max() + 1) * int(cnt.max()), dtype=bool)
+        present[key] = True
+        nuniq = int(np.count_nonzero(present))
+        which = (np.cumsum(present) - 1)[key]  # the evaluation of every moved point
+        X = np.repeat(x[:, None], nuniq, axis=1)
         X[g[moved], which] = pts[moved]
-        vals = ev.rows(ev.real_points(X)).reshape(uniq.size, ev.m, ev.ncomp)
+        vals = ev.rows(ev.real_points(X)).reshape(nuniq, ev.m, ev.ncomp)
         fv = np.zeros((g.size, k, ev.ncomp))
         fv[moved] = vals[which[:, None], Rc[g[moved]]]  # each group's own rows
         fv[pad[g]] = 0.0
