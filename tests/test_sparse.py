@@ -248,3 +248,31 @@ def test_f_exceptions_propagate():
 
     with pytest.raises(KeyError, match="mine"):
         fd.jacobian(f, np.ones(3), sparsity=np.eye(3, dtype=bool))
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"step": 1e-4},
+        {"order": 4},
+        {"method": "forward"},
+        {"method": "backward", "order": 2},
+        {"rtol": 1e-6},
+        {"vectorized": True, "batch_bytes": 8 * 30 * 2},  # two points per call of f
+    ],
+)
+def test_same_as_dense_entry_for_entry(kw):
+    n = 30
+    P = tridiagonal(n)
+
+    def f(u):
+        z = np.zeros_like(u[:1])
+        up = np.concatenate((z, u, z))
+        return up[:-2] * up[2:] + np.sin(u)
+
+    u = np.linspace(0.1, 2.0, n)
+    res, dense = fd.jacobian(f, u, sparsity=P, **kw), fd.jacobian(f, u, **kw)
+    _, rows, cols = _sparse.pattern(P)
+    for name in ("df", "error", "status"):
+        np.testing.assert_array_equal(getattr(res, name).data, getattr(dense, name)[rows, cols])
+    assert res.nfev < dense.nfev / 5
