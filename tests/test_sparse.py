@@ -276,3 +276,15 @@ def test_same_as_dense_entry_for_entry(kw):
     for name in ("df", "error", "status"):
         np.testing.assert_array_equal(getattr(res, name).data, getattr(dense, name)[rows, cols])
     assert res.nfev < dense.nfev / 5
+
+
+def test_empty_columns_and_rows():
+    def f(x):  # f_1 is constant; x_1 does not enter
+        return np.array([x[0] ** 2 + np.exp(x[2]), 7.0, x[2] * x[0]])
+
+    x = np.array([0.5, 2.0, -0.3])
+    P = np.array([[1, 0, 1], [0, 0, 0], [1, 0, 1]], dtype=bool)
+    res = fd.jacobian(f, x, sparsity=P)
+    exact = np.array([[2 * x[0], 0, np.exp(x[2])], [0, 0, 0], [x[2], 0, x[0]]])
+    assert_honest_sparse(res, P, exact)
+    assert res.success.data.all() and res.step[1] == 0 and np.all(res.step[[0, 2]] > 0)

@@ -115,25 +115,29 @@ def _coloured_ladders(a: DerivativeArgs, ev: Any, y0: np.ndarray, eps: float, ro
     L = _finite_diff.Ladder(config, ev.ncomp, _noise(a, eps), n, k)
     L.init(x, h0, side, flags, F0)
     idx = L.active()
+    ncolours = int(colour.max()) + 1
+    empty = counts == 0  # a column without entries is never moved (its group is 0)
+    if empty.any():
+        idx = idx[~empty[idx]]  # their ladders see the constant 0 and need no evaluation
+    padded = bool(pad.any())
     while idx.size:
         pts = L.points(idx)
         cnt = npts[L.sides(idx)]
         g = np.repeat(idx, cnt)  # the group (column) of every point
         p = np.arange(g.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)  # its index in the level
-        moved = counts[g] > 0  # a column without entries is never moved (its group is 0)
         # one evaluation per (colour, point index): every active column of the colour moved
-        key = colour[g[moved]] * int(cnt.max()) + p[moved]
-        present = np.zeros(int(colour.max() + 1) * int(cnt.max()), dtype=bool)
+        key = colour[g] * int(cnt.max()) + p
+        present = np.zeros(ncolours * int(cnt.max()), dtype=bool)
         present[key] = True
         nuniq = int(np.count_nonzero(present))
-        which = (np.cumsum(present) - 1)[key]  # the evaluation of every moved point
+        which = (np.cumsum(present) - 1)[key]  # the evaluation of every point
         X = np.repeat(x[:, None], nuniq, axis=1)
-        X[g[moved], which] = pts[moved]
+        X[g, which] = pts
         vals = ev.rows(ev.real_points(X)).reshape(nuniq, ev.m, ev.ncomp)
-        fv = np.zeros((g.size, k, ev.ncomp))
-        fv[moved] = vals[which[:, None], Rc[g[moved]]]  # each group's own rows
-        fv[pad[g]] = 0.0
-        idx = idx[: L.update(idx, np.ascontiguousarray(fv).reshape(-1))]
+        fv = vals[which[:, None], Rc[g]]  # (points, k, ncomp): each group's own rows
+        if padded:
+            fv[pad[g]] = 0.0
+        idx = idx[: L.update(idx, fv.reshape(-1))]
     df, error, status, step = _results(L, ev, n)
     return df, error, status, step, slot
 
