@@ -288,3 +288,15 @@ def test_empty_columns_and_rows():
     exact = np.array([[2 * x[0], 0, np.exp(x[2])], [0, 0, 0], [x[2], 0, x[0]]])
     assert_honest_sparse(res, P, exact)
     assert res.success.data.all() and res.step[1] == 0 and np.all(res.step[[0, 2]] > 0)
+
+
+def test_jacobian_of_with_sparsity():
+    P = np.eye(3, dtype=bool)
+    jac = fd.jacobian_of(np.sin, sparsity=P)
+    J = jac(np.array([0.1, 0.2, 0.3]))
+    assert isinstance(J, sp.csr_array) and J.dtype == np.float64
+    np.testing.assert_allclose(J.toarray(), np.diag(np.cos([0.1, 0.2, 0.3])), rtol=1e-12)
+    kinked = fd.jacobian_of(np.abs, sparsity=P)
+    with pytest.raises(fd.DerivativeError, match="1 of 3 entries"):
+        kinked(np.array([0.0, 1.0, 2.0]))
+    assert not kinked.last.success[0, 0] and kinked.last.success[1, 1]

@@ -959,8 +959,8 @@ def jacobian(
     >>> res.nfev < 100  # a dense Jacobian takes more than 2 n
     True
 
-    Then ``least_squares(residual, u, jac=lambda u: fd.jacobian(residual, u,
-    sparsity=P).df, jac_sparsity=P)`` uses it in place of scipy's own differences.
+    ``least_squares(residual, u0, jac=fd.jacobian_of(residual, sparsity=P))`` then uses it
+    in place of scipy's own differences (see the optimisers page of the docs).
     """
     if sparsity is not None:
         if method == "dual":
