@@ -409,4 +409,19 @@ int fd_grid_plan_init(fd_grid_plan *plan, ptrdiff_t outer, ptrdiff_t len, ptrdif
 int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *x, double eps,
                        double *df, double *error, signed char *status);
 
+/* ---------------------------------------------------------------------------------------- */
+/* Colouring sparse patterns (colouring.c)                                                  */
+/* ---------------------------------------------------------------------------------------- */
+
+/*
+ * Greedy distance-1 colouring (largest-first order) of the column intersection graph of an
+ * nrows x ncols pattern, given both as CSC (col_ptr[ncols + 1], row_idx) and as CSR
+ * (row_ptr[nrows + 1], col_idx), indices in range.  Writes colour[j] in 0 .. ncolours - 1 so
+ * that no two columns of one colour share a row, and returns ncolours (0 when ncols is 0).
+ * work: 4 * ncols + 1 ptrdiff_t of scratch.
+ */
+ptrdiff_t fd_colour_columns(ptrdiff_t nrows, ptrdiff_t ncols, const ptrdiff_t *col_ptr,
+                            const ptrdiff_t *row_idx, const ptrdiff_t *row_ptr,
+                            const ptrdiff_t *col_idx, ptrdiff_t *colour, ptrdiff_t *work);
+
 #endif /* FASTDIFF_H */

@@ -68,9 +68,13 @@ class _DerivativeFunction:
         res = self._verb(self.f, x, args=args, **self.options)
         self.last = res
         self.nfev += res.nfev
-        if self.strict and not np.all(res.success):
-            bad = ~np.asarray(res.success)
-            codes = sorted({int(s) for s in np.atleast_1d(np.asarray(res.status)[bad])})
+        sparse = hasattr(res.success, "tocsr")  # jacobian(sparsity=P): csr_array results
+        success, status = res.success, res.status
+        if sparse:
+            success, status = success.data, status.data
+        if self.strict and not np.all(success):
+            bad = ~np.asarray(success)
+            codes = sorted({int(s) for s in np.atleast_1d(np.asarray(status)[bad])})
             raise DerivativeError(
                 f"{self._verb.__name__} of {getattr(self.f, '__name__', 'f')} is not trusted "
                 f"at {int(np.count_nonzero(bad))} of {bad.size} entries (status {codes}, "
@@ -78,6 +82,8 @@ class _DerivativeFunction:
                 res,
                 np.asarray(x, dtype=np.float64),
             )
+        if sparse:
+            return res.df.astype(np.float64)
         return np.asarray(res.df, dtype=np.float64)
 
     def __repr__(self) -> str:

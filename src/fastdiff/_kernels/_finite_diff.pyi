@@ -145,3 +145,10 @@ def eval_rows_looped(
     m: int,
     cplx: bool,
 ) -> NDArray[np.complex128]: ...
+def colour_columns(
+    nrows: int,
+    col_ptr: NDArray[np.intp],
+    row_idx: NDArray[np.intp],
+    row_ptr: NDArray[np.intp],
+    col_idx: NDArray[np.intp],
+) -> tuple[NDArray[np.intp], int]: ...

@@ -13,7 +13,7 @@ from fastdiff._kernels.fastdiff cimport (
     FD_MAX_POINTS, FD_N_SIDES, FD_OFFSETS_NONFINITE, FD_OFFSETS_REPEATED, FD_STATUS_COUNT,
     FD_COMPLEX_MAX_COLS, fd_complex_step, fd_contour, fd_fornberg_weights, fd_ladder_config, fd_ladder_init, fd_ladder_points,
     fd_ladder_points_groups, fd_ladder_prepare, fd_ladder_results, fd_ladder_set_pair, fd_ladder_state,
-    fd_ladder_update, fd_ladder_update_groups, fd_status_codes, fd_status_messages, fd_status_names,
+    fd_ladder_update, fd_ladder_update_groups, fd_status_codes, fd_colour_columns, fd_status_messages, fd_status_names,
 )
 
 OFFSETS_NONFINITE = FD_OFFSETS_NONFINITE
@@ -450,3 +450,20 @@ def eval_rows_looped(f, tuple args, dict kwargs, XT, tuple shape, tuple fshape,
         else:
             out[c] = a.reshape(-1)
     return out
+
+
+def colour_columns(Py_ssize_t nrows, const Py_ssize_t[::1] col_ptr, const Py_ssize_t[::1] row_idx,
+                   const Py_ssize_t[::1] row_ptr, const Py_ssize_t[::1] col_idx):
+    """(colour per column, number of colours) of the pattern given as CSC and CSR (np.intp)."""
+    cdef Py_ssize_t ncols = col_ptr.shape[0] - 1, ncolours
+    colour = np.zeros(ncols, dtype=np.intp)
+    work = np.empty(4 * ncols + 1, dtype=np.intp)
+    cdef Py_ssize_t[::1] cv = colour, wv = work
+    cdef const Py_ssize_t *ri = &row_idx[0] if row_idx.shape[0] else NULL
+    cdef const Py_ssize_t *ci = &col_idx[0] if col_idx.shape[0] else NULL
+    if ncols == 0:
+        return colour, 0
+    with nogil:
+        ncolours = fd_colour_columns(nrows, ncols, &col_ptr[0], ri, &row_ptr[0], ci, &cv[0],
+                                     &wv[0])
+    return colour, int(ncolours)

@@ -167,3 +167,9 @@ cdef extern from "fastdiff.h" nogil:
                           Py_ssize_t inner, int n, int order, int uniform, double dx)
     int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *x,
                            double eps, double *df, double *error, signed char *status)
+
+    # Colouring sparse patterns (colouring.c)
+    Py_ssize_t fd_colour_columns(Py_ssize_t nrows, Py_ssize_t ncols, const Py_ssize_t *col_ptr,
+                                 const Py_ssize_t *row_idx, const Py_ssize_t *row_ptr,
+                                 const Py_ssize_t *col_idx, Py_ssize_t *colour,
+                                 Py_ssize_t *work)

@@ -1,0 +1,216 @@
+"""Sparse Jacobians by column colouring: patterns, colours, compressed directions, csr results.
+
+Columns that share no row of the pattern are perturbed together (Curtis, Powell and Reid
+1974): moving every column of colour c at once, output i still sees only its one column j of
+that colour, so f_i there is the value J[i, j] needs. Each column keeps the coordinate ladder
+of the dense Jacobian (its own step, true spacing (x + h) - x, tableau, error and status),
+restricted to its pattern entries; the points of a colour's columns at one level are one
+evaluation of f. (One shared step t along d_c = sum of the colour's unit vectors, as `jvp`
+does, is not honest here: x_j + t rounds differently in every coordinate, an error of
+|J_ij| ulp(x_j) / 2 per point that f's noise does not bound.) With method="complex" the
+imaginary move is exact, so each colour is one complex-step line, as in `jvp`. The colouring
+is C (csrc/colouring.c).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fastdiff import _steps
+from fastdiff._derivative import (
+    SIDES,
+    DerivativeArgs,
+    _order_for,
+    _sides_and_steps,
+    ladder_config,
+)
+from fastdiff._kernels import _finite_diff
+from fastdiff._result import make_result
+from fastdiff._stencils import stencil
+from fastdiff._validation import fail
+
+_RULE = "a scipy.sparse matrix or array, or a bool ndarray, of shape (f.size, x.size)"
+
+
+def scipy_sparse() -> Any:
+    """scipy.sparse, imported only on the sparse path."""
+    try:
+        import scipy.sparse
+    except ImportError as exc:
+        raise ImportError('`sparsity` needs scipy: pip install "fastdiff[sparse]"') from exc
+    return scipy.sparse
+
+
+def pattern(sparsity: Any) -> tuple[tuple[int, int], np.ndarray, np.ndarray]:
+    """(shape, rows, cols) of the nonzero entries of the pattern, row-major, no duplicates."""
+    if isinstance(sparsity, np.ndarray):
+        if sparsity.dtype != np.bool_ or sparsity.ndim != 2:
+            raise fail("sparsity", _RULE, sparsity, TypeError)
+        r, c = np.nonzero(sparsity)
+        return sparsity.shape, r.astype(np.intp), c.astype(np.intp)
+    sparse = scipy_sparse()
+    if not sparse.issparse(sparsity):
+        raise fail("sparsity", _RULE, sparsity, TypeError)
+    if sparsity.format == "csr" and sparsity.has_canonical_format:  # sorted, no duplicates
+        keep = sparsity.data != 0
+        counts = np.diff(sparsity.indptr)
+        r = np.repeat(np.arange(counts.size, dtype=np.intp), counts)
+        return sparsity.shape, r[keep], sparsity.indices[keep].astype(np.intp)
+    coo = sparse.coo_array(sparsity)
+    if coo.ndim != 2:
+        raise fail("sparsity", _RULE, sparsity, TypeError)
+    keep = coo.data != 0
+    shape = (int(coo.shape[0]), int(coo.shape[1]))
+    lin = np.unique(coo.row[keep].astype(np.int64) * shape[1] + coo.col[keep])
+    w = max(shape[1], 1)
+    return shape, (lin // w).astype(np.intp), (lin % w).astype(np.intp)
+
+
+def colour_columns(shape: tuple[int, int], rows: np.ndarray, cols: np.ndarray):
+    """(colour per column, number of colours): a greedy distance-1 colouring of the column
+    intersection graph, largest-first (csrc/colouring.c)."""
+    m, n = shape
+    row_ptr = np.zeros(m + 1, dtype=np.intp)
+    np.cumsum(np.bincount(rows, minlength=m), out=row_ptr[1:])
+    by_col = np.argsort(cols, kind="stable")
+    col_ptr = np.zeros(n + 1, dtype=np.intp)
+    np.cumsum(np.bincount(cols, minlength=n), out=col_ptr[1:])
+    return _finite_diff.colour_columns(
+        m,
+        col_ptr,
+        np.ascontiguousarray(rows[by_col]),
+        row_ptr,
+        np.ascontiguousarray(cols),
+    )
+
+
+def _coloured_ladders(a: DerivativeArgs, ev: Any, y0: np.ndarray, eps: float, rows, cols, colour):
+    """The coordinate ladders of the dense Jacobian (same steps, spacing, tableaux), one group
+    per column holding only that column's pattern entries, with the points of all columns of
+    one colour at one level evaluated together. Returns df, error, status, step of shape
+    (n, k), k the most entries of a column, and the slot of every pattern entry."""
+    from fastdiff._multivariate import _noise, _results
+
+    x = ev.base
+    n = x.size
+    side, h0, flags = _sides_and_steps(a._replace(n=1), x)
+    config = ladder_config(1, a.method, a.order, a.step is not None, a.rtol, a.atol)
+    npts = np.array([len(stencil(s, 1, _order_for(a, s)).offsets) for s in SIDES], dtype=np.intp)
+    counts = np.bincount(cols, minlength=n)
+    k = max(int(counts.max()), 1)
+    by_col = np.argsort(cols, kind="stable")
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    slot = np.empty(rows.size, dtype=np.intp)
+    slot[by_col] = np.arange(rows.size) - starts[cols[by_col]]
+    R = np.full((n, k), -1, dtype=np.intp)  # R[j, s]: the output row of column j's slot s
+    R[cols, slot] = rows
+    pad = R < 0
+    Rc = np.where(pad, 0, R)
+    f0 = y0.reshape(-1).astype(np.complex128)[Rc]
+    f0[pad] = 0.0  # padding is the constant 0: derivative exactly 0, done at once
+    F0 = np.empty((n, 2 * k))
+    F0[:, 0::2], F0[:, 1::2] = f0.real, f0.imag
+    L = _finite_diff.Ladder(config, ev.ncomp, _noise(a, eps), n, k)
+    L.init(x, h0, side, flags, F0)
+    idx = L.active()
+    ncolours = int(colour.max()) + 1
+    empty = counts == 0  # a column without entries is never moved (its group is 0)
+    if empty.any():
+        idx = idx[~empty[idx]]  # their ladders see the constant 0 and need no evaluation
+    padded = bool(pad.any())
+    while idx.size:
+        pts = L.points(idx)
+        cnt = npts[L.sides(idx)]
+        g = np.repeat(idx, cnt)  # the group (column) of every point
+        p = np.arange(g.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)  # its index in the level
+        # one evaluation per (colour, point index): every active column of the colour moved
+        key = colour[g] * int(cnt.max()) + p
+        present = np.zeros(ncolours * int(cnt.max()), dtype=bool)
+        present[key] = True
+        nuniq = int(np.count_nonzero(present))
+        which = (np.cumsum(present) - 1)[key]  # the evaluation of every point
+        X = np.repeat(x[:, None], nuniq, axis=1)
+        X[g, which] = pts
+        vals = ev.rows(ev.real_points(X)).reshape(nuniq, ev.m, ev.ncomp)
+        fv = vals[which[:, None], Rc[g]]  # (points, k, ncomp): each group's own rows
+        if padded:
+            fv[pad[g]] = 0.0
+        idx = idx[: L.update(idx, fv.reshape(-1))]
+    df, error, status, step = _results(L, ev, n)
+    return df, error, status, step, slot
+
+
+def sparse_jacobian(a: DerivativeArgs, sparsity: Any) -> Any:
+    """The sparse Jacobian: a Result whose df, error, success, status are csr_arrays."""
+    # imported here: _multivariate's jacobian calls this module
+    from fastdiff._multivariate import _Evaluator, _limiting_step
+
+    shape, rows, cols = pattern(sparsity)
+    sparse = scipy_sparse()
+    n = a.x.size
+    if a.bounds is not None:
+        raise fail("bounds", "None with `sparsity` (a colour's line crosses coordinates)", a.bounds)
+    ev = _Evaluator(a)
+    with np.errstate(all="ignore"):
+        y0, eps, _ = ev.probe()
+        if shape != (ev.m, n):
+            raise fail("sparsity", f"of shape (f.size, x.size) = {(ev.m, n)}", f"shape {shape}")
+        colour, ncolours = colour_columns(shape, rows, cols)
+        nnz = rows.size
+        if nnz == 0:  # every entry is promised zero: nothing to estimate
+            df, error = np.zeros(0, dtype=y0.dtype if ev.ncomp == 2 else np.float64), np.zeros(0)
+            status, step = np.zeros(0, dtype=np.int64), np.zeros(n)
+        elif a.method == "complex":
+            df, error, status, step = _complex_colours(a, ev, rows, cols, colour, ncolours)
+        else:
+            D, E, St, H, slot = _coloured_ladders(a, ev, y0, eps, rows, cols, colour)
+            df, error, status = D[cols, slot], E[cols, slot], St[cols, slot].astype(np.int64)
+            step = np.where(np.bincount(cols, minlength=n) > 0, _limiting_step(E, H), 0.0)
+    indptr = np.zeros(shape[0] + 1, dtype=np.intp)
+    np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
+
+    def csr(data: np.ndarray) -> Any:
+        return sparse.csr_array((data, cols.copy(), indptr.copy()), shape=shape)
+
+    return make_result(
+        csr(df),
+        csr(error),
+        csr(status >= 0),
+        csr(status),
+        int(ev.nfev),
+        step.reshape(a.x.shape),
+        a.method,
+    )
+
+
+def _complex_colours(a: DerivativeArgs, ev: Any, rows, cols, colour, ncolours):
+    """Complex step along x + i h d_c per colour: the imaginary move h is exact in every
+    coordinate, so one line per colour keeps each entry's own estimate and error."""
+    from fastdiff._multivariate import _complex_line
+
+    n = ev.base.size
+    nnz = rows.size
+    df = np.zeros(nnz, dtype=np.complex128 if ev.ncomp == 2 else np.float64)
+    error = np.zeros(nnz)
+    status = np.zeros(nnz, dtype=np.int64)
+    step = np.zeros(n)
+    used = np.zeros(n, dtype=bool)
+    used[cols] = True
+    entry_colour = colour[cols]
+    for c in range(ncolours):
+        members = used & (colour == c)
+        if not members.any():
+            continue
+        v = members.astype(np.float64)
+        # the line's unit, as jvp's: the largest coordinate it moves (|v| = 1)
+        unit = float(_steps.scale_of(np.array([np.abs(ev.base[members]).max()]))[0])
+        d, e, s, t = _complex_line(a, ev, v, unit)
+        sel = np.flatnonzero(entry_colour == c)
+        r = rows[sel]
+        df[sel] = np.asarray(d).reshape(-1)[r]
+        error[sel] = np.asarray(e).reshape(-1)[r]
+        status[sel] = np.asarray(s).reshape(-1)[r]
+        step[members] = abs(t)
+    return df, error, status, step

@@ -1,0 +1,302 @@
+"""Sparse Jacobians by column colouring: the colouring against a slow checker, the entries
+against analytic and dense Jacobians, honesty per entry, evaluation counts, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fastdiff as fd
+from fastdiff import _sparse
+
+sp = pytest.importorskip("scipy.sparse")
+
+EPS = np.finfo(np.float64).eps
+SLACK = 8 * EPS  # as test_multivariate: rounding slack of order 1e-15 max(1, |df|)
+
+
+def tridiagonal(n):
+    return sp.diags([1, 1, 1], offsets=[-1, 0, 1], shape=(n, n), dtype=bool)
+
+
+def colours_of(P):
+    shape, rows, cols = _sparse.pattern(P)
+    return _sparse.colour_columns(shape, rows, cols), shape, rows, cols
+
+
+def check_colouring(colour, ncolours, shape, rows, cols):
+    """The slow obvious checker: within one row, no colour appears twice; colours in range."""
+    assert colour.shape == (shape[1],)
+    if shape[1]:
+        assert colour.min() >= 0 and colour.max() < ncolours
+    seen = set()
+    for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+        key = (r, int(colour[c]))
+        assert key not in seen, f"row {r} has two columns of colour {colour[c]}"
+        seen.add(key)
+
+
+# ------------------------------------------------------------------------------------------
+# Colouring
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [3, 4, 10, 2000])
+def test_tridiagonal_takes_three_colours(n):
+    (colour, ncolours), *rest = colours_of(tridiagonal(n))
+    assert ncolours == 3
+    check_colouring(colour, ncolours, *rest)
+
+
+def test_banded_takes_bandwidth_colours():
+    n, lo, hi = 60, 2, 3  # a band of width lo + hi + 1: every window of that many columns
+    P = sp.diags([1] * (lo + hi + 1), offsets=range(-lo, hi + 1), shape=(n, n), dtype=bool)
+    (colour, ncolours), *rest = colours_of(P)
+    assert ncolours == lo + hi + 1  # shares a row, so that many colours are necessary
+    check_colouring(colour, ncolours, *rest)
+
+
+def test_dense_and_diagonal_and_empty():
+    (colour, nc), *_ = colours_of(np.ones((4, 5), dtype=bool))
+    assert nc == 5 and sorted(colour) == list(range(5))
+    (colour, nc), *_ = colours_of(np.eye(6, dtype=bool))
+    assert nc == 1 and not colour.any()
+    (colour, nc), *_ = colours_of(np.zeros((3, 4), dtype=bool))
+    assert nc == 1  # the empty columns share colour 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    m=st.integers(1, 25),
+    n=st.integers(1, 25),
+    density=st.floats(0.0, 0.6),
+    seed=st.integers(0, 2**31),
+)
+def test_random_patterns_are_proper(m, n, density, seed):
+    A = np.random.default_rng(seed).random((m, n)) < density
+    (colour, nc), shape, rows, cols = colours_of(A)
+    check_colouring(colour, nc, shape, rows, cols)
+    # greedy uses at most (max degree in the intersection graph) + 1 colours
+    G = (A.T.astype(int) @ A.astype(int)) > 0
+    np.fill_diagonal(G, False)
+    assert nc <= G.sum(axis=1).max() + 1
+
+
+def test_pattern_accepts_sparse_forms_and_drops_zeros():
+    dense = np.array([[1, 0, 2], [0, 0, 3]], dtype=float)
+    want = (np.array([0, 0, 1]), np.array([0, 2, 2]))
+    coo = sp.coo_array(([1.0, 0.0, 2.0, 3.0, 1.0], ([0, 1, 0, 1, 0], [0, 0, 2, 2, 0])), (2, 3))
+    for P in (sp.csr_array(dense), sp.csc_matrix(dense), coo, dense != 0):
+        shape, rows, cols = _sparse.pattern(P)
+        assert shape == (2, 3)
+        np.testing.assert_array_equal(rows, want[0])
+        np.testing.assert_array_equal(cols, want[1])
+
+
+# ------------------------------------------------------------------------------------------
+# Sparse Jacobians
+# ------------------------------------------------------------------------------------------
+
+
+def bvp(n):
+    """Residual of u'' = exp(u) on (0, 1), u(0) = u(1) = 0, n interior nodes; and its
+    Jacobian. Looped (x of shape (n,)) or vectorized (x of shape (n, k))."""
+    c = (n + 1.0) ** 2
+
+    def residual(u):
+        z = np.zeros_like(u[:1])
+        up = np.concatenate((z, u, z))
+        return (up[:-2] - 2 * u + up[2:]) * c - np.exp(u)
+
+    def jac(u):
+        return sp.diags(
+            [np.full(n - 1, c), -2 * c - np.exp(u), np.full(n - 1, c)], offsets=[-1, 0, 1]
+        ).toarray()
+
+    return residual, jac
+
+
+def assert_honest_sparse(res, P, exact):
+    """Same pattern as P, every stored entry within its error bar where it succeeded."""
+    _, rows, cols = _sparse.pattern(P)
+    for v in (res.df, res.error, res.success, res.status):
+        assert isinstance(v, sp.csr_array)
+        assert v.shape == exact.shape
+        coo = v.tocoo()
+        np.testing.assert_array_equal(coo.row, rows)
+        np.testing.assert_array_equal(coo.col, cols)
+    df, err, ok = res.df.data, res.error.data, res.success.data
+    true = np.abs(df - exact[rows, cols])
+    np.testing.assert_array_equal(ok, res.status.data >= 0)
+    bad = ok & ~(true <= err + SLACK * np.maximum(1.0, np.abs(df)))
+    assert not bad.any(), f"dishonest entries: true={true[bad]}, error={err[bad]}"
+
+
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_bvp_tridiagonal(vectorized):
+    n = 50
+    f, jac = bvp(n)
+    u = np.sin(np.linspace(0.1, 3.0, n))
+    P = tridiagonal(n)
+    res = fd.jacobian(f, u, sparsity=P, vectorized=vectorized)
+    assert_honest_sparse(res, P, jac(u))
+    assert res.success.data.all()
+    # entry for entry the dense Jacobian's steps and ladders: the same estimates
+    dense = fd.jacobian(f, u)
+    _, rows, cols = _sparse.pattern(P)
+    np.testing.assert_allclose(res.df.data, dense.df[rows, cols], rtol=0, atol=0)
+    np.testing.assert_allclose(res.error.data, dense.error[rows, cols], rtol=0, atol=0)
+    assert res.method == "central" and res.step.shape == (n,)
+
+
+def test_nfev_does_not_grow_with_n():
+    counts = {}
+    for n in (50, 2000):
+        f, _ = bvp(n)
+        u = np.sin(np.linspace(0.1, 3.0, n))
+        res = fd.jacobian(f, u, sparsity=tridiagonal(n), vectorized=True)
+        assert res.success.data.all()
+        counts[n] = res.nfev
+    assert counts[2000] <= 2 * counts[50]
+    assert counts[2000] * 50 <= 2 * 2000 + 1  # dense central differences take >= 2 n + 1
+
+
+def test_banded_with_zero_entries_succeed():
+    n = 30
+    rng = np.random.default_rng(1)
+    A = np.triu(np.tril(rng.normal(size=(n, n)), 2), -1)  # band -1 .. 2
+    A[3, 4] = A[5, 5] = 0.0  # in the pattern, true value zero
+
+    def f(x):
+        return A @ np.sin(x) + x[::-1] ** 0 * 0.0
+
+    x = rng.uniform(-1, 1, n)
+    P = sp.csr_array(np.triu(np.tril(np.ones((n, n)), 2), -1))
+    res = fd.jacobian(f, x, sparsity=P)
+    exact = A * np.cos(x)[None, :]
+    assert_honest_sparse(res, P, exact)
+    assert res.success[3, 4] and res.success[5, 5]
+    assert abs(res.df[3, 4]) <= res.error[3, 4] + SLACK
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_pattern_against_analytic(seed):
+    rng = np.random.default_rng(seed)
+    m, n = 40, 30
+    mask = rng.random((m, n)) < 0.1
+    W = np.where(mask, rng.normal(size=(m, n)), 0.0)
+
+    def f(x):  # f_i = sum_j W_ij exp(x_j) x_j: J_ij = W_ij exp(x_j) (1 + x_j)
+        return W @ (np.exp(x) * x)
+
+    x = rng.uniform(-1, 1, n)
+    res = fd.jacobian(f, x, sparsity=mask)
+    exact = W * (np.exp(x) * (1 + x))[None, :]
+    assert_honest_sparse(res, mask, exact)
+    assert res.success.data.all()
+    (_, nc), *_ = colours_of(mask)
+    dense = fd.jacobian(f, x)
+    # the same levels as dense, a colour's point index costing one call instead of one per
+    # column (a colour runs as long as its slowest column)
+    assert nc < n and res.nfev < dense.nfev
+
+
+def test_complex_method_and_complex_f_and_shapes():
+    n = 20
+    f, jac = bvp(n)
+    u = np.linspace(0.1, 0.9, n)
+    P = tridiagonal(n)
+    res = fd.jacobian(f, u, sparsity=P, method="complex")
+    assert_honest_sparse(res, P, jac(u))
+    assert res.success.data.all() and res.method == "complex"
+    # a complex-valued f of a 2-D x: flattened indices, (f.size, x.size)
+    X = np.linspace(0.2, 1.0, 6).reshape(2, 3)
+    g = lambda x: np.exp(1j * x) * x  # noqa: E731
+    res = fd.jacobian(g, X, sparsity=sp.csr_array(np.eye(6)))
+    x = X.ravel()
+    want = np.diag(np.exp(1j * x) * (1 + 1j * x))
+    assert res.df.dtype.kind == "c" and res.step.shape == (2, 3)
+    assert_honest_sparse(res, sp.csr_array(np.eye(6)), want)
+
+
+def test_empty_pattern_costs_one_call():
+    res = fd.jacobian(np.sin, np.ones(4), sparsity=np.zeros((4, 4), dtype=bool))
+    assert res.nfev == 1 and res.df.nnz == 0 and res.df.shape == (4, 4)
+
+
+def test_bad_sparsity():
+    f = np.sin
+    x = np.ones(4)
+    with pytest.raises(ValueError, match=r"`sparsity`.*shape"):
+        fd.jacobian(f, x, sparsity=np.ones((4, 3), dtype=bool))
+    with pytest.raises(ValueError, match="`sparsity`"):
+        fd.jacobian(f, x, sparsity=sp.csr_array(np.eye(5)))
+    for bad in ([[True]], np.ones((4, 4)), np.ones(4, dtype=bool), "dense"):
+        with pytest.raises(TypeError, match="`sparsity`"):
+            fd.jacobian(f, x, sparsity=bad)
+    with pytest.raises(ValueError, match="`method`"):
+        fd.jacobian(f, x, sparsity=np.eye(4, dtype=bool), method="dual")
+    with pytest.raises(ValueError, match="`bounds`"):
+        fd.jacobian(f, x, sparsity=np.eye(4, dtype=bool), bounds=(0, 2))
+
+
+def test_f_exceptions_propagate():
+    def f(x):
+        raise KeyError("mine")
+
+    with pytest.raises(KeyError, match="mine"):
+        fd.jacobian(f, np.ones(3), sparsity=np.eye(3, dtype=bool))
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"step": 1e-4},
+        {"order": 4},
+        {"method": "forward"},
+        {"method": "backward", "order": 2},
+        {"rtol": 1e-6},
+        {"vectorized": True, "batch_bytes": 8 * 30 * 2},  # two points per call of f
+    ],
+)
+def test_same_as_dense_entry_for_entry(kw):
+    n = 30
+    P = tridiagonal(n)
+
+    def f(u):
+        z = np.zeros_like(u[:1])
+        up = np.concatenate((z, u, z))
+        return up[:-2] * up[2:] + np.sin(u)
+
+    u = np.linspace(0.1, 2.0, n)
+    res, dense = fd.jacobian(f, u, sparsity=P, **kw), fd.jacobian(f, u, **kw)
+    _, rows, cols = _sparse.pattern(P)
+    for name in ("df", "error", "status"):
+        np.testing.assert_array_equal(getattr(res, name).data, getattr(dense, name)[rows, cols])
+    assert res.nfev < dense.nfev / 5
+
+
+def test_empty_columns_and_rows():
+    def f(x):  # f_1 is constant; x_1 does not enter
+        return np.array([x[0] ** 2 + np.exp(x[2]), 7.0, x[2] * x[0]])
+
+    x = np.array([0.5, 2.0, -0.3])
+    P = np.array([[1, 0, 1], [0, 0, 0], [1, 0, 1]], dtype=bool)
+    res = fd.jacobian(f, x, sparsity=P)
+    exact = np.array([[2 * x[0], 0, np.exp(x[2])], [0, 0, 0], [x[2], 0, x[0]]])
+    assert_honest_sparse(res, P, exact)
+    assert res.success.data.all() and res.step[1] == 0 and np.all(res.step[[0, 2]] > 0)
+
+
+def test_jacobian_of_with_sparsity():
+    P = np.eye(3, dtype=bool)
+    jac = fd.jacobian_of(np.sin, sparsity=P)
+    J = jac(np.array([0.1, 0.2, 0.3]))
+    assert isinstance(J, sp.csr_array) and J.dtype == np.float64
+    np.testing.assert_allclose(J.toarray(), np.diag(np.cos([0.1, 0.2, 0.3])), rtol=1e-12)
+    kinked = fd.jacobian_of(np.abs, sparsity=P)
+    with pytest.raises(fd.DerivativeError, match="1 of 3 entries"):
+        kinked(np.array([0.0, 1.0, 2.0]))
+    assert not kinked.last.success[0, 0] and kinked.last.success[1, 1]
