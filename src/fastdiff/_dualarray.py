@@ -1068,6 +1068,8 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
         raise ValueError("matmul: Input operand does not have enough dimensions")
     v = av @ bv
     both = at is not None and bt is not None
+    if like._abs and both and av.ndim == 2 and bv.ndim == 2 and not like._second:
+        return _matmul_magnitudes(av, at, bv, bt, v, like, _depth(a, b))
     if like._second or (like._abs and both) or av.ndim > 2 or bv.ndim > 2:
         sa = "j" if av.ndim == 1 else "...ij"
         sb = "j" if bv.ndim == 1 else "...jk"
@@ -1094,6 +1096,28 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
     if like._abs:  # a constant operand: the products' own rounding only
         _value_errors(r, (cost * _EPS) * (av @ bv))
     return r
+
+
+def _matmul_magnitudes(
+    av: np.ndarray,
+    at: np.ndarray,
+    bv: np.ndarray,
+    bt: np.ndarray,
+    v: np.ndarray,
+    like: DualArray,
+    base: int,
+) -> DualArray:
+    """A @ B of two 2-d DualArrays in the bound's evaluation: `_multilinear` of "ij,jk->ik"
+    written as matmuls (no einsum, no zeros): rows |A|' |B| + |A| |B|', the value errors
+    E_A (rows of B) + (rows of A) E_B as the effect, and n eps |A| |B| of its own rounding."""
+    cost = 1 + av.shape[1]  # one product and a sum of n terms, as _multilinear counts
+    aa, ab = np.abs(av), np.abs(bv)
+    t = np.matmul(at, ab)
+    t += np.matmul(aa, bt)
+    r = like._like(v, t, cost, base)
+    eff = np.matmul(at[:-1], bt[-1])
+    eff += np.matmul(at[-1], bt[:-1])
+    return _value_errors(r, (cost * _EPS) * (aa @ ab), eff, fresh=True)
 
 
 def _multilinear(spec: str, operands: list[Any], like: DualArray) -> DualArray:
