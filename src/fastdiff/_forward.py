@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from fastdiff._dualarray import DualArray
-from fastdiff._kernels import _dual
+from fastdiff._kernels import _dual, _dualarray
 from fastdiff._kernels._dual import Dual
 from fastdiff._result import Result
 from fastdiff._status import Status
@@ -179,6 +179,7 @@ def dual_jacobian(
     bound: np.ndarray | None = None
     nfev = 0
     tag = _dual.open_tag()
+    pool = _dualarray.pool_on()  # large temporaries reuse blocks (_dualarray.pyx)
     try:
         for start in range(0, max(n, 1), width):
             stop = min(start + width, n)
@@ -217,6 +218,7 @@ def dual_jacobian(
         nfev += 1
     finally:
         _dual.close_tag(tag)
+        _dualarray.pool_restore(pool)
     assert jac is not None  # n >= 1: at least one chunk ran
     mag = None if mag is None else mag.reshape(mag.shape[0], -1).T
     bound = _rounding_bound(jac, mag, count, groups)
@@ -256,6 +258,7 @@ def dual_jvp(
     if xs.dtype == object or vs.dtype.kind not in "biuf":
         return _scalar_jvp(f, xs, vs, args, kwargs)
     tag = _dual.open_tag()
+    pool = _dualarray.pool_on()  # large temporaries reuse blocks (_dualarray.pyx)
     try:
         seed = np.array(vs, dtype=np.float64).reshape((1, *xs.shape))
         X = DualArray._make(xs.copy(), seed, 1, tag)
@@ -267,6 +270,7 @@ def dual_jvp(
         mag, count = _magnitudes(f, xs.copy(), np.abs(seed.reshape(1, -1)), 0, tag, args, kwargs)
     finally:
         _dual.close_tag(tag)
+        _dualarray.pool_restore(pool)
     df = yt[0]
     err = _rounding_bound(df, None if mag is None else mag[0], count)
     if df.shape == ():
@@ -331,6 +335,7 @@ def dual_hessian(
     value = xs.copy()
     nfev = 0
     tag = _dual.open_tag()
+    pool = _dualarray.pool_on()  # large temporaries reuse blocks (_dualarray.pyx)
     try:
         for bi, rows in enumerate(blocks):
             for cols in blocks[bi:]:
@@ -360,6 +365,7 @@ def dual_hessian(
         nfev += 1
     finally:
         _dual.close_tag(tag)
+        _dualarray.pool_restore(pool)
     hess = 0.5 * (hess + hess.T)
     mag2 = None if mag is None else mag[g:].reshape(g, g)[np.ix_(groups, groups)]
     bound = _rounding_bound(hess, mag2, count + 1)
