@@ -356,7 +356,7 @@ def dual_hessian(
                     raise ValueError(
                         f"`f` must return a scalar here; got an array of shape {yv.shape}."
                     )
-                hess[np.ix_(dirs, dirs)] = yt[k:].reshape(k, k)
+                hess[dirs[:, None], dirs] = yt[k:].reshape(k, k)  # np.ix_: 20 µs more
         groups = _groups(n, HESSIAN_BOUND_GROUPS)
         g = groups.max() + 1
         seed = np.zeros((g, n))
@@ -367,7 +367,7 @@ def dual_hessian(
         _dual.close_tag(tag)
         _dualarray.pool_restore(pool)
     hess = 0.5 * (hess + hess.T)
-    mag2 = None if mag is None else mag[g:].reshape(g, g)[np.ix_(groups, groups)]
+    mag2 = None if mag is None else mag[g:].reshape(g, g)[groups[:, None], groups]
     bound = _rounding_bound(hess, mag2, count + 1)
     shape = xs.shape + xs.shape
     return _array_result(hess.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape))
