@@ -135,3 +135,16 @@ def test_threads_share_the_pool_and_agree_with_serial():
     for r in results:
         np.testing.assert_array_equal(r.df, serial.df)
         np.testing.assert_array_equal(r.error, serial.error)
+
+
+def test_the_pool_is_on_for_large_seeds_only():
+    seen = []
+
+    def f(v):
+        seen.append(get_handler_name())
+        return np.sin(v)
+
+    dual_jacobian(f, np.ones(8))  # 512 bytes of seeds: NumPy's default (and its small cache)
+    dual_jacobian(f, np.ones(200))  # 320 KB
+    assert seen[0] == seen[1] != "fastdiff_dual_pool"
+    assert seen[2] == seen[3] == "fastdiff_dual_pool"
