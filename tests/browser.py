@@ -64,8 +64,12 @@ def run_chromium(args: list[str], timeout: float = 90.0) -> str:
     """Run Chromium headless with `args`; return stdout. Killed on timeout or error."""
     with tempfile.TemporaryDirectory(prefix="fastdiff-chromium-") as profile:
         cmd = [chromium(), *FLAGS, f"--user-data-dir={profile}", *args]
+        # not the test process's preloads: under tools/sanitize.sh, LD_PRELOAD carries libasan,
+        # and an uninstrumented Chromium with it preloaded hangs until the timeout
+        env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
         proc = subprocess.Popen(
             cmd,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -26,6 +26,11 @@ step() { echo; echo "=== sanitize: $* ==="; }
 LIBASAN="$("$CC" -print-file-name=libasan.so)"
 [[ -e "$LIBASAN" ]] || die "$CC has no libasan.so (install gcc's or clang's sanitizer runtime)"
 LIBASAN="$(readlink -f "$LIBASAN")"
+# libstdc++ right after it: ASan intercepts __cxa_throw, and a C++ extension that throws
+# (matplotlib's ft2font, imported by plot_steps' tests) aborts with "CHECK failed:
+# real___cxa_throw != 0" when libstdc++ is loaded only after the interceptors were set up.
+LIBSTDCXX="$(readlink -f "$("$CC" -print-file-name=libstdc++.so)")"
+[[ -e "$LIBSTDCXX" ]] || die "$CC has no libstdc++.so (C++ extensions under ASan need it preloaded)"
 
 if [[ -n "${SANITIZE_WORKDIR:-}" ]]; then
     WORK="$SANITIZE_WORKDIR"
@@ -65,7 +70,7 @@ cd "$ROOT"   # pyproject.toml's pytest settings; `import fastdiff` still finds t
 # allocator_may_return_null=1: a test asking NumPy for an impossible array gets MemoryError
 # instead of an ASan abort.  Float division by zero is IEEE arithmetic here, not UB (GCC's
 # -fsanitize=undefined does not include float-divide-by-zero).
-env LD_PRELOAD="$LIBASAN" \
+env LD_PRELOAD="$LIBASAN:$LIBSTDCXX" \
     PYTHONMALLOC=malloc \
     ASAN_OPTIONS="detect_leaks=1:malloc_context_size=2:allocator_may_return_null=1:halt_on_error=1:abort_on_error=0:detect_odr_violation=0:strict_string_checks=1" \
     LSAN_OPTIONS="suppressions=$ROOT/tools/lsan.supp:print_suppressions=0" \
