@@ -1,4 +1,5 @@
-"""Sparse Jacobians by column colouring: patterns, colours, compressed directions, csr results.
+"""Sparse Jacobians by column colouring, and sparse Hessians entry by entry: patterns,
+colours, compressed directions, csr results.
 
 Columns that share no row of the pattern are perturbed together (Curtis, Powell and Reid
 1974): moving every column of colour c at once, output i still sees only its one column j of
@@ -152,6 +153,8 @@ def sparse_jacobian(a: DerivativeArgs, sparsity: Any) -> Any:
     n = a.x.size
     if a.bounds is not None:
         raise fail("bounds", "None with `sparsity` (a colour's line crosses coordinates)", a.bounds)
+    if shape[1] != n:  # checked before any call of f; f.size is known only after the first
+        raise fail("sparsity", f"of shape (f.size, x.size) = (f.size, {n})", f"shape {shape}")
     ev = _Evaluator(a)
     with np.errstate(all="ignore"):
         y0, eps, _ = ev.probe()
@@ -214,3 +217,92 @@ def _complex_colours(a: DerivativeArgs, ev: Any, rows, cols, colour, ncolours):
         status[sel] = np.asarray(s).reshape(-1)[r]
         step[members] = abs(t)
     return df, error, status, step
+
+
+# --------------------------------------------------------------------------------------------
+# Sparse Hessians
+# --------------------------------------------------------------------------------------------
+
+_HESS_RULE = "a scipy.sparse matrix or array, or a bool ndarray, of shape (x.size, x.size)"
+
+
+def hessian_pattern(sparsity: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) of a symmetric (n, n) pattern's entries, row-major; checked before f runs."""
+    if isinstance(sparsity, np.ndarray) and (sparsity.dtype != np.bool_ or sparsity.ndim != 2):
+        raise fail("sparsity", _HESS_RULE, sparsity, TypeError)
+    shape, rows, cols = pattern(sparsity)
+    if shape != (n, n):
+        raise fail("sparsity", f"of shape (x.size, x.size) = {(n, n)}", f"shape {shape}")
+    lin = rows.astype(np.int64) * n + cols  # sorted and unique: pattern() is row-major
+    mirror = np.sort(cols.astype(np.int64) * n + rows)
+    if not np.array_equal(lin, mirror):
+        odd = np.setdiff1d(lin, mirror)[0]
+        i, j = int(odd // n), int(odd % n)
+        raise fail(
+            "sparsity",
+            "a symmetric pattern (entry (i, j) stored exactly where (j, i) is)",
+            f"entry ({i}, {j}) without ({j}, {i})",
+        )
+    return rows, cols
+
+
+def sparse_hessian(a: DerivativeArgs, sparsity: Any) -> Any:
+    """The sparse Hessian: a Result whose df, error, success, status are csr_arrays.
+
+    f is scalar, so one evaluation gives one number: the second-order information of any set
+    of points is one linear functional of H per point, and no colouring of the pattern can
+    make fewer evaluations serve more entries (colour groups that move together only ever
+    give sums of entries). So each stored entry gets the dense Hessian's own ladder: every
+    stored diagonal its axis ladder, every stored pair i < j its mixed ladder on the same
+    axis points (fastdiff._multivariate._hessian_entries), and pairs outside the pattern cost
+    nothing. A level costs two points per stored entry of the upper triangle (central), the
+    least any second difference of f can take; a vectorized f gets every entry's points of a
+    level in one call (in `batch_bytes` chunks).
+    """
+    from fastdiff._multivariate import _Evaluator, _hessian_entries, _scalar_output_required
+
+    n = a.x.size
+    rows, cols = hessian_pattern(sparsity, n)
+    sparse = scipy_sparse()
+    upper = rows < cols
+    pi, pj = rows[upper], cols[upper]
+    want_diag = np.zeros(n, dtype=bool)
+    want_diag[rows[rows == cols]] = True
+    ev = _Evaluator(a)
+    with np.errstate(all="ignore"):
+        y0, eps, _ = ev.probe()
+        _scalar_output_required("hessian", ev.fshape)
+        if rows.size == 0:  # every entry is promised zero: nothing to estimate
+            df = np.zeros(0, dtype=y0.dtype if ev.ncomp == 2 else np.float64)
+            error, status, step = np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(n)
+        else:
+            dd, ed, td, sd, dp, ep, tp = _hessian_entries(a, ev, y0, eps, pi, pj, want_diag)
+            # entry k of the pattern: its diagonal, or its pair (the lower triangle mirrors
+            # the upper one: one estimate serves (i, j) and (j, i), exactly symmetric)
+            lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
+            pair = np.searchsorted(pi.astype(np.int64) * n + pj, lo.astype(np.int64) * n + hi)
+            on_diag = rows == cols
+            pair = np.where(on_diag, 0, pair)
+
+            def pick(diag, off):
+                return np.where(on_diag, diag[rows], off[pair] if off.size else diag[rows])
+
+            df, error, status = pick(dd, dp), pick(ed, ep), pick(td, tp).astype(np.int64)
+            involved = np.zeros(n, dtype=bool)
+            involved[rows] = True
+            step = np.where(involved, sd, 0.0)
+    indptr = np.zeros(n + 1, dtype=np.intp)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+
+    def csr(data: np.ndarray) -> Any:
+        return sparse.csr_array((data, cols.copy(), indptr.copy()), shape=(n, n))
+
+    return make_result(
+        csr(df),
+        csr(error),
+        csr(status >= 0),
+        csr(status),
+        int(ev.nfev),
+        step.reshape(a.x.shape),
+        a.method,
+    )
