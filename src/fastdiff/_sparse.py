@@ -44,16 +44,17 @@ def scipy_sparse() -> Any:
     return scipy.sparse
 
 
-def pattern(sparsity: Any) -> tuple[tuple[int, int], np.ndarray, np.ndarray]:
-    """(shape, rows, cols) of the nonzero entries of the pattern, row-major, no duplicates."""
+def pattern(sparsity: Any, rule: str = _RULE) -> tuple[tuple[int, int], np.ndarray, np.ndarray]:
+    """(shape, rows, cols) of the nonzero entries of the pattern, row-major, no duplicates;
+    `rule` is the message's rule for something that is not a pattern."""
     if isinstance(sparsity, np.ndarray):
         if sparsity.dtype != np.bool_ or sparsity.ndim != 2:
-            raise fail("sparsity", _RULE, sparsity, TypeError)
+            raise fail("sparsity", rule, sparsity, TypeError)
         r, c = np.nonzero(sparsity)
         return sparsity.shape, r.astype(np.intp), c.astype(np.intp)
     sparse = scipy_sparse()
     if not sparse.issparse(sparsity):
-        raise fail("sparsity", _RULE, sparsity, TypeError)
+        raise fail("sparsity", rule, sparsity, TypeError)
     if sparsity.format == "csr" and sparsity.has_canonical_format:  # sorted, no duplicates
         keep = sparsity.data != 0
         counts = np.diff(sparsity.indptr)
@@ -61,7 +62,7 @@ def pattern(sparsity: Any) -> tuple[tuple[int, int], np.ndarray, np.ndarray]:
         return sparsity.shape, r[keep], sparsity.indices[keep].astype(np.intp)
     coo = sparse.coo_array(sparsity)
     if coo.ndim != 2:
-        raise fail("sparsity", _RULE, sparsity, TypeError)
+        raise fail("sparsity", rule, sparsity, TypeError)
     keep = coo.data != 0
     shape = (int(coo.shape[0]), int(coo.shape[1]))
     lin = np.unique(coo.row[keep].astype(np.int64) * shape[1] + coo.col[keep])
@@ -228,9 +229,7 @@ _HESS_RULE = "a scipy.sparse matrix or array, or a bool ndarray, of shape (x.siz
 
 def hessian_pattern(sparsity: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
     """(rows, cols) of a symmetric (n, n) pattern's entries, row-major; checked before f runs."""
-    if isinstance(sparsity, np.ndarray) and (sparsity.dtype != np.bool_ or sparsity.ndim != 2):
-        raise fail("sparsity", _HESS_RULE, sparsity, TypeError)
-    shape, rows, cols = pattern(sparsity)
+    shape, rows, cols = pattern(sparsity, _HESS_RULE)
     if shape != (n, n):
         raise fail("sparsity", f"of shape (x.size, x.size) = {(n, n)}", f"shape {shape}")
     lin = rows.astype(np.int64) * n + cols  # sorted and unique: pattern() is row-major
