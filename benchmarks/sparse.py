@@ -136,7 +136,13 @@ class SparseBVP2000:
 # --------------------------------------------------------------------------------------------
 
 N_HESS = 500
-HESS_IMPLS = ["fastdiff", "fastdiff_dense", "hand_floor", "scipy_approx_derivative_of_gradient"]
+HESS_IMPLS = [
+    "fastdiff",
+    "fastdiff_complex",
+    "fastdiff_dense",
+    "hand_floor",
+    "scipy_approx_derivative_of_gradient",
+]
 
 
 def rosen_vectorized(x):
@@ -185,6 +191,9 @@ class SparseRosenbrockHessian500:
 
     * ``fastdiff``: ``hessian(f, x, sparsity=P)``: every stored entry its own ladder, error
       bar and status (a level costs two points per stored entry of the upper triangle);
+    * ``fastdiff_complex``: ``hessian(f, x, sparsity=P, method="complex")``: the sparse
+      Jacobian (3 colours) of the complex-step gradient, each value of which costs n complex
+      evaluations;
     * ``fastdiff_dense``: ``hessian(f, x)`` without the pattern (n (n + 1) / 2 ladders);
     * ``hand_floor``: one fixed-step second difference per entry, 2 (2n - 1) + 1 points, the
       least a scalar f allows (no error estimate);
@@ -217,6 +226,8 @@ class SparseRosenbrockHessian500:
         x, P, vec = self.x, self.P, self.vec
         if impl == "fastdiff":
             return fastdiff.hessian(f, x, sparsity=P, vectorized=vec)
+        if impl == "fastdiff_complex":
+            return fastdiff.hessian(f, x, sparsity=P, vectorized=vec, method="complex")
         if impl == "fastdiff_dense":
             return fastdiff.hessian(f, x, vectorized=vec)
         if impl == "hand_floor":

@@ -536,13 +536,9 @@ def _hessdiag_impl(a: DerivativeArgs) -> Result:
     return shaped_result(df, error, status, ev.nfev, step, a.method, S, S)
 
 
-def _complex_hessian(a: DerivativeArgs, ev: _Evaluator, eps: float):
-    """method="complex": the central ladder (order `order`, step `step`) on the complex-step
-    gradient g(y) = Im f(y + i h e_i) / h, whose values are exact to rounding: J[i, j] is
-    d g_i / d x_j with the ladder's own error and status, and one of J[i, j], J[j, i] per pair
-    (fastdiff._complex.symmetrise). Complex step on one direction, central differences on
-    the other; the gradient's own checks at x (analytic, imaginary part kept) guard each row.
-    """
+def _complex_gradient(a: DerivativeArgs, ev: _Evaluator, eps: float):
+    """The complex-step gradient g of _complex_hessian as the arguments of a central-ladder
+    Jacobian (f = g, its noise), and the status of g's own checks at x, (N, 1)."""
     x = ev.base
     N, S = x.size, ev.shape
     _, _, gstat, _ = _complex_columns(a._replace(step=None, order=2, rtol=None, atol=None), ev)
@@ -560,7 +556,18 @@ def _complex_hessian(a: DerivativeArgs, ev: _Evaluator, eps: float):
 
     # g's values carry the complex step's rounding, a few eps relative: its noise for the ladder
     noise = 2 * _noise(a, eps)
-    b = a._replace(f=g, method="central", args=(), kwargs=None, noise=noise)
+    return a._replace(f=g, method="central", args=(), kwargs=None, noise=noise), gstat
+
+
+def _complex_hessian(a: DerivativeArgs, ev: _Evaluator, eps: float):
+    """method="complex": the central ladder (order `order`, step `step`) on the complex-step
+    gradient g(y) = Im f(y + i h e_i) / h, whose values are exact to rounding: J[i, j] is
+    d g_i / d x_j with the ladder's own error and status, and one of J[i, j], J[j, i] per pair
+    (fastdiff._complex.symmetrise). Complex step on one direction, central differences on
+    the other; the gradient's own checks at x (analytic, imaginary part kept) guard each row.
+    """
+    N = ev.base.size
+    b, gstat = _complex_gradient(a, ev, eps)
     J = _jacobian_impl(b, "jacobian")
     shape = (N, N)
     H, E, T = _complex.symmetrise(
@@ -1048,7 +1055,8 @@ def hessian(
         Only the pattern's entries are estimated, each with the dense ladder of its own, so
         a level costs two evaluations per stored entry of the upper triangle instead of
         ``n (n + 1)`` (see Notes). Needs scipy (``pip install "fastdiff[sparse]"``). With
-        `sparsity`, `method` is ``"central"``, ``"forward"`` or ``"backward"``.
+        `sparsity`, `method` is ``"central"``, ``"forward"``, ``"backward"`` or
+        ``"complex"``.
 
     Returns
     -------
@@ -1102,8 +1110,10 @@ def hessian(
     determine at most one linear combination of Hessian entries per point, and directions
     that move a group of coordinates together (as the colours of a sparse Jacobian do) only
     ever give sums of entries. Two points per stored entry and level (central) is the least
-    a second difference can take; a sparse Jacobian of a gradient would colour, but f's
-    gradient is not given.
+    a second difference can take. With ``method="complex"`` and `sparsity`, the central
+    ladder runs on the complex-step gradient as a sparse Jacobian (columns that share no row
+    of the pattern moved together, see `jacobian`); each value of that gradient costs
+    ``x.size`` complex evaluations, so a level costs colours x points x ``x.size`` of them.
 
     Examples
     --------
@@ -1140,8 +1150,10 @@ def hessian(
     True
     """
     if sparsity is not None:
-        if method not in ("central", "forward", "backward"):
-            raise fail("method", "'central', 'forward' or 'backward' with `sparsity`", method)
+        if method not in ("central", "forward", "backward", "complex"):
+            raise fail(
+                "method", "'central', 'forward', 'backward' or 'complex' with `sparsity`", method
+            )
         a = _validate_multi_args(
             "hessian", f, x, method, order, step, rtol, atol, bounds, vectorized, args,
             kwargs, noise, batch_bytes,

@@ -274,6 +274,8 @@ def sparse_hessian(a: DerivativeArgs, sparsity: Any) -> Any:
         if rows.size == 0:  # every entry is promised zero: nothing to estimate
             df = np.zeros(0, dtype=y0.dtype if ev.ncomp == 2 else np.float64)
             error, status, step = np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(n)
+        elif a.method == "complex":
+            df, error, status, step = _complex_hessian_entries(a, ev, eps, sparsity, rows, cols)
         else:
             dd, ed, td, sd, dp, ep, tp = _hessian_entries(a, ev, y0, eps, pi, pj, want_diag)
             # entry k of the pattern: its diagonal, or its pair (the lower triangle mirrors
@@ -305,3 +307,34 @@ def sparse_hessian(a: DerivativeArgs, sparsity: Any) -> Any:
         step.reshape(a.x.shape),
         a.method,
     )
+
+
+def _complex_hessian_entries(a: DerivativeArgs, ev: Any, eps: float, sparsity, rows, cols):
+    """method="complex": the sparse Jacobian (column colouring, central ladders) of the
+    complex-step gradient g of the dense complex Hessian, on the pattern; of the two
+    estimates J[i, j], J[j, i] of a pair, the dense rule's choice serves both entries
+    (fastdiff._complex.pick_of_pair), and a coordinate whose complex-step slope at x is not
+    trusted takes its row and column with it. Each evaluation of g costs x.size complex
+    evaluations of f, so a level costs colours x points x x.size of them."""
+    from fastdiff._complex import pick_of_pair
+    from fastdiff._multivariate import _complex_gradient
+
+    n = ev.base.size
+    b, gstat = _complex_gradient(a, ev, eps)
+    J = sparse_jacobian(b, sparsity)
+    lin = rows.astype(np.int64) * n + cols
+    mirror = np.searchsorted(lin, cols.astype(np.int64) * n + rows)  # the entry (j, i)
+    d = np.asarray(J.df.data, dtype=np.float64)
+    e = np.asarray(J.error.data, dtype=np.float64)
+    t = np.asarray(J.status.data, dtype=np.int64)
+    H, E, T = pick_of_pair(d, e, t, d[mirror], e[mirror], t[mirror])
+    lower = rows > cols  # exactly symmetric: the upper entry's choice, mirrored
+    for M in (H, E, T):
+        M[lower] = M[mirror[lower]]
+    code = np.minimum(gstat[:, 0], 0)
+    worst = np.minimum(code[rows], code[cols])
+    poison = worst < 0
+    H = np.where(poison, np.nan, H)
+    E = np.where(poison, np.inf, E)
+    T = np.where(poison, worst, T)
+    return H, E, T, np.asarray(J.step, dtype=np.float64).reshape(-1)
