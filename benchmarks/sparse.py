@@ -1,4 +1,5 @@
-"""Sparse Jacobians: fastdiff.jacobian(sparsity=P) beside scipy's approx_derivative(sparsity=).
+"""Sparse Jacobians and Hessians: fastdiff.jacobian(sparsity=P) beside scipy's
+approx_derivative(sparsity=), and fastdiff.hessian(sparsity=P) (see SparseRosenbrockHessian500).
 
 The function is the residual of a discretised 1-D boundary-value problem, u'' = exp(u) on
 (0, 1) with u(0) = u(1) = 0 and n = 2000 interior nodes (central second differences): its
@@ -24,9 +25,10 @@ import fastdiff
 
 try:
     import scipy.sparse as sp
+    from scipy.optimize import rosen, rosen_der, rosen_hess
     from scipy.optimize._numdiff import approx_derivative
 except ImportError:
-    sp = approx_derivative = None
+    sp = approx_derivative = rosen = rosen_der = rosen_hess = None
 
 from .common import require
 
@@ -127,3 +129,140 @@ class SparseBVP2000:
 
         shape, rows, cols = _sparse.pattern(self.P)
         return _sparse.colour_columns(shape, rows, cols)[1]
+
+
+# --------------------------------------------------------------------------------------------
+# Sparse Hessians
+# --------------------------------------------------------------------------------------------
+
+N_HESS = 500
+HESS_IMPLS = [
+    "fastdiff",
+    "fastdiff_complex",
+    "fastdiff_dense",
+    "hand_floor",
+    "scipy_approx_derivative_of_gradient",
+]
+
+
+def rosen_vectorized(x):
+    """scipy's chained Rosenbrock for x of shape (n,) or (n, k)."""
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2, axis=0)
+
+
+class CountingScalar:
+    def __init__(self, f):
+        self.f = f
+        self.count = 0
+
+    def __call__(self, x):
+        self.count += 1 if x.ndim == 1 else x.shape[1]
+        return self.f(x)
+
+
+def hand_floor(f, x, vectorized):
+    """The floor for a scalar f: one fixed-step central second difference per stored entry of
+    the upper triangle, 2 (2n - 1) + 1 points in all (each evaluation of a scalar f gives one
+    number, so no colouring needs fewer), step eps^(1/4) max(1, |x|); no error estimate."""
+    n = x.size
+    h = np.finfo(np.float64).eps ** 0.25 * max(1.0, float(np.max(np.abs(x))))
+    i = np.arange(n)
+    j = np.arange(n - 1)
+    # columns: x, x +- h e_i (n each), x +- h (e_j + e_{j+1}) (n - 1 each)
+    D = np.zeros((n, 1 + 2 * n + 2 * (n - 1)))
+    D[i, 1 + i], D[i, 1 + n + i] = h, -h
+    o = 1 + 2 * n
+    D[j, o + j], D[j + 1, o + j] = h, h
+    D[j, o + n - 1 + j], D[j + 1, o + n - 1 + j] = -h, -h
+    X = x[:, None] + D
+    if vectorized:
+        y = f(X)
+    else:
+        y = np.array([f(X[:, c]) for c in range(X.shape[1])])
+    f0, fp, fm = y[0], y[1 : 1 + n], y[1 + n : o]
+    fpp, fmm = y[o : o + n - 1], y[o + n - 1 :]
+    diag = (fp - 2 * f0 + fm) / h**2
+    off = (fpp + fmm - fp[:-1] - fm[:-1] - fp[1:] - fm[1:] + 2 * f0) / (2 * h * h)
+    return sp.diags([off, diag, off], offsets=[-1, 0, 1], format="csr")
+
+
+class SparseRosenbrockHessian500:
+    """The tridiagonal Hessian of scipy's chained Rosenbrock function, n = 500.
+
+    * ``fastdiff``: ``hessian(f, x, sparsity=P)``: every stored entry its own ladder, error
+      bar and status (a level costs two points per stored entry of the upper triangle);
+    * ``fastdiff_complex``: ``hessian(f, x, sparsity=P, method="complex")``: the sparse
+      Jacobian (3 colours) of the complex-step gradient, each value of which costs n complex
+      evaluations;
+    * ``fastdiff_dense``: ``hessian(f, x)`` without the pattern (n (n + 1) / 2 ladders);
+    * ``hand_floor``: one fixed-step second difference per entry, 2 (2n - 1) + 1 points, the
+      least a scalar f allows (no error estimate);
+    * ``scipy_approx_derivative_of_gradient``: ``approx_derivative(rosen_der, x,
+      sparsity=P)``, SciPy's colouring on the *analytic gradient*: more information than f
+      alone gives (n numbers per call), so it is a different problem, shown for scale; looped
+      only. numdifftools and scipy.differentiate are dense only (numdifftools' 10-D Hessian
+      takes 3001 evaluations; at n = 500 it would take millions): not run.
+
+    There are no colours to track: for a scalar f each evaluation gives one number, so
+    colour groups moved together only give sums of entries (see fastdiff.hessian's Notes).
+    """
+
+    params = (MODES, HESS_IMPLS)
+    param_names = ["mode", "implementation"]
+    timeout = 600
+
+    def setup(self, mode, impl):
+        require(sp, "scipy")
+        if impl == "scipy_approx_derivative_of_gradient" and mode == "vectorized":
+            raise NotImplementedError("approx_derivative has no vectorized mode")
+        self.x = np.random.default_rng(0).uniform(-1.5, 1.5, N_HESS)
+        self.P = sp.diags([1, 1, 1], offsets=[-1, 0, 1], shape=(N_HESS,) * 2, dtype=bool)
+        self.vec = mode == "vectorized"
+        self.f = rosen_vectorized if self.vec else rosen
+        self.exact = np.asarray(rosen_hess(self.x))
+
+    def run(self, impl, f=None):
+        f = self.f if f is None else f
+        x, P, vec = self.x, self.P, self.vec
+        if impl == "fastdiff":
+            return fastdiff.hessian(f, x, sparsity=P, vectorized=vec)
+        if impl == "fastdiff_complex":
+            return fastdiff.hessian(f, x, sparsity=P, vectorized=vec, method="complex")
+        if impl == "fastdiff_dense":
+            return fastdiff.hessian(f, x, vectorized=vec)
+        if impl == "hand_floor":
+            return hand_floor(f, x, vec)
+        return approx_derivative(rosen_der, x, method="3-point", sparsity=P)
+
+    def time_hessian(self, mode, impl):
+        self.run(impl)
+
+    def track_nfev(self, mode, impl):
+        if impl == "scipy_approx_derivative_of_gradient":
+            g = CountingScalar(rosen_der)
+            approx_derivative(g, self.x, method="3-point", sparsity=self.P)
+            return g.count  # calls of the gradient (each n numbers)
+        f = CountingScalar(self.f)
+        self.run(impl, f)
+        return f.count
+
+    def _errors(self, impl):
+        out = self.run(impl)
+        H = out.df if hasattr(out, "df") else out
+        H = H.toarray() if hasattr(H, "toarray") else np.asarray(H)
+        mask = self.P.toarray()
+        return out, np.abs(H - self.exact)[mask], mask
+
+    def track_max_error(self, mode, impl):
+        return float(np.max(self._errors(impl)[1]))
+
+    def track_max_error_over_true(self, mode, impl):
+        _, err, mask = self._errors(impl)
+        return float(np.max(err / np.abs(self.exact[mask])))  # no entry is zero here
+
+    def track_max_error_over_bar(self, mode, impl):
+        if not impl.startswith("fastdiff"):
+            raise NotImplementedError("only fastdiff gives an error bar")
+        out, err, mask = self._errors(impl)
+        E = out.error.toarray() if hasattr(out.error, "toarray") else np.asarray(out.error)
+        return float(np.max(err / E[mask]))

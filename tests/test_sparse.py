@@ -300,3 +300,280 @@ def test_jacobian_of_with_sparsity():
     with pytest.raises(fd.DerivativeError, match="1 of 3 entries"):
         kinked(np.array([0.0, 1.0, 2.0]))
     assert not kinked.last.success[0, 0] and kinked.last.success[1, 1]
+
+
+def test_jacobian_pattern_columns_checked_before_f_is_called():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return np.sin(x)
+
+    with pytest.raises(ValueError, match=r"`sparsity` must be of shape \(f.size, x.size\)"):
+        fd.jacobian(f, np.ones(4), sparsity=np.ones((4, 3), dtype=bool))
+    assert not calls
+
+
+# ------------------------------------------------------------------------------------------
+# Sparse Hessians
+# ------------------------------------------------------------------------------------------
+
+optimize = pytest.importorskip("scipy.optimize")
+
+
+def rosen_vec(x):
+    """scipy's chained Rosenbrock, for x of shape (n,) or (n, k)."""
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2, axis=0)
+
+
+def assert_symmetric_csr(M):
+    assert (M != M.T).nnz == 0
+
+
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_chained_rosenbrock_500(vectorized):
+    n = 500
+    x = np.random.default_rng(0).uniform(-1.5, 1.5, n)
+    P = tridiagonal(n)
+    f = rosen_vec if vectorized else optimize.rosen
+    res = fd.hessian(f, x, sparsity=P, vectorized=vectorized)
+    exact = np.asarray(optimize.rosen_hess(x))  # analytic oracle
+    assert_honest_sparse(res, P, exact)
+    assert res.success.data.all()
+    for M in (res.df, res.error, res.status):
+        assert_symmetric_csr(M)
+    # a level takes two points per stored entry of the upper triangle, 2 (2n - 1), where the
+    # dense Hessian's takes n (n + 1): six levels of the former, half of one of these
+    assert res.nfev <= 1 + 6 * 2 * (2 * n - 1) < n * (n + 1) / 2
+    assert res.step.shape == (n,) and np.all(res.step > 0)
+
+
+def tridiagonal_f(u):
+    """A scalar with a tridiagonal Hessian whose entries are all nonzero, (n,) or (n, k)."""
+    return np.sum(np.sin(u[:-1]) * np.exp(0.3 * u[1:]), axis=0) + np.sum(u**4, axis=0)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"step": 1e-3},
+        {"order": 4},
+        {"method": "forward"},
+        {"method": "backward", "order": 2},
+        {"rtol": 1e-6},
+        {"bounds": (0.25, np.inf)},  # the first coordinate sits on its bound: one-sided
+        {"vectorized": True},
+        {"vectorized": True, "batch_bytes": 8 * 12 * 3},  # three points per call of f
+    ],
+)
+def test_hessian_same_as_dense_entry_for_entry(kw):
+    n = 12
+    P = tridiagonal(n)
+    u = np.linspace(0.25, 2.0, n)
+    res, dense = fd.hessian(tridiagonal_f, u, sparsity=P, **kw), fd.hessian(tridiagonal_f, u, **kw)
+    _, rows, cols = _sparse.pattern(P)
+    for name in ("df", "error", "status"):
+        np.testing.assert_array_equal(getattr(res, name).data, getattr(dense, name)[rows, cols])
+    np.testing.assert_array_equal(res.step, dense.step)
+    assert res.nfev < dense.nfev  # the pairs outside the pattern cost nothing
+
+
+def test_hessian_vectorized_takes_one_call_per_level():
+    n = 12
+    u = np.linspace(0.25, 2.0, n)
+    calls = {"sparse": [], "dense": []}
+
+    def counted(name):
+        def f(v):
+            calls[name].append(v.shape[-1])
+            return tridiagonal_f(v)
+
+        return f
+
+    res = fd.hessian(counted("sparse"), u, sparsity=tridiagonal(n), vectorized=True)
+    dense = fd.hessian(counted("dense"), u, vectorized=True)
+    assert sum(calls["sparse"]) == res.nfev and sum(calls["dense"]) == dense.nfev
+    # the same levels (the pairs outside the pattern are zero and converge at once), each
+    # one call carrying every entry's points; plus the call at x
+    assert len(calls["sparse"]) == len(calls["dense"]) < res.nfev / (2 * n)
+
+
+def test_hessian_zero_entries_in_the_pattern_succeed():
+    n = 10
+    P = sp.diags([1] * 5, offsets=range(-2, 3), shape=(n, n), dtype=bool)  # wider than needed
+    u = np.linspace(-1.0, 1.0, n)
+    res = fd.hessian(optimize.rosen, u, sparsity=P)
+    exact = np.asarray(optimize.rosen_hess(u))
+    assert_honest_sparse(res, P, exact)
+    assert res.success.data.all()
+    far = np.abs(res.df.tocoo().row - res.df.tocoo().col) == 2
+    assert far.any() and np.all(exact[res.df.tocoo().row[far], res.df.tocoo().col[far]] == 0)
+
+
+def random_symmetric_pattern(n, density, rng):
+    A = rng.random((n, n)) < density
+    A |= A.T
+    touched = A.any(axis=1)  # a coupled coordinate has a nonzero diagonal in coupled_f
+    A[np.arange(n)[touched], np.arange(n)[touched]] = True
+    return A
+
+
+def coupled_f(mask, c):
+    """f(x) = sum_{i<j in mask} c_ij sin(x_i) cos(x_j) + sum_i x_i^2 cosh(x_i) (diagonal of
+    mask) and its analytic Hessian."""
+    iu, ju = np.nonzero(np.triu(mask, 1))
+    dg = np.flatnonzero(np.diag(mask))
+    w = c[iu, ju]
+
+    def f(x):
+        return np.sum(w * np.sin(x[iu]) * np.cos(x[ju])) + np.sum(x[dg] ** 2 * np.cosh(x[dg]))
+
+    def hess(x):
+        n = x.size
+        H = np.zeros((n, n))
+        off = -w * np.cos(x[iu]) * np.sin(x[ju])
+        H[iu, ju] += off
+        H[ju, iu] += off
+        np.add.at(H, (iu, iu), -w * np.sin(x[iu]) * np.cos(x[ju]))
+        np.add.at(H, (ju, ju), -w * np.sin(x[iu]) * np.cos(x[ju]))
+        xd = x[dg]
+        H[dg, dg] += 2 * np.cosh(xd) + 4 * xd * np.sinh(xd) + xd**2 * np.cosh(xd)
+        return H
+
+    return f, hess
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 9), density=st.floats(0.0, 0.7), seed=st.integers(0, 2**31))
+def test_hessian_random_pattern_against_analytic(n, density, seed):
+    rng = np.random.default_rng(seed)
+    mask = random_symmetric_pattern(n, density, rng)
+    f, hess = coupled_f(mask, rng.uniform(-2, 2, (n, n)))
+    x = rng.uniform(-1.5, 1.5, n)
+    res = fd.hessian(f, x, sparsity=mask)
+    exact = hess(x)
+    assert np.all(exact[~mask] == 0)  # the pattern is f's
+    assert_honest_sparse(res, mask, exact)
+    assert_symmetric_csr(res.df)
+
+
+def test_hessian_structured_x_and_sparse_forms():
+    x = np.linspace(0.1, 1.2, 6).reshape(2, 3)
+
+    def g(X):
+        v = X.reshape(-1)
+        return tridiagonal_f(v)
+
+    dense = fd.hessian(g, x)
+    Pd = tridiagonal(6).toarray()
+    for P in (Pd, sp.csr_matrix(Pd), sp.coo_array(Pd.astype(float)), sp.csc_array(Pd)):
+        res = fd.hessian(g, x, sparsity=P)
+        assert res.df.shape == (6, 6) and res.step.shape == (2, 3)
+        r, c = np.nonzero(Pd)
+        np.testing.assert_array_equal(res.df.toarray()[r, c], dense.df.reshape(6, 6)[r, c])
+
+
+def test_hessian_diagonal_pattern_and_pairs_without_diagonal():
+    x = np.array([0.3, -0.7, 1.1])
+    f = optimize.rosen
+    exact = np.asarray(optimize.rosen_hess(x))
+    res = fd.hessian(f, x, sparsity=np.eye(3, dtype=bool))
+    assert_honest_sparse(res, np.eye(3, dtype=bool), exact)
+    P = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]], dtype=bool)  # one pair, no diagonal
+    res = fd.hessian(f, x, sparsity=P)
+    assert_honest_sparse(res, P, exact)
+    assert res.success.data.all() and res.step[2] == 0 and np.all(res.step[:2] > 0)
+
+
+def test_hessian_empty_pattern_costs_one_call():
+    res = fd.hessian(optimize.rosen, np.ones(4), sparsity=np.zeros((4, 4), dtype=bool))
+    assert res.nfev == 1 and res.df.nnz == 0 and res.df.shape == (4, 4)
+
+
+def test_hessian_bad_sparsity_raises_before_f_is_called():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return float(np.sum(x**2))
+
+    x = np.ones(4)
+    asym = np.eye(4, dtype=bool)
+    asym[0, 2] = True
+    with pytest.raises(ValueError, match=r"`sparsity` must be a symmetric.*\(0, 2\) without"):
+        fd.hessian(f, x, sparsity=asym)
+    with pytest.raises(ValueError, match=r"`sparsity` must be of shape \(x.size, x.size\)"):
+        fd.hessian(f, x, sparsity=np.ones((4, 3), dtype=bool))
+    with pytest.raises(ValueError, match=r"`sparsity` must be of shape"):
+        fd.hessian(f, x, sparsity=sp.eye_array(5, format="csr"))
+    for bad in ([[True]], np.ones((4, 4)), np.ones(4, dtype=bool), "dense"):
+        with pytest.raises(TypeError, match=r"`sparsity` must be .* \(x.size, x.size\); got"):
+            fd.hessian(f, x, sparsity=bad)
+    for method in ("dual", "backward-complex"):
+        with pytest.raises(ValueError, match="`method`"):
+            fd.hessian(f, x, sparsity=np.eye(4, dtype=bool), method=method)
+    with pytest.raises(ValueError, match="`bounds`"):
+        fd.hessian(f, x, sparsity=np.eye(4, dtype=bool), method="complex", bounds=(0, 2))
+    assert not calls
+
+
+def test_hessian_non_scalar_f_and_f_exceptions():
+    with pytest.raises(ValueError, match="scalar"):
+        fd.hessian(np.sin, np.ones(3), sparsity=np.eye(3, dtype=bool))
+
+    def f(x):
+        raise KeyError("mine")
+
+    with pytest.raises(KeyError, match="mine"):
+        fd.hessian(f, np.ones(3), sparsity=np.eye(3, dtype=bool))
+
+
+def test_hessian_of_with_sparsity():
+    n = 20
+    H = fd.hessian_of(optimize.rosen, sparsity=tridiagonal(n))
+    x = np.linspace(0.0, 1.0, n)
+    M = H(x)
+    assert isinstance(M, sp.csr_array)
+    exact = np.asarray(optimize.rosen_hess(x))
+    assert np.all(np.abs(M.toarray() - exact) <= H.last.error.toarray() + SLACK * np.abs(exact))
+
+
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_complex_hessian_same_as_dense_entry_for_entry(vectorized):
+    n = 8
+    P = tridiagonal(n)
+    u = np.linspace(0.25, 2.0, n)
+    res = fd.hessian(tridiagonal_f, u, sparsity=P, method="complex", vectorized=vectorized)
+    dense = fd.hessian(tridiagonal_f, u, method="complex", vectorized=vectorized)
+    _, rows, cols = _sparse.pattern(P)
+    for name in ("df", "error", "status"):
+        np.testing.assert_array_equal(getattr(res, name).data, getattr(dense, name)[rows, cols])
+    np.testing.assert_array_equal(res.step, dense.step)
+    assert_symmetric_csr(res.df)
+    assert res.nfev < dense.nfev
+
+
+def test_complex_sparse_hessian_of_chained_rosenbrock():
+    n = 60
+    x = np.random.default_rng(1).uniform(-1.5, 1.5, n)
+    P = tridiagonal(n)
+    res = fd.hessian(rosen_vec, x, sparsity=P, method="complex", vectorized=True)
+    exact = np.asarray(optimize.rosen_hess(x))
+    assert_honest_sparse(res, P, exact)
+    assert res.success.data.all()
+    assert_symmetric_csr(res.df)
+
+
+def test_complex_sparse_hessian_poisons_a_non_analytic_coordinate():
+    def f(v):  # |v_1| is not analytic: the complex step drops its imaginary part's meaning
+        return np.sum(v**3) + np.abs(v[1]) * v[2] ** 2
+
+    x = np.array([0.5, -0.7, 1.1, 0.3])
+    P = tridiagonal(4)
+    res = fd.hessian(f, x, sparsity=P, method="complex")
+    dense = fd.hessian(f, x, method="complex")
+    _, rows, cols = _sparse.pattern(P)
+    np.testing.assert_array_equal(res.status.data, dense.status[rows, cols])
+    touched = (rows == 1) | (cols == 1)
+    assert not res.success.data[touched].any() and res.success.data[~touched].all()

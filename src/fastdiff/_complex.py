@@ -355,19 +355,26 @@ def symmetrise(
     The trusted one with the smaller error wins; two trusted estimates that disagree beyond
     both error bars (and rounding) are INCONSISTENT: one of them is wrong.
     """
-    okm = T >= 0
-    Et = np.where(okm, E, np.inf)
-    take_t = (Et.T < Et) | (~okm & okm.T)  # take J[j, i] for entry (i, j)
-    H = np.where(take_t, J.T, J)
-    err = np.where(take_t, E.T, E)
-    st = np.where(take_t, T.T, T)
-    both = okm & okm.T
-    slack = 8 * EPS * np.maximum(1.0, np.maximum(np.abs(J), np.abs(J.T)))
-    clash = both & (np.abs(J - J.T) > E + E.T + slack)
-    st = np.where(clash, Status.INCONSISTENT, st)
-    err = np.where(clash, np.inf, err)
+    H, err, st = pick_of_pair(J, E, T, J.T, E.T, T.T)
     # exactly symmetric: the upper triangle's choice, mirrored
     iu = np.triu_indices(J.shape[0], 1)
     for M in (H, err, st):
         M[(iu[1], iu[0])] = M[iu]
+    return H, err, st
+
+
+def pick_of_pair(J, E, T, Jm, Em, Tm) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """symmetrise's rule, elementwise: J, E, T of the entries (i, j) and Jm, Em, Tm of their
+    mirrors (j, i), as arrays of any one shape (dense, or a sparse pattern's data)."""
+    okm, okt = T >= 0, Tm >= 0
+    Et, Emt = np.where(okm, E, np.inf), np.where(okt, Em, np.inf)
+    take_t = (Emt < Et) | (~okm & okt)  # take J[j, i] for entry (i, j)
+    H = np.where(take_t, Jm, J)
+    err = np.where(take_t, Em, E)
+    st = np.where(take_t, Tm, T)
+    both = okm & okt
+    slack = 8 * EPS * np.maximum(1.0, np.maximum(np.abs(J), np.abs(Jm)))
+    clash = both & (np.abs(J - Jm) > E + Em + slack)
+    st = np.where(clash, Status.INCONSISTENT, st)
+    err = np.where(clash, np.inf, err)
     return H, err, st

@@ -405,11 +405,27 @@ def _hessian_impl(a: DerivativeArgs) -> Result:
 
 
 def _hessian_ladders(a: DerivativeArgs, ev: _Evaluator, y0: np.ndarray, eps: float):
-    """Diagonal ladders (1-D, n = 2) and pair ladders (mixed), level by level.
+    """The dense Hessian: every diagonal and every pair i < j (see _hessian_entries)."""
+    N = ev.base.size
+    pi, pj = np.triu_indices(N, 1)
+    dd, ed, td, sd, dp, ep, tp = _hessian_entries(a, ev, y0, eps, pi, pj, None)
+    H = np.zeros((N, N), dtype=dd.dtype)
+    E, T = np.zeros((N, N)), np.zeros((N, N), dtype=np.int64)
+    for M, diag, off in ((H, dd, dp), (E, ed, ep), (T, td, tp)):
+        M[np.arange(N), np.arange(N)] = diag
+        M[pi, pj] = off
+        M[pj, pi] = off  # one estimate per pair: exactly symmetric
+    return H, E, T, sd
+
+
+def _hessian_entries(a: DerivativeArgs, ev: _Evaluator, y0, eps, pi, pj, want_diag):
+    """Diagonal ladders (1-D, n = 2) and pair ladders (mixed) for the pairs (pi, pj), pi < pj,
+    level by level; want_diag (bool per coordinate, None: all) picks the diagonals estimated.
 
     Both kinds advance one level per round with the same nominal steps per coordinate, so the
     axis points of a round serve the diagonal i and every pair with i. A coordinate whose
-    stencil is one-sided (method, or `bounds`) makes its pairs one-sided too.
+    stencil is one-sided (method, or `bounds`) makes its pairs one-sided too. Returns the
+    diagonals' df, error, status, step (N,) and the pairs' df, error, status.
     """
     x = ev.base
     N = x.size
@@ -428,7 +444,6 @@ def _hessian_ladders(a: DerivativeArgs, ev: _Evaluator, y0: np.ndarray, eps: flo
     for k, o in enumerate(offs):
         omat[k, : len(o)] = o
     direction = np.where(side == 2, -1.0, 1.0)
-    pi, pj = np.triu_indices(N, 1)
     one_sided = (side[pi] != 0) | (side[pj] != 0)
     pside = np.where(one_sided, np.where(direction[pi] * direction[pj] > 0, 1, 2), 0)
     pside = pside.astype(np.intc)
@@ -436,6 +451,8 @@ def _hessian_ladders(a: DerivativeArgs, ev: _Evaluator, y0: np.ndarray, eps: flo
     Lp.init(x[pi], h0[pi], pside, (flags[pi] | flags[pj]).astype(np.intc), _f0_rows(y0, pi.size))
     Lp.set_pairs(np.ascontiguousarray(x[pj]), np.ascontiguousarray(h0[pj] / h0[pi]))
     hd, hp = Ld.active(), Lp.active()
+    if want_diag is not None:  # a diagonal not wanted is never updated; its axis points are
+        hd = hd[want_diag[hd]]  # still made while a pair of its coordinate needs them
     h = h0.copy()
     q = _steps.DEFAULT_STEP_RATIO
     width = ev.m * ev.ncomp
@@ -488,13 +505,7 @@ def _hessian_ladders(a: DerivativeArgs, ev: _Evaluator, y0: np.ndarray, eps: flo
         h = h / q
     dd, ed, td, sd = _results(Ld, ev, N)
     dp, ep, tp, _ = _results(Lp, ev, pi.size)
-    H = np.zeros((N, N), dtype=dd.dtype)
-    E, T = np.zeros((N, N)), np.zeros((N, N), dtype=np.int64)
-    for M, diag, off in ((H, dd, dp), (E, ed, ep), (T, td, tp)):
-        M[np.arange(N), np.arange(N)] = diag[:, 0]
-        M[pi, pj] = off[:, 0]
-        M[pj, pi] = off[:, 0]  # one estimate per pair: exactly symmetric
-    return H, E, T, sd[:, 0]
+    return dd[:, 0], ed[:, 0], td[:, 0], sd[:, 0], dp[:, 0], ep[:, 0], tp[:, 0]
 
 
 # The one-sided mixed stencil, for pairs where a coordinate must stay on one side:
@@ -525,13 +536,9 @@ def _hessdiag_impl(a: DerivativeArgs) -> Result:
     return shaped_result(df, error, status, ev.nfev, step, a.method, S, S)
 
 
-def _complex_hessian(a: DerivativeArgs, ev: _Evaluator, eps: float):
-    """method="complex": the central ladder (order `order`, step `step`) on the complex-step
-    gradient g(y) = Im f(y + i h e_i) / h, whose values are exact to rounding: J[i, j] is
-    d g_i / d x_j with the ladder's own error and status, and one of J[i, j], J[j, i] per pair
-    (fastdiff._complex.symmetrise). Complex step on one direction, central differences on
-    the other; the gradient's own checks at x (analytic, imaginary part kept) guard each row.
-    """
+def _complex_gradient(a: DerivativeArgs, ev: _Evaluator, eps: float):
+    """The complex-step gradient g of _complex_hessian as the arguments of a central-ladder
+    Jacobian (f = g, its noise), and the status of g's own checks at x, (N, 1)."""
     x = ev.base
     N, S = x.size, ev.shape
     _, _, gstat, _ = _complex_columns(a._replace(step=None, order=2, rtol=None, atol=None), ev)
@@ -549,7 +556,18 @@ def _complex_hessian(a: DerivativeArgs, ev: _Evaluator, eps: float):
 
     # g's values carry the complex step's rounding, a few eps relative: its noise for the ladder
     noise = 2 * _noise(a, eps)
-    b = a._replace(f=g, method="central", args=(), kwargs=None, noise=noise)
+    return a._replace(f=g, method="central", args=(), kwargs=None, noise=noise), gstat
+
+
+def _complex_hessian(a: DerivativeArgs, ev: _Evaluator, eps: float):
+    """method="complex": the central ladder (order `order`, step `step`) on the complex-step
+    gradient g(y) = Im f(y + i h e_i) / h, whose values are exact to rounding: J[i, j] is
+    d g_i / d x_j with the ladder's own error and status, and one of J[i, j], J[j, i] per pair
+    (fastdiff._complex.symmetrise). Complex step on one direction, central differences on
+    the other; the gradient's own checks at x (analytic, imaginary part kept) guard each row.
+    """
+    N = ev.base.size
+    b, gstat = _complex_gradient(a, ev, eps)
     J = _jacobian_impl(b, "jacobian")
     shape = (N, N)
     H, E, T = _complex.symmetrise(
@@ -1008,6 +1026,7 @@ def hessian(
     kwargs: dict[str, Any] | None = None,
     noise: float | None = None,
     batch_bytes: int | None = None,
+    sparsity: Any = None,
 ) -> Result:
     """Hessian of a scalar function, exactly symmetric, with an error bound per entry.
 
@@ -1029,17 +1048,31 @@ def hessian(
         ``method="complex"``, `order` (even, default 2) and a fixed `step` are those of the
         central direction, reported in ``Result.step``; the complex direction keeps its tiny
         step ``2**-40 max(|x_i|, 1)``; `bounds` must be None.
+    sparsity : scipy.sparse matrix or array, or bool ndarray, optional
+        The pattern of the Hessian, symmetric, of shape ``(x.size, x.size)`` (flattened
+        indices): entry ``(i, j)`` is nonzero or True where ``d^2 f / dx_i dx_j`` may be
+        nonzero. Entries outside the pattern are assumed zero: that is the caller's promise.
+        Only the pattern's entries are estimated, each with the dense ladder of its own, so
+        a level costs two evaluations per stored entry of the upper triangle instead of
+        ``n (n + 1)`` (see Notes). Needs scipy (``pip install "fastdiff[sparse]"``). With
+        `sparsity`, `method` is ``"central"``, ``"forward"``, ``"backward"`` or
+        ``"complex"``.
 
     Returns
     -------
     Result
         ``df``, ``error``, ``success``, ``status`` of shape ``S + S``; ``step`` of shape S
-        (the diagonal's steps); ``nfev``; ``method``.
+        (the diagonal's steps); ``nfev``; ``method``. With `sparsity`: ``df``, ``error``,
+        ``success`` and ``status`` are ``scipy.sparse.csr_array`` of shape
+        ``(x.size, x.size)`` holding exactly the pattern's entries (each with its own error
+        and status, zeros included, exactly symmetric); ``step`` is 0 for a coordinate
+        outside the pattern.
 
     Raises
     ------
     ValueError, TypeError
-        For invalid arguments, or a non-scalar f.
+        For invalid arguments (a `sparsity` that is not a pattern, not symmetric or of the
+        wrong shape: checked before f is called), or a non-scalar f.
 
     See Also
     --------
@@ -1072,6 +1105,16 @@ def hessian(
     `gradient` (analytic, imaginary part kept, finite): a coordinate that fails takes its row
     and column with it. Each level costs N evaluations per point of the central ladder.
 
+    With `sparsity`, the pairs outside the pattern are skipped. No colouring helps a scalar
+    f: each evaluation gives one number, so the second differences of any set of points
+    determine at most one linear combination of Hessian entries per point, and directions
+    that move a group of coordinates together (as the colours of a sparse Jacobian do) only
+    ever give sums of entries. Two points per stored entry and level (central) is the least
+    a second difference can take. With ``method="complex"`` and `sparsity`, the central
+    ladder runs on the complex-step gradient as a sparse Jacobian (columns that share no row
+    of the pattern moved together, see `jacobian`); each value of that gradient costs
+    ``x.size`` complex evaluations, so a level costs colours x points x ``x.size`` of them.
+
     Examples
     --------
     >>> import numpy as np
@@ -1091,7 +1134,31 @@ def hessian(
     (True, True)
     >>> bool(np.all(np.abs(res.df - rosen_hess(x)) <= res.error))
     True
+
+    A sparse Hessian: the chained Rosenbrock function couples neighbours only, so its
+    Hessian is tridiagonal and 3 n - 2 entries are estimated instead of n**2.
+
+    >>> import scipy.sparse as sp
+    >>> n = 100
+    >>> x = np.linspace(-1.0, 1.5, n)
+    >>> P = sp.diags([1, 1, 1], offsets=[-1, 0, 1], shape=(n, n), dtype=bool)
+    >>> res = fd.hessian(rosen, x, sparsity=P)
+    >>> err = np.abs(res.df.toarray() - rosen_hess(x))  # the true error of every entry
+    >>> bool(np.all(err <= res.error.toarray())), bool(res.success.data.all())
+    (True, True)
+    >>> bool((res.df != res.df.T).nnz == 0)  # exactly symmetric
+    True
     """
+    if sparsity is not None:
+        if method not in ("central", "forward", "backward", "complex"):
+            raise fail(
+                "method", "'central', 'forward', 'backward' or 'complex' with `sparsity`", method
+            )
+        a = _validate_multi_args(
+            "hessian", f, x, method, order, step, rtol, atol, bounds, vectorized, args,
+            kwargs, noise, batch_bytes,
+        )  # fmt: skip
+        return _sparse.sparse_hessian(a, sparsity)
     return _verb(
         "hessian",
         f,

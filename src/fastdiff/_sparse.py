@@ -1,4 +1,5 @@
-"""Sparse Jacobians by column colouring: patterns, colours, compressed directions, csr results.
+"""Sparse Jacobians by column colouring, and sparse Hessians entry by entry: patterns,
+colours, compressed directions, csr results.
 
 Columns that share no row of the pattern are perturbed together (Curtis, Powell and Reid
 1974): moving every column of colour c at once, output i still sees only its one column j of
@@ -43,16 +44,17 @@ def scipy_sparse() -> Any:
     return scipy.sparse
 
 
-def pattern(sparsity: Any) -> tuple[tuple[int, int], np.ndarray, np.ndarray]:
-    """(shape, rows, cols) of the nonzero entries of the pattern, row-major, no duplicates."""
+def pattern(sparsity: Any, rule: str = _RULE) -> tuple[tuple[int, int], np.ndarray, np.ndarray]:
+    """(shape, rows, cols) of the nonzero entries of the pattern, row-major, no duplicates;
+    `rule` is the message's rule for something that is not a pattern."""
     if isinstance(sparsity, np.ndarray):
         if sparsity.dtype != np.bool_ or sparsity.ndim != 2:
-            raise fail("sparsity", _RULE, sparsity, TypeError)
+            raise fail("sparsity", rule, sparsity, TypeError)
         r, c = np.nonzero(sparsity)
         return sparsity.shape, r.astype(np.intp), c.astype(np.intp)
     sparse = scipy_sparse()
     if not sparse.issparse(sparsity):
-        raise fail("sparsity", _RULE, sparsity, TypeError)
+        raise fail("sparsity", rule, sparsity, TypeError)
     if sparsity.format == "csr" and sparsity.has_canonical_format:  # sorted, no duplicates
         keep = sparsity.data != 0
         counts = np.diff(sparsity.indptr)
@@ -60,7 +62,7 @@ def pattern(sparsity: Any) -> tuple[tuple[int, int], np.ndarray, np.ndarray]:
         return sparsity.shape, r[keep], sparsity.indices[keep].astype(np.intp)
     coo = sparse.coo_array(sparsity)
     if coo.ndim != 2:
-        raise fail("sparsity", _RULE, sparsity, TypeError)
+        raise fail("sparsity", rule, sparsity, TypeError)
     keep = coo.data != 0
     shape = (int(coo.shape[0]), int(coo.shape[1]))
     lin = np.unique(coo.row[keep].astype(np.int64) * shape[1] + coo.col[keep])
@@ -152,6 +154,8 @@ def sparse_jacobian(a: DerivativeArgs, sparsity: Any) -> Any:
     n = a.x.size
     if a.bounds is not None:
         raise fail("bounds", "None with `sparsity` (a colour's line crosses coordinates)", a.bounds)
+    if shape[1] != n:  # checked before any call of f; f.size is known only after the first
+        raise fail("sparsity", f"of shape (f.size, x.size) = (f.size, {n})", f"shape {shape}")
     ev = _Evaluator(a)
     with np.errstate(all="ignore"):
         y0, eps, _ = ev.probe()
@@ -214,3 +218,123 @@ def _complex_colours(a: DerivativeArgs, ev: Any, rows, cols, colour, ncolours):
         status[sel] = np.asarray(s).reshape(-1)[r]
         step[members] = abs(t)
     return df, error, status, step
+
+
+# --------------------------------------------------------------------------------------------
+# Sparse Hessians
+# --------------------------------------------------------------------------------------------
+
+_HESS_RULE = "a scipy.sparse matrix or array, or a bool ndarray, of shape (x.size, x.size)"
+
+
+def hessian_pattern(sparsity: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) of a symmetric (n, n) pattern's entries, row-major; checked before f runs."""
+    shape, rows, cols = pattern(sparsity, _HESS_RULE)
+    if shape != (n, n):
+        raise fail("sparsity", f"of shape (x.size, x.size) = {(n, n)}", f"shape {shape}")
+    lin = rows.astype(np.int64) * n + cols  # sorted and unique: pattern() is row-major
+    mirror = np.sort(cols.astype(np.int64) * n + rows)
+    if not np.array_equal(lin, mirror):
+        odd = np.setdiff1d(lin, mirror)[0]
+        i, j = int(odd // n), int(odd % n)
+        raise fail(
+            "sparsity",
+            "a symmetric pattern (entry (i, j) stored exactly where (j, i) is)",
+            f"entry ({i}, {j}) without ({j}, {i})",
+        )
+    return rows, cols
+
+
+def sparse_hessian(a: DerivativeArgs, sparsity: Any) -> Any:
+    """The sparse Hessian: a Result whose df, error, success, status are csr_arrays.
+
+    f is scalar, so one evaluation gives one number: the second-order information of any set
+    of points is one linear functional of H per point, and no colouring of the pattern can
+    make fewer evaluations serve more entries (colour groups that move together only ever
+    give sums of entries). So each stored entry gets the dense Hessian's own ladder: every
+    stored diagonal its axis ladder, every stored pair i < j its mixed ladder on the same
+    axis points (fastdiff._multivariate._hessian_entries), and pairs outside the pattern cost
+    nothing. A level costs two points per stored entry of the upper triangle (central), the
+    least any second difference of f can take; a vectorized f gets every entry's points of a
+    level in one call (in `batch_bytes` chunks).
+    """
+    from fastdiff._multivariate import _Evaluator, _hessian_entries, _scalar_output_required
+
+    n = a.x.size
+    rows, cols = hessian_pattern(sparsity, n)
+    sparse = scipy_sparse()
+    upper = rows < cols
+    pi, pj = rows[upper], cols[upper]
+    want_diag = np.zeros(n, dtype=bool)
+    want_diag[rows[rows == cols]] = True
+    ev = _Evaluator(a)
+    with np.errstate(all="ignore"):
+        y0, eps, _ = ev.probe()
+        _scalar_output_required("hessian", ev.fshape)
+        if rows.size == 0:  # every entry is promised zero: nothing to estimate
+            df = np.zeros(0, dtype=y0.dtype if ev.ncomp == 2 else np.float64)
+            error, status, step = np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(n)
+        elif a.method == "complex":
+            df, error, status, step = _complex_hessian_entries(a, ev, eps, sparsity, rows, cols)
+        else:
+            dd, ed, td, sd, dp, ep, tp = _hessian_entries(a, ev, y0, eps, pi, pj, want_diag)
+            # entry k of the pattern: its diagonal, or its pair (the lower triangle mirrors
+            # the upper one: one estimate serves (i, j) and (j, i), exactly symmetric)
+            lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
+            pair = np.searchsorted(pi.astype(np.int64) * n + pj, lo.astype(np.int64) * n + hi)
+            on_diag = rows == cols
+            pair = np.where(on_diag, 0, pair)
+
+            def pick(diag, off):
+                return np.where(on_diag, diag[rows], off[pair] if off.size else diag[rows])
+
+            df, error, status = pick(dd, dp), pick(ed, ep), pick(td, tp).astype(np.int64)
+            involved = np.zeros(n, dtype=bool)
+            involved[rows] = True
+            step = np.where(involved, sd, 0.0)
+    indptr = np.zeros(n + 1, dtype=np.intp)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+
+    def csr(data: np.ndarray) -> Any:
+        return sparse.csr_array((data, cols.copy(), indptr.copy()), shape=(n, n))
+
+    return make_result(
+        csr(df),
+        csr(error),
+        csr(status >= 0),
+        csr(status),
+        int(ev.nfev),
+        step.reshape(a.x.shape),
+        a.method,
+    )
+
+
+def _complex_hessian_entries(a: DerivativeArgs, ev: Any, eps: float, sparsity, rows, cols):
+    """method="complex": the sparse Jacobian (column colouring, central ladders) of the
+    complex-step gradient g of the dense complex Hessian, on the pattern; of the two
+    estimates J[i, j], J[j, i] of a pair, the dense rule's choice serves both entries
+    (fastdiff._complex.pick_of_pair), and a coordinate whose complex-step slope at x is not
+    trusted takes its row and column with it. Each evaluation of g costs x.size complex
+    evaluations of f, so a level costs colours x points x x.size of them."""
+    from fastdiff._complex import pick_of_pair
+    from fastdiff._multivariate import _complex_gradient
+
+    n = ev.base.size
+    b, gstat = _complex_gradient(a, ev, eps)
+    J = sparse_jacobian(b, sparsity)
+    lin = rows.astype(np.int64) * n + cols
+    mirror = np.searchsorted(lin, cols.astype(np.int64) * n + rows)  # the entry (j, i)
+    d = np.asarray(J.df.data, dtype=np.float64)
+    e = np.asarray(J.error.data, dtype=np.float64)
+    t = np.asarray(J.status.data, dtype=np.int64)
+    H, E, T = pick_of_pair(d, e, t, d[mirror], e[mirror], t[mirror])
+    lower = rows > cols  # exactly symmetric: the upper entry's choice, mirrored
+    for M in (H, E, T):
+        M[lower] = M[mirror[lower]]
+    code = np.minimum(gstat[:, 0], 0)
+    worst = np.minimum(code[rows], code[cols])
+    poison = worst < 0
+    H = np.where(poison, np.nan, H)
+    E = np.where(poison, np.inf, E)
+    T = np.where(poison, worst, T)
+    return H, E, T, np.asarray(J.step, dtype=np.float64).reshape(-1)
