@@ -23,7 +23,9 @@
  *     through the tableau;
  *   - f may be noisier than `noise` says: below the best level, a base difference D_k[0]
  *     that misses its rate is noise, so sigma ~ |D_k[0]| h^n / sum|w| is learned from it and
- *     the best estimate's error gets that noise's effect at the best level's step;
+ *     the best estimate's error gets that noise's effect at the best level's step; so is a
+ *     difference in any column that misses its rate and grows as h shrinks, far below |A|
+ *     (an f that cancels internally shows its noise in the higher columns first);
  *   - n = 1 central only: the one-sided slopes F - B = (f(x+h) + f(x-h) - 2 f(x)) / h must
  *     shrink with h (like h f''); if they do not, f has a kink and no candidate is trusted.
  *
@@ -51,6 +53,8 @@
 #define RATE_BAND_Q 2.414213562373095  /* 1 + sqrt(2), where the band is RATE_BAND */
 #define NOISE_FRACTION 1e-6  /* a growing difference below this times |A| is rounding */
 #define FIXED_SAFETY 2.0   /* fixed step: factor on the one-term Richardson error estimate */
+#define NOISE_SAT_SAFETY 3.0  /* column 0 at learned-noise level: factor on the noise's effect */
+#define HIGHER_NOISE_F0 0.5   /* higher columns learn noise where |f(x)| >= this mean |f_j| */
 
 static double mag(const double *v, int ncomp) { return ncomp == 1 ? fabs(v[0]) : hypot(v[0], v[1]); }
 
@@ -382,7 +386,8 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
     }
 
     /* Rate tests down each column present in both rows. */
-    int saturated = 0, exact_below = 0;
+    int saturated = 0, exact_below = 0, rate0 = 0;
+    const double noise_before = st->noise_seen;
     const int nboth = st->rows < ncols ? st->rows : ncols;
     for (int j = 0; j < nboth; ++j) {
         const double ampj = amp[j];
@@ -394,6 +399,14 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
         const int has_rate = j < st->rows - 1;
         const int rate = has_rate && on_rate(dp, d, qe[j], nc, cfg->rate_band);
         const int sat = dm <= rho + st->rho_prev * ampj;
+        /* column 0 within the effect of the noise learned at earlier rows (sigma moves A_k by
+         * up to sigma sum|w| / h^n, so D_k[0] by that at both steps): the base estimates
+         * agree as well as f's noise lets them.  A linear f that cancels (a least-squares
+         * residual a c - y at its solution: rounding eps |y|, far above eps |f|) never gets
+         * its differences within rho and was untrusted (status -3). */
+        const double nz = j == 0 ? 2.0 * noise_before * wabs * (inv_hn + inv_hn / ipow(r, cfg->n))
+                                 : 0.0;
+        const int at_noise = nz > 0 && dm <= rho + st->rho_prev * ampj + nz;
         /* Column 0 off rate, and not shrinking faster than predicted (that is a vanishing
          * leading term: (x-1)^3 at 1 one-sided): noise in f, in units of f, when it is below
          * a trusted level, or when the difference grew as the step shrank while staying far
@@ -401,9 +414,23 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
          * underestimates it: a residual x_1 - 2 x_2 + x_3 near 0; large steps that alias
          * give differences of the estimate's own size instead). */
         const int grew = dm > mag(dp, nc) && dm <= NOISE_FRACTION * amag;
-        if (j == 0 && has_rate && !rate && !sat && ((st->flags & FD_FLAG_TRUSTED) || grew) &&
+        if (j == 0) rate0 = rate;
+        if (has_rate && !rate && !sat &&
+            (j == 0 ? (st->flags & FD_FLAG_TRUSTED) || grew
+                    : grew && rate0 && mag(st->f0, nc) * wabs >= HIGHER_NOISE_F0 * absum) &&
             !faster_than(dp, d, qe[j], nc, cfg->rate_band)) {
-            const double sigma = 0.5 * dm * hn / wabs;
+            /* The same evidence in a higher column (growing, off rate, far below |A|), while
+             * column 0 follows its power law at this row (so the expansion holds and column j
+             * should hold only later terms): f's noise swamps them.  A cancelling f (a row of
+             * W @ g(x)) has noise eps sum_k |W_ik g_k|, hundreds of times eps |f|, that shows
+             * only here.  Noise sigma in f moves T_k[j] by at most sigma amp_j sum|w| / h^n.
+             * Not without column 0 on rate: a vanishing leading term ((x - 1)^3 at 1,
+             * one-sided) leaves the extrapolation's own rounding in the higher columns.  Not
+             * where f's values at this level are much larger than f(x) (f(x) = 0 for an odd f
+             * at 0): there f's noise, if relative to its values, shrinks with the step, and a
+             * level's noise carried to the finer best level as absolute (as it must be for a
+             * cancelling f) made bars 5x looser (tan at 0 with 1e-10 relative noise). */
+            const double sigma = 0.5 * dm * hn / (wabs * ampj);
             if (sigma > st->noise_seen) st->noise_seen = sigma;
         }
         /* the rate test's residual: what column j's leading power law leaves unexplained */
@@ -424,6 +451,13 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
             saturated = 1;
             double v[2] = {t[0][j], nc == 2 ? t[1][j] : 0.0};
             offer(st, v, dm + rho, h, kink_ok, nc, ampj * wabs * inv_hn);
+        } else if (at_noise && (st->ratio_ok & 1u)) {
+            /* at noise level two rows in a row: a candidate, with NOISE_SAT_SAFETY times the
+             * noise's effect (the noise learned is an estimate from a few differences, and a
+             * single factor 1 or 2 missed on the honesty study's undeclared-noise f), which
+             * does not stop the element: finer levels can still reveal more noise */
+            double v[2] = {t[0][j], nc == 2 ? t[1][j] : 0.0};
+            offer(st, v, dm + rho + NOISE_SAT_SAFETY * nz, h, kink_ok, nc, ampj * wabs * inv_hn);
         } else if (rate && (st->ratio_ok >> j & 1u) && j + 1 < ncols) {
             double v[2] = {t[0][j + 1], nc == 2 ? t[1][j + 1] : 0.0};
             double corr[2] = {t[0][j + 1] - t[0][j], nc == 2 ? t[1][j + 1] - t[1][j] : 0.0};
@@ -442,7 +476,7 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
             offer(st, v, err, h, 0, nc, 0.0);
         }
         for (int c = 0; c < nc; ++c) diff_of(st, c)[j] = d[c];
-        st->ratio_ok = (st->ratio_ok & ~(1u << j)) | ((unsigned)(sat || rate) << j);
+        st->ratio_ok = (st->ratio_ok & ~(1u << j)) | ((unsigned)(sat || rate || at_noise) << j);
         exact_below = exact_law;
     }
     if (st->rows == 0) {
