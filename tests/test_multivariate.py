@@ -431,6 +431,29 @@ def test_jacobian_on_a_box_domain_turns_one_sided_at_its_faces(x):
     assert (np.abs(g.df - exact[0]) <= g.error + 1e-15 * np.maximum(1, abs(exact[0]))).all()
 
 
+def _box_scalar(v):
+    """exp(v0) v1 + sin(v1) v0^2 on the box [0, 2]^2, NaN outside."""
+    if not np.all((v >= 0) & (v <= 2)):
+        return np.nan
+    return np.exp(v[0]) * v[1] + np.sin(v[1]) * v[0] ** 2
+
+
+@pytest.mark.parametrize("x", [[0.0, 2.0], [2.0, 0.0], [0.0, 0.0], [1.0, 2.0], [2.0, 1.0]])
+def test_hessian_on_a_box_domain_turns_one_sided_at_its_faces(x):
+    # at a face or corner every entry with a coordinate there had status -2 (NaN): the
+    # diagonals now turn one-sided as derivative's ladders do, and their pairs with them
+    x = np.array(x)
+    res = fd.hessian(_box_scalar, x)
+    e0, s1, c1 = np.exp(x[0]), np.sin(x[1]), np.cos(x[1])
+    off = e0 + 2 * x[0] * c1
+    exact = np.array([[e0 * x[1] + 2 * s1, off], [off, -s1 * x[0] ** 2]])
+    assert res.success.all(), res
+    edge = (x == 0) | (x == 2)
+    assert (res.status[np.ix_(edge, edge)] == Status.DOMAIN_ADAPTED).all()
+    slack = 8 * np.finfo(float).eps * np.maximum(1, abs(exact))
+    assert (np.abs(res.df - exact) <= res.error + slack).all(), (res.df, exact, res.error)
+
+
 def test_jacobian_of_a_cancelling_residual_is_honest():
     # r_i = x_{i-1} - 2 x_i + x_{i+1} + ...: r_2 is 0.009 here while its terms are O(1), so its
     # rounding is ~300x what eps |r_2| says. The ladder of J[2, 1] = 1 found no level to trust,
