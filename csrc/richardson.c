@@ -432,7 +432,11 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
              * at 0): there f's noise, if relative to its values, shrinks with the step, and a
              * level's noise carried to the finer best level as absolute (as it must be for a
              * cancelling f) made bars 5x looser (tan at 0 with 1e-10 relative noise). */
-            const double sigma = 0.5 * dm * hn / (wabs * ampj);
+            /* column 0 shows noise over many rows, a higher column in one or two before the
+             * element stops: there a single difference is the whole sample, and it can be
+             * small by chance (seen: 5.1e-14 one level below a best estimate 3.2e-14 off), so
+             * it is taken whole rather than halved */
+            const double sigma = (j == 0 ? 0.5 : 1.0) * dm * hn / (wabs * ampj);
             if (sigma > st->noise_seen) st->noise_seen = sigma;
         }
         /* the rate test's residual: what column j's leading power law leaves unexplained */
