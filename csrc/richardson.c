@@ -55,6 +55,7 @@
 #define FIXED_SAFETY 2.0   /* fixed step: factor on the one-term Richardson error estimate */
 #define NOISE_SAT_SAFETY 3.0  /* column 0 at learned-noise level: factor on the noise's effect */
 #define HIGHER_NOISE_F0 0.5   /* higher columns learn noise where |f(x)| >= this mean |f_j| */
+#define HIGHER_NOISE_RHO 1e3  /* ... and from differences within this times the rounding bound */
 
 static double mag(const double *v, int ncomp) { return ncomp == 1 ? fabs(v[0]) : hypot(v[0], v[1]); }
 
@@ -419,7 +420,8 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
         if (j == 0) rate0 = rate;
         if (has_rate && !rate && !sat &&
             (j == 0 ? (st->flags & FD_FLAG_TRUSTED) || grew
-                    : grew && rate0 && mag(st->f0, nc) * wabs >= HIGHER_NOISE_F0 * absum) &&
+                    : grew && rate0 && mag(st->f0, nc) * wabs >= HIGHER_NOISE_F0 * absum &&
+                      dm <= HIGHER_NOISE_RHO * rho) &&
             !faster_than(dp, d, qe[j], nc, cfg->rate_band)) {
             /* The same evidence in a higher column (growing, off rate, far below |A|), while
              * column 0 follows its power law at this row (so the expansion holds and column j
@@ -431,7 +433,11 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
              * where f's values at this level are much larger than f(x) (f(x) = 0 for an odd f
              * at 0): there f's noise, if relative to its values, shrinks with the step, and a
              * level's noise carried to the finer best level as absolute (as it must be for a
-             * cancelling f) made bars 5x looser (tan at 0 with 1e-10 relative noise). */
+             * cancelling f) made bars 5x looser (tan at 0 with 1e-10 relative noise).  Not
+             * from a difference far above the rounding bound (more than the 10-500x a
+             * cancelling sum hides): that is a column not yet in its asymptotic range, and
+             * exp(sin x) at 1, backward, learned a noise of 1e-10 from one (bar 2.4e-6 for a
+             * true error of 1.4e-10). */
             /* column 0 shows noise over many rows, a higher column in one or two before the
              * element stops: there a single difference is the whole sample, and it can be
              * small by chance (seen: 5.1e-14 one level below a best estimate 3.2e-14 off), so
