@@ -157,7 +157,8 @@ enum {
     FD_FLAG_TRUSTED = 4,              /* best holds a verified estimate */
     FD_FLAG_FINITE = 8,               /* some level was finite */
     FD_FLAG_KINK = 16,                /* one-sided slopes disagreed at the last level */
-    FD_FLAG_MOVED = 32                /* some finite level had a value other than f(x) */
+    FD_FLAG_MOVED = 32,               /* some finite level had a value other than f(x) */
+    FD_FLAG_HOLD = 64                 /* go one level further before stopping */
 };
 
 /* The spacing x + h really has in floating point: (x + h) - x. */

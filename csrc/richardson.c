@@ -23,7 +23,9 @@
  *     through the tableau;
  *   - f may be noisier than `noise` says: below the best level, a base difference D_k[0]
  *     that misses its rate is noise, so sigma ~ |D_k[0]| h^n / sum|w| is learned from it and
- *     the best estimate's error gets that noise's effect at the best level's step;
+ *     the best estimate's error gets that noise's effect at the best level's step; so is a
+ *     difference in any column that misses its rate and grows as h shrinks, far below |A|
+ *     (an f that cancels internally shows its noise in the higher columns first);
  *   - n = 1 central only: the one-sided slopes F - B = (f(x+h) + f(x-h) - 2 f(x)) / h must
  *     shrink with h (like h f''); if they do not, f has a kink and no candidate is trusted.
  *
@@ -51,6 +53,9 @@
 #define RATE_BAND_Q 2.414213562373095  /* 1 + sqrt(2), where the band is RATE_BAND */
 #define NOISE_FRACTION 1e-6  /* a growing difference below this times |A| is rounding */
 #define FIXED_SAFETY 2.0   /* fixed step: factor on the one-term Richardson error estimate */
+#define NOISE_SAT_SAFETY 3.0  /* column 0 at learned-noise level: factor on the noise's effect */
+#define HIGHER_NOISE_F0 0.5   /* higher columns learn noise where |f(x)| >= this mean |f_j| */
+#define HIGHER_NOISE_RHO 1e3  /* ... and from differences within this times the rounding bound */
 
 static double mag(const double *v, int ncomp) { return ncomp == 1 ? fabs(v[0]) : hypot(v[0], v[1]); }
 
@@ -213,6 +218,8 @@ static int finish_level(const fd_ladder_config *cfg, fd_ladder_state *st, double
         st->done = st->levels >= 3;
     } else if (st->levels >= cfg->max_levels) {
         st->done = 1;
+    } else if (st->flags & FD_FLAG_HOLD) {
+        st->flags &= ~FD_FLAG_HOLD;  /* one more level: see the saturation test */
     } else if (st->flags & FD_FLAG_TRUSTED) {
         /* met the tolerance, or the next level's rounding alone exceeds the best error */
         st->done = fd_ladder_error(st) <= cfg->atol + cfg->rtol * scale ||
@@ -382,7 +389,8 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
     }
 
     /* Rate tests down each column present in both rows. */
-    int saturated = 0, exact_below = 0;
+    int saturated = 0, exact_below = 0, rate0 = 0, hold = 0;
+    const double noise_before = st->noise_seen;
     const int nboth = st->rows < ncols ? st->rows : ncols;
     for (int j = 0; j < nboth; ++j) {
         const double ampj = amp[j];
@@ -394,6 +402,14 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
         const int has_rate = j < st->rows - 1;
         const int rate = has_rate && on_rate(dp, d, qe[j], nc, cfg->rate_band);
         const int sat = dm <= rho + st->rho_prev * ampj;
+        /* column 0 within the effect of the noise learned at earlier rows (sigma moves A_k by
+         * up to sigma sum|w| / h^n, so D_k[0] by that at both steps): the base estimates
+         * agree as well as f's noise lets them.  A linear f that cancels (a least-squares
+         * residual a c - y at its solution: rounding eps |y|, far above eps |f|) never gets
+         * its differences within rho and was untrusted (status -3). */
+        const double nz = j == 0 ? 2.0 * noise_before * wabs * (inv_hn + inv_hn / ipow(r, cfg->n))
+                                 : 0.0;
+        const int at_noise = nz > 0 && dm <= rho + st->rho_prev * ampj + nz;
         /* Column 0 off rate, and not shrinking faster than predicted (that is a vanishing
          * leading term: (x-1)^3 at 1 one-sided): noise in f, in units of f, when it is below
          * a trusted level, or when the difference grew as the step shrank while staying far
@@ -401,9 +417,32 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
          * underestimates it: a residual x_1 - 2 x_2 + x_3 near 0; large steps that alias
          * give differences of the estimate's own size instead). */
         const int grew = dm > mag(dp, nc) && dm <= NOISE_FRACTION * amag;
-        if (j == 0 && has_rate && !rate && !sat && ((st->flags & FD_FLAG_TRUSTED) || grew) &&
+        if (j == 0) rate0 = rate;
+        if (has_rate && !rate && !sat &&
+            (j == 0 ? (st->flags & FD_FLAG_TRUSTED) || grew
+                    : grew && rate0 && mag(st->f0, nc) * wabs >= HIGHER_NOISE_F0 * absum &&
+                      dm <= HIGHER_NOISE_RHO * rho) &&
             !faster_than(dp, d, qe[j], nc, cfg->rate_band)) {
-            const double sigma = 0.5 * dm * hn / wabs;
+            /* The same evidence in a higher column (growing, off rate, far below |A|), while
+             * column 0 follows its power law at this row (so the expansion holds and column j
+             * should hold only later terms): f's noise swamps them.  A cancelling f (a row of
+             * W @ g(x)) has noise eps sum_k |W_ik g_k|, hundreds of times eps |f|, that shows
+             * only here.  Noise sigma in f moves T_k[j] by at most sigma amp_j sum|w| / h^n.
+             * Not without column 0 on rate: a vanishing leading term ((x - 1)^3 at 1,
+             * one-sided) leaves the extrapolation's own rounding in the higher columns.  Not
+             * where f's values at this level are much larger than f(x) (f(x) = 0 for an odd f
+             * at 0): there f's noise, if relative to its values, shrinks with the step, and a
+             * level's noise carried to the finer best level as absolute (as it must be for a
+             * cancelling f) made bars 5x looser (tan at 0 with 1e-10 relative noise).  Not
+             * from a difference far above the rounding bound (more than the 10-500x a
+             * cancelling sum hides): that is a column not yet in its asymptotic range, and
+             * exp(sin x) at 1, backward, learned a noise of 1e-10 from one (bar 2.4e-6 for a
+             * true error of 1.4e-10). */
+            /* column 0 shows noise over many rows, a higher column in one or two before the
+             * element stops: there a single difference is the whole sample, and it can be
+             * small by chance (seen: 5.1e-14 one level below a best estimate 3.2e-14 off), so
+             * it is taken whole rather than halved */
+            const double sigma = (j == 0 ? 0.5 : 1.0) * dm * hn / (wabs * ampj);
             if (sigma > st->noise_seen) st->noise_seen = sigma;
         }
         /* the rate test's residual: what column j's leading power law leaves unexplained */
@@ -420,10 +459,34 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
          * error claimed as 6e-9).  Column 0 needs no evidence: two base estimates at
          * different steps differ by (q^p - 1) times their truncation error, so agreeing to
          * rounding means that error is below rounding. */
-        if (sat && (j == 0 || (st->ratio_ok >> j & 1u) || exact_below)) {
-            saturated = 1;
+        /* the column below follows its law, but this column's own difference collapsed
+         * (fell in size by more than its rate allows, either sign): a chance zero of its
+         * truncation, not exactness, which leaves the previous difference at rounding too.
+         * Seen: a backward jvp (sin(z) * z[::-1]) trusted with a bar of 2.4e-13 for a true
+         * error of 7.2e-11, column 1's difference falling from 4.6e-9 to 9e-14 in one row
+         * while column 2 was on rate; another one 7.9e-11 for 3e-10, -9.9e-9 to 4.2e-11). */
+        const int collapsed = has_rate && mag(dp, nc) > qe[j] * cfg->rate_band * dm;
+        if (sat && (j == 0 || (st->ratio_ok >> j & 1u) || (exact_below && !collapsed))) {
+            /* A higher column whose evidence was a rate test one row earlier (a difference
+             * above rounding) and whose difference now is larger than that rate predicts
+             * has reached its floor: rounding, or noise in f that only looks within the
+             * rounding bound by chance (a cancelling f, a row of sparse W @ g(x), whose
+             * noise eps sum_k |W_ik g_k| the bound does not see: trusted at 9.9e-15 for a
+             * true error of 1.5e-14).  The candidate stands, but the element takes one more
+             * level, where that noise, if any, shows and is learned. */
+            const int slow = j > 0 && has_rate && mag(dp, nc) > 2.0 * st->rho_prev * ampj &&
+                             mag(dp, nc) * cfg->rate_band < qe[j] * dm;
+            if (slow) hold = 1;
+            else saturated = 1;
             double v[2] = {t[0][j], nc == 2 ? t[1][j] : 0.0};
             offer(st, v, dm + rho, h, kink_ok, nc, ampj * wabs * inv_hn);
+        } else if (at_noise && (st->ratio_ok & 1u)) {
+            /* at noise level two rows in a row: a candidate, with NOISE_SAT_SAFETY times the
+             * noise's effect (the noise learned is an estimate from a few differences, and a
+             * single factor 1 or 2 missed on the honesty study's undeclared-noise f), which
+             * does not stop the element: finer levels can still reveal more noise */
+            double v[2] = {t[0][j], nc == 2 ? t[1][j] : 0.0};
+            offer(st, v, dm + rho + NOISE_SAT_SAFETY * nz, h, kink_ok, nc, ampj * wabs * inv_hn);
         } else if (rate && (st->ratio_ok >> j & 1u) && j + 1 < ncols) {
             double v[2] = {t[0][j + 1], nc == 2 ? t[1][j + 1] : 0.0};
             double corr[2] = {t[0][j + 1] - t[0][j], nc == 2 ? t[1][j + 1] - t[1][j] : 0.0};
@@ -442,7 +505,7 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
             offer(st, v, err, h, 0, nc, 0.0);
         }
         for (int c = 0; c < nc; ++c) diff_of(st, c)[j] = d[c];
-        st->ratio_ok = (st->ratio_ok & ~(1u << j)) | ((unsigned)(sat || rate) << j);
+        st->ratio_ok = (st->ratio_ok & ~(1u << j)) | ((unsigned)(sat || rate || at_noise) << j);
         exact_below = exact_law;
     }
     if (st->rows == 0) {
@@ -457,6 +520,7 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
     }
     st->rows += 1;
     st->rho_prev = rho0;
+    if (hold && !saturated) st->flags |= FD_FLAG_HOLD;
     if (saturated && (st->flags & FD_FLAG_TRUSTED)) {
         st->levels += 1;
         st->done = 1;

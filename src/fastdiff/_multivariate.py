@@ -404,6 +404,9 @@ def _hessian_impl(a: DerivativeArgs) -> Result:
     return shaped_result(H, E, T, ev.nfev, step, a.method, S + S, S)
 
 
+_NONFINITE_FLAG = 1  # FD_FLAG_NONFINITE: status DOMAIN_ADAPTED once trusted
+
+
 def _hessian_ladders(a: DerivativeArgs, ev: _Evaluator, y0: np.ndarray, eps: float):
     """The dense Hessian: every diagonal and every pair i < j (see _hessian_entries)."""
     N = ev.base.size
@@ -424,16 +427,39 @@ def _hessian_entries(a: DerivativeArgs, ev: _Evaluator, y0, eps, pi, pj, want_di
 
     Both kinds advance one level per round with the same nominal steps per coordinate, so the
     axis points of a round serve the diagonal i and every pair with i. A coordinate whose
-    stencil is one-sided (method, or `bounds`) makes its pairs one-sided too. Returns the
-    diagonals' df, error, status, step (N,) and the pairs' df, error, status.
+    stencil is one-sided (method, `bounds`, or a domain edge at x) makes its pairs one-sided
+    too. Returns the diagonals' df, error, status, step (N,) and the pairs' df, error, status.
     """
     x = ev.base
     N = x.size
     side, h0, flags = _sides_and_steps(a._replace(n=2), x)
     noise = _noise(a, eps)
     fixed = a.step is not None
+    # the diagonals turn one-sided as derivative()'s ladders do (a central stencil meeting
+    # non-finite values on one side only, AUTO_SIDE_LEVELS in a row: f's domain ends at x);
+    # the points here are laid out by side, so the Hessian then restarts with that
+    # coordinate one-sided, and its pairs with it
+    while True:
+        Ld, Lp, turned = _hessian_round(a, ev, y0, noise, fixed, side, h0, flags, pi, pj, want_diag)
+        if not turned.size:
+            break
+        side[turned] = Ld.sides(turned)
+        flags[turned] |= _NONFINITE_FLAG
+    dd, ed, td, sd = _results(Ld, ev, N)
+    dp, ep, tp, _ = _results(Lp, ev, pi.size)
+    return dd[:, 0], ed[:, 0], td[:, 0], sd[:, 0], dp[:, 0], ep[:, 0], tp[:, 0]
+
+
+def _hessian_round(
+    a: DerivativeArgs, ev: _Evaluator, y0, noise, fixed, side, h0, flags, pi, pj, want_diag
+):
+    """One run of the diagonal and pair ladders with the given sides. Returns the ladders
+    and the coordinates whose diagonal turned one-sided (the run stops there: its points
+    were laid out by the old sides)."""
+    x = ev.base
+    N = x.size
     Ld = _finite_diff.Ladder(
-        ladder_config(2, a.method, a.order, fixed, a.rtol, a.atol, False), ev.ncomp, noise, N
+        ladder_config(2, a.method, a.order, fixed, a.rtol, a.atol), ev.ncomp, noise, N
     )
     Ld.init(x, h0, side, flags, _f0_rows(y0, N))
     # the diagonal stencils' offsets per side; row 0 is +1 (central, forward) or -1 (backward):
@@ -453,6 +479,7 @@ def _hessian_entries(a: DerivativeArgs, ev: _Evaluator, y0, eps, pi, pj, want_di
     hd, hp = Ld.active(), Lp.active()
     if want_diag is not None:  # a diagonal not wanted is never updated; its axis points are
         hd = hd[want_diag[hd]]  # still made while a pair of its coordinate needs them
+    all_d = np.arange(N, dtype=np.intp)
     h = h0.copy()
     q = _steps.DEFAULT_STEP_RATIO
     width = ev.m * ev.ncomp
@@ -481,6 +508,9 @@ def _hessian_entries(a: DerivativeArgs, ev: _Evaluator, y0, eps, pi, pj, want_di
             cnt_d = npt[side[hd]]
             rows = np.repeat(start[hd] - (np.cumsum(cnt_d) - cnt_d), cnt_d) + np.arange(cnt_d.sum())
             hd = hd[: Ld.update(hd, np.ascontiguousarray(axis[rows]).reshape(-1))]
+            turned = np.flatnonzero(Ld.sides(all_d) != side)
+            if turned.size:
+                return Ld, Lp, turned
         if hp.size:
             nc_ = int(cen.sum())
             per = np.where(cen, 6, 3)  # values per pair element, in hp order
@@ -503,9 +533,7 @@ def _hessian_entries(a: DerivativeArgs, ev: _Evaluator, y0, eps, pi, pj, want_di
                 fv[o_at + k] = v
             hp = hp[: Lp.update(hp, fv.reshape(-1))]
         h = h / q
-    dd, ed, td, sd = _results(Ld, ev, N)
-    dp, ep, tp, _ = _results(Lp, ev, pi.size)
-    return dd[:, 0], ed[:, 0], td[:, 0], sd[:, 0], dp[:, 0], ep[:, 0], tp[:, 0]
+    return Ld, Lp, np.empty(0, dtype=np.intp)
 
 
 # The one-sided mixed stencil, for pairs where a coordinate must stay on one side:
