@@ -15,7 +15,10 @@
  * One pass over the data: a tile of up to FD_GRID_TILE lanes (consecutive positions in the
  * uniform interior along a contiguous axis, else consecutive entries of the inner axis) shares
  * its weights; every tap is a multiply-add over the lanes into stack accumulators, so no array
- * is built per stencil point and the lane loops vectorize.
+ * is built per stencil point and the lane loops vectorize.  On a uniform grid along a
+ * contiguous axis the interior is fused (interior_run): each tile computes the three levels
+ * from the shared symmetric sums, writes df, and finishes error and status while its level
+ * differences are still in L1; that tile is also built for AVX2 (FD_GRID_CLONES).
  */
 #include "fastdiff.h"
 
@@ -33,6 +36,23 @@
 #define FD_GRID_NOINLINE __declspec(noinline)
 #else
 #define FD_GRID_NOINLINE
+#endif
+
+/* The fused interior tile is also compiled for AVX2 (four doubles per vector instead of two),
+ * chosen at load time where the CPU has it (GCC's function multiversioning, x86-64 ELF).  The
+ * same operations in the same order, no FMA (C99 mode keeps contraction off, and "avx2" does
+ * not enable FMA), so the results are bitwise those of the baseline clone. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__) && \
+    !defined(FASTDIFF_NO_CLONES)
+#define FD_GRID_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define FD_GRID_CLONES
+#endif
+/* the tile's helpers are inlined into each clone (otherwise they stay baseline code) */
+#if defined(__GNUC__) || defined(__clang__)
+#define FD_GRID_INLINE inline __attribute__((always_inline))
+#else
+#define FD_GRID_INLINE inline
 #endif
 
 /* Window of `level` at position i: first node and node count. */
@@ -78,6 +98,9 @@ static void tile(const double *y, ptrdiff_t tap, ptrdiff_t nl, int nlev, const p
 {
     double acc[FD_GRID_LEVELS][FD_GRID_TILE];
     double mx[FD_GRID_TILE];
+    if (nlev < 1) {
+        return; /* never: a plan has a level; tells the compiler acc[0] is written */
+    }
     for (ptrdiff_t b = 0; b < nl; ++b) {
         mx[b] = 0.0;
     }
@@ -392,6 +415,187 @@ static void errors_run(ptrdiff_t count, int nlev, double rfac, const double *res
     }
 }
 
+/*
+ * Positions p0 .. p1-1 of a contiguous line through line_values and errors_run, in chunks:
+ * the values of a chunk and two neighbours on either side, then its errors.
+ */
+static int line_chunks(const fd_grid_plan *plan, const double *row, const double *x,
+                       ptrdiff_t p0, ptrdiff_t p1, ptrdiff_t lo, ptrdiff_t hi, const stencils *in,
+                       int nl_eff, double rfac, double *drow, double *erow, signed char *srow)
+{
+    const ptrdiff_t len = plan->len;
+    /* positions c0 - 2 .. c1 + 1: a chunk and two neighbours on either side */
+    double b1[FD_GRID_CHUNK + 4], b2[FD_GRID_CHUNK + 4], bs[FD_GRID_CHUNK + 4];
+    for (ptrdiff_t c0 = p0; c0 < p1; c0 += FD_GRID_CHUNK) {
+        const ptrdiff_t c1 = p1 - c0 < FD_GRID_CHUNK ? p1 : c0 + FD_GRID_CHUNK;
+        const ptrdiff_t a = c0 > 1 ? c0 - 2 : 0, b = c1 + 2 < len ? c1 + 2 : len;
+        const int check = line_values(plan, row, x, a, b, lo, hi, in, drow, b1, b2, bs);
+        if (check) {
+            return check;
+        }
+        /* position i is buffer index i - a; the neighbourhood of an end sample is the
+         * two samples inside it (len >= n + order >= 3) */
+        for (ptrdiff_t i = c0; i < c1;) {
+            const ptrdiff_t k = i - a;
+            if (i == 0 || i == len - 1) {
+                const ptrdiff_t p = i > 0 ? k - 1 : k + 1, q = i > 0 ? k - 2 : k + 2;
+                errors_run(1, nl_eff, rfac, drow + i, b1 + p, b1 + k, b1 + q, b2 + p, b2 + k,
+                           b2 + q, bs + k, erow + i, srow + i);
+                ++i;
+                continue;
+            }
+            const ptrdiff_t e = c1 < len - 1 ? c1 : len - 1;
+            errors_run(e - i, nl_eff, rfac, drow + i, b1 + k - 1, b1 + k, b1 + k + 1, b2 + k - 1,
+                       b2 + k, b2 + k + 1, bs + k, erow + i, srow + i);
+            i = e;
+        }
+    }
+    return 0;
+}
+
+/*
+ * The fused uniform interior along a contiguous axis: one pass per tile computes the three
+ * levels (the symmetric form of tile_symmetric), writes df, and finishes error and status
+ * in the same tile while d1 and d2 are in L1: no per-chunk buffers of s, no second sweep.
+ */
+typedef struct symmetric {
+    int R, odd;
+    double A[FD_GRID_LEVELS][FD_GRID_MAX_WIDTH / 2 + 1]; /* weight of u_j, A_l[0] the centre's */
+    double wabs;
+} symmetric;
+
+static void symmetric_init(const stencils *in, symmetric *sym, int odd)
+{
+    const int R = in->w[FD_GRID_LEVELS - 1] / 2;
+    sym->R = R;
+    sym->odd = odd;
+    sym->wabs = in->wabs;
+    for (int l = 0; l < FD_GRID_LEVELS; ++l) {
+        const int r = in->w[l] / 2;
+        sym->A[l][0] = odd ? 0.0 : in->W[l][r];
+        for (int j = 1; j <= R; ++j) {
+            sym->A[l][j] = j <= r ? in->W[l][r + j] : 0.0;
+        }
+    }
+}
+
+/* max |y[0 .. count)|, NaN skipped (as v > m ? v : m), in four running maxima */
+static FD_GRID_INLINE double absmax(const double *restrict y, ptrdiff_t count)
+{
+    double m4[4] = {0.0, 0.0, 0.0, 0.0};
+    ptrdiff_t b = 0;
+    for (; b + 4 <= count; b += 4) {
+        for (int q = 0; q < 4; ++q) {
+            const double v = fabs(y[b + q]);
+            m4[q] = v > m4[q] ? v : m4[q];
+        }
+    }
+    for (; b < count; ++b) {
+        const double v = fabs(y[b]);
+        m4[0] = v > m4[0] ? v : m4[0];
+    }
+    double mx = m4[0];
+    for (int q = 1; q < 4; ++q) {
+        mx = m4[q] > mx ? m4[q] : mx;
+    }
+    return mx;
+}
+
+/* symmetric_lanes without s: df, d1, d2 of lanes 0 .. nl-1; for odd n the centre's zero
+ * weight gives the same 0 * y_i to every level, computed once (bitwise the same sums) */
+static FD_GRID_INLINE void fused_lanes(const double *restrict y, ptrdiff_t nl, const int R,
+                               const int odd, const double *restrict A0,
+                               const double *restrict A1, const double *restrict A2,
+                               double *restrict df, double *restrict d1, double *restrict d2)
+{
+    for (ptrdiff_t b = 0; b < nl; ++b) {
+        double a0, a1, a2;
+        if (odd) {
+            a0 = a1 = a2 = 0.0 * y[b]; /* a NaN sample reaches its own estimate */
+        } else {
+            a0 = A0[0] * y[b];
+            a1 = A1[0] * y[b];
+            a2 = A2[0] * y[b];
+        }
+        for (int j = 1; j <= R; ++j) {
+            const double u = odd ? y[b + j] - y[b - j] : y[b + j] + y[b - j];
+            if (j <= R - 2) {
+                a0 += A0[j] * u;
+            }
+            if (j <= R - 1) {
+                a1 += A1[j] * u;
+            }
+            a2 += A2[j] * u;
+        }
+        df[b] = a0;
+        d1[b] = fabs(a0 - a1);
+        d2[b] = fabs(a1 - a2);
+    }
+}
+
+/* errors_block with one rounding bound rho for the tile; d1, d2 start at the lane before */
+static FD_GRID_INLINE void fused_errors(ptrdiff_t count, double rho, const double *restrict d1,
+                         const double *restrict d2, double *restrict error,
+                         double *restrict code)
+{
+    for (ptrdiff_t k = 0; k < count; ++k) {
+        double D1 = d1[k + 1], D2 = d2[k + 1], m1 = d1[k + 1];
+        D1 = d1[k] > D1 ? d1[k] : D1;
+        D1 = d1[k + 2] > D1 ? d1[k + 2] : D1;
+        D2 = d2[k] > D2 ? d2[k] : D2;
+        D2 = d2[k + 2] > D2 ? d2[k + 2] : D2;
+        m1 = d1[k] < m1 ? d1[k] : m1;
+        m1 = d1[k + 2] < m1 ? d1[k + 2] : m1;
+        const double err = 2.0 * (D1 + D2) + rho; /* as errors_block */
+        const double unresolved = (D2 > FD_GRID_RATIO * m1) & (D2 > rho) ? FD_INCONSISTENT
+                                                                          : FD_CONVERGED;
+        const int finite = err <= DBL_MAX;
+        error[k] = finite ? err : INFINITY;
+        code[k] = finite ? unresolved : (double)FD_NO_FINITE;
+    }
+}
+
+/* nl positions at y (df, error, status at the same offsets): lanes -1 .. nl, the rounding
+ * bound from max |y| over reach .. reach + span - 1 (relative to y): the tile's windows. */
+FD_GRID_CLONES FD_GRID_NOINLINE static void fused_tile(const double *y, ptrdiff_t nl, ptrdiff_t reach,
+                                        ptrdiff_t span, const symmetric *sym, double rfac,
+                                        double *df, double *error, signed char *status)
+{
+    double d1[FD_GRID_TILE + 2], d2[FD_GRID_TILE + 2], code[FD_GRID_TILE];
+    const int R = sym->R, odd = sym->odd;
+    const double *A0 = sym->A[0], *A1 = sym->A[1], *A2 = sym->A[2];
+    const double rho = rfac * (sym->wabs * absmax(y + reach, span));
+    switch (2 * R + odd) {
+    case 4: fused_lanes(y - 1, nl + 2, 2, 0, A0, A1, A2, df - 1, d1, d2); break;
+    case 5: fused_lanes(y - 1, nl + 2, 2, 1, A0, A1, A2, df - 1, d1, d2); break;
+    case 6: fused_lanes(y - 1, nl + 2, 3, 0, A0, A1, A2, df - 1, d1, d2); break;
+    case 7: fused_lanes(y - 1, nl + 2, 3, 1, A0, A1, A2, df - 1, d1, d2); break;
+    case 8: fused_lanes(y - 1, nl + 2, 4, 0, A0, A1, A2, df - 1, d1, d2); break;
+    case 9: fused_lanes(y - 1, nl + 2, 4, 1, A0, A1, A2, df - 1, d1, d2); break;
+    case 10: fused_lanes(y - 1, nl + 2, 5, 0, A0, A1, A2, df - 1, d1, d2); break;
+    case 11: fused_lanes(y - 1, nl + 2, 5, 1, A0, A1, A2, df - 1, d1, d2); break;
+    case 12: fused_lanes(y - 1, nl + 2, 6, 0, A0, A1, A2, df - 1, d1, d2); break;
+    case 13: fused_lanes(y - 1, nl + 2, 6, 1, A0, A1, A2, df - 1, d1, d2); break;
+    default: fused_lanes(y - 1, nl + 2, R, odd, A0, A1, A2, df - 1, d1, d2); break;
+    }
+    fused_errors(nl, rho, d1, d2, error, code);
+    for (ptrdiff_t k = 0; k < nl; ++k) {
+        status[k] = (signed char)code[k];
+    }
+}
+
+/* Positions p0 .. p1-1 of a uniform contiguous line, each with both neighbours centred
+ * ([p0 - 1, p1] inside the interior), in tiles from p0. */
+static void interior_run(const double *row, ptrdiff_t p0, ptrdiff_t p1, const symmetric *sym,
+                         double rfac, double *drow, double *erow, signed char *srow)
+{
+    const ptrdiff_t R = sym->R;
+    for (ptrdiff_t t0 = p0; t0 < p1; t0 += FD_GRID_TILE) {
+        const ptrdiff_t nl = p1 - t0 < FD_GRID_TILE ? p1 - t0 : FD_GRID_TILE;
+        fused_tile(row + t0, nl, -R, nl + 2 * R, sym, rfac, drow + t0, erow + t0, srow + t0);
+    }
+}
+
 int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *x,
                        double eps, double *df, double *error, signed char *status)
 {
@@ -421,36 +625,29 @@ int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *
         }
     }
     if (inner == 1) {
-        /* positions c0 - 2 .. c1 + 1: a chunk and two neighbours on either side */
-        double b1[FD_GRID_CHUNK + 4], b2[FD_GRID_CHUNK + 4], bs[FD_GRID_CHUNK + 4];
+        /* the fused uniform interior: positions whose neighbours are centred too */
+        const int fused = x == NULL && nl_eff == FD_GRID_LEVELS && hi - lo >= 3;
+        symmetric sym;
+        if (fused) {
+            symmetric_init(&in, &sym, plan->n % 2);
+        }
         for (ptrdiff_t o = 0; o < outer; ++o) {
             const double *row = y + o * len;
             double *drow = df + o * len, *erow = error + o * len;
             signed char *srow = status + o * len;
-            for (ptrdiff_t c0 = 0; c0 < len; c0 += FD_GRID_CHUNK) {
-                const ptrdiff_t c1 = len - c0 < FD_GRID_CHUNK ? len : c0 + FD_GRID_CHUNK;
-                const ptrdiff_t a = c0 > 1 ? c0 - 2 : 0, b = c1 + 2 < len ? c1 + 2 : len;
-                const int check = line_values(plan, row, x, a, b, lo, hi, &in, drow, b1, b2, bs);
+            if (!fused) {
+                const int check = line_chunks(plan, row, x, 0, len, lo, hi, &in, nl_eff, rfac,
+                                              drow, erow, srow);
                 if (check) {
                     return check;
                 }
-                /* position i is buffer index i - a; the neighbourhood of an end sample is the
-                 * two samples inside it (len >= n + order >= 3) */
-                for (ptrdiff_t i = c0; i < c1;) {
-                    const ptrdiff_t k = i - a;
-                    if (i == 0 || i == len - 1) {
-                        const ptrdiff_t p = i > 0 ? k - 1 : k + 1, q = i > 0 ? k - 2 : k + 2;
-                        errors_run(1, nl_eff, rfac, drow + i, b1 + p, b1 + k, b1 + q, b2 + p,
-                                   b2 + k, b2 + q, bs + k, erow + i, srow + i);
-                        ++i;
-                        continue;
-                    }
-                    const ptrdiff_t e = c1 < len - 1 ? c1 : len - 1;
-                    errors_run(e - i, nl_eff, rfac, drow + i, b1 + k - 1, b1 + k, b1 + k + 1,
-                               b2 + k - 1, b2 + k, b2 + k + 1, bs + k, erow + i, srow + i);
-                    i = e;
-                }
+                continue;
             }
+            /* uniform: no repeated nodes, nothing to check */
+            line_chunks(plan, row, NULL, 0, lo + 1, lo, hi, &in, nl_eff, rfac, drow, erow, srow);
+            interior_run(row, lo + 1, hi - 1, &sym, rfac, drow, erow, srow);
+            line_chunks(plan, row, NULL, hi - 1, len, lo, hi, &in, nl_eff, rfac, drow, erow,
+                        srow);
         }
         return 0;
     }
