@@ -24,8 +24,13 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #define FD_GRID_TILE 256
+#ifndef FD_GRID_LANES
+#define FD_GRID_LANES 256
+#endif
 
 /* Kept out of line: inlined into fd_grid_derivative, the uniform interior's lane loops lost
  * their registers to the surrounding code (2.35 ns per sample instead of 1.45 in cache,
@@ -304,6 +309,38 @@ static void apply_stencils(const double *y, ptrdiff_t tap, ptrdiff_t nl, int nle
 
 #define FD_GRID_CHUNK 1024
 
+/* The stencils of the positions outside the uniform interior, [0, lo) and [hi, len): on a
+ * uniform grid they are the same for every line, so they are made once per call.  At most
+ * 2 r of them (r = interior[last] / 2 < FD_GRID_MAX_WIDTH / 2), or len < 2 r + 1 when there
+ * is no interior (lo = hi = len). */
+#define FD_GRID_MAX_EDGE FD_GRID_MAX_WIDTH
+
+static int make_edges(const fd_grid_plan *plan, ptrdiff_t lo, ptrdiff_t hi, stencils *edge)
+{
+    ptrdiff_t k = 0;
+    for (ptrdiff_t i = 0; i < plan->len; ++i) {
+        if (i == lo) {
+            i = hi - 1;
+            continue;
+        }
+        const int check = position_stencils(plan, NULL, i, &edge[k++]);
+        if (check) {
+            return check;
+        }
+    }
+    return 0;
+}
+
+/* edge's stencils of position i (outside [lo, hi)), or NULL without a cache */
+static const stencils *edge_stencils(const stencils *edge, ptrdiff_t i, ptrdiff_t lo,
+                                     ptrdiff_t hi)
+{
+    if (edge == NULL) {
+        return NULL;
+    }
+    return edge + (i < lo ? i : lo + (i - hi));
+}
+
 /*
  * A contiguous line (inner == 1), positions a .. b-1: df into df[a..b), d1, d2, s into the
  * buffers from index 0.  Positions in [lo, hi) are the uniform interior (stencils in, every
@@ -311,7 +348,7 @@ static void apply_stencils(const double *y, ptrdiff_t tap, ptrdiff_t nl, int nle
  */
 static int line_values(const fd_grid_plan *plan, const double *y, const double *x, ptrdiff_t a,
                        ptrdiff_t b, ptrdiff_t lo, ptrdiff_t hi, const stencils *in,
-                       double *df, double *d1, double *d2, double *s)
+                       const stencils *edge, double *df, double *d1, double *d2, double *s)
 {
     stencils st;
     const int nlev = plan->nlevels;
@@ -333,11 +370,15 @@ static int line_values(const fd_grid_plan *plan, const double *y, const double *
             i = e;
             continue;
         }
-        const int check = position_stencils(plan, x, i, &st);
-        if (check) {
-            return check;
+        const stencils *use = edge_stencils(edge, i, lo, hi);
+        if (use == NULL) {
+            const int check = position_stencils(plan, x, i, &st);
+            if (check) {
+                return check;
+            }
+            use = &st;
         }
-        apply_stencils(y + i, 1, 1, nlev, &st, df + i, d1 + (i - a), d2 + (i - a),
+        apply_stencils(y + i, 1, 1, nlev, use, df + i, d1 + (i - a), d2 + (i - a),
                        s + (i - a));
         ++i;
     }
@@ -345,7 +386,7 @@ static int line_values(const fd_grid_plan *plan, const double *y, const double *
 }
 
 /* error and the status code (as a double) of count <= FD_GRID_TILE entries, level 2 present */
-static void errors_block(ptrdiff_t count, double rfac, const double *restrict pd1,
+static FD_GRID_INLINE void errors_block(ptrdiff_t count, double rfac, const double *restrict pd1,
                          const double *restrict d1, const double *restrict nd1,
                          const double *restrict pd2, const double *restrict d2,
                          const double *restrict nd2, const double *restrict s,
@@ -380,7 +421,7 @@ static void errors_block(ptrdiff_t count, double rfac, const double *restrict pd
  * error and status of count consecutive entries whose neighbours along the axis are at
  * the same index of the rows before (pd1, pd2) and after (nd1, nd2).
  */
-static void errors_run(ptrdiff_t count, int nlev, double rfac, const double *restrict df,
+FD_GRID_CLONES FD_GRID_NOINLINE static void errors_run(ptrdiff_t count, int nlev, double rfac, const double *restrict df,
                        const double *restrict pd1, const double *restrict d1,
                        const double *restrict nd1, const double *restrict pd2,
                        const double *restrict d2, const double *restrict nd2,
@@ -421,7 +462,8 @@ static void errors_run(ptrdiff_t count, int nlev, double rfac, const double *res
  */
 static int line_chunks(const fd_grid_plan *plan, const double *row, const double *x,
                        ptrdiff_t p0, ptrdiff_t p1, ptrdiff_t lo, ptrdiff_t hi, const stencils *in,
-                       int nl_eff, double rfac, double *drow, double *erow, signed char *srow)
+                       const stencils *edge, int nl_eff, double rfac, double *drow,
+                       double *erow, signed char *srow)
 {
     const ptrdiff_t len = plan->len;
     /* positions c0 - 2 .. c1 + 1: a chunk and two neighbours on either side */
@@ -429,7 +471,7 @@ static int line_chunks(const fd_grid_plan *plan, const double *row, const double
     for (ptrdiff_t c0 = p0; c0 < p1; c0 += FD_GRID_CHUNK) {
         const ptrdiff_t c1 = p1 - c0 < FD_GRID_CHUNK ? p1 : c0 + FD_GRID_CHUNK;
         const ptrdiff_t a = c0 > 1 ? c0 - 2 : 0, b = c1 + 2 < len ? c1 + 2 : len;
-        const int check = line_values(plan, row, x, a, b, lo, hi, in, drow, b1, b2, bs);
+        const int check = line_values(plan, row, x, a, b, lo, hi, in, edge, drow, b1, b2, bs);
         if (check) {
             return check;
         }
@@ -479,32 +521,50 @@ static void symmetric_init(const stencils *in, symmetric *sym, int odd)
     }
 }
 
-/* max |y[0 .. count)|, NaN skipped (as v > m ? v : m), in four running maxima */
+/* max |y[0 .. count)|, NaN skipped (as v > m ? v : m).  GCC vectorizes no max reduction
+ * with NaN semantics, so with GCC or Clang it runs in two-lane vectors of the extension
+ * (SSE2 registers; the same max, the order of a max of non-NaN values is immaterial). */
+#if defined(__GNUC__) || defined(__clang__)
+typedef double fd_v2d __attribute__((vector_size(16)));
+typedef int64_t fd_v2i __attribute__((vector_size(16)));
+
+static FD_GRID_INLINE fd_v2d vmax_abs(fd_v2d m, const double *p, fd_v2i nosign)
+{
+    fd_v2d v;
+    memcpy(&v, p, sizeof v);
+    v = (fd_v2d)((fd_v2i)v & nosign);
+    const fd_v2i gt = v > m; /* all ones where v > m: never for a NaN v */
+    return (fd_v2d)(((fd_v2i)v & gt) | ((fd_v2i)m & ~gt));
+}
+#endif
+
 static FD_GRID_INLINE double absmax(const double *restrict y, ptrdiff_t count)
 {
-    double m4[4] = {0.0, 0.0, 0.0, 0.0};
+    double mx = 0.0;
     ptrdiff_t b = 0;
+#if defined(__GNUC__) || defined(__clang__)
+    const fd_v2i nosign = {INT64_MAX, INT64_MAX};
+    fd_v2d m0 = {0.0, 0.0}, m1 = {0.0, 0.0};
     for (; b + 4 <= count; b += 4) {
-        for (int q = 0; q < 4; ++q) {
-            const double v = fabs(y[b + q]);
-            m4[q] = v > m4[q] ? v : m4[q];
-        }
+        m0 = vmax_abs(m0, y + b, nosign);
+        m1 = vmax_abs(m1, y + b + 2, nosign);
     }
+    for (int q = 0; q < 2; ++q) {
+        mx = m0[q] > mx ? m0[q] : mx;
+        mx = m1[q] > mx ? m1[q] : mx;
+    }
+#endif
     for (; b < count; ++b) {
         const double v = fabs(y[b]);
-        m4[0] = v > m4[0] ? v : m4[0];
-    }
-    double mx = m4[0];
-    for (int q = 1; q < 4; ++q) {
-        mx = m4[q] > mx ? m4[q] : mx;
+        mx = v > mx ? v : mx;
     }
     return mx;
 }
 
 /* symmetric_lanes without s: df, d1, d2 of lanes 0 .. nl-1; for odd n the centre's zero
  * weight gives the same 0 * y_i to every level, computed once (bitwise the same sums) */
-static FD_GRID_INLINE void fused_lanes(const double *restrict y, ptrdiff_t nl, const int R,
-                               const int odd, const double *restrict A0,
+static FD_GRID_INLINE void fused_lanes(const double *restrict y, ptrdiff_t tap, ptrdiff_t nl,
+                               const int R, const int odd, const double *restrict A0,
                                const double *restrict A1, const double *restrict A2,
                                double *restrict df, double *restrict d1, double *restrict d2)
 {
@@ -518,7 +578,7 @@ static FD_GRID_INLINE void fused_lanes(const double *restrict y, ptrdiff_t nl, c
             a2 = A2[0] * y[b];
         }
         for (int j = 1; j <= R; ++j) {
-            const double u = odd ? y[b + j] - y[b - j] : y[b + j] + y[b - j];
+            const double u = odd ? y[b + j * tap] - y[b - j * tap] : y[b + j * tap] + y[b - j * tap];
             if (j <= R - 2) {
                 a0 += A0[j] * u;
             }
@@ -566,21 +626,64 @@ FD_GRID_CLONES FD_GRID_NOINLINE static void fused_tile(const double *y, ptrdiff_
     const double *A0 = sym->A[0], *A1 = sym->A[1], *A2 = sym->A[2];
     const double rho = rfac * (sym->wabs * absmax(y + reach, span));
     switch (2 * R + odd) {
-    case 4: fused_lanes(y - 1, nl + 2, 2, 0, A0, A1, A2, df - 1, d1, d2); break;
-    case 5: fused_lanes(y - 1, nl + 2, 2, 1, A0, A1, A2, df - 1, d1, d2); break;
-    case 6: fused_lanes(y - 1, nl + 2, 3, 0, A0, A1, A2, df - 1, d1, d2); break;
-    case 7: fused_lanes(y - 1, nl + 2, 3, 1, A0, A1, A2, df - 1, d1, d2); break;
-    case 8: fused_lanes(y - 1, nl + 2, 4, 0, A0, A1, A2, df - 1, d1, d2); break;
-    case 9: fused_lanes(y - 1, nl + 2, 4, 1, A0, A1, A2, df - 1, d1, d2); break;
-    case 10: fused_lanes(y - 1, nl + 2, 5, 0, A0, A1, A2, df - 1, d1, d2); break;
-    case 11: fused_lanes(y - 1, nl + 2, 5, 1, A0, A1, A2, df - 1, d1, d2); break;
-    case 12: fused_lanes(y - 1, nl + 2, 6, 0, A0, A1, A2, df - 1, d1, d2); break;
-    case 13: fused_lanes(y - 1, nl + 2, 6, 1, A0, A1, A2, df - 1, d1, d2); break;
-    default: fused_lanes(y - 1, nl + 2, R, odd, A0, A1, A2, df - 1, d1, d2); break;
+    case 4: fused_lanes(y - 1, 1, nl + 2, 2, 0, A0, A1, A2, df - 1, d1, d2); break;
+    case 5: fused_lanes(y - 1, 1, nl + 2, 2, 1, A0, A1, A2, df - 1, d1, d2); break;
+    case 6: fused_lanes(y - 1, 1, nl + 2, 3, 0, A0, A1, A2, df - 1, d1, d2); break;
+    case 7: fused_lanes(y - 1, 1, nl + 2, 3, 1, A0, A1, A2, df - 1, d1, d2); break;
+    case 8: fused_lanes(y - 1, 1, nl + 2, 4, 0, A0, A1, A2, df - 1, d1, d2); break;
+    case 9: fused_lanes(y - 1, 1, nl + 2, 4, 1, A0, A1, A2, df - 1, d1, d2); break;
+    case 10: fused_lanes(y - 1, 1, nl + 2, 5, 0, A0, A1, A2, df - 1, d1, d2); break;
+    case 11: fused_lanes(y - 1, 1, nl + 2, 5, 1, A0, A1, A2, df - 1, d1, d2); break;
+    case 12: fused_lanes(y - 1, 1, nl + 2, 6, 0, A0, A1, A2, df - 1, d1, d2); break;
+    case 13: fused_lanes(y - 1, 1, nl + 2, 6, 1, A0, A1, A2, df - 1, d1, d2); break;
+    default: fused_lanes(y - 1, 1, nl + 2, R, odd, A0, A1, A2, df - 1, d1, d2); break;
     }
     fused_errors(nl, rho, d1, d2, error, code);
     for (ptrdiff_t k = 0; k < nl; ++k) {
         status[k] = (signed char)code[k];
+    }
+}
+
+/* Ask for the tile's part of a row `ahead` rows on, if there is one (rows far apart are in
+ * different pages, where the hardware prefetcher does not follow). */
+#define FD_GRID_AHEAD 4
+static void prefetch_row(const double *row, ptrdiff_t offset, ptrdiff_t nl, ptrdiff_t left)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    if (left > FD_GRID_AHEAD) {
+        for (ptrdiff_t b = 0; b < nl; b += 8) { /* a 64-byte line of doubles */
+            __builtin_prefetch(row + offset + b);
+        }
+    }
+#else
+    (void)row, (void)offset, (void)nl, (void)left;
+#endif
+}
+
+/* A uniform interior row across an inner axis: lanes are the nl entries at y (taps tap
+ * apart), df at the same offsets, d1, d2 and s = sabs per lane for errors_run. */
+#define FD_GRID_ROWS (FD_GRID_MAX_WIDTH + 1) /* > 2 r + 1 rows of a window */
+
+FD_GRID_CLONES FD_GRID_NOINLINE static void strided_tile(const double *y, ptrdiff_t tap,
+                                                          ptrdiff_t nl, const symmetric *sym,
+                                                          double sabs, double *df, double *d1,
+                                                          double *d2, double *s)
+{
+    const int R = sym->R, odd = sym->odd;
+    const double *A0 = sym->A[0], *A1 = sym->A[1], *A2 = sym->A[2];
+    switch (2 * R + odd) {
+    case 4: fused_lanes(y, tap, nl, 2, 0, A0, A1, A2, df, d1, d2); break;
+    case 5: fused_lanes(y, tap, nl, 2, 1, A0, A1, A2, df, d1, d2); break;
+    case 6: fused_lanes(y, tap, nl, 3, 0, A0, A1, A2, df, d1, d2); break;
+    case 7: fused_lanes(y, tap, nl, 3, 1, A0, A1, A2, df, d1, d2); break;
+    case 8: fused_lanes(y, tap, nl, 4, 0, A0, A1, A2, df, d1, d2); break;
+    case 9: fused_lanes(y, tap, nl, 4, 1, A0, A1, A2, df, d1, d2); break;
+    case 10: fused_lanes(y, tap, nl, 5, 0, A0, A1, A2, df, d1, d2); break;
+    case 11: fused_lanes(y, tap, nl, 5, 1, A0, A1, A2, df, d1, d2); break;
+    default: fused_lanes(y, tap, nl, R, odd, A0, A1, A2, df, d1, d2); break;
+    }
+    for (ptrdiff_t b = 0; b < nl; ++b) {
+        s[b] = sabs;
     }
 }
 
@@ -624,6 +727,15 @@ int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *
             position_stencils(plan, NULL, lo, &in);
         }
     }
+    stencils edges[FD_GRID_MAX_EDGE];
+    const stencils *edge = NULL;
+    if (x == NULL && lo + (len - hi) <= FD_GRID_MAX_EDGE) { /* always, see make_edges */
+        const int check = make_edges(plan, lo, hi, edges);
+        if (check) {
+            return check;
+        }
+        edge = edges;
+    }
     if (inner == 1) {
         /* the fused uniform interior: positions whose neighbours are centred too */
         const int fused = x == NULL && nl_eff == FD_GRID_LEVELS && hi - lo >= 3;
@@ -636,50 +748,87 @@ int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *
             double *drow = df + o * len, *erow = error + o * len;
             signed char *srow = status + o * len;
             if (!fused) {
-                const int check = line_chunks(plan, row, x, 0, len, lo, hi, &in, nl_eff, rfac,
-                                              drow, erow, srow);
+                const int check = line_chunks(plan, row, x, 0, len, lo, hi, &in, edge, nl_eff,
+                                              rfac, drow, erow, srow);
                 if (check) {
                     return check;
                 }
                 continue;
             }
             /* uniform: no repeated nodes, nothing to check */
-            line_chunks(plan, row, NULL, 0, lo + 1, lo, hi, &in, nl_eff, rfac, drow, erow, srow);
-            interior_run(row, lo + 1, hi - 1, &sym, rfac, drow, erow, srow);
-            line_chunks(plan, row, NULL, hi - 1, len, lo, hi, &in, nl_eff, rfac, drow, erow,
+            line_chunks(plan, row, NULL, 0, lo + 1, lo, hi, &in, edge, nl_eff, rfac, drow, erow,
                         srow);
+            interior_run(row, lo + 1, hi - 1, &sym, rfac, drow, erow, srow);
+            line_chunks(plan, row, NULL, hi - 1, len, lo, hi, &in, edge, nl_eff, rfac, drow,
+                        erow, srow);
         }
         return 0;
     }
     /* inner > 1: lanes along the inner axis; a ring of four rows of d1, d2, s per tile (row
      * i is finished once row i + 2 is known: the end rows' neighbourhoods are inside) */
-    double ring[4][3][FD_GRID_TILE];
+    double ring[4][3][FD_GRID_LANES];
     stencils st;
+    /* the uniform interior rows in the symmetric form (as along a contiguous axis), with
+     * the rounding bound from max |y| over the tile's lanes of the rows they reach: a ring
+     * of one maximum per row */
+    symmetric sym;
+    double rowmax[FD_GRID_ROWS];
+    const int sym_rows = lo < hi && nlev == FD_GRID_LEVELS;
+    if (sym_rows) {
+        symmetric_init(&in, &sym, plan->n % 2);
+    }
     for (ptrdiff_t o = 0; o < outer; ++o) {
-        for (ptrdiff_t k0 = 0; k0 < inner; k0 += FD_GRID_TILE) {
-            const ptrdiff_t nl = inner - k0 < FD_GRID_TILE ? inner - k0 : FD_GRID_TILE;
+        for (ptrdiff_t k0 = 0; k0 < inner; k0 += FD_GRID_LANES) {
+            const ptrdiff_t nl = inner - k0 < FD_GRID_LANES ? inner - k0 : FD_GRID_LANES;
+            ptrdiff_t filled = sym_rows ? lo - sym.R : len; /* rows with a known max: < filled */
             for (ptrdiff_t i = -2; i < len; ++i) {
                 const ptrdiff_t ahead = i + 2;
                 if (ahead < len) {
-                    const stencils *use = &in;
-                    if (!(ahead >= lo && ahead < hi)) {
-                        const int check = position_stencils(plan, x, ahead, &st);
-                        if (check) {
-                            return check;
-                        }
-                        use = &st;
-                    }
                     const ptrdiff_t at = (o * len + ahead) * inner + k0;
-                    double(*r)[FD_GRID_TILE] = ring[ahead % 4];
-                    apply_stencils(y + at, inner, nl, nlev, use, df + at, r[0], r[1],
-                                   r[2]);
+                    double(*r)[FD_GRID_LANES] = ring[ahead % 4];
+                    if (sym_rows && ahead >= lo && ahead < hi) {
+                        /* the rows around ahead, max |y| over the tile's lanes */
+                        const ptrdiff_t reach = ahead + sym.R < len ? ahead + sym.R : len - 1;
+                        for (; filled <= reach; ++filled) {
+                            const double *rw = y + (o * len + filled) * inner + k0;
+                            rowmax[filled % FD_GRID_ROWS] = absmax(rw, nl);
+                            prefetch_row(rw, FD_GRID_AHEAD * inner, nl, len - reach);
+                        }
+                        /* and the rows of df, error and status written a few rows on */
+                        prefetch_row(df + at, FD_GRID_AHEAD * inner, nl, len - ahead);
+                        prefetch_row(error + at, (FD_GRID_AHEAD - 2) * inner, nl, len - ahead);
+                        double mx = 0.0;
+                        for (ptrdiff_t t = ahead - sym.R; t <= ahead + sym.R; ++t) {
+                            const double v = rowmax[t % FD_GRID_ROWS];
+                            mx = v > mx ? v : mx;
+                        }
+                        strided_tile(y + at, inner, nl, &sym, sym.wabs * mx, df + at, r[0],
+                                     r[1], r[2]);
+                    } else {
+                        const stencils *use = &in;
+                        if (!(ahead >= lo && ahead < hi)) {
+                            use = edge_stencils(edge, ahead, lo, hi);
+                            if (use == NULL) {
+                                const int check = position_stencils(plan, x, ahead, &st);
+                                if (check) {
+                                    return check;
+                                }
+                                use = &st;
+                            }
+                        }
+                        for (ptrdiff_t k = 0; k < nl; k += FD_GRID_TILE) {
+                            const ptrdiff_t m = nl - k < FD_GRID_TILE ? nl - k : FD_GRID_TILE;
+                            apply_stencils(y + at + k, inner, m, nlev, use, df + at + k,
+                                           r[0] + k, r[1] + k, r[2] + k);
+                        }
+                    }
                 }
                 if (i < 0) {
                     continue;
                 }
-                double(*c)[FD_GRID_TILE] = ring[i % 4];
-                double(*p)[FD_GRID_TILE] = ring[(i == 0 ? 1 : i == len - 1 ? i - 1 : i - 1) % 4];
-                double(*q)[FD_GRID_TILE] = ring[(i == 0 ? 2 : i == len - 1 ? i - 2 : i + 1) % 4];
+                double(*c)[FD_GRID_LANES] = ring[i % 4];
+                double(*p)[FD_GRID_LANES] = ring[(i == 0 ? 1 : i == len - 1 ? i - 1 : i - 1) % 4];
+                double(*q)[FD_GRID_LANES] = ring[(i == 0 ? 2 : i == len - 1 ? i - 2 : i + 1) % 4];
                 const ptrdiff_t at = (o * len + i) * inner + k0;
                 errors_run(nl, nl_eff, rfac, df + at, p[0], c[0], q[0], p[1], c[1], q[1], c[2],
                            error + at, status + at);
