@@ -196,3 +196,16 @@ def test_the_docs_page_examples_run():
         str(PAGE), module_relative=False, optionflags=doctest.ELLIPSIS, verbose=False
     )
     assert result.attempted >= 5 and result.failed == 0
+
+
+def test_dask_step_and_bounds_go_with_the_blocks():
+    step = np.linspace(1e-3, 1e-2, 23)
+    lo = np.zeros((7, 1))
+    res = fd.derivative(
+        np.log,
+        da.from_array(X, chunks=CHUNKS),
+        vectorized=True,
+        step=da.from_array(step, chunks=7),
+        bounds=(da.from_array(lo, chunks=2), 3.5),
+    )
+    assert_same(res, fd.derivative(np.log, X, vectorized=True, step=step, bounds=(lo, 3.5)))
