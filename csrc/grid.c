@@ -25,7 +25,13 @@
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
-#include <string.h>
+
+#if defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
+#include <emmintrin.h>
+#define FD_GRID_SSE2 1
+#else
+#define FD_GRID_SSE2 0
+#endif
 
 #define FD_GRID_TILE 256
 #ifndef FD_GRID_LANES
@@ -426,7 +432,7 @@ FD_GRID_CLONES FD_GRID_NOINLINE static void errors_run(ptrdiff_t count, int nlev
                        const double *restrict nd1, const double *restrict pd2,
                        const double *restrict d2, const double *restrict nd2,
                        const double *restrict s, double *restrict error,
-                       signed char *restrict status)
+                       signed char *restrict status, unsigned char *restrict ok)
 {
     if (nlev < FD_GRID_LEVELS) {
         /* too short for level 2: an estimate of the error without the resolution test */
@@ -438,6 +444,7 @@ FD_GRID_CLONES FD_GRID_NOINLINE static void errors_run(ptrdiff_t count, int nlev
             const int finite = fabs(df[k]) <= DBL_MAX;
             error[k] = finite && err <= DBL_MAX ? err : INFINITY;
             status[k] = (signed char)(finite ? FD_NOT_CONVERGED : FD_NO_FINITE);
+            ok[k] = 0; /* both codes are negative */
         }
         return;
     }
@@ -450,8 +457,10 @@ FD_GRID_CLONES FD_GRID_NOINLINE static void errors_run(ptrdiff_t count, int nlev
         errors_block(m, rfac, pd1 + k0, d1 + k0, nd1 + k0, pd2 + k0, d2 + k0, nd2 + k0, s + k0,
                      error + k0, code);
         signed char *restrict st = status + k0;
+        unsigned char *restrict sc = ok + k0;
         for (ptrdiff_t k = 0; k < m; ++k) {
             st[k] = (signed char)code[k];
+            sc[k] = code[k] >= 0.0;
         }
     }
 }
@@ -463,7 +472,7 @@ FD_GRID_CLONES FD_GRID_NOINLINE static void errors_run(ptrdiff_t count, int nlev
 static int line_chunks(const fd_grid_plan *plan, const double *row, const double *x,
                        ptrdiff_t p0, ptrdiff_t p1, ptrdiff_t lo, ptrdiff_t hi, const stencils *in,
                        const stencils *edge, int nl_eff, double rfac, double *drow,
-                       double *erow, signed char *srow)
+                       double *erow, signed char *srow, unsigned char *okrow)
 {
     const ptrdiff_t len = plan->len;
     /* positions c0 - 2 .. c1 + 1: a chunk and two neighbours on either side */
@@ -482,13 +491,13 @@ static int line_chunks(const fd_grid_plan *plan, const double *row, const double
             if (i == 0 || i == len - 1) {
                 const ptrdiff_t p = i > 0 ? k - 1 : k + 1, q = i > 0 ? k - 2 : k + 2;
                 errors_run(1, nl_eff, rfac, drow + i, b1 + p, b1 + k, b1 + q, b2 + p, b2 + k,
-                           b2 + q, bs + k, erow + i, srow + i);
+                           b2 + q, bs + k, erow + i, srow + i, okrow + i);
                 ++i;
                 continue;
             }
             const ptrdiff_t e = c1 < len - 1 ? c1 : len - 1;
             errors_run(e - i, nl_eff, rfac, drow + i, b1 + k - 1, b1 + k, b1 + k + 1, b2 + k - 1,
-                       b2 + k, b2 + k + 1, bs + k, erow + i, srow + i);
+                       b2 + k, b2 + k + 1, bs + k, erow + i, srow + i, okrow + i);
             i = e;
         }
     }
@@ -521,37 +530,26 @@ static void symmetric_init(const stencils *in, symmetric *sym, int odd)
     }
 }
 
-/* max |y[0 .. count)|, NaN skipped (as v > m ? v : m).  GCC vectorizes no max reduction
- * with NaN semantics, so with GCC or Clang it runs in two-lane vectors of the extension
- * (SSE2 registers; the same max, the order of a max of non-NaN values is immaterial). */
-#if defined(__GNUC__) || defined(__clang__)
-typedef double fd_v2d __attribute__((vector_size(16)));
-typedef int64_t fd_v2i __attribute__((vector_size(16)));
-
-static FD_GRID_INLINE fd_v2d vmax_abs(fd_v2d m, const double *p, fd_v2i nosign)
-{
-    fd_v2d v;
-    memcpy(&v, p, sizeof v);
-    v = (fd_v2d)((fd_v2i)v & nosign);
-    const fd_v2i gt = v > m; /* all ones where v > m: never for a NaN v */
-    return (fd_v2d)(((fd_v2i)v & gt) | ((fd_v2i)m & ~gt));
-}
-#endif
-
+/* max |y[0 .. count)|, NaN skipped (as v > m ? v : m).  No compiler vectorizes a max
+ * reduction with NaN semantics by itself; on x86-64 SSE2's maxpd is exactly v > m ? v : m
+ * per lane (the second operand where either is NaN), so two of them run four lanes (in the
+ * AVX2 clone VEX-encoded).  The order of a max of non-NaN values is immaterial. */
 static FD_GRID_INLINE double absmax(const double *restrict y, ptrdiff_t count)
 {
     double mx = 0.0;
     ptrdiff_t b = 0;
-#if defined(__GNUC__) || defined(__clang__)
-    const fd_v2i nosign = {INT64_MAX, INT64_MAX};
-    fd_v2d m0 = {0.0, 0.0}, m1 = {0.0, 0.0};
+#if FD_GRID_SSE2
+    const __m128d nosign = _mm_castsi128_pd(_mm_set1_epi64x(INT64_MAX));
+    __m128d m0 = _mm_setzero_pd(), m1 = _mm_setzero_pd();
     for (; b + 4 <= count; b += 4) {
-        m0 = vmax_abs(m0, y + b, nosign);
-        m1 = vmax_abs(m1, y + b + 2, nosign);
+        m0 = _mm_max_pd(_mm_and_pd(_mm_loadu_pd(y + b), nosign), m0);
+        m1 = _mm_max_pd(_mm_and_pd(_mm_loadu_pd(y + b + 2), nosign), m1);
     }
-    for (int q = 0; q < 2; ++q) {
-        mx = m0[q] > mx ? m0[q] : mx;
-        mx = m1[q] > mx ? m1[q] : mx;
+    double m[4];
+    _mm_storeu_pd(m, m0);
+    _mm_storeu_pd(m + 2, m1);
+    for (int q = 0; q < 4; ++q) {
+        mx = m[q] > mx ? m[q] : mx;
     }
 #endif
     for (; b < count; ++b) {
@@ -619,7 +617,8 @@ static FD_GRID_INLINE void fused_errors(ptrdiff_t count, double rho, const doubl
  * bound from max |y| over reach .. reach + span - 1 (relative to y): the tile's windows. */
 FD_GRID_CLONES FD_GRID_NOINLINE static void fused_tile(const double *y, ptrdiff_t nl, ptrdiff_t reach,
                                         ptrdiff_t span, const symmetric *sym, double rfac,
-                                        double *df, double *error, signed char *status)
+                                        double *df, double *error, signed char *status,
+                                        unsigned char *ok)
 {
     double d1[FD_GRID_TILE + 2], d2[FD_GRID_TILE + 2], code[FD_GRID_TILE];
     const int R = sym->R, odd = sym->odd;
@@ -641,6 +640,7 @@ FD_GRID_CLONES FD_GRID_NOINLINE static void fused_tile(const double *y, ptrdiff_
     fused_errors(nl, rho, d1, d2, error, code);
     for (ptrdiff_t k = 0; k < nl; ++k) {
         status[k] = (signed char)code[k];
+        ok[k] = code[k] >= 0.0;
     }
 }
 
@@ -690,17 +690,20 @@ FD_GRID_CLONES FD_GRID_NOINLINE static void strided_tile(const double *y, ptrdif
 /* Positions p0 .. p1-1 of a uniform contiguous line, each with both neighbours centred
  * ([p0 - 1, p1] inside the interior), in tiles from p0. */
 static void interior_run(const double *row, ptrdiff_t p0, ptrdiff_t p1, const symmetric *sym,
-                         double rfac, double *drow, double *erow, signed char *srow)
+                         double rfac, double *drow, double *erow, signed char *srow,
+                         unsigned char *okrow)
 {
     const ptrdiff_t R = sym->R;
     for (ptrdiff_t t0 = p0; t0 < p1; t0 += FD_GRID_TILE) {
         const ptrdiff_t nl = p1 - t0 < FD_GRID_TILE ? p1 - t0 : FD_GRID_TILE;
-        fused_tile(row + t0, nl, -R, nl + 2 * R, sym, rfac, drow + t0, erow + t0, srow + t0);
+        fused_tile(row + t0, nl, -R, nl + 2 * R, sym, rfac, drow + t0, erow + t0, srow + t0,
+                   okrow + t0);
     }
 }
 
 int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *x,
-                       double eps, double *df, double *error, signed char *status)
+                       double eps, double *df, double *error, signed char *status,
+                       unsigned char *success)
 {
     const ptrdiff_t len = plan->len, inner = plan->inner, outer = plan->outer;
     const int nlev = plan->nlevels;
@@ -747,9 +750,10 @@ int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *
             const double *row = y + o * len;
             double *drow = df + o * len, *erow = error + o * len;
             signed char *srow = status + o * len;
+            unsigned char *okrow = success + o * len;
             if (!fused) {
                 const int check = line_chunks(plan, row, x, 0, len, lo, hi, &in, edge, nl_eff,
-                                              rfac, drow, erow, srow);
+                                              rfac, drow, erow, srow, okrow);
                 if (check) {
                     return check;
                 }
@@ -757,10 +761,10 @@ int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *
             }
             /* uniform: no repeated nodes, nothing to check */
             line_chunks(plan, row, NULL, 0, lo + 1, lo, hi, &in, edge, nl_eff, rfac, drow, erow,
-                        srow);
-            interior_run(row, lo + 1, hi - 1, &sym, rfac, drow, erow, srow);
+                        srow, okrow);
+            interior_run(row, lo + 1, hi - 1, &sym, rfac, drow, erow, srow, okrow);
             line_chunks(plan, row, NULL, hi - 1, len, lo, hi, &in, edge, nl_eff, rfac, drow,
-                        erow, srow);
+                        erow, srow, okrow);
         }
         return 0;
     }
@@ -831,7 +835,7 @@ int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *
                 double(*q)[FD_GRID_LANES] = ring[(i == 0 ? 2 : i == len - 1 ? i - 2 : i + 1) % 4];
                 const ptrdiff_t at = (o * len + i) * inner + k0;
                 errors_run(nl, nl_eff, rfac, df + at, p[0], c[0], q[0], p[1], c[1], q[1], c[2],
-                           error + at, status + at);
+                           error + at, status + at, success + at);
             }
         }
     }

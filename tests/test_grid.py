@@ -246,6 +246,8 @@ def test_the_fused_contiguous_and_the_strided_paths_agree(n, order, rng):
     assert np.array_equal(col.df, row.df.T, equal_nan=True)
     assert np.array_equal(col.status, row.status.T)
     assert (col.status == -2).any() and (col.status == 0).mean() > 0.9
+    for res in (col, row):  # success is written by the kernel, beside status
+        assert res.success.dtype == bool and np.array_equal(res.success, res.status >= 0)
     # rho <= (b_2 + 2)^2 eps sum_l sum_j |W_l[j]| max |y| (grid.c), the centred stencils'
     # weights the largest in the interior; then the bar's own rounding, 4 ulps
     wabs = 0.0
