@@ -405,10 +405,15 @@ int fd_grid_plan_init(fd_grid_plan *plan, ptrdiff_t outer, ptrdiff_t len, ptrdif
  * D1 and above rounding (under-resolved or noisy data), FD_NOT_CONVERGED where len is too
  * short for level 2, FD_NO_FINITE where the estimate is not finite; success = status >= 0
  * (0 or 1, NumPy's bool), written in the same pass.  eps: the precision of the samples.
- * Returns 0, or FD_OFFSETS_REPEATED for repeated nodes.
+ * work: fd_grid_work_size(plan) doubles of scratch (the rows of level differences when
+ * inner > 1, up to FD_GRID_MAX_LANES lanes at a time).  Returns 0, or FD_OFFSETS_REPEATED
+ * for repeated nodes.
  */
+#define FD_GRID_MAX_LANES 4096
+ptrdiff_t fd_grid_work_size(const fd_grid_plan *plan);
 int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *x, double eps,
-                       double *df, double *error, signed char *status, unsigned char *success);
+                       double *df, double *error, signed char *status, unsigned char *success,
+                       double *work);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Colouring sparse patterns (colouring.c)                                                  */

@@ -4,7 +4,7 @@ import numpy as np
 
 from fastdiff._kernels.fastdiff cimport (
     FD_GRID_LEVELS, FD_GRID_MAX_N, FD_GRID_MAX_WIDTH, fd_grid_derivative, fd_grid_plan,
-    fd_grid_plan_init,
+    fd_grid_plan_init, fd_grid_work_size,
 )
 
 LEVELS = FD_GRID_LEVELS
@@ -47,7 +47,8 @@ def grid_derivative(const double[:, :, ::1] y, x, double dx, int n, int order, d
     cdef double[:, :, ::1] dfv = df, ev = error
     cdef signed char[:, :, ::1] stv = status
     cdef signed char[:, :, ::1] okv = codes[1]
+    cdef double[::1] work = np.empty(max(1, fd_grid_work_size(&plan)))  # rows of an axis
     with nogil:
         check = fd_grid_derivative(&plan, &y[0, 0, 0], xp, eps, &dfv[0, 0, 0], &ev[0, 0, 0],
-                                   &stv[0, 0, 0], <unsigned char *>&okv[0, 0, 0])
+                                   &stv[0, 0, 0], <unsigned char *>&okv[0, 0, 0], &work[0])
     return check, df, error, status, success, plan.nlevels

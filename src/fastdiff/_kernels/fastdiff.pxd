@@ -167,7 +167,8 @@ cdef extern from "fastdiff.h" nogil:
                           Py_ssize_t inner, int n, int order, int uniform, double dx)
     int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *x,
                            double eps, double *df, double *error, signed char *status,
-                           unsigned char *success)
+                           unsigned char *success, double *work)
+    Py_ssize_t fd_grid_work_size(const fd_grid_plan *plan)
 
     # Colouring sparse patterns (colouring.c)
     Py_ssize_t fd_colour_columns(Py_ssize_t nrows, Py_ssize_t ncols, const Py_ssize_t *col_ptr,
