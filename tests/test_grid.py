@@ -259,3 +259,13 @@ def test_the_fused_contiguous_and_the_strided_paths_agree(n, order, rng):
     assert np.array_equal(ok, np.isfinite(row.error.T))
     a, b = col.error[ok], row.error.T[ok]
     assert np.all(np.abs(a - b) <= rho + 4 * EPS * np.maximum(a, b))
+
+
+def test_an_inner_axis_wider_than_one_tile_of_rows():
+    # across a non-contiguous axis the rows go in strips of at most 4096 lanes (grid.c)
+    t = np.arange(30) * 0.1
+    y = np.sin(t[:, None] * np.linspace(0.5, 1.5, 4100)[None, :])
+    col = fd.grid_derivative(y, dx=0.1, order=2, axis=0)
+    row = fd.grid_derivative(np.ascontiguousarray(y.T), dx=0.1, order=2)
+    assert np.array_equal(col.df, row.df.T) and np.array_equal(col.status, row.status.T)
+    assert np.array_equal(col.success, col.status >= 0) and col.success.mean() > 0.9
