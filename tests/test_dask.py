@@ -209,3 +209,8 @@ def test_dask_step_and_bounds_go_with_the_blocks():
         bounds=(da.from_array(lo, chunks=2), 3.5),
     )
     assert_same(res, fd.derivative(np.log, X, vectorized=True, step=step, bounds=(lo, 3.5)))
+
+
+def test_a_0d_dask_step_is_not_computed_inside_a_block():
+    res = fd.derivative(np.sin, da.from_array(X, chunks=CHUNKS), step=da.asarray(1e-3))
+    assert_same(res, fd.derivative(np.sin, X, step=1e-3))

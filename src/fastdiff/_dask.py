@@ -37,11 +37,11 @@ def dask_derivative(f: Any, x: Any, options: dict[str, Any]) -> Result:
     # x and travel with the blocks; scalars and None stay in the options
     names: list[str] = []
     arrays: list[Any] = []
-    if options["step"] is not None and np.ndim(options["step"]) > 0:
+    if _array(options["step"]):
         names.append("step")
         arrays.append(_like(da, options.pop("step"), x))
     bounds = options["bounds"]
-    if bounds is not None and (np.ndim(bounds[0]) > 0 or np.ndim(bounds[1]) > 0):
+    if bounds is not None and (_array(bounds[0]) or _array(bounds[1])):
         options.pop("bounds")
         names += ["lo", "hi"]
         arrays += [_like(da, bounds[0], x), _like(da, bounds[1], x)]
@@ -144,6 +144,12 @@ def _broadcastable(name: str, shape: tuple[int, ...], to: tuple[int, ...], value
         ok = False
     if not ok:
         raise fail(name, f"broadcastable to x's shape {tuple(to)}", value)
+
+
+def _array(value: Any) -> bool:
+    """Whether value goes with the blocks: an array (not a scalar), or any dask array (a
+    0-d one too, which a block must not compute inside its task)."""
+    return value is not None and (np.ndim(value) > 0 or is_dask_array(value))
 
 
 def _like(da: Any, value: Any, x: Any) -> Any:
