@@ -62,6 +62,39 @@ class GridDerivative:
     track_max_abs_error.unit = "abs error"
 
 
+class GridDerivative2D:
+    """1000 x 1000 samples of sin(x + y), order 4 along either axis: axis 1 is contiguous (the
+    fused tiles), axis 0 runs row by row across the contiguous axis."""
+
+    params = [["fastdiff", "findiff", "np.gradient"], [0, 1]]
+    param_names = ["impl", "axis"]
+
+    def setup(self, impl, axis):
+        self.dx = 2.0**-10
+        x = np.arange(1000) * self.dx
+        self.y = np.sin(x[:, None] + x[None, :])
+        self.exact = np.cos(x[:, None] + x[None, :])
+        if impl == "fastdiff":
+            self.run = lambda: fd.grid_derivative(self.y, dx=self.dx, order=4, axis=axis).df
+        elif impl == "findiff":
+            fdf = require(findiff, "findiff")
+            if hasattr(fdf, "Diff"):
+                op = fdf.Diff(axis, self.dx, acc=4)
+            else:  # findiff < 0.11
+                op = fdf.FinDiff(axis, self.dx, 1, acc=4)
+            self.run = lambda: op(self.y)
+        else:
+            self.run = lambda: np.gradient(self.y, self.dx, axis=axis, edge_order=2)
+
+    def time_derivative(self, impl, axis):
+        self.run()
+
+    def track_max_abs_error(self, impl, axis):
+        return float(np.max(np.abs(self.run() - self.exact)))
+
+    track_max_abs_error.unit = "abs error"
+
+
 class GridDerivativeHonesty:
     """fastdiff alone (asv skips only from setup): its error bar against the true error."""
 

@@ -404,11 +404,17 @@ int fd_grid_plan_init(fd_grid_plan *plan, ptrdiff_t outer, ptrdiff_t len, ptrdif
  * error = 2 (D1 + D2) + rounding with D1 = |A_0 - A_1|, D2 = |A_1 - A_2| each the max over the
  * entry and its two neighbours along the axis; status FD_INCONSISTENT where D2 > FD_GRID_RATIO
  * D1 and above rounding (under-resolved or noisy data), FD_NOT_CONVERGED where len is too
- * short for level 2, FD_NO_FINITE where the estimate is not finite.  eps: the precision of the
- * samples.  Returns 0, or FD_OFFSETS_REPEATED for repeated nodes.
+ * short for level 2, FD_NO_FINITE where the estimate is not finite; success = status >= 0
+ * (0 or 1, NumPy's bool), written in the same pass.  eps: the precision of the samples.
+ * work: fd_grid_work_size(plan) doubles of scratch (the rows of level differences when
+ * inner > 1, up to FD_GRID_MAX_LANES lanes at a time).  Returns 0, or FD_OFFSETS_REPEATED
+ * for repeated nodes.
  */
+#define FD_GRID_MAX_LANES 4096
+ptrdiff_t fd_grid_work_size(const fd_grid_plan *plan);
 int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *x, double eps,
-                       double *df, double *error, signed char *status);
+                       double *df, double *error, signed char *status, unsigned char *success,
+                       double *work);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Colouring sparse patterns (colouring.c)                                                  */

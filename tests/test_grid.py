@@ -229,3 +229,43 @@ def test_result_fields():
 def test_bad_arguments_name_the_parameter(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         fd.grid_derivative(**kwargs)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+@pytest.mark.parametrize("order", [2, 4, 6])
+def test_the_fused_contiguous_and_the_strided_paths_agree(n, order, rng):
+    # a contiguous axis runs the fused interior tiles (256 positions, an AVX2 clone where the
+    # CPU has one), another axis the row-by-row symmetric sums: the same sums in the same
+    # order, so df and status are bitwise the same, NaN included (also at tile edges); the
+    # bars differ only in the rounding term rho, the max |y| taken over each tile's reach
+    h = 0.01
+    y = np.sin(rng.uniform(0.5, 2.0) * np.arange(700) * h)[:, None] * rng.uniform(1, 2, (1, 5))
+    y[[17, 256 + 6, 300], [0, 1, 2]] = np.nan
+    col = fd.grid_derivative(y, dx=h, n=n, order=order, axis=0)
+    row = fd.grid_derivative(np.ascontiguousarray(y.T), dx=h, n=n, order=order)
+    assert np.array_equal(col.df, row.df.T, equal_nan=True)
+    assert np.array_equal(col.status, row.status.T)
+    assert (col.status == -2).any() and (col.status == 0).mean() > 0.9
+    for res in (col, row):  # success is written by the kernel, beside status
+        assert res.success.dtype == bool and np.array_equal(res.success, res.status >= 0)
+    # rho <= (b_2 + 2)^2 eps sum_l sum_j |W_l[j]| max |y| (grid.c), the centred stencils'
+    # weights the largest in the interior; then the bar's own rounding, 4 ulps
+    wabs = 0.0
+    for p in (order, order + 2, order + 4):
+        r = (n + 1) // 2 + p // 2 - 1
+        wabs += np.abs(fd.fd_weights(np.arange(-r, r + 1.0), n)).sum() / h**n
+    rho = (n + order + 6) ** 2 * EPS * wabs * np.nanmax(np.abs(y))
+    ok = np.isfinite(col.error)
+    assert np.array_equal(ok, np.isfinite(row.error.T))
+    a, b = col.error[ok], row.error.T[ok]
+    assert np.all(np.abs(a - b) <= rho + 4 * EPS * np.maximum(a, b))
+
+
+def test_an_inner_axis_wider_than_one_tile_of_rows():
+    # across a non-contiguous axis the rows go in strips of at most 4096 lanes (grid.c)
+    t = np.arange(30) * 0.1
+    y = np.sin(t[:, None] * np.linspace(0.5, 1.5, 4100)[None, :])
+    col = fd.grid_derivative(y, dx=0.1, order=2, axis=0)
+    row = fd.grid_derivative(np.ascontiguousarray(y.T), dx=0.1, order=2)
+    assert np.array_equal(col.df, row.df.T) and np.array_equal(col.status, row.status.T)
+    assert np.array_equal(col.success, col.status >= 0) and col.success.mean() > 0.9

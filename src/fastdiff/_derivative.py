@@ -13,6 +13,7 @@ from numpy.typing import ArrayLike
 
 from fastdiff import _complex as _complex_mod
 from fastdiff import _forward, _steps, _taylor
+from fastdiff._dask import dask_derivative, is_dask_array
 from fastdiff._forward import dual_derivative_float
 from fastdiff._kernels import _finite_diff
 from fastdiff._kernels._finite_diff import ValueKindError
@@ -251,8 +252,9 @@ def derivative(
         float at a time from a compiled loop and returns one number (float or complex). With
         ``vectorized=True`` it takes an ndarray of points (any shape) and returns an array of
         the same shape, computed elementwise.
-    x : float array_like
-        Where to differentiate; any shape. Each element is independent.
+    x : float array_like or dask array
+        Where to differentiate; any shape. Each element is independent. A dask array is
+        worked block by block, lazily (see Notes).
     n : int, default: 1
         Derivative order. Finite differences reach useful accuracy for n = 1 ... 6, the
         complex method n = 1 ... 6 and beyond (to ~1e-10 at n = 6). ``method="dual"`` takes
@@ -402,6 +404,18 @@ def derivative(
     on each circle, and the result must agree with the central ladder within both error
     bars, so a non-analytic f (``abs``, ``conj(z) z``) gets status -4.
 
+    A dask array `x` is differentiated blockwise and lazily (``dask.array.map_blocks``; the
+    extra ``fastdiff[dask]``): each block goes through this function on its own, so points
+    that do not fit in memory can be spread over a cluster. `df`, `error`, `success`,
+    `status` and `step` are then dask arrays chunked like `x`, and `nfev` is a 0-d dask array
+    (the blocks' counts summed; ``int(res.nfev)`` computes it). Elements are independent, so
+    each field is bitwise the NumPy result (``method="dual"`` counts one call per block).
+    The arguments are checked at once, the values of `x` block by block when computed;
+    compute the fields together (``dask.compute(res.df, res.error)``) to evaluate each block
+    once. With ``vectorized=True`` f is called once on an empty array to find whether it is
+    complex-valued; with ``vectorized=False`` `df` is declared float64 and a complex f
+    raises TypeError at compute. See the "Derivatives over dask arrays" page.
+
     Replacing the removed ``scipy.misc.derivative(func, x0, dx, n, order)`` (``order`` =
     number of points): use
     ``derivative(func, x0, n=n, step=dx, order=order - 1).df`` for n = 1 or 2 (central
@@ -486,6 +500,10 @@ def derivative(
             and callable(f)
         ):
             return _scalar(f, x, n, method, order, rtol, atol, args, kwargs)
+    if is_dask_array(x):  # blockwise and lazy; dask is never imported for other x
+        options = dict(n=n, method=method, order=order, step=step, rtol=rtol, atol=atol)
+        options.update(bounds=bounds, vectorized=vectorized, args=args, kwargs=kwargs)
+        return dask_derivative(f, x, dict(options, noise=noise))
     if method == "dual":
         check_dual_args(
             f, args, kwargs, vectorized, order=order, step=step, bounds=bounds, noise=noise

@@ -157,16 +157,15 @@ def grid_derivative(
     in_dtype = np.asarray(y).dtype
     eps = float(np.finfo(in_dtype).eps) if in_dtype.kind == "f" else 0.0
     eps = max(eps, float(np.finfo(np.float64).eps))
-    check, df, error, status, _ = _grid.grid_derivative(
+    check, df, error, status, success, _ = _grid.grid_derivative(
         arr.reshape(outer, length, inner), nodes, step if nodes is None else 0.0, n, order, eps
     )
     if check:  # _check_grid rejects repeated nodes; kept as the kernel's own guard
         raise fail("x", "strictly monotonic (no repeated positions)", x)
     shape = arr.shape
     status = status.reshape(shape)  # int8: the codes fit, and 1e6 samples stay cheap
-    return make_result(
-        df.reshape(shape), error.reshape(shape), status >= 0, status, 0, step, "grid"
-    )
+    success = success.reshape(shape)  # status >= 0, written by the kernel in the same pass
+    return make_result(df.reshape(shape), error.reshape(shape), success, status, 0, step, "grid")
 
 
 def _check_grid(x: Any, dx: Any, length: int) -> tuple[np.ndarray | None, Any]:

@@ -4,7 +4,7 @@ import numpy as np
 
 from fastdiff._kernels.fastdiff cimport (
     FD_GRID_LEVELS, FD_GRID_MAX_N, FD_GRID_MAX_WIDTH, fd_grid_derivative, fd_grid_plan,
-    fd_grid_plan_init,
+    fd_grid_plan_init, fd_grid_work_size,
 )
 
 LEVELS = FD_GRID_LEVELS
@@ -22,8 +22,8 @@ def plan_levels(Py_ssize_t length, int n, int order, bint uniform):
 
 
 def grid_derivative(const double[:, :, ::1] y, x, double dx, int n, int order, double eps):
-    """(check, df, error, status, nlevels) for y of shape (outer, len, inner); x: len nodes or
-    None (uniform spacing dx). check is nonzero for repeated nodes."""
+    """(check, df, error, status, success, nlevels) for y of shape (outer, len, inner); x: len
+    nodes or None (uniform spacing dx). check is nonzero for repeated nodes."""
     cdef fd_grid_plan plan
     cdef const double[::1] xv
     cdef const double *xp = NULL
@@ -40,10 +40,15 @@ def grid_derivative(const double[:, :, ::1] y, x, double dx, int n, int order, d
     both = np.empty((2,) + shape)
     df = both[0]
     error = both[1]
-    status = np.empty(shape, dtype=np.int8)
+    # status and success (= status >= 0, written in the same pass) in one block too
+    codes = np.empty((2,) + shape, dtype=np.int8)
+    status = codes[0]
+    success = codes[1].view(np.bool_)
     cdef double[:, :, ::1] dfv = df, ev = error
     cdef signed char[:, :, ::1] stv = status
+    cdef signed char[:, :, ::1] okv = codes[1]
+    cdef double[::1] work = np.empty(max(1, fd_grid_work_size(&plan)))  # rows of an axis
     with nogil:
         check = fd_grid_derivative(&plan, &y[0, 0, 0], xp, eps, &dfv[0, 0, 0], &ev[0, 0, 0],
-                                   &stv[0, 0, 0])
-    return check, df, error, status, plan.nlevels
+                                   &stv[0, 0, 0], <unsigned char *>&okv[0, 0, 0], &work[0])
+    return check, df, error, status, success, plan.nlevels

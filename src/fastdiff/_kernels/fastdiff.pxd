@@ -166,7 +166,9 @@ cdef extern from "fastdiff.h" nogil:
     int fd_grid_plan_init(fd_grid_plan *plan, Py_ssize_t outer, Py_ssize_t len,
                           Py_ssize_t inner, int n, int order, int uniform, double dx)
     int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *x,
-                           double eps, double *df, double *error, signed char *status)
+                           double eps, double *df, double *error, signed char *status,
+                           unsigned char *success, double *work)
+    Py_ssize_t fd_grid_work_size(const fd_grid_plan *plan)
 
     # Colouring sparse patterns (colouring.c)
     Py_ssize_t fd_colour_columns(Py_ssize_t nrows, Py_ssize_t ncols, const Py_ssize_t *col_ptr,
