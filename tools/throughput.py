@@ -24,6 +24,7 @@ A peer that is not installed is left out of the table (it says so).
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import sys
 import time
@@ -323,6 +324,79 @@ def kernel_report(rounds: int) -> None:
         print(f"  {k:26s} {t * 1e9 / work:9.1f} ns per element and level")
 
 
+def call_counted(f):
+    """f with a counter of its calls (not points)."""
+
+    def g(x, *args):
+        g.calls += 1
+        return f(x, *args)
+
+    g.calls = 0
+    return g
+
+
+def overhead_report(rounds: int) -> None:
+    """Fixed cost of a call beyond f's evaluations (issue 10 item 3): the verb's time minus
+    the time of the same calls of f made directly (one call per point for the scalar verb,
+    one array call per level for the vectorized ones, with the same batch sizes)."""
+    x1 = 1.0
+    xs = np.array([0.5, 1.0, 1.5, 2.0])
+    x2 = np.array([0.3, -0.4])
+    cases = {}
+    for name, f in (("math.exp", math.exp), ("np.exp", np.exp)):
+        nfev = fastdiff.derivative(f, x1).nfev
+        cases[f"derivative({name}, 1.0)"] = (
+            lambda f=f: fastdiff.derivative(f, x1),
+            lambda f=f, k=nfev: list(map(f, itertools.repeat(x1, k))),  # a C loop, as fastdiff's
+        )
+
+    def batches(verb, f, x):
+        """The shapes of x f is called with, recorded from one call of verb."""
+        shapes = []
+
+        def g(v):
+            shapes.append(np.shape(v))
+            return f(v)
+
+        verb(g, x)
+        arrays = [np.full(s, 0.5) for s in shapes]
+        return lambda: list(map(f, arrays))
+
+    verbs = {
+        "derivative(np.sin, 4 points, vectorized)": (
+            lambda f, x: fastdiff.derivative(f, x, vectorized=True),
+            np.sin,
+            xs,
+        ),
+        "gradient(rosen, 2-D, vectorized)": (
+            lambda f, x: fastdiff.gradient(f, x, vectorized=True),
+            rosen_vectorized,
+            x2,
+        ),
+        "hessian(rosen, 2-D, vectorized)": (
+            lambda f, x: fastdiff.hessian(f, x, vectorized=True),
+            rosen_vectorized,
+            x2,
+        ),
+        "gradient(rosen, 2-D, looped)": (
+            lambda f, x: fastdiff.gradient(f, x),
+            rosen_point,
+            x2,
+        ),
+    }
+    for name, (verb, f, x) in verbs.items():
+        cases[name] = (lambda verb=verb, f=f, x=x: verb(f, x), batches(verb, f, x))
+    impls = {}
+    for name, (run, evals) in cases.items():
+        impls[name] = run
+        impls[name + " [f alone]"] = evals
+    best = interleaved(impls, rounds, 0.02)
+    print("\nFixed cost beyond the evaluations of f (verb time - time of the same calls of f)")
+    for name in cases:
+        t, tf = best[name], best[name + " [f alone]"]
+        print(f"  {name:44s} {show(t)} total, {show(tf)} f, {(t - tf) * 1e6:8.2f} us beyond")
+
+
 WORKLOADS = {
     "exp_np": lambda: scalar_exp("np.exp"),
     "exp_math": lambda: scalar_exp("math.exp"),
@@ -406,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=15, help="interleaved rounds (min is kept)")
     p.add_argument("--target", type=float, default=0.02, help="seconds per timed batch")
     p.add_argument("--only", nargs="*", choices=list(WORKLOADS), help="workloads to run")
+    p.add_argument("--overhead", action="store_true", help="the fixed-cost table too")
     p.add_argument("--no-memory", action="store_true", help="skip the tracemalloc peaks")
     opts = p.parse_args(argv)
     print(
@@ -415,6 +490,8 @@ def main(argv: list[str] | None = None) -> int:
         report(WORKLOADS[key](), opts.rounds, opts.target, not opts.no_memory)
     if not opts.only:
         kernel_report(opts.rounds)
+    if opts.overhead or not opts.only:
+        overhead_report(opts.rounds)
     return 0
 
 

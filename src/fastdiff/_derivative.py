@@ -472,7 +472,17 @@ def derivative(
             )
             if res is not None:
                 return res
-        elif (
+        else:
+            try:
+                res = _finite_diff.derivative_float(
+                    f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs,
+                    noise,
+                )  # fmt: skip
+            except ValueKindError as exc:
+                raise _reword(exc, "vectorized=False") from None
+            if res is not None:
+                return res
+        if (
             method in _SCALAR_FAST
             and type(n) is int
             and n >= 1
@@ -542,6 +552,20 @@ def _scalar(f, x: float, n: int, method: str, order, rtol, atol, args, kwargs) -
         else:
             _extobj_contextvar.reset(token)
     return make_result(df, err, status >= 0, status, nfev, step, method)
+
+
+def _fast_config(n: int, method: str):
+    """For the compiled scalar path (`_finite_diff.derivative_float`): the LadderConfig of
+    the default options, log2 of the first step relative to the scale, and the side; None
+    where that path does not apply."""
+    if method not in _SCALAR_FAST or not 1 <= n <= 16:  # beyond 16: not worth a cache entry
+        return None
+    order = default_order(method, n)
+    config = ladder_config(n, method, order, False, None, None)
+    return config, _steps.initial_step_exponent(n), _SCALAR_FAST[method]
+
+
+_finite_diff.scalar_policy(Result, _fast_config, _extobj_contextvar, _make_extobj)
 
 
 def _sides_and_steps(a: DerivativeArgs, x: np.ndarray) -> tuple[np.ndarray, ...]:
