@@ -579,7 +579,7 @@ def _sides_and_steps(
     if a.step is not None:
         h0 = a.step.ravel().copy()
     else:
-        h0 = _steps.scale_of(x) * 2.0 ** exponent
+        h0 = _steps.scale_of(x) * 2.0**exponent
     side = np.full(x.shape, SIDES.index(a.method), dtype=np.intc)
     flags = np.zeros(x.shape, dtype=np.intc)
     if a.bounds is not None:
