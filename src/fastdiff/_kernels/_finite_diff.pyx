@@ -171,8 +171,7 @@ cdef object _config_for = None  # (n, method) -> (LadderConfig, log2 of h0 / sca
 cdef dict _fast_configs = {}
 cdef object _quiet_var = None  # NumPy's errstate context variable (None: use np.errstate)
 cdef object _make_quiet = None  # numpy._core._ufunc_config._make_extobj
-cdef object _quiet_base = None  # the errstate _quiet_value was made from
-cdef object _quiet_value = None  # that errstate with every floating-point error ignored
+cdef tuple _quiet = (None, None)  # (an errstate, it with every floating-point error ignored)
 cdef tuple _NO_ARGS = ()
 
 
@@ -180,23 +179,25 @@ def scalar_policy(result_type, config_for, extobj_var, make_extobj):
     """Hand over what derivative_float needs: the Result type, the factory of its ladder
     configurations, and NumPy's errstate context variable and its maker (None, None: NumPy
     without them, derivative_float then declines)."""
-    global _Result, _config_for, _quiet_var, _make_quiet, _quiet_base, _quiet_value
+    global _Result, _config_for, _quiet_var, _make_quiet, _quiet
     _Result, _config_for = result_type, config_for
     _quiet_var, _make_quiet = extobj_var, make_extobj
-    _quiet_base = _quiet_value = None
+    _quiet = (None, None)
     _fast_configs.clear()
 
 
 cdef object _quiet_errstate():
     """The current errstate with every floating-point error ignored, as np.errstate(
     all="ignore") would set it; made once per distinct current state (the states are
-    immutable capsules)."""
-    global _quiet_base, _quiet_value
+    immutable capsules). The pair is one object, so threads never see one state's "ignore"
+    paired with another state."""
+    global _quiet
     cur = get_value(_quiet_var)
-    if cur is not _quiet_base or _quiet_value is None:
-        _quiet_value = _make_quiet(all="ignore")
-        _quiet_base = cur
-    return _quiet_value
+    pair = _quiet
+    if pair[0] is not cur or pair[1] is None:
+        pair = (cur, _make_quiet(all="ignore"))
+        _quiet = pair
+    return pair[1]
 
 
 def derivative_float(f, x, n, method, order, step, rtol, atol, bounds, vectorized, args,
