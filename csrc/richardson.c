@@ -238,11 +238,14 @@ void fd_ladder_set_pair(fd_ladder_state *st, double x2, double scale2)
     st->scale2 = scale2;
 }
 
-int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const double *fv_in,
-                     ptrdiff_t stride)
+/* fd_ladder_update for nc = cfg->ncomp components, a constant where it is inlined below: the
+ * real case (nc = 1) then has no branches on nc left (issue 10, d/dx sin on 8192 points
+ * replayed: 1120 -> 890 instructions per element and level under callgrind, 64 -> 51 ns at
+ * best on the shared machine; results bit for bit the same). */
+static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st,
+                                const double *fv_in, ptrdiff_t stride, const int nc)
 {
     const fd_stencil *s = &cfg->stencil[st->side];
-    const int nc = cfg->ncomp;
     const int m = s->npts;
     const double h = fd_spacing(st->x, st->h);
     /* a pair divides by the product of its two spacings (n = 2) */
@@ -529,6 +532,13 @@ int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const dou
     /* the next level's floor: rounding, and the noise of f learned so far (its gain grows
      * like 1 / h^n as fast as rounding's) */
     return finish_level(cfg, st, rho0);
+}
+
+int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const double *fv_in,
+                     ptrdiff_t stride)
+{
+    return cfg->ncomp == 1 ? ladder_update(cfg, st, fv_in, stride, 1)
+                           : ladder_update(cfg, st, fv_in, stride, 2);
 }
 
 ptrdiff_t fd_ladder_update_groups(const fd_ladder_config *cfg, fd_ladder_state *st, ptrdiff_t m,

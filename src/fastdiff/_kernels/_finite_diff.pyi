@@ -53,6 +53,27 @@ def run_scalar(
     side: int,
     noise: float,
 ) -> tuple[float | complex, float, int, float, int]: ...
+def scalar_policy(
+    result_type: type,
+    config_for: Callable[[int, str], tuple[LadderConfig, int, int] | None],
+    extobj_var: Any,
+    make_extobj: Callable[..., Any] | None,
+) -> None: ...
+def derivative_float(
+    f: Any,
+    x: Any,
+    n: Any,
+    method: Any,
+    order: Any,
+    step: Any,
+    rtol: Any,
+    atol: Any,
+    bounds: Any,
+    vectorized: Any,
+    args: Any,
+    kwargs: Any,
+    noise: Any,
+) -> Any: ...
 
 @disjoint_base
 class Ladder:

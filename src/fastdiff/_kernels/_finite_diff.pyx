@@ -4,9 +4,11 @@
 import numpy as np
 
 from cpython.complex cimport PyComplex_Check, PyComplex_ImagAsDouble, PyComplex_RealAsDouble
-from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_Check
+from cpython.contextvars cimport PyContextVar_Reset, PyContextVar_Set, get_value
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_Check, PyFloat_CheckExact
+from cpython.object cimport PyCallable_Check
 from libc.float cimport DBL_EPSILON
-from libc.math cimport NAN
+from libc.math cimport NAN, frexp, isfinite, ldexp
 from libc.stdlib cimport calloc, free
 
 from fastdiff._kernels.fastdiff cimport (
@@ -153,6 +155,116 @@ def run_scalar(LadderConfig config, f, tuple args, dict kwargs, double x, double
         fd_ladder_update(&cfg, &st, fv, nc)
     fd_ladder_results(&cfg, &st, 1, df, &err, &status, &step)
     return (complex(df[0], df[1]) if nc == 2 else df[0]), err, status, step, nfev
+
+
+# ---- derivative(f, x) for one float x with default options: the whole call in compiled code
+# (the policy, configs, first-step rule and Result type, is handed over once by fastdiff's
+# Python layer through scalar_policy; every other case takes the validating Python path).
+
+cdef extern from "Python.h":
+    ctypedef struct PyTypeObject:
+        object (*tp_new)(PyTypeObject *, object, void *)
+    int PyObject_GenericSetAttr(object o, object name, object value) except -1
+
+cdef object _Result = None  # fastdiff.Result
+cdef object _config_for = None  # (n, method) -> (LadderConfig, log2 of h0 / scale, side) or None
+cdef dict _fast_configs = {}
+cdef object _quiet_var = None  # NumPy's errstate context variable (None: use np.errstate)
+cdef object _make_quiet = None  # numpy._core._ufunc_config._make_extobj
+cdef tuple _quiet = (None, None)  # (an errstate, it with every floating-point error ignored)
+cdef tuple _NO_ARGS = ()
+
+
+def scalar_policy(result_type, config_for, extobj_var, make_extobj):
+    """Hand over what derivative_float needs: the Result type, the factory of its ladder
+    configurations, and NumPy's errstate context variable and its maker (None, None: NumPy
+    without them, derivative_float then declines)."""
+    global _Result, _config_for, _quiet_var, _make_quiet, _quiet
+    _Result, _config_for = result_type, config_for
+    _quiet_var, _make_quiet = extobj_var, make_extobj
+    _quiet = (None, None)
+    _fast_configs.clear()
+
+
+cdef object _quiet_errstate():
+    """The current errstate with every floating-point error ignored, as np.errstate(
+    all="ignore") would set it; made once per distinct current state (the states are
+    immutable capsules). The pair is one object, so threads never see one state's "ignore"
+    paired with another state."""
+    global _quiet
+    cur = get_value(_quiet_var)
+    pair = _quiet
+    if pair[0] is not cur or pair[1] is None:
+        pair = (cur, _make_quiet(all="ignore"))
+        _quiet = pair
+    return pair[1]
+
+
+def derivative_float(f, x, n, method, order, step, rtol, atol, bounds, vectorized, args,
+                     kwargs, noise):
+    """``derivative(f, x)`` for a finite float x, an adaptive step and no tolerance, bounds
+    or noise (a method from the configured ones, ``vectorized=False``): the same computation
+    as the Python path, with f's floating-point warnings silenced. Returns None, having
+    evaluated nothing, for any other case."""
+    cdef LadderConfig config
+    cdef fd_ladder_config cfg
+    cdef fd_ladder_state st
+    cdef double f0[2]
+    cdef double pts[FD_MAX_POINTS]
+    cdef double fv[2 * FD_MAX_POINTS]
+    cdef double df[2]
+    cdef double xd, h0, mant, err, hstep
+    cdef int expo, status, j, m, nc, side
+    cdef Py_ssize_t nfev = 1
+    if not (PyFloat_CheckExact(x) and type(method) is str and order is None and step is None and rtol is None
+            and atol is None and bounds is None and vectorized is False and noise is None
+            and type(args) is tuple and (kwargs is None or type(kwargs) is dict)
+            and type(n) is int and _quiet_var is not None):
+        return None
+    xd = PyFloat_AS_DOUBLE(x)
+    if not isfinite(xd) or not PyCallable_Check(f):
+        return None
+    key = (n, method)
+    entry = _fast_configs.get(key)
+    if entry is None:
+        entry = _config_for(n, method)
+        if entry is None:
+            return None
+        _fast_configs[key] = entry
+    config = <LadderConfig> entry[0]
+    side = entry[2]
+    mant = frexp(xd if xd >= 1.0 or xd <= -1.0 else 1.0, &expo)
+    h0 = ldexp(1.0, expo - (mant == 0.5 or mant == -0.5) + <int> entry[1])
+    h0 = (xd + h0) - xd
+    cfg = config.cfg
+    token = PyContextVar_Set(_quiet_var, _quiet_errstate())
+    try:
+        y0 = call(f, xd, <tuple> args, kwargs)
+        eps = value_eps(y0, &cfg.ncomp)
+        cfg.noise = eps
+        nc = cfg.ncomp
+        store(y0, f0, nc)
+        fd_ladder_init(&cfg, &st, xd, h0, side, 0, f0)
+        while not st.done:
+            m = fd_ladder_points(&cfg, &st, pts)
+            for j in range(m):
+                store(call(f, pts[j], <tuple> args, kwargs), &fv[j * nc], nc)
+            nfev += m
+            fd_ladder_update(&cfg, &st, fv, nc)
+    finally:
+        PyContextVar_Reset(_quiet_var, token)
+    fd_ladder_results(&cfg, &st, 1, df, &err, &status, &hstep)
+    r = (<PyTypeObject *> _Result).tp_new(<PyTypeObject *> _Result, _NO_ARGS, NULL)
+    # object.__setattr__ without its Python-level call: the frozen dataclass's own way to set
+    # its fields (as fastdiff._result.make_result does)
+    PyObject_GenericSetAttr(r, "df", complex(df[0], df[1]) if nc == 2 else df[0])
+    PyObject_GenericSetAttr(r, "error", err)
+    PyObject_GenericSetAttr(r, "success", status >= 0)
+    PyObject_GenericSetAttr(r, "status", status)
+    PyObject_GenericSetAttr(r, "nfev", nfev)
+    PyObject_GenericSetAttr(r, "step", hstep)
+    PyObject_GenericSetAttr(r, "method", method)
+    return r
 
 
 cdef class Ladder:
