@@ -308,7 +308,7 @@ def recorded_ladder(n_points: int = 8192):
 
     x = np.linspace(0.0, 10.0, n_points)
     cfg = _derivative.ladder_config(1, "central", 2, False, None, None)
-    h0 = _steps.scale_of(x) * 2.0 ** _steps.derivative_step_exponent(1, "central")
+    h0 = _steps.scale_of(x) * 2.0 ** _steps.initial_step_exponent(1)
     h0 = (x + h0) - x
     side = np.zeros(x.size, dtype=np.intc)
     flags = np.zeros(x.size, dtype=np.intc)

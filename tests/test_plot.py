@@ -56,7 +56,7 @@ def test_draws_curve_slopes_levels_step_and_error_bar():
     assert abs(err[4] / tv[4] - 1) < 0.05 and err[-1] > 1e3 * err[np.nanargmin(err)]
     # the ladder's levels: h0 / q^k from the first step down, on the curve
     ls, lv = L["ladder levels"].get_data()
-    h0 = 2.0 ** _steps.derivative_step_exponent(1, "central")
+    h0 = 2.0 ** _steps.initial_step_exponent(1)
     assert np.allclose(ls, h0 / _steps.DEFAULT_STEP_RATIO ** np.arange(ls.size), rtol=1e-12)
     assert ls.size >= 2 and ls.min() <= res.step * (1 + 1e-12)
     assert np.allclose(lv, np.abs((np.sin(x + ls) - np.sin(x - ls)) / (2 * ls) - exact))

@@ -346,13 +346,13 @@ def derivative(
     Notes
     -----
     Element by element, the step runs down a ladder ``h_k = h_0 / q**k`` with
-    ``h_0 = 2**-4 * max(|x|, 1)`` for n = 1 central (``2**-3`` one-sided, larger for higher
-    n) and the ratio ``q = 1 + sqrt(2)`` (``sqrt(3)`` for central n >= 4, where only steps
-    near ``h_0`` escape rounding and more levels must fit there), irrational so that no
-    periodic f can alias consistently across levels. f is evaluated at ``x + c*s`` with
-    ``s = (x + h) - x``, the spacing ``x + h`` really has, and ``s`` is the divisor. At each
-    level the base formula gives ``A_k = f^(n)(x) + a_p h^p + a_{p+2} h^{p+2} + ...``; a
-    Richardson tableau removes one term per column. The total error is truncation plus rounding,
+    ``h_0 = 2**-3 * max(|x|, 1)`` for n = 1 (larger for higher n) and the ratio
+    ``q = 1 + sqrt(2)`` (``sqrt(3)`` for central n >= 4, where only steps near ``h_0`` escape
+    rounding and more levels must fit there), irrational so that no periodic f can alias
+    consistently across levels. f is evaluated at ``x + c*s`` with ``s = (x + h) - x``, the spacing
+    ``x + h`` really has, and ``s`` is the divisor. At each level the base formula gives
+    ``A_k = f^(n)(x) + a_p h^p + a_{p+2} h^{p+2} + ...``; a Richardson tableau removes one
+    term per column. The total error is truncation plus rounding,
 
     .. math:: |A_k - f^{(n)}| \\lesssim |a_p| h^p + \\epsilon \\sum_j |w_j f_j| / h^n ,
 
@@ -431,7 +431,7 @@ def derivative(
     >>> bool(res.success), res.status
     (True, 0)
     >>> bool(abs(res.df - np.e) <= res.error < 1e-11), res.nfev
-    (True, 11)
+    (True, 13)
 
     Elementwise over an array, with f called once per level on all pending points:
 
@@ -550,7 +550,7 @@ def _scalar(f, x: float, n: int, method: str, order, rtol, atol, args, kwargs) -
         rtol, atol = check_tolerances(rtol, atol)
     config = ladder_config(n, method, order, False, rtol, atol)
     mant, expo = math.frexp(max(abs(x), 1.0))
-    h0 = math.ldexp(1.0, expo - (mant == 0.5) + _steps.derivative_step_exponent(n, method))
+    h0 = math.ldexp(1.0, expo - (mant == 0.5) + _steps.initial_step_exponent(n))
     h0 = (x + h0) - x
     # Stencils probe f near domain edges on purpose: NumPy warnings from f are noise here
     # (the same as np.errstate(all="ignore") in derivative(), built from the current state).
@@ -580,24 +580,18 @@ def _fast_config(n: int, method: str):
         return None
     order = default_order(method, n)
     config = ladder_config(n, method, order, False, None, None)
-    return config, _steps.derivative_step_exponent(n, method), _SCALAR_FAST[method]
+    return config, _steps.initial_step_exponent(n), _SCALAR_FAST[method]
 
 
 _finite_diff.scalar_policy(Result, _fast_config, _extobj_contextvar, _make_extobj)
 
 
-def _sides_and_steps(
-    a: DerivativeArgs, x: np.ndarray, exponent: int | None = None
-) -> tuple[np.ndarray, ...]:
-    """Per element: the stencil side, the first step, and flags (bounds made it one-sided).
-    exponent: log2 of the first step relative to the scale (default: the verbs' rule,
-    _steps.initial_step_exponent)."""
-    if exponent is None:
-        exponent = _steps.initial_step_exponent(a.n)
+def _sides_and_steps(a: DerivativeArgs, x: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per element: the stencil side, the first step, and flags (bounds made it one-sided)."""
     if a.step is not None:
         h0 = a.step.ravel().copy()
     else:
-        h0 = _steps.scale_of(x) * 2.0**exponent
+        h0 = _steps.scale_of(x) * 2.0 ** _steps.initial_step_exponent(a.n)
     side = np.full(x.shape, SIDES.index(a.method), dtype=np.intc)
     flags = np.zeros(x.shape, dtype=np.intc)
     if a.bounds is not None:
@@ -746,7 +740,7 @@ def _reword(exc: ValueKindError, what: str) -> Exception:
 
 def _ladder(a: DerivativeArgs) -> Result:
     x = a.x.ravel()
-    side, h0, flags = _sides_and_steps(a, x, _steps.derivative_step_exponent(a.n, a.method))
+    side, h0, flags = _sides_and_steps(a, x)
     if a.vectorized:
         y0 = _call_vectorized(a, a.x)
         ncomp, eps = _value_info(y0, "from f(x)")

@@ -105,28 +105,6 @@ def initial_step_exponent(n: int) -> int:
     return -3 if n == 1 else (-2 if n == 2 else -1)
 
 
-#: derivative(): log2 of the first step of a central first derivative (relative to the scale).
-#: 2^-4 rather than 2^-3 saves a level where the default tolerance stops the ladder (issue
-#: 10): d/dx sin at 1e5 points in [0, 10] took 14.2 evaluations a point, now 13.3; exp at 1
-#: took 13, now 11; true errors stay within 1e-13 and the honesty study has no new miss
-#: (central n = 1, all variants: misses 2 -> 1, trusted 592 -> 584 of 612, the 8 lost with
-#: undeclared noise, median error/true 11.5 -> 11.2, p90 65 -> 165; plain f: 204 of 204
-#: trusted either way, median 14.2 -> 13.8, p90 75 -> 177). Setting -3 restores the old ladder.
-#: One-sided ladders keep 2^-3: at 2^-4 two of their trusted bars missed (backward: Horner's
-#: runge8 at 0.5, undeclared-noisy sin at 1e-9). The multivariate verbs keep 2^-3 too: a
-#: gradient of Rosenbrock (a quartic along each axis) takes 3 levels either way, and at 2^-4
-#: one entry of a random sparse Jacobian (tests/test_sparse.py) missed its bar by 2x.
-DERIVATIVE_FIRST_STEP_EXPONENT = -4
-
-
-def derivative_step_exponent(n: int, method: str) -> int:
-    """initial_step_exponent for derivative(): DERIVATIVE_FIRST_STEP_EXPONENT for n = 1
-    central."""
-    if n == 1 and method == "central":
-        return DERIVATIVE_FIRST_STEP_EXPONENT
-    return initial_step_exponent(n)
-
-
 def levels_at(q: float):
     """Level counts (DEFAULT_MAX_LEVELS, AUTO_SIDE_LEVELS), set for q = DEFAULT_STEP_RATIO,
     converted to ratio q: the same span of steps, q^k' >= DEFAULT_STEP_RATIO^k. (sqrt at 0.01,
