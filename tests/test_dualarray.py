@@ -586,3 +586,42 @@ def test_constant_power_of_negative_entries_keeps_its_rounding_bound(p):
     exact = p * x ** (p - 1)
     assert np.all(res.success) and np.all(np.isfinite(res.error))
     assert np.all(np.abs(res.df - exact) <= res.error)
+
+
+@pytest.mark.parametrize("rule", ["tanh", "sin", "exp", "log", "sqrt", "arctan", "absolute"])
+def test_bound_unary_kernel_is_the_numpy_expression(rule):
+    # fd_dualarray_unary_abs fuses the bound's unary step; it must give the same arithmetic,
+    # bit for bit, as the NumPy expressions of the magnitude rule it replaced.
+    from fastdiff._dualarray import _RULES, _unit
+    from fastdiff._kernels import _dualarray
+
+    rng = np.random.default_rng(3)
+    xv = rng.uniform(0.1, 2.0, 50)
+    xt = rng.uniform(0.0, 1.0, (5, 50))
+    xt[-1] *= 1e-15  # the values' error row
+    n = 7
+    c, u = 2.0 / (n + 4), _unit(n + 2)
+    v, dd, t = _dualarray.unary_abs(_RULES[rule], xv, xt, c, u)
+    v0, d0, dd0, t0 = _dualarray.unary(_RULES[rule], xv, xt, True)
+    ref = np.abs(t0) + c * xt
+    ref[:-1] += (np.abs(dd0) * xt[-1] * xt[:-1]) * u
+    ref[-1] += 2.0 * np.finfo(float).eps * np.abs(v0)
+    assert np.array_equal(v, v0) and np.array_equal(dd, dd0, equal_nan=True)
+    assert np.array_equal(t, ref, equal_nan=True)
+
+
+def test_unary_on_element_major_tangents_matches_row_layout():
+    from fastdiff._dualarray import _RULES
+    from fastdiff._kernels import _dualarray
+
+    rng = np.random.default_rng(4)
+    xv = rng.normal(size=30)
+    xt = rng.normal(size=(30, 8))  # element-major: the transpose of rows (8, 30)
+    v, t = _dualarray.unary_t(_RULES["tanh"], xv, xt)
+    v0, _, _, t0 = _dualarray.unary(_RULES["tanh"], xv, np.ascontiguousarray(xt.T), False)
+    assert np.array_equal(v, v0) and np.array_equal(t.T, t0)
+    # and through a Jacobian, whose whole-x chunk hands tanh the tangents W^T
+    W = rng.normal(size=(30, 30))
+    r = fd.jacobian(lambda z: np.tanh(W @ z), xv, method="dual")
+    exact = (1.0 - np.tanh(W @ xv) ** 2)[:, None] * W  # float64: a few roundings of its own
+    assert np.all(np.abs(r.df - exact) <= r.error + 8 * np.finfo(float).eps * np.abs(exact))

@@ -561,18 +561,24 @@ def _norm_axis(axis: Any, ndim: int) -> Any:
 def _unary(rule: int, x: DualArray) -> DualArray:
     xv = np.ascontiguousarray(x._v).reshape(-1)
     m = x._t.shape[0]
-    xt = np.ascontiguousarray(x._t).reshape(m, -1)
     second = x._second
-    v, _, dd, t = _dualarray.unary(rule, xv, xt, second or x._abs)
-    if x._abs:  # tangent rows are magnitudes >= 0: |f' t| = |f'| t, plus the factor's own
-        # rounding, which can be absolute (a libm value next to a zero of f', cos near pi/2)
-        # (4 eps absolute, expressed in units of the final gamma(count) >= 2 (count + 2) eps)
-        t = np.abs(t) + (2.0 / (x._n + 4)) * xt
-    r = x._like(v.reshape(x._v.shape), t.reshape(x._t.shape), 2)  # libm's and the product's
-    if x._abs:  # f'(v + e) - f'(v) ~ f''(v) e
-        e = x._t[-1]
-        eff = np.abs(dd.reshape(x._v.shape)) * e * x._t[:-1]
-        _value_errors(r, 2.0 * _EPS * np.abs(r._v), eff, fresh=True)
+    if x._abs:
+        # tangent rows are magnitudes >= 0: |f' t| = |f'| t, plus the factor's own rounding,
+        # which can be absolute (a libm value next to a zero of f', cos near pi/2) (4 eps
+        # absolute, in units of the final gamma(count) >= 2 (count + 2) eps); the effect of
+        # the value's error on f', f'(v + e) - f'(v) ~ f''(v) e; and the value's own rounding
+        # (libm's and the product's) on the last row: one C loop, see fd_dualarray_unary_abs
+        xt = np.ascontiguousarray(x._t).reshape(m, -1)
+        v, dd, t = _dualarray.unary_abs(rule, xv, xt, 2.0 / (x._n + 4), _unit(x._n + 2))
+        r = x._like(v.reshape(x._v.shape), t.reshape(x._t.shape), 2)
+    elif x._t.ndim == 2 and not second and x._t.flags.f_contiguous and m > 1:
+        # element-major tangents (W^T of a unit-seeded W @ x): no copy into row layout
+        v, t = _dualarray.unary_t(rule, xv, x._t.T)
+        return x._like(v.reshape(x._v.shape), t.T, 2)
+    else:
+        xt = np.ascontiguousarray(x._t).reshape(m, -1)
+        v, _, dd, t = _dualarray.unary(rule, xv, xt, second)
+        r = x._like(v.reshape(x._v.shape), t.reshape(x._t.shape), 2)
     if second:
         t1 = x._t[: x._k]
         _add_second(r, _mag(dd.reshape(x._v.shape), x) * _outer(t1, t1))
