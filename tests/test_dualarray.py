@@ -602,7 +602,7 @@ def test_bound_unary_kernel_is_the_numpy_expression(rule):
     n = 7
     c, u = 2.0 / (n + 4), _unit(n + 2)
     v, dd, t = _dualarray.unary_abs(_RULES[rule], xv, xt, c, u)
-    v0, d0, dd0, t0 = _dualarray.unary(_RULES[rule], xv, xt, True)
+    v0, _, dd0, t0 = _dualarray.unary(_RULES[rule], xv, xt, True)
     ref = np.abs(t0) + c * xt
     ref[:-1] += (np.abs(dd0) * xt[-1] * xt[:-1]) * u
     ref[-1] += 2.0 * np.finfo(float).eps * np.abs(v0)
