@@ -625,3 +625,43 @@ def test_unary_on_element_major_tangents_matches_row_layout():
     r = fd.jacobian(lambda z: np.tanh(W @ z), xv, method="dual")
     exact = (1.0 - np.tanh(W @ xv) ** 2)[:, None] * W  # float64: a few roundings of its own
     assert np.all(np.abs(r.df - exact) <= r.error + 8 * np.finfo(float).eps * np.abs(exact))
+
+
+def _unit_workload(v, C, D, w):
+    A = v[:6].reshape(2, 3)  # unit seeds from row 0, reshaped
+    B = v[6:12].reshape(3, 2)  # unit seeds from row 6
+    z = np.tanh(v[:4] * w)  # a dense tangent
+    out = [
+        (A @ C).ravel(),  # dA @ C, 2-d by 2-d
+        (D @ B).ravel(),  # D @ dB
+        v[2:5] @ C,  # 1-d unit times a matrix
+        C.T @ v[3:6],  # a matrix times a 1-d unit slice
+        z + v[4:8],  # dense + unit
+        v[1:5] - z,  # unit - dense
+        z - v[0:4],  # dense - unit
+        (A @ B).ravel(),  # both dual, both unit
+        (A @ np.tanh(B)).ravel(),  # unit @ dense dual
+    ]
+    return np.concatenate(out)
+
+
+def test_unit_seed_structure_gives_the_dense_answer():
+    # A whole-x Jacobian chunk marks x (and its contiguous slices and reshapes) as unit seeds;
+    # products and sums with it scatter instead of multiplying zeros. The results must be
+    # those of the dense tangents, bit for bit (a one-hot product is exact), and the Jacobian
+    # must agree with a central-difference-free oracle: the v1 Dual path on object arrays.
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=12)
+    C, D, w = rng.normal(size=(3, 2)), rng.normal(size=(2, 3)), rng.normal(size=4)
+
+    def dense(v):
+        v._unit = -1  # the same evaluation without the structure
+        return _unit_workload(v, C, D, w)
+
+    r = fd.jacobian(lambda v: _unit_workload(v, C, D, w), x, method="dual")
+    r0 = fd.jacobian(dense, x, method="dual")
+    assert np.array_equal(r.df, r0.df) and np.array_equal(r.error, r0.error)
+    ref = dual_jacobian(lambda v: _unit_workload(np.asarray(v), C, D, w), x.astype(object))
+    ref_df = np.asarray(ref.df, dtype=float)
+    # both exact to rounding: a few eps of each entry's terms
+    assert np.allclose(r.df, ref_df, rtol=64 * np.finfo(float).eps, atol=1e-14)

@@ -192,6 +192,7 @@ def dual_jacobian(
                 seed[np.arange(k), np.arange(start, stop)] = 1.0
             X = DualArray._make(value.copy(), seed.reshape((k, *xs.shape)), k, tag)
             X._eye = k == n
+            X._unit = 0 if k == n else -1
             try:
                 y = f(X, *args, **kwargs)
             except TypeError:
