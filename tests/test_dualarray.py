@@ -665,3 +665,41 @@ def test_unit_seed_structure_gives_the_dense_answer():
     ref_df = np.asarray(ref.df, dtype=float)
     # both exact to rounding: a few eps of each entry's terms
     assert np.allclose(r.df, ref_df, rtol=64 * np.finfo(float).eps, atol=1e-14)
+
+
+def test_tangents_viewing_a_constant_never_write_into_it():
+    # W @ x on a whole-x chunk takes its tangents as a view of W (no product); assigning into
+    # the result, or anything built on it, must leave the caller's W untouched.
+    rng = np.random.default_rng(6)
+    W = rng.normal(size=(4, 4))
+    W0 = W.copy()
+
+    def f(v):
+        z = W @ v
+        z[0] = 5.0 * v[1]
+        z[1:3] = z[1:3] + 1.0
+        return np.tanh(z)
+
+    x = rng.normal(size=4)
+    r = fd.jacobian(f, x, method="dual")
+    assert np.array_equal(W, W0)
+    z = W @ x
+    z[0] = 5.0 * x[1]
+    z[1:3] += 1.0
+    dz = W.copy()
+    dz[0] = [0.0, 5.0, 0.0, 0.0]
+    exact = (1.0 - np.tanh(z) ** 2)[:, None] * dz  # float64: a few roundings of its own
+    assert np.all(np.abs(r.df - exact) <= r.error + 8 * np.finfo(float).eps * np.abs(exact))
+
+
+def test_assigning_into_a_sum_with_a_constant_leaves_the_operand_alone():
+    # y = v + c is a new array (for ndarrays too): y[0] = ... must not reach v's partials
+    def f(v):
+        y = v + 1.0
+        y[0] = 0.0
+        w = v**1
+        w[1] = 0.0
+        return v.sum() + y.sum() + w.sum()
+
+    r = fd.gradient(f, np.ones(4), method="dual")
+    assert r.df.tolist() == [2.0, 2.0, 3.0, 3.0]  # v0: v and w; v1: v and y

@@ -659,10 +659,10 @@ def _binop(name: str, a: Any, b: Any = None) -> Any:
             return r  # went through reciprocal and multiply
     shape = r._v.shape
     da, db = type(a) is DualArray, type(b) is DualArray
+    if name == "add" or name == "subtract":  # two dual operands: r's tangents are their sum
+        return _value_errors(r, _EPS * np.abs(r._v), fresh=da and db)
     ta = _full(a._t, shape) if da else None
     tb = _full(b._t, shape) if db else None
-    if name == "add" or name == "subtract":
-        return _value_errors(r, _EPS * np.abs(r._v))
     if name == "multiply":  # (x y)' = y x' + x y': the value errors of y and x
         eff = 0.0
         if da and db:
@@ -703,9 +703,9 @@ def _binop_core(name: str, a: Any, b: Any = None) -> Any:
     sub = name == "subtract" and not like._abs  # magnitudes add
     if name == "add" or name == "subtract":
         if at is None:
-            t = -_align(bt, nd) if sub else _align(bt, nd)
+            t = -_align(bt, nd) if sub else _shared(_align(bt, nd))
         elif bt is None:
-            t = _align(at, nd)
+            t = _shared(_align(at, nd))
         elif type(b) is DualArray and b._unit >= 0 and (type(a) is not DualArray or a._unit < 0):
             # dA + dB with B's seeds on rows off .. off + size - 1 only: a copy, and those rows
             t = np.array(_full(_align(at, nd), vs))
@@ -747,6 +747,16 @@ def _binop_core(name: str, a: Any, b: Any = None) -> Any:
     return like._like(v, _full(num / bv, vs), 3, base)
 
 
+def _shared(t: np.ndarray) -> np.ndarray:
+    """A read-only view of an operand's tangents that a new array shares (x + c has x's): an
+    assignment into the new array then copies them first instead of writing into x's."""
+    if not t.flags.writeable:
+        return t
+    t = t.view()
+    t.flags.writeable = False
+    return t
+
+
 def _square(x: DualArray) -> DualArray:
     """x * x (and x**2, np.square): the product rule of `_binop` with both operands x, in one
     pass: 2 x x', 2 x' x' in the second-order rows, and in the bound's evaluation the value
@@ -772,8 +782,8 @@ def _power_const(x: DualArray, xv: Any, c: Any) -> DualArray:
         cf = float(c)
         if cf == 2.0:
             return _square(x)
-        if cf == 1.0:
-            return x
+        if cf == 1.0:  # a new array, as x**1 is for an ndarray
+            return x._like(x._v.copy(), _shared(x._t), 0)
         if cf == 0.0:
             return x._like(np.ones_like(xv), np.zeros_like(x._t), 0)
     return _binary_rule(_RULES["power"], x, c)
@@ -1138,17 +1148,18 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
             t = np.matmul(at, bv)
     if bt is not None:  # A @ dB
         if bv.ndim == 1 and isinstance(b, DualArray) and b._eye and av.ndim == 2:
-            tb = av.T  # (A e_j)_i = A[i, j]: no product at all
+            tb = av.T.view()  # (A e_j)_i = A[i, j]: no product at all; A is the caller's
+            tb.flags.writeable = False  # (a read-only view: writes into r copy it first)
         elif type(b) is DualArray and b._unit >= 0 and not like._abs and av.ndim == 2:
             tb = _times_unit(av, b._unit, bv.shape, bt.shape[0])
         elif bv.ndim == 1:  # (m, n) @ A^T: one GEMM
             tb = bt @ av.T if av.ndim == 2 else bt @ av
         else:
             tb = np.matmul(av, bt)
-        t = t + tb
+        t = tb if at is None else t + tb
     r = like._like(v, t, cost, base)
-    if like._abs:  # a constant operand: the products' own rounding only
-        _value_errors(r, (cost * _EPS) * (av @ bv))
+    if like._abs:  # a constant operand: the products' own rounding only (t is a new product)
+        _value_errors(r, (cost * _EPS) * (av @ bv), fresh=True)
     return r
 
 
