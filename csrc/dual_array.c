@@ -157,3 +157,27 @@ void fd_dualarray_unary_abs(int rule, ptrdiff_t count, ptrdiff_t m, const double
         last[i] = (fabs(outd[i] * e[i]) + c * e[i]) + (2.0 * FD_DUALARRAY_EPS) * fabs(outv[i]);
     }
 }
+
+/* The rounding bound of a Jacobian (fastdiff._forward._rounding_bound) in one pass:
+ * out[i * cols + j] = gamma * mag[i, groups[j]] + eps * |df[i, j]| for i < rows, j < cols,
+ * df and mag addressed by element strides (they are transposed views), out row-major.
+ * Returns how many entries of df or out are not finite. */
+ptrdiff_t fd_dualarray_bound(ptrdiff_t rows, ptrdiff_t cols, const double *df, ptrdiff_t df_r,
+                             ptrdiff_t df_c, const double *mag, ptrdiff_t mag_r,
+                             ptrdiff_t mag_c, const ptrdiff_t *groups, double gamma,
+                             double *out)
+{
+    ptrdiff_t bad = 0;
+    for (ptrdiff_t i = 0; i < rows; ++i) {
+        const double *d = df + i * df_r;
+        const double *mrow = mag + i * mag_r;
+        double *o = out + i * cols;
+        for (ptrdiff_t j = 0; j < cols; ++j) {
+            const double dij = d[j * df_c];
+            const double e = gamma * mrow[groups[j] * mag_c] + FD_DUALARRAY_EPS * fabs(dij);
+            o[j] = e;
+            bad += !(isfinite(dij) && isfinite(e));
+        }
+    }
+    return bad;
+}

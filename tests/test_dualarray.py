@@ -703,3 +703,26 @@ def test_assigning_into_a_sum_with_a_constant_leaves_the_operand_alone():
 
     r = fd.gradient(f, np.ones(4), method="dual")
     assert r.df.tolist() == [2.0, 2.0, 3.0, 3.0]  # v0: v and w; v1: v and y
+
+
+def test_jacobian_bound_kernel_is_the_numpy_expression():
+    # fd_dualarray_bound: gamma * mag[:, groups] + eps |df| on transposed (strided) views, in
+    # one pass, counting the entries where df or the bound is not finite
+    from fastdiff._kernels import _dualarray
+
+    rng = np.random.default_rng(7)
+    df = rng.normal(size=(9, 7)).T  # (7, 9), a transposed view as the verbs pass it
+    mag = np.abs(rng.normal(size=(4, 7))).T
+    groups = (np.arange(9) * 4) // 9
+    gamma = 40 * np.finfo(float).eps
+    out, bad = _dualarray.bound(df, mag, groups, gamma)
+    assert np.array_equal(out, gamma * mag[:, groups] + np.finfo(float).eps * np.abs(df))
+    assert bad == 0 and out.flags.c_contiguous
+    df = df.copy()
+    df[1, 2], df[3, 4] = np.inf, np.nan
+    mag = mag.copy()
+    mag[5, 0] = np.inf  # every column of group 0 in row 5
+    _, bad = _dualarray.bound(df, mag, groups, gamma)
+    assert bad == 2 + int(np.sum(groups == 0))
+    with pytest.raises(ValueError, match="group index"):
+        _dualarray.bound(df, mag, groups + 4, gamma)

@@ -220,10 +220,16 @@ def dual_jacobian(
         _dual.close_tag(tag)
         _pool_off(pool)
     assert jac is not None  # n >= 1: at least one chunk ran
-    mag = None if mag is None else mag.reshape(mag.shape[0], -1).T
-    bound = _rounding_bound(jac, mag, count, groups)
     shape = out_shape + xs.shape
-    return _array_result(jac.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape))
+    if mag is None:
+        bound = _rounding_bound(jac, None, count)
+        return _array_result(jac.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape))
+    # _rounding_bound's arithmetic for groups of partials, in one C pass that also finds any
+    # entry of df or the bound that is not finite
+    bound, bad = _dualarray.bound(jac, mag.reshape(mag.shape[0], -1).T, groups, _gamma(count))
+    return _array_result(
+        jac.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape), bad == 0
+    )
 
 
 def dual_jvp(
@@ -531,19 +537,30 @@ def _rounding_bound(df: Any, mag: Any, count: int, groups: np.ndarray | None = N
     """
     if mag is None:
         return FALLBACK_ULPS * _EPS * np.abs(df)
-    n = 2 * (count + 2)
-    gamma = n * _EPS / max(1.0 - n * _EPS, 0.5)
-    bound = gamma * np.asarray(mag)
+    bound = _gamma(count) * np.asarray(mag)
     if groups is not None:  # the last axis holds groups of partials: one column per partial
         bound = bound[..., groups]
     bound += _EPS * np.abs(df)
     return bound
 
 
-def _array_result(df: Any, error: Any, nfev: int, step: np.ndarray) -> Result:
-    finite = np.isfinite(df + error)  # inf or NaN in either
+def _gamma(count: int) -> float:
+    """gamma(2 (count + 2)) of `_rounding_bound`."""
+    n = 2 * (count + 2)
+    return n * _EPS / max(1.0 - n * _EPS, 0.5)
+
+
+def _array_result(
+    df: Any, error: Any, nfev: int, step: np.ndarray, all_finite: bool = False
+) -> Result:
+    """The Result of exact derivatives df with rounding bounds `error` (`all_finite`: the
+    caller has checked that every entry of both is finite)."""
+    if all_finite:
+        finite = np.ones(np.shape(df), dtype=bool)
+    else:
+        finite = np.isfinite(df + error)  # inf or NaN in either
     status = np.zeros(np.shape(df), dtype=int)
-    if not finite.all():
+    if not all_finite and not finite.all():
         error = np.where(finite, error, np.inf)
         status[~finite] = int(Status.NO_FINITE)
     if np.ndim(df) == 0:

@@ -15,6 +15,9 @@ def unary_t(
 def unary_abs(
     rule: int, xv: NDArray[np.float64], xp: NDArray[np.float64], c: float, u: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]: ...
+def bound(
+    df: NDArray[np.float64], mag: NDArray[np.float64], groups: NDArray[np.intp], gamma: float
+) -> tuple[NDArray[np.float64], int]: ...
 def binary(
     rule: int, xv: NDArray[np.float64], yv: NDArray[np.float64], second: bool
 ) -> tuple[NDArray[np.float64], ...]: ...

@@ -8,6 +8,7 @@ cnp.import_array()
 
 from fastdiff._kernels.fastdiff cimport (
     fd_dualarray_binary,
+    fd_dualarray_bound,
     fd_dualarray_unary,
     fd_dualarray_unary_abs,
     fd_dualarray_unary_t,
@@ -70,6 +71,26 @@ def unary_abs(int rule, const double[::1] xv, const double[:, ::1] xp, double c,
             fd_dualarray_unary_abs(rule, count, m, &xv[0], &xp[0, 0], c, u, &vv[0], &dv[0],
                                    &ddv[0], &pv[0, 0])
     return v, dd, p
+
+
+def bound(const double[:, :] df, const double[:, :] mag, const Py_ssize_t[::1] groups,
+          double gamma):
+    """(out, bad): out = gamma * mag[:, groups] + eps |df| (a new row-major array) and the
+    number of entries where df or out is not finite (fd_dualarray_bound)."""
+    cdef Py_ssize_t rows = df.shape[0], cols = df.shape[1], j, bad = 0
+    if mag.shape[0] != rows or groups.shape[0] != cols:
+        raise ValueError("bound: mag must have df's rows and groups df's columns")
+    for j in range(cols):
+        if groups[j] < 0 or groups[j] >= mag.shape[1]:
+            raise ValueError("bound: a group index is out of range")
+    out = np.empty((rows, cols))
+    cdef double[:, ::1] ov = out
+    if rows and cols:
+        with nogil:
+            bad = fd_dualarray_bound(rows, cols, &df[0, 0], df.strides[0] // 8,
+                                     df.strides[1] // 8, &mag[0, 0], mag.strides[0] // 8,
+                                     mag.strides[1] // 8, &groups[0], gamma, &ov[0, 0])
+    return out, bad
 
 
 def binary(int rule, const double[::1] xv, const double[::1] yv, bint second):
