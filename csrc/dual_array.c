@@ -17,6 +17,8 @@
 #include "dual_helpers.h"
 #include "fastdiff.h"
 
+#define FD_DUALARRAY_EPS 2.220446049250313080847263336181640625e-16
+
 /* One factor loop per row: value, f' and (when d2 != NULL) f'' of count elements. */
 #define FD_DUAL_UNARY(name, value, d1, d2, lo, hi, note)                                     \
     static void fd_factors1_##name(ptrdiff_t count, const double *xv, double *outv,        \
@@ -105,4 +107,77 @@ void fd_dualarray_binary(int rule, ptrdiff_t count, const double *xv, const doub
         return;
     }
     fd_factors2_table[rule](count, xv, yv, out);
+}
+
+/* The same unary rule on tangents stored element-major (xp[i * m + r]: a transposed view of
+ * the row layout, as the unit-seeded Jacobian's tangents W^T are); outp in that layout too. */
+void fd_dualarray_unary_t(int rule, ptrdiff_t count, ptrdiff_t m, const double *xv,
+                          const double *xp, double *outv, double *outd, double *outp)
+{
+    if (rule < 0 || rule >= FD_N_RULES || fd_factors1_table[rule] == NULL) {
+        return;
+    }
+    fd_factors1_table[rule](count, xv, outv, outd, NULL);
+    for (ptrdiff_t i = 0; i < count; ++i) {
+        const double g = outd[i];
+        const double *src = xp + i * m;
+        double *dst = outp + i * m;
+        for (ptrdiff_t r = 0; r < m; ++r) {
+            dst[r] = g * src[r];
+        }
+    }
+}
+
+/* A unary rule in the rounding bound's evaluation (fastdiff._forward._magnitudes): the m
+ * tangent rows are magnitudes, the last of them (row m - 1, e) bounds the values' absolute
+ * errors.  With c the factor's own rounding and u the unit of an absolute error (both given
+ * by the caller, fastdiff/_dualarray.py `_unary`), rows r < m - 1 become
+ *     (|f' t| + c t) + ((|f''| e) t) u        (the effect of the value's error on f')
+ * and the last row (|f' e| + c e) + 2 eps |f|: the same arithmetic, in the same order, as
+ * the NumPy expressions it replaces.  outdd receives f'' (for second-order rows). */
+void fd_dualarray_unary_abs(int rule, ptrdiff_t count, ptrdiff_t m, const double *xv,
+                            const double *xp, double c, double u, double *outv, double *outd,
+                            double *outdd, double *outp)
+{
+    if (rule < 0 || rule >= FD_N_RULES || fd_factors1_table[rule] == NULL || m < 1) {
+        return;
+    }
+    fd_factors1_table[rule](count, xv, outv, outd, outdd);
+    const double *e = xp + (m - 1) * count;
+    for (ptrdiff_t r = 0; r + 1 < m; ++r) {
+        const double *src = xp + r * count;
+        double *dst = outp + r * count;
+        for (ptrdiff_t i = 0; i < count; ++i) {
+            const double t = src[i];
+            dst[i] = (fabs(outd[i] * t) + c * t) + ((fabs(outdd[i]) * e[i]) * t) * u;
+        }
+    }
+    double *last = outp + (m - 1) * count;
+    for (ptrdiff_t i = 0; i < count; ++i) {
+        last[i] = (fabs(outd[i] * e[i]) + c * e[i]) + (2.0 * FD_DUALARRAY_EPS) * fabs(outv[i]);
+    }
+}
+
+/* The rounding bound of a Jacobian (fastdiff._forward._rounding_bound) in one pass:
+ * out[i * cols + j] = gamma * mag[i, groups[j]] + eps * |df[i, j]| for i < rows, j < cols,
+ * df and mag addressed by element strides (they are transposed views), out row-major.
+ * Returns how many entries of df or out are not finite. */
+ptrdiff_t fd_dualarray_bound(ptrdiff_t rows, ptrdiff_t cols, const double *df, ptrdiff_t df_r,
+                             ptrdiff_t df_c, const double *mag, ptrdiff_t mag_r,
+                             ptrdiff_t mag_c, const ptrdiff_t *groups, double gamma,
+                             double *out)
+{
+    ptrdiff_t bad = 0;
+    for (ptrdiff_t i = 0; i < rows; ++i) {
+        const double *d = df + i * df_r;
+        const double *mrow = mag + i * mag_r;
+        double *o = out + i * cols;
+        for (ptrdiff_t j = 0; j < cols; ++j) {
+            const double dij = d[j * df_c];
+            const double e = gamma * mrow[groups[j] * mag_c] + FD_DUALARRAY_EPS * fabs(dij);
+            o[j] = e;
+            bad += !(isfinite(dij) && isfinite(e));
+        }
+    }
+    return bad;
 }

@@ -326,6 +326,20 @@ void fd_dualarray_unary(int rule, ptrdiff_t count, ptrdiff_t m, const double *xv
  * may be NULL). */
 void fd_dualarray_binary(int rule, ptrdiff_t count, const double *xv, const double *yv,
                          double *out[6]);
+/* fd_dualarray_unary on element-major tangents (xp[i * m + r]; no f''). */
+void fd_dualarray_unary_t(int rule, ptrdiff_t count, ptrdiff_t m, const double *xv,
+                          const double *xp, double *outv, double *outd, double *outp);
+/* fd_dualarray_unary in the rounding bound's evaluation: magnitude rows, the last one the
+ * values' error bound (see dual_array.c); outdd (f'') is required. */
+/* A Jacobian's rounding bound: out = gamma * mag[:, groups] + eps |df| (strided df and mag,
+ * row-major out); returns the count of entries where df or out is not finite. */
+ptrdiff_t fd_dualarray_bound(ptrdiff_t rows, ptrdiff_t cols, const double *df, ptrdiff_t df_r,
+                             ptrdiff_t df_c, const double *mag, ptrdiff_t mag_r,
+                             ptrdiff_t mag_c, const ptrdiff_t *groups, double gamma,
+                             double *out);
+void fd_dualarray_unary_abs(int rule, ptrdiff_t count, ptrdiff_t m, const double *xv,
+                            const double *xp, double c, double u, double *outv, double *outd,
+                            double *outdd, double *outp);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Taylor mode (taylor.c): univariate Taylor series through the rule table                  */

@@ -291,9 +291,26 @@ static void fd_solve_lanes(int d, ptrdiff_t m, const double *u, const double *ur
     }
 }
 
-/* fd_integrate over m lanes: the same sum and the same bound (fd_conv, fd_ball_div by k). */
+/* The highest j in 1..d with a nonzero u_j or radius ur_j in some lane (0 if none): a seed
+ * x + t has 1.  Terms j u_j g_{k-j} beyond it are exact zeros, which add nothing to a sum or a
+ * radius with finite g (with an infinite or NaN g the result is untrusted either way). */
+static int fd_top_nonzero(int d, ptrdiff_t m, const double *u, const double *ur)
+{
+    for (int j = d; j >= 1; --j) {
+        const double *a = u + j * m, *ar = ur + j * m;
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            if (a[i] != 0.0 || ar[i] != 0.0) {
+                return j;
+            }
+        }
+    }
+    return 0;
+}
+
+/* fd_integrate over m lanes: the same sum and the same bound (fd_conv, fd_ball_div by k),
+ * over the terms j <= top (fd_top_nonzero of u). */
 static void fd_integrate_lanes(int k, ptrdiff_t m, const double *u, const double *ur, fd_ser g,
-                               fd_ser w, double scale)
+                               fd_ser w, double scale, int top)
 {
     double *wk = w.c + k * m, *rk = w.r + k * m;
     const double gam = (k + 4) * FD_EPS, as = fabs(scale), inv = 1.0 / k;
@@ -301,7 +318,7 @@ static void fd_integrate_lanes(int k, ptrdiff_t m, const double *u, const double
         wk[i] = 0.0;
         rk[i] = 0.0;
     }
-    for (int j = 1; j <= k; ++j) {
+    for (int j = 1; j <= k && j <= top; ++j) {
         const double *a = u + j * m, *ar = ur + j * m;
         const double *b = g.c + (k - j) * m, *br = g.r + (k - j) * m;
         const double wt = (double)j;
@@ -354,11 +371,12 @@ static int fd_lanes_rule(int rule, int d, ptrdiff_t m, const double *u, const do
         g = fd_aux(work, (ptrdiff_t)(d + 1) * m, 0);
     }
     double sgn;
+    const int top = fd_top_nonzero(d, m, u, ur);
     switch (rule) {
     case FD_RULE_exp:
         fd_value1_lanes(rule, m, u, ur, out, g);
         for (int k = 1; k <= d; ++k) {
-            fd_integrate_lanes(k, m, u, ur, out, out, 1.0);
+            fd_integrate_lanes(k, m, u, ur, out, out, 1.0, top);
         }
         return 1;
     case FD_RULE_sin:
@@ -368,9 +386,9 @@ static int fd_lanes_rule(int rule, int d, ptrdiff_t m, const double *u, const do
         sgn = (rule == FD_RULE_sin || rule == FD_RULE_cos) ? -1.0 : 1.0;
         fd_value1_lanes(rule, m, u, ur, out, g);
         for (int k = 1; k <= d; ++k) {
-            fd_integrate_lanes(k, m, u, ur, g, out, 1.0);
+            fd_integrate_lanes(k, m, u, ur, g, out, 1.0, top);
             if (k < d) {
-                fd_integrate_lanes(k, m, u, ur, out, g, sgn);
+                fd_integrate_lanes(k, m, u, ur, out, g, sgn, top);
             }
         }
         return 1;
@@ -391,7 +409,7 @@ static int fd_lanes_rule(int rule, int d, ptrdiff_t m, const double *u, const do
             }
         }
         for (int k = 1; k <= d; ++k) {
-            fd_integrate_lanes(k, m, u, ur, g, out, 1.0);
+            fd_integrate_lanes(k, m, u, ur, g, out, 1.0, top);
             if (k < d) {
                 fd_square_lanes(k, m, out, sgn, g);
             }

@@ -586,3 +586,143 @@ def test_constant_power_of_negative_entries_keeps_its_rounding_bound(p):
     exact = p * x ** (p - 1)
     assert np.all(res.success) and np.all(np.isfinite(res.error))
     assert np.all(np.abs(res.df - exact) <= res.error)
+
+
+@pytest.mark.parametrize("rule", ["tanh", "sin", "exp", "log", "sqrt", "arctan", "absolute"])
+def test_bound_unary_kernel_is_the_numpy_expression(rule):
+    # fd_dualarray_unary_abs fuses the bound's unary step; it must give the same arithmetic,
+    # bit for bit, as the NumPy expressions of the magnitude rule it replaced.
+    from fastdiff._dualarray import _RULES, _unit
+    from fastdiff._kernels import _dualarray
+
+    rng = np.random.default_rng(3)
+    xv = rng.uniform(0.1, 2.0, 50)
+    xt = rng.uniform(0.0, 1.0, (5, 50))
+    xt[-1] *= 1e-15  # the values' error row
+    n = 7
+    c, u = 2.0 / (n + 4), _unit(n + 2)
+    v, dd, t = _dualarray.unary_abs(_RULES[rule], xv, xt, c, u)
+    v0, _, dd0, t0 = _dualarray.unary(_RULES[rule], xv, xt, True)
+    ref = np.abs(t0) + c * xt
+    ref[:-1] += (np.abs(dd0) * xt[-1] * xt[:-1]) * u
+    ref[-1] += 2.0 * np.finfo(float).eps * np.abs(v0)
+    assert np.array_equal(v, v0) and np.array_equal(dd, dd0, equal_nan=True)
+    assert np.array_equal(t, ref, equal_nan=True)
+
+
+def test_unary_on_element_major_tangents_matches_row_layout():
+    from fastdiff._dualarray import _RULES
+    from fastdiff._kernels import _dualarray
+
+    rng = np.random.default_rng(4)
+    xv = rng.normal(size=30)
+    xt = rng.normal(size=(30, 8))  # element-major: the transpose of rows (8, 30)
+    v, t = _dualarray.unary_t(_RULES["tanh"], xv, xt)
+    v0, _, _, t0 = _dualarray.unary(_RULES["tanh"], xv, np.ascontiguousarray(xt.T), False)
+    assert np.array_equal(v, v0) and np.array_equal(t.T, t0)
+    # and through a Jacobian, whose whole-x chunk hands tanh the tangents W^T
+    W = rng.normal(size=(30, 30))
+    r = fd.jacobian(lambda z: np.tanh(W @ z), xv, method="dual")
+    exact = (1.0 - np.tanh(W @ xv) ** 2)[:, None] * W  # float64: a few roundings of its own
+    assert np.all(np.abs(r.df - exact) <= r.error + 8 * np.finfo(float).eps * np.abs(exact))
+
+
+def _unit_workload(v, C, D, w):
+    A = v[:6].reshape(2, 3)  # unit seeds from row 0, reshaped
+    B = v[6:12].reshape(3, 2)  # unit seeds from row 6
+    z = np.tanh(v[:4] * w)  # a dense tangent
+    out = [
+        (A @ C).ravel(),  # dA @ C, 2-d by 2-d
+        (D @ B).ravel(),  # D @ dB
+        v[2:5] @ C,  # 1-d unit times a matrix
+        C.T @ v[3:6],  # a matrix times a 1-d unit slice
+        z + v[4:8],  # dense + unit
+        v[1:5] - z,  # unit - dense
+        z - v[0:4],  # dense - unit
+        (A @ B).ravel(),  # both dual, both unit
+        (A @ np.tanh(B)).ravel(),  # unit @ dense dual
+    ]
+    return np.concatenate(out)
+
+
+def test_unit_seed_structure_gives_the_dense_answer():
+    # A whole-x Jacobian chunk marks x (and its contiguous slices and reshapes) as unit seeds;
+    # products and sums with it scatter instead of multiplying zeros. The results must be
+    # those of the dense tangents, bit for bit (a one-hot product is exact), and the Jacobian
+    # must agree with a central-difference-free oracle: the v1 Dual path on object arrays.
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=12)
+    C, D, w = rng.normal(size=(3, 2)), rng.normal(size=(2, 3)), rng.normal(size=4)
+
+    def dense(v):
+        v._unit = -1  # the same evaluation without the structure
+        return _unit_workload(v, C, D, w)
+
+    r = fd.jacobian(lambda v: _unit_workload(v, C, D, w), x, method="dual")
+    r0 = fd.jacobian(dense, x, method="dual")
+    assert np.array_equal(r.df, r0.df) and np.array_equal(r.error, r0.error)
+    ref = dual_jacobian(lambda v: _unit_workload(np.asarray(v), C, D, w), x.astype(object))
+    ref_df = np.asarray(ref.df, dtype=float)
+    # both exact to rounding: a few eps of each entry's terms
+    assert np.allclose(r.df, ref_df, rtol=64 * np.finfo(float).eps, atol=1e-14)
+
+
+def test_tangents_viewing_a_constant_never_write_into_it():
+    # W @ x on a whole-x chunk takes its tangents as a view of W (no product); assigning into
+    # the result, or anything built on it, must leave the caller's W untouched.
+    rng = np.random.default_rng(6)
+    W = rng.normal(size=(4, 4))
+    W0 = W.copy()
+
+    def f(v):
+        z = W @ v
+        z[0] = 5.0 * v[1]
+        z[1:3] = z[1:3] + 1.0
+        return np.tanh(z)
+
+    x = rng.normal(size=4)
+    r = fd.jacobian(f, x, method="dual")
+    assert np.array_equal(W, W0)
+    z = W @ x
+    z[0] = 5.0 * x[1]
+    z[1:3] += 1.0
+    dz = W.copy()
+    dz[0] = [0.0, 5.0, 0.0, 0.0]
+    exact = (1.0 - np.tanh(z) ** 2)[:, None] * dz  # float64: a few roundings of its own
+    assert np.all(np.abs(r.df - exact) <= r.error + 8 * np.finfo(float).eps * np.abs(exact))
+
+
+def test_assigning_into_a_sum_with_a_constant_leaves_the_operand_alone():
+    # y = v + c is a new array (for ndarrays too): y[0] = ... must not reach v's partials
+    def f(v):
+        y = v + 1.0
+        y[0] = 0.0
+        w = v**1
+        w[1] = 0.0
+        return v.sum() + y.sum() + w.sum()
+
+    r = fd.gradient(f, np.ones(4), method="dual")
+    assert r.df.tolist() == [2.0, 2.0, 3.0, 3.0]  # v0: v and w; v1: v and y
+
+
+def test_jacobian_bound_kernel_is_the_numpy_expression():
+    # fd_dualarray_bound: gamma * mag[:, groups] + eps |df| on transposed (strided) views, in
+    # one pass, counting the entries where df or the bound is not finite
+    from fastdiff._kernels import _dualarray
+
+    rng = np.random.default_rng(7)
+    df = rng.normal(size=(9, 7)).T  # (7, 9), a transposed view as the verbs pass it
+    mag = np.abs(rng.normal(size=(4, 7))).T
+    groups = (np.arange(9) * 4) // 9
+    gamma = 40 * np.finfo(float).eps
+    out, bad = _dualarray.bound(df, mag, groups, gamma)
+    assert np.array_equal(out, gamma * mag[:, groups] + np.finfo(float).eps * np.abs(df))
+    assert bad == 0 and out.flags.c_contiguous
+    df = df.copy()
+    df[1, 2], df[3, 4] = np.inf, np.nan
+    mag = mag.copy()
+    mag[5, 0] = np.inf  # every column of group 0 in row 5
+    _, bad = _dualarray.bound(df, mag, groups, gamma)
+    assert bad == 2 + int(np.sum(groups == 0))
+    with pytest.raises(ValueError, match="group index"):
+        _dualarray.bound(df, mag, groups + 4, gamma)

@@ -90,7 +90,10 @@ class DualArray:
     # tangent rows are magnitudes (the bound's evaluation, see fastdiff._forward).
     # _eye: the tangent rows are exactly the unit seeds e_0 .. e_{n-1} of the flat elements (a
     # whole-x chunk of a Jacobian): then A @ x needs no product for its tangents, they are A^T.
-    __slots__ = ("_abs", "_eye", "_k", "_n", "_t", "_tag", "_v")
+    # _unit: -1, or an offset u: tangent rows u .. u + size - 1 are the unit seeds of the flat
+    # elements, every other row is zero (x itself in a whole-x chunk, and its slices and
+    # reshapes): products and sums with it scatter instead of multiplying zeros.
+    __slots__ = ("_abs", "_eye", "_k", "_n", "_t", "_tag", "_unit", "_v")
     __array_priority__ = 1000.0
 
     def __init__(self, value: Any, partials: Any) -> None:
@@ -107,6 +110,7 @@ class DualArray:
         self._n = 0
         self._abs = False
         self._eye = False
+        self._unit = -1
 
     # Constructors ---------------------------------------------------------------------
     @classmethod
@@ -121,6 +125,7 @@ class DualArray:
         r._n = 0
         r._abs = absolute
         r._eye = False
+        r._unit = -1
         return r
 
     def _like(self, v: Any, t: np.ndarray, cost: int = 1, base: int | None = None) -> DualArray:
@@ -132,6 +137,7 @@ class DualArray:
         r._n = (self._n if base is None else base) + cost
         r._abs = self._abs
         r._eye = False
+        r._unit = -1
         return r
 
     @property
@@ -214,7 +220,12 @@ class DualArray:
         t = self._t[tkey]
         if np.ndim(v) == 0 and not self._second and not self._abs:
             return _dual.make(float(v), t.tolist(), self._tag)
-        return self._like(v, t, 0)
+        r = self._like(v, t, 0)
+        if self._unit >= 0 and type(key) is slice and self._v.ndim == 1 and key.step in (None, 1):
+            start, stop, _ = key.indices(self._v.shape[0])
+            if stop > start:  # a contiguous run of the elements: their seeds, shifted
+                r._unit = self._unit + start
+        return r
 
     def __setitem__(self, key: Any, item: Any) -> None:
         if isinstance(key, DualArray | Dual):
@@ -225,6 +236,7 @@ class DualArray:
         if not self._t.flags.writeable:
             self._t = self._t.copy()
         self._eye = False
+        self._unit = -1
         tkey = (slice(None), *key) if isinstance(key, tuple) else (slice(None), key)
         self._v[key] = iv
         self._t[tkey] = 0.0 if it is None else _align(it, np.ndim(self._v[key]))
@@ -561,18 +573,24 @@ def _norm_axis(axis: Any, ndim: int) -> Any:
 def _unary(rule: int, x: DualArray) -> DualArray:
     xv = np.ascontiguousarray(x._v).reshape(-1)
     m = x._t.shape[0]
-    xt = np.ascontiguousarray(x._t).reshape(m, -1)
     second = x._second
-    v, _, dd, t = _dualarray.unary(rule, xv, xt, second or x._abs)
-    if x._abs:  # tangent rows are magnitudes >= 0: |f' t| = |f'| t, plus the factor's own
-        # rounding, which can be absolute (a libm value next to a zero of f', cos near pi/2)
-        # (4 eps absolute, expressed in units of the final gamma(count) >= 2 (count + 2) eps)
-        t = np.abs(t) + (2.0 / (x._n + 4)) * xt
-    r = x._like(v.reshape(x._v.shape), t.reshape(x._t.shape), 2)  # libm's and the product's
-    if x._abs:  # f'(v + e) - f'(v) ~ f''(v) e
-        e = x._t[-1]
-        eff = np.abs(dd.reshape(x._v.shape)) * e * x._t[:-1]
-        _value_errors(r, 2.0 * _EPS * np.abs(r._v), eff, fresh=True)
+    if x._abs:
+        # tangent rows are magnitudes >= 0: |f' t| = |f'| t, plus the factor's own rounding,
+        # which can be absolute (a libm value next to a zero of f', cos near pi/2) (4 eps
+        # absolute, in units of the final gamma(count) >= 2 (count + 2) eps); the effect of
+        # the value's error on f', f'(v + e) - f'(v) ~ f''(v) e; and the value's own rounding
+        # (libm's and the product's) on the last row: one C loop, see fd_dualarray_unary_abs
+        xt = np.ascontiguousarray(x._t).reshape(m, -1)
+        v, dd, t = _dualarray.unary_abs(rule, xv, xt, 2.0 / (x._n + 4), _unit(x._n + 2))
+        r = x._like(v.reshape(x._v.shape), t.reshape(x._t.shape), 2)
+    elif x._t.ndim == 2 and not second and x._t.flags.f_contiguous and m > 1:
+        # element-major tangents (W^T of a unit-seeded W @ x): no copy into row layout
+        v, t = _dualarray.unary_t(rule, xv, x._t.T)
+        return x._like(v.reshape(x._v.shape), t.T, 2)
+    else:
+        xt = np.ascontiguousarray(x._t).reshape(m, -1)
+        v, _, dd, t = _dualarray.unary(rule, xv, xt, second)
+        r = x._like(v.reshape(x._v.shape), t.reshape(x._t.shape), 2)
     if second:
         t1 = x._t[: x._k]
         _add_second(r, _mag(dd.reshape(x._v.shape), x) * _outer(t1, t1))
@@ -641,10 +659,10 @@ def _binop(name: str, a: Any, b: Any = None) -> Any:
             return r  # went through reciprocal and multiply
     shape = r._v.shape
     da, db = type(a) is DualArray, type(b) is DualArray
+    if name == "add" or name == "subtract":  # two dual operands: r's tangents are their sum
+        return _value_errors(r, _EPS * np.abs(r._v), fresh=da and db)
     ta = _full(a._t, shape) if da else None
     tb = _full(b._t, shape) if db else None
-    if name == "add" or name == "subtract":
-        return _value_errors(r, _EPS * np.abs(r._v))
     if name == "multiply":  # (x y)' = y x' + x y': the value errors of y and x
         eff = 0.0
         if da and db:
@@ -685,9 +703,17 @@ def _binop_core(name: str, a: Any, b: Any = None) -> Any:
     sub = name == "subtract" and not like._abs  # magnitudes add
     if name == "add" or name == "subtract":
         if at is None:
-            t = -_align(bt, nd) if sub else _align(bt, nd)
+            t = -_align(bt, nd) if sub else _shared(_align(bt, nd))
         elif bt is None:
-            t = _align(at, nd)
+            t = _shared(_align(at, nd))
+        elif type(b) is DualArray and b._unit >= 0 and (type(a) is not DualArray or a._unit < 0):
+            # dA + dB with B's seeds on rows off .. off + size - 1 only: a copy, and those rows
+            t = np.array(_full(_align(at, nd), vs))
+            off, blk = b._unit, _align(bt[b._unit : b._unit + b._v.size], nd)
+            t[off : off + b._v.size] += -blk if sub else blk
+        elif type(a) is DualArray and a._unit >= 0 and (type(b) is not DualArray or b._unit < 0):
+            t = np.array(_full(-_align(bt, nd) if sub else _align(bt, nd), vs))
+            t[a._unit : a._unit + a._v.size] += _align(at[a._unit : a._unit + a._v.size], nd)
         else:
             t = _align(at, nd) + (-_align(bt, nd) if sub else _align(bt, nd))
         return like._like(v, _full(t, vs), 1, base)
@@ -721,6 +747,16 @@ def _binop_core(name: str, a: Any, b: Any = None) -> Any:
     return like._like(v, _full(num / bv, vs), 3, base)
 
 
+def _shared(t: np.ndarray) -> np.ndarray:
+    """A read-only view of an operand's tangents that a new array shares (x + c has x's): an
+    assignment into the new array then copies them first instead of writing into x's."""
+    if not t.flags.writeable:
+        return t
+    t = t.view()
+    t.flags.writeable = False
+    return t
+
+
 def _square(x: DualArray) -> DualArray:
     """x * x (and x**2, np.square): the product rule of `_binop` with both operands x, in one
     pass: 2 x x', 2 x' x' in the second-order rows, and in the bound's evaluation the value
@@ -746,8 +782,8 @@ def _power_const(x: DualArray, xv: Any, c: Any) -> DualArray:
         cf = float(c)
         if cf == 2.0:
             return _square(x)
-        if cf == 1.0:
-            return x
+        if cf == 1.0:  # a new array, as x**1 is for an ndarray
+            return x._like(x._v.copy(), _shared(x._t), 0)
         if cf == 0.0:
             return x._like(np.ones_like(xv), np.zeros_like(x._t), 0)
     return _binary_rule(_RULES["power"], x, c)
@@ -798,7 +834,9 @@ def _reshape(a: Any, shape: Any = None, order: str = "C", newshape: Any = None) 
         raise TypeError(f"np.reshape on a DualArray supports order='C' only; got {order!r}.")
     x = _as_dualarray(a)
     v = x._v.reshape(shape)
-    return x._like(v, x._t.reshape((x._t.shape[0], *v.shape)), 0)
+    r = x._like(v, x._t.reshape((x._t.shape[0], *v.shape)), 0)
+    r._unit = x._unit  # the same flat elements in the same order
+    return r
 
 
 def _ravel(a: Any, order: str = "C") -> DualArray:
@@ -1104,19 +1142,53 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
     # NumPy's matmul broadcasts the constant over the rows (measured on the MLP of tests/mlp.py:
     # 4-8x faster than gathering the rows into one GEMM, which needs a copy of the tangents)
     if at is not None:  # dA @ B
-        t = np.matmul(at, bv)
+        if type(a) is DualArray and a._unit >= 0 and not like._abs:
+            t = _unit_times(a._unit, av.shape, bv, at.shape[0])
+        else:
+            t = np.matmul(at, bv)
     if bt is not None:  # A @ dB
         if bv.ndim == 1 and isinstance(b, DualArray) and b._eye and av.ndim == 2:
-            tb = av.T  # (A e_j)_i = A[i, j]: no product at all
+            tb = av.T.view()  # (A e_j)_i = A[i, j]: no product at all; A is the caller's
+            tb.flags.writeable = False  # (a read-only view: writes into r copy it first)
+        elif type(b) is DualArray and b._unit >= 0 and not like._abs and av.ndim == 2:
+            tb = _times_unit(av, b._unit, bv.shape, bt.shape[0])
         elif bv.ndim == 1:  # (m, n) @ A^T: one GEMM
             tb = bt @ av.T if av.ndim == 2 else bt @ av
         else:
             tb = np.matmul(av, bt)
-        t = t + tb
+        t = tb if at is None else t + tb
     r = like._like(v, t, cost, base)
-    if like._abs:  # a constant operand: the products' own rounding only
-        _value_errors(r, (cost * _EPS) * (av @ bv))
+    if like._abs:  # a constant operand: the products' own rounding only (t is a new product)
+        _value_errors(r, (cost * _EPS) * (av @ bv), fresh=True)
     return r
+
+
+def _unit_times(off: int, shape: tuple[int, ...], b: np.ndarray, m: int) -> np.ndarray:
+    """Tangents of dA @ B for A with unit seeds from row `off` (`_unit`), A of `shape`:
+    row off + (i q + j) is e_i B[j] (A 2-d (p, q)), or B[j] (A 1-d (q,))."""
+    if len(shape) == 1:
+        t = np.zeros((m, *b.shape[1:]))
+        t[off : off + shape[0]] = b
+        return t
+    p, q = shape
+    idx = np.arange(p * q)
+    t = np.zeros((m, p, *b.shape[1:]))
+    t[off + idx, idx // q] = b[idx % q]
+    return t
+
+
+def _times_unit(a: np.ndarray, off: int, shape: tuple[int, ...], m: int) -> np.ndarray:
+    """Tangents of A @ dB for B with unit seeds from row `off`, B of `shape`: row
+    off + (j s + l) is A[:, j] in column l (B 2-d (q, s)), or A[:, j] (B 1-d (q,))."""
+    if len(shape) == 1:
+        t = np.zeros((m, a.shape[0]))
+        t[off : off + shape[0]] = a.T
+        return t
+    q, s = shape
+    idx = np.arange(q * s)
+    t = np.zeros((m, a.shape[0], s))
+    t[off + idx, :, idx % s] = a[:, idx // s].T
+    return t
 
 
 def _matmul_magnitudes(

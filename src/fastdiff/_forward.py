@@ -12,6 +12,7 @@ Exceptions raised by f propagate unchanged.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -191,6 +192,7 @@ def dual_jacobian(
                 seed[np.arange(k), np.arange(start, stop)] = 1.0
             X = DualArray._make(value.copy(), seed.reshape((k, *xs.shape)), k, tag)
             X._eye = k == n
+            X._unit = 0 if k == n else -1
             try:
                 y = f(X, *args, **kwargs)
             except TypeError:
@@ -211,19 +213,23 @@ def dual_jacobian(
                 jac = yt.reshape(k, -1).T  # (a transposed view: no copy)
             else:
                 jac[:, start:stop] = yt.reshape(k, -1).T
-        groups = _groups(n, BOUND_GROUPS)
-        seed = np.zeros((groups.max() + 1, n))
-        seed[groups, np.arange(n)] = 1.0
-        mag, count = _magnitudes(f, value, seed, 0, tag, args, kwargs)
+        groups, rows = _bound_seed(n, BOUND_GROUPS, False)
+        mag, count = _magnitudes(f, value, rows, 0, tag, args, kwargs, full=True)
         nfev += 1
     finally:
         _dual.close_tag(tag)
         _pool_off(pool)
     assert jac is not None  # n >= 1: at least one chunk ran
-    mag = None if mag is None else mag.reshape(mag.shape[0], -1).T
-    bound = _rounding_bound(jac, mag, count, groups)
     shape = out_shape + xs.shape
-    return _array_result(jac.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape))
+    if mag is None:
+        bound = _rounding_bound(jac, None, count)
+        return _array_result(jac.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape))
+    # _rounding_bound's arithmetic for groups of partials, in one C pass that also finds any
+    # entry of df or the bound that is not finite
+    bound, bad = _dualarray.bound(jac, mag.reshape(mag.shape[0], -1).T, groups, _gamma(count))
+    return _array_result(
+        jac.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape), bad == 0
+    )
 
 
 def dual_jvp(
@@ -358,11 +364,9 @@ def dual_hessian(
                         f"`f` must return a scalar here; got an array of shape {yv.shape}."
                     )
                 hess[dirs[:, None], dirs] = yt[k:].reshape(k, k)  # np.ix_: 20 µs more
-        groups = _groups(n, HESSIAN_BOUND_GROUPS)
-        g = groups.max() + 1
-        seed = np.zeros((g, n))
-        seed[groups, np.arange(n)] = 1.0
-        mag, count = _magnitudes(f, value, seed, g * g, tag, args, kwargs)
+        groups, rows = _bound_seed(n, HESSIAN_BOUND_GROUPS, True)
+        g = int(groups[-1]) + 1
+        mag, count = _magnitudes(f, value, rows, g * g, tag, args, kwargs, full=True)
         nfev += 1
     finally:
         _dual.close_tag(tag)
@@ -455,6 +459,30 @@ its output from scalar elements, e.g. ``np.array([x[0] * x[1], ...])``, which wo
 values' Duals but not on the magnitudes' 0-d DualArrays): a rounding level, not a bound."""
 
 
+@functools.lru_cache(maxsize=8)
+def _bound_seeds(n: int, most: int, second: bool) -> tuple[np.ndarray, np.ndarray]:
+    groups = _groups(n, most)
+    g = int(groups[-1]) + 1
+    rows = np.zeros((g + (g * g if second else 0) + 1, n))
+    rows[groups, np.arange(n)] = 1.0
+    groups.flags.writeable = False
+    rows.flags.writeable = False  # DualArray copies read-only tangents before writing
+    return groups, rows
+
+
+def _bound_seed(n: int, most: int, second: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(groups, rows) of the bound's evaluation over n partials: `_groups(n, most)` and the
+    seed rows for `_magnitudes` (group indicators, g*g zero second-order rows if `second`,
+    the zero row of the values' errors). Cached (read-only) up to BOUND_SEED_CACHE_N."""
+    if n <= BOUND_SEED_CACHE_N:
+        return _bound_seeds(n, most, second)
+    return _bound_seeds.__wrapped__(n, most, second)
+
+
+BOUND_SEED_CACHE_N = 4096
+"""Problems up to this many partials keep their bound's seed rows (8 sizes at most)."""
+
+
 def _magnitudes(
     f: Callable[..., Any],
     value: np.ndarray,
@@ -463,6 +491,7 @@ def _magnitudes(
     tag: int,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
+    full: bool = False,
 ) -> tuple[np.ndarray | None, int]:
     """The bound's evaluation: f on a DualArray whose rows are magnitudes.
 
@@ -474,12 +503,18 @@ def _magnitudes(
     depends on a value (f'(v), the other operand of a product) that error's effect on the
     tangents joins the magnitudes. Each array also counts the roundings along its longest
     path (one per product, L - 1 per sum of L terms, about 3n per LU solve). Returns the
-    magnitude rows of f's output and that count. f's exceptions propagate.
+    magnitude rows of f's output and that count. f's exceptions propagate. With `full`,
+    `seed` holds every row already (`_bound_seed`), else its k first-order rows.
     """
-    k = seed.shape[0]
-    m = k + second_rows + 1  # the last row bounds the values' rounding errors (0 at x)
-    t = np.zeros((m, value.size))
-    t[:k] = seed
+    if full:
+        t = seed
+        m = t.shape[0]
+        k = m - second_rows - 1
+    else:
+        k = seed.shape[0]
+        m = k + second_rows + 1  # the last row bounds the values' rounding errors (0 at x)
+        t = np.zeros((m, value.size))
+        t[:k] = seed
     X = DualArray._make(value.copy(), t.reshape((m, *value.shape)), k, tag, True)
     try:
         y = f(X, *args, **kwargs)
@@ -502,19 +537,30 @@ def _rounding_bound(df: Any, mag: Any, count: int, groups: np.ndarray | None = N
     """
     if mag is None:
         return FALLBACK_ULPS * _EPS * np.abs(df)
-    n = 2 * (count + 2)
-    gamma = n * _EPS / max(1.0 - n * _EPS, 0.5)
-    bound = gamma * np.asarray(mag)
+    bound = _gamma(count) * np.asarray(mag)
     if groups is not None:  # the last axis holds groups of partials: one column per partial
         bound = bound[..., groups]
     bound += _EPS * np.abs(df)
     return bound
 
 
-def _array_result(df: Any, error: Any, nfev: int, step: np.ndarray) -> Result:
-    finite = np.isfinite(df + error)  # inf or NaN in either
+def _gamma(count: int) -> float:
+    """gamma(2 (count + 2)) of `_rounding_bound`."""
+    n = 2 * (count + 2)
+    return n * _EPS / max(1.0 - n * _EPS, 0.5)
+
+
+def _array_result(
+    df: Any, error: Any, nfev: int, step: np.ndarray, all_finite: bool = False
+) -> Result:
+    """The Result of exact derivatives df with rounding bounds `error` (`all_finite`: the
+    caller has checked that every entry of both is finite)."""
+    if all_finite:
+        finite = np.ones(np.shape(df), dtype=bool)
+    else:
+        finite = np.isfinite(df + error)  # inf or NaN in either
     status = np.zeros(np.shape(df), dtype=int)
-    if not finite.all():
+    if not all_finite and not finite.all():
         error = np.where(finite, error, np.inf)
         status[~finite] = int(Status.NO_FINITE)
     if np.ndim(df) == 0:

@@ -92,12 +92,24 @@ def taylor_derivative(
         if math.isfinite(err) and math.isfinite(df):
             return make_result(df, err, True, _CONVERGED, 1, 0.0, "dual")
         return make_result(df, math.inf, False, _NO_FINITE, 1, 0.0, "dual")
+    # the scalar arithmetic above, elementwise, in place (fewer passes over large arrays)
     with np.errstate(over="ignore", invalid="ignore"):
-        df = np.where(coef != 0.0, coef * scale, 0.0)
-        err = (rad * scale) * (1.0 + 4.0 * _EPS) + _EPS * np.abs(df)
-    ok = np.isfinite(df) & np.isfinite(err)
-    err = np.where(ok, err, np.inf)
-    status = np.where(ok, _CONVERGED, _NO_FINITE)
+        if n <= 170:  # scale >= 1 is finite: the product is 0 exactly where coef is
+            df = coef * scale
+            df += 0.0  # -0.0 becomes 0.0, as below
+        else:
+            df = np.where(coef != 0.0, coef * scale, 0.0)
+        err = rad * scale
+        err *= 1.0 + 4.0 * _EPS
+        mag = np.abs(df)
+        mag *= _EPS
+        err += mag
+    ok = np.isfinite(err)  # |df| is in err: an inf or NaN df makes err inf or NaN
+    if ok.all():
+        status = np.full(shape, _CONVERGED)
+    else:
+        err[~ok] = np.inf
+        status = np.where(ok, _CONVERGED, _NO_FINITE)
     return make_result(df, err, ok, status, 1, np.zeros(shape), "dual")
 
 

@@ -6,7 +6,13 @@ cimport numpy as cnp
 
 cnp.import_array()
 
-from fastdiff._kernels.fastdiff cimport fd_dualarray_binary, fd_dualarray_unary
+from fastdiff._kernels.fastdiff cimport (
+    fd_dualarray_binary,
+    fd_dualarray_bound,
+    fd_dualarray_unary,
+    fd_dualarray_unary_abs,
+    fd_dualarray_unary_t,
+)
 
 
 def unary(int rule, const double[::1] xv, const double[:, ::1] xp, bint second):
@@ -28,6 +34,63 @@ def unary(int rule, const double[::1] xv, const double[:, ::1] xp, bint second):
             fd_dualarray_unary(rule, count, m, &xv[0], &xp[0, 0] if m else NULL, &vv[0],
                                &dv[0], ddp, &pv[0, 0] if m else NULL)
     return v, d, dd, p
+
+
+def unary_t(int rule, const double[::1] xv, const double[:, ::1] xpt):
+    """(value, tangents) of a unary rule on element-major tangents xpt (count, m), i.e. the
+    transpose of a row-layout (m, count) array; the tangents come back as (count, m)."""
+    cdef Py_ssize_t count = xv.shape[0], m = xpt.shape[1]
+    if xpt.shape[0] != count:
+        raise ValueError("unary_t: tangents must have shape (count, m)")
+    v = np.empty(count)
+    d = np.empty(count)
+    p = np.empty((count, m))
+    cdef double[::1] vv = v, dv = d
+    cdef double[:, ::1] pv = p
+    if count:
+        with nogil:
+            fd_dualarray_unary_t(rule, count, m, &xv[0], &xpt[0, 0] if m else NULL, &vv[0],
+                                 &dv[0], &pv[0, 0] if m else NULL)
+    return v, p
+
+
+def unary_abs(int rule, const double[::1] xv, const double[:, ::1] xp, double c, double u):
+    """(value, f'', tangents) of a unary rule in the rounding bound's evaluation (magnitude
+    rows, the last the values' error bound; see fd_dualarray_unary_abs)."""
+    cdef Py_ssize_t count = xv.shape[0], m = xp.shape[0]
+    if m < 1 or xp.shape[1] != count:
+        raise ValueError("unary_abs: tangents must have shape (m >= 1, count)")
+    v = np.empty(count)
+    d = np.empty(count)
+    dd = np.empty(count)
+    p = np.empty((m, count))
+    cdef double[::1] vv = v, dv = d, ddv = dd
+    cdef double[:, ::1] pv = p
+    if count:
+        with nogil:
+            fd_dualarray_unary_abs(rule, count, m, &xv[0], &xp[0, 0], c, u, &vv[0], &dv[0],
+                                   &ddv[0], &pv[0, 0])
+    return v, dd, p
+
+
+def bound(const double[:, :] df, const double[:, :] mag, const Py_ssize_t[::1] groups,
+          double gamma):
+    """(out, bad): out = gamma * mag[:, groups] + eps |df| (a new row-major array) and the
+    number of entries where df or out is not finite (fd_dualarray_bound)."""
+    cdef Py_ssize_t rows = df.shape[0], cols = df.shape[1], j, bad = 0
+    if mag.shape[0] != rows or groups.shape[0] != cols:
+        raise ValueError("bound: mag must have df's rows and groups df's columns")
+    for j in range(cols):
+        if groups[j] < 0 or groups[j] >= mag.shape[1]:
+            raise ValueError("bound: a group index is out of range")
+    out = np.empty((rows, cols))
+    cdef double[:, ::1] ov = out
+    if rows and cols:
+        with nogil:
+            bad = fd_dualarray_bound(rows, cols, &df[0, 0], df.strides[0] // 8,
+                                     df.strides[1] // 8, &mag[0, 0], mag.strides[0] // 8,
+                                     mag.strides[1] // 8, &groups[0], gamma, &ov[0, 0])
+    return out, bad
 
 
 def binary(int rule, const double[::1] xv, const double[::1] yv, bint second):

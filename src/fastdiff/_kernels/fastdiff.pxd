@@ -119,6 +119,15 @@ cdef extern from "fastdiff.h" nogil:
                             double *outp)
     void fd_dualarray_binary(int rule, Py_ssize_t count, const double *xv, const double *yv,
                              double **out)
+    void fd_dualarray_unary_t(int rule, Py_ssize_t count, Py_ssize_t m, const double *xv,
+                              const double *xp, double *outv, double *outd, double *outp)
+    Py_ssize_t fd_dualarray_bound(Py_ssize_t rows, Py_ssize_t cols, const double *df,
+                                  Py_ssize_t df_r, Py_ssize_t df_c, const double *mag,
+                                  Py_ssize_t mag_r, Py_ssize_t mag_c, const Py_ssize_t *groups,
+                                  double gamma, double *out)
+    void fd_dualarray_unary_abs(int rule, Py_ssize_t count, Py_ssize_t m, const double *xv,
+                                const double *xp, double c, double u, double *outv,
+                                double *outd, double *outdd, double *outp)
 
     # Taylor mode (taylor.c)
     const char *const fd_taylor_rule_names[]
