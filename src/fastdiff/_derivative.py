@@ -182,7 +182,7 @@ def check_dual_args(f: Any, args: Any, kwargs: Any, vectorized: Any, **unused: A
 def check_dual_workers(workers: Any, progress: Any) -> None:
     """method="dual": `workers` must be None (f runs a few times, on dual numbers in this
     process); `progress` is checked and has nothing to count."""
-    _evaluate.check_workers(None, progress)
+    _evaluate.check_progress(progress)
     if workers is not None:
         raise fail(
             "workers",
@@ -498,7 +498,8 @@ def derivative(
     (True, 0.001)
     """
     if type(x) is float:
-        if method == "dual":  # checks its arguments; None: not a case it serves
+        if method == "dual" and workers is None and progress is False:
+            # checks its arguments; None: not a case it serves
             res = dual_derivative_float(
                 f, x, n, order, step, bounds, vectorized, args, kwargs, noise
             )

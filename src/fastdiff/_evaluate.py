@@ -44,7 +44,7 @@ def spans(k: int, point_bytes: int, batch_bytes: int, nworkers: int = 1) -> list
     worker gets a block of the batch."""
     per = max(1, batch_bytes // max(point_bytes, 1))
     if nworkers > 1:
-        per = min(per, -(-k // nworkers))
+        per = max(1, min(per, -(-k // nworkers)))
     return [(s, min(s + per, k)) for s in range(0, k, per)]
 
 
@@ -78,6 +78,12 @@ class Task:
         return self.f(xin, *self.args)
 
     def __call__(self, block: np.ndarray) -> Any:
+        # as around the serial calls: stencils probe f near domain edges on purpose, and
+        # NumPy's error state is per thread (a worker starts from the default)
+        with np.errstate(all="ignore"):
+            return self._run(block)
+
+    def _run(self, block: np.ndarray) -> Any:
         if self.kind == "vectorized":
             return np.asarray(self.call(block))
         if self.kind == "real":
@@ -108,10 +114,15 @@ def _is_dask_client(obj: Any) -> bool:
     return t.__name__ == "Client" and t.__module__.split(".")[0] == "distributed"
 
 
-def check_workers(workers: Any, progress: Any) -> Runner | None:
-    """`workers` and `progress` as a Runner, or None for the plain serial path."""
+def check_progress(progress: Any) -> bool:
     if not isinstance(progress, bool | np.bool_):
         raise fail("progress", "True or False", progress, TypeError)
+    return bool(progress)
+
+
+def check_workers(workers: Any, progress: Any) -> Runner | None:
+    """`workers` and `progress` as a Runner, or None for the plain serial path."""
+    check_progress(progress)
     if workers is None:
         return Runner("serial", None, 1, bool(progress)) if progress else None
     if isinstance(workers, bool):
@@ -178,7 +189,8 @@ def _process_context() -> Any:
 
     ctx = multiprocessing.get_context()
     if ctx.get_start_method() == "fork" and threading.active_count() > 1:
-        return multiprocessing.get_context("forkserver")
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["numpy", "fastdiff"])  # imported once, not per worker
     return ctx
 
 
@@ -190,7 +202,8 @@ class Runner:
     def __init__(self, kind: str, obj: Any, n: int, progress: bool) -> None:
         self.kind, self.obj, self.n = kind, obj, n
         self.parallel = kind != "serial"
-        self.progress = _Progress() if progress else None
+        self.want_progress = progress
+        self.progress: _Progress | None = None  # made at the first batch
         self._pool: Any = None
         self._checked: set[int] = set()
 
@@ -207,7 +220,9 @@ class Runner:
 
     def count(self, npoints: int) -> None:
         """One level's batch of npoints evaluations (for the progress bar)."""
-        if self.progress is not None:
+        if self.want_progress:
+            if self.progress is None:
+                self.progress = _Progress()
             self.progress.level(npoints)
 
     def map(self, task: Task, blocks: list[Any]) -> list[Any]:
@@ -276,7 +291,7 @@ class _Progress:
         self.total = 0
         self.bar: Any = None
         try:
-            from tqdm.auto import tqdm
+            from tqdm import tqdm
         except ImportError:
             tqdm = None
         if tqdm is not None:
