@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pathlib
 import signal
+import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +25,10 @@ import pytest
 
 import fastdiff as fd
 from fastdiff import _evaluate
+
+# CPython >= 3.12 warns when a process with threads forks (the Dask client's, tqdm's monitor):
+# the process pools here fork at the platform's default, and their workers only run f
+pytestmark = pytest.mark.filterwarnings("ignore:.*multi-threaded.*fork:DeprecationWarning")
 
 X4 = np.array([0.5, 1.2, -0.3, 0.9])
 FIELDS = ("df", "error", "status", "success", "step", "nfev", "method")
@@ -429,3 +435,18 @@ def test_a_dead_dask_worker_gives_an_error_naming_it(dask_client):
     distributed = pytest.importorskip("distributed")
     with deadline(90), pytest.raises(distributed.scheduler.KilledWorker):
         fd.gradient(dies_away_from_x, X4, workers=dask_client)
+
+
+DOCS_PAGE = pathlib.Path(__file__).resolve().parent.parent / "docs" / "expensive.md"
+
+
+@pytest.mark.skipif(not DOCS_PAGE.exists(), reason="docs/ is not beside this tests/ copy")
+def test_the_expensive_functions_page_example_runs(tmp_path):
+    text = DOCS_PAGE.read_text()
+    block = text.split("<!-- expensive-example -->", 1)[1].split("```python\n", 1)[1]
+    script = tmp_path / "example.py"
+    script.write_text(block.split("```", 1)[0])
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    assert "bitwise identical: True" in out

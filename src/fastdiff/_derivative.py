@@ -335,6 +335,19 @@ def derivative(
     noise : float, optional
         Relative accuracy of the values of f, when it is worse than its dtype's ``eps`` (a
         simulation, an iterative solver). Default: ``eps`` of f's output dtype.
+    workers : int, map-like callable, concurrent.futures.Executor or dask Client, optional
+        Where f is evaluated. ``None`` (default): in this thread. An int n: a pool of n
+        processes, started and shut down by this call (f, `args` and `kwargs` must pickle:
+        define f at module level). A map-like callable (``pool.map``, SciPy's convention), a
+        `concurrent.futures.Executor`, or a ``dask.distributed.Client`` (f travels with
+        cloudpickle). The points of each ladder level, over every element, go out as one
+        batch in one block per worker (with ``vectorized=True``, each worker's f gets its
+        block as one array). The result is bitwise the serial one, `nfev` included.
+        ``method="dual"`` takes None only. See the "Expensive functions" page of the docs.
+    progress : bool, default: False
+        Show a progress bar on stderr counting the evaluations of each level (tqdm if it is
+        installed, else plain lines). It never writes to stdout and changes nothing in the
+        result.
 
     Returns
     -------

@@ -181,19 +181,6 @@ def _sends_by_pickle(kind: str, obj: Any) -> bool:
     return False
 
 
-def _process_context() -> Any:
-    """The platform's start method, except fork in a process that runs threads (it can
-    deadlock the child: CPython warns from 3.12), where forkserver is used."""
-    import multiprocessing
-    import threading
-
-    ctx = multiprocessing.get_context()
-    if ctx.get_start_method() == "fork" and threading.active_count() > 1:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["numpy", "fastdiff"])  # imported once, not per worker
-    return ctx
-
-
 class Runner:
     """How the blocks of a batch reach f: in this thread, or through `workers`. A context
     manager for one verb call: a pool it created (workers=n) is shut down on exit, and the
@@ -239,7 +226,8 @@ class Runner:
         if self.kind == "processes" and self._pool is None:
             from concurrent.futures import ProcessPoolExecutor
 
-            self._pool = ProcessPoolExecutor(self.n, mp_context=_process_context())
+            # the platform's start method (multiprocessing.set_start_method chooses another)
+            self._pool = ProcessPoolExecutor(self.n)
         return self._futures(self._pool if self.kind == "processes" else self.obj, task, blocks)
 
     def _futures(self, pool: Any, task: Task, blocks: list[Any]) -> list[Any]:

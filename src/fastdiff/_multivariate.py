@@ -622,6 +622,19 @@ def gradient(
         grows with the dimension, not its square. With ``method="dual"``: the memory of the
         seeded partials of one call, so a call carries ``batch_bytes // (8 * x.size)``
         partials (all of them, one call, up to about 1400 parameters by default).
+    workers : int, map-like callable, concurrent.futures.Executor or dask Client, optional
+        Where f is evaluated. ``None`` (default): in this thread. An int n: a pool of n
+        processes, started and shut down by this call (f, `args` and `kwargs` must pickle:
+        define f at module level). A map-like callable (``pool.map``, SciPy's convention), a
+        `concurrent.futures.Executor`, or a ``dask.distributed.Client`` (f travels with
+        cloudpickle). The points of each ladder level, over every coordinate (and pair), go
+        out as one batch in one block per worker (with ``vectorized=True``, each worker's f
+        gets its block as one array). The result is bitwise the serial one, `nfev` included.
+        ``method="dual"`` takes None only. See the "Expensive functions" page of the docs.
+    progress : bool, default: False
+        Show a progress bar on stderr counting the evaluations of each level (tqdm if it is
+        installed, else plain lines). It never writes to stdout and changes nothing in the
+        result.
 
     Returns
     -------
@@ -743,6 +756,9 @@ def jacobian(
         (``pip install "fastdiff[sparse]"``). With `sparsity`, `method` is ``"central"``,
         ``"forward"``, ``"backward"`` or ``"complex"``, `bounds` is None, and a fixed `step`
         is the step along each colour's line (its largest value).
+
+    workers, progress
+        As for `gradient` (with `sparsity`, every colour's points of a level form its batch).
 
     Returns
     -------
@@ -878,6 +894,9 @@ def hessian(
         central direction, reported in ``Result.step``; the complex direction keeps its tiny
         step ``2**-40 max(|x_i|, 1)``; `bounds` must be None.
 
+    workers, progress
+        As for `gradient`.
+
     Returns
     -------
     Result
@@ -996,6 +1015,9 @@ def hessdiag(
         no formula order) and a fixed `step` is the radius of the one circle used per
         coordinate, reported in ``Result.step``; `bounds` must be None.
 
+    workers, progress
+        As for `gradient`.
+
     Returns
     -------
     Result
@@ -1083,6 +1105,9 @@ def jvp(
         As for `jacobian`; a fixed `step` is the largest coordinate's displacement.
     bounds : None
         Not supported for jvp (the line crosses every coordinate).
+
+    workers, progress
+        As for `gradient`.
 
     Returns
     -------
