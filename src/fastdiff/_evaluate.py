@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import pickle
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -345,6 +345,11 @@ class ScalarEvaluator:
             return self.f(xv, *self.args, **self.kwargs)
         return self.f(xv, *self.args)
 
+    def _pool(self) -> Runner:
+        """The runner of a call through workers or with progress (never None there)."""
+        assert self.runner is not None
+        return self.runner
+
     def _checked(self, y: Any, pts: np.ndarray) -> np.ndarray:
         y = np.asarray(y)
         if y.shape != pts.shape:
@@ -362,15 +367,14 @@ class ScalarEvaluator:
 
     def _vectorized_blocks(self, pts: np.ndarray, batch_bytes: int) -> Iterator[tuple]:
         """(s, e, values) of a vectorized f over pts (1-D) in memory-bounded blocks."""
-        runner = self.runner
-        nw = runner.n if self.parallel else 1
+        nw = self._pool().n if self.parallel else 1
         sp = spans(pts.size, 8 * (2 if pts.dtype.kind == "c" else 1), batch_bytes, nw)
         if not self.parallel:
             for s, e in sp:
                 yield s, e, self.vectorized_call(pts[s:e])
             return
         blocks = [pts[s:e] for s, e in sp]
-        raw = runner.map(Task(self.f, self.args, self.kwargs, "vectorized"), blocks)
+        raw = self._pool().map(Task(self.f, self.args, self.kwargs, "vectorized"), blocks)
         for (s, e), b, y in zip(sp, blocks, raw, strict=True):
             yield s, e, self._checked(y, b)
 
@@ -393,15 +397,17 @@ class ScalarEvaluator:
     def looped_raw(self, pts: np.ndarray) -> list[Any]:
         """A looped f's raw values at the scalar points pts, through the runner."""
         kind = "complex" if pts.dtype.kind == "c" else "real"
-        nw = self.runner.n if self.parallel else 1
+        nw = self._pool().n if self.parallel else 1
         sp = spans(pts.size, 1, pts.size, nw)
-        raw = self.runner.map(Task(self.f, self.args, self.kwargs, kind), [pts[s:e] for s, e in sp])
+        raw = self._pool().map(
+            Task(self.f, self.args, self.kwargs, kind), [pts[s:e] for s, e in sp]
+        )
         return [y for block in raw for y in block]
 
-    def looped_rows(self, pts: np.ndarray, ncomp: int, first: list[Any] = ()) -> np.ndarray:
+    def looped_rows(self, pts: np.ndarray, ncomp: int, first: Sequence[Any] = ()) -> np.ndarray:
         """A looped f at pts (values `first` already known for the leading points) as
         float64, (re, im) interleaved when ncomp == 2: the level path of a looped f."""
-        self.runner.count(pts.size - len(first))
+        self._pool().count(pts.size - len(first))
         values = [*first, *self.looped_raw(pts[len(first) :])]
         try:
             z = _finite_diff.eval_real_looped(_replay(values), (), None, pts)
@@ -470,6 +476,11 @@ class PointEvaluator:
             return a.f(xin, *a.args, **a.kwargs)
         return a.f(xin, *a.args)
 
+    def _pool(self) -> Runner:
+        """The runner of a call through workers or with progress (never None there)."""
+        assert self.runner is not None
+        return self.runner
+
     def _count(self, k: int) -> None:
         self.nfev += k
         if self.runner is not None:
@@ -530,8 +541,8 @@ class PointEvaluator:
         """A looped f's raw values at the points X (k, N), one block per worker."""
         k = X.shape[1]
         P = np.ascontiguousarray(X.T).reshape(k, *self.shape)
-        sp = spans(k, 1, k, self.runner.n)
-        raw = self.runner.map(
+        sp = spans(k, 1, k, self._pool().n)
+        raw = self._pool().map(
             Task(self.a.f, self.a.args, self.a.kwargs, "array"), [P[s:e] for s, e in sp]
         )
         return [y for block in raw for y in block]
@@ -595,10 +606,11 @@ class PointEvaluator:
         step = 1j if imag else 1.0
         if not self.a.vectorized:
             xs = [(self.base + (step * tk) * v).astype(dt).reshape(self.shape) for tk in t]
-            if self.parallel:
-                outs = self._looped_raw(np.stack([p.reshape(-1) for p in xs], axis=1))
-            else:
-                outs = (self.call(xin) for xin in xs)
+            outs: Iterable[Any] = (
+                self._looped_raw(np.stack([p.reshape(-1) for p in xs], axis=1))
+                if self.parallel
+                else (self.call(xin) for xin in xs)
+            )
             vals = []
             for y in outs:
                 y = np.asarray(y)
@@ -651,14 +663,14 @@ class PointEvaluator:
     def _vectorized(self, k: int, columns: Callable[[int, int], np.ndarray]) -> Iterator[tuple]:
         """(s, e, values (e - s, m)) of a vectorized f over k points in memory-bounded
         blocks; columns(s, e) builds the block's points (N, e - s)."""
-        nw = self.runner.n if self.parallel else 1
+        nw = self._pool().n if self.parallel else 1
         sp = spans(k, 8 * max(self.base.size, 1), self.a.batch_bytes, nw)
         if not self.parallel:
             for s, e in sp:
                 yield s, e, self._batch(columns(s, e))
             return
         blocks = [columns(s, e) for s, e in sp]
-        raw = self.runner.map(
+        raw = self._pool().map(
             Task(self.a.f, self.a.args, self.a.kwargs, "vectorized"),
             [b.reshape(*self.shape, b.shape[1]) for b in blocks],
         )
