@@ -65,11 +65,17 @@ class ExpensiveGradient16:
         self.client = self.cluster = self.pool = None
         if impl == "fastdiff_dask2":
             require(distributed, "distributed")
+            import sys
+
+            import cloudpickle
+
+            # the workers cannot import this benchmark module: send simulate by value
+            cloudpickle.register_pickle_by_value(sys.modules[__name__])
             self.cluster = distributed.LocalCluster(
                 n_workers=2,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # any free port: never a clash with other clusters
                 silence_logs=logging.ERROR,
             )
             self.client = distributed.Client(self.cluster)

@@ -128,7 +128,7 @@ def dask_client():
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: never a clash with other clusters
             silence_logs=logging.ERROR,
         )
         client = distributed.Client(cluster, timeout="60s")
@@ -463,3 +463,17 @@ def test_honesty_study_cases_are_bitwise_the_same_through_workers(threads):
                 fd.derivative(f, x, n=n, method=method),
                 fd.derivative(f, x, n=n, method=method, workers=threads),
             )
+
+
+def test_an_f_the_dask_workers_cannot_load_fails_clearly_not_a_hang(dask_client, tmp_path):
+    # f from a module only this process can import: the workers cannot unpickle it
+    (tmp_path / "only_here_mod.py").write_text("def f(x):\n    return float(sum(x))\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import only_here_mod
+
+        with deadline(60), pytest.raises(RuntimeError, match="could not load `f`"):
+            fd.gradient(only_here_mod.f, X4, workers=dask_client)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("only_here_mod", None)

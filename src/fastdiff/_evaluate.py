@@ -247,8 +247,14 @@ class Runner:
                 fut.cancel()
 
     def _dask(self, task: Task, blocks: list[Any]) -> list[Any]:
+        # f goes as cloudpickle bytes that the worker loads inside the task: a worker that
+        # cannot load it (f's module not installed there) then fails the task with a clear
+        # error, where Dask itself would drop the message and leave the task pending
+        import cloudpickle
+
         client = self.obj
-        futures = client.map(task, blocks, pure=False)
+        payload = cloudpickle.dumps(task)
+        futures = client.map(_run_payload, [payload] * len(blocks), blocks, pure=False)
         try:
             return client.gather(futures)
         finally:
@@ -256,6 +262,19 @@ class Runner:
 
     def _name(self) -> str:
         return str(self.n) if self.kind == "processes" else repr(self.obj)
+
+
+def _run_payload(payload: bytes, block: Any) -> Any:
+    """On a Dask worker: load the pickled Task, then run it on block."""
+    try:
+        task = pickle.loads(payload)
+    except Exception as exc:
+        raise RuntimeError(
+            f"a Dask worker could not load `f` ({type(exc).__name__}: {exc}): the modules f "
+            "comes from must be importable on every worker (install them there, or have "
+            "cloudpickle send f's module by value: cloudpickle.register_pickle_by_value)."
+        ) from exc
+    return task(block)
 
 
 def _check_picklable(task: Task, kind: str) -> None:
