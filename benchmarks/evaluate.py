@@ -79,6 +79,8 @@ class ExpensiveGradient16:
                 silence_logs=logging.ERROR,
             )
             self.client = distributed.Client(self.cluster)
+            # warm the workers (their first task imports fastdiff and NumPy)
+            fastdiff.gradient(np.sum, self.x, workers=self.client)
         if impl.startswith("scipy"):
             require(approx_derivative, "scipy")
         if impl == "scipy_approx_derivative_processes2":
@@ -128,7 +130,7 @@ class ExpensiveGradient16:
     def track_bitwise_equal_to_serial(self, impl):
         """1 where the parallel fastdiff result equals the serial one in every field."""
         if not impl.startswith("fastdiff"):
-            raise NotImplementedError("fastdiff only")
+            return float("nan")  # fastdiff only
         workers = {"fastdiff_processes2": 2, "fastdiff_dask2": self.client}.get(impl)
         ref = fastdiff.gradient(simulate, self.x)
         res = fastdiff.gradient(simulate, self.x, workers=workers)
