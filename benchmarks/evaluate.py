@@ -54,6 +54,7 @@ class ExpensiveGradient16:
             "numdifftools",
             "scipy_approx_derivative",
             "scipy_approx_derivative_processes2",
+            "floor_processes2",
         ],
     )
     timeout = 300
@@ -89,6 +90,10 @@ class ExpensiveGradient16:
             self.pool = multiprocessing.get_context().Pool(2)
         if impl == "numdifftools":
             require(numdifftools, "numdifftools")
+        if impl == "floor_processes2":
+            # the parallel floor: a bare 2-process pool started per call, mapping simulate
+            # over as many points as fastdiff's gradient evaluates (95), with no ladder
+            self.points = [self.x + 1e-3 * i for i in range(95)]
 
     def teardown(self, impl):
         if self.client is not None:
@@ -104,6 +109,12 @@ class ExpensiveGradient16:
             return fastdiff.gradient(simulate, self.x, workers=2).nfev
         if impl == "fastdiff_dask2":
             return fastdiff.gradient(simulate, self.x, workers=self.client).nfev
+        if impl == "floor_processes2":
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(2) as pool:
+                list(pool.map(simulate, self.points, chunksize=48))
+            return len(self.points)
         calls = [0]
 
         def counted(v):
