@@ -477,3 +477,18 @@ def test_an_f_the_dask_workers_cannot_load_fails_clearly_not_a_hang(dask_client,
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("only_here_mod", None)
+
+
+def test_a_users_process_pool_executor_and_multiprocessing_pool_map():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ref = fd.hessian(rosen, X4)
+    with deadline(60), ProcessPoolExecutor(2) as pool:
+        same(ref, fd.hessian(rosen, X4, workers=pool))
+        with pytest.raises(TypeError, match="cannot be pickled"):
+            fd.gradient(lambda v: float(np.sum(v)), X4, workers=pool)
+    with deadline(60), multiprocessing.get_context().Pool(2) as mpool:
+        same(ref, fd.hessian(rosen, X4, workers=mpool.map))
+        with pytest.raises(TypeError, match="cannot be pickled"):
+            fd.gradient(lambda v: float(np.sum(v)), X4, workers=mpool.map)
