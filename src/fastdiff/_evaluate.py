@@ -122,6 +122,8 @@ def check_progress(progress: Any) -> bool:
 
 def check_workers(workers: Any, progress: Any) -> Runner | None:
     """`workers` and `progress` as a Runner, or None for the plain serial path."""
+    if workers is None and progress is False:  # the default: nothing to set up
+        return None
     check_progress(progress)
     if workers is None:
         return Runner("serial", None, 1, bool(progress)) if progress else None
@@ -346,6 +348,8 @@ def reword(exc: ValueKindError, what: str) -> Exception:
 
 class ScalarEvaluator:
     """f at scalar points (derivative): looped, vectorized in batches, through workers."""
+
+    __slots__ = ("args", "f", "kwargs", "parallel", "runner", "vectorized")
 
     def __init__(
         self,
