@@ -205,22 +205,9 @@ def check_noise(noise: Any) -> float | None:
 
 
 def _validate_derivative_args(
-    f,
-    x,
-    n,
-    method,
-    order,
-    step,
-    rtol,
-    atol,
-    bounds,
-    vectorized,
-    args,
-    kwargs,
-    noise,
-    workers=None,
-    progress=False,
-) -> DerivativeArgs:
+    f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise,
+    workers=None, progress=False,
+) -> DerivativeArgs:  # fmt: skip
     check_common(f, args, kwargs, vectorized)
     runner = _evaluate.check_workers(workers, progress)
     x = check_finite_x(x)
