@@ -430,13 +430,6 @@ def test_nothing_is_printed_to_stdout_by_processes_or_dask(capsys, dask_client):
     assert capsys.readouterr().out == ""
 
 
-def test_a_dead_dask_worker_gives_an_error_naming_it(dask_client):
-    # last in the module: the cluster replaces the worker afterwards
-    distributed = pytest.importorskip("distributed")
-    with deadline(90), pytest.raises(distributed.scheduler.KilledWorker):
-        fd.gradient(dies_away_from_x, X4, workers=dask_client)
-
-
 DOCS_PAGE = pathlib.Path(__file__).resolve().parent.parent / "docs" / "expensive.md"
 
 
@@ -492,3 +485,10 @@ def test_a_users_process_pool_executor_and_multiprocessing_pool_map():
         same(ref, fd.hessian(rosen, X4, workers=mpool.map))
         with pytest.raises(TypeError, match="cannot be pickled"):
             fd.gradient(lambda v: float(np.sum(v)), X4, workers=mpool.map)
+
+
+def test_a_dead_dask_worker_gives_an_error_naming_it(dask_client):
+    # last in the module: the cluster replaces the worker afterwards
+    distributed = pytest.importorskip("distributed")
+    with deadline(90), pytest.raises(distributed.scheduler.KilledWorker):
+        fd.gradient(dies_away_from_x, X4, workers=dask_client)
