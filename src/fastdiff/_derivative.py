@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from fastdiff import _complex as _complex_mod
-from fastdiff import _forward, _steps, _taylor
+from fastdiff import _evaluate, _forward, _steps, _taylor
 from fastdiff._dask import dask_derivative, is_dask_array
 from fastdiff._forward import dual_derivative_float
 from fastdiff._kernels import _finite_diff
@@ -66,6 +66,7 @@ class DerivativeArgs(NamedTuple):
     kwargs: dict[str, Any] | None
     noise: float | None
     batch_bytes: int = 0  # multivariate verbs: memory for one batch of a vectorized f
+    workers: _evaluate.Runner | None = None  # None: serial, no progress bar
 
 
 # --------------------------------------------------------------------------------------------
@@ -179,6 +180,19 @@ def check_dual_args(f: Any, args: Any, kwargs: Any, vectorized: Any, **unused: A
             raise fail(name, "None for method='dual' (dual numbers are exact to rounding)", value)
 
 
+def check_dual_workers(workers: Any, progress: Any) -> None:
+    """method="dual": `workers` must be None (f runs a few times, on dual numbers in this
+    process); `progress` is checked and has nothing to count."""
+    _evaluate.check_progress(progress)
+    if workers is not None:
+        raise fail(
+            "workers",
+            "None for method='dual' (f is called a few times, with dual numbers, in this "
+            "process; use a finite-difference or 'complex' method to spread evaluations)",
+            workers,
+        )
+
+
 def check_noise(noise: Any) -> float | None:
     if noise is None:
         return None
@@ -192,9 +206,11 @@ def check_noise(noise: Any) -> float | None:
 
 
 def _validate_derivative_args(
-    f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise
-) -> DerivativeArgs:
+    f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise,
+    workers=None, progress=False,
+) -> DerivativeArgs:  # fmt: skip
     check_common(f, args, kwargs, vectorized)
+    runner = _evaluate.check_workers(workers, progress)
     x = check_finite_x(x)
     n = check_int("n", n, 1, "a positive integer")
     if method not in METHODS:
@@ -219,6 +235,7 @@ def _validate_derivative_args(
         args,
         kwargs,
         check_noise(noise),
+        workers=runner,
     )
 
 
@@ -242,6 +259,8 @@ def derivative(
     args: tuple[Any, ...] = (),
     kwargs: dict[str, Any] | None = None,
     noise: float | None = None,
+    workers: Any = None,
+    progress: bool = False,
 ) -> Result:
     """Derivative of a scalar function, elementwise, with an error bound and status per element.
 
@@ -305,6 +324,19 @@ def derivative(
     noise : float, optional
         Relative accuracy of the values of f, when it is worse than its dtype's ``eps`` (a
         simulation, an iterative solver). Default: ``eps`` of f's output dtype.
+    workers : int, map-like callable, concurrent.futures.Executor or dask Client, optional
+        Where f is evaluated. ``None`` (default): in this thread. An int n: a pool of n
+        processes, started and shut down by this call (f, `args` and `kwargs` must pickle:
+        define f at module level). A map-like callable (``pool.map``, SciPy's convention), a
+        `concurrent.futures.Executor`, or a ``dask.distributed.Client`` (f travels with
+        cloudpickle). The points of each ladder level, over every element, go out as one
+        batch in one block per worker (with ``vectorized=True``, each worker's f gets its
+        block as one array). The result is bitwise the serial one, `nfev` included.
+        ``method="dual"`` takes None only. See the "Expensive functions" page of the docs.
+    progress : bool, default: False
+        Show a progress bar on stderr counting the evaluations of each level (tqdm if it is
+        installed, else plain lines). It never writes to stdout and changes nothing in the
+        result.
 
     Returns
     -------
@@ -479,8 +511,9 @@ def derivative(
     >>> bool(abs(res.df - 1) <= res.error), float(res.step)
     (True, 0.001)
     """
-    if type(x) is float:
-        if method == "dual":  # checks its arguments; None: not a case it serves
+    if type(x) is float and workers is None and progress is False:
+        if method == "dual":
+            # checks its arguments; None: not a case it serves
             res = dual_derivative_float(
                 f, x, n, order, step, bounds, vectorized, args, kwargs, noise
             )
@@ -511,6 +544,11 @@ def derivative(
         ):
             return _scalar(f, x, n, method, order, rtol, atol, args, kwargs)
     if is_dask_array(x):  # blockwise and lazy; dask is never imported for other x
+        for name, value, default in (("workers", workers, None), ("progress", progress, False)):
+            if value is not default:  # the blocks run on dask's own scheduler
+                raise fail(
+                    name, f"{default} with a dask array x (dask schedules its blocks)", value
+                )
         options = dict(n=n, method=method, order=order, step=step, rtol=rtol, atol=atol)
         options.update(bounds=bounds, vectorized=vectorized, args=args, kwargs=kwargs)
         return dask_derivative(f, x, dict(options, noise=noise))
@@ -518,15 +556,20 @@ def derivative(
         check_dual_args(
             f, args, kwargs, vectorized, order=order, step=step, bounds=bounds, noise=noise
         )
+        check_dual_workers(workers, progress)
         if n != 1:  # Taylor mode: any n, one call of f
             return _taylor.taylor_derivative(f, x, n, args, kwargs)
         return _forward.dual_derivative(f, x, args, kwargs)
     a = _validate_derivative_args(
-        f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise
-    )
+        f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise,
+        workers, progress,
+    )  # fmt: skip
     # Stencils deliberately probe f near domain edges: non-finite values are handled (and
     # reported in `status`), so NumPy's floating-point warnings from f are noise here.
     with np.errstate(all="ignore"):
+        if a.workers is not None:
+            with a.workers:
+                return _complex(a) if a.method == "complex" else _ladder(a)
         if a.method == "complex":
             return _complex(a)
         return _ladder(a)
@@ -724,39 +767,51 @@ def _value_info(y: Any, where: str) -> tuple[int, float]:
     return ncomp, max(eps, float(np.finfo(np.float64).eps))
 
 
-def _reword(exc: ValueKindError, what: str) -> Exception:
-    detail = exc.args[0]
-    if detail == "complex":
-        return TypeError(
-            f"`f` returned a complex value at some points but a real value at x[0] ({what})."
-        )
-    if isinstance(detail, tuple):
-        return ValueError(
-            f"`f` must return one number per point; got an array of shape {detail} ({what}). "
-            "For vector-valued f use fastdiff.jacobian."
-        )
-    return TypeError(f"`f` must return numbers; got {detail} ({what}).")
+_reword = _evaluate.reword
 
 
 def _ladder(a: DerivativeArgs) -> Result:
     x = a.x.ravel()
     side, h0, flags = _sides_and_steps(a, x)
+    ev = _evaluate.ScalarEvaluator(a.f, a.args, a.kwargs, a.vectorized, a.workers)
+    # a looped f goes level by level (one batch of every element's points per level) when
+    # its points go to workers or a progress bar counts them; else in one compiled loop
+    levels = a.vectorized or a.workers is not None
     if a.vectorized:
-        y0 = _call_vectorized(a, a.x)
+        if a.workers is not None:
+            a.workers.count(x.size)
+        y0 = ev.vectorized_call(a.x)
         ncomp, eps = _value_info(y0, "from f(x)")
         f0 = y0.reshape(-1)
         nfev = x.size
     else:
-        y0 = _call(a, float(x[0]))
+        y0 = ev.call(float(x[0]))
         ncomp, eps = _value_info(y0, "at x[0]")
         nfev = 1
+        if levels:
+            rows = ev.looped_rows(x, ncomp, [y0])
+            f0 = rows.view(np.complex128) if ncomp == 2 else rows
+            nfev = x.size
     config = ladder_config(a.n, a.method, a.order, a.step is not None, a.rtol, a.atol)
     noise = eps if a.noise is None else max(a.noise, eps)
     L = _finite_diff.Ladder(
         config, ncomp, noise, min(x.size, _steps.DEFAULT_BLOCK_ELEMENTS) if a.vectorized else x.size
     )
-    if a.vectorized:
-        df, error, status, step, npts = _run_blocks(a, L, x, h0, side, flags, f0, ncomp)
+    if levels:
+        if a.vectorized:
+            buffer = [np.empty(0)]
+
+            def evaluate(pts: np.ndarray) -> np.ndarray:
+                if buffer[0].size < pts.size * ncomp:
+                    buffer[0] = np.empty(pts.size * ncomp)
+                return ev.batched(pts, ncomp, buffer[0])
+
+        else:
+
+            def evaluate(pts: np.ndarray) -> np.ndarray:
+                return ev.looped_rows(pts, ncomp)
+
+        df, error, status, step, npts = _run_blocks(L, x, h0, side, flags, f0, ncomp, evaluate)
         nfev += npts
     else:
         try:
@@ -768,10 +823,10 @@ def _ladder(a: DerivativeArgs) -> Result:
     return shaped_result(df, error, status, nfev, step, a.method, a.x.shape, a.x.shape)
 
 
-def _run_blocks(a, L, x, h0, side, flags, f0, ncomp):
-    """Vectorized ladders, DEFAULT_BLOCK_ELEMENTS elements at a time through one Ladder:
-    f gets every pending point of a block at each level. Returns the results of all and the
-    number of points evaluated."""
+def _run_blocks(L, x, h0, side, flags, f0, ncomp, evaluate):
+    """Ladders level by level, L.capacity elements at a time through one Ladder: f gets
+    every pending point of a block at each level, through evaluate(points) -> rows.
+    Returns the results of all and the number of points evaluated."""
     N = x.size
     df, error = np.empty((N, ncomp)), np.empty(N)
     status, step = np.empty(N, dtype=np.intc), np.empty(N)
@@ -779,7 +834,6 @@ def _run_blocks(a, L, x, h0, side, flags, f0, ncomp):
     f0v[:, 0] = f0.real
     if ncomp == 2:
         f0v[:, 1] = f0.imag
-    buffer = np.empty(0)
     nfev = 0
     for s0 in range(0, N, L.capacity):
         b = slice(s0, min(N, s0 + L.capacity))
@@ -787,50 +841,11 @@ def _run_blocks(a, L, x, h0, side, flags, f0, ncomp):
         idx = L.active()
         while idx.size:
             pts = L.points(idx)
-            if buffer.size < pts.size * ncomp:
-                buffer = np.empty(pts.size * ncomp)
-            fv = _evaluate_batched(a, pts, ncomp, buffer)
+            fv = evaluate(pts)
             nfev += pts.size
             idx = idx[: L.update(idx, fv)]
         df[b], error[b], status[b], step[b] = L.results()
     return df, error, status, step, nfev
-
-
-def _call(a: DerivativeArgs, xv: Any) -> Any:
-    if a.kwargs:
-        return a.f(xv, *a.args, **a.kwargs)
-    return a.f(xv, *a.args)
-
-
-def _call_vectorized(a: DerivativeArgs, pts: np.ndarray) -> np.ndarray:
-    y = np.asarray(_call(a, pts))
-    if y.shape != pts.shape:
-        raise ValueError(
-            "`f` must return an array of the same shape as its input when vectorized=True; "
-            f"got shape {y.shape} for input shape {pts.shape}."
-        )
-    if y.dtype.kind not in "biufc":
-        raise TypeError(f"`f` must return numbers; got an array of dtype {y.dtype}.")
-    return y
-
-
-def _evaluate_batched(
-    a: DerivativeArgs, pts: np.ndarray, ncomp: int, out: np.ndarray
-) -> np.ndarray:
-    """f at pts, in calls of at most DEFAULT_BATCH_POINTS points, into out[:pts.size * ncomp]
-    (float64, (re, im) interleaved). out is reused across levels: a fresh multi-megabyte
-    array per level costs page faults comparable to the arithmetic."""
-    out = out[: pts.size * ncomp]
-    view = out.view(np.complex128) if ncomp == 2 else out
-    B = _steps.DEFAULT_BATCH_POINTS
-    for s in range(0, pts.size, B):
-        y = _call_vectorized(a, pts[s : s + B])
-        if ncomp == 1 and y.dtype.kind == "c":
-            if np.any(y.imag != 0):
-                raise TypeError("`f` returned complex values at some points but real at x.")
-            y = y.real
-        view[s : s + B] = y
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -838,29 +853,10 @@ def _evaluate_batched(
 # --------------------------------------------------------------------------------------------
 
 
-def _complex_values(a: DerivativeArgs) -> Callable[[np.ndarray], np.ndarray]:
-    """f elementwise at real or complex points, as complex values; NaN where f returned a
-    real number for a complex point (it dropped the imaginary part)."""
-
-    def evaluate(pts: np.ndarray) -> np.ndarray:
-        if a.vectorized:
-            y = _call_vectorized(a, pts)
-            if pts.dtype.kind == "c" and y.dtype.kind != "c":
-                return np.full(pts.shape, complex(np.nan, np.nan))
-            return y.astype(np.complex128)
-        looped = _finite_diff.eval_complex_looped if pts.dtype.kind == "c" else None
-        try:
-            if looped is not None:
-                return looped(a.f, a.args, a.kwargs, np.ascontiguousarray(pts))
-            return _finite_diff.eval_real_looped(a.f, a.args, a.kwargs, np.ascontiguousarray(pts))
-        except ValueKindError as exc:
-            raise _reword(exc, "vectorized=False") from None
-
-    return evaluate
-
-
 def _complex(a: DerivativeArgs) -> Result:
-    evaluate = _complex_values(a)
+    evaluate = _evaluate.ScalarEvaluator(
+        a.f, a.args, a.kwargs, a.vectorized, a.workers
+    ).complex_values
     if a.n == 1:
         df, error, status, step, nfev = _complex_mod.derivative_step(a, evaluate)
         return shaped_result(df, error, status, nfev, step, "complex", a.x.shape, a.x.shape)

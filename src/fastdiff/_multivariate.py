@@ -24,18 +24,16 @@ from fastdiff._derivative import (
     _sides_and_steps,
     _validate_derivative_args,
     check_dual_args,
+    check_dual_workers,
     ladder_config,
     make_config,
 )
+from fastdiff._evaluate import DEFAULT_BATCH_BYTES
+from fastdiff._evaluate import PointEvaluator as _Evaluator
 from fastdiff._kernels import _finite_diff
-from fastdiff._kernels._finite_diff import OutputShapeError, ValueKindError
 from fastdiff._result import Result, shaped_result
 from fastdiff._stencils import Stencil, stencil
 from fastdiff._validation import check_real_array, fail
-
-#: Default memory for one call of a vectorized f: its input batch of shape S + (k,) is kept
-#: under this many bytes, so a gradient in n dimensions needs O(n) memory, not O(n^2).
-DEFAULT_BATCH_BYTES = 1 << 24
 
 # The mixed-derivative stencil for H_ij that reuses the diagonal's axis points:
 #   f(x+a) + f(x-a) - f(x+h_i e_i) - f(x-h_i e_i) - f(x+h_j e_j) - f(x-h_j e_j) + 2 f(x)
@@ -59,6 +57,8 @@ def _validate_multi_args(
     kwargs,
     noise,
     batch_bytes,
+    workers=None,
+    progress=False,
 ) -> DerivativeArgs:
     """derivative()'s validation (n = 1 here; the engine sets n per use), the verb's own method
     rules, and batch_bytes."""
@@ -73,193 +73,10 @@ def _validate_multi_args(
     elif batch_bytes <= 0:
         raise fail("batch_bytes", "a positive integer or None", batch_bytes)
     a = _validate_derivative_args(
-        f, x, 1, method, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise
-    )
+        f, x, 1, method, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise,
+        workers, progress,
+    )  # fmt: skip
     return a._replace(batch_bytes=int(batch_bytes))
-
-
-# --------------------------------------------------------------------------------------------
-# Evaluating f at modified copies of x
-# --------------------------------------------------------------------------------------------
-
-
-class _Evaluator:
-    """Calls f at copies of x with one or two coordinates replaced, or along a line."""
-
-    def __init__(self, a: DerivativeArgs) -> None:
-        self.a = a
-        self.shape = a.x.shape
-        self.base = np.ascontiguousarray(a.x.ravel())
-        self.nfev = 0
-        self.fshape: tuple[int, ...] = ()
-        self.m = 1  # entries of f's output
-        self.ncomp = 1
-
-    def call(self, xin: np.ndarray) -> Any:
-        a = self.a
-        if a.kwargs:
-            return a.f(xin, *a.args, **a.kwargs)
-        return a.f(xin, *a.args)
-
-    def probe(self, i1=None, v1=None) -> tuple[np.ndarray, float, np.ndarray | None]:
-        """f(x): learns F, the output kind and its precision; returns (f(x), eps, extra).
-
-        With vectorized f, points where coordinate i1 is v1 can ride along in the same call
-        (the first level's, saving a call of f); extra then holds their rows, else None.
-        """
-        extra = None
-        if self.a.vectorized:
-            k = 1 if i1 is None else 1 + len(i1)
-            X = np.repeat(self.base[:, None], k, axis=1)
-            if k > 1:
-                X[i1, np.arange(1, k)] = v1
-            y = np.asarray(self.call(X.reshape(*self.shape, k)))
-            if y.ndim == 0 or y.shape[-1] != k:
-                raise ValueError(
-                    "`f` must return an array of shape F + (k,) when vectorized=True, for "
-                    f"input of shape S + (k,); got shape {y.shape} for input shape "
-                    f"{(*self.shape, k)}."
-                )
-            y, rest = y[..., 0], np.moveaxis(y[..., 1:], -1, 0)
-        else:
-            y = np.asarray(self.call(self.a.x.copy()))
-        if y.dtype.kind not in "biufc":
-            raise TypeError(f"`f` must return numbers; got {y.dtype} from f(x).")
-        self.nfev += 1
-        self.fshape = y.shape
-        self.m = y.size
-        self.ncomp = 2 if y.dtype.kind == "c" else 1
-        if i1 is not None and self.a.vectorized:
-            extra = self.rows(rest)
-            self.nfev += len(i1)
-        eps = np.finfo(y.dtype).eps if y.dtype.kind in "fc" else np.finfo(np.float64).eps
-        return y, max(float(eps), float(np.finfo(np.float64).eps)), extra
-
-    def rows(self, y: np.ndarray) -> np.ndarray:
-        """Values (..., F) -> float64 rows of m * ncomp, (re, im) interleaved."""
-        y = y.reshape(-1, self.m)
-        if self.ncomp == 2:
-            return np.ascontiguousarray(y.astype(np.complex128)).view(np.float64)
-        if y.dtype.kind == "c":
-            if np.any(y.imag != 0):
-                raise TypeError("`f` returned complex values at some points but real at x.")
-            y = y.real
-        return np.ascontiguousarray(y, dtype=np.float64)
-
-    def rows_complex(self, rows: np.ndarray) -> np.ndarray:
-        """Rows of m * ncomp floats -> (K, m) complex."""
-        if self.ncomp == 2:
-            return rows.view(np.complex128)
-        return rows.astype(np.complex128)
-
-    def at(self, i1, v1, i2=None, v2=None) -> np.ndarray:
-        """f where coordinate i1 is v1 (and i2 is v2, where i2 >= 0): rows of m * ncomp."""
-        i1 = np.asarray(i1, dtype=np.intp)
-        v1 = np.asarray(v1, dtype=np.float64)
-        self.nfev += i1.size
-        if not self.a.vectorized:
-            if i2 is None:
-                i2, v2 = np.full(i1.size, -1, dtype=np.intp), np.zeros(i1.size)
-            try:
-                return _finite_diff.eval_points_looped(
-                    self.a.f,
-                    self.a.args,
-                    self.a.kwargs,
-                    self.base,
-                    self.shape,
-                    np.ascontiguousarray(i1),
-                    np.ascontiguousarray(v1),
-                    np.ascontiguousarray(i2, dtype=np.intp),
-                    np.ascontiguousarray(v2, dtype=np.float64),
-                    self.fshape,
-                    self.ncomp,
-                )
-            except OutputShapeError as exc:
-                raise self._shape_error(exc.args[0]) from None
-            except ValueKindError as exc:
-                raise TypeError(f"`f` must return numbers; got {exc.args[0]}.") from None
-        out = np.empty((i1.size, self.m * self.ncomp))
-        for s, e in self._chunks(i1.size):
-            k = e - s
-            X = np.repeat(self.base[:, None], k, axis=1)
-            cols = np.arange(k)
-            X[i1[s:e], cols] = v1[s:e]
-            if i2 is not None:
-                two = i2[s:e] >= 0
-                X[i2[s:e][two], cols[two]] = v2[s:e][two]
-            out[s:e] = self.rows(self._batch(X))
-        return out
-
-    def on_line(self, v: np.ndarray, t: np.ndarray, imag: bool = False) -> np.ndarray:
-        """f(x + t v) (t real, or imaginary with imag=True): rows, or complex values."""
-        self.nfev += t.size
-        dt = np.complex128 if imag else np.float64
-        step = 1j if imag else 1.0
-        if not self.a.vectorized:
-            vals = []
-            for tk in t:
-                xin = (self.base + (step * tk) * v).astype(dt).reshape(self.shape)
-                y = np.asarray(self.call(xin))
-                if y.shape != self.fshape:
-                    raise self._shape_error(y.shape)
-                vals.append(y)
-            y = np.array(vals)
-        else:
-            parts = []
-            for s, e in self._chunks(t.size):
-                parts.append(self._batch(self.base[:, None] + v[:, None] * (step * t[s:e])))
-            y = np.concatenate(parts, axis=0).reshape(t.size, *self.fshape)
-        return y if imag else self.rows(y)
-
-    def complex_points(self, X: np.ndarray) -> np.ndarray:
-        """f at the complex points X[:, c] (N, k): values (k, m), complex; NaN where f
-        returned a real value (it dropped the imaginary part)."""
-        return self._points(np.asarray(X, dtype=np.complex128))
-
-    def real_points(self, X: np.ndarray) -> np.ndarray:
-        """f at the real points X[:, c] (N, k): values (k, m), as complex."""
-        return self._points(np.asarray(X, dtype=np.float64))
-
-    def _points(self, X: np.ndarray) -> np.ndarray:
-        k = X.shape[1]
-        self.nfev += k
-        cplx = X.dtype.kind == "c"
-        out = np.empty((k, self.m), dtype=np.complex128)
-        if not self.a.vectorized:
-            a = self.a
-            try:
-                return _finite_diff.eval_rows_looped(
-                    a.f, a.args, a.kwargs, np.ascontiguousarray(X.T), self.shape, self.fshape,
-                    self.m, cplx,
-                )  # fmt: skip
-            except OutputShapeError as exc:
-                raise self._shape_error(exc.args[0]) from None
-            except ValueKindError as exc:
-                raise TypeError(f"`f` must return numbers; got {exc.args[0]}.") from None
-        for s, e in self._chunks(k):
-            y = self._batch(X[:, s:e])
-            out[s:e] = complex(np.nan, np.nan) if cplx and y.dtype.kind != "c" else y
-        return out
-
-    def _chunks(self, k: int):
-        per = max(1, self.a.batch_bytes // (8 * max(self.base.size, 1)))
-        return [(s, min(s + per, k)) for s in range(0, k, per)]
-
-    def _batch(self, X: np.ndarray) -> np.ndarray:
-        """Vectorized f on the columns of X (n, k): returns (k, m)."""
-        k = X.shape[1]
-        y = np.asarray(self.call(X.reshape(*self.shape, k)))
-        if y.shape != (*self.fshape, k):
-            raise ValueError(
-                "`f` must return an array of shape F + (k,) when vectorized=True; got shape "
-                f"{y.shape} for input shape {(*self.shape, k)} (F = {self.fshape})."
-            )
-        return y.reshape(self.m, k).T
-
-    def _shape_error(self, got: tuple[int, ...]) -> ValueError:
-        return ValueError(
-            f"`f` must return the same shape at every point; got {got} after {self.fshape} at x."
-        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,7 +105,8 @@ def _coordinate_ladders(a: DerivativeArgs, ev: _Evaluator, n: int, verb: str):
     config = ladder_config(n, a.method, a.order, a.step is not None, a.rtol, a.atol)
     npts = np.array([len(stencil(s, n, _order_for(a, s)).offsets) for s in SIDES], dtype=np.intp)
     ride = ()
-    if a.vectorized:  # the first level's points are known before f is: one call for both
+    if a.vectorized and not ev.parallel:  # the first level's points are known before f is:
+        # one call for both (with workers, they go out as the first level's batch instead)
         first = _finite_diff.Ladder(config, 1, 0.0, x.size)
         first.init(x, h0, side, flags, np.zeros((x.size, 2)))
         idx0 = first.active()
@@ -572,6 +390,9 @@ def _complex_gradient(a: DerivativeArgs, ev: _Evaluator, eps: float):
     _, _, gstat, _ = _complex_columns(a._replace(step=None, order=2, rtol=None, atol=None), ev)
     h, _ = _complex.default_steps(x)
     rows = np.arange(N)
+    # with workers, the ladder on g asks for every point of a level at once, and each batch
+    # of g is one batch of f's points (the same points and values as one at a time)
+    vec = a.vectorized or ev.parallel
 
     def g(y: Any) -> np.ndarray:
         Y = np.asarray(y, dtype=np.float64).reshape(N, -1)
@@ -580,11 +401,14 @@ def _complex_gradient(a: DerivativeArgs, ev: _Evaluator, eps: float):
         X[np.tile(rows, k), np.arange(k * N)] += 1j * np.tile(h, k)
         vals = ev.complex_points(X)[:, 0].reshape(k, N)
         out = np.where(np.isfinite(vals), vals.imag / h, np.nan)  # NaN + 0j is not a slope
-        return out.T.reshape(*S, k) if a.vectorized else out[0].reshape(S)
+        return out.T.reshape(*S, k) if vec else out[0].reshape(S)
 
     # g's values carry the complex step's rounding, a few eps relative: its noise for the ladder
     noise = 2 * _noise(a, eps)
-    return a._replace(f=g, method="central", args=(), kwargs=None, noise=noise), gstat
+    b = a._replace(
+        f=g, method="central", args=(), kwargs=None, noise=noise, vectorized=vec, workers=None
+    )
+    return b, gstat
 
 
 def _complex_hessian(a: DerivativeArgs, ev: _Evaluator, eps: float):
@@ -739,6 +563,8 @@ def _verb(
     kwargs,
     noise,
     batch_bytes,
+    workers=None,
+    progress=False,
 ) -> Result:
     """The body of every public verb: route method="dual" (whose x may hold Duals, so it is
     validated by _forward), else validate once and run the finite-difference engine."""
@@ -746,6 +572,7 @@ def _verb(
         check_dual_args(
             f, args, kwargs, vectorized, order=order, step=step, bounds=bounds, noise=noise
         )
+        check_dual_workers(workers, progress)
         if verb == "jvp":
             return _forward.dual_jvp(f, x, v, args, kwargs)
         if batch_bytes is not None and (
@@ -770,7 +597,16 @@ def _verb(
         kwargs,
         noise,
         batch_bytes,
+        workers,
+        progress,
     )
+    if a.workers is None:
+        return _run_verb(a, verb, v)
+    with a.workers:
+        return _run_verb(a, verb, v)
+
+
+def _run_verb(a: DerivativeArgs, verb: str, v: Any) -> Result:
     if verb in ("gradient", "jacobian"):
         return _jacobian_impl(a, verb)
     if verb == "jvp":
@@ -793,6 +629,8 @@ def gradient(
     kwargs: dict[str, Any] | None = None,
     noise: float | None = None,
     batch_bytes: int | None = None,
+    workers: Any = None,
+    progress: bool = False,
 ) -> Result:
     """Gradient of a scalar function of an array, with an error bound per entry.
 
@@ -831,6 +669,19 @@ def gradient(
         grows with the dimension, not its square. With ``method="dual"``: the memory of the
         seeded partials of one call, so a call carries ``batch_bytes // (8 * x.size)``
         partials (all of them, one call, up to about 1400 parameters by default).
+    workers : int, map-like callable, concurrent.futures.Executor or dask Client, optional
+        Where f is evaluated. ``None`` (default): in this thread. An int n: a pool of n
+        processes, started and shut down by this call (f, `args` and `kwargs` must pickle:
+        define f at module level). A map-like callable (``pool.map``, SciPy's convention), a
+        `concurrent.futures.Executor`, or a ``dask.distributed.Client`` (f travels with
+        cloudpickle). The points of each ladder level, over every coordinate (and pair), go
+        out as one batch in one block per worker (with ``vectorized=True``, each worker's f
+        gets its block as one array). The result is bitwise the serial one, `nfev` included.
+        ``method="dual"`` takes None only. See the "Expensive functions" page of the docs.
+    progress : bool, default: False
+        Show a progress bar on stderr counting the evaluations of each level (tqdm if it is
+        installed, else plain lines). It never writes to stdout and changes nothing in the
+        result.
 
     Returns
     -------
@@ -889,7 +740,7 @@ def gradient(
         return _structured.gradient(gradient, f, x, dict(
             method=method, order=order, step=step, rtol=rtol, atol=atol, bounds=bounds,
             vectorized=vectorized, args=args, kwargs=kwargs, noise=noise,
-            batch_bytes=batch_bytes))  # fmt: skip
+            batch_bytes=batch_bytes, workers=workers, progress=progress))  # fmt: skip
     return _verb(
         "gradient",
         f,
@@ -906,6 +757,8 @@ def gradient(
         kwargs,
         noise,
         batch_bytes,
+        workers,
+        progress,
     )
 
 
@@ -925,6 +778,8 @@ def jacobian(
     noise: float | None = None,
     batch_bytes: int | None = None,
     sparsity: Any = None,
+    workers: Any = None,
+    progress: bool = False,
 ) -> Result:
     """Jacobian ``J[i, j] = d f_i / d x_j`` with an error bound per entry.
 
@@ -948,6 +803,9 @@ def jacobian(
         (``pip install "fastdiff[sparse]"``). With `sparsity`, `method` is ``"central"``,
         ``"forward"``, ``"backward"`` or ``"complex"``, `bounds` is None, and a fixed `step`
         is the step along each colour's line (its largest value).
+
+    workers, progress
+        As for `gradient` (with `sparsity`, every colour's points of a level form its batch).
 
     Returns
     -------
@@ -1017,9 +875,12 @@ def jacobian(
             )
         a = _validate_multi_args(
             "jacobian", f, x, method, order, step, rtol, atol, bounds, vectorized, args,
-            kwargs, noise, batch_bytes,
+            kwargs, noise, batch_bytes, workers, progress,
         )  # fmt: skip
-        return _sparse.sparse_jacobian(a, sparsity)
+        if a.workers is None:
+            return _sparse.sparse_jacobian(a, sparsity)
+        with a.workers:
+            return _sparse.sparse_jacobian(a, sparsity)
     return _verb(
         "jacobian",
         f,
@@ -1036,6 +897,8 @@ def jacobian(
         kwargs,
         noise,
         batch_bytes,
+        workers,
+        progress,
     )
 
 
@@ -1055,6 +918,8 @@ def hessian(
     noise: float | None = None,
     batch_bytes: int | None = None,
     sparsity: Any = None,
+    workers: Any = None,
+    progress: bool = False,
 ) -> Result:
     """Hessian of a scalar function, exactly symmetric, with an error bound per entry.
 
@@ -1085,6 +950,9 @@ def hessian(
         ``n (n + 1)`` (see Notes). Needs scipy (``pip install "fastdiff[sparse]"``). With
         `sparsity`, `method` is ``"central"``, ``"forward"``, ``"backward"`` or
         ``"complex"``.
+
+    workers, progress
+        As for `gradient`.
 
     Returns
     -------
@@ -1184,9 +1052,12 @@ def hessian(
             )
         a = _validate_multi_args(
             "hessian", f, x, method, order, step, rtol, atol, bounds, vectorized, args,
-            kwargs, noise, batch_bytes,
+            kwargs, noise, batch_bytes, workers, progress,
         )  # fmt: skip
-        return _sparse.sparse_hessian(a, sparsity)
+        if a.workers is None:
+            return _sparse.sparse_hessian(a, sparsity)
+        with a.workers:
+            return _sparse.sparse_hessian(a, sparsity)
     return _verb(
         "hessian",
         f,
@@ -1203,6 +1074,8 @@ def hessian(
         kwargs,
         noise,
         batch_bytes,
+        workers,
+        progress,
     )
 
 
@@ -1221,6 +1094,8 @@ def hessdiag(
     kwargs: dict[str, Any] | None = None,
     noise: float | None = None,
     batch_bytes: int | None = None,
+    workers: Any = None,
+    progress: bool = False,
 ) -> Result:
     """Diagonal of the Hessian, ``d^2 f / d x_i^2``, with an error bound per entry.
 
@@ -1238,6 +1113,9 @@ def hessdiag(
         As for `gradient`. With ``method="complex"``, `order` must be None (the contour has
         no formula order) and a fixed `step` is the radius of the one circle used per
         coordinate, reported in ``Result.step``; `bounds` must be None.
+
+    workers, progress
+        As for `gradient`.
 
     Returns
     -------
@@ -1287,6 +1165,8 @@ def hessdiag(
         kwargs,
         noise,
         batch_bytes,
+        workers,
+        progress,
     )
 
 
@@ -1306,6 +1186,8 @@ def jvp(
     kwargs: dict[str, Any] | None = None,
     noise: float | None = None,
     batch_bytes: int | None = None,
+    workers: Any = None,
+    progress: bool = False,
 ) -> Result:
     """Jacobian-vector product ``J(x) @ v``: the directional derivative of f along v.
 
@@ -1322,6 +1204,9 @@ def jvp(
         As for `jacobian`; a fixed `step` is the largest coordinate's displacement.
     bounds : None
         Not supported for jvp (the line crosses every coordinate).
+
+    workers, progress
+        As for `gradient`.
 
     Returns
     -------
@@ -1361,4 +1246,6 @@ def jvp(
         kwargs,
         noise,
         batch_bytes,
+        workers,
+        progress,
     )

@@ -166,17 +166,20 @@ def _key(k: Any, path: str) -> str:
 def wrap(f: Callable[..., Any], st: Structure, vectorized: bool) -> Callable[..., Any]:
     """f on the flat vector: hands f the structure, rebuilt from views of the flat point
     (with the batch axis last when vectorized)."""
-    if vectorized:
+    return _OnFlat(f, st, vectorized)
 
-        def g(theta, *args, **kwargs):
-            return f(st.restore(theta, theta.shape[1:]), *args, **kwargs)
 
-    else:
+class _OnFlat:
+    """wrap()'s function: a class, not a closure, so that it pickles wherever f and the
+    structure do (`workers` with a process pool)."""
 
-        def g(theta, *args, **kwargs):
-            return f(st.restore(theta), *args, **kwargs)
+    def __init__(self, f: Callable[..., Any], st: Structure, vectorized: bool) -> None:
+        self.f, self.st, self.vectorized = f, st, vectorized
 
-    return g
+    def __call__(self, theta: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.vectorized:
+            return self.f(self.st.restore(theta, theta.shape[1:]), *args, **kwargs)
+        return self.f(self.st.restore(theta), *args, **kwargs)
 
 
 def structured_result(res: Any, st: Structure) -> Any:

@@ -1,0 +1,720 @@
+"""The one place that calls f: looped, vectorized, batched under a memory bound, and `workers`.
+
+Every verb asks this module for f's values at a batch of points: one ladder level over every
+element, coordinate and pair. Serially, looped f runs in the compiled loops of
+`_kernels._finite_diff` (one Python call per point, no array bookkeeping) and vectorized f
+in calls of at most `batch_bytes` of input. With `workers`, the same batch is cut into one
+block per worker (still under the memory bound), the blocks go out together, and the raw
+values come back in order. They are then read by the same compiled code as the serial values
+(a "replay" of them), so every check and error message on f's output is shared, and the
+result is bitwise the serial one: the points are the same floats, and so are the values.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from fastdiff import _steps
+from fastdiff._kernels import _finite_diff
+from fastdiff._kernels._finite_diff import OutputShapeError, ValueKindError
+from fastdiff._validation import fail
+
+#: Default memory for one call of a vectorized f in the multivariate verbs: its input batch
+#: of shape S + (k,) is kept under this many bytes, so a gradient in n dimensions needs O(n)
+#: memory, not O(n^2).
+DEFAULT_BATCH_BYTES = 1 << 24
+#: derivative(): the same bound for scalar points, 2**20 float64 points (8 MiB) per call.
+SCALAR_BATCH_BYTES = 8 * _steps.DEFAULT_BATCH_POINTS
+
+
+# --------------------------------------------------------------------------------------------
+# The batching policy
+# --------------------------------------------------------------------------------------------
+
+
+def spans(k: int, point_bytes: int, batch_bytes: int, nworkers: int = 1) -> list[tuple[int, int]]:
+    """[s, e) spans over k points: at most batch_bytes of input each (at least one point),
+    and, with several workers, at least one span per worker where k allows, so that every
+    worker gets a block of the batch."""
+    per = max(1, batch_bytes // max(point_bytes, 1))
+    if nworkers > 1:
+        per = max(1, min(per, -(-k // nworkers)))
+    return [(s, min(s + per, k)) for s in range(0, k, per)]
+
+
+# --------------------------------------------------------------------------------------------
+# Work sent to the workers
+# --------------------------------------------------------------------------------------------
+
+
+class Task:
+    """f on a block of points, as it would be called serially; picklable when f, args and
+    kwargs are (a module-level f for a process pool; Dask sends it with cloudpickle).
+
+    kind: "vectorized" (the block is one input of f), "real" / "complex" (a 1-D block of
+    scalar points, f called with a Python float / complex each), "array" (a block (k, *S) of
+    points, f called with a fresh array of shape S each). Returns f's raw output(s)."""
+
+    __slots__ = ("args", "f", "kind", "kwargs")
+
+    def __init__(self, f: Callable[..., Any], args: tuple, kwargs: dict | None, kind: str):
+        self.f, self.args, self.kwargs, self.kind = f, args, kwargs, kind
+
+    def __getstate__(self) -> tuple:
+        return self.f, self.args, self.kwargs, self.kind
+
+    def __setstate__(self, state: tuple) -> None:
+        self.f, self.args, self.kwargs, self.kind = state
+
+    def call(self, xin: Any) -> Any:
+        if self.kwargs:
+            return self.f(xin, *self.args, **self.kwargs)
+        return self.f(xin, *self.args)
+
+    def __call__(self, block: np.ndarray) -> Any:
+        # as around the serial calls: stencils probe f near domain edges on purpose, and
+        # NumPy's error state is per thread (a worker starts from the default)
+        with np.errstate(all="ignore"):
+            return self._run(block)
+
+    def _run(self, block: np.ndarray) -> Any:
+        if self.kind == "vectorized":
+            return np.asarray(self.call(block))
+        if self.kind == "real":
+            return [self.call(float(p)) for p in block]
+        if self.kind == "complex":
+            return [self.call(complex(p)) for p in block]
+        return [self.call(block[c].copy()) for c in range(block.shape[0])]
+
+
+def _replay(values: Sequence[Any]) -> Callable[..., Any]:
+    """A stand-in for f that returns precomputed values in order, whatever it is called with,
+    so the compiled loops read values from workers exactly as they read f's own."""
+    it = iter(values)
+
+    def f(*_: Any, **__: Any) -> Any:
+        return next(it)
+
+    return f
+
+
+# --------------------------------------------------------------------------------------------
+# Workers
+# --------------------------------------------------------------------------------------------
+
+
+def _is_dask_client(obj: Any) -> bool:
+    t = type(obj)
+    return t.__name__ == "Client" and t.__module__.split(".")[0] == "distributed"
+
+
+def check_progress(progress: Any) -> bool:
+    if not isinstance(progress, bool | np.bool_):
+        raise fail("progress", "True or False", progress, TypeError)
+    return bool(progress)
+
+
+def check_workers(workers: Any, progress: Any) -> Runner | None:
+    """`workers` and `progress` as a Runner, or None for the plain serial path."""
+    if workers is None and progress is False:  # the default: nothing to set up
+        return None
+    check_progress(progress)
+    if workers is None:
+        return Runner("serial", None, 1, bool(progress)) if progress else None
+    if isinstance(workers, bool):
+        raise fail(
+            "workers",
+            "None, a positive int, a map-like callable, a concurrent.futures.Executor or a "
+            "dask.distributed.Client",
+            workers,
+            TypeError,
+        )
+    if isinstance(workers, int | np.integer):
+        if workers < 1:
+            raise fail("workers", "a positive int (the number of processes)", workers)
+        return Runner("processes", None, int(workers), bool(progress))
+    from concurrent.futures import Executor
+
+    if isinstance(workers, Executor):
+        n = getattr(workers, "_max_workers", None)
+        return Runner("executor", workers, int(n) if n else os.cpu_count() or 1, bool(progress))
+    if _is_dask_client(workers):
+        try:
+            n = sum(workers.nthreads().values())
+        except Exception as exc:  # a closed client
+            raise fail("workers", "a running dask.distributed.Client", workers) from exc
+        if n < 1:
+            raise fail("workers", "a dask.distributed.Client with at least one worker", workers)
+        return Runner("dask", workers, n, bool(progress))
+    if callable(workers):
+        owner = getattr(workers, "__self__", None)
+        n = getattr(owner, "_processes", None) or getattr(owner, "_max_workers", None)
+        return Runner("map", workers, int(n) if n else os.cpu_count() or 1, bool(progress))
+    raise fail(
+        "workers",
+        "None, a positive int, a map-like callable, a concurrent.futures.Executor or a "
+        "dask.distributed.Client",
+        workers,
+        TypeError,
+    )
+
+
+def _sends_by_pickle(kind: str, obj: Any) -> bool:
+    """Whether f reaches the workers through the standard pickle (a process pool)."""
+    if kind == "processes":
+        return True
+    from concurrent.futures import ProcessPoolExecutor
+
+    if kind == "executor":
+        return isinstance(obj, ProcessPoolExecutor)
+    if kind == "map":
+        import multiprocessing.pool
+
+        owner = getattr(obj, "__self__", None)
+        return isinstance(owner, multiprocessing.pool.Pool) and not isinstance(
+            owner, multiprocessing.pool.ThreadPool
+        )
+    return False
+
+
+class Runner:
+    """How the blocks of a batch reach f: in this thread, or through `workers`. A context
+    manager for one verb call: a pool it created (workers=n) is shut down on exit, and the
+    progress bar closed."""
+
+    def __init__(self, kind: str, obj: Any, n: int, progress: bool) -> None:
+        self.kind, self.obj, self.n = kind, obj, n
+        self.parallel = kind != "serial"
+        self.want_progress = progress
+        self.progress: _Progress | None = None  # made at the first batch
+        self._pool: Any = None
+        self._checked: set[int] = set()
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._pool is not None:
+            # cancel what is queued after a failure, so that the call returns at once
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self.progress is not None:
+            self.progress.close()
+
+    def count(self, npoints: int) -> None:
+        """One level's batch of npoints evaluations (for the progress bar)."""
+        if self.want_progress:
+            if self.progress is None:
+                self.progress = _Progress()
+            self.progress.level(npoints)
+
+    def map(self, task: Task, blocks: list[Any]) -> list[Any]:
+        """task over blocks, results in order; f's exceptions propagate unchanged."""
+        if not self.parallel or not blocks:
+            return [task(b) for b in blocks]
+        if _sends_by_pickle(self.kind, self.obj) and id(task.f) not in self._checked:
+            _check_picklable(task, self.kind)
+            self._checked.add(id(task.f))
+        if self.kind == "map":
+            return list(self.obj(task, blocks))
+        if self.kind == "dask":
+            return self._dask(task, blocks)
+        if self.kind == "processes" and self._pool is None:
+            from concurrent.futures import ProcessPoolExecutor
+
+            # the platform's start method (multiprocessing.set_start_method chooses another)
+            self._pool = ProcessPoolExecutor(self.n)
+        return self._futures(self._pool if self.kind == "processes" else self.obj, task, blocks)
+
+    def _futures(self, pool: Any, task: Task, blocks: list[Any]) -> list[Any]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        futures = [pool.submit(task, b) for b in blocks]
+        try:
+            return [fut.result() for fut in futures]
+        except BrokenProcessPool as exc:
+            raise BrokenProcessPool(
+                f"a worker process of `workers`={self._name()} died while evaluating f (killed, "
+                "out of memory, a crash in compiled code or os._exit in f); its points are "
+                "lost. Run f serially (workers=None) to see what happens to it."
+            ) from exc
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+    def _dask(self, task: Task, blocks: list[Any]) -> list[Any]:
+        # f goes as cloudpickle bytes that the worker loads inside the task: a worker that
+        # cannot load it (f's module not installed there) then fails the task with a clear
+        # error, where Dask itself would drop the message and leave the task pending
+        import cloudpickle
+
+        client = self.obj
+        payload = cloudpickle.dumps(task)
+        futures = client.map(_run_payload, [payload] * len(blocks), blocks, pure=False)
+        try:
+            return client.gather(futures)
+        finally:
+            client.cancel(futures)
+
+    def _name(self) -> str:
+        return str(self.n) if self.kind == "processes" else repr(self.obj)
+
+
+def _run_payload(payload: bytes, block: Any) -> Any:
+    """On a Dask worker: load the pickled Task, then run it on block."""
+    try:
+        task = pickle.loads(payload)
+    except Exception as exc:
+        raise RuntimeError(
+            f"a Dask worker could not load `f` ({type(exc).__name__}: {exc}): the modules f "
+            "comes from must be importable on every worker (install them there, or have "
+            "cloudpickle send f's module by value: cloudpickle.register_pickle_by_value)."
+        ) from exc
+    return task(block)
+
+
+def _check_picklable(task: Task, kind: str) -> None:
+    try:
+        pickle.dumps(task)
+    except Exception as exc:
+        raise TypeError(
+            f"`f` (with its args and kwargs) cannot be pickled, so it cannot be sent to a "
+            f"process pool (`workers`): {type(exc).__name__}: {exc}. Define f at module level "
+            "(not a lambda or a nested function), or pass workers=a "
+            "concurrent.futures.ThreadPoolExecutor (f stays in this process) or a "
+            "dask.distributed.Client (it sends f with cloudpickle)."
+        ) from exc
+
+
+class _Progress:
+    """Evaluations per level on stderr: tqdm when installed, else one plain line per level."""
+
+    def __init__(self) -> None:
+        self.levels = 0
+        self.total = 0
+        self.bar: Any = None
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            tqdm = None
+        if tqdm is not None:
+            self.bar = tqdm(desc="fastdiff", unit="eval", file=sys.stderr, leave=False)
+
+    def level(self, npoints: int) -> None:
+        self.levels += 1
+        self.total += npoints
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"level {self.levels}: {npoints}", refresh=False)
+            self.bar.update(npoints)
+        else:
+            sys.stderr.write(
+                f"\rfastdiff: level {self.levels}, {npoints} evaluations ({self.total} in all)"
+            )
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        elif self.levels:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------------------------
+# Scalar points: derivative()
+# --------------------------------------------------------------------------------------------
+
+
+def reword(exc: ValueKindError, what: str) -> Exception:
+    """The compiled loops' ValueKindError as the message users see."""
+    detail = exc.args[0]
+    if detail == "complex":
+        return TypeError(
+            f"`f` returned a complex value at some points but a real value at x[0] ({what})."
+        )
+    if isinstance(detail, tuple):
+        return ValueError(
+            f"`f` must return one number per point; got an array of shape {detail} ({what}). "
+            "For vector-valued f use fastdiff.jacobian."
+        )
+    return TypeError(f"`f` must return numbers; got {detail} ({what}).")
+
+
+class ScalarEvaluator:
+    """f at scalar points (derivative): looped, vectorized in batches, through workers."""
+
+    __slots__ = ("args", "f", "kwargs", "parallel", "runner", "vectorized")
+
+    def __init__(
+        self,
+        f: Callable[..., Any],
+        args: tuple,
+        kwargs: dict | None,
+        vectorized: bool,
+        runner: Runner | None,
+    ):
+        self.f, self.args, self.kwargs, self.vectorized = f, args, kwargs, vectorized
+        self.runner = runner
+        self.parallel = runner is not None and runner.parallel
+
+    def call(self, xv: Any) -> Any:
+        if self.kwargs:
+            return self.f(xv, *self.args, **self.kwargs)
+        return self.f(xv, *self.args)
+
+    def _pool(self) -> Runner:
+        """The runner of a call through workers or with progress (never None there)."""
+        assert self.runner is not None
+        return self.runner
+
+    def _checked(self, y: Any, pts: np.ndarray) -> np.ndarray:
+        y = np.asarray(y)
+        if y.shape != pts.shape:
+            raise ValueError(
+                "`f` must return an array of the same shape as its input when vectorized=True; "
+                f"got shape {y.shape} for input shape {pts.shape}."
+            )
+        if y.dtype.kind not in "biufc":
+            raise TypeError(f"`f` must return numbers; got an array of dtype {y.dtype}.")
+        return y
+
+    def vectorized_call(self, pts: np.ndarray) -> np.ndarray:
+        """One call of a vectorized f on all of pts, checked."""
+        return self._checked(self.call(pts), pts)
+
+    def _vectorized_blocks(self, pts: np.ndarray, batch_bytes: int) -> Iterator[tuple]:
+        """(s, e, values) of a vectorized f over pts (1-D) in memory-bounded blocks."""
+        nw = self._pool().n if self.parallel else 1
+        sp = spans(pts.size, 8 * (2 if pts.dtype.kind == "c" else 1), batch_bytes, nw)
+        if not self.parallel:
+            for s, e in sp:
+                yield s, e, self.vectorized_call(pts[s:e])
+            return
+        blocks = [pts[s:e] for s, e in sp]
+        raw = self._pool().map(Task(self.f, self.args, self.kwargs, "vectorized"), blocks)
+        for (s, e), b, y in zip(sp, blocks, raw, strict=True):
+            yield s, e, self._checked(y, b)
+
+    def batched(self, pts: np.ndarray, ncomp: int, out: np.ndarray) -> np.ndarray:
+        """Vectorized f at pts, in calls of at most SCALAR_BATCH_BYTES of points, into
+        out[:pts.size * ncomp] (float64, (re, im) interleaved). out is reused across levels: a
+        fresh multi-megabyte array per level costs page faults comparable to the arithmetic."""
+        if self.runner is not None:
+            self.runner.count(pts.size)
+        out = out[: pts.size * ncomp]
+        view = out.view(np.complex128) if ncomp == 2 else out
+        for s, e, y in self._vectorized_blocks(pts, SCALAR_BATCH_BYTES):
+            if ncomp == 1 and y.dtype.kind == "c":
+                if np.any(y.imag != 0):
+                    raise TypeError("`f` returned complex values at some points but real at x.")
+                y = y.real
+            view[s:e] = y
+        return out
+
+    def looped_raw(self, pts: np.ndarray) -> list[Any]:
+        """A looped f's raw values at the scalar points pts, through the runner."""
+        kind = "complex" if pts.dtype.kind == "c" else "real"
+        nw = self._pool().n if self.parallel else 1
+        sp = spans(pts.size, 1, pts.size, nw)
+        raw = self._pool().map(
+            Task(self.f, self.args, self.kwargs, kind), [pts[s:e] for s, e in sp]
+        )
+        return [y for block in raw for y in block]
+
+    def looped_rows(self, pts: np.ndarray, ncomp: int, first: Sequence[Any] = ()) -> np.ndarray:
+        """A looped f at pts (values `first` already known for the leading points) as
+        float64, (re, im) interleaved when ncomp == 2: the level path of a looped f."""
+        self._pool().count(pts.size - len(first))
+        values = [*first, *self.looped_raw(pts[len(first) :])]
+        try:
+            z = _finite_diff.eval_real_looped(_replay(values), (), None, pts)
+        except ValueKindError as exc:
+            raise reword(exc, "vectorized=False") from None
+        if ncomp == 2:
+            return z.view(np.float64)
+        if np.any(z.imag != 0):
+            raise reword(ValueKindError("complex"), "vectorized=False")
+        return np.ascontiguousarray(z.real)
+
+    def complex_values(self, pts: np.ndarray) -> np.ndarray:
+        """f elementwise at real or complex points, as complex values; NaN where f returned a
+        real number for a complex point (it dropped the imaginary part)."""
+        if self.runner is not None:
+            self.runner.count(pts.size)
+        if self.vectorized:
+            cplx = pts.dtype.kind == "c"
+            if not self.parallel:  # one call, as f was always called here
+                y = self.vectorized_call(pts)
+                if cplx and y.dtype.kind != "c":
+                    return np.full(pts.shape, complex(np.nan, np.nan))
+                return y.astype(np.complex128)
+            out = np.empty(pts.size, dtype=np.complex128)
+            for s, e, y in self._vectorized_blocks(pts.reshape(-1), 1 << 62):
+                out[s:e] = complex(np.nan, np.nan) if cplx and y.dtype.kind != "c" else y
+            return out.reshape(pts.shape)
+        f, args, kwargs = self.f, self.args, self.kwargs
+        pts = np.ascontiguousarray(pts)
+        if self.parallel:
+            f, args, kwargs = _replay(self.looped_raw(pts)), (), None
+        looped = (
+            _finite_diff.eval_complex_looped
+            if pts.dtype.kind == "c"
+            else _finite_diff.eval_real_looped
+        )
+        try:
+            return looped(f, args, kwargs, pts)
+        except ValueKindError as exc:
+            raise reword(exc, "vectorized=False") from None
+
+
+# --------------------------------------------------------------------------------------------
+# Array points: the multivariate verbs
+# --------------------------------------------------------------------------------------------
+
+
+class PointEvaluator:
+    """Calls f at copies of x with one or two coordinates replaced, or along a line, or at
+    given points; counts the points in nfev."""
+
+    def __init__(self, a: Any) -> None:
+        self.a = a
+        self.shape = a.x.shape
+        self.base = np.ascontiguousarray(a.x.ravel())
+        self.nfev = 0
+        self.fshape: tuple[int, ...] = ()
+        self.m = 1  # entries of f's output
+        self.ncomp = 1
+        self.runner: Runner | None = a.workers
+        self.parallel = self.runner is not None and self.runner.parallel
+
+    def call(self, xin: np.ndarray) -> Any:
+        a = self.a
+        if a.kwargs:
+            return a.f(xin, *a.args, **a.kwargs)
+        return a.f(xin, *a.args)
+
+    def _pool(self) -> Runner:
+        """The runner of a call through workers or with progress (never None there)."""
+        assert self.runner is not None
+        return self.runner
+
+    def _count(self, k: int) -> None:
+        self.nfev += k
+        if self.runner is not None:
+            self.runner.count(k)
+
+    def probe(self, i1=None, v1=None) -> tuple[np.ndarray, float, np.ndarray | None]:
+        """f(x): learns F, the output kind and its precision; returns (f(x), eps, extra).
+
+        With vectorized f, points where coordinate i1 is v1 can ride along in the same call
+        (the first level's, saving a call of f); extra then holds their rows, else None.
+        """
+        extra = None
+        if self.a.vectorized:
+            k = 1 if i1 is None else 1 + len(i1)
+            X = np.repeat(self.base[:, None], k, axis=1)
+            if k > 1:
+                X[i1, np.arange(1, k)] = v1
+            y = np.asarray(self.call(X.reshape(*self.shape, k)))
+            if y.ndim == 0 or y.shape[-1] != k:
+                raise ValueError(
+                    "`f` must return an array of shape F + (k,) when vectorized=True, for "
+                    f"input of shape S + (k,); got shape {y.shape} for input shape "
+                    f"{(*self.shape, k)}."
+                )
+            y, rest = y[..., 0], np.moveaxis(y[..., 1:], -1, 0)
+        else:
+            y = np.asarray(self.call(self.a.x.copy()))
+        if y.dtype.kind not in "biufc":
+            raise TypeError(f"`f` must return numbers; got {y.dtype} from f(x).")
+        self._count(1)
+        self.fshape = y.shape
+        self.m = y.size
+        self.ncomp = 2 if y.dtype.kind == "c" else 1
+        if i1 is not None and self.a.vectorized:
+            extra = self.rows(rest)
+            self._count(len(i1))
+        eps = np.finfo(y.dtype).eps if y.dtype.kind in "fc" else np.finfo(np.float64).eps
+        return y, max(float(eps), float(np.finfo(np.float64).eps)), extra
+
+    def rows(self, y: np.ndarray) -> np.ndarray:
+        """Values (..., F) -> float64 rows of m * ncomp, (re, im) interleaved."""
+        y = y.reshape(-1, self.m)
+        if self.ncomp == 2:
+            return np.ascontiguousarray(y.astype(np.complex128)).view(np.float64)
+        if y.dtype.kind == "c":
+            if np.any(y.imag != 0):
+                raise TypeError("`f` returned complex values at some points but real at x.")
+            y = y.real
+        return np.ascontiguousarray(y, dtype=np.float64)
+
+    def rows_complex(self, rows: np.ndarray) -> np.ndarray:
+        """Rows of m * ncomp floats -> (K, m) complex."""
+        if self.ncomp == 2:
+            return rows.view(np.complex128)
+        return rows.astype(np.complex128)
+
+    def _looped_raw(self, X: np.ndarray) -> list[Any]:
+        """A looped f's raw values at the points X (k, N), one block per worker."""
+        k = X.shape[1]
+        P = np.ascontiguousarray(X.T).reshape(k, *self.shape)
+        sp = spans(k, 1, k, self._pool().n)
+        raw = self._pool().map(
+            Task(self.a.f, self.a.args, self.a.kwargs, "array"), [P[s:e] for s, e in sp]
+        )
+        return [y for block in raw for y in block]
+
+    def at(self, i1, v1, i2=None, v2=None) -> np.ndarray:
+        """f where coordinate i1 is v1 (and i2 is v2, where i2 >= 0): rows of m * ncomp."""
+        i1 = np.asarray(i1, dtype=np.intp)
+        v1 = np.asarray(v1, dtype=np.float64)
+        self._count(i1.size)
+        if not self.a.vectorized:
+            if i2 is None:
+                i2, v2 = np.full(i1.size, -1, dtype=np.intp), np.zeros(i1.size)
+            i2 = np.ascontiguousarray(i2, dtype=np.intp)
+            v2 = np.ascontiguousarray(v2, dtype=np.float64)
+            f, args, kwargs = self.a.f, self.a.args, self.a.kwargs
+            if self.parallel:
+                X = np.repeat(self.base[:, None], i1.size, axis=1)
+                cols = np.arange(i1.size)
+                X[i1, cols] = v1
+                two = i2 >= 0
+                X[i2[two], cols[two]] = v2[two]
+                f, args, kwargs = _replay(self._looped_raw(X)), (), None
+            try:
+                return _finite_diff.eval_points_looped(
+                    f,
+                    args,
+                    kwargs,
+                    self.base,
+                    self.shape,
+                    np.ascontiguousarray(i1),
+                    np.ascontiguousarray(v1),
+                    i2,
+                    v2,
+                    self.fshape,
+                    self.ncomp,
+                )
+            except OutputShapeError as exc:
+                raise self._shape_error(exc.args[0]) from None
+            except ValueKindError as exc:
+                raise TypeError(f"`f` must return numbers; got {exc.args[0]}.") from None
+
+        def columns(s: int, e: int) -> np.ndarray:
+            k = e - s
+            X = np.repeat(self.base[:, None], k, axis=1)
+            cols = np.arange(k)
+            X[i1[s:e], cols] = v1[s:e]
+            if i2 is not None:
+                two = i2[s:e] >= 0
+                X[i2[s:e][two], cols[two]] = v2[s:e][two]
+            return X
+
+        out = np.empty((i1.size, self.m * self.ncomp))
+        for s, e, y in self._vectorized(i1.size, columns):
+            out[s:e] = self.rows(y)
+        return out
+
+    def on_line(self, v: np.ndarray, t: np.ndarray, imag: bool = False) -> np.ndarray:
+        """f(x + t v) (t real, or imaginary with imag=True): rows, or complex values."""
+        self._count(t.size)
+        dt = np.complex128 if imag else np.float64
+        step = 1j if imag else 1.0
+        if not self.a.vectorized:
+            xs = [(self.base + (step * tk) * v).astype(dt).reshape(self.shape) for tk in t]
+            outs: Iterable[Any] = (
+                self._looped_raw(np.stack([p.reshape(-1) for p in xs], axis=1))
+                if self.parallel
+                else (self.call(xin) for xin in xs)
+            )
+            vals = []
+            for y in outs:
+                y = np.asarray(y)
+                if y.shape != self.fshape:
+                    raise self._shape_error(y.shape)
+                vals.append(y)
+            y = np.array(vals)
+        else:
+            parts = [
+                y
+                for _, _, y in self._vectorized(
+                    t.size, lambda s, e: self.base[:, None] + v[:, None] * (step * t[s:e])
+                )
+            ]
+            y = np.concatenate(parts, axis=0).reshape(t.size, *self.fshape)
+        return y if imag else self.rows(y)
+
+    def complex_points(self, X: np.ndarray) -> np.ndarray:
+        """f at the complex points X[:, c] (N, k): values (k, m), complex; NaN where f
+        returned a real value (it dropped the imaginary part)."""
+        return self._points(np.asarray(X, dtype=np.complex128))
+
+    def real_points(self, X: np.ndarray) -> np.ndarray:
+        """f at the real points X[:, c] (N, k): values (k, m), as complex."""
+        return self._points(np.asarray(X, dtype=np.float64))
+
+    def _points(self, X: np.ndarray) -> np.ndarray:
+        k = X.shape[1]
+        self._count(k)
+        cplx = X.dtype.kind == "c"
+        out = np.empty((k, self.m), dtype=np.complex128)
+        if not self.a.vectorized:
+            a = self.a
+            f, args, kwargs = a.f, a.args, a.kwargs
+            if self.parallel:
+                f, args, kwargs = _replay(self._looped_raw(X)), (), None
+            try:
+                return _finite_diff.eval_rows_looped(
+                    f, args, kwargs, np.ascontiguousarray(X.T), self.shape, self.fshape,
+                    self.m, cplx,
+                )  # fmt: skip
+            except OutputShapeError as exc:
+                raise self._shape_error(exc.args[0]) from None
+            except ValueKindError as exc:
+                raise TypeError(f"`f` must return numbers; got {exc.args[0]}.") from None
+        for s, e, y in self._vectorized(k, lambda s, e: X[:, s:e]):
+            out[s:e] = complex(np.nan, np.nan) if cplx and y.dtype.kind != "c" else y
+        return out
+
+    def _vectorized(self, k: int, columns: Callable[[int, int], np.ndarray]) -> Iterator[tuple]:
+        """(s, e, values (e - s, m)) of a vectorized f over k points in memory-bounded
+        blocks; columns(s, e) builds the block's points (N, e - s)."""
+        nw = self._pool().n if self.parallel else 1
+        sp = spans(k, 8 * max(self.base.size, 1), self.a.batch_bytes, nw)
+        if not self.parallel:
+            for s, e in sp:
+                yield s, e, self._batch(columns(s, e))
+            return
+        blocks = [columns(s, e) for s, e in sp]
+        raw = self._pool().map(
+            Task(self.a.f, self.a.args, self.a.kwargs, "vectorized"),
+            [b.reshape(*self.shape, b.shape[1]) for b in blocks],
+        )
+        for (s, e), y in zip(sp, raw, strict=True):
+            yield s, e, self._checked(y, e - s)
+
+    def _batch(self, X: np.ndarray) -> np.ndarray:
+        """Vectorized f on the columns of X (n, k): returns (k, m)."""
+        k = X.shape[1]
+        return self._checked(self.call(X.reshape(*self.shape, k)), k)
+
+    def _checked(self, y: Any, k: int) -> np.ndarray:
+        y = np.asarray(y)
+        if y.shape != (*self.fshape, k):
+            raise ValueError(
+                "`f` must return an array of shape F + (k,) when vectorized=True; got shape "
+                f"{y.shape} for input shape {(*self.shape, k)} (F = {self.fshape})."
+            )
+        return y.reshape(self.m, k).T
+
+    def _shape_error(self, got: tuple[int, ...]) -> ValueError:
+        return ValueError(
+            f"`f` must return the same shape at every point; got {got} after {self.fshape} at x."
+        )
