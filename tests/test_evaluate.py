@@ -283,6 +283,43 @@ def test_each_level_goes_out_as_one_batch_in_one_block_per_worker():
     assert sum(sizes[:3]) == 2 * x.size
 
 
+@pytest.mark.parametrize("method", ["central", "dual"])
+def test_a_float_x_with_workers_goes_through_the_pool(method):
+    # the compiled float fast paths serve workers=None only: a float x with workers must not
+    # quietly run serially (and method="dual" refuses workers, as for array x)
+    with RecordingPool(2) as pool:
+        if method == "dual":
+            with pytest.raises(ValueError, match="workers"):
+                fd.derivative(np.sin, 0.5, method=method, workers=pool)
+            return
+        res = fd.derivative(np.sin, 0.5, method=method, workers=pool)
+    same(fd.derivative(np.sin, 0.5, method=method), res)
+    assert sum(len(b) for b in pool.blocks) == res.nfev - 1  # all but f(x) went to the pool
+
+
+def test_sparse_hessian_through_workers_is_the_serial_one(threads):
+    sp = pytest.importorskip("scipy.sparse")
+    P = sp.diags([1, 1, 1], offsets=[-1, 0, 1], shape=(4, 4), dtype=bool)
+    for method in ("central", "complex"):
+        ref = fd.hessian(rosen, X4, sparsity=P, method=method)
+        with RecordingPool(2) as pool:
+            res = fd.hessian(rosen, X4, sparsity=P, method=method, workers=pool)
+        assert pool.blocks, "the pool was not used"
+        for name in ("df", "error", "status"):
+            a, b = getattr(ref, name).toarray(), getattr(res, name).toarray()
+            assert np.array_equal(a, b, equal_nan=True), name
+        assert ref.nfev == res.nfev
+
+
+def test_a_dask_array_x_refuses_workers_and_progress(threads):
+    da = pytest.importorskip("dask.array")
+    x = da.linspace(0.0, 1.0, 8, chunks=4)
+    with pytest.raises(ValueError, match="`workers` must be None with a dask array x"):
+        fd.derivative(np.sin, x, vectorized=True, workers=threads)
+    with pytest.raises(ValueError, match="`progress` must be False with a dask array x"):
+        fd.derivative(np.sin, x, vectorized=True, progress=True)
+
+
 def test_vectorized_f_gets_one_block_of_points_per_worker():
     with RecordingPool(2) as pool:
         res = fd.gradient(rosen_v, np.linspace(-1.0, 1.0, 10), vectorized=True, workers=pool)
