@@ -386,7 +386,8 @@ def test_hessian_vectorized_takes_one_call_per_level():
 
     def counted(name):
         def f(v):
-            calls[name].append(v.shape[-1])
+            # distinct points: a lone point is sent twice (fastdiff._evaluate._two_or_more)
+            calls[name].append(len(np.unique(v.reshape(-1, v.shape[-1]).T, axis=0)))
             return tridiagonal_f(v)
 
         return f
