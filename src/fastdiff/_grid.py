@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -93,7 +96,11 @@ def grid_derivative(
     them used as they are.
 
     The stencils are applied in C in one pass over the data: no array is built per stencil
-    point.
+    point.  Calls on at least 2**18 samples run on two threads where there are two cores:
+    the rows of the other axes are shared out, or a single uniform line along a contiguous
+    axis is split at a boundary of the kernel's tiles; the results are bitwise those of one
+    thread.  A single line along an axis with others after it (axis 0 of a 2-D array) or on
+    a non-uniform grid runs on one thread.
 
     References
     ----------
@@ -157,9 +164,24 @@ def grid_derivative(
     in_dtype = np.asarray(y).dtype
     eps = float(np.finfo(in_dtype).eps) if in_dtype.kind == "f" else 0.0
     eps = max(eps, float(np.finfo(np.float64).eps))
-    check, df, error, status, success, _ = _grid.grid_derivative(
-        arr.reshape(outer, length, inner), nodes, step if nodes is None else 0.0, n, order, eps
-    )
+    y3 = arr.reshape(outer, length, inner)
+    h = step if nodes is None else 0.0
+    parts = _split(y3.shape, n, order, nodes is None)
+    if parts is None:
+        check, df, error, status, success = _grid.grid_derivative(y3, nodes, h, n, order, eps)
+    else:
+        df, error, status, ok = _grid.outputs(y3.shape)
+
+        def part(o0: int, o1: int, p0: int, p1: int) -> int:
+            r = slice(o0, o1)
+            return _grid.run(
+                y3[r], nodes, h, n, order, eps, df[r], error[r], status[r], ok[r], p0, p1
+            )
+
+        pending = [_executor().submit(part, *p) for p in parts[1:]]  # the rest on this thread
+        checks = [part(*parts[0])] + [future.result() for future in pending]
+        check = next((c for c in checks if c), 0)
+        success = ok.view(np.bool_)
     if check:  # _check_grid rejects repeated nodes; kept as the kernel's own guard
         raise fail("x", "strictly monotonic (no repeated positions)", x)
     shape = arr.shape
@@ -192,3 +214,57 @@ def _check_grid(x: Any, dx: Any, length: int) -> tuple[np.ndarray | None, Any]:
         raise fail("x", "strictly monotonic (no repeated positions)", x)
     spacing = np.abs(np.gradient(nodes)) if nodes.size > 1 else np.ones(1)
     return np.ascontiguousarray(nodes), spacing
+
+
+# Large calls run on two threads: the kernel releases the GIL, and the work splits into parts
+# whose results are bitwise those of one call (rows of the outer axes, or along a contiguous
+# axis positions split at a tile start of the uniform interior: fd_grid_cut).  The kernel runs
+# at about 1.5 ns per sample on one core, so below _MIN_SAMPLES the hand-off to the pool
+# (tens of microseconds) would eat the gain.  _THREADS (None: min(2, cpu_count)) is the
+# private switch the tests use to force one thread.
+_MIN_SAMPLES = 1 << 18
+_THREADS: int | None = None
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _threads() -> int:
+    if _THREADS is not None:
+        return _THREADS
+    return min(2, os.cpu_count() or 1)
+
+
+def _executor() -> ThreadPoolExecutor:
+    """The pool of helper threads, made on first use (one thread: the caller runs a part)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fastdiff-grid")
+        return _pool
+
+
+def _forget_pool() -> None:
+    # a forked child inherits the pool object but not its thread: a submit would never run
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _split(
+    shape: tuple[int, int, int], n: int, order: int, uniform: bool
+) -> list[tuple[int, int, int, int]] | None:
+    """Parts (o0, o1, p0, p1) of y (outer, len, inner) for two threads, or None: one call."""
+    outer, length, inner = shape
+    if outer * length * inner < _MIN_SAMPLES or _threads() < 2:
+        return None
+    if outer >= 2:  # whole rows: the kernel treats each on its own
+        half = outer // 2
+        return [(0, half, 0, length), (half, outer, 0, length)]
+    cut = _grid.cut(outer, length, inner, n, order, uniform, length // 2)
+    if cut <= 0:  # not a uniform contiguous line: left to one thread
+        return None
+    return [(0, 1, 0, cut), (0, 1, cut, length)]
