@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import threading
@@ -178,9 +179,21 @@ def grid_derivative(
                 y3[r], nodes, h, n, order, eps, df[r], error[r], status[r], ok[r], p0, p1
             )
 
-        pending = [_executor().submit(part, *p) for p in parts[1:]]  # the rest on this thread
-        checks = [part(*parts[0])] + [future.result() for future in pending]
-        check = next((c for c in checks if c), 0)
+        # parts are taken in turn by this thread and the helper, whichever is free: a helper
+        # that wakes late (an idle core of a loaded machine) takes fewer, never delays more
+        # than one part
+        turn = itertools.count()  # next() is atomic under the GIL
+
+        def take() -> int:
+            found = 0
+            while (i := next(turn)) < len(parts):
+                c = part(*parts[i])
+                found = found or c
+            return found
+
+        helper = _executor().submit(take)
+        check = take()
+        check = helper.result() or check
         success = ok.view(np.bool_)
     if check:  # _check_grid rejects repeated nodes; kept as the kernel's own guard
         raise fail("x", "strictly monotonic (no repeated positions)", x)
@@ -219,10 +232,12 @@ def _check_grid(x: Any, dx: Any, length: int) -> tuple[np.ndarray | None, Any]:
 # Large calls run on two threads: the kernel releases the GIL, and the work splits into parts
 # whose results are bitwise those of one call (rows of the outer axes, or along a contiguous
 # axis positions split at a tile start of the uniform interior: fd_grid_cut).  The kernel runs
-# at about 1.5 ns per sample on one core, so below _MIN_SAMPLES the hand-off to the pool
-# (tens of microseconds) would eat the gain.  _THREADS (None: min(2, cpu_count)) is the
-# private switch the tests use to force one thread.
+# at about 1.5 ns per sample on one core; the hand-off to the pool costs a 16-30 us round
+# trip here plus waking the thread: 2^16 samples ran 0.7x as fast on two threads, 2^17 1.6x
+# when the second core was free, hence the threshold one step above.  _THREADS (None:
+# min(2, cpu_count)) is the private switch the tests use to force one thread.
 _MIN_SAMPLES = 1 << 18
+_PARTS = 8
 _THREADS: int | None = None
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -257,14 +272,25 @@ if hasattr(os, "register_at_fork"):
 def _split(
     shape: tuple[int, int, int], n: int, order: int, uniform: bool
 ) -> list[tuple[int, int, int, int]] | None:
-    """Parts (o0, o1, p0, p1) of y (outer, len, inner) for two threads, or None: one call."""
+    """Parts (o0, o1, p0, p1) of y (outer, len, inner) for two threads, or None: one call.
+
+    Up to _PARTS parts of similar size (rows, or positions between cuts), so that the two
+    threads balance even when one starts late."""
     outer, length, inner = shape
     if outer * length * inner < _MIN_SAMPLES or _threads() < 2:
         return None
     if outer >= 2:  # whole rows: the kernel treats each on its own
-        half = outer // 2
-        return [(0, half, 0, length), (half, outer, 0, length)]
-    cut = _grid.cut(outer, length, inner, n, order, uniform, length // 2)
-    if cut <= 0:  # not a uniform contiguous line: left to one thread
+        k = min(outer, _PARTS)
+        rows = [outer * j // k for j in range(k + 1)]
+        return [(rows[j], rows[j + 1], 0, length) for j in range(k)]
+    cuts = sorted(
+        {
+            _grid.cut(outer, length, inner, n, order, uniform, length * j // _PARTS)
+            for j in range(1, _PARTS)
+        }
+        - {0}
+    )
+    if not cuts:  # not a uniform contiguous line (or too short): left to one thread
         return None
-    return [(0, 1, 0, cut), (0, 1, cut, length)]
+    ends = [0, *cuts, length]
+    return [(0, 1, ends[j], ends[j + 1]) for j in range(len(ends) - 1)]
