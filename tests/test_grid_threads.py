@@ -83,7 +83,12 @@ def test_line_split_is_bitwise_single_thread(monkeypatch, rng, n, order):
         if cut:
             assert (cut - (r + 1)) % TILE == 0
             assert r + 1 + TILE <= cut <= length - r - 1 - TILE
-        nans = [cut - 2, cut - 1, cut, cut + 1, 7] if cut else [5]
+        # NaNs on either side of every cut the split uses (_PARTS parts)
+        cuts = {
+            kernel.cut(1, length, 1, n, order, True, length * j // _grid._PARTS)
+            for j in range(1, _grid._PARTS)
+        } - {0}
+        nans = [7] + [c + d for c in cuts for d in (-2, -1, 0, 1)]
         for y in (samples((length,), 0, rng), samples((length,), 0, rng, nans)):
             compare(monkeypatch, y, dx=0.01, n=n, order=order)
     assert split >= 7  # the threaded path was taken (all but the two below the smallest)
