@@ -235,7 +235,7 @@ def _check_grid(x: Any, dx: Any, length: int) -> tuple[np.ndarray | None, Any]:
 # at about 1.5 ns per sample on one core; the hand-off to the pool costs a 16-30 us round
 # trip here plus waking the thread: 2^16 samples ran 0.7x as fast on two threads, 2^17 1.6x
 # when the second core was free, hence the threshold one step above.  _THREADS (None:
-# min(2, cpu_count)) is the private switch the tests use to force one thread.
+# min(2, usable cores)) is the private switch the tests use to force one thread.
 _MIN_SAMPLES = 1 << 18
 _PARTS = 8
 _THREADS: int | None = None
@@ -246,7 +246,9 @@ _pool_lock = threading.Lock()
 def _threads() -> int:
     if _THREADS is not None:
         return _THREADS
-    return min(2, os.cpu_count() or 1)
+    # the cores this process may run on (an affinity mask or a container's cpuset), else all
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(2, cores or 1)
 
 
 def _executor() -> ThreadPoolExecutor:
