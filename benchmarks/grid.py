@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 import fastdiff as fd
+from fastdiff import _grid
 
 from .common import findiff, require
 
@@ -31,7 +32,12 @@ def slicing_order4(y, dx):
 
 
 class GridDerivative:
-    params = [["fastdiff", "findiff", "np.gradient", "numpy slicing (floor)"]]
+    """fastdiff as called (two threads where there are two cores) and forced onto one thread
+    (the private switch fastdiff._grid._THREADS): the kernel's own speed."""
+
+    params = [
+        ["fastdiff", "fastdiff (1 thread)", "findiff", "np.gradient", "numpy slicing (floor)"]
+    ]
     param_names = ["impl"]
 
     def setup(self, impl):
@@ -39,7 +45,8 @@ class GridDerivative:
         self.x = np.arange(N) * self.dx
         self.y = np.sin(self.x)
         self.exact = np.cos(self.x)
-        if impl == "fastdiff":
+        _grid._THREADS = 1 if impl == "fastdiff (1 thread)" else None
+        if impl.startswith("fastdiff"):
             self.run = lambda: fd.grid_derivative(self.y, dx=self.dx, order=4).df
         elif impl == "findiff":
             fdf = require(findiff, "findiff")
@@ -52,6 +59,9 @@ class GridDerivative:
             self.run = lambda: np.gradient(self.y, self.dx, edge_order=2)
         else:
             self.run = lambda: slicing_order4(self.y, self.dx)
+
+    def teardown(self, impl):
+        _grid._THREADS = None
 
     def time_derivative(self, impl):
         self.run()

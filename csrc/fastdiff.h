@@ -423,12 +423,20 @@ int fd_grid_plan_init(fd_grid_plan *plan, ptrdiff_t outer, ptrdiff_t len, ptrdif
  * work: fd_grid_work_size(plan) doubles of scratch (the rows of level differences when
  * inner > 1, up to FD_GRID_MAX_LANES lanes at a time).  Returns 0, or FD_OFFSETS_REPEATED
  * for repeated nodes.
+ * [start, stop): the positions along the axis to compute, in every line: 0 and len, or a
+ * range between cuts of fd_grid_cut (and 0 or len); the outputs elsewhere are not written,
+ * and calls on ranges split at cuts may run in parallel (disjoint writes, y read only), with
+ * results bitwise those of one call on 0, len.
  */
 #define FD_GRID_MAX_LANES 4096
 ptrdiff_t fd_grid_work_size(const fd_grid_plan *plan);
 int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *x, double eps,
                        double *df, double *error, signed char *status, unsigned char *success,
-                       double *work);
+                       double *work, ptrdiff_t start, ptrdiff_t stop);
+/* A position where [0, len) may be split for fd_grid_derivative, near `near`: a start of
+ * the uniform interior's 256-position tiles along a contiguous axis (inner == 1, uniform
+ * plan), at least one tile from either end piece; 0 where the plan has none. */
+ptrdiff_t fd_grid_cut(const fd_grid_plan *plan, ptrdiff_t near);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Colouring sparse patterns (colouring.c)                                                  */

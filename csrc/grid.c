@@ -25,6 +25,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
 #include <emmintrin.h>
@@ -681,11 +682,63 @@ static void interior_run(const double *row, ptrdiff_t p0, ptrdiff_t p1, const sy
                          unsigned char *okrow)
 {
     const ptrdiff_t R = sym->R;
+    /* a tile writes df one lane beyond either end (its lanes -1 and nl, for their errors);
+     * the run's first and last tiles write theirs to a scratch row instead, so that a run
+     * writes df in [p0, p1) only and runs on either side of a cut (fd_grid_cut) can go in
+     * parallel.  The same values either way: the lanes outside are another run's. */
+    double edge[FD_GRID_TILE + 2];
     for (ptrdiff_t t0 = p0; t0 < p1; t0 += FD_GRID_TILE) {
         const ptrdiff_t nl = p1 - t0 < FD_GRID_TILE ? p1 - t0 : FD_GRID_TILE;
-        fused_tile(row + t0, nl, -R, nl + 2 * R, sym, rfac, drow + t0, erow + t0, srow + t0,
-                   okrow + t0);
+        const int guard = t0 == p0 || t0 + nl == p1;
+        fused_tile(row + t0, nl, -R, nl + 2 * R, sym, rfac, guard ? edge + 1 : drow + t0,
+                   erow + t0, srow + t0, okrow + t0);
+        if (guard) {
+            memcpy(drow + t0, edge + 1, (size_t)nl * sizeof(double));
+        }
     }
+}
+
+/* The uniform interior of a plan: positions [lo, hi) where every level is centred (lo = hi =
+ * len without one), and whether a contiguous line goes through the fused interior_run over
+ * [lo + 1, hi - 1). */
+static int uniform_interior(const fd_grid_plan *plan, int uniform, ptrdiff_t *lo,
+                            ptrdiff_t *hi)
+{
+    const ptrdiff_t len = plan->len;
+    const int nlev = plan->nlevels;
+    *lo = len;
+    *hi = len;
+    if (uniform) {
+        const int r = plan->interior[nlev - 1] / 2;
+        if (r <= len - 1 - r) {
+            *lo = r;
+            *hi = len - r;
+        }
+    }
+    /* as nl_eff in fd_grid_derivative: level 2 is used only with len >= 2 b_2 */
+    const int full = nlev == FD_GRID_LEVELS && len >= 2 * plan->boundary[nlev - 1];
+    return uniform && plan->inner == 1 && full && *hi - *lo >= 3;
+}
+
+ptrdiff_t fd_grid_cut(const fd_grid_plan *plan, ptrdiff_t near)
+{
+    ptrdiff_t lo, hi;
+    if (!uniform_interior(plan, plan->uniform, &lo, &hi)) {
+        return 0;
+    }
+    /* tile starts of interior_run from lo + 1, a whole tile inside on either side: the
+     * edge pieces (line_chunks) write df two positions into the interior, and stay within
+     * their own side's tiles */
+    const ptrdiff_t first = lo + 1 + FD_GRID_TILE, last = hi - 1 - FD_GRID_TILE;
+    if (first > last) {
+        return 0;
+    }
+    ptrdiff_t k = (near - (lo + 1) + FD_GRID_TILE / 2) / FD_GRID_TILE;
+    ptrdiff_t cut = lo + 1 + (k > 1 ? k : 1) * FD_GRID_TILE;
+    while (cut > last) {
+        cut -= FD_GRID_TILE;
+    }
+    return cut >= first ? cut : 0;
 }
 
 ptrdiff_t fd_grid_work_size(const fd_grid_plan *plan)
@@ -696,7 +749,7 @@ ptrdiff_t fd_grid_work_size(const fd_grid_plan *plan)
 
 int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *x,
                        double eps, double *df, double *error, signed char *status,
-                       unsigned char *success, double *work)
+                       unsigned char *success, double *work, ptrdiff_t start, ptrdiff_t stop)
 {
     const ptrdiff_t len = plan->len, inner = plan->inner, outer = plan->outer;
     const int nlev = plan->nlevels;
@@ -733,7 +786,8 @@ int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *
         edge = edges;
     }
     if (inner == 1) {
-        /* the fused uniform interior: positions whose neighbours are centred too */
+        /* the fused uniform interior: positions whose neighbours are centred too (as
+         * uniform_interior) */
         const int fused = x == NULL && nl_eff == FD_GRID_LEVELS && hi - lo >= 3;
         symmetric sym;
         if (fused) {
@@ -752,12 +806,19 @@ int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *
                 }
                 continue;
             }
-            /* uniform: no repeated nodes, nothing to check */
-            line_chunks(plan, row, NULL, 0, lo + 1, lo, hi, &in, edge, nl_eff, rfac, drow, erow,
-                        srow, okrow);
-            interior_run(row, lo + 1, hi - 1, &sym, rfac, drow, erow, srow, okrow);
-            line_chunks(plan, row, NULL, hi - 1, len, lo, hi, &in, edge, nl_eff, rfac, drow,
-                        erow, srow, okrow);
+            /* uniform: no repeated nodes, nothing to check.  [start, stop): the edge pieces
+             * with the range that holds them, the interior tiles in range (cuts are tile
+             * starts, so the tiles are those of the whole line) */
+            if (start == 0) {
+                line_chunks(plan, row, NULL, 0, lo + 1, lo, hi, &in, edge, nl_eff, rfac, drow,
+                            erow, srow, okrow);
+            }
+            interior_run(row, start > lo + 1 ? start : lo + 1, stop < hi - 1 ? stop : hi - 1,
+                         &sym, rfac, drow, erow, srow, okrow);
+            if (stop == len) {
+                line_chunks(plan, row, NULL, hi - 1, len, lo, hi, &in, edge, nl_eff, rfac,
+                            drow, erow, srow, okrow);
+            }
         }
         return 0;
     }

@@ -176,8 +176,10 @@ cdef extern from "fastdiff.h" nogil:
                           Py_ssize_t inner, int n, int order, int uniform, double dx)
     int fd_grid_derivative(const fd_grid_plan *plan, const double *y, const double *x,
                            double eps, double *df, double *error, signed char *status,
-                           unsigned char *success, double *work)
+                           unsigned char *success, double *work, Py_ssize_t start,
+                           Py_ssize_t stop)
     Py_ssize_t fd_grid_work_size(const fd_grid_plan *plan)
+    Py_ssize_t fd_grid_cut(const fd_grid_plan *plan, Py_ssize_t near)
 
     # Colouring sparse patterns (colouring.c)
     Py_ssize_t fd_colour_columns(Py_ssize_t nrows, Py_ssize_t ncols, const Py_ssize_t *col_ptr,
