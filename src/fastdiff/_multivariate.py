@@ -24,6 +24,7 @@ from fastdiff._derivative import (
     _sides_and_steps,
     _validate_derivative_args,
     check_dual_args,
+    default_order,
     ladder_config,
     make_config,
 )
@@ -273,10 +274,11 @@ def _noise(a: DerivativeArgs, eps: float) -> float:
 
 def _f0_rows(y0: np.ndarray, ngroups: int) -> np.ndarray:
     """f(x) as (groups, 2 * m): (re, im) for every member of every group."""
-    vals = y0.reshape(-1).astype(np.complex128)
-    row = np.empty(2 * vals.size)
-    row[0::2], row[1::2] = vals.real, vals.imag
-    return np.ascontiguousarray(np.broadcast_to(row, (ngroups, row.size)))
+    vals = y0.reshape(-1)
+    rows = np.empty((ngroups, 2 * vals.size))
+    rows[:, 0::2] = vals.real
+    rows[:, 1::2] = vals.imag if vals.dtype.kind == "c" else 0.0
+    return rows
 
 
 def _coordinate_ladders(a: DerivativeArgs, ev: _Evaluator, n: int, verb: str):
@@ -420,9 +422,10 @@ def _upper_pairs(N: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=64)
-def _axis_offsets(orders: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+def _axis_offsets(method: str, order: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     """The diagonal stencils' point counts (per side) and offsets (side, point), zero-padded,
-    for the formula orders per side (read-only)."""
+    with the formula orders of _order_for (read-only)."""
+    orders = [order if s == method else default_order(s, n) for s in SIDES]
     offs = [stencil(s, 2, o).offsets for s, o in zip(SIDES, orders, strict=True)]
     npt = np.array([len(o) for o in offs], dtype=np.intp)
     omat = np.zeros((len(SIDES), npt.max()))
@@ -489,7 +492,7 @@ def _hessian_round(
     Ld.init(x, h0, side, flags, _f0_rows(y0, N))
     # the diagonal stencils' offsets per side; row 0 is +1 (central, forward) or -1 (backward):
     # the point one step in the coordinate's direction, which the pairs use
-    npt, omat = _axis_offsets(tuple(_order_for(a, s) for s in SIDES))
+    npt, omat = _axis_offsets(a.method, a.order, a.n)
     direction = np.where(side == 2, -1.0, 1.0)
     one_sided = (side[pi] != 0) | (side[pj] != 0)
     pside = np.where(one_sided, np.where(direction[pi] * direction[pj] > 0, 1, 2), 0)
@@ -506,12 +509,13 @@ def _hessian_round(
     # the bookkeeping that depends only on the sides, once per run: every coordinate's axis
     # rows (a level that needs every coordinate, the common case, takes them as they are)
     cnt_all = npt[side]
-    start_all = np.cumsum(cnt_all) - cnt_all
+    start_all = cnt_all.cumsum() - cnt_all
     ai_all = np.repeat(all_d, cnt_all)
     ac_all = omat[side[ai_all], np.arange(ai_all.size) - start_all[ai_all]]
     cen_all = pside == 0
     P = pi.size
-    sgn = np.concatenate([np.ones(P), -np.ones(P)])  # sgn[P - k : P + k]: k ones, k minus ones
+    sgn = np.ones(2 * P)  # sgn[P - k : P + k]: k ones, k minus ones
+    sgn[P:] = -1.0
     dir_i, dir_j = direction[pi], direction[pj]
     used = np.empty(N, dtype=bool)
     while hd.size or hp.size:
@@ -521,13 +525,13 @@ def _hessian_round(
         used[hd] = True
         used[ii] = True
         used[jj] = True
-        need = np.flatnonzero(used)  # ascending: the coordinates whose axis points are needed
+        need = used.nonzero()[0]  # ascending: the coordinates whose axis points are needed
         if need.size == N:
             start, ai, ac = start_all, ai_all, ac_all
         else:
             cnt = cnt_all[need]
             start = np.zeros(N, dtype=np.intp)  # first axis row of each needed coordinate
-            start[need] = np.cumsum(cnt) - cnt
+            start[need] = cnt.cumsum() - cnt
             ai = np.repeat(need, cnt)
             ac = omat[side[ai], np.arange(ai.size) - start[ai]]
         cen = cen_all[hp]
@@ -556,7 +560,7 @@ def _hessian_round(
                 used[hd] = True
                 axis = axis[used[ai]]
             hd = hd[: Ld.update(hd, np.ascontiguousarray(axis).reshape(-1))]
-            turned = np.flatnonzero(Ld.sides(all_d) != side)
+            turned = (Ld.sides(all_d) != side).nonzero()[0]
             if turned.size:
                 return Ld, Lp, turned
         if hp.size:
