@@ -24,7 +24,6 @@ from fastdiff._derivative import (
     _sides_and_steps,
     _validate_derivative_args,
     check_dual_args,
-    default_order,
     ladder_config,
     make_config,
 )
@@ -288,7 +287,7 @@ def _coordinate_ladders(a: DerivativeArgs, ev: _Evaluator, n: int, verb: str):
     x = ev.base
     side, h0, flags = _sides_and_steps(a._replace(n=n), x)
     config = ladder_config(n, a.method, a.order, a.step is not None, a.rtol, a.atol)
-    npts = np.array([len(stencil(s, n, _order_for(a, s)).offsets) for s in SIDES], dtype=np.intp)
+    npts = _axis_offsets(n, _orders(a))[0]
     ride = ()
     if a.vectorized:  # the first level's points are known before f is: one call for both
         first = _finite_diff.Ladder(config, 1, 0.0, x.size)
@@ -421,12 +420,15 @@ def _upper_pairs(N: int) -> tuple[np.ndarray, np.ndarray]:
     return _cached_upper_pairs(N) if N <= 128 else np.triu_indices(N, 1)
 
 
+def _orders(a: DerivativeArgs) -> tuple[int, ...]:
+    return tuple(_order_for(a, s) for s in SIDES)
+
+
 @lru_cache(maxsize=64)
-def _axis_offsets(method: str, order: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The diagonal stencils' point counts (per side) and offsets (side, point), zero-padded,
-    with the formula orders of _order_for (read-only)."""
-    orders = [order if s == method else default_order(s, n) for s in SIDES]
-    offs = [stencil(s, 2, o).offsets for s, o in zip(SIDES, orders, strict=True)]
+def _axis_offsets(n: int, orders: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The n-th derivative stencils' point counts (per side) and offsets (side, point),
+    zero-padded, for the formula orders per side (see _orders; read-only)."""
+    offs = [stencil(s, n, o).offsets for s, o in zip(SIDES, orders, strict=True)]
     npt = np.array([len(o) for o in offs], dtype=np.intp)
     omat = np.zeros((len(SIDES), npt.max()))
     for k, o in enumerate(offs):
@@ -492,7 +494,7 @@ def _hessian_round(
     Ld.init(x, h0, side, flags, _f0_rows(y0, N))
     # the diagonal stencils' offsets per side; row 0 is +1 (central, forward) or -1 (backward):
     # the point one step in the coordinate's direction, which the pairs use
-    npt, omat = _axis_offsets(a.method, a.order, a.n)
+    npt, omat = _axis_offsets(2, _orders(a))
     direction = np.where(side == 2, -1.0, 1.0)
     one_sided = (side[pi] != 0) | (side[pj] != 0)
     pside = np.where(one_sided, np.where(direction[pi] * direction[pj] > 0, 1, 2), 0)
