@@ -520,54 +520,46 @@ def _hessian_round(
     sgn[P:] = -1.0
     dir_i, dir_j = direction[pi], direction[pj]
     used = np.empty(N, dtype=bool)
+    layout = None  # (hd.size, hp.size) the index bookkeeping below was made for
     while hd.size or hp.size:
         d = (x + h) - x  # the spacing the C kernels divide by
-        ii, jj = pi[hp], pj[hp]
-        used[:] = False
-        used[hd] = True
-        used[ii] = True
-        used[jj] = True
-        need = used.nonzero()[0]  # ascending: the coordinates whose axis points are needed
-        if need.size == N:
-            start, ai, ac = start_all, ai_all, ac_all
-        else:
-            cnt = cnt_all[need]
-            start = np.zeros(N, dtype=np.intp)  # first axis row of each needed coordinate
-            start[need] = cnt.cumsum() - cnt
-            ai = np.repeat(need, cnt)
-            ac = omat[side[ai], np.arange(ai.size) - start[ai]]
-        cen = cen_all[hp]
-        nc_ = int(np.count_nonzero(cen))
-        # corners: ++ and -- for central pairs, one (dir_i, dir_j) corner for one-sided ones
-        if nc_ == hp.size:
-            ci, cj = np.concatenate([ii, ii]), np.concatenate([jj, jj])
-            si = sj = sgn[P - nc_ : P + nc_]
-        elif nc_ == 0:
-            ci, cj, si, sj = ii, jj, dir_i[hp], dir_j[hp]
-        else:
-            ci = np.concatenate([ii[cen], ii[cen], ii[~cen]])
-            cj = np.concatenate([jj[cen], jj[cen], jj[~cen]])
-            si = np.concatenate([np.ones(nc_), -np.ones(nc_), dir_i[hp[~cen]]])
-            sj = np.concatenate([np.ones(nc_), -np.ones(nc_), dir_j[hp[~cen]]])
-        vals = ev.at(
-            np.concatenate([ai, ci]),
-            np.concatenate([x[ai] + ac * d[ai], x[ci] + si * d[ci]]),
-            np.concatenate([np.full(ai.size, -1, np.intp), cj]),
-            np.concatenate([np.zeros(ai.size), x[cj] + sj * d[cj]]),
-        )
-        axis = vals[: ai.size]
-        if hd.size:  # each diagonal's stencil values, back to back
-            if hd.size < need.size:  # the rows of hd's coordinates (ai and hd both ascending)
+        if layout != (hd.size, hp.size):  # else hd and hp are unchanged (update only drops)
+            layout = (hd.size, hp.size)
+            ii, jj = pi[hp], pj[hp]
+            used[:] = False
+            used[hd] = True
+            used[ii] = True
+            used[jj] = True
+            need = used.nonzero()[0]  # ascending: the coordinates whose axis points are needed
+            if need.size == N:
+                start, ai, ac = start_all, ai_all, ac_all
+            else:
+                cnt = cnt_all[need]
+                start = np.zeros(N, dtype=np.intp)  # first axis row of each needed coordinate
+                start[need] = cnt.cumsum() - cnt
+                ai = np.repeat(need, cnt)
+                ac = omat[side[ai], np.arange(ai.size) - start[ai]]
+            # the rows of hd's coordinates among the axis rows (ai and hd both ascending)
+            drows = None
+            if hd.size < need.size:
                 used[:] = False
                 used[hd] = True
-                axis = axis[used[ai]]
-            hd = hd[: Ld.update(hd, np.ascontiguousarray(axis).reshape(-1))]
-            turned = (Ld.sides(all_d) != side).nonzero()[0]
-            if turned.size:
-                return Ld, Lp, turned
-        if hp.size:
-            # each pair's values as rows of vals, in hp order: ++, --, +i, -i, +j, -j for a
-            # central pair; the corner and its two axis points for a one-sided one
+                drows = used[ai]
+            cen = cen_all[hp]
+            nc_ = int(np.count_nonzero(cen))
+            # corners: ++ and -- for central pairs, one (dir_i, dir_j) corner for one-sided
+            if nc_ == hp.size:
+                ci, cj = np.concatenate([ii, ii]), np.concatenate([jj, jj])
+                si = sj = sgn[P - nc_ : P + nc_]
+            elif nc_ == 0:
+                ci, cj, si, sj = ii, jj, dir_i[hp], dir_j[hp]
+            else:
+                ci = np.concatenate([ii[cen], ii[cen], ii[~cen]])
+                cj = np.concatenate([jj[cen], jj[cen], jj[~cen]])
+                si = np.concatenate([np.ones(nc_), -np.ones(nc_), dir_i[hp[~cen]]])
+                sj = np.concatenate([np.ones(nc_), -np.ones(nc_), dir_j[hp[~cen]]])
+            # each pair's values as rows of the level's values, in hp order: ++, --, +i, -i,
+            # +j, -j for a central pair; the corner and its two axis points for a one-sided one
             A, s_i, s_j = ai.size, start[ii], start[jj]
             if nc_ == hp.size:
                 g = np.empty((nc_, 6), dtype=np.intp)
@@ -586,11 +578,23 @@ def _hessian_round(
                 sic, sjc = s_i[cen], s_j[cen]
                 for k, v in enumerate((kc, kc + nc_, sic, sic + 1, sjc, sjc + 1)):
                     g[c_at + k] = v
-                for k, v in enumerate(
-                    (np.arange(A + 2 * nc_, vals.shape[0]), s_i[~cen], s_j[~cen])
-                ):
+                for k, v in enumerate((np.arange(A + 2 * nc_, A + ci.size), s_i[~cen], s_j[~cen])):
                     g[o_at + k] = v
-            hp = hp[: Lp.update(hp, vals[g.reshape(-1)].reshape(-1))]
+            g = g.reshape(-1)
+        vals = ev.at(
+            np.concatenate([ai, ci]),
+            np.concatenate([x[ai] + ac * d[ai], x[ci] + si * d[ci]]),
+            np.concatenate([np.full(ai.size, -1, np.intp), cj]),
+            np.concatenate([np.zeros(ai.size), x[cj] + sj * d[cj]]),
+        )
+        if hd.size:  # each diagonal's stencil values, back to back
+            axis = vals[: ai.size] if drows is None else vals[: ai.size][drows]
+            hd = hd[: Ld.update(hd, np.ascontiguousarray(axis).reshape(-1))]
+            turned = (Ld.sides(all_d) != side).nonzero()[0]
+            if turned.size:
+                return Ld, Lp, turned
+        if hp.size:
+            hp = hp[: Lp.update(hp, vals[g].reshape(-1))]
         h = h / q
     return Ld, Lp, np.empty(0, dtype=np.intp)
 
