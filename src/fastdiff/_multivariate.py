@@ -445,7 +445,7 @@ def _hessian_ladders(a: DerivativeArgs, ev: _Evaluator, y0: np.ndarray, eps: flo
     H = np.zeros((N, N), dtype=dd.dtype)
     E, T = np.zeros((N, N)), np.zeros((N, N), dtype=np.int64)
     for M, diag, off in ((H, dd, dp), (E, ed, ep), (T, td, tp)):
-        M[np.arange(N), np.arange(N)] = diag
+        M.reshape(-1)[:: N + 1] = diag  # the diagonal (M is C-contiguous: a view)
         M[pi, pj] = off
         M[pj, pi] = off  # one estimate per pair: exactly symmetric
     return H, E, T, sd
