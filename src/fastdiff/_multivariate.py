@@ -90,10 +90,11 @@ def _noise(a: DerivativeArgs, eps: float) -> float:
 
 def _f0_rows(y0: np.ndarray, ngroups: int) -> np.ndarray:
     """f(x) as (groups, 2 * m): (re, im) for every member of every group."""
-    vals = y0.reshape(-1).astype(np.complex128)
-    row = np.empty(2 * vals.size)
-    row[0::2], row[1::2] = vals.real, vals.imag
-    return np.ascontiguousarray(np.broadcast_to(row, (ngroups, row.size)))
+    vals = y0.reshape(-1)
+    rows = np.empty((ngroups, 2 * vals.size))
+    rows[:, 0::2] = vals.real
+    rows[:, 1::2] = vals.imag if vals.dtype.kind == "c" else 0.0
+    return rows
 
 
 def _coordinate_ladders(a: DerivativeArgs, ev: _Evaluator, n: int, verb: str):
@@ -103,7 +104,7 @@ def _coordinate_ladders(a: DerivativeArgs, ev: _Evaluator, n: int, verb: str):
     x = ev.base
     side, h0, flags = _sides_and_steps(a._replace(n=n), x)
     config = ladder_config(n, a.method, a.order, a.step is not None, a.rtol, a.atol)
-    npts = np.array([len(stencil(s, n, _order_for(a, s)).offsets) for s in SIDES], dtype=np.intp)
+    npts = _axis_offsets(n, _orders(a))[0]
     ride = ()
     if a.vectorized and not ev.parallel:  # the first level's points are known before f is:
         # one call for both (with workers, they go out as the first level's batch instead)
@@ -225,15 +226,44 @@ def _hessian_impl(a: DerivativeArgs) -> Result:
 _NONFINITE_FLAG = 1  # FD_FLAG_NONFINITE: status DOMAIN_ADAPTED once trusted
 
 
+@lru_cache(maxsize=8)
+def _cached_upper_pairs(N: int) -> tuple[np.ndarray, np.ndarray]:
+    pi, pj = np.triu_indices(N, 1)
+    pi.flags.writeable = pj.flags.writeable = False
+    return pi, pj
+
+
+def _upper_pairs(N: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs i < j of N coordinates (row-major, read-only); kept for small N only."""
+    return _cached_upper_pairs(N) if N <= 128 else np.triu_indices(N, 1)
+
+
+def _orders(a: DerivativeArgs) -> tuple[int, ...]:
+    return tuple(_order_for(a, s) for s in SIDES)
+
+
+@lru_cache(maxsize=64)
+def _axis_offsets(n: int, orders: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The n-th derivative stencils' point counts (per side) and offsets (side, point),
+    zero-padded, for the formula orders per side (see _orders; read-only)."""
+    offs = [stencil(s, n, o).offsets for s, o in zip(SIDES, orders, strict=True)]
+    npt = np.array([len(o) for o in offs], dtype=np.intp)
+    omat = np.zeros((len(SIDES), npt.max()))
+    for k, o in enumerate(offs):
+        omat[k, : len(o)] = o
+    npt.flags.writeable = omat.flags.writeable = False
+    return npt, omat
+
+
 def _hessian_ladders(a: DerivativeArgs, ev: _Evaluator, y0: np.ndarray, eps: float):
     """The dense Hessian: every diagonal and every pair i < j (see _hessian_entries)."""
     N = ev.base.size
-    pi, pj = np.triu_indices(N, 1)
+    pi, pj = _upper_pairs(N)
     dd, ed, td, sd, dp, ep, tp = _hessian_entries(a, ev, y0, eps, pi, pj, None)
     H = np.zeros((N, N), dtype=dd.dtype)
     E, T = np.zeros((N, N)), np.zeros((N, N), dtype=np.int64)
     for M, diag, off in ((H, dd, dp), (E, ed, ep), (T, td, tp)):
-        M[np.arange(N), np.arange(N)] = diag
+        M.reshape(-1)[:: N + 1] = diag  # the diagonal (M is C-contiguous: a view)
         M[pi, pj] = off
         M[pj, pi] = off  # one estimate per pair: exactly symmetric
     return H, E, T, sd
@@ -282,11 +312,7 @@ def _hessian_round(
     Ld.init(x, h0, side, flags, _f0_rows(y0, N))
     # the diagonal stencils' offsets per side; row 0 is +1 (central, forward) or -1 (backward):
     # the point one step in the coordinate's direction, which the pairs use
-    offs = [stencil(s, 2, _order_for(a, s)).offsets for s in SIDES]
-    npt = np.array([len(o) for o in offs], dtype=np.intp)
-    omat = np.zeros((len(SIDES), npt.max()))
-    for k, o in enumerate(offs):
-        omat[k, : len(o)] = o
+    npt, omat = _axis_offsets(2, _orders(a))
     direction = np.where(side == 2, -1.0, 1.0)
     one_sided = (side[pi] != 0) | (side[pj] != 0)
     pside = np.where(one_sided, np.where(direction[pi] * direction[pj] > 0, 1, 2), 0)
@@ -300,56 +326,93 @@ def _hessian_round(
     all_d = np.arange(N, dtype=np.intp)
     h = h0.copy()
     q = _steps.DEFAULT_STEP_RATIO
-    width = ev.m * ev.ncomp
+    # the bookkeeping that depends only on the sides, once per run: every coordinate's axis
+    # rows (a level that needs every coordinate, the common case, takes them as they are)
+    cnt_all = npt[side]
+    start_all = cnt_all.cumsum() - cnt_all
+    ai_all = np.repeat(all_d, cnt_all)
+    ac_all = omat[side[ai_all], np.arange(ai_all.size) - start_all[ai_all]]
+    cen_all = pside == 0
+    P = pi.size
+    sgn = np.ones(2 * P)  # sgn[P - k : P + k]: k ones, k minus ones
+    sgn[P:] = -1.0
+    dir_i, dir_j = direction[pi], direction[pj]
+    used = np.empty(N, dtype=bool)
+    layout = None  # (hd.size, hp.size) the index bookkeeping below was made for
     while hd.size or hp.size:
         d = (x + h) - x  # the spacing the C kernels divide by
-        need = np.union1d(hd, np.union1d(pi[hp], pj[hp])).astype(np.intp)
-        cnt = npt[side[need]]
-        start = np.zeros(N, dtype=np.intp)  # first axis row of each needed coordinate
-        start[need] = np.cumsum(cnt) - cnt
-        ai = np.repeat(need, cnt)
-        ac = omat[side[ai], np.arange(ai.size) - start[ai]]
-        ii, jj, cen = pi[hp], pj[hp], pside[hp] == 0
-        # corners: ++ and -- for central pairs, one (dir_i, dir_j) corner for one-sided ones
-        ci = np.concatenate([ii[cen], ii[cen], ii[~cen]])
-        cj = np.concatenate([jj[cen], jj[cen], jj[~cen]])
-        si = np.concatenate([np.ones(cen.sum()), -np.ones(cen.sum()), direction[ii[~cen]]])
-        sj = np.concatenate([np.ones(cen.sum()), -np.ones(cen.sum()), direction[jj[~cen]]])
+        if layout != (hd.size, hp.size):  # else hd and hp are unchanged (update only drops)
+            layout = (hd.size, hp.size)
+            ii, jj = pi[hp], pj[hp]
+            used[:] = False
+            used[hd] = True
+            used[ii] = True
+            used[jj] = True
+            need = used.nonzero()[0]  # ascending: the coordinates whose axis points are needed
+            if need.size == N:
+                start, ai, ac = start_all, ai_all, ac_all
+            else:
+                cnt = cnt_all[need]
+                start = np.zeros(N, dtype=np.intp)  # first axis row of each needed coordinate
+                start[need] = cnt.cumsum() - cnt
+                ai = np.repeat(need, cnt)
+                ac = omat[side[ai], np.arange(ai.size) - start[ai]]
+            # the rows of hd's coordinates among the axis rows (ai and hd both ascending)
+            drows = None
+            if hd.size < need.size:
+                used[:] = False
+                used[hd] = True
+                drows = used[ai]
+            cen = cen_all[hp]
+            nc_ = int(np.count_nonzero(cen))
+            # corners: ++ and -- for central pairs, one (dir_i, dir_j) corner for one-sided
+            if nc_ == hp.size:
+                ci, cj = np.concatenate([ii, ii]), np.concatenate([jj, jj])
+                si = sj = sgn[P - nc_ : P + nc_]
+            elif nc_ == 0:
+                ci, cj, si, sj = ii, jj, dir_i[hp], dir_j[hp]
+            else:
+                ci = np.concatenate([ii[cen], ii[cen], ii[~cen]])
+                cj = np.concatenate([jj[cen], jj[cen], jj[~cen]])
+                si = np.concatenate([np.ones(nc_), -np.ones(nc_), dir_i[hp[~cen]]])
+                sj = np.concatenate([np.ones(nc_), -np.ones(nc_), dir_j[hp[~cen]]])
+            # each pair's values as rows of the level's values, in hp order: ++, --, +i, -i,
+            # +j, -j for a central pair; the corner and its two axis points for a one-sided one
+            A, s_i, s_j = ai.size, start[ii], start[jj]
+            if nc_ == hp.size:
+                g = np.empty((nc_, 6), dtype=np.intp)
+                g[:, 0] = np.arange(A, A + nc_)
+                g[:, 1] = g[:, 0] + nc_
+                g[:, 2], g[:, 3], g[:, 4], g[:, 5] = s_i, s_i + 1, s_j, s_j + 1
+            elif nc_ == 0:
+                g = np.empty((hp.size, 3), dtype=np.intp)
+                g[:, 0], g[:, 1], g[:, 2] = np.arange(A, A + hp.size), s_i, s_j
+            else:
+                per = np.where(cen, 6, 3)  # values per pair element, in hp order
+                g = np.empty(int(per.sum()), dtype=np.intp)
+                at = np.cumsum(per) - per
+                c_at, o_at = at[cen], at[~cen]
+                kc = np.arange(A, A + nc_)
+                sic, sjc = s_i[cen], s_j[cen]
+                for k, v in enumerate((kc, kc + nc_, sic, sic + 1, sjc, sjc + 1)):
+                    g[c_at + k] = v
+                for k, v in enumerate((np.arange(A + 2 * nc_, A + ci.size), s_i[~cen], s_j[~cen])):
+                    g[o_at + k] = v
+            g = g.reshape(-1)
         vals = ev.at(
             np.concatenate([ai, ci]),
             np.concatenate([x[ai] + ac * d[ai], x[ci] + si * d[ci]]),
             np.concatenate([np.full(ai.size, -1, np.intp), cj]),
             np.concatenate([np.zeros(ai.size), x[cj] + sj * d[cj]]),
         )
-        axis, corner = vals[: ai.size], vals[ai.size :]
         if hd.size:  # each diagonal's stencil values, back to back
-            cnt_d = npt[side[hd]]
-            rows = np.repeat(start[hd] - (np.cumsum(cnt_d) - cnt_d), cnt_d) + np.arange(cnt_d.sum())
-            hd = hd[: Ld.update(hd, np.ascontiguousarray(axis[rows]).reshape(-1))]
-            turned = np.flatnonzero(Ld.sides(all_d) != side)
+            axis = vals[: ai.size] if drows is None else vals[: ai.size][drows]
+            hd = hd[: Ld.update(hd, np.ascontiguousarray(axis).reshape(-1))]
+            turned = (Ld.sides(all_d) != side).nonzero()[0]
             if turned.size:
                 return Ld, Lp, turned
         if hp.size:
-            nc_ = int(cen.sum())
-            per = np.where(cen, 6, 3)  # values per pair element, in hp order
-            fv = np.empty((int(per.sum()), width))
-            at = np.cumsum(per) - per
-            c_at, o_at = at[cen], at[~cen]
-            pp, mm, oc = corner[:nc_], corner[nc_ : 2 * nc_], corner[2 * nc_ :]
-            for k, v in enumerate(
-                (
-                    pp,
-                    mm,
-                    axis[start[ii[cen]]],
-                    axis[start[ii[cen]] + 1],
-                    axis[start[jj[cen]]],
-                    axis[start[jj[cen]] + 1],
-                )
-            ):
-                fv[c_at + k] = v
-            for k, v in enumerate((oc, axis[start[ii[~cen]]], axis[start[jj[~cen]]])):
-                fv[o_at + k] = v
-            hp = hp[: Lp.update(hp, fv.reshape(-1))]
+            hp = hp[: Lp.update(hp, vals[g].reshape(-1))]
         h = h / q
     return Ld, Lp, np.empty(0, dtype=np.intp)
 
