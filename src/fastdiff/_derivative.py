@@ -567,12 +567,7 @@ def derivative(
     # Stencils deliberately probe f near domain edges: non-finite values are handled (and
     # reported in `status`), so NumPy's floating-point warnings from f are noise here.
     with np.errstate(all="ignore"):
-        if a.workers is not None:
-            with a.workers:
-                return _complex(a) if a.method == "complex" else _ladder(a)
-        if a.method == "complex":
-            return _complex(a)
-        return _ladder(a)
+        return _evaluate.run(a.workers, _complex if a.method == "complex" else _ladder, a)
 
 
 # --------------------------------------------------------------------------------------------

@@ -266,6 +266,15 @@ class Runner:
         return str(self.n) if self.kind == "processes" else repr(self.obj)
 
 
+def run(runner: Runner | None, fn: Callable[..., Any], *args: Any) -> Any:
+    """fn(*args) inside the runner's context (a pool it made is shut down and the progress
+    bar closed, even on failure), or plainly when there is no runner."""
+    if runner is None:
+        return fn(*args)
+    with runner:
+        return fn(*args)
+
+
 def _run_payload(payload: bytes, block: Any) -> Any:
     """On a Dask worker: load the pickled Task, then run it on block."""
     try:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from fastdiff import _complex, _forward, _sparse, _steps, _structured
+from fastdiff import _complex, _evaluate, _forward, _sparse, _steps, _structured
 from fastdiff._derivative import (
     SIDES,
     DerivativeArgs,
@@ -613,6 +613,16 @@ def _complex_line(a: DerivativeArgs, ev: _Evaluator, v, unit):
 # --------------------------------------------------------------------------------------------
 
 
+def _sparse_args(verb: str, f, x, method, *rest) -> DerivativeArgs:
+    """The checked arguments of jacobian or hessian with `sparsity`: the finite-difference
+    methods and "complex" (dual numbers carry no colouring)."""
+    if method not in ("central", "forward", "backward", "complex"):
+        raise fail(
+            "method", "'central', 'forward', 'backward' or 'complex' with `sparsity`", method
+        )
+    return _validate_multi_args(verb, f, x, method, *rest)
+
+
 def _verb(
     verb,
     f,
@@ -666,10 +676,7 @@ def _verb(
         workers,
         progress,
     )
-    if a.workers is None:
-        return _run_verb(a, verb, v)
-    with a.workers:
-        return _run_verb(a, verb, v)
+    return _evaluate.run(a.workers, _run_verb, a, verb, v)
 
 
 def _run_verb(a: DerivativeArgs, verb: str, v: Any) -> Result:
@@ -933,20 +940,11 @@ def jacobian(
     in place of scipy's own differences (see the optimisers page of the docs).
     """
     if sparsity is not None:
-        if method == "dual":
-            raise fail("method", "a finite-difference or 'complex' method with `sparsity`", method)
-        if method not in ("central", "forward", "backward", "complex"):
-            raise fail(
-                "method", "'central', 'forward', 'backward' or 'complex' with `sparsity`", method
-            )
-        a = _validate_multi_args(
+        a = _sparse_args(
             "jacobian", f, x, method, order, step, rtol, atol, bounds, vectorized, args,
             kwargs, noise, batch_bytes, workers, progress,
         )  # fmt: skip
-        if a.workers is None:
-            return _sparse.sparse_jacobian(a, sparsity)
-        with a.workers:
-            return _sparse.sparse_jacobian(a, sparsity)
+        return _evaluate.run(a.workers, _sparse.sparse_jacobian, a, sparsity)
     return _verb(
         "jacobian",
         f,
@@ -1112,18 +1110,11 @@ def hessian(
     True
     """
     if sparsity is not None:
-        if method not in ("central", "forward", "backward", "complex"):
-            raise fail(
-                "method", "'central', 'forward', 'backward' or 'complex' with `sparsity`", method
-            )
-        a = _validate_multi_args(
+        a = _sparse_args(
             "hessian", f, x, method, order, step, rtol, atol, bounds, vectorized, args,
             kwargs, noise, batch_bytes, workers, progress,
         )  # fmt: skip
-        if a.workers is None:
-            return _sparse.sparse_hessian(a, sparsity)
-        with a.workers:
-            return _sparse.sparse_hessian(a, sparsity)
+        return _evaluate.run(a.workers, _sparse.sparse_hessian, a, sparsity)
     return _verb(
         "hessian",
         f,
