@@ -130,27 +130,16 @@ from cpython.pythread cimport (
     PyThread_release_lock,
     PyThread_type_lock,
 )
-from libc.stdint cimport uint8_t
 from libc.stdlib cimport calloc as c_calloc
 from libc.stdlib cimport free as c_free
 from libc.stdlib cimport malloc as c_malloc
 from libc.stdlib cimport realloc as c_realloc
 from libc.string cimport memset, strncpy
 
+from fastdiff._kernels._numpy_mem cimport PyDataMem_Handler
+
 
 cdef extern from "numpy/arrayobject.h":
-    ctypedef struct PyDataMemAllocator:
-        void *ctx
-        void *(*malloc)(void *ctx, size_t size) noexcept nogil
-        void *(*calloc)(void *ctx, size_t nelem, size_t elsize) noexcept nogil
-        void *(*realloc)(void *ctx, void *ptr, size_t new_size) noexcept nogil
-        void (*free)(void *ctx, void *ptr, size_t size) noexcept nogil
-
-    ctypedef struct PyDataMem_Handler:
-        char name[127]
-        uint8_t version
-        PyDataMemAllocator allocator
-
     object PyDataMem_SetHandler(object handler)
 
 

@@ -34,18 +34,7 @@ from fastdiff._kernels._dual import Dual
 # operation page-faults its output and scratch in afresh (measured: over half the time of
 # derivative(f, x, n=4, method="dual") on 10^4 points went to page faults).  Blocks under the
 # pool's minimum come from malloc through the same functions.
-cdef extern from "numpy/arrayobject.h":
-    ctypedef struct PyDataMemAllocator:
-        void *ctx
-        void *(*malloc)(void *ctx, size_t size) noexcept nogil
-        void *(*calloc)(void *ctx, size_t nelem, size_t elsize) noexcept nogil
-        void *(*realloc)(void *ctx, void *ptr, size_t new_size) noexcept nogil
-        void (*free)(void *ctx, void *ptr, size_t size) noexcept nogil
-
-    ctypedef struct PyDataMem_Handler:
-        char name[127]
-        unsigned char version
-        PyDataMemAllocator allocator
+from fastdiff._kernels._numpy_mem cimport PyDataMem_Handler
 
 from fastdiff._kernels import _dualarray
 
