@@ -315,6 +315,99 @@ def test_jacobian_pattern_columns_checked_before_f_is_called():
 
 
 # ------------------------------------------------------------------------------------------
+# Star colouring (Hessians)
+# ------------------------------------------------------------------------------------------
+
+
+def star_of(mask):
+    r, c = np.nonzero(mask)
+    r, c = r.astype(np.intp), c.astype(np.intp)
+    return (*_sparse.star_colouring(mask.shape[0], r, c), r, c)
+
+
+def check_star(colour, mask):
+    """The slow obvious checker: adjacent vertices differ, and every path on four vertices
+    a - b - c - d (distinct, each step an off-diagonal entry) uses at least three colours."""
+    n = mask.shape[0]
+    adj = [[j for j in range(n) if j != i and mask[i, j]] for i in range(n)]
+    for i in range(n):
+        for j in adj[i]:
+            assert colour[i] != colour[j], f"adjacent {i}, {j} share colour {colour[i]}"
+    for b in range(n):
+        for c in adj[b]:
+            for a in adj[b]:
+                for d in adj[c]:
+                    if len({a, b, c, d}) == 4:
+                        used = {int(colour[v]) for v in (a, b, c, d)}
+                        assert len(used) >= 3, f"path {a}-{b}-{c}-{d} has colours {used}"
+
+
+def check_recovery(colour, unique, rows, cols, mask, rng):
+    """Every entry of a random symmetric H with this pattern is one entry of H D, exactly
+    (each entry of H D is one entry of H plus exact zeros)."""
+    n = mask.shape[0]
+    H = np.where(mask, rng.uniform(-3, 3, (n, n)), 0.0)
+    H = np.triu(H) + np.triu(H, 1).T
+    D = np.zeros((n, max(int(colour.max(initial=-1)) + 1, 1)))
+    D[np.arange(n), colour] = 1.0
+    B = H @ D
+    mirror = _sparse._mirror(n, rows, cols)
+    assert np.all(unique | unique[mirror])  # every entry readable from one side
+    r, c = _sparse.star_reads(n, rows, cols, colour, unique)
+    np.testing.assert_array_equal(B[r, c], H[rows, cols])
+    np.testing.assert_array_equal(r[mirror], r)  # (i, j) and (j, i) read the same number
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 17, 500])
+def test_star_tridiagonal_takes_three_colours(n):
+    mask = tridiagonal(n).toarray()
+    colour, nc, unique, rows, cols = star_of(mask)
+    assert nc == (2 if n <= 3 else 3)  # a path on 3 vertices is a star
+    if n <= 17:
+        check_star(colour, mask)
+    check_recovery(colour, unique, rows, cols, mask, np.random.default_rng(n))
+
+
+@pytest.mark.parametrize("n", [2, 3, 10, 200])
+def test_star_arrowhead_takes_two_colours(n):
+    mask = np.eye(n, dtype=bool)
+    mask[0, :] = mask[:, 0] = True  # one coordinate coupled to all: n distance-1 colours
+    colour, nc, unique, rows, cols = star_of(mask)
+    assert nc == 2 and _sparse.colour_columns((n, n), rows, cols)[1] == n
+    assert _sparse.hessian_colouring(n, rows, cols)[1] == 2
+    if n <= 10:
+        check_star(colour, mask)
+    check_recovery(colour, unique, rows, cols, mask, np.random.default_rng(n))
+
+
+def test_star_diagonal_empty_and_dense():
+    colour, nc, unique, *_ = star_of(np.eye(5, dtype=bool))
+    assert nc == 1 and not colour.any() and unique.all()
+    colour, nc, unique, *_ = star_of(np.zeros((4, 4), dtype=bool))
+    assert nc == 1 and unique.size == 0
+    mask = np.ones((6, 6), dtype=bool)
+    colour, nc, unique, rows, cols = star_of(mask)
+    assert nc == 6 and unique.all()
+    check_recovery(colour, unique, rows, cols, mask, np.random.default_rng(0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 12), density=st.floats(0.0, 0.6), seed=st.integers(0, 2**31))
+def test_star_random_patterns_are_star_colourings_and_recover(n, density, seed):
+    rng = np.random.default_rng(seed)
+    mask = rng.random((n, n)) < density
+    mask |= mask.T
+    mask[np.arange(n), np.arange(n)] |= rng.random(n) < 0.5  # diagonal stored or not
+    colour, nc, unique, rows, cols = star_of(mask)
+    assert colour.shape == (n,) and colour.min() >= 0 and colour.max() < nc
+    check_star(colour, mask)
+    check_recovery(colour, unique, rows, cols, mask, rng)
+    hc, hn, hu = _sparse.hessian_colouring(n, rows, cols)
+    assert hn <= nc
+    check_recovery(hc, hu, rows, cols, mask, rng)  # either choice recovers every entry
+
+
+# ------------------------------------------------------------------------------------------
 # Sparse Hessians
 # ------------------------------------------------------------------------------------------
 

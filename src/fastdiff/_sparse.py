@@ -245,6 +245,47 @@ def hessian_pattern(sparsity: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
     return rows, cols
 
 
+
+def _mirror(n: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The index of entry (j, i) for every entry (i, j) of a symmetric row-major pattern."""
+    lin = rows.astype(np.int64) * n + cols
+    return np.searchsorted(lin, cols.astype(np.int64) * n + rows)
+
+
+def star_colouring(n: int, rows: np.ndarray, cols: np.ndarray):
+    """(colour per coordinate, number of colours, unique per entry) of a symmetric row-major
+    pattern: the greedy star colouring of csrc/colouring.c, and for each entry (i, j)
+    whether j is the only entry of row i of its colour (then H[i, j] = (H D)[i, colour[j]];
+    for a star colouring, unique holds at (i, j) or at (j, i) for every entry)."""
+    row_ptr = np.zeros(n + 1, dtype=np.intp)
+    np.cumsum(np.bincount(rows, minlength=n), out=row_ptr[1:])
+    col_idx = np.ascontiguousarray(cols, dtype=np.intp)
+    colour, ncolours = _finite_diff.star_colour(row_ptr, col_idx)
+    return colour, ncolours, _finite_diff.star_unique(row_ptr, col_idx, colour).astype(bool)
+
+
+def hessian_colouring(n: int, rows: np.ndarray, cols: np.ndarray):
+    """The colouring of a symmetric pattern for H D, as `star_colouring` returns it: the star
+    colouring, or the distance-1 colouring of the column intersection graph (which reads
+    every entry twice, from (i, j) and from (j, i)) where that takes no more colours (a
+    tridiagonal pattern: 3 each; an arrowhead: 2 stars, n columns)."""
+    colour, ncolours, unique = star_colouring(n, rows, cols)
+    d1, nd1 = colour_columns((n, n), rows, cols)
+    if nd1 <= ncolours:
+        return d1, nd1, np.ones(rows.size, dtype=bool)
+    return colour, ncolours, unique
+
+
+def star_reads(n: int, rows: np.ndarray, cols: np.ndarray, colour, unique):
+    """(row, colour) of H D that holds each entry, the same for (i, j) and (j, i): the upper
+    entry's row when unique there, else its column's row (exactly symmetric recovery)."""
+    mirror = _mirror(n, rows, cols)
+    up = np.where(rows <= cols, np.arange(rows.size), mirror)
+    i, j = rows[up], cols[up]
+    from_i = unique[up]
+    return np.where(from_i, i, j), colour[np.where(from_i, j, i)]
+
+
 def sparse_hessian(a: DerivativeArgs, sparsity: Any) -> Any:
     """The sparse Hessian: a Result whose df, error, success, status are csr_arrays.
 
@@ -275,7 +316,7 @@ def sparse_hessian(a: DerivativeArgs, sparsity: Any) -> Any:
             df = np.zeros(0, dtype=y0.dtype if ev.ncomp == 2 else np.float64)
             error, status, step = np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(n)
         elif a.method == "complex":
-            df, error, status, step = _complex_hessian_entries(a, ev, eps, sparsity, rows, cols)
+            df, error, status, step = _complex_hessian_entries(a, ev, eps, rows, cols)
         else:
             dd, ed, td, sd, dp, ep, tp = _hessian_entries(a, ev, y0, eps, pi, pj, want_diag)
             # entry k of the pattern: its diagonal, or its pair (the lower triangle mirrors
@@ -309,32 +350,45 @@ def sparse_hessian(a: DerivativeArgs, sparsity: Any) -> Any:
     )
 
 
-def _complex_hessian_entries(a: DerivativeArgs, ev: Any, eps: float, sparsity, rows, cols):
-    """method="complex": the sparse Jacobian (column colouring, central ladders) of the
-    complex-step gradient g of the dense complex Hessian, on the pattern; of the two
-    estimates J[i, j], J[j, i] of a pair, the dense rule's choice serves both entries
-    (fastdiff._complex.pick_of_pair), and a coordinate whose complex-step slope at x is not
-    trusted takes its row and column with it. Each evaluation of g costs x.size complex
-    evaluations of f, so a level costs colours x points x x.size of them."""
+def _complex_hessian_entries(a: DerivativeArgs, ev: Any, eps: float, rows, cols):
+    """method="complex": the central ladders of the complex-step gradient g of the dense
+    complex Hessian on the compressed directions of `hessian_colouring`: column j of colour
+    c moves with its colour, and H[i, j] is read from g_i where j is the only neighbour of
+    i of colour c (the coloured ladders of `_coloured_ladders`, restricted to those entries).
+    Of the two readings of a pair, when both exist, the dense rule's choice serves both
+    entries (fastdiff._complex.pick_of_pair); else the one reading does. A coordinate whose
+    complex-step slope at x is not trusted takes its row and column with it. Each
+    evaluation of g costs x.size complex evaluations of f, so a level costs colours x points
+    x x.size of them."""
     from fastdiff._complex import pick_of_pair
-    from fastdiff._multivariate import _complex_gradient
+    from fastdiff._multivariate import _complex_gradient, _Evaluator, _limiting_step
 
     n = ev.base.size
     b, gstat = _complex_gradient(a, ev, eps)
-    J = sparse_jacobian(b, sparsity)
-    lin = rows.astype(np.int64) * n + cols
-    mirror = np.searchsorted(lin, cols.astype(np.int64) * n + rows)  # the entry (j, i)
-    d = np.asarray(J.df.data, dtype=np.float64)
-    e = np.asarray(J.error.data, dtype=np.float64)
-    t = np.asarray(J.status.data, dtype=np.int64)
-    H, E, T = pick_of_pair(d, e, t, d[mirror], e[mirror], t[mirror])
+    colour, _, unique = hessian_colouring(n, rows, cols)
+    evg = _Evaluator(b)
+    y0, eps_g, _ = evg.probe()
+    read = np.flatnonzero(unique)
+    D, E, St, Hs, slot = _coloured_ladders(b, evg, y0, eps_g, rows[read], cols[read], colour)
+    nnz = rows.size
+    d, e, t = np.full(nnz, np.nan), np.full(nnz, np.inf), np.full(nnz, -1, dtype=np.int64)
+    d[read] = D[cols[read], slot].real
+    e[read] = E[cols[read], slot]
+    t[read] = St[cols[read], slot]
+    mirror = _mirror(n, rows, cols)
+    um = unique[mirror]
+    # entry (i, j)'s own reading, else its mirror's; and the mirror's, else its own
+    own = [np.where(unique, v, v[mirror]) for v in (d, e, t)]
+    other = [np.where(um, v[mirror], v) for v in (d, e, t)]
+    H, Er, T = pick_of_pair(*own, *other)
     lower = rows > cols  # exactly symmetric: the upper entry's choice, mirrored
-    for M in (H, E, T):
+    for M in (H, Er, T):
         M[lower] = M[mirror[lower]]
     code = np.minimum(gstat[:, 0], 0)
     worst = np.minimum(code[rows], code[cols])
     poison = worst < 0
     H = np.where(poison, np.nan, H)
-    E = np.where(poison, np.inf, E)
+    Er = np.where(poison, np.inf, Er)
     T = np.where(poison, worst, T)
-    return H, E, T, np.asarray(J.step, dtype=np.float64).reshape(-1)
+    step = np.where(np.bincount(cols[read], minlength=n) > 0, _limiting_step(E, Hs), 0.0)
+    return H, Er, T, step
