@@ -245,7 +245,6 @@ def hessian_pattern(sparsity: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
     return rows, cols
 
 
-
 def _mirror(n: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """The index of entry (j, i) for every entry (i, j) of a symmetric row-major pattern."""
     lin = rows.astype(np.int64) * n + cols
