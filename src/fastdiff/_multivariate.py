@@ -25,6 +25,7 @@ from fastdiff._derivative import (
     _validate_derivative_args,
     check_dual_args,
     check_dual_workers,
+    check_finite_x,
     ladder_config,
     make_config,
 )
@@ -614,13 +615,35 @@ def _complex_line(a: DerivativeArgs, ev: _Evaluator, v, unit):
 
 
 def _sparse_args(verb: str, f, x, method, *rest) -> DerivativeArgs:
-    """The checked arguments of jacobian or hessian with `sparsity`: the finite-difference
-    methods and "complex" (dual numbers carry no colouring)."""
+    """The checked arguments of jacobian or hessian with `sparsity` and a finite-difference
+    method or "complex" (method="dual" goes through `_sparse_dual_args`)."""
     if method not in ("central", "forward", "backward", "complex"):
         raise fail(
-            "method", "'central', 'forward', 'backward' or 'complex' with `sparsity`", method
+            "method",
+            "'central', 'forward', 'backward', 'complex' or 'dual' with `sparsity`",
+            method,
         )
     return _validate_multi_args(verb, f, x, method, *rest)
+
+
+def _sparse_dual_args(
+    f, x, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise, batch_bytes,
+    workers, progress,
+) -> np.ndarray:  # fmt: skip
+    """method="dual" with `sparsity`: the dual verbs' checks; x as a finite float64 array."""
+    check_dual_args(f, args, kwargs, vectorized, order=order, step=step, bounds=bounds, noise=noise)
+    check_dual_workers(workers, progress)
+    _check_dual_batch_bytes(batch_bytes)
+    return check_finite_x(x)
+
+
+def _check_dual_batch_bytes(batch_bytes: Any) -> None:
+    if batch_bytes is not None and (
+        isinstance(batch_bytes, bool)
+        or not isinstance(batch_bytes, int | np.integer)
+        or batch_bytes <= 0
+    ):
+        raise fail("batch_bytes", "a positive integer or None", batch_bytes, TypeError)
 
 
 def _verb(
@@ -651,12 +674,7 @@ def _verb(
         check_dual_workers(workers, progress)
         if verb == "jvp":
             return _forward.dual_jvp(f, x, v, args, kwargs)
-        if batch_bytes is not None and (
-            isinstance(batch_bytes, bool)
-            or not isinstance(batch_bytes, int | np.integer)
-            or batch_bytes <= 0
-        ):
-            raise fail("batch_bytes", "a positive integer or None", batch_bytes, TypeError)
+        _check_dual_batch_bytes(batch_bytes)
         return getattr(_forward, f"dual_{verb}")(f, x, args, kwargs, batch_bytes=batch_bytes)
     a = _validate_multi_args(
         verb,
@@ -939,6 +957,12 @@ def jacobian(
     ``least_squares(residual, u0, jac=fd.jacobian_of(residual, sparsity=P))`` then uses it
     in place of scipy's own differences (see the optimisers page of the docs).
     """
+    if sparsity is not None and method == "dual":
+        xs = _sparse_dual_args(
+            f, x, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise,
+            batch_bytes, workers, progress,
+        )  # fmt: skip
+        return _sparse.dual_jacobian(f, xs, args, kwargs, sparsity)
     if sparsity is not None:
         a = _sparse_args(
             "jacobian", f, x, method, order, step, rtol, atol, bounds, vectorized, args,
@@ -1109,6 +1133,12 @@ def hessian(
     >>> bool((res.df != res.df.T).nnz == 0)  # exactly symmetric
     True
     """
+    if sparsity is not None and method == "dual":
+        xs = _sparse_dual_args(
+            f, x, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise,
+            batch_bytes, workers, progress,
+        )  # fmt: skip
+        return _sparse.dual_hessian(f, xs, args, kwargs, sparsity, batch_bytes)
     if sparsity is not None:
         a = _sparse_args(
             "hessian", f, x, method, order, step, rtol, atol, bounds, vectorized, args,

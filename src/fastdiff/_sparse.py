@@ -391,3 +391,219 @@ def _complex_hessian_entries(a: DerivativeArgs, ev: Any, eps: float, rows, cols)
     T = np.where(poison, worst, T)
     step = np.where(np.bincount(cols[read], minlength=n) > 0, _limiting_step(E, Hs), 0.0)
     return H, Er, T, step
+
+
+# --------------------------------------------------------------------------------------------
+# method="dual" with sparsity
+# --------------------------------------------------------------------------------------------
+
+SPARSE_HESSIAN_BLOCK = 8
+"""Coordinates per call of the sparse dual Hessian (with the colours' directions beside them);
+see `dual_hessian` for the cost and docs/dev/how_it_works.md for the measurement."""
+
+
+def _entry_result(df, error, shape, rows, cols, nfev: int, x_shape) -> Any:
+    """The sparse Result of exact derivatives df with rounding bounds `error` per entry
+    (status NO_FINITE and an infinite error where either is not finite)."""
+    from fastdiff._status import Status
+
+    sparse = scipy_sparse()
+    finite = np.isfinite(df + error)
+    status = np.where(finite, 0, int(Status.NO_FINITE)).astype(np.int64)
+    error = np.where(finite, error, np.inf)
+    indptr = np.zeros(shape[0] + 1, dtype=np.intp)
+    np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
+
+    def csr(data: np.ndarray) -> Any:
+        return sparse.csr_array((data, cols.copy(), indptr.copy()), shape=shape)
+
+    return make_result(
+        csr(df), csr(error), csr(finite), csr(status), nfev, np.zeros(x_shape), "dual"
+    )
+
+
+def dual_jacobian(f, x: np.ndarray, args, kwargs, sparsity: Any) -> Any:
+    """method="dual" with `sparsity`: one call of f on a DualArray whose partial c is the sum
+    of the unit seeds of colour c's columns gives J D; entry (i, j) is (J D)[i, colour[j]],
+    as no other column of j's colour has an entry in row i. One more call bounds the
+    rounding (fastdiff._forward._magnitudes on the same seeds): nfev is 2. f that cannot take
+    a DualArray (TypeError) runs once on Duals with the same seeds."""
+    from fastdiff import _forward
+    from fastdiff._dualarray import DualArray
+    from fastdiff._kernels import _dual
+
+    shape, rows, cols = pattern(sparsity)
+    n = x.size
+    if shape[1] != n:  # checked before any call of f
+        raise fail("sparsity", f"of shape (f.size, x.size) = (f.size, {n})", f"shape {shape}")
+    kwargs = kwargs or {}
+    colour, p = colour_columns(shape, rows, cols)
+    p = max(p, 1)
+    seed = np.zeros((p, n))
+    seed[colour, np.arange(n)] = 1.0
+    tag = _dual.open_tag()
+    pool = _forward._pool_on(8 * p * n)
+    mag = None
+    try:
+        X = DualArray._make(x.copy(), seed.reshape((p, *x.shape)), p, tag)
+        try:
+            y = f(X, *args, **kwargs)
+            _, JD = _forward._tangents(y, tag, p)
+            JD = JD.reshape(p, -1)
+            m, nfev, dual_array = JD.shape[1], 1, True
+        except TypeError:  # code NumPy's protocols cannot reach: the v1 Dual path
+            X = _forward._shape_input(_forward._seed(x.reshape(-1), seed.T, tag), x.shape)
+            ys = _forward._output_array(f(X, *args, **kwargs)).reshape(-1)
+            m, nfev, dual_array = ys.size, 1, False
+            JD = np.empty((p, m))
+            for i, yi in enumerate(ys):
+                JD[:, i] = np.asarray(_dual.extract(yi, tag, p)[1], dtype=np.float64)
+        if shape != (m, n):
+            raise fail("sparsity", f"of shape (f.size, x.size) = {(m, n)}", f"shape {shape}")
+        if dual_array and rows.size:
+            mag, count = _forward._magnitudes(f, x.copy(), seed, 0, tag, args, kwargs)
+            nfev += 1
+    finally:
+        _dual.close_tag(tag)
+        _forward._pool_off(pool)
+    df = JD[colour[cols], rows]
+    if mag is None:  # the v1 path's rounding level (fastdiff._forward._result)
+        error = _forward.ROUNDING_ULPS * _forward._EPS * np.abs(df)
+    else:
+        error = _forward._rounding_bound(df, mag.reshape(p, -1)[colour[cols], rows], count)
+    return _entry_result(df, error, shape, rows, cols, nfev, x.shape)
+
+
+def dual_hessian(f, x: np.ndarray, args, kwargs, sparsity: Any, batch_bytes) -> Any:
+    """method="dual" with `sparsity`: H D for the colours of `hessian_colouring` by
+    forward-over-forward on second-order DualArrays, then every entry read directly from
+    one entry of H D (`star_reads`), the same number for (i, j) and (j, i): exactly
+    symmetric.
+
+    A call seeds k = b + p first-order directions, b unit vectors e_i of a block of the
+    coordinates whose rows of H D are read and the p colour directions d_c, and gets the
+    k x k second derivatives along them; the b x p block e_i' H d_c is row i of H D. So
+    ceil(rows / b) calls, each carrying k + k^2 rows of partials (b = SPARSE_HESSIAN_BLOCK,
+    smaller if `batch_bytes` asks). One more call bounds the rounding: the same second-order
+    magnitudes with up to 8 groups of coordinates beside the colour directions
+    (fastdiff._forward._magnitudes). f that cannot take a DualArray (TypeError) runs on
+    nested Duals with the same directions (inner: the colours, outer: a block of e_i)."""
+    from fastdiff import _forward
+    from fastdiff._dualarray import DualArray
+    from fastdiff._kernels import _dual
+
+    n = x.size
+    rows, cols = hessian_pattern(sparsity, n)
+    kwargs = kwargs or {}
+    colour, p, unique = hessian_colouring(n, rows, cols)
+    p = max(p, 1)
+    r_read, c_read = star_reads(n, rows, cols, colour, unique)
+    need = np.zeros(n, dtype=bool)
+    need[r_read] = True
+    coords = np.flatnonzero(need)
+    budget = (_forward.DEFAULT_BATCH_BYTES if batch_bytes is None else batch_bytes) // (8 * n)
+    b = SPARSE_HESSIAN_BLOCK
+    while b > 1 and (b + p) * (b + p + 1) > budget:
+        b //= 2
+    Dc = np.zeros((p, n))
+    Dc[colour, np.arange(n)] = 1.0
+    HD = np.zeros((n, p))
+    nfev = 0
+    mag = None
+    tag = _dual.open_tag()
+    k = b + p
+    pool = _forward._pool_on(8 * (k + k * k) * n)
+    try:
+        for start in range(0, coords.size, b):
+            B = coords[start : start + b]
+            kb = B.size + p
+            seed = np.zeros((kb + kb * kb, n))
+            seed[np.arange(B.size), B] = 1.0
+            seed[B.size : kb] = Dc
+            X = DualArray._make(x.copy(), seed.reshape((kb + kb * kb, *x.shape)), kb, tag)
+            try:
+                y = f(X, *args, **kwargs)
+            except TypeError:
+                if nfev:
+                    raise
+                _dual.close_tag(tag)
+                tag = None
+                HD, nfev = _nested_hd(f, x, args, kwargs, coords, Dc)
+                break
+            nfev += 1
+            yv, yt = _forward._tangents(y, tag, kb + kb * kb)
+            if yv.shape != ():
+                raise ValueError(
+                    f"`f` must return a scalar here; got an array of shape {yv.shape}."
+                )
+            HD[B] = yt[kb:].reshape(kb, kb)[: B.size, B.size :]
+        if tag is not None:
+            groups = _forward._groups(n, _forward.HESSIAN_BOUND_GROUPS)
+            g = int(groups[-1]) + 1 + p
+            mseed = np.zeros((g + g * g + 1, n))
+            mseed[groups, np.arange(n)] = 1.0
+            mseed[g - p : g] = Dc
+            if coords.size:
+                mag, count = _forward._magnitudes(
+                    f, x.copy(), mseed, g * g, tag, args, kwargs, full=True
+                )
+                nfev += 1
+    finally:
+        if tag is not None:
+            _dual.close_tag(tag)
+        _forward._pool_off(pool)
+    if nfev == 0:  # an empty pattern: f once, for its errors and its scalar output
+        nfev = _scalar_check(f, x, args, kwargs)
+    df = HD[r_read, c_read]
+    if mag is None:
+        error = _forward.ROUNDING_ULPS * _forward._EPS * np.abs(df)
+    else:
+        cross = mag[g:].reshape(g, g)[:, g - p :]  # (coordinate groups and colours) x colours
+        error = _forward._rounding_bound(df, cross[groups[r_read], c_read], count)
+    return _entry_result(df, error, (n, n), rows, cols, nfev, x.shape)
+
+
+def _scalar_check(f, x, args, kwargs) -> int:
+    """One call of f at x (an empty pattern): f's exceptions and a non-scalar output raise."""
+    y = np.asarray(f(x.copy(), *args, **kwargs))
+    if y.shape != ():
+        raise ValueError(f"`f` must return a scalar here; got an array of shape {y.shape}.")
+    return 1
+
+
+def _nested_hd(f, x, args, kwargs, coords, Dc):
+    """H D on the rows `coords` by nested Duals (the v1 path): inner partials the colour
+    directions, outer partials a block of unit vectors. (H D, calls of f)."""
+    from fastdiff import _forward
+    from fastdiff._kernels import _dual
+
+    n, p = x.size, Dc.shape[0]
+    width = 16
+    flat = x.reshape(-1)
+    HD = np.zeros((n, p))
+    nfev = 0
+    inner = _dual.open_tag()
+    try:
+        outer = _dual.open_tag()
+        try:
+            values = _dual.seed(np.ascontiguousarray(flat), np.ascontiguousarray(Dc.T), inner)
+            for start in range(0, coords.size, width):
+                B = coords[start : start + width]
+                pos = np.full(n, -1)
+                pos[B] = np.arange(B.size)
+                X = [
+                    _dual.make(
+                        values[i], [1.0 if pos[i] == j else 0.0 for j in range(width)], outer
+                    )
+                    for i in range(n)
+                ]
+                y = _forward._scalar_output(f(_forward._shape_input(X, x.shape), *args, **kwargs))
+                nfev += 1
+                _, rws = _dual.extract(y, outer, width)
+                for j in range(B.size):
+                    HD[B[j]] = np.asarray(_dual.extract(rws[j], inner, p)[1], dtype=np.float64)
+        finally:
+            _dual.close_tag(outer)
+    finally:
+        _dual.close_tag(inner)
+    return HD, nfev
