@@ -735,6 +735,17 @@ def test_dual_jacobian_falls_back_to_duals_and_checks_its_arguments():
     dense = fd.jacobian(f, x, method="dual")
     np.testing.assert_array_equal(res.df.toarray(), dense.df)
     assert res.success.data.all() and res.nfev == 1
+
+    def h(v):  # an output built from scalars: its bound falls back as the dense one's does
+        return np.array([v[0] * v[1], v[1] * v[2], v[2] ** 2])
+
+    Pu = np.array([[1, 1, 0], [0, 1, 1], [0, 0, 1]], dtype=bool)
+    res, dense = fd.jacobian(h, x, sparsity=Pu, method="dual"), fd.jacobian(h, x, method="dual")
+    r, c = np.nonzero(Pu)
+    np.testing.assert_array_equal(res.df.data, dense.df[r, c])
+    np.testing.assert_array_equal(res.error.data, dense.error[r, c])
+    with pytest.raises(TypeError):  # a complex f is no real derivative: raised, not hidden
+        fd.jacobian(lambda v: v * 1j, x, sparsity=np.eye(3, dtype=bool), method="dual")
     P = np.eye(3, dtype=bool)
     for kw in ({"step": 1e-3}, {"order": 4}, {"bounds": (0, 1)}, {"noise": 1e-9}):
         with pytest.raises(ValueError, match=f"`{next(iter(kw))}` must be None"):

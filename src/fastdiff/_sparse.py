@@ -448,13 +448,17 @@ def dual_jacobian(f, x: np.ndarray, args, kwargs, sparsity: Any) -> Any:
         X = DualArray._make(x.copy(), seed.reshape((p, *x.shape)), p, tag)
         try:
             y = f(X, *args, **kwargs)
+            dual_array = True
+        except TypeError:  # code NumPy's protocols cannot reach: the v1 Dual path
+            dual_array = False
+        if dual_array:
             _, JD = _forward._tangents(y, tag, p)
             JD = JD.reshape(p, -1)
-            m, nfev, dual_array = JD.shape[1], 1, True
-        except TypeError:  # code NumPy's protocols cannot reach: the v1 Dual path
+            m, nfev = JD.shape[1], 1
+        else:
             X = _forward._shape_input(_forward._seed(x.reshape(-1), seed.T, tag), x.shape)
             ys = _forward._output_array(f(X, *args, **kwargs)).reshape(-1)
-            m, nfev, dual_array = ys.size, 1, False
+            m, nfev = ys.size, 1
             JD = np.empty((p, m))
             for i, yi in enumerate(ys):
                 JD[:, i] = np.asarray(_dual.extract(yi, tag, p)[1], dtype=np.float64)
@@ -467,10 +471,11 @@ def dual_jacobian(f, x: np.ndarray, args, kwargs, sparsity: Any) -> Any:
         _dual.close_tag(tag)
         _forward._pool_off(pool)
     df = JD[colour[cols], rows]
-    if mag is None:  # the v1 path's rounding level (fastdiff._forward._result)
+    if not dual_array:  # the v1 path's rounding level (fastdiff._forward._result)
         error = _forward.ROUNDING_ULPS * _forward._EPS * np.abs(df)
-    else:
-        error = _forward._rounding_bound(df, mag.reshape(p, -1)[colour[cols], rows], count)
+    else:  # no magnitudes (f builds its output from scalars): _rounding_bound's fallback
+        mag_e = None if mag is None else mag.reshape(p, -1)[colour[cols], rows]
+        error = _forward._rounding_bound(df, mag_e, count if mag is not None else 0)
     return _entry_result(df, error, shape, rows, cols, nfev, x.shape)
 
 
@@ -555,8 +560,10 @@ def dual_hessian(f, x: np.ndarray, args, kwargs, sparsity: Any, batch_bytes) -> 
     if nfev == 0:  # an empty pattern: f once, for its errors and its scalar output
         nfev = _scalar_check(f, x, args, kwargs)
     df = HD[r_read, c_read]
-    if mag is None:
+    if tag is None:  # the nested-Dual path's rounding level (fastdiff._forward._result)
         error = _forward.ROUNDING_ULPS * _forward._EPS * np.abs(df)
+    elif mag is None:  # no magnitudes (f builds its output from scalars)
+        error = _forward._rounding_bound(df, None, 0)
     else:
         cross = mag[g:].reshape(g, g)[:, g - p :]  # (coordinate groups and colours) x colours
         error = _forward._rounding_bound(df, cross[groups[r_read], c_read], count)
