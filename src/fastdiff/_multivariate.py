@@ -1110,9 +1110,11 @@ def hessian(
     central ladder of the complex-step gradient along the p colours (each value of that
     gradient costs ``x.size`` complex evaluations: a level costs p x points x ``x.size``),
     and where an entry is read both ways the rule of the dense complex Hessian picks. With
-    ``"dual"``, each call of f seeds 8 coordinates and the p colour directions as
-    first-order partials of a second-order `DualArray`: ``ceil(n / 8)`` calls, plus one for
-    the rounding bound (chained Rosenbrock, n = 500: 3 colours, 64 calls).
+    ``"dual"``, each call of f seeds b coordinates (8; fewer for n above about 700, so that
+    a call's partials stay under 1 MiB per array) and the p colour directions as first-order
+    partials of a second-order `DualArray`: ``ceil(n / b)`` calls, plus one for the rounding
+    bound (chained Rosenbrock, n = 500: 3 colours, 64 calls); a call carries ``(b + p)**2``
+    rows of partials, about the cost of as many evaluations of f.
 
     Examples
     --------
@@ -1149,7 +1151,7 @@ def hessian(
     True
 
     The same with dual numbers (f written with NumPy): exact to rounding, 3 colours,
-    ``ceil(n / 8) + 1`` calls of f.
+    ``ceil(n / 8) + 1`` calls of f here.
 
     >>> def chained(v):
     ...     return np.sum(100.0 * (v[1:] - v[:-1] ** 2) ** 2 + (1.0 - v[:-1]) ** 2)
