@@ -860,3 +860,30 @@ def test_dual_hessian_blocks_fallback_and_empty_pattern():
     assert res.df.nnz == 0 and res.nfev == 1
     with pytest.raises(ValueError, match="scalar"):
         fd.hessian(np.sin, y, sparsity=np.eye(4, dtype=bool), method="dual")
+
+
+def test_dual_sparse_colours_go_in_chunks_under_batch_bytes():
+    n = 12
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1.0, 1.0, n)
+    mask = np.ones((n, n), dtype=bool)  # n colours: more than one call's partials
+    A = rng.uniform(-2, 2, (n, n))
+
+    def f(v):
+        return A @ np.sin(v) + v**3
+
+    full = fd.jacobian(f, x, sparsity=mask, method="dual")
+    small = fd.jacobian(f, x, sparsity=mask, method="dual", batch_bytes=8 * n * 5)
+    assert full.nfev == 2 and small.nfev == 2 * 3  # colours in chunks of 5: 3 chunks
+    np.testing.assert_array_equal(small.df.data, full.df.data)
+    exact = A * np.cos(x) + np.diag(3 * x**2)
+    assert_honest_sparse(small, mask, exact)
+    f2, hess = coupled_f(mask, A)
+    big = fd.hessian(f2, x, sparsity=mask, method="dual")
+    chunked = fd.hessian(f2, x, sparsity=mask, method="dual", batch_bytes=8 * n * 30)
+    assert chunked.nfev > big.nfev
+    for res in (big, chunked):
+        assert_honest_sparse(res, mask, hess(x))
+        assert res.success.data.all()
+        assert_symmetric_csr(res.df)
+    np.testing.assert_array_equal(chunked.df.data, big.df.data)

@@ -964,7 +964,7 @@ def jacobian(
             f, x, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise,
             batch_bytes, workers, progress,
         )  # fmt: skip
-        return _sparse.dual_jacobian(f, xs, args, kwargs, sparsity)
+        return _sparse.dual_jacobian(f, xs, args, kwargs, sparsity, batch_bytes)
     if sparsity is not None:
         a = _sparse_args(
             "jacobian", f, x, method, order, step, rtol, atol, bounds, vectorized, args,

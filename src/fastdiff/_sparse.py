@@ -428,12 +428,14 @@ def _entry_result(df, error, shape, rows, cols, nfev: int, x_shape) -> Any:
     )
 
 
-def dual_jacobian(f, x: np.ndarray, args, kwargs, sparsity: Any) -> Any:
+def dual_jacobian(f, x: np.ndarray, args, kwargs, sparsity: Any, batch_bytes=None) -> Any:
     """method="dual" with `sparsity`: one call of f on a DualArray whose partial c is the sum
     of the unit seeds of colour c's columns gives J D; entry (i, j) is (J D)[i, colour[j]],
     as no other column of j's colour has an entry in row i. One more call bounds the
-    rounding (fastdiff._forward._magnitudes on the same seeds): nfev is 2. f that cannot take
-    a DualArray (TypeError) runs once on Duals with the same seeds."""
+    rounding (fastdiff._forward._magnitudes on the same seeds): nfev is 2. Colours beyond
+    `batch_bytes` of partials (default DEFAULT_BATCH_BYTES, 8 n bytes per colour) go in
+    chunks, two calls each. f that cannot take a DualArray (TypeError) runs on Duals with
+    the same seeds, one call."""
     from fastdiff import _forward
     from fastdiff._dualarray import DualArray
     from fastdiff._kernels import _dual
@@ -447,42 +449,72 @@ def dual_jacobian(f, x: np.ndarray, args, kwargs, sparsity: Any) -> Any:
     p = max(p, 1)
     seed = np.zeros((p, n))
     seed[colour, np.arange(n)] = 1.0
+    most = _forward.DEFAULT_BATCH_BYTES if batch_bytes is None else batch_bytes
+    width = max(1, min(p, most // (8 * n)))  # colours per call
+    JD: np.ndarray | None = None
+    MG: np.ndarray | None = None
+    nfev, count, m = 0, 0, -1
+    dual_array, have_mag = True, True
     tag = _dual.open_tag()
-    pool = _forward._pool_on(8 * p * n)
-    mag = None
+    pool = _forward._pool_on(8 * width * n)
     try:
-        X = DualArray._make(x.copy(), seed.reshape((p, *x.shape)), p, tag)
-        try:
-            y = f(X, *args, **kwargs)
-            dual_array = True
-        except TypeError:  # code NumPy's protocols cannot reach: the v1 Dual path
-            dual_array = False
-        if dual_array:
-            _, JD = _forward._tangents(y, tag, p)
-            JD = JD.reshape(p, -1)
-            m, nfev = JD.shape[1], 1
-        else:
+        for c0 in range(0, p, width):
+            S = seed[c0 : c0 + width]
+            w = S.shape[0]
+            X = DualArray._make(x.copy(), S.reshape((w, *x.shape)), w, tag)
+            try:
+                y = f(X, *args, **kwargs)
+            except TypeError:  # code NumPy's protocols cannot reach: the v1 Dual path
+                if nfev:
+                    raise
+                dual_array = False
+                break
+            nfev += 1
+            _, T = _forward._tangents(y, tag, w)
+            T = T.reshape(w, -1)
+            if JD is None:
+                m = T.shape[1]
+                _check_f_size(shape, m, n)
+                JD, MG = np.empty((p, m)), np.empty((p, m))
+            elif T.shape[1] != m:
+                raise ValueError(
+                    f"f returned outputs of sizes {m} and {T.shape[1]} on different chunks; "
+                    "f must return the same shape every time."
+                )
+            JD[c0 : c0 + w] = T
+            if rows.size and have_mag:
+                mag, c_count = _forward._magnitudes(f, x.copy(), S, 0, tag, args, kwargs)
+                nfev += 1
+                if mag is None:
+                    have_mag = False
+                else:
+                    MG[c0 : c0 + w] = mag.reshape(w, -1)
+                    count = max(count, c_count)
+        if not dual_array:
             X = _forward._shape_input(_forward._seed(x.reshape(-1), seed.T, tag), x.shape)
             ys = _forward._output_array(f(X, *args, **kwargs)).reshape(-1)
             m, nfev = ys.size, 1
-            JD = np.empty((p, m))
+            _check_f_size(shape, m, n)
+            JD, MG = np.empty((p, m)), np.empty(0)
             for i, yi in enumerate(ys):
                 JD[:, i] = np.asarray(_dual.extract(yi, tag, p)[1], dtype=np.float64)
-        if shape != (m, n):
-            raise fail("sparsity", f"of shape (f.size, x.size) = {(m, n)}", f"shape {shape}")
-        if dual_array and rows.size:
-            mag, count = _forward._magnitudes(f, x.copy(), seed, 0, tag, args, kwargs)
-            nfev += 1
     finally:
         _dual.close_tag(tag)
         _forward._pool_off(pool)
+    assert JD is not None and MG is not None  # n >= 1: a chunk or the Dual path ran
     df = JD[colour[cols], rows]
     if not dual_array:  # the v1 path's rounding level (fastdiff._forward._result)
         error = _forward.ROUNDING_ULPS * _forward._EPS * np.abs(df)
-    else:  # no magnitudes (f builds its output from scalars): _rounding_bound's fallback
-        mag_e = None if mag is None else mag.reshape(p, -1)[colour[cols], rows]
-        error = _forward._rounding_bound(df, mag_e, count if mag is not None else 0)
+    elif not have_mag or not rows.size:  # f builds its output from scalars: the fallback
+        error = _forward._rounding_bound(df, None, 0)
+    else:
+        error = _forward._rounding_bound(df, MG[colour[cols], rows], count)
     return _entry_result(df, error, shape, rows, cols, nfev, x.shape)
+
+
+def _check_f_size(shape: tuple[int, int], m: int, n: int) -> None:
+    if shape != (m, n):
+        raise fail("sparsity", f"of shape (f.size, x.size) = {(m, n)}", f"shape {shape}")
 
 
 def dual_hessian(f, x: np.ndarray, args, kwargs, sparsity: Any, batch_bytes) -> Any:
@@ -513,57 +545,69 @@ def dual_hessian(f, x: np.ndarray, args, kwargs, sparsity: Any, batch_bytes) -> 
     colour, p, unique = hessian_colouring(n, rows, cols)
     p = max(p, 1)
     r_read, c_read = star_reads(n, rows, cols, colour, unique)
-    need = np.zeros(n, dtype=bool)
-    need[r_read] = True
-    coords = np.flatnonzero(need)
     most = SPARSE_HESSIAN_ARRAY_BYTES if batch_bytes is None else batch_bytes
     budget = min(most, SPARSE_HESSIAN_ARRAY_BYTES) // (8 * n)  # rows of partials per call
-    b = SPARSE_HESSIAN_BLOCK
-    while b > 1 and (b + p) * (b + p + 1) > budget:
-        b -= 1
+    kmax = max(2, int((np.sqrt(1.0 + 4.0 * budget) - 1.0) / 2.0))  # k (k + 1) <= budget
+    if p + 1 <= kmax:  # every colour in each call
+        q, b = p, min(SPARSE_HESSIAN_BLOCK, kmax - p)
+    else:  # many colours (a dense-ish pattern): the colours in chunks too
+        q = max(1, kmax // 2)
+        b = max(1, min(SPARSE_HESSIAN_BLOCK, kmax - q))
+    chunks = [np.arange(c0, min(c0 + q, p)) for c0 in range(0, p, q)]
     Dc = np.zeros((p, n))
     Dc[colour, np.arange(n)] = 1.0
     HD = np.zeros((n, p))
-    nfev = 0
-    mag = None
+    groups = _forward._groups(n, _forward.HESSIAN_BOUND_GROUPS)
+    G = int(groups[-1]) + 1
+    MB = np.zeros((G, p))  # the bound's magnitudes: (coordinate group, colour)
+    nfev, count = 0, 0
+    have_mag = True
     tag = _dual.open_tag()
-    k = b + p
+    k = b + q
     pool = _forward._pool_on(8 * (k + k * k) * n)
     try:
-        for start in range(0, coords.size, b):
-            B = coords[start : start + b]
-            kb = B.size + p
-            seed = np.zeros((kb + kb * kb, n))
-            seed[np.arange(B.size), B] = 1.0
-            seed[B.size : kb] = Dc
-            X = DualArray._make(x.copy(), seed.reshape((kb + kb * kb, *x.shape)), kb, tag)
-            try:
-                y = f(X, *args, **kwargs)
-            except TypeError:
-                if nfev:
-                    raise
-                _dual.close_tag(tag)
-                tag = None
-                HD, nfev = _nested_hd(f, x, args, kwargs, coords, Dc)
+        for C in chunks:
+            coords = np.flatnonzero(np.bincount(r_read[np.isin(c_read, C)], minlength=n))
+            for start in range(0, coords.size, b):
+                B = coords[start : start + b]
+                kb = B.size + C.size
+                seed = np.zeros((kb + kb * kb, n))
+                seed[np.arange(B.size), B] = 1.0
+                seed[B.size : kb] = Dc[C]
+                X = DualArray._make(x.copy(), seed.reshape((kb + kb * kb, *x.shape)), kb, tag)
+                try:
+                    y = f(X, *args, **kwargs)
+                except TypeError:
+                    if nfev:
+                        raise
+                    _dual.close_tag(tag)
+                    tag = None
+                    need = np.flatnonzero(np.bincount(r_read, minlength=n))
+                    HD, nfev = _nested_hd(f, x, args, kwargs, need, Dc)
+                    break
+                nfev += 1
+                yv, yt = _forward._tangents(y, tag, kb + kb * kb)
+                if yv.shape != ():
+                    raise ValueError(
+                        f"`f` must return a scalar here; got an array of shape {yv.shape}."
+                    )
+                HD[B[:, None], C] = yt[kb:].reshape(kb, kb)[: B.size, B.size :]
+            if tag is None:
                 break
-            nfev += 1
-            yv, yt = _forward._tangents(y, tag, kb + kb * kb)
-            if yv.shape != ():
-                raise ValueError(
-                    f"`f` must return a scalar here; got an array of shape {yv.shape}."
-                )
-            HD[B] = yt[kb:].reshape(kb, kb)[: B.size, B.size :]
-        if tag is not None:
-            groups = _forward._groups(n, _forward.HESSIAN_BOUND_GROUPS)
-            g = int(groups[-1]) + 1 + p
-            mseed = np.zeros((g + g * g + 1, n))
-            mseed[groups, np.arange(n)] = 1.0
-            mseed[g - p : g] = Dc
-            if coords.size:
-                mag, count = _forward._magnitudes(
+            if coords.size and have_mag:
+                g = G + C.size
+                mseed = np.zeros((g + g * g + 1, n))
+                mseed[groups, np.arange(n)] = 1.0
+                mseed[G:g] = Dc[C]
+                mag, c_count = _forward._magnitudes(
                     f, x.copy(), mseed, g * g, tag, args, kwargs, full=True
                 )
                 nfev += 1
+                if mag is None:
+                    have_mag = False
+                else:
+                    MB[:, C] = mag[g:].reshape(g, g)[:G, G:]
+                    count = max(count, c_count)
     finally:
         if tag is not None:
             _dual.close_tag(tag)
@@ -573,11 +617,10 @@ def dual_hessian(f, x: np.ndarray, args, kwargs, sparsity: Any, batch_bytes) -> 
     df = HD[r_read, c_read]
     if tag is None:  # the nested-Dual path's rounding level (fastdiff._forward._result)
         error = _forward.ROUNDING_ULPS * _forward._EPS * np.abs(df)
-    elif mag is None:  # no magnitudes (f builds its output from scalars)
+    elif not have_mag:  # no magnitudes (f builds its output from scalars)
         error = _forward._rounding_bound(df, None, 0)
     else:
-        cross = mag[g:].reshape(g, g)[:, g - p :]  # (coordinate groups and colours) x colours
-        error = _forward._rounding_bound(df, cross[groups[r_read], c_read], count)
+        error = _forward._rounding_bound(df, MB[groups[r_read], c_read], count)
     return _entry_result(df, error, (n, n), rows, cols, nfev, x.shape)
 
 
