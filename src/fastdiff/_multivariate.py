@@ -895,7 +895,8 @@ def jacobian(
         `step` is the step along each colour's line (its largest value). ``method="dual"``
         works with `sparsity` too: one call of f on a `DualArray` carrying one partial per
         colour gives the compressed product ``J D`` (exact to rounding), one more call its
-        rounding bound, so ``nfev`` is 2 for any pattern.
+        rounding bound, so ``nfev`` is 2 whatever ``x.size`` (2 per chunk of colours where
+        their partials pass `batch_bytes`).
 
     workers, progress
         As for `gradient` (with `sparsity`, every colour's points of a level form its batch).
