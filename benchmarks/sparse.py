@@ -6,6 +6,9 @@ The function is the residual of a discretised 1-D boundary-value problem, u'' = 
 Jacobian is tridiagonal, so three colours serve any n. Implementations:
 
 * ``fastdiff``: ``jacobian(f, u, sparsity=P)``, an error bar and status per entry;
+* ``fastdiff_dual``: ``jacobian(f, u, sparsity=P, method="dual")``: one call of f on a
+  DualArray with one partial per colour gives J D (exact to rounding), one more call its
+  rounding bound; looped only (f runs on DualArrays, ``vectorized`` has no meaning);
 * ``scipy_approx_derivative``: ``scipy.optimize._numdiff.approx_derivative(f, u,
   method="3-point", sparsity=P)`` (SciPy's colouring, one fixed step, no error estimate; SciPy
   has no public name for it). Looped only: it has no vectorized mode;
@@ -34,7 +37,7 @@ from .common import require
 
 N = 2000
 MODES = ["vectorized", "looped"]
-IMPLS = ["fastdiff", "scipy_approx_derivative", "fastdiff_dense", "hand_coloured"]
+IMPLS = ["fastdiff", "fastdiff_dual", "scipy_approx_derivative", "fastdiff_dense", "hand_coloured"]
 
 
 def residual(u):
@@ -90,6 +93,8 @@ class SparseBVP2000:
         require(sp, "scipy")
         if impl == "scipy_approx_derivative" and mode == "vectorized":
             raise NotImplementedError("approx_derivative has no vectorized mode")
+        if impl == "fastdiff_dual" and mode == "vectorized":
+            raise NotImplementedError("method='dual' calls f on DualArrays: one mode")
         self.u = np.sin(np.linspace(0.1, 3.0, N))
         self.P = sp.diags([1, 1, 1], offsets=[-1, 0, 1], shape=(N, N), dtype=bool, format="csr")
         self.vec = mode == "vectorized"
@@ -99,6 +104,8 @@ class SparseBVP2000:
         impl = self.impl
         if impl == "fastdiff":
             return fastdiff.jacobian(f, u, sparsity=P, vectorized=vec).df
+        if impl == "fastdiff_dual":
+            return fastdiff.jacobian(f, u, sparsity=P, method="dual").df
         if impl == "fastdiff_dense":
             return fastdiff.jacobian(f, u, vectorized=vec).df
         if impl == "hand_coloured":
@@ -123,7 +130,7 @@ class SparseBVP2000:
         return float(np.max(np.abs(J - exact)[self.P.toarray()]))
 
     def track_colours(self, mode, impl):
-        if impl != "fastdiff":
+        if impl not in ("fastdiff", "fastdiff_dual"):
             raise NotImplementedError("colours are fastdiff's")
         from fastdiff import _sparse
 
@@ -139,6 +146,7 @@ N_HESS = 500
 HESS_IMPLS = [
     "fastdiff",
     "fastdiff_complex",
+    "fastdiff_dual",
     "fastdiff_dense",
     "hand_floor",
     "scipy_approx_derivative_of_gradient",
@@ -191,9 +199,12 @@ class SparseRosenbrockHessian500:
 
     * ``fastdiff``: ``hessian(f, x, sparsity=P)``: every stored entry its own ladder, error
       bar and status (a level costs two points per stored entry of the upper triangle);
-    * ``fastdiff_complex``: ``hessian(f, x, sparsity=P, method="complex")``: the sparse
-      Jacobian (3 colours) of the complex-step gradient, each value of which costs n complex
-      evaluations;
+    * ``fastdiff_complex``: ``hessian(f, x, sparsity=P, method="complex")``: the central
+      ladders of the complex-step gradient along the 3 colours' directions (H D), each value
+      of which costs n complex evaluations;
+    * ``fastdiff_dual``: ``hessian(f, x, sparsity=P, method="dual")``: H D by second-order
+      DualArrays, 8 coordinates and the 3 colour directions per call (63 calls), one more for
+      the rounding bound; looped only (f runs on DualArrays);
     * ``fastdiff_dense``: ``hessian(f, x)`` without the pattern (n (n + 1) / 2 ladders);
     * ``hand_floor``: one fixed-step second difference per entry, 2 (2n - 1) + 1 points, the
       least a scalar f allows (no error estimate);
@@ -203,8 +214,10 @@ class SparseRosenbrockHessian500:
       only. numdifftools and scipy.differentiate are dense only (numdifftools' 10-D Hessian
       takes 3001 evaluations; at n = 500 it would take millions): not run.
 
-    There are no colours to track: for a scalar f each evaluation gives one number, so
-    colour groups moved together only give sums of entries (see fastdiff.hessian's Notes).
+    ``track_colours``: the colours of H D for complex and dual (star colouring, or the
+    column colouring where it is no larger: 3 here). The finite-difference methods have no
+    colours: a scalar f known only by its values gives one number per evaluation, so each
+    stored entry keeps its own ladder (see fastdiff.hessian's Notes).
     """
 
     params = (MODES, HESS_IMPLS)
@@ -215,6 +228,8 @@ class SparseRosenbrockHessian500:
         require(sp, "scipy")
         if impl == "scipy_approx_derivative_of_gradient" and mode == "vectorized":
             raise NotImplementedError("approx_derivative has no vectorized mode")
+        if impl == "fastdiff_dual" and mode == "vectorized":
+            raise NotImplementedError("method='dual' calls f on DualArrays: one mode")
         self.x = np.random.default_rng(0).uniform(-1.5, 1.5, N_HESS)
         self.P = sp.diags([1, 1, 1], offsets=[-1, 0, 1], shape=(N_HESS,) * 2, dtype=bool)
         self.vec = mode == "vectorized"
@@ -228,6 +243,9 @@ class SparseRosenbrockHessian500:
             return fastdiff.hessian(f, x, sparsity=P, vectorized=vec)
         if impl == "fastdiff_complex":
             return fastdiff.hessian(f, x, sparsity=P, vectorized=vec, method="complex")
+        if impl == "fastdiff_dual":  # plain NumPy: runs on DualArrays (scipy's rosen does not)
+            g = rosen_vectorized if f is self.f else f
+            return fastdiff.hessian(g, x, sparsity=P, method="dual")
         if impl == "fastdiff_dense":
             return fastdiff.hessian(f, x, vectorized=vec)
         if impl == "hand_floor":
@@ -242,9 +260,17 @@ class SparseRosenbrockHessian500:
             g = CountingScalar(rosen_der)
             approx_derivative(g, self.x, method="3-point", sparsity=self.P)
             return g.count  # calls of the gradient (each n numbers)
-        f = CountingScalar(self.f)
+        f = CountingScalar(rosen_vectorized if impl == "fastdiff_dual" else self.f)
         self.run(impl, f)
         return f.count
+
+    def track_colours(self, mode, impl):
+        if impl not in ("fastdiff_complex", "fastdiff_dual"):
+            raise NotImplementedError("only complex and dual colour a Hessian")
+        from fastdiff import _sparse
+
+        _, rows, cols = _sparse.pattern(self.P)
+        return _sparse.hessian_colouring(N_HESS, rows, cols)[1]
 
     def _errors(self, impl):
         out = self.run(impl)
@@ -266,3 +292,52 @@ class SparseRosenbrockHessian500:
         out, err, mask = self._errors(impl)
         E = out.error.toarray() if hasattr(out.error, "toarray") else np.asarray(out.error)
         return float(np.max(err / E[mask]))
+
+
+# --------------------------------------------------------------------------------------------
+# The colourings alone
+# --------------------------------------------------------------------------------------------
+
+
+def _patterns(n):
+    """Symmetric (n, n) bool patterns: tridiagonal, an arrowhead (one coordinate coupled to
+    all), a band of half-width 2, and the 5-point Laplacian on a sqrt(n) x sqrt(n) grid."""
+    i = np.arange(n)
+    d = np.abs(i[:, None] - i[None, :])
+    arrow = np.eye(n, dtype=bool)
+    arrow[0, :] = arrow[:, 0] = True
+    m = int(np.sqrt(n))
+    g = np.arange(m * m).reshape(m, m)
+    grid = np.eye(m * m, dtype=bool)
+    for a, b in ((g[:, :-1], g[:, 1:]), (g[:-1, :], g[1:, :])):
+        grid[a.ravel(), b.ravel()] = grid[b.ravel(), a.ravel()] = True
+    return {"tridiagonal": d <= 1, "arrowhead": arrow, "band2": d <= 2, "grid5": grid}
+
+
+class Colourings:
+    """Colours of the Jacobian's column colouring (distance-1 on the column intersection
+    graph) and of the Hessian's colouring for H D (star, or column where that is no
+    larger), and the time to colour, for n = 2500 (a 50 x 50 grid)."""
+
+    params = (["tridiagonal", "arrowhead", "band2", "grid5"],)
+    param_names = ["pattern"]
+
+    def setup(self, name):
+        from fastdiff import _sparse
+
+        self.sparse = _sparse
+        mask = _patterns(2500)[name]
+        r, c = np.nonzero(mask)
+        self.n, self.rows, self.cols = mask.shape[0], r.astype(np.intp), c.astype(np.intp)
+
+    def track_jacobian_colours(self, name):
+        return self.sparse.colour_columns((self.n, self.n), self.rows, self.cols)[1]
+
+    def track_star_colours(self, name):
+        return self.sparse.star_colouring(self.n, self.rows, self.cols)[1]
+
+    def track_hessian_colours(self, name):
+        return self.sparse.hessian_colouring(self.n, self.rows, self.cols)[1]
+
+    def time_star_colouring(self, name):
+        self.sparse.star_colouring(self.n, self.rows, self.cols)

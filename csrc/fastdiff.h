@@ -453,4 +453,24 @@ ptrdiff_t fd_colour_columns(ptrdiff_t nrows, ptrdiff_t ncols, const ptrdiff_t *c
                             const ptrdiff_t *row_idx, const ptrdiff_t *row_ptr,
                             const ptrdiff_t *col_idx, ptrdiff_t *colour, ptrdiff_t *work);
 
+/*
+ * Greedy star colouring (largest-first order) of the adjacency graph of a symmetric n x n
+ * pattern given as CSR (row_ptr[n + 1], col_idx; diagonal entries allowed and ignored,
+ * indices in range, the pattern symmetric).  Writes colour[v] in 0 .. ncolours - 1: adjacent
+ * vertices differ, and every path on four vertices uses at least three colours, so every
+ * entry of H is one entry of H D (see fd_star_unique).  Returns ncolours (0 when n is 0).
+ * work: 4 * n + 1 ptrdiff_t of scratch.
+ */
+ptrdiff_t fd_star_colour(ptrdiff_t n, const ptrdiff_t *row_ptr, const ptrdiff_t *col_idx,
+                         ptrdiff_t *colour, ptrdiff_t *work);
+
+/*
+ * For every stored entry p = (i, j) of the CSR pattern: unique[p] = 1 when j is the only
+ * entry of row i whose colour is colour[j] (so H[i, j] = (H D)[i, colour[j]]), else 0.  For a
+ * star colouring, unique[p] or unique at the mirror entry (j, i) is 1 for every entry, and
+ * unique is 1 on the diagonal.  work: 2 * n ptrdiff_t of scratch; colours in 0 .. n - 1.
+ */
+void fd_star_unique(ptrdiff_t n, const ptrdiff_t *row_ptr, const ptrdiff_t *col_idx,
+                    const ptrdiff_t *colour, ptrdiff_t *unique, ptrdiff_t *work);
+
 #endif /* FASTDIFF_H */

@@ -237,7 +237,7 @@ def test_bad_sparsity():
         with pytest.raises(TypeError, match="`sparsity`"):
             fd.jacobian(f, x, sparsity=bad)
     with pytest.raises(ValueError, match="`method`"):
-        fd.jacobian(f, x, sparsity=np.eye(4, dtype=bool), method="dual")
+        fd.jacobian(f, x, sparsity=np.eye(4, dtype=bool), method="backward-complex")
     with pytest.raises(ValueError, match="`bounds`"):
         fd.jacobian(f, x, sparsity=np.eye(4, dtype=bool), bounds=(0, 2))
 
@@ -312,6 +312,99 @@ def test_jacobian_pattern_columns_checked_before_f_is_called():
     with pytest.raises(ValueError, match=r"`sparsity` must be of shape \(f.size, x.size\)"):
         fd.jacobian(f, np.ones(4), sparsity=np.ones((4, 3), dtype=bool))
     assert not calls
+
+
+# ------------------------------------------------------------------------------------------
+# Star colouring (Hessians)
+# ------------------------------------------------------------------------------------------
+
+
+def star_of(mask):
+    r, c = np.nonzero(mask)
+    r, c = r.astype(np.intp), c.astype(np.intp)
+    return (*_sparse.star_colouring(mask.shape[0], r, c), r, c)
+
+
+def check_star(colour, mask):
+    """The slow obvious checker: adjacent vertices differ, and every path on four vertices
+    a - b - c - d (distinct, each step an off-diagonal entry) uses at least three colours."""
+    n = mask.shape[0]
+    adj = [[j for j in range(n) if j != i and mask[i, j]] for i in range(n)]
+    for i in range(n):
+        for j in adj[i]:
+            assert colour[i] != colour[j], f"adjacent {i}, {j} share colour {colour[i]}"
+    for b in range(n):
+        for c in adj[b]:
+            for a in adj[b]:
+                for d in adj[c]:
+                    if len({a, b, c, d}) == 4:
+                        used = {int(colour[v]) for v in (a, b, c, d)}
+                        assert len(used) >= 3, f"path {a}-{b}-{c}-{d} has colours {used}"
+
+
+def check_recovery(colour, unique, rows, cols, mask, rng):
+    """Every entry of a random symmetric H with this pattern is one entry of H D, exactly
+    (each entry of H D is one entry of H plus exact zeros)."""
+    n = mask.shape[0]
+    H = np.where(mask, rng.uniform(-3, 3, (n, n)), 0.0)
+    H = np.triu(H) + np.triu(H, 1).T
+    D = np.zeros((n, max(int(colour.max(initial=-1)) + 1, 1)))
+    D[np.arange(n), colour] = 1.0
+    B = H @ D
+    mirror = _sparse._mirror(n, rows, cols)
+    assert np.all(unique | unique[mirror])  # every entry readable from one side
+    r, c = _sparse.star_reads(n, rows, cols, colour, unique)
+    np.testing.assert_array_equal(B[r, c], H[rows, cols])
+    np.testing.assert_array_equal(r[mirror], r)  # (i, j) and (j, i) read the same number
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 17, 500])
+def test_star_tridiagonal_takes_three_colours(n):
+    mask = tridiagonal(n).toarray()
+    colour, nc, unique, rows, cols = star_of(mask)
+    assert nc == (2 if n <= 3 else 3)  # a path on 3 vertices is a star
+    if n <= 17:
+        check_star(colour, mask)
+    check_recovery(colour, unique, rows, cols, mask, np.random.default_rng(n))
+
+
+@pytest.mark.parametrize("n", [2, 3, 10, 200])
+def test_star_arrowhead_takes_two_colours(n):
+    mask = np.eye(n, dtype=bool)
+    mask[0, :] = mask[:, 0] = True  # one coordinate coupled to all: n distance-1 colours
+    colour, nc, unique, rows, cols = star_of(mask)
+    assert nc == 2 and _sparse.colour_columns((n, n), rows, cols)[1] == n
+    assert _sparse.hessian_colouring(n, rows, cols)[1] == 2
+    if n <= 10:
+        check_star(colour, mask)
+    check_recovery(colour, unique, rows, cols, mask, np.random.default_rng(n))
+
+
+def test_star_diagonal_empty_and_dense():
+    colour, nc, unique, *_ = star_of(np.eye(5, dtype=bool))
+    assert nc == 1 and not colour.any() and unique.all()
+    colour, nc, unique, *_ = star_of(np.zeros((4, 4), dtype=bool))
+    assert nc == 1 and unique.size == 0
+    mask = np.ones((6, 6), dtype=bool)
+    colour, nc, unique, rows, cols = star_of(mask)
+    assert nc == 6 and unique.all()
+    check_recovery(colour, unique, rows, cols, mask, np.random.default_rng(0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 12), density=st.floats(0.0, 0.6), seed=st.integers(0, 2**31))
+def test_star_random_patterns_are_star_colourings_and_recover(n, density, seed):
+    rng = np.random.default_rng(seed)
+    mask = rng.random((n, n)) < density
+    mask |= mask.T
+    mask[np.arange(n), np.arange(n)] |= rng.random(n) < 0.5  # diagonal stored or not
+    colour, nc, unique, rows, cols = star_of(mask)
+    assert colour.shape == (n,) and colour.min() >= 0 and colour.max() < nc
+    check_star(colour, mask)
+    check_recovery(colour, unique, rows, cols, mask, rng)
+    hc, hn, hu = _sparse.hessian_colouring(n, rows, cols)
+    assert hn <= nc
+    check_recovery(hc, hu, rows, cols, mask, rng)  # either choice recovers every entry
 
 
 # ------------------------------------------------------------------------------------------
@@ -511,9 +604,12 @@ def test_hessian_bad_sparsity_raises_before_f_is_called():
     for bad in ([[True]], np.ones((4, 4)), np.ones(4, dtype=bool), "dense"):
         with pytest.raises(TypeError, match=r"`sparsity` must be .* \(x.size, x.size\); got"):
             fd.hessian(f, x, sparsity=bad)
-    for method in ("dual", "backward-complex"):
-        with pytest.raises(ValueError, match="`method`"):
-            fd.hessian(f, x, sparsity=np.eye(4, dtype=bool), method=method)
+    with pytest.raises(ValueError, match="`method`"):
+        fd.hessian(f, x, sparsity=np.eye(4, dtype=bool), method="backward-complex")
+    with pytest.raises(ValueError, match="`sparsity` must be a symmetric"):
+        fd.hessian(f, x, sparsity=asym, method="dual")
+    with pytest.raises(ValueError, match=r"`sparsity` must be of shape \(f.size, x.size\)"):
+        fd.jacobian(f, x, sparsity=np.ones((4, 3), dtype=bool), method="dual")
     with pytest.raises(ValueError, match="`bounds`"):
         fd.hessian(f, x, sparsity=np.eye(4, dtype=bool), method="complex", bounds=(0, 2))
     assert not calls
@@ -578,3 +674,216 @@ def test_complex_sparse_hessian_poisons_a_non_analytic_coordinate():
     np.testing.assert_array_equal(res.status.data, dense.status[rows, cols])
     touched = (rows == 1) | (cols == 1)
     assert not res.success.data[touched].any() and res.success.data[~touched].all()
+
+
+# ------------------------------------------------------------------------------------------
+# method="dual" with sparsity
+# ------------------------------------------------------------------------------------------
+
+
+def test_dual_jacobian_of_the_bvp_is_exact_to_its_bound_in_two_calls():
+    n = 2000
+    f, jac = bvp(n)
+    u = np.linspace(0.0, 1.0, n)
+    calls = []
+
+    def counted(v):
+        calls.append(1)
+        return f(v)
+
+    res = fd.jacobian(counted, u, sparsity=tridiagonal(n), method="dual")
+    exact = jac(u)
+    assert_honest_sparse(res, tridiagonal(n), exact)
+    assert res.success.data.all() and res.method == "dual"
+    assert res.nfev == len(calls) == 2  # J D in one call, the rounding bound in one more
+    # a rounding bound: a few eps relative to the magnitudes (the entries are ~4e6)
+    assert np.all(res.error.data <= 1e-13 * np.abs(exact).max())
+    np.testing.assert_array_equal(res.step, np.zeros(n))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    m=st.integers(1, 8),
+    n=st.integers(1, 8),
+    density=st.floats(0.0, 0.8),
+    seed=st.integers(0, 2**31),
+)
+def test_dual_jacobian_random_pattern_same_as_dense_dual(m, n, density, seed):
+    rng = np.random.default_rng(seed)
+    mask = rng.random((m, n)) < density
+    A = np.where(mask, rng.uniform(-2, 2, (m, n)), 0.0)
+
+    def f(x):  # f_i = sum_j A_ij sin(x_j) x_j^2: J = A (cos(x) x^2 + 2 x sin(x))
+        return A @ (np.sin(x) * x**2)
+
+    x = rng.uniform(-1.5, 1.5, n)
+    exact = A * (np.cos(x) * x**2 + 2 * x * np.sin(x))
+    res = fd.jacobian(f, x, sparsity=mask, method="dual")
+    assert_honest_sparse(res, mask, exact)
+    assert res.success.data.all()
+    dense = fd.jacobian(f, x, method="dual")
+    r, c = np.nonzero(mask)
+    assert np.all(np.abs(res.df.data - dense.df[r, c]) <= res.error.data + dense.error[r, c])
+
+
+def test_dual_jacobian_falls_back_to_duals_and_checks_its_arguments():
+    def f(v):  # np.sort is not a DualArray function: the v1 Dual path (sorts on values)
+        return np.sort(v) ** 2
+
+    x = np.array([0.3, -0.2, 1.5])
+    res = fd.jacobian(f, x, sparsity=np.ones((3, 3), dtype=bool), method="dual")
+    dense = fd.jacobian(f, x, method="dual")
+    np.testing.assert_array_equal(res.df.toarray(), dense.df)
+    assert res.success.data.all() and res.nfev == 1
+
+    def h(v):  # an output built from scalars: its bound falls back as the dense one's does
+        return np.array([v[0] * v[1], v[1] * v[2], v[2] ** 2])
+
+    Pu = np.array([[1, 1, 0], [0, 1, 1], [0, 0, 1]], dtype=bool)
+    res, dense = fd.jacobian(h, x, sparsity=Pu, method="dual"), fd.jacobian(h, x, method="dual")
+    r, c = np.nonzero(Pu)
+    np.testing.assert_array_equal(res.df.data, dense.df[r, c])
+    np.testing.assert_array_equal(res.error.data, dense.error[r, c])
+    with pytest.raises(TypeError):  # a complex f is no real derivative: raised, not hidden
+        fd.jacobian(lambda v: v * 1j, x, sparsity=np.eye(3, dtype=bool), method="dual")
+    P = np.eye(3, dtype=bool)
+    for kw in ({"step": 1e-3}, {"order": 4}, {"bounds": (0, 1)}, {"noise": 1e-9}):
+        with pytest.raises(ValueError, match=f"`{next(iter(kw))}` must be None"):
+            fd.jacobian(np.sin, x, sparsity=P, method="dual", **kw)
+    with pytest.raises(ValueError, match="`workers`"):
+        fd.jacobian(np.sin, x, sparsity=P, method="dual", workers=2)
+    with pytest.raises(TypeError, match="`batch_bytes`"):
+        fd.hessian(np.sum, x, sparsity=P, method="dual", batch_bytes=1.5)
+    with pytest.raises(ValueError, match="`x`"):
+        fd.jacobian(np.sin, [np.nan, 1.0, 2.0], sparsity=P, method="dual")
+
+    def g(v):
+        raise KeyError("mine")
+
+    with pytest.raises(KeyError, match="mine"):
+        fd.jacobian(g, x, sparsity=P, method="dual")
+    with pytest.raises(KeyError, match="mine"):
+        fd.hessian(g, x, sparsity=P, method="dual")
+    res = fd.jacobian(np.sin, x, sparsity=np.zeros((3, 3), dtype=bool), method="dual")
+    assert res.df.nnz == 0 and res.nfev == 1
+
+
+@pytest.mark.parametrize("method", ["dual", "complex"])
+def test_sparse_hessian_of_chained_rosenbrock_500_takes_three_colours(method):
+    n = 500
+    x = np.random.default_rng(0).uniform(-1.5, 1.5, n)
+    P = tridiagonal(n)
+    _, rows, cols = _sparse.pattern(P)
+    assert _sparse.hessian_colouring(n, rows, cols)[1] == 3
+    kw = {"vectorized": True} if method == "complex" else {}
+    res = fd.hessian(rosen_vec, x, sparsity=P, method=method, **kw)
+    exact = np.asarray(optimize.rosen_hess(x))
+    assert_honest_sparse(res, P, exact)
+    assert res.success.data.all()
+    for M in (res.df, res.error, res.status):
+        assert_symmetric_csr(M)
+    if method == "dual":
+        # ceil(n / SPARSE_HESSIAN_BLOCK) calls of H D, one for the bound
+        assert res.nfev == -(-n // _sparse.SPARSE_HESSIAN_BLOCK) + 1
+        assert np.all(res.error.data <= 1e-9 * np.abs(exact).max())
+
+
+def arrowhead_f(x):
+    """sum exp(x_0 x_i) over i >= 1, plus sum x^3: the Hessian is an arrowhead."""
+    return np.sum(np.exp(x[0] * x[1:])) + np.sum(x**3)
+
+
+def arrowhead_hess(x):
+    e = np.exp(x[0] * x[1:])
+    H = np.diag(6 * x)
+    H[0, 0] += np.sum(x[1:] ** 2 * e)
+    H[1:, 1:] += np.diag(x[0] ** 2 * e)
+    H[0, 1:] += e + x[0] * x[1:] * e
+    H[1:, 0] = H[0, 1:]
+    return H
+
+
+@pytest.mark.parametrize("method", ["dual", "complex"])
+def test_sparse_hessian_of_an_arrowhead_takes_two_colours(method):
+    n = 40
+    x = np.linspace(-0.5, 0.6, n)
+    P = np.eye(n, dtype=bool)
+    P[0, :] = P[:, 0] = True
+    res = fd.hessian(arrowhead_f, x, sparsity=P, method=method)
+    assert_honest_sparse(res, P, arrowhead_hess(x))
+    assert res.success.data.all()
+    assert_symmetric_csr(res.df)
+    if method == "complex":
+        dense = fd.hessian(arrowhead_f, x, method=method)
+        # two colours: a level of the complex-step ladder costs 2 directions x points x n
+        # evaluations where the dense one costs n directions x points x n
+        assert res.nfev < dense.nfev / 5
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 9), density=st.floats(0.0, 0.7), seed=st.integers(0, 2**31))
+def test_dual_hessian_random_pattern_against_analytic(n, density, seed):
+    rng = np.random.default_rng(seed)
+    mask = random_symmetric_pattern(n, density, rng)
+    f, hess = coupled_f(mask, rng.uniform(-2, 2, (n, n)))
+    x = rng.uniform(-1.5, 1.5, n)
+    res = fd.hessian(f, x, sparsity=mask, method="dual")
+    assert_honest_sparse(res, mask, hess(x))
+    assert res.success.data.all()
+    assert_symmetric_csr(res.df)
+    dense = fd.hessian(f, x, method="dual")
+    r, c = np.nonzero(mask)
+    assert np.all(np.abs(res.df.data - dense.df[r, c]) <= res.error.data + dense.error[r, c])
+
+
+def test_dual_hessian_blocks_fallback_and_empty_pattern():
+    n = 30
+    x = np.linspace(0.25, 2.0, n)
+    P = tridiagonal(n)
+    exact = fd.hessian(tridiagonal_f, x, method="dual")
+    one = fd.hessian(tridiagonal_f, x, sparsity=P, method="dual")
+    # a smaller batch_bytes: blocks of fewer coordinates, the same numbers
+    small = fd.hessian(tridiagonal_f, x, sparsity=P, method="dual", batch_bytes=8 * n * 30)
+    assert small.nfev > one.nfev
+    np.testing.assert_array_equal(small.df.data, one.df.data)
+    r, c = np.nonzero(P.toarray())
+    assert np.all(np.abs(one.df.data - exact.df[r, c]) <= one.error.data + exact.error[r, c])
+
+    def g(v):  # np.sort: the nested-Dual path
+        return np.sum(np.sort(v) ** 3)
+
+    y = np.array([0.3, -0.2, 1.5, 0.9])
+    res = fd.hessian(g, y, sparsity=np.eye(4, dtype=bool), method="dual")
+    np.testing.assert_array_equal(res.df.diagonal(), 6 * y)
+    assert res.success.data.all()
+    res = fd.hessian(g, y, sparsity=np.zeros((4, 4), dtype=bool), method="dual")
+    assert res.df.nnz == 0 and res.nfev == 1
+    with pytest.raises(ValueError, match="scalar"):
+        fd.hessian(np.sin, y, sparsity=np.eye(4, dtype=bool), method="dual")
+
+
+def test_dual_sparse_colours_go_in_chunks_under_batch_bytes():
+    n = 12
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1.0, 1.0, n)
+    mask = np.ones((n, n), dtype=bool)  # n colours: more than one call's partials
+    A = rng.uniform(-2, 2, (n, n))
+
+    def f(v):
+        return A @ np.sin(v) + v**3
+
+    full = fd.jacobian(f, x, sparsity=mask, method="dual")
+    small = fd.jacobian(f, x, sparsity=mask, method="dual", batch_bytes=8 * n * 5)
+    assert full.nfev == 2 and small.nfev == 2 * 3  # colours in chunks of 5: 3 chunks
+    np.testing.assert_array_equal(small.df.data, full.df.data)
+    exact = A * np.cos(x) + np.diag(3 * x**2)
+    assert_honest_sparse(small, mask, exact)
+    f2, hess = coupled_f(mask, A)
+    big = fd.hessian(f2, x, sparsity=mask, method="dual")
+    chunked = fd.hessian(f2, x, sparsity=mask, method="dual", batch_bytes=8 * n * 30)
+    assert chunked.nfev > big.nfev
+    for res in (big, chunked):
+        assert_honest_sparse(res, mask, hess(x))
+        assert res.success.data.all()
+        assert_symmetric_csr(res.df)
+    np.testing.assert_array_equal(chunked.df.data, big.df.data)

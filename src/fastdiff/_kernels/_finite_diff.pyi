@@ -173,3 +173,9 @@ def colour_columns(
     row_ptr: NDArray[np.intp],
     col_idx: NDArray[np.intp],
 ) -> tuple[NDArray[np.intp], int]: ...
+def star_colour(
+    row_ptr: NDArray[np.intp], col_idx: NDArray[np.intp]
+) -> tuple[NDArray[np.intp], int]: ...
+def star_unique(
+    row_ptr: NDArray[np.intp], col_idx: NDArray[np.intp], colour: NDArray[np.intp]
+) -> NDArray[np.intp]: ...

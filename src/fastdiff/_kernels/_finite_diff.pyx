@@ -16,6 +16,7 @@ from fastdiff._kernels.fastdiff cimport (
     FD_COMPLEX_MAX_COLS, fd_complex_step, fd_contour, fd_fornberg_weights, fd_ladder_config, fd_ladder_init, fd_ladder_points,
     fd_ladder_points_groups, fd_ladder_prepare, fd_ladder_results, fd_ladder_set_pair, fd_ladder_state,
     fd_ladder_update, fd_ladder_update_groups, fd_status_codes, fd_colour_columns, fd_status_messages, fd_status_names,
+    fd_star_colour, fd_star_unique,
 )
 
 OFFSETS_NONFINITE = FD_OFFSETS_NONFINITE
@@ -579,3 +580,31 @@ def colour_columns(Py_ssize_t nrows, const Py_ssize_t[::1] col_ptr, const Py_ssi
         ncolours = fd_colour_columns(nrows, ncols, &col_ptr[0], ri, &row_ptr[0], ci, &cv[0],
                                      &wv[0])
     return colour, int(ncolours)
+
+
+def star_colour(const Py_ssize_t[::1] row_ptr, const Py_ssize_t[::1] col_idx):
+    """(colour per vertex, number of colours) of a symmetric pattern given as CSR (np.intp)."""
+    cdef Py_ssize_t n = row_ptr.shape[0] - 1, ncolours
+    colour = np.zeros(n, dtype=np.intp)
+    work = np.empty(4 * n + 1, dtype=np.intp)
+    cdef Py_ssize_t[::1] cv = colour, wv = work
+    cdef const Py_ssize_t *ci = &col_idx[0] if col_idx.shape[0] else NULL
+    if n == 0:
+        return colour, 0
+    with nogil:
+        ncolours = fd_star_colour(n, &row_ptr[0], ci, &cv[0], &wv[0])
+    return colour, int(ncolours)
+
+
+def star_unique(const Py_ssize_t[::1] row_ptr, const Py_ssize_t[::1] col_idx,
+                const Py_ssize_t[::1] colour):
+    """Per stored entry (i, j): 1 where j is the only entry of row i of its colour (np.intp)."""
+    cdef Py_ssize_t n = row_ptr.shape[0] - 1, nnz = col_idx.shape[0]
+    unique = np.zeros(nnz, dtype=np.intp)
+    work = np.empty(2 * n, dtype=np.intp)
+    cdef Py_ssize_t[::1] uv = unique, wv = work
+    if n == 0 or nnz == 0:
+        return unique
+    with nogil:
+        fd_star_unique(n, &row_ptr[0], &col_idx[0], &colour[0], &uv[0], &wv[0])
+    return unique

@@ -186,3 +186,7 @@ cdef extern from "fastdiff.h" nogil:
                                  const Py_ssize_t *row_idx, const Py_ssize_t *row_ptr,
                                  const Py_ssize_t *col_idx, Py_ssize_t *colour,
                                  Py_ssize_t *work)
+    Py_ssize_t fd_star_colour(Py_ssize_t n, const Py_ssize_t *row_ptr, const Py_ssize_t *col_idx,
+                              Py_ssize_t *colour, Py_ssize_t *work)
+    void fd_star_unique(Py_ssize_t n, const Py_ssize_t *row_ptr, const Py_ssize_t *col_idx,
+                        const Py_ssize_t *colour, Py_ssize_t *unique, Py_ssize_t *work)
