@@ -705,6 +705,43 @@ def test_assigning_into_a_sum_with_a_constant_leaves_the_operand_alone():
     assert r.df.tolist() == [2.0, 2.0, 3.0, 3.0]  # v0: v and w; v1: v and y
 
 
+def _write_through_views(v):
+    c = np.array([1.0, 2.0, 3.0, 4.0])
+    w = v + c  # shares v's partials until written
+    z = w[1:]
+    z[0] = 5.0 * v[0]  # reaches w[1]: value and partials
+    u = (v * 2.0).reshape(2, 2).T
+    u[1, 0] = v[3] * v[2]  # reaches element 1 of the product
+    s = v[1:]
+    s[1] = 3.0 * v[0]  # writes into v itself: v[2] = 3 v0 for what follows
+    m = np.array([[1.0, 2.0, 3.0, 4.0], [0.0, -1.0, 0.5, 2.0]])
+    return np.concatenate([w, (v * 2.0).reshape(2, 2).T.ravel() * 0.0 + u.T.ravel(), m @ v, v])
+
+
+def test_assignment_into_a_view_reaches_the_base_arrays_partials():
+    # NumPy semantics: writing into a slice, reshape or transpose of an array writes into the
+    # array. The values did; the partials must too (a derived array's partials shared with an
+    # operand are owned before a view is taken), and x's unit-seed structure must stop
+    # counting once a view of x is written (m @ v then multiplies the real tangents).
+    x = np.array([0.7, -1.3, 2.1, 0.4])
+    r = fd.jacobian(_write_through_views, x, method="dual")
+    ref = dual_jacobian(lambda v: _write_through_views(np.asarray(v)), x.astype(object))
+    ref_df = np.asarray(ref.df, dtype=float)
+    assert np.allclose(r.df, ref_df, rtol=16 * EPS, atol=0.0)  # a few roundings each
+    # spot checks by hand: d w[1] / d x0 = 5, d v[2] / d x0 = 3 (x itself was written)
+    assert r.df[1].tolist() == [5.0, 0.0, 0.0, 0.0]
+    assert r.df[-2].tolist() == [3.0, 0.0, 0.0, 0.0]
+    assert np.all(np.abs(r.df - ref_df) <= r.error)
+    # the same on a DualArray made by hand: (x + c)[1:] written, then the base read
+    d, p = seeded(np.zeros(3))
+    y, q = seeded(np.ones(1), seed=1)
+    base = d + np.arange(3.0)
+    base[1:][0] = y[0]
+    np.testing.assert_array_equal(base.value, [0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(base.partials, [p[0], q[0], p[2]])
+    np.testing.assert_array_equal(d.partials, p)  # the operand keeps its own
+
+
 def test_jacobian_bound_kernel_is_the_numpy_expression():
     # fd_dualarray_bound: gamma * mag[:, groups] + eps |df| on transposed (strided) views, in
     # one pass, counting the entries where df or the bound is not finite

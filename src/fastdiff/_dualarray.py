@@ -93,7 +93,10 @@ class DualArray:
     # _unit: -1, or an offset u: tangent rows u .. u + size - 1 are the unit seeds of the flat
     # elements, every other row is zero (x itself in a whole-x chunk, and its slices and
     # reshapes): products and sums with it scatter instead of multiplying zeros.
-    __slots__ = ("_abs", "_eye", "_k", "_n", "_t", "_tag", "_unit", "_v")
+    # _family: None, or a one-element list [valid] shared by an array with _eye/_unit and
+    # every view of it (they share its tangents' memory): an assignment into any of them sets
+    # it False, and the structure flags of the whole family stop counting (`_unit_of`).
+    __slots__ = ("_abs", "_eye", "_family", "_k", "_n", "_t", "_tag", "_unit", "_v")
     __array_priority__ = 1000.0
 
     def __init__(self, value: Any, partials: Any) -> None:
@@ -111,6 +114,7 @@ class DualArray:
         self._abs = False
         self._eye = False
         self._unit = -1
+        self._family = None
 
     # Constructors ---------------------------------------------------------------------
     @classmethod
@@ -126,6 +130,7 @@ class DualArray:
         r._abs = absolute
         r._eye = False
         r._unit = -1
+        r._family = None
         return r
 
     def _like(self, v: Any, t: np.ndarray, cost: int = 1, base: int | None = None) -> DualArray:
@@ -138,7 +143,25 @@ class DualArray:
         r._abs = self._abs
         r._eye = False
         r._unit = -1
+        r._family = None
         return r
+
+    def _view(self, v: Any, t: np.ndarray) -> DualArray:
+        """A view of self (values v and tangents t taken from `_viewed()` arrays): it joins
+        self's family, so that an assignment into either reaches the other's structure."""
+        r = self._like(v, t, 0)
+        r._family = self._family
+        return r
+
+    def _viewed(self) -> np.ndarray:
+        """self's tangents, made writeable before a view of them is taken (a view's
+        assignment must reach self's partials as it reaches self's values), with the family
+        of a structured array started."""
+        if not self._t.flags.writeable:  # shared with an operand (x + c): own them now
+            self._t = self._t.copy()
+        if self._family is None and (self._unit >= 0 or self._eye):
+            self._family = [True]
+        return self._t
 
     @property
     def _second(self) -> bool:
@@ -217,14 +240,14 @@ class DualArray:
             raise TypeError("a DualArray cannot index: indices must be integers or masks")
         tkey = (slice(None), *key) if isinstance(key, tuple) else (slice(None), key)
         v = self._v[key]
-        t = self._t[tkey]
         if np.ndim(v) == 0 and not self._second and not self._abs:
-            return _dual.make(float(v), t.tolist(), self._tag)
-        r = self._like(v, t, 0)
-        if self._unit >= 0 and type(key) is slice and self._v.ndim == 1 and key.step in (None, 1):
+            return _dual.make(float(v), self._t[tkey].tolist(), self._tag)
+        r = self._view(v, self._viewed()[tkey])
+        unit = _unit_of(self)
+        if unit >= 0 and type(key) is slice and self._v.ndim == 1 and key.step in (None, 1):
             start, stop, _ = key.indices(self._v.shape[0])
             if stop > start:  # a contiguous run of the elements: their seeds, shifted
-                r._unit = self._unit + start
+                r._unit = unit + start
         return r
 
     def __setitem__(self, key: Any, item: Any) -> None:
@@ -237,6 +260,8 @@ class DualArray:
             self._t = self._t.copy()
         self._eye = False
         self._unit = -1
+        if self._family is not None:  # self shares its memory with other arrays of the family
+            self._family[0] = False
         tkey = (slice(None), *key) if isinstance(key, tuple) else (slice(None), key)
         self._v[key] = iv
         self._t[tkey] = 0.0 if it is None else _align(it, np.ndim(self._v[key]))
@@ -293,10 +318,10 @@ class DualArray:
 
     # Arithmetic -----------------------------------------------------------------------
     def __neg__(self) -> DualArray:
-        return self._like(-self._v, self._t if self._abs else -self._t, 0)
+        return self._like(-self._v, _shared(self._t) if self._abs else -self._t, 0)
 
     def __pos__(self) -> DualArray:
-        return self
+        return self._like(self._v.copy(), _shared(self._t), 0)  # a new array, as for ndarrays
 
     def __abs__(self) -> DualArray:
         return _unary(_RULES["absolute"], self)
@@ -473,6 +498,18 @@ def _lift(x: Any, like: DualArray) -> tuple[Any, np.ndarray | None]:
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"a DualArray combines with real numbers only; got dtype {arr.dtype}.")
     return arr, None
+
+
+def _unit_of(x: Any) -> int:
+    """x's `_unit` offset, or -1 (not a DualArray, none, or an assignment into its family)."""
+    if type(x) is not DualArray or x._unit < 0:
+        return -1
+    return x._unit if x._family is None or x._family[0] else -1
+
+
+def _eye_of(x: Any) -> bool:
+    """x's `_eye` flag, unless an assignment into its family has voided it."""
+    return type(x) is DualArray and x._eye and (x._family is None or x._family[0])
 
 
 def _first(ops: tuple[Any, ...]) -> DualArray:
@@ -706,14 +743,14 @@ def _binop_core(name: str, a: Any, b: Any = None) -> Any:
             t = -_align(bt, nd) if sub else _shared(_align(bt, nd))
         elif bt is None:
             t = _shared(_align(at, nd))
-        elif type(b) is DualArray and b._unit >= 0 and (type(a) is not DualArray or a._unit < 0):
+        elif (ub := _unit_of(b)) >= 0 and _unit_of(a) < 0:
             # dA + dB with B's seeds on rows off .. off + size - 1 only: a copy, and those rows
             t = np.array(_full(_align(at, nd), vs))
-            off, blk = b._unit, _align(bt[b._unit : b._unit + b._v.size], nd)
-            t[off : off + b._v.size] += -blk if sub else blk
-        elif type(a) is DualArray and a._unit >= 0 and (type(b) is not DualArray or b._unit < 0):
+            blk = _align(bt[ub : ub + b._v.size], nd)
+            t[ub : ub + b._v.size] += -blk if sub else blk
+        elif (ua := _unit_of(a)) >= 0 and _unit_of(b) < 0:
             t = np.array(_full(-_align(bt, nd) if sub else _align(bt, nd), vs))
-            t[a._unit : a._unit + a._v.size] += _align(at[a._unit : a._unit + a._v.size], nd)
+            t[ua : ua + a._v.size] += _align(at[ua : ua + a._v.size], nd)
         else:
             t = _align(at, nd) + (-_align(bt, nd) if sub else _align(bt, nd))
         return like._like(v, _full(t, vs), 1, base)
@@ -834,8 +871,13 @@ def _reshape(a: Any, shape: Any = None, order: str = "C", newshape: Any = None) 
         raise TypeError(f"np.reshape on a DualArray supports order='C' only; got {order!r}.")
     x = _as_dualarray(a)
     v = x._v.reshape(shape)
-    r = x._like(v, x._t.reshape((x._t.shape[0], *v.shape)), 0)
-    r._unit = x._unit  # the same flat elements in the same order
+    t = x._t.reshape((x._t.shape[0], *v.shape))
+    if np.may_share_memory(t, x._t):  # a view (else reshape copied: nothing to share)
+        t = x._viewed().reshape((x._t.shape[0], *v.shape))
+        r = x._view(v, t)
+    else:
+        r = x._like(v, t, 0)
+    r._unit = _unit_of(x)  # the same flat elements in the same order
     return r
 
 
@@ -847,19 +889,19 @@ def _transpose(a: Any, axes: Any = None) -> DualArray:
     x = _as_dualarray(a)
     nd = x.ndim
     perm = tuple(range(nd))[::-1] if axes is None else tuple(operator.index(i) % nd for i in axes)
-    return x._like(x._v.transpose(perm), x._t.transpose((0, *(p + 1 for p in perm))), 0)
+    return x._view(x._v.transpose(perm), x._viewed().transpose((0, *(p + 1 for p in perm))))
 
 
 def _swapaxes(a: Any, axis1: int, axis2: int) -> DualArray:
     x = _as_dualarray(a)
     i, j = _norm_axis(axis1, x.ndim), _norm_axis(axis2, x.ndim)
-    return _map(x, lambda v: np.swapaxes(v, i, j), lambda t: np.swapaxes(t, i, j))
+    return x._view(np.swapaxes(x._v, i, j), np.swapaxes(x._viewed(), i, j))
 
 
 def _moveaxis(a: Any, source: Any, destination: Any) -> DualArray:
     x = _as_dualarray(a)
     s, d = _norm_axis(source, x.ndim), _norm_axis(destination, x.ndim)
-    return _map(x, lambda v: np.moveaxis(v, s, d), lambda t: np.moveaxis(t, s, d))
+    return x._view(np.moveaxis(x._v, s, d), np.moveaxis(x._viewed(), s, d))
 
 
 def _squeeze(a: Any, axis: Any = None) -> DualArray:
@@ -867,19 +909,19 @@ def _squeeze(a: Any, axis: Any = None) -> DualArray:
     ax = _norm_axis(axis, x.ndim)
     if ax is None:
         ax = tuple(i - x.ndim for i, n in enumerate(x.shape) if n == 1)
-    return _map(x, lambda v: np.squeeze(v, ax), lambda t: np.squeeze(t, ax))
+    return x._view(np.squeeze(x._v, ax), np.squeeze(x._viewed(), ax))
 
 
 def _expand_dims(a: Any, axis: Any) -> DualArray:
     x = _as_dualarray(a)
     v = np.expand_dims(x._v, axis)
-    return x._like(v, x._t.reshape((x._t.shape[0], *v.shape)), 0)
+    return x._view(v, x._viewed().reshape((x._t.shape[0], *v.shape)))
 
 
 def _broadcast_to(a: Any, shape: Any, subok: bool = False) -> DualArray:
     x = _as_dualarray(a)
     v = np.broadcast_to(x._v, shape)
-    return x._like(v, _full(x._t, v.shape), 0)
+    return x._like(v, _shared(_full(x._t, v.shape)), 0)  # read-only, as NumPy's
 
 
 def _sum(
@@ -1142,16 +1184,16 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
     # NumPy's matmul broadcasts the constant over the rows (measured on the MLP of tests/mlp.py:
     # 4-8x faster than gathering the rows into one GEMM, which needs a copy of the tangents)
     if at is not None:  # dA @ B
-        if type(a) is DualArray and a._unit >= 0 and not like._abs:
-            t = _unit_times(a._unit, av.shape, bv, at.shape[0])
+        if (ua := _unit_of(a)) >= 0 and not like._abs:
+            t = _unit_times(ua, av.shape, bv, at.shape[0])
         else:
             t = np.matmul(at, bv)
     if bt is not None:  # A @ dB
-        if bv.ndim == 1 and isinstance(b, DualArray) and b._eye and av.ndim == 2:
+        if bv.ndim == 1 and av.ndim == 2 and _eye_of(b):
             tb = av.T.view()  # (A e_j)_i = A[i, j]: no product at all; A is the caller's
             tb.flags.writeable = False  # (a read-only view: writes into r copy it first)
-        elif type(b) is DualArray and b._unit >= 0 and not like._abs and av.ndim == 2:
-            tb = _times_unit(av, b._unit, bv.shape, bt.shape[0])
+        elif (ub := _unit_of(b)) >= 0 and not like._abs and av.ndim == 2:
+            tb = _times_unit(av, ub, bv.shape, bt.shape[0])
         elif bv.ndim == 1:  # (m, n) @ A^T: one GEMM
             tb = bt @ av.T if av.ndim == 2 else bt @ av
         else:
