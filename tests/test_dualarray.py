@@ -763,3 +763,47 @@ def test_jacobian_bound_kernel_is_the_numpy_expression():
     assert bad == 2 + int(np.sum(groups == 0))
     with pytest.raises(ValueError, match="group index"):
         _dualarray.bound(df, mag, groups + 4, gamma)
+
+
+@pytest.mark.parametrize("mode", ["first", "second", "bound", "bound second"])
+def test_one_pass_arithmetic_is_the_numpy_arithmetic_bit_for_bit(mode, rng):
+    # fd_dualarray_arith (the `_arith` fast path of + - * / and squaring) promises the same
+    # expressions in the same order as the NumPy code of `_binop_general`: every tangent row,
+    # the second-order rows, the bound's magnitude rows and its error row, and the count
+    from fastdiff._dualarray import _arith, _binop, _binop_general, _square, _square_general
+
+    k = 3
+    second = "second" in mode
+    bound = "bound" in mode
+    m = k + (k * k if second else 0) + (1 if bound else 0)
+    tag = _dual.open_tag()
+    try:
+        for shape in [(), (5,), (2, 3)]:
+
+            def make(seed):
+                g = np.random.default_rng(seed)
+                t = g.normal(size=(m, *shape))
+                if bound:
+                    t = np.abs(t)
+                d = DualArray._make(g.normal(size=shape), t, k, tag, bound)
+                d._n = int(g.integers(0, 5))
+                return d
+
+            a, b = make(1), make(2)
+            c = rng.normal(size=shape)
+            pairs = [(a, b), (a, 2.5), (-1.5, b), (a, c), (c, b), (a, 3)]
+            if shape == (5,):  # views: rows of 4 elements, 5 apart
+                pairs.append((make(3)[1:], make(4)[:-1]))
+            for name in ["add", "subtract", "multiply", "divide"]:
+                for x, y in pairs:
+                    dual_divisor = type(y) is DualArray and name == "divide"
+                    assert (_arith(name, x, y) is None) == (second and dual_divisor)
+                    r, g = _binop(name, x, y), _binop_general(name, x, y)
+                    assert r._n == g._n, (name, shape)
+                    np.testing.assert_array_equal(r._v, g._v)
+                    np.testing.assert_array_equal(r._t, g._t, err_msg=f"{name} {shape}")
+            r, g = _square(a), _square_general(a)
+            assert r._n == g._n
+            np.testing.assert_array_equal(r._t, g._t)
+    finally:
+        _dual.close_tag(tag)

@@ -686,8 +686,18 @@ def _binary_rule(rule: int, a: Any, b: Any) -> DualArray:
 
 def _binop(name: str, a: Any, b: Any = None) -> Any:
     """add, subtract, multiply, divide, power (and their unary cousins) with broadcasting."""
-    if a is b and name == "multiply" and type(a) is DualArray:
+    if type(a) is DualArray and (
+        (a is b and name == "multiply") or (name == "power" and type(b) in _REAL and b == 2)
+    ):
         return _square(a)
+    r = _arith(name, a, b)
+    return _binop_general(name, a, b) if r is None else r
+
+
+def _binop_general(name: str, a: Any, b: Any = None) -> Any:
+    """`_binop` in NumPy expressions, for every operand `_arith` leaves out."""
+    if a is b and name == "multiply" and type(a) is DualArray:
+        return _square_general(a)
     r = _binop_core(name, a, b)
     if type(r) is not DualArray or not r._abs or name not in _ROUNDED:
         return r
@@ -794,10 +804,129 @@ def _shared(t: np.ndarray) -> np.ndarray:
     return t
 
 
+_ARITH_OPS = {
+    "add": _dualarray.ARITH_ADD,
+    "subtract": _dualarray.ARITH_SUB,
+    "multiply": _dualarray.ARITH_MUL,
+    "divide": _dualarray.ARITH_DIV,
+    "true_divide": _dualarray.ARITH_DIV,
+}
+_DIV = _dualarray.ARITH_DIV
+_SHARING = (_dualarray.ARITH_ADD, _dualarray.ARITH_SUB)
+# roundings of each operation (`_n`): with two dual operands, and with one
+_COST2 = {_dualarray.ARITH_ADD: 1, _dualarray.ARITH_SUB: 1, _dualarray.ARITH_MUL: 2, _DIV: 3}
+
+
+def _constant(c: Any, shape: tuple[int, ...]) -> Any:
+    """A constant operand the one-pass kernel takes (a float, or a float64 array of `shape`),
+    or None."""
+    tc = type(c)
+    if tc is float:
+        return c
+    if tc is int and -(2**53) <= c <= 2**53:
+        return float(c)
+    if tc is np.float64:
+        return float(c)
+    if tc is np.ndarray and c.dtype == np.float64 and c.shape == shape:
+        return c
+    return None
+
+
+def _plain(x: DualArray) -> bool:
+    """x's values are a float64 ndarray (not np.max's NumPy scalar) and it has partials."""
+    return type(x._v) is np.ndarray and x._v.dtype == _F64 and x._t.shape[0] > 0
+
+
+_F64 = np.dtype(np.float64)
+_REAL = (int, float)
+
+
+def _fresh(like: DualArray, v: np.ndarray, t: np.ndarray, n: int) -> DualArray:
+    r = object.__new__(DualArray)
+    r._v = v
+    r._t = t
+    r._k = like._k
+    r._tag = like._tag
+    r._n = n
+    r._abs = like._abs
+    r._eye = False
+    r._unit = -1
+    r._family = None
+    return r
+
+
+def _arith(name: str, a: Any, b: Any) -> DualArray | None:
+    """+ - * / of operands of one shape (DualArrays, floats, float64 arrays) in one C pass
+    (fd_dualarray_arith: the arithmetic of `_binop_core` and the bound's step of `_binop`),
+    or None where the general code must run (broadcasting, other types, a second-order
+    divisor, mismatched tags)."""
+    op = _ARITH_OPS.get(name)
+    if op is None:
+        return None
+    da, db = type(a) is DualArray, type(b) is DualArray
+    if (da and not _plain(a)) or (db and not _plain(b)):
+        return None
+    if da and db:
+        if a._tag != b._tag or a._t.shape[0] != b._t.shape[0] or a._v.shape != b._v.shape:
+            return None
+        if op == _DIV and a._second:
+            return None  # through the reciprocal (its second derivative)
+        like, av, at, bv, bt = a, a._v, a._t, b._v, b._t
+        n = (a._n if a._n > b._n else b._n) + _COST2[op]
+    elif da:
+        bv = _constant(b, a._v.shape)
+        if bv is None:
+            return None
+        like, av, at, bt = a, a._v, a._t, None
+        n = a._n + 1
+        if op in _SHARING and not a._abs:  # x +- c: x's tangents, shared
+            v = av + bv if op == _dualarray.ARITH_ADD else av - bv
+            return _fresh(a, np.asarray(v), _shared(at), n)
+    elif db:
+        av = _constant(a, b._v.shape)
+        if av is None or (op == _DIV and b._second):
+            return None
+        like, at, bv, bt = b, None, b._v, b._t
+        n = b._n + (2 if op == _DIV else 1)
+        if op in _SHARING and not b._abs:  # c + x shares x's tangents; c - x negates them
+            if op == _dualarray.ARITH_ADD:
+                return _fresh(b, np.asarray(av + bv), _shared(bt), n)
+            return _fresh(b, np.asarray(av - bv), -bt, n)
+    else:
+        return None
+    m = like._t.shape[0]
+    v, t = _dualarray.arith(
+        op, av, at, bv, bt, m, like._k, m - like._abs != like._k, like._abs, _unit(n), like._v.shape
+    )
+    return _fresh(like, v, t, n)
+
+
 def _square(x: DualArray) -> DualArray:
     """x * x (and x**2, np.square): the product rule of `_binop` with both operands x, in one
     pass: 2 x x', 2 x' x' in the second-order rows, and in the bound's evaluation the value
-    errors E x' + x' E of the two factors (the same arithmetic, bit for bit, fewer calls)."""
+    errors E x' + x' E of the two factors (the same arithmetic, bit for bit, in one C pass)."""
+    m = x._t.shape[0]
+    if _plain(x):
+        n = x._n + 2
+        v, t = _dualarray.arith(
+            _dualarray.ARITH_SQUARE,
+            x._v,
+            x._t,
+            x._v,
+            None,
+            m,
+            x._k,
+            m - x._abs != x._k,
+            x._abs,
+            _unit(n),
+            x._v.shape,
+        )
+        return _fresh(x, v, t, n)
+    return _square_general(x)
+
+
+def _square_general(x: DualArray) -> DualArray:
+    """`_square` in NumPy expressions."""
     xv = x._v
     v = xv * xv
     t = (2.0 * (np.abs(xv) if x._abs else xv)) * x._t
@@ -932,7 +1061,10 @@ def _sum(
     ax = _norm_axis(axis, x.ndim)
     if ax is None:
         ax = tuple(range(-x.ndim, 0))
-    s = _map(x, lambda v: v.sum(ax, keepdims=keepdims), lambda t: t.sum(ax, keepdims=keepdims))
+    if x._v.ndim == 1 and not keepdims:  # the same reductions, fewer calls
+        s = x._like(x._v.sum(), x._t.sum(-1), 0)
+    else:
+        s = _map(x, lambda v: v.sum(ax, keepdims=keepdims), lambda t: t.sum(ax, keepdims=keepdims))
     length = x.size // max(s.size, 1)
     s._n += max(length - 1, 0)  # recursive summation: L - 1 roundings
     if x._abs:

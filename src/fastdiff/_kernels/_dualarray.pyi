@@ -22,6 +22,26 @@ def binary(
     rule: int, xv: NDArray[np.float64], yv: NDArray[np.float64], second: bool
 ) -> tuple[NDArray[np.float64], ...]: ...
 
+ARITH_ADD: int
+ARITH_SUB: int
+ARITH_MUL: int
+ARITH_DIV: int
+ARITH_SQUARE: int
+
+def arith(
+    op: int,
+    av: NDArray[np.float64] | float,
+    at: NDArray[np.float64] | None,
+    bv: NDArray[np.float64] | float,
+    bt: NDArray[np.float64] | None,
+    m: int,
+    k: int,
+    second: bool,
+    absmode: bool,
+    u: float,
+    shape: tuple[int, ...],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
 # The block pool for the dual verbs' large temporaries (NumPy's NEP 49 memory handler).
 POOL_MIN_BYTES: int
 POOL_MAX_BYTES: int

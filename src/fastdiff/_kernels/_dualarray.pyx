@@ -7,6 +7,12 @@ cimport numpy as cnp
 cnp.import_array()
 
 from fastdiff._kernels.fastdiff cimport (
+    FD_ARITH_ADD,
+    FD_ARITH_DIV,
+    FD_ARITH_MUL,
+    FD_ARITH_SQUARE,
+    FD_ARITH_SUB,
+    fd_dualarray_arith,
     fd_dualarray_binary,
     fd_dualarray_bound,
     fd_dualarray_unary,
@@ -106,6 +112,80 @@ def binary(int rule, const double[::1] xv, const double[::1] yv, bint second):
         with nogil:
             fd_dualarray_binary(rule, count, &xv[0], &yv[0], ptrs)
     return tuple(out)
+
+
+ARITH_ADD, ARITH_SUB, ARITH_MUL, ARITH_DIV, ARITH_SQUARE = (
+    FD_ARITH_ADD, FD_ARITH_SUB, FD_ARITH_MUL, FD_ARITH_DIV, FD_ARITH_SQUARE)
+
+
+cdef cnp.ndarray _values(object x, tuple shape):
+    """A float64 value operand as a C-contiguous array of `shape`."""
+    cdef cnp.ndarray a = <cnp.ndarray?>x
+    if a.dtype.num != cnp.NPY_DOUBLE or (<object>a).shape != shape:
+        raise ValueError("arith: values must be float64 arrays of one shape, or floats")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        a = np.ascontiguousarray(a)
+    return a
+
+
+cdef cnp.ndarray _rows(object t, Py_ssize_t m, tuple shape):
+    """Tangents (m,) + shape, float64, each row contiguous (a copy only if not)."""
+    cdef cnp.ndarray a = <cnp.ndarray?>t
+    if a.dtype.num != cnp.NPY_DOUBLE or (<object>a).shape != (m,) + shape:
+        raise ValueError("arith: tangents must be float64 of shape (m,) + the values' shape")
+    cdef Py_ssize_t step = 8, d
+    cdef bint ok = cnp.PyArray_ISALIGNED(a) and a.strides[0] >= 0 and a.strides[0] % 8 == 0
+    for d in range(a.ndim - 1, 0, -1):
+        if a.shape[d] != 1 and a.strides[d] != step:
+            ok = False
+        step *= a.shape[d]
+    return a if ok else np.ascontiguousarray(a)
+
+
+def arith(int op, av, at, bv, bt, Py_ssize_t m, Py_ssize_t k, bint second, bint absmode,
+          double u, tuple shape):
+    """(values, tangents) of av op bv (op one of ARITH_*; bv ignored for ARITH_SQUARE) on
+    operands of one `shape` (arrays, or floats), tangents (m,) + shape or None (a constant):
+    one pass of fd_dualarray_arith."""
+    if op < FD_ARITH_ADD or op > FD_ARITH_SQUARE or (at is None and bt is None) \
+            or (op == FD_ARITH_SQUARE and at is None) or m < 1 or k < 0:
+        raise ValueError("arith: bad operation or operands")
+    if (second and (k + k * k > m)) or (absmode and m < 2):
+        raise ValueError("arith: too few rows for the second-order or bound terms")
+    if op == FD_ARITH_SQUARE:
+        bv, bt = av, None
+    cdef cnp.ndarray aa, ab, ta, tb
+    cdef double sa = 0.0, sb = 0.0
+    cdef const double *pa = &sa
+    cdef const double *pb = &sb
+    cdef const double *pta = NULL
+    cdef const double *ptb = NULL
+    cdef Py_ssize_t a_s = 0, b_s = 0, lda = 0, ldb = 0
+    if type(av) is float:
+        sa = av
+    else:
+        aa = _values(av, shape)
+        pa, a_s = <const double *>cnp.PyArray_DATA(aa), 1
+    if type(bv) is float:
+        sb = bv
+    else:
+        ab = _values(bv, shape)
+        pb, b_s = <const double *>cnp.PyArray_DATA(ab), 1
+    if at is not None:
+        ta = _rows(at, m, shape)
+        pta, lda = <const double *>cnp.PyArray_DATA(ta), ta.strides[0] // 8
+    if bt is not None:
+        tb = _rows(bt, m, shape)
+        ptb, ldb = <const double *>cnp.PyArray_DATA(tb), tb.strides[0] // 8
+    cdef cnp.ndarray v = np.empty(shape)
+    cdef cnp.ndarray t = np.empty((m,) + shape)
+    cdef Py_ssize_t count = v.size
+    if count:
+        with nogil:
+            fd_dualarray_arith(op, count, m, k, second, absmode, pa, a_s, pta, lda, pb, b_s,
+                               ptb, ldb, u, <double *>cnp.PyArray_DATA(v),
+                               <double *>cnp.PyArray_DATA(t))
+    return v, t
 
 
 # ---------------------------------------------------------------------------------------------
