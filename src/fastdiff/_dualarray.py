@@ -21,6 +21,7 @@ array is a Dual with that tag, so scalar code that indexes x[0], x[1] still work
 
 from __future__ import annotations
 
+import functools
 import operator
 import string
 from collections.abc import Callable
@@ -96,7 +97,9 @@ class DualArray:
     # _family: None, or a one-element list [valid] shared by an array with _eye/_unit and
     # every view of it (they share its tangents' memory): an assignment into any of them sets
     # it False, and the structure flags of the whole family stop counting (`_unit_of`).
-    __slots__ = ("_abs", "_eye", "_family", "_k", "_n", "_t", "_tag", "_unit", "_v")
+    # _lane: None, or (m1, k2, missed) for the bound's magnitudes carried in the same
+    # evaluation (a magnitude lane, see `_Lane`).
+    __slots__ = ("_abs", "_eye", "_family", "_k", "_lane", "_n", "_t", "_tag", "_unit", "_v")
     __array_priority__ = 1000.0
 
     def __init__(self, value: Any, partials: Any) -> None:
@@ -115,6 +118,7 @@ class DualArray:
         self._eye = False
         self._unit = -1
         self._family = None
+        self._lane = None
 
     # Constructors ---------------------------------------------------------------------
     @classmethod
@@ -131,9 +135,12 @@ class DualArray:
         r._eye = False
         r._unit = -1
         r._family = None
+        r._lane = None
         return r
 
     def _like(self, v: Any, t: np.ndarray, cost: int = 1, base: int | None = None) -> DualArray:
+        if self._lane is not None:  # general code knows no lanes: the verb evaluates again
+            _lane_miss(self._lane)
         r = object.__new__(DualArray)
         r._v = np.asarray(v, dtype=np.float64)
         r._t = t
@@ -144,12 +151,14 @@ class DualArray:
         r._eye = False
         r._unit = -1
         r._family = None
+        r._lane = None
         return r
 
     def _view(self, v: Any, t: np.ndarray) -> DualArray:
         """A view of self (values v and tangents t taken from `_viewed()` arrays): it joins
-        self's family, so that an assignment into either reaches the other's structure."""
-        r = self._like(v, t, 0)
+        self's family, so that an assignment into either reaches the other's structure.
+        Rows map alike, so a view keeps a magnitude lane."""
+        r = _fresh(self, np.asarray(v, dtype=np.float64), t, self._n)
         r._family = self._family
         return r
 
@@ -240,7 +249,7 @@ class DualArray:
             raise TypeError("a DualArray cannot index: indices must be integers or masks")
         tkey = (slice(None), *key) if isinstance(key, tuple) else (slice(None), key)
         v = self._v[key]
-        if np.ndim(v) == 0 and not self._second and not self._abs:
+        if np.ndim(v) == 0 and not self._second and not self._abs and self._lane is None:
             return _dual.make(float(v), self._t[tkey].tolist(), self._tag)
         r = self._view(v, self._viewed()[tkey])
         unit = _unit_of(self)
@@ -318,10 +327,10 @@ class DualArray:
 
     # Arithmetic -----------------------------------------------------------------------
     def __neg__(self) -> DualArray:
-        return self._like(-self._v, _shared(self._t) if self._abs else -self._t, 0)
+        return _negative(self)
 
     def __pos__(self) -> DualArray:
-        return self._like(self._v.copy(), _shared(self._t), 0)  # a new array, as for ndarrays
+        return _positive(self)
 
     def __abs__(self) -> DualArray:
         return _unary(_RULES["absolute"], self)
@@ -610,6 +619,8 @@ def _norm_axis(axis: Any, ndim: int) -> Any:
 def _unary(rule: int, x: DualArray) -> DualArray:
     xv = np.ascontiguousarray(x._v).reshape(-1)
     m = x._t.shape[0]
+    if x._lane is not None:
+        return _unary_lane(rule, x, xv, m)
     second = x._second
     if x._abs:
         # tangent rows are magnitudes >= 0: |f' t| = |f'| t, plus the factor's own rounding,
@@ -632,6 +643,23 @@ def _unary(rule: int, x: DualArray) -> DualArray:
         t1 = x._t[: x._k]
         _add_second(r, _mag(dd.reshape(x._v.shape), x) * _outer(t1, t1))
     return r
+
+
+def _unary_lane(rule: int, x: DualArray, xv: np.ndarray, m: int) -> DualArray:
+    """`_unary` on both lanes: the plain rows as `_unary` does them, the magnitude rows as it
+    does in the bound's evaluation (the same kernels, the same second-order terms)."""
+    m1, k2, _ = x._lane
+    k = x._k
+    xt = np.ascontiguousarray(x._t).reshape(m, -1)
+    v, _, dd, t1 = _dualarray.unary(rule, xv, xt[:m1], m1 != k)
+    _, dd2, t2 = _dualarray.unary_abs(rule, xv, xt[m1:], 2.0 / (x._n + 4), _unit(x._n + 2))
+    t = np.concatenate([t1, t2])
+    if m1 != k:
+        t[k : k + k * k] += dd * _outer(xt[:k], xt[:k])
+    if m - m1 - 1 != k2:
+        mk = xt[m1 : m1 + k2]
+        t[m1 + k2 : m1 + k2 + k2 * k2] += np.abs(dd2) * _outer(mk, mk)
+    return _fresh(x, v.reshape(x._v.shape), t.reshape(x._t.shape), x._n + 2)
 
 
 def _binary_rule(rule: int, a: Any, b: Any) -> DualArray:
@@ -852,7 +880,18 @@ def _fresh(like: DualArray, v: np.ndarray, t: np.ndarray, n: int) -> DualArray:
     r._eye = False
     r._unit = -1
     r._family = None
+    r._lane = like._lane
     return r
+
+
+class _LaneMiss(Exception):
+    """An operation without a magnitude lane met a lane array (raised inside f; the verb
+    then evaluates f twice, the plain way; `_Lane.missed` records it even if f catches it)."""
+
+
+def _lane_miss(lane: tuple[int, int, list[bool]]) -> None:
+    lane[2][0] = True
+    raise _LaneMiss("this operation has no magnitude lane")
 
 
 def _arith(name: str, a: Any, b: Any) -> DualArray | None:
@@ -879,7 +918,7 @@ def _arith(name: str, a: Any, b: Any) -> DualArray | None:
             return None
         like, av, at, bt = a, a._v, a._t, None
         n = a._n + 1
-        if op in _SHARING and not a._abs:  # x +- c: x's tangents, shared
+        if op in _SHARING and not a._abs and a._lane is None:  # x +- c: x's tangents, shared
             v = av + bv if op == _dualarray.ARITH_ADD else av - bv
             return _fresh(a, np.asarray(v), _shared(at), n)
     elif db:
@@ -888,16 +927,32 @@ def _arith(name: str, a: Any, b: Any) -> DualArray | None:
             return None
         like, at, bv, bt = b, None, b._v, b._t
         n = b._n + (2 if op == _DIV else 1)
-        if op in _SHARING and not b._abs:  # c + x shares x's tangents; c - x negates them
+        if op in _SHARING and not b._abs and b._lane is None:  # c + x shares; c - x negates
             if op == _dualarray.ARITH_ADD:
                 return _fresh(b, np.asarray(av + bv), _shared(bt), n)
             return _fresh(b, np.asarray(av - bv), -bt, n)
     else:
         return None
     m = like._t.shape[0]
-    v, t = _dualarray.arith(
-        op, av, at, bv, bt, m, like._k, m - like._abs != like._k, like._abs, _unit(n), like._v.shape
-    )
+    lane = like._lane
+    if lane is not None:
+        v, t = _dualarray.arith(
+            op, av, at, bv, bt, m, like._k, False, False, _unit(n), like._v.shape, lane[0], lane[1]
+        )
+    else:
+        v, t = _dualarray.arith(
+            op,
+            av,
+            at,
+            bv,
+            bt,
+            m,
+            like._k,
+            m - like._abs != like._k,
+            like._abs,
+            _unit(n),
+            like._v.shape,
+        )
     return _fresh(like, v, t, n)
 
 
@@ -908,6 +963,7 @@ def _square(x: DualArray) -> DualArray:
     m = x._t.shape[0]
     if _plain(x):
         n = x._n + 2
+        lane = (-1, 0) if x._lane is None else x._lane[:2]
         v, t = _dualarray.arith(
             _dualarray.ARITH_SQUARE,
             x._v,
@@ -920,6 +976,7 @@ def _square(x: DualArray) -> DualArray:
             x._abs,
             _unit(n),
             x._v.shape,
+            *lane,
         )
         return _fresh(x, v, t, n)
     return _square_general(x)
@@ -940,6 +997,14 @@ def _square_general(x: DualArray) -> DualArray:
         half = x._t[-1] * x._t[:-1]
         _value_errors(r, _EPS * np.abs(r._v), half + half, fresh=True)
     return r
+
+
+def _negative(x: DualArray) -> DualArray:
+    return x._like(-x._v, _shared(x._t) if x._abs else -x._t, 0)
+
+
+def _positive(x: DualArray) -> DualArray:
+    return x._like(x._v.copy(), _shared(x._t), 0)  # a new array, as for ndarrays
 
 
 def _power_const(x: DualArray, xv: Any, c: Any) -> DualArray:
@@ -1005,7 +1070,7 @@ def _reshape(a: Any, shape: Any = None, order: str = "C", newshape: Any = None) 
         t = x._viewed().reshape((x._t.shape[0], *v.shape))
         r = x._view(v, t)
     else:
-        r = x._like(v, t, 0)
+        r = _fresh(x, v, t, x._n)  # (a copy: rows map alike, so it keeps a lane)
     r._unit = _unit_of(x)  # the same flat elements in the same order
     return r
 
@@ -1061,6 +1126,12 @@ def _sum(
     ax = _norm_axis(axis, x.ndim)
     if ax is None:
         ax = tuple(range(-x.ndim, 0))
+    if x._lane is not None:  # the plain rows summed; the magnitude rows as in the bound's
+        v = np.asarray(x._v.sum(ax, keepdims=keepdims))
+        t = x._t.sum(ax, keepdims=keepdims)
+        length = x.size // max(v.size, 1)
+        t[-1] += (length * _EPS) * np.abs(x._v).sum(ax, keepdims=keepdims)
+        return _fresh(x, v, t, x._n + max(length - 1, 0))
     if x._v.ndim == 1 and not keepdims:  # the same reductions, fewer calls
         s = x._like(x._v.sum(), x._t.sum(-1), 0)
     else:
@@ -1726,3 +1797,102 @@ _FUNCTIONS: dict[Any, Callable[..., Any]] = {
     np.ones_like: _ones_like,
     np.atleast_2d: _atleast_2d,
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# Magnitude lanes: the bound's evaluation carried in the same call of f
+# ---------------------------------------------------------------------------------------------
+# A lane array (`_lane` = (m1, k2, missed)) holds the plain rows 0 .. m1 - 1 (k first-order
+# rows, second order when m1 > k) and after them the rows of the rounding bound's evaluation
+# (fastdiff._forward._magnitudes: k2 first-order magnitude rows, second order when more, the
+# values' error row last). The elementwise kernels (`_arith`, `_square`, `_unary`), `_sum`
+# and the views compute both lanes in one pass. Every other operation runs twice, once on
+# each lane as an ordinary array (`_laned`): each lane then gets exactly the arithmetic of
+# its own evaluation, so the numbers are those of the two separate calls of f.
+
+
+def _lane_part(x: DualArray, part: int) -> DualArray:
+    """Lane `part` of x (0: the plain rows, 1: the bound's) as an ordinary DualArray."""
+    m1, k2, _ = x._lane
+    r = object.__new__(DualArray)
+    r._v = x._v
+    r._tag = x._tag
+    r._n = x._n
+    r._family = x._family
+    r._lane = None
+    if part == 0:
+        r._t, r._k, r._abs, r._eye, r._unit = x._t[:m1], x._k, False, x._eye, x._unit
+    else:
+        r._t, r._k, r._abs, r._eye, r._unit = x._t[m1:], k2, True, False, -1
+    return r
+
+
+def _lane_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    for a in (*args, *kwargs.values()):
+        if type(a) is DualArray:
+            if a._lane is not None:
+                return a._lane
+        elif type(a) is list or type(a) is tuple:
+            for b in a:
+                if type(b) is DualArray and b._lane is not None:
+                    return b._lane
+    return None
+
+
+def _lane_args(a: Any, part: int) -> Any:
+    if type(a) is DualArray:
+        return _lane_part(a, part) if a._lane is not None else a
+    if type(a) is list or type(a) is tuple:
+        return type(a)(_lane_args(b, part) for b in a)
+    return a
+
+
+def _lane_merge(plain: Any, bound: Any, lane: Any) -> Any:
+    """One lane result from the two lanes' results of an operation."""
+    if isinstance(plain, Dual) and type(bound) is DualArray:  # a 0-d first-order index
+        p = np.asarray(plain.partials, np.float64)
+        plain = DualArray._make(np.asarray(float(plain.value)), p, p.shape[0], bound._tag)
+    if type(plain) is DualArray and type(bound) is DualArray:
+        t = np.concatenate((_full(plain._t, plain._v.shape), _full(bound._t, bound._v.shape)))
+        r = _fresh(plain, plain._v, t, bound._n)
+        r._lane = lane
+        return r
+    if type(plain) in (list, tuple) and type(bound) is type(plain):
+        return type(plain)(_lane_merge(p, b, lane) for p, b in zip(plain, bound, strict=True))
+    return plain  # no partials: values, shapes, booleans
+
+
+def _laned(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """fn on each lane of its lane operands, the results merged (`_lane_merge`)."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        lane = _lane_of(args, kwargs)
+        if lane is None:
+            return fn(*args, **kwargs)
+        kw0 = {key: _lane_args(v, 0) for key, v in kwargs.items()}
+        kw1 = {key: _lane_args(v, 1) for key, v in kwargs.items()}
+        plain = fn(*_lane_args(args, 0), **kw0)
+        bound = fn(*_lane_args(args, 1), **kw1)
+        return _lane_merge(plain, bound, lane)
+
+    return run
+
+
+# the views, `_sum`/`_mean` and the elementwise kernels carry lanes themselves
+_LANE_AWARE = frozenset(
+    {_sum, _mean, _reshape, _ravel, _transpose, _swapaxes, _moveaxis, _squeeze, _expand_dims}
+)
+_FUNCTIONS = {f: (impl if impl in _LANE_AWARE else _laned(impl)) for f, impl in _FUNCTIONS.items()}
+_binop_general = _laned(_binop_general)
+_binary_rule = _laned(_binary_rule)
+_matmul = _laned(_matmul)
+_dot = _laned(_dot)
+_copy = _laned(_copy)
+_prod = _laned(_prod)
+_extreme = _laned(_extreme)
+_cumsum = _laned(_cumsum)
+_clip = _laned(_clip)
+_trace = _laned(_trace)
+_negative = _laned(_negative)
+_positive = _laned(_positive)

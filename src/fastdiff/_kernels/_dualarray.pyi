@@ -40,6 +40,8 @@ def arith(
     absmode: bool,
     u: float,
     shape: tuple[int, ...],
+    m1: int = -1,
+    k2: int = 0,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 
 # The block pool for the dual verbs' large temporaries (NumPy's NEP 49 memory handler).

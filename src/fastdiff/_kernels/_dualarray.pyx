@@ -143,14 +143,21 @@ cdef cnp.ndarray _rows(object t, Py_ssize_t m, tuple shape):
 
 
 def arith(int op, av, at, bv, bt, Py_ssize_t m, Py_ssize_t k, bint second, bint absmode,
-          double u, tuple shape):
+          double u, tuple shape, Py_ssize_t m1=-1, Py_ssize_t k2=0):
     """(values, tangents) of av op bv (op one of ARITH_*; bv ignored for ARITH_SQUARE) on
     operands of one `shape` (arrays, or floats), tangents (m,) + shape or None (a constant):
-    one pass of fd_dualarray_arith."""
+    one pass of fd_dualarray_arith.  With m1 >= 0 (a magnitude lane) rows 0 .. m1 - 1 are
+    plain (k first-order rows, second order if m1 > k) and rows m1 .. m - 1 the bound's
+    (k2 first-order magnitude rows, second order if m - m1 - 1 > k2, the error row last);
+    `second` and `absmode` are then ignored."""
     if op < FD_ARITH_ADD or op > FD_ARITH_SQUARE or (at is None and bt is None) \
             or (op == FD_ARITH_SQUARE and at is None) or m < 1 or k < 0:
         raise ValueError("arith: bad operation or operands")
-    if (second and (k + k * k > m)) or (absmode and m < 2):
+    if m1 >= 0:
+        if m1 > m - 2 or k > m1 or (m1 > k and k + k * k > m1) or k2 < 0 or k2 > m - m1 - 1 \
+                or (m - m1 - 1 > k2 and k2 + k2 * k2 > m - m1 - 1):
+            raise ValueError("arith: the lanes' rows do not fit")
+    elif (second and (k + k * k > m)) or (absmode and m < 2):
         raise ValueError("arith: too few rows for the second-order or bound terms")
     if op == FD_ARITH_SQUARE:
         bv, bt = av, None
@@ -180,11 +187,20 @@ def arith(int op, av, at, bv, bt, Py_ssize_t m, Py_ssize_t k, bint second, bint 
     cdef cnp.ndarray v = np.empty(shape)
     cdef cnp.ndarray t = np.empty((m,) + shape)
     cdef Py_ssize_t count = v.size
-    if count:
+    cdef double *pv = <double *>cnp.PyArray_DATA(v)
+    cdef double *pt = <double *>cnp.PyArray_DATA(t)
+    if count and m1 < 0:
         with nogil:
             fd_dualarray_arith(op, count, m, k, second, absmode, pa, a_s, pta, lda, pb, b_s,
-                               ptb, ldb, u, <double *>cnp.PyArray_DATA(v),
-                               <double *>cnp.PyArray_DATA(t))
+                               ptb, ldb, u, pv, pt)
+    elif count:
+        with nogil:
+            fd_dualarray_arith(op, count, m1, k, m1 > k, 0, pa, a_s, pta, lda, pb, b_s, ptb,
+                               ldb, u, pv, pt)
+            fd_dualarray_arith(op, count, m - m1, k2, m - m1 - 1 > k2, 1, pa, a_s,
+                               pta + m1 * lda if pta != NULL else NULL, lda, pb, b_s,
+                               ptb + m1 * ldb if ptb != NULL else NULL, ldb, u, pv,
+                               pt + m1 * count)
     return v, t
 
 
