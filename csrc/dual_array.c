@@ -185,6 +185,72 @@ ptrdiff_t fd_dualarray_bound(ptrdiff_t rows, ptrdiff_t cols, const double *df, p
 /* Row r of a tangent array: rows of count contiguous doubles, ld doubles apart. */
 #define FD_ROW(p, ld, r) ((p) + (r) * (ld))
 
+/* One tangent row of fd_dualarray_arith: o = the op's linear part on rows ta, tb (either may
+ * be NULL: a constant operand); a and b at strides as, bs (0: a scalar); v the results.
+ * Each case is its own loop, so that the compiler can vectorise it. */
+static void fd_arith_row(int op, int absmode, ptrdiff_t count, const double *av, ptrdiff_t as,
+                         const double *bv, ptrdiff_t bs, const double *v, const double *ta,
+                         const double *tb, double *o)
+{
+    switch (op) {
+    case FD_ARITH_ADD:
+    case FD_ARITH_SUB:
+        if (ta != NULL && tb != NULL) {
+            if (op == FD_ARITH_ADD || absmode) { /* magnitudes add */
+                for (ptrdiff_t i = 0; i < count; ++i) o[i] = ta[i] + tb[i];
+            } else {
+                for (ptrdiff_t i = 0; i < count; ++i) o[i] = ta[i] - tb[i];
+            }
+        } else if (ta != NULL) {
+            for (ptrdiff_t i = 0; i < count; ++i) o[i] = ta[i];
+        } else if (op == FD_ARITH_ADD || absmode) {
+            for (ptrdiff_t i = 0; i < count; ++i) o[i] = tb[i];
+        } else {
+            for (ptrdiff_t i = 0; i < count; ++i) o[i] = -tb[i];
+        }
+        break;
+    case FD_ARITH_MUL:
+        if (absmode) {
+            if (ta != NULL && tb != NULL) {
+                for (ptrdiff_t i = 0; i < count; ++i)
+                    o[i] = fabs(bv[i * bs]) * ta[i] + fabs(av[i * as]) * tb[i];
+            } else if (ta != NULL) {
+                for (ptrdiff_t i = 0; i < count; ++i) o[i] = fabs(bv[i * bs]) * ta[i];
+            } else {
+                for (ptrdiff_t i = 0; i < count; ++i) o[i] = fabs(av[i * as]) * tb[i];
+            }
+        } else if (ta != NULL && tb != NULL) {
+            for (ptrdiff_t i = 0; i < count; ++i) o[i] = bv[i * bs] * ta[i] + av[i * as] * tb[i];
+        } else if (ta != NULL) {
+            for (ptrdiff_t i = 0; i < count; ++i) o[i] = bv[i * bs] * ta[i];
+        } else {
+            for (ptrdiff_t i = 0; i < count; ++i) o[i] = av[i * as] * tb[i];
+        }
+        break;
+    case FD_ARITH_SQUARE:
+        if (absmode) {
+            for (ptrdiff_t i = 0; i < count; ++i) o[i] = (2.0 * fabs(av[i * as])) * ta[i];
+        } else {
+            for (ptrdiff_t i = 0; i < count; ++i) o[i] = (2.0 * av[i * as]) * ta[i];
+        }
+        break;
+    default: /* DIV: q = v = a / b */
+        for (ptrdiff_t i = 0; i < count; ++i) {
+            const double b = absmode ? fabs(bv[i * bs]) : bv[i * bs];
+            const double q = absmode ? fabs(v[i]) : v[i];
+            if (tb == NULL) {
+                o[i] = ta[i] / b;
+            } else if (ta == NULL) {
+                o[i] = ((absmode ? q : -q) / b) * tb[i];
+            } else {
+                const double qt = q * tb[i];
+                o[i] = (absmode ? ta[i] + qt : ta[i] - qt) / b;
+            }
+        }
+        break;
+    }
+}
+
 /* Elementwise arithmetic of DualArrays in one pass (fastdiff/_dualarray.py `_arith`): the
  * same expressions, in the same order, as the NumPy code of `_binop_core`/`_square` and the
  * bound's `_binop` step they replace, on operands of one shape.  a and b are values (stride
@@ -222,43 +288,9 @@ void fd_dualarray_arith(int op, ptrdiff_t count, ptrdiff_t m, ptrdiff_t k, int s
         }
     }
     for (ptrdiff_t r = 0; r < m; ++r) {
-        const double *ta = at != NULL ? FD_ROW(at, lda, r) : NULL;
-        const double *tb = bt != NULL ? FD_ROW(bt, ldb, r) : NULL;
-        double *o = FD_ROW(outt, count, r);
-        for (ptrdiff_t i = 0; i < count; ++i) {
-            const double a = absmode ? fabs(av[i * as]) : av[i * as];
-            const double b = absmode ? fabs(bv[i * bs]) : bv[i * bs];
-            double t;
-            switch (op) {
-            case FD_ARITH_ADD:
-                t = ta == NULL ? tb[i] : (tb == NULL ? ta[i] : ta[i] + tb[i]);
-                break;
-            case FD_ARITH_SUB:
-                if (absmode) {
-                    t = ta == NULL ? tb[i] : (tb == NULL ? ta[i] : ta[i] + tb[i]);
-                } else {
-                    t = ta == NULL ? -tb[i] : (tb == NULL ? ta[i] : ta[i] - tb[i]);
-                }
-                break;
-            case FD_ARITH_MUL:
-                t = ta == NULL ? a * tb[i] : (tb == NULL ? b * ta[i] : b * ta[i] + a * tb[i]);
-                break;
-            case FD_ARITH_SQUARE: t = (2.0 * a) * ta[i]; break;
-            default: { /* DIV */
-                const double q = absmode ? fabs(outv[i]) : outv[i];
-                if (tb == NULL) {
-                    t = ta[i] / b;
-                } else if (ta == NULL) {
-                    t = ((absmode ? q : -q) / b) * tb[i];
-                } else {
-                    const double qt = q * tb[i];
-                    t = (absmode ? ta[i] + qt : ta[i] - qt) / b;
-                }
-                break;
-            }
-            }
-            o[i] = t;
-        }
+        fd_arith_row(op, absmode, count, av, as, bv, bs, outv,
+                     at != NULL ? FD_ROW(at, lda, r) : NULL, bt != NULL ? FD_ROW(bt, ldb, r) : NULL,
+                     FD_ROW(outt, count, r));
     }
     if (second && (op == FD_ARITH_SQUARE || (op == FD_ARITH_MUL && at != NULL && bt != NULL))) {
         for (ptrdiff_t p = 0; p < k; ++p) {

@@ -902,30 +902,40 @@ def _arith(name: str, a: Any, b: Any) -> DualArray | None:
     op = _ARITH_OPS.get(name)
     if op is None:
         return None
-    da, db = type(a) is DualArray, type(b) is DualArray
-    if (da and not _plain(a)) or (db and not _plain(b)):
-        return None
-    if da and db:
-        if a._tag != b._tag or a._t.shape[0] != b._t.shape[0] or a._v.shape != b._v.shape:
+    if type(a) is DualArray:
+        av, at = a._v, a._t
+        if type(av) is not np.ndarray or av.dtype is not _F64 or not at.shape[0]:
+            return None  # a NumPy scalar value (np.max's), another dtype, or no partials
+        like = a
+        if type(b) is DualArray:
+            bv, bt = b._v, b._t
+            if (
+                type(bv) is not np.ndarray
+                or bv.dtype is not _F64
+                or a._tag != b._tag
+                or at.shape[0] != bt.shape[0]
+                or av.shape != bv.shape
+                or (op == _DIV and at.shape[0] - a._abs != a._k)
+            ):
+                return None  # (a second-order divisor goes through the reciprocal)
+            n = (a._n if a._n > b._n else b._n) + _COST2[op]
+        else:
+            bv = _constant(b, av.shape)
+            if bv is None:
+                return None
+            bt = None
+            n = a._n + 1
+            if op in _SHARING and not a._abs and a._lane is None:  # x +- c: x's, shared
+                v = av + bv if op == _dualarray.ARITH_ADD else av - bv
+                return _fresh(a, np.asarray(v), _shared(at), n)
+    elif type(b) is DualArray:
+        bv, bt = b._v, b._t
+        if type(bv) is not np.ndarray or bv.dtype is not _F64 or not bt.shape[0]:
             return None
-        if op == _DIV and a._second:
-            return None  # through the reciprocal (its second derivative)
-        like, av, at, bv, bt = a, a._v, a._t, b._v, b._t
-        n = (a._n if a._n > b._n else b._n) + _COST2[op]
-    elif da:
-        bv = _constant(b, a._v.shape)
-        if bv is None:
+        av = _constant(a, bv.shape)
+        if av is None or (op == _DIV and bt.shape[0] - b._abs != b._k):
             return None
-        like, av, at, bt = a, a._v, a._t, None
-        n = a._n + 1
-        if op in _SHARING and not a._abs and a._lane is None:  # x +- c: x's tangents, shared
-            v = av + bv if op == _dualarray.ARITH_ADD else av - bv
-            return _fresh(a, np.asarray(v), _shared(at), n)
-    elif db:
-        av = _constant(a, b._v.shape)
-        if av is None or (op == _DIV and b._second):
-            return None
-        like, at, bv, bt = b, None, b._v, b._t
+        like, at = b, None
         n = b._n + (2 if op == _DIV else 1)
         if op in _SHARING and not b._abs and b._lane is None:  # c + x shares; c - x negates
             if op == _dualarray.ARITH_ADD:
@@ -935,24 +945,14 @@ def _arith(name: str, a: Any, b: Any) -> DualArray | None:
         return None
     m = like._t.shape[0]
     lane = like._lane
+    u = 1.0 / (2.0 * (n + 2) * _EPS)  # _unit(n)
     if lane is not None:
         v, t = _dualarray.arith(
-            op, av, at, bv, bt, m, like._k, False, False, _unit(n), like._v.shape, lane[0], lane[1]
+            op, av, at, bv, bt, m, like._k, False, False, u, like._v.shape, lane[0], lane[1]
         )
     else:
-        v, t = _dualarray.arith(
-            op,
-            av,
-            at,
-            bv,
-            bt,
-            m,
-            like._k,
-            m - like._abs != like._k,
-            like._abs,
-            _unit(n),
-            like._v.shape,
-        )
+        second = m - like._abs != like._k
+        v, t = _dualarray.arith(op, av, at, bv, bt, m, like._k, second, like._abs, u, like._v.shape)
     return _fresh(like, v, t, n)
 
 

@@ -389,10 +389,17 @@ def dual_hessian(
         _dual.close_tag(tag)
         _pool_off(pool)
     hess = 0.5 * (hess + hess.T)
-    mag2 = None if mag is None else mag[g:].reshape(g, g)[groups[:, None], groups]
-    bound = _rounding_bound(hess, mag2, count + 1)
     shape = xs.shape + xs.shape
-    return _array_result(hess.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape))
+    if mag is None:
+        bound = _rounding_bound(hess, None, count + 1)
+        return _array_result(hess.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape))
+    # _rounding_bound's gamma * mag2 + eps |H|, mag2[i, j] = mag[groups[i], groups[j]], in the
+    # one C pass of the Jacobian's bound (which also finds any entry that is not finite)
+    rows_by_group = mag[g:].reshape(g, g)[groups]
+    bound, bad = _dualarray.bound(hess, rows_by_group, groups, _gamma(count + 1))
+    return _array_result(
+        hess.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape), bad == 0
+    )
 
 
 def _hessian_lane(

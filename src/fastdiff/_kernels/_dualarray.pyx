@@ -118,27 +118,39 @@ ARITH_ADD, ARITH_SUB, ARITH_MUL, ARITH_DIV, ARITH_SQUARE = (
     FD_ARITH_ADD, FD_ARITH_SUB, FD_ARITH_MUL, FD_ARITH_DIV, FD_ARITH_SQUARE)
 
 
-cdef cnp.ndarray _values(object x, tuple shape):
-    """A float64 value operand as a C-contiguous array of `shape`."""
+cdef bint _same_dims(cnp.ndarray a, int skip, int nd, const cnp.npy_intp *dims):
+    """a is float64 with dims[0 .. nd - 1] after its first `skip` axes."""
+    if cnp.PyArray_TYPE(a) != cnp.NPY_DOUBLE or cnp.PyArray_NDIM(a) != nd + skip:
+        return False
+    cdef const cnp.npy_intp *ad = cnp.PyArray_DIMS(a)
+    cdef int d
+    for d in range(nd):
+        if ad[d + skip] != dims[d]:
+            return False
+    return True
+
+
+cdef cnp.ndarray _values(object x, int nd, const cnp.npy_intp *dims):
+    """A float64 value operand of the given dims, C-contiguous (a copy only if not)."""
     cdef cnp.ndarray a = <cnp.ndarray?>x
-    if a.dtype.num != cnp.NPY_DOUBLE or (<object>a).shape != shape:
+    if not _same_dims(a, 0, nd, dims):
         raise ValueError("arith: values must be float64 arrays of one shape, or floats")
-    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
-        a = np.ascontiguousarray(a)
-    return a
+    return a if cnp.PyArray_IS_C_CONTIGUOUS(a) else np.ascontiguousarray(a)
 
 
-cdef cnp.ndarray _rows(object t, Py_ssize_t m, tuple shape):
-    """Tangents (m,) + shape, float64, each row contiguous (a copy only if not)."""
+cdef cnp.ndarray _rows(object t, Py_ssize_t m, int nd, const cnp.npy_intp *dims):
+    """Tangents (m,) + dims, float64, each row contiguous (a copy only if not)."""
     cdef cnp.ndarray a = <cnp.ndarray?>t
-    if a.dtype.num != cnp.NPY_DOUBLE or (<object>a).shape != (m,) + shape:
+    if not _same_dims(a, 1, nd, dims) or cnp.PyArray_DIMS(a)[0] != m:
         raise ValueError("arith: tangents must be float64 of shape (m,) + the values' shape")
-    cdef Py_ssize_t step = 8, d
-    cdef bint ok = cnp.PyArray_ISALIGNED(a) and a.strides[0] >= 0 and a.strides[0] % 8 == 0
-    for d in range(a.ndim - 1, 0, -1):
-        if a.shape[d] != 1 and a.strides[d] != step:
+    cdef const cnp.npy_intp *st = cnp.PyArray_STRIDES(a)
+    cdef Py_ssize_t step = 8
+    cdef int d
+    cdef bint ok = cnp.PyArray_ISALIGNED(a) and st[0] >= 0 and st[0] % 8 == 0
+    for d in range(nd, 0, -1):
+        if dims[d - 1] != 1 and st[d] != step:
             ok = False
-        step *= a.shape[d]
+        step *= dims[d - 1]
     return a if ok else np.ascontiguousarray(a)
 
 
@@ -161,32 +173,39 @@ def arith(int op, av, at, bv, bt, Py_ssize_t m, Py_ssize_t k, bint second, bint 
         raise ValueError("arith: too few rows for the second-order or bound terms")
     if op == FD_ARITH_SQUARE:
         bv, bt = av, None
-    cdef cnp.ndarray aa, ab, ta, tb
+    cdef cnp.ndarray aa, ab, ta, tb, v, t
     cdef double sa = 0.0, sb = 0.0
     cdef const double *pa = &sa
     cdef const double *pb = &sb
     cdef const double *pta = NULL
     cdef const double *ptb = NULL
     cdef Py_ssize_t a_s = 0, b_s = 0, lda = 0, ldb = 0
+    cdef int nd = len(shape), d
+    if nd > 31:
+        raise ValueError("arith: too many dimensions")
+    cdef cnp.npy_intp dims[32]
+    dims[0] = m
+    for d in range(nd):
+        dims[d + 1] = shape[d]
     if type(av) is float:
         sa = av
     else:
-        aa = _values(av, shape)
+        aa = _values(av, nd, &dims[1])
         pa, a_s = <const double *>cnp.PyArray_DATA(aa), 1
     if type(bv) is float:
         sb = bv
     else:
-        ab = _values(bv, shape)
+        ab = _values(bv, nd, &dims[1])
         pb, b_s = <const double *>cnp.PyArray_DATA(ab), 1
     if at is not None:
-        ta = _rows(at, m, shape)
-        pta, lda = <const double *>cnp.PyArray_DATA(ta), ta.strides[0] // 8
+        ta = _rows(at, m, nd, &dims[1])
+        pta, lda = <const double *>cnp.PyArray_DATA(ta), cnp.PyArray_STRIDES(ta)[0] // 8
     if bt is not None:
-        tb = _rows(bt, m, shape)
-        ptb, ldb = <const double *>cnp.PyArray_DATA(tb), tb.strides[0] // 8
-    cdef cnp.ndarray v = np.empty(shape)
-    cdef cnp.ndarray t = np.empty((m,) + shape)
-    cdef Py_ssize_t count = v.size
+        tb = _rows(bt, m, nd, &dims[1])
+        ptb, ldb = <const double *>cnp.PyArray_DATA(tb), cnp.PyArray_STRIDES(tb)[0] // 8
+    v = cnp.PyArray_EMPTY(nd, &dims[1], cnp.NPY_DOUBLE, 0)
+    t = cnp.PyArray_EMPTY(nd + 1, dims, cnp.NPY_DOUBLE, 0)
+    cdef Py_ssize_t count = cnp.PyArray_SIZE(v)
     cdef double *pv = <double *>cnp.PyArray_DATA(v)
     cdef double *pt = <double *>cnp.PyArray_DATA(t)
     if count and m1 < 0:
