@@ -1121,11 +1121,10 @@ def _broadcast_to(a: Any, shape: Any, subok: bool = False) -> DualArray:
 def _sum(
     a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any
 ) -> DualArray:
-    _no_options("sum", dtype=dtype, out=out, **kw)
+    if dtype is not None or out is not None or kw:
+        _no_options("sum", dtype=dtype, out=out, **kw)
     x = _as_dualarray(a)
-    ax = _norm_axis(axis, x.ndim)
-    if ax is None:
-        ax = tuple(range(-x.ndim, 0))
+    ax = tuple(range(-x._v.ndim, 0)) if axis is None else _norm_axis(axis, x.ndim)
     if x._lane is not None:  # the plain rows summed; the magnitude rows as in the bound's
         v = np.asarray(x._v.sum(ax, keepdims=keepdims))
         t = x._t.sum(ax, keepdims=keepdims)
@@ -1207,6 +1206,11 @@ def _diag(a: Any, k: int = 0) -> DualArray:
 
 
 def _no_options(name: str, **kw: Any) -> None:
+    for v in kw.values():
+        if v is not None and v is not np._NoValue:
+            break
+    else:
+        return
     bad = sorted(k for k, v in kw.items() if v is not None and v is not np._NoValue)
     if bad:
         raise TypeError(f"np.{name} on a DualArray does not support {', '.join(bad)}.")
@@ -1854,7 +1858,7 @@ def _lane_merge(plain: Any, bound: Any, lane: Any) -> Any:
         plain = DualArray._make(np.asarray(float(plain.value)), p, p.shape[0], bound._tag)
     if type(plain) is DualArray and type(bound) is DualArray:
         t = np.concatenate((_full(plain._t, plain._v.shape), _full(bound._t, bound._v.shape)))
-        r = _fresh(plain, plain._v, t, bound._n)
+        r = _fresh(plain, np.asarray(plain._v, dtype=np.float64), t, bound._n)
         r._lane = lane
         return r
     if type(plain) in (list, tuple) and type(bound) is type(plain):
@@ -1885,6 +1889,7 @@ _LANE_AWARE = frozenset(
 )
 _FUNCTIONS = {f: (impl if impl in _LANE_AWARE else _laned(impl)) for f, impl in _FUNCTIONS.items()}
 _binop_general = _laned(_binop_general)
+_square_general = _laned(_square_general)
 _binary_rule = _laned(_binary_rule)
 _matmul = _laned(_matmul)
 _dot = _laned(_dot)
