@@ -353,3 +353,24 @@ void fd_dualarray_arith(int op, ptrdiff_t count, ptrdiff_t m, ptrdiff_t k, int s
         }
     }
 }
+
+/* The second-order terms of a unary rule (fastdiff/_dualarray.py `_unary`), in place:
+ * outp[(k + p k + q) count + i] += g_i (xp[p count + i] xp[q count + i]) for p, q < k, with
+ * g = f'' (or |f''| with `absmode`, magnitudes); xp's first k rows (row stride ldx) are the
+ * first-order tangents of the operand, outp the result's rows (count apart). */
+void fd_dualarray_unary_second(ptrdiff_t count, ptrdiff_t k, int absmode, const double *dd,
+                               const double *xp, ptrdiff_t ldx, double *outp)
+{
+    for (ptrdiff_t p = 0; p < k; ++p) {
+        const double *tp = xp + p * ldx;
+        for (ptrdiff_t q = 0; q < k; ++q) {
+            const double *tq = xp + q * ldx;
+            double *o = outp + (k + p * k + q) * count;
+            if (absmode) {
+                for (ptrdiff_t i = 0; i < count; ++i) o[i] += fabs(dd[i]) * (tp[i] * tq[i]);
+            } else {
+                for (ptrdiff_t i = 0; i < count; ++i) o[i] += dd[i] * (tp[i] * tq[i]);
+            }
+        }
+    }
+}

@@ -639,9 +639,8 @@ def _unary(rule: int, x: DualArray) -> DualArray:
         xt = np.ascontiguousarray(x._t).reshape(m, -1)
         v, _, dd, t = _dualarray.unary(rule, xv, xt, second)
         r = x._like(v.reshape(x._v.shape), t.reshape(x._t.shape), 2)
-    if second:
-        t1 = x._t[: x._k]
-        _add_second(r, _mag(dd.reshape(x._v.shape), x) * _outer(t1, t1))
+    if second:  # f'' t_p t_q into the rows of r, in place (|f''| for magnitudes)
+        _dualarray.unary_second(dd, xt, t, x._k, x._abs)
     return r
 
 
@@ -653,12 +652,11 @@ def _unary_lane(rule: int, x: DualArray, xv: np.ndarray, m: int) -> DualArray:
     xt = np.ascontiguousarray(x._t).reshape(m, -1)
     v, _, dd, t1 = _dualarray.unary(rule, xv, xt[:m1], m1 != k)
     _, dd2, t2 = _dualarray.unary_abs(rule, xv, xt[m1:], 2.0 / (x._n + 4), _unit(x._n + 2))
-    t = np.concatenate([t1, t2])
     if m1 != k:
-        t[k : k + k * k] += dd * _outer(xt[:k], xt[:k])
+        _dualarray.unary_second(dd, xt[:m1], t1, k, False)
     if m - m1 - 1 != k2:
-        mk = xt[m1 : m1 + k2]
-        t[m1 + k2 : m1 + k2 + k2 * k2] += np.abs(dd2) * _outer(mk, mk)
+        _dualarray.unary_second(dd2, xt[m1:], t2, k2, True)
+    t = np.concatenate([t1, t2])
     return _fresh(x, v.reshape(x._v.shape), t.reshape(x._t.shape), x._n + 2)
 
 

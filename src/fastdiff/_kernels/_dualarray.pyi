@@ -9,6 +9,13 @@ def unary(
 ) -> tuple[
     NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None, NDArray[np.float64]
 ]: ...
+def unary_second(
+    dd: NDArray[np.float64],
+    xp: NDArray[np.float64],
+    out: NDArray[np.float64],
+    k: int,
+    absmode: bool,
+) -> None: ...
 def unary_t(
     rule: int, xv: NDArray[np.float64], xpt: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...

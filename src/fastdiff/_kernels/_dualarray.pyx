@@ -17,6 +17,7 @@ from fastdiff._kernels.fastdiff cimport (
     fd_dualarray_bound,
     fd_dualarray_unary,
     fd_dualarray_unary_abs,
+    fd_dualarray_unary_second,
     fd_dualarray_unary_t,
 )
 
@@ -40,6 +41,20 @@ def unary(int rule, const double[::1] xv, const double[:, ::1] xp, bint second):
             fd_dualarray_unary(rule, count, m, &xv[0], &xp[0, 0] if m else NULL, &vv[0],
                                &dv[0], ddp, &pv[0, 0] if m else NULL)
     return v, d, dd, p
+
+
+def unary_second(const double[::1] dd, const double[:, ::1] xp, double[:, ::1] out,
+                 Py_ssize_t k, bint absmode):
+    """Adds a unary rule's second-order terms into out in place: rows k + p k + q gain
+    dd * xp[p] * xp[q] (|dd| with absmode) for p, q < k (fd_dualarray_unary_second)."""
+    cdef Py_ssize_t count = dd.shape[0]
+    if xp.shape[1] != count or out.shape[1] != count or xp.shape[0] < k \
+            or out.shape[0] < k + k * k:
+        raise ValueError("unary_second: rows (k + k*k at least) of dd's length expected")
+    if count and k:
+        with nogil:
+            fd_dualarray_unary_second(count, k, absmode, &dd[0], &xp[0, 0], xp.shape[1],
+                                      &out[0, 0])
 
 
 def unary_t(int rule, const double[::1] xv, const double[:, ::1] xpt):

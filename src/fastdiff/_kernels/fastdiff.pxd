@@ -128,6 +128,9 @@ cdef extern from "fastdiff.h" nogil:
     void fd_dualarray_unary_abs(int rule, Py_ssize_t count, Py_ssize_t m, const double *xv,
                                 const double *xp, double c, double u, double *outv,
                                 double *outd, double *outdd, double *outp)
+    void fd_dualarray_unary_second(Py_ssize_t count, Py_ssize_t k, int absmode,
+                                   const double *dd, const double *xp, Py_ssize_t ldx,
+                                   double *outp)
     cdef enum fd_arith_op:
         FD_ARITH_ADD
         FD_ARITH_SUB
