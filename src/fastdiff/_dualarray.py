@@ -100,6 +100,8 @@ class DualArray:
     # _lane: None, or (m1, k2, missed) for the bound's magnitudes carried in the same
     # evaluation (a magnitude lane, see `_Lane`).
     __slots__ = ("_abs", "_eye", "_family", "_k", "_lane", "_n", "_t", "_tag", "_unit", "_v")
+    _family: list[bool] | None
+    _lane: tuple[int, int, list[bool]] | None
     __array_priority__ = 1000.0
 
     def __init__(self, value: Any, partials: Any) -> None:
@@ -647,7 +649,7 @@ def _unary(rule: int, x: DualArray) -> DualArray:
 def _unary_lane(rule: int, x: DualArray, xv: np.ndarray, m: int) -> DualArray:
     """`_unary` on both lanes: the plain rows as `_unary` does them, the magnitude rows as it
     does in the bound's evaluation (the same kernels, the same second-order terms)."""
-    m1, k2, _ = x._lane
+    m1, k2, _ = x._lane or (0, 0, None)  # (always a lane here)
     k = x._k
     xt = np.ascontiguousarray(x._t).reshape(m, -1)
     v, _, dd, t1 = _dualarray.unary(rule, xv, xt[:m1], m1 != k)
@@ -1815,7 +1817,7 @@ _FUNCTIONS: dict[Any, Callable[..., Any]] = {
 
 def _lane_part(x: DualArray, part: int) -> DualArray:
     """Lane `part` of x (0: the plain rows, 1: the bound's) as an ordinary DualArray."""
-    m1, k2, _ = x._lane
+    m1, k2, _ = x._lane or (0, 0, None)  # (always a lane here)
     r = object.__new__(DualArray)
     r._v = x._v
     r._tag = x._tag
