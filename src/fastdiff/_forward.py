@@ -298,9 +298,10 @@ def dual_hessian(
     second-order rows; one call gives the whole Hessian when ``8 n (k + k^2) <= batch_bytes``
     with k = n (n = x.size). Beyond, directions go in blocks of b: each call carries the
     union of two blocks (2b directions) and fills one block of H and its mirror, for
-    ``nb (nb + 1) / 2`` calls (nb blocks). The result is symmetrised, ``(H + H^T) / 2``,
-    so it is exactly symmetric. Falls back to the v1 nested-Dual path as `dual_jacobian`
-    does.
+    ``nb (nb + 1) / 2`` calls (nb blocks), and one more for the rounding bound. The one
+    call of the whole Hessian carries the bound's rows too (`_hessian_lane`): nfev 1. The
+    result is symmetrised, ``(H + H^T) / 2``, so it is exactly symmetric. Falls back to the
+    v1 nested-Dual path as `dual_jacobian` does.
 
     Parameters
     ----------
