@@ -172,11 +172,17 @@ ptrdiff_t fd_dualarray_bound(ptrdiff_t rows, ptrdiff_t cols, const double *df, p
         const double *d = df + i * df_r;
         const double *mrow = mag + i * mag_r;
         double *o = out + i * cols;
+        double probe = 0.0; /* (x - x) is 0 for a finite x, NaN for inf and NaN */
         for (ptrdiff_t j = 0; j < cols; ++j) {
             const double dij = d[j * df_c];
             const double e = gamma * mrow[groups[j] * mag_c] + FD_DUALARRAY_EPS * fabs(dij);
             o[j] = e;
-            bad += !(isfinite(dij) && isfinite(e));
+            probe += (dij - dij) + (e - e);
+        }
+        if (probe != 0.0) { /* NaN: count this row's entries one by one */
+            for (ptrdiff_t j = 0; j < cols; ++j) {
+                bad += !(isfinite(d[j * df_c]) && isfinite(o[j]));
+            }
         }
     }
     return bad;
