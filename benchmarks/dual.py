@@ -8,7 +8,10 @@ makes asv skip its cases):
   JaxScalarCompile times jax's first call (tracing and compiling) on its own.
 * MLPGradient: the gradient of a NumPy-written MLP loss with 385 parameters (on DualArrays).
 * TanhJacobian: the Jacobian of tanh(W @ x + b), W 100 x 100.
-* RosenbrockHessian10: the Hessian of the 10-D Rosenbrock function (num_dual as well).
+* RosenbrockHessian10: the Hessian of the 10-D Rosenbrock function (num_dual as well);
+  RosenbrockHessianSizes the same at n = 10 and 30.
+* DualArrayOps: the cost of one operation on the Hessian's DualArrays (first order, second
+  order, second order with the bound's magnitude lane) against NumPy on the values.
 * JaxFirstCall: jax's trace-and-compile time, apart from its steady state.
 * DualArrayEvaluations: calls of f and honesty of the error bars (track_ only).
 """
@@ -553,6 +556,96 @@ class RosenbrockHessian10:
         return float(np.max(np.abs(np.asarray(self.run()) - rosen_hess(ROSEN_X))))
 
     track_max_abs_error.unit = "abs error"
+
+
+class RosenbrockHessianSizes:
+    """The Rosenbrock Hessian as n grows: fastdiff's one call carries n + n^2 rows (and the
+    bound's lane), num_dual's hyper-dual numbers n + n^2 per scalar operation."""
+
+    params = [["fastdiff hessian(method='dual')", "num_dual.hessian", "jax.jit(hessian)"], [10, 30]]
+    param_names = ["impl", "n"]
+
+    def setup(self, impl, n):
+        x = np.linspace(-1.2, 1.5, n)
+        self.x = x
+        if impl == "fastdiff hessian(method='dual')":
+            self.run = lambda: fd.hessian(rosen, x, method="dual").df
+        elif impl == "num_dual.hessian":
+            if num_dual is None:
+                raise NotImplementedError
+            xs = list(x)
+            self.run = lambda: np.asarray(num_dual.hessian(rosen_scalar, xs)[2])
+        else:
+            if jax is None:
+                raise NotImplementedError
+            g = jax.jit(
+                jax.hessian(
+                    lambda v: jnp.sum(100.0 * (v[1:] - v[:-1] ** 2) ** 2 + (1 - v[:-1]) ** 2)
+                )
+            )
+            xj = jnp.asarray(x)
+            g(xj).block_until_ready()
+            self.run = lambda: g(xj).block_until_ready()
+
+    def time_hessian(self, impl, n):
+        self.run()
+
+    def track_max_abs_error(self, impl, n):
+        return float(np.max(np.abs(np.asarray(self.run()) - rosen_hess(self.x))))
+
+    track_max_abs_error.unit = "abs error"
+
+
+class DualArrayOps:
+    """One operation on the DualArrays of the 10-D Hessian (9 elements): first order (10
+    rows), second order (110 rows), and second order with the bound's magnitude lane (110 +
+    73 rows), against the same NumPy operation on the values alone (the floor)."""
+
+    params = [
+        ["x * y", "x * x", "x - y", "100 * x", "1 - x", "x[1:]", "sum(x)", "tanh(x)"],
+        ["values only", "first", "second", "second + lane"],
+    ]
+    param_names = ["op", "rows"]
+
+    def setup(self, op, rows):
+        from fastdiff import DualArray
+        from fastdiff._forward import HESSIAN_BOUND_GROUPS, _bound_seed
+        from fastdiff._kernels import _dual
+
+        n = k = 10
+        v = np.linspace(-1.2, 1.5, n)
+        if rows == "values only":
+            x = v
+        else:
+            self.tag = _dual.open_tag()
+            m = k if rows == "first" else k + k * k
+            seed = np.eye(m, n)
+            if rows == "second + lane":
+                groups, brows = _bound_seed(n, HESSIAN_BOUND_GROUPS, True)
+                seed = np.concatenate([seed, brows])
+            x = DualArray._make(v.copy(), seed, k, self.tag)
+            if rows == "second + lane":
+                x._lane = (m, int(groups[-1]) + 1, [False])
+        a, b = x[1:], x[:-1]
+        self.run = {
+            "x * y": lambda: a * b,
+            "x * x": lambda: a * a,
+            "x - y": lambda: a - b,
+            "100 * x": lambda: 100.0 * a,
+            "1 - x": lambda: 1 - a,
+            "x[1:]": lambda: x[1:],
+            "sum(x)": lambda: np.sum(a),
+            "tanh(x)": lambda: np.tanh(a),
+        }[op]
+
+    def teardown(self, op, rows):
+        if rows != "values only":
+            from fastdiff._kernels import _dual
+
+            _dual.close_tag(self.tag)
+
+    def time_op(self, op, rows):
+        self.run()
 
 
 # Taylor mode: d^4/dx^4 of exp(x) sin(x) at 0.7 (derivative with method="dual", n = 4).

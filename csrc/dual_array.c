@@ -172,12 +172,211 @@ ptrdiff_t fd_dualarray_bound(ptrdiff_t rows, ptrdiff_t cols, const double *df, p
         const double *d = df + i * df_r;
         const double *mrow = mag + i * mag_r;
         double *o = out + i * cols;
+        double probe = 0.0; /* (x - x) is 0 for a finite x, NaN for inf and NaN */
         for (ptrdiff_t j = 0; j < cols; ++j) {
             const double dij = d[j * df_c];
             const double e = gamma * mrow[groups[j] * mag_c] + FD_DUALARRAY_EPS * fabs(dij);
             o[j] = e;
-            bad += !(isfinite(dij) && isfinite(e));
+            probe += (dij - dij) + (e - e);
+        }
+        if (probe != 0.0) { /* NaN: count this row's entries one by one */
+            for (ptrdiff_t j = 0; j < cols; ++j) {
+                bad += !(isfinite(d[j * df_c]) && isfinite(o[j]));
+            }
         }
     }
     return bad;
+}
+
+/* Row r of a tangent array: rows of count contiguous doubles, ld doubles apart. */
+#define FD_ROW(p, ld, r) ((p) + (r) * (ld))
+
+/* One tangent row of fd_dualarray_arith: o = the op's linear part on rows ta, tb (either may
+ * be NULL: a constant operand); a and b at strides as, bs (0: a scalar); v the results.
+ * Each case is its own loop, so that the compiler can vectorise it. */
+static void fd_arith_row(int op, int absmode, ptrdiff_t count, const double *av, ptrdiff_t as,
+                         const double *bv, ptrdiff_t bs, const double *v, const double *ta,
+                         const double *tb, double *o)
+{
+    switch (op) {
+    case FD_ARITH_ADD:
+    case FD_ARITH_SUB:
+        if (ta != NULL && tb != NULL) {
+            if (op == FD_ARITH_ADD || absmode) { /* magnitudes add */
+                for (ptrdiff_t i = 0; i < count; ++i) o[i] = ta[i] + tb[i];
+            } else {
+                for (ptrdiff_t i = 0; i < count; ++i) o[i] = ta[i] - tb[i];
+            }
+        } else if (ta != NULL) {
+            for (ptrdiff_t i = 0; i < count; ++i) o[i] = ta[i];
+        } else if (op == FD_ARITH_ADD || absmode) {
+            for (ptrdiff_t i = 0; i < count; ++i) o[i] = tb[i];
+        } else {
+            for (ptrdiff_t i = 0; i < count; ++i) o[i] = -tb[i];
+        }
+        break;
+    case FD_ARITH_MUL:
+        if (absmode) {
+            if (ta != NULL && tb != NULL) {
+                for (ptrdiff_t i = 0; i < count; ++i)
+                    o[i] = fabs(bv[i * bs]) * ta[i] + fabs(av[i * as]) * tb[i];
+            } else if (ta != NULL) {
+                for (ptrdiff_t i = 0; i < count; ++i) o[i] = fabs(bv[i * bs]) * ta[i];
+            } else {
+                for (ptrdiff_t i = 0; i < count; ++i) o[i] = fabs(av[i * as]) * tb[i];
+            }
+        } else if (ta != NULL && tb != NULL) {
+            for (ptrdiff_t i = 0; i < count; ++i) o[i] = bv[i * bs] * ta[i] + av[i * as] * tb[i];
+        } else if (ta != NULL) {
+            for (ptrdiff_t i = 0; i < count; ++i) o[i] = bv[i * bs] * ta[i];
+        } else {
+            for (ptrdiff_t i = 0; i < count; ++i) o[i] = av[i * as] * tb[i];
+        }
+        break;
+    case FD_ARITH_SQUARE:
+        if (absmode) {
+            for (ptrdiff_t i = 0; i < count; ++i) o[i] = (2.0 * fabs(av[i * as])) * ta[i];
+        } else {
+            for (ptrdiff_t i = 0; i < count; ++i) o[i] = (2.0 * av[i * as]) * ta[i];
+        }
+        break;
+    default: /* DIV: q = v = a / b */
+        for (ptrdiff_t i = 0; i < count; ++i) {
+            const double b = absmode ? fabs(bv[i * bs]) : bv[i * bs];
+            const double q = absmode ? fabs(v[i]) : v[i];
+            if (tb == NULL) {
+                o[i] = ta[i] / b;
+            } else if (ta == NULL) {
+                o[i] = ((absmode ? q : -q) / b) * tb[i];
+            } else {
+                const double qt = q * tb[i];
+                o[i] = (absmode ? ta[i] + qt : ta[i] - qt) / b;
+            }
+        }
+        break;
+    }
+}
+
+/* Elementwise arithmetic of DualArrays in one pass (fastdiff/_dualarray.py `_arith`): the
+ * same expressions, in the same order, as the NumPy code of `_binop_core`/`_square` and the
+ * bound's `_binop` step they replace, on operands of one shape.  a and b are values (stride
+ * as/bs: 1 for an array, 0 for a scalar) with tangents at/bt (m rows, row strides lda/ldb;
+ * NULL for a constant operand).  k first-order rows; with `second` rows k .. k + k*k hold
+ * the second-order terms (row k + i k + j along directions i and j).  With `absmode` (the
+ * rounding bound's evaluation) the rows are magnitudes and the last one (m - 1) bounds the
+ * values' absolute errors: each operation adds eps |v| to it and, where a factor depends on
+ * an operand's value, the effect of that operand's error on the other rows, in units u.
+ *   ADD/SUB  t = at +- bt                      (absmode: at + bt)
+ *   MUL      t = b at + a bt (+ a_i b_j + b_i a_j in the second-order rows)
+ *   DIV      t = (at - q bt) / b, q = a / b    (first order when b has tangents)
+ *   SQUARE   t = 2 a at (+ 2 a_i a_j)
+ * A missing operand's terms are left out (never multiplied by zero: a constant's factor can
+ * be inf where it is not needed).  outt has m rows of count, contiguous. */
+void fd_dualarray_arith(int op, ptrdiff_t count, ptrdiff_t m, ptrdiff_t k, int second,
+                        int absmode, const double *av, ptrdiff_t as, const double *at,
+                        ptrdiff_t lda, const double *bv, ptrdiff_t bs, const double *bt,
+                        ptrdiff_t ldb, double u, double *outv, double *outt)
+{
+    const double eps = FD_DUALARRAY_EPS;
+    const ptrdiff_t mr = absmode ? m - 1 : m; /* rows other than the error row */
+    if (op == FD_ARITH_SQUARE) {
+        bv = av;
+        bs = as;
+    }
+    for (ptrdiff_t i = 0; i < count; ++i) {
+        const double a = av[i * as], b = bv[i * bs];
+        switch (op) {
+        case FD_ARITH_ADD: outv[i] = a + b; break;
+        case FD_ARITH_SUB: outv[i] = a - b; break;
+        case FD_ARITH_MUL:
+        case FD_ARITH_SQUARE: outv[i] = a * b; break;
+        default: outv[i] = a / b; break;
+        }
+    }
+    for (ptrdiff_t r = 0; r < m; ++r) {
+        fd_arith_row(op, absmode, count, av, as, bv, bs, outv,
+                     at != NULL ? FD_ROW(at, lda, r) : NULL, bt != NULL ? FD_ROW(bt, ldb, r) : NULL,
+                     FD_ROW(outt, count, r));
+    }
+    if (second && (op == FD_ARITH_SQUARE || (op == FD_ARITH_MUL && at != NULL && bt != NULL))) {
+        for (ptrdiff_t p = 0; p < k; ++p) {
+            for (ptrdiff_t q = 0; q < k; ++q) {
+                const double *ap = FD_ROW(at, lda, p), *aq = FD_ROW(at, lda, q);
+                double *o = FD_ROW(outt, count, k + p * k + q);
+                if (op == FD_ARITH_SQUARE) {
+                    for (ptrdiff_t i = 0; i < count; ++i) {
+                        o[i] += 2.0 * (ap[i] * aq[i]);
+                    }
+                } else {
+                    const double *bp = FD_ROW(bt, ldb, p), *bq = FD_ROW(bt, ldb, q);
+                    for (ptrdiff_t i = 0; i < count; ++i) {
+                        o[i] += ap[i] * bq[i] + bp[i] * aq[i];
+                    }
+                }
+            }
+        }
+    }
+    if (!absmode) {
+        return;
+    }
+    double *err = FD_ROW(outt, count, m - 1);
+    for (ptrdiff_t i = 0; i < count; ++i) {
+        err[i] += eps * fabs(outv[i]);
+    }
+    /* the effect of the operands' value errors ea, eb on the factors of the other rows */
+    const double *ea = at != NULL ? FD_ROW(at, lda, m - 1) : NULL;
+    const double *eb = bt != NULL ? FD_ROW(bt, ldb, m - 1) : NULL;
+    if (op == FD_ARITH_MUL && ea != NULL && eb != NULL) {
+        for (ptrdiff_t r = 0; r < mr; ++r) {
+            const double *ta = FD_ROW(at, lda, r), *tb = FD_ROW(bt, ldb, r);
+            double *o = FD_ROW(outt, count, r);
+            for (ptrdiff_t i = 0; i < count; ++i) {
+                o[i] += (eb[i] * ta[i] + ea[i] * tb[i]) * u;
+            }
+        }
+    } else if (op == FD_ARITH_SQUARE) {
+        for (ptrdiff_t r = 0; r < mr; ++r) {
+            const double *ta = FD_ROW(at, lda, r);
+            double *o = FD_ROW(outt, count, r);
+            for (ptrdiff_t i = 0; i < count; ++i) {
+                const double half = ea[i] * ta[i];
+                o[i] += (half + half) * u;
+            }
+        }
+    } else if (op == FD_ARITH_DIV && eb != NULL) {
+        /* x / y: x' / y - (q / y) y', 1 / y and q / y off by the values' errors */
+        for (ptrdiff_t r = 0; r < mr; ++r) {
+            const double *ta = ea != NULL ? FD_ROW(at, lda, r) : NULL;
+            const double *tb = FD_ROW(bt, ldb, r);
+            double *o = FD_ROW(outt, count, r);
+            for (ptrdiff_t i = 0; i < count; ++i) {
+                const double y = fabs(bv[i * bs]);
+                const double ex = ea != NULL ? ea[i] : 0.0;
+                const double first = (eb[i] / (y * y)) * (ta != NULL ? ta[i] : 0.0);
+                const double eff = first + ((ex + (2.0 * fabs(outv[i])) * eb[i]) / (y * y)) * tb[i];
+                o[i] += eff * u;
+            }
+        }
+    }
+}
+
+/* The second-order terms of a unary rule (fastdiff/_dualarray.py `_unary`), in place:
+ * outp[(k + p k + q) count + i] += g_i (xp[p count + i] xp[q count + i]) for p, q < k, with
+ * g = f'' (or |f''| with `absmode`, magnitudes); xp's first k rows (row stride ldx) are the
+ * first-order tangents of the operand, outp the result's rows (count apart). */
+void fd_dualarray_unary_second(ptrdiff_t count, ptrdiff_t k, int absmode, const double *dd,
+                               const double *xp, ptrdiff_t ldx, double *outp)
+{
+    for (ptrdiff_t p = 0; p < k; ++p) {
+        const double *tp = xp + p * ldx;
+        for (ptrdiff_t q = 0; q < k; ++q) {
+            const double *tq = xp + q * ldx;
+            double *o = outp + (k + p * k + q) * count;
+            if (absmode) {
+                for (ptrdiff_t i = 0; i < count; ++i) o[i] += fabs(dd[i]) * (tp[i] * tq[i]);
+            } else {
+                for (ptrdiff_t i = 0; i < count; ++i) o[i] += dd[i] * (tp[i] * tq[i]);
+            }
+        }
+    }
 }

@@ -340,6 +340,17 @@ ptrdiff_t fd_dualarray_bound(ptrdiff_t rows, ptrdiff_t cols, const double *df, p
 void fd_dualarray_unary_abs(int rule, ptrdiff_t count, ptrdiff_t m, const double *xv,
                             const double *xp, double c, double u, double *outv, double *outd,
                             double *outdd, double *outp);
+/* Elementwise + - * / and squaring of DualArrays of one shape in one pass (first- and
+ * second-order rows, and the rounding bound's magnitude rows): see dual_array.c. */
+/* The second-order terms of a unary rule, added in place: rows k + p k + q of outp gain
+ * f'' (|f''| with absmode) times the product of first-order rows p and q of xp. */
+void fd_dualarray_unary_second(ptrdiff_t count, ptrdiff_t k, int absmode, const double *dd,
+                               const double *xp, ptrdiff_t ldx, double *outp);
+enum fd_arith_op { FD_ARITH_ADD, FD_ARITH_SUB, FD_ARITH_MUL, FD_ARITH_DIV, FD_ARITH_SQUARE };
+void fd_dualarray_arith(int op, ptrdiff_t count, ptrdiff_t m, ptrdiff_t k, int second,
+                        int absmode, const double *av, ptrdiff_t as, const double *at,
+                        ptrdiff_t lda, const double *bv, ptrdiff_t bs, const double *bt,
+                        ptrdiff_t ldb, double u, double *outv, double *outt);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Taylor mode (taylor.c): univariate Taylor series through the rule table                  */

@@ -251,6 +251,17 @@ SECOND = sorted(
 )
 
 
+def _two_call_hessian(f, x):
+    """dual_hessian without its magnitude lane (the bound's evaluation as its own call)."""
+    import fastdiff._forward as fw
+
+    lane, fw._hessian_lane = fw._hessian_lane, lambda *a: None
+    try:
+        return dual_hessian(f, x)
+    finally:
+        fw._hessian_lane = lane
+
+
 @pytest.mark.parametrize("name", SECOND)
 def test_array_function_second_order_hessian_matches_the_complex_step_of_the_gradient(name):
     f, shape = ANALYTIC[name]
@@ -261,7 +272,12 @@ def test_array_function_second_order_hessian_matches_the_complex_step_of_the_gra
         return np.sum(f(u) * w)
 
     h = dual_hessian(scalar, x)
-    assert h.nfev == 2  # the second-order DualArray path (one call) and the bound's
+    assert h.nfev == 1  # the second-order DualArray path, the bound's lane in the same call
+    # the lanes give the numbers of the two separate calls (values, bound) bit for bit
+    h2 = _two_call_hessian(scalar, x)
+    assert h2.nfev == 3  # the lane's call counted, then the Hessian's and the bound's
+    np.testing.assert_array_equal(h.df, h2.df)
+    np.testing.assert_array_equal(h.error, h2.error)
     n = x.size
     H = h.df.reshape(n, n)
     np.testing.assert_array_equal(H, H.T)
@@ -433,7 +449,7 @@ def test_hessian_is_exact_symmetric_and_bounded():
     x = np.linspace(-1.2, 1.5, 10)
     r = fd.hessian(rosen, x, method="dual")
     np.testing.assert_array_equal(r.df, r.df.T)
-    assert r.nfev == 2
+    assert r.nfev == 1  # values, Hessian and the bound's magnitudes in one call
     v = [mp.mpf(float(a)) for a in x]
     H = [[mp.mpf(0)] * 10 for _ in range(10)]
     for i in range(9):
@@ -526,7 +542,12 @@ def test_fastdiff_math_functions_take_dualarrays(name):
     h = fd.hessian(
         lambda u: np.sum(fn(u) if _dual.RULE_ARITY[name] == 1 else fn(u, 0.5)), x, method="dual"
     )
-    assert h.nfev == 2  # stays on the DualArray path
+    assert h.nfev == 1  # stays on the DualArray path (with the bound's lane)
+    h2 = _two_call_hessian(
+        lambda u: np.sum(fn(u) if _dual.RULE_ARITY[name] == 1 else fn(u, 0.5)), x
+    )
+    np.testing.assert_array_equal(h.df, h2.df)
+    np.testing.assert_array_equal(h.error, h2.error)
 
 
 def test_numpy_scalars_dtype_and_zeros_like_for_code_that_fills_an_output():
@@ -705,6 +726,43 @@ def test_assigning_into_a_sum_with_a_constant_leaves_the_operand_alone():
     assert r.df.tolist() == [2.0, 2.0, 3.0, 3.0]  # v0: v and w; v1: v and y
 
 
+def _write_through_views(v):
+    c = np.array([1.0, 2.0, 3.0, 4.0])
+    w = v + c  # shares v's partials until written
+    z = w[1:]
+    z[0] = 5.0 * v[0]  # reaches w[1]: value and partials
+    u = (v * 2.0).reshape(2, 2).T
+    u[1, 0] = v[3] * v[2]  # reaches element 1 of the product
+    s = v[1:]
+    s[1] = 3.0 * v[0]  # writes into v itself: v[2] = 3 v0 for what follows
+    m = np.array([[1.0, 2.0, 3.0, 4.0], [0.0, -1.0, 0.5, 2.0]])
+    return np.concatenate([w, (v * 2.0).reshape(2, 2).T.ravel() * 0.0 + u.T.ravel(), m @ v, v])
+
+
+def test_assignment_into_a_view_reaches_the_base_arrays_partials():
+    # NumPy semantics: writing into a slice, reshape or transpose of an array writes into the
+    # array. The values did; the partials must too (a derived array's partials shared with an
+    # operand are owned before a view is taken), and x's unit-seed structure must stop
+    # counting once a view of x is written (m @ v then multiplies the real tangents).
+    x = np.array([0.7, -1.3, 2.1, 0.4])
+    r = fd.jacobian(_write_through_views, x, method="dual")
+    ref = dual_jacobian(lambda v: _write_through_views(np.asarray(v)), x.astype(object))
+    ref_df = np.asarray(ref.df, dtype=float)
+    assert np.allclose(r.df, ref_df, rtol=16 * EPS, atol=0.0)  # a few roundings each
+    # spot checks by hand: d w[1] / d x0 = 5, d v[2] / d x0 = 3 (x itself was written)
+    assert r.df[1].tolist() == [5.0, 0.0, 0.0, 0.0]
+    assert r.df[-2].tolist() == [3.0, 0.0, 0.0, 0.0]
+    assert np.all(np.abs(r.df - ref_df) <= r.error)
+    # the same on a DualArray made by hand: (x + c)[1:] written, then the base read
+    d, p = seeded(np.zeros(3))
+    y, q = seeded(np.ones(1), seed=1)
+    base = d + np.arange(3.0)
+    base[1:][0] = y[0]
+    np.testing.assert_array_equal(base.value, [0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(base.partials, [p[0], q[0], p[2]])
+    np.testing.assert_array_equal(d.partials, p)  # the operand keeps its own
+
+
 def test_jacobian_bound_kernel_is_the_numpy_expression():
     # fd_dualarray_bound: gamma * mag[:, groups] + eps |df| on transposed (strided) views, in
     # one pass, counting the entries where df or the bound is not finite
@@ -726,3 +784,95 @@ def test_jacobian_bound_kernel_is_the_numpy_expression():
     assert bad == 2 + int(np.sum(groups == 0))
     with pytest.raises(ValueError, match="group index"):
         _dualarray.bound(df, mag, groups + 4, gamma)
+
+
+@pytest.mark.parametrize("mode", ["first", "second", "bound", "bound second"])
+def test_one_pass_arithmetic_is_the_numpy_arithmetic_bit_for_bit(mode, rng):
+    # fd_dualarray_arith (the `_arith` fast path of + - * / and squaring) promises the same
+    # expressions in the same order as the NumPy code of `_binop_general`: every tangent row,
+    # the second-order rows, the bound's magnitude rows and its error row, and the count
+    from fastdiff._dualarray import _arith, _binop, _binop_general, _square, _square_general
+
+    k = 3
+    second = "second" in mode
+    bound = "bound" in mode
+    m = k + (k * k if second else 0) + (1 if bound else 0)
+    tag = _dual.open_tag()
+    try:
+        for shape in [(), (5,), (2, 3)]:
+
+            def make(seed, shape=shape):
+                g = np.random.default_rng(seed)
+                t = g.normal(size=(m, *shape))
+                if bound:
+                    t = np.abs(t)
+                d = DualArray._make(g.normal(size=shape), t, k, tag, bound)
+                d._n = int(g.integers(0, 5))
+                return d
+
+            a, b = make(1), make(2)
+            c = rng.normal(size=shape)
+            pairs = [(a, b), (a, 2.5), (-1.5, b), (a, c), (c, b), (a, 3)]
+            if shape == (5,):  # views: rows of 4 elements, 5 apart
+                pairs.append((make(3)[1:], make(4)[:-1]))
+            for name in ["add", "subtract", "multiply", "divide"]:
+                for x, y in pairs:
+                    dual_divisor = type(y) is DualArray and name == "divide"
+                    assert (_arith(name, x, y) is None) == (second and dual_divisor)
+                    r, g = _binop(name, x, y), _binop_general(name, x, y)
+                    assert r._n == g._n, (name, shape)
+                    np.testing.assert_array_equal(r._v, g._v)
+                    np.testing.assert_array_equal(r._t, g._t, err_msg=f"{name} {shape}")
+            r, g = _square(a), _square_general(a)
+            assert r._n == g._n
+            np.testing.assert_array_equal(r._t, g._t)
+    finally:
+        _dual.close_tag(tag)
+
+
+def test_hessian_lane_falls_back_to_two_calls_when_an_operation_has_no_lane(monkeypatch):
+    # An operation reaching a lane array by neither route (here np.cumsum unwrapped) raises
+    # inside f and marks the lane, even when f swallows the exception: the verb then calls f
+    # the two-call way and returns exactly its numbers (the wasted call is counted).
+    import fastdiff._dualarray as da
+
+    x = np.array([0.3, -1.1, 0.8, 2.0])
+
+    def f(v):
+        return np.sum(np.cumsum(v * v) ** 2)
+
+    def swallowing(v):
+        try:
+            return f(v)
+        except Exception:
+            return np.sum(v)
+
+    h1, h1_two = dual_hessian(f, x), _two_call_hessian(f, x)
+    assert h1.nfev == 1 and h1_two.nfev == 3
+    monkeypatch.setitem(da._FUNCTIONS, np.cumsum, da._FUNCTIONS[np.cumsum].__wrapped__)
+    for g in (f, swallowing):
+        h = dual_hessian(g, x)
+        assert h.nfev == 3
+        np.testing.assert_array_equal(h.df, h1.df)
+        np.testing.assert_array_equal(h.error, h1.error)
+
+
+def test_hessian_lane_keeps_a_reduced_scalar_on_the_lane():
+    # np.max's value is a NumPy scalar; the joined lanes hold an array, so x.max() ** 2 stays
+    # in the one-pass kernels and the call stays single
+    x = np.array([0.3, -1.1, 0.8, 2.0])
+
+    def f(v):
+        return v.max() ** 2 + np.sum(np.sin(v) * v) + np.prod(v[:2])
+
+    h = dual_hessian(f, x)
+    assert h.nfev == 1
+    h2 = _two_call_hessian(f, x)
+    np.testing.assert_array_equal(h.df, h2.df)
+    np.testing.assert_array_equal(h.error, h2.error)
+    # analytic: d2/dx2 of x3^2 (the max), of sin(x) x, and of x0 x1
+    exact = np.diag(2.0 * np.cos(x) - x * np.sin(x))
+    exact[3, 3] += 2.0
+    exact[0, 1] += 1.0
+    exact[1, 0] += 1.0
+    assert np.all(np.abs(h.df - exact) <= h.error + 4 * EPS * np.abs(exact))

@@ -1,4 +1,11 @@
-"""Run benchmarks/dual.py's cases with timeit in one process and print medians and ratios."""
+"""Run benchmarks/dual.py's cases with timeit in one process, interleaved, and print ratios.
+
+Every implementation of a case is set up first; then each repeat times a batch of every
+implementation in turn, so that load from other processes falls on all of them alike. The
+table gives min and median per call, and ratio = other / this of both and the median of the
+ratios within each round (above 1: this one is faster).
+Usage: ``python tools/bench_dual_side_by_side.py [Case ...]`` (default: all).
+"""
 
 from __future__ import annotations
 
@@ -7,41 +14,56 @@ import statistics
 import sys
 import timeit
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "benchmarks"))
-import dual
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from benchmarks import dual
+
+CASES = {
+    "ScalarDerivative": ["ad", "jax.jit(jacfwd)", "jax.jacfwd", "autograd", "analytic"],
+    "MLPGradient": ["jax.jit(jacfwd)", "jax.jacfwd", "autograd", "backprop (analytic)"],
+    "TanhJacobian": ["jax.jit(jacfwd)", "jax.jacfwd", "autograd", "analytic"],
+    "RosenbrockHessian10": ["num_dual.hessian", "jax.jit(hessian)", "autograd", "analytic"],
+}
 
 
-def median_time(run, target=0.2, repeat=7):
-    once = timeit.timeit(run, number=1)
-    number = max(1, int(target / max(once, 1e-9)))
-    repeat = repeat if once < 1.0 else 3  # a peer taking seconds per call
-    return statistics.median(t / number for t in timeit.repeat(run, number=number, repeat=repeat))
-
-
-def table(cls, ref):
+def table(cls, ref, target=0.02, repeat=41):
     print(f"\n{cls.__name__}")
-    times = {}
+    runs, numbers = {}, {}
     for impl in cls.params[0]:
         bench = cls()
         try:
             bench.setup(impl)
         except NotImplementedError:
-            print(f"  {impl:28s} skipped (not installed)")
+            print(f"  {impl:34s} skipped (not installed)")
             continue
-        times[impl] = median_time(bench.run)
+        once = timeit.timeit(bench.run, number=1)
+        runs[impl] = bench
+        numbers[impl] = max(1, int(target / max(once, 1e-9)))
+    times = {impl: [] for impl in runs}
+    for _ in range(repeat):
+        for impl, bench in runs.items():
+            times[impl].append(timeit.timeit(bench.run, number=numbers[impl]) / numbers[impl])
+    best = {impl: min(t) for impl, t in times.items()}
+    med = {impl: statistics.median(t) for impl, t in times.items()}
+    for impl, bench in runs.items():
         err = getattr(bench, next(m for m in dir(bench) if m.startswith("track_")))(impl)
-        print(f"  {impl:28s} {times[impl] * 1e6:12.2f} us   abs error {err:.1e}", flush=True)
-    for impl, t in times.items():
-        ratios = "  ".join(
-            f"{other}/this={times[other] / t:7.1f}"
-            for other in ref
-            if other in times and other != impl
+        print(
+            f"  {impl:34s} min {best[impl] * 1e6:10.2f} us  median {med[impl] * 1e6:10.2f} us"
+            f"   abs error {err:.1e}",
+            flush=True,
         )
-        print(f"  {impl:28s} {ratios}")
+    for impl in runs:
+        if not impl.startswith("fastdiff"):
+            continue
+        for other in ref:
+            if other in runs:  # the ratio within each round (adjacent timings), then the median
+                rounds = [o / f for o, f in zip(times[other], times[impl], strict=True)]
+                print(
+                    f"  {other:>34s} / {impl}: min {best[other] / best[impl]:6.2f}  "
+                    f"median {med[other] / med[impl]:6.2f}  "
+                    f"per round {statistics.median(rounds):6.2f}"
+                )
 
 
 if __name__ == "__main__":
-    table(dual.ScalarDerivative, ["ad", "jax.jit(jacfwd)", "jax.jacfwd", "autograd", "analytic"])
-    table(
-        dual.MLPGradient, ["ad", "jax.jit(jacfwd)", "jax.jacfwd", "autograd", "backprop (analytic)"]
-    )
+    for name in sys.argv[1:] or list(CASES):
+        table(getattr(dual, name), CASES[name])

@@ -21,6 +21,7 @@ array is a Dual with that tag, so scalar code that indexes x[0], x[1] still work
 
 from __future__ import annotations
 
+import functools
 import operator
 import string
 from collections.abc import Callable
@@ -93,7 +94,14 @@ class DualArray:
     # _unit: -1, or an offset u: tangent rows u .. u + size - 1 are the unit seeds of the flat
     # elements, every other row is zero (x itself in a whole-x chunk, and its slices and
     # reshapes): products and sums with it scatter instead of multiplying zeros.
-    __slots__ = ("_abs", "_eye", "_k", "_n", "_t", "_tag", "_unit", "_v")
+    # _family: None, or a one-element list [valid] shared by an array with _eye/_unit and
+    # every view of it (they share its tangents' memory): an assignment into any of them sets
+    # it False, and the structure flags of the whole family stop counting (`_unit_of`).
+    # _lane: None, or (m1, k2, missed) for the bound's magnitudes carried in the same
+    # evaluation (a magnitude lane, see `_Lane`).
+    __slots__ = ("_abs", "_eye", "_family", "_k", "_lane", "_n", "_t", "_tag", "_unit", "_v")
+    _family: list[bool] | None
+    _lane: tuple[int, int, list[bool]] | None
     __array_priority__ = 1000.0
 
     def __init__(self, value: Any, partials: Any) -> None:
@@ -111,6 +119,8 @@ class DualArray:
         self._abs = False
         self._eye = False
         self._unit = -1
+        self._family = None
+        self._lane = None
 
     # Constructors ---------------------------------------------------------------------
     @classmethod
@@ -126,9 +136,13 @@ class DualArray:
         r._abs = absolute
         r._eye = False
         r._unit = -1
+        r._family = None
+        r._lane = None
         return r
 
     def _like(self, v: Any, t: np.ndarray, cost: int = 1, base: int | None = None) -> DualArray:
+        if self._lane is not None:  # general code knows no lanes: the verb evaluates again
+            _lane_miss(self._lane)
         r = object.__new__(DualArray)
         r._v = np.asarray(v, dtype=np.float64)
         r._t = t
@@ -138,7 +152,27 @@ class DualArray:
         r._abs = self._abs
         r._eye = False
         r._unit = -1
+        r._family = None
+        r._lane = None
         return r
+
+    def _view(self, v: Any, t: np.ndarray) -> DualArray:
+        """A view of self (values v and tangents t taken from `_viewed()` arrays): it joins
+        self's family, so that an assignment into either reaches the other's structure.
+        Rows map alike, so a view keeps a magnitude lane."""
+        r = _fresh(self, np.asarray(v, dtype=np.float64), t, self._n)
+        r._family = self._family
+        return r
+
+    def _viewed(self) -> np.ndarray:
+        """self's tangents, made writeable before a view of them is taken (a view's
+        assignment must reach self's partials as it reaches self's values), with the family
+        of a structured array started."""
+        if not self._t.flags.writeable:  # shared with an operand (x + c): own them now
+            self._t = self._t.copy()
+        if self._family is None and (self._unit >= 0 or self._eye):
+            self._family = [True]
+        return self._t
 
     @property
     def _second(self) -> bool:
@@ -217,14 +251,14 @@ class DualArray:
             raise TypeError("a DualArray cannot index: indices must be integers or masks")
         tkey = (slice(None), *key) if isinstance(key, tuple) else (slice(None), key)
         v = self._v[key]
-        t = self._t[tkey]
-        if np.ndim(v) == 0 and not self._second and not self._abs:
-            return _dual.make(float(v), t.tolist(), self._tag)
-        r = self._like(v, t, 0)
-        if self._unit >= 0 and type(key) is slice and self._v.ndim == 1 and key.step in (None, 1):
+        if np.ndim(v) == 0 and not self._second and not self._abs and self._lane is None:
+            return _dual.make(float(v), self._t[tkey].tolist(), self._tag)
+        r = self._view(v, self._viewed()[tkey])
+        unit = _unit_of(self)
+        if unit >= 0 and type(key) is slice and self._v.ndim == 1 and key.step in (None, 1):
             start, stop, _ = key.indices(self._v.shape[0])
             if stop > start:  # a contiguous run of the elements: their seeds, shifted
-                r._unit = self._unit + start
+                r._unit = unit + start
         return r
 
     def __setitem__(self, key: Any, item: Any) -> None:
@@ -237,6 +271,8 @@ class DualArray:
             self._t = self._t.copy()
         self._eye = False
         self._unit = -1
+        if self._family is not None:  # self shares its memory with other arrays of the family
+            self._family[0] = False
         tkey = (slice(None), *key) if isinstance(key, tuple) else (slice(None), key)
         self._v[key] = iv
         self._t[tkey] = 0.0 if it is None else _align(it, np.ndim(self._v[key]))
@@ -293,10 +329,10 @@ class DualArray:
 
     # Arithmetic -----------------------------------------------------------------------
     def __neg__(self) -> DualArray:
-        return self._like(-self._v, self._t if self._abs else -self._t, 0)
+        return _negative(self)
 
     def __pos__(self) -> DualArray:
-        return self
+        return _positive(self)
 
     def __abs__(self) -> DualArray:
         return _unary(_RULES["absolute"], self)
@@ -475,6 +511,18 @@ def _lift(x: Any, like: DualArray) -> tuple[Any, np.ndarray | None]:
     return arr, None
 
 
+def _unit_of(x: Any) -> int:
+    """x's `_unit` offset, or -1 (not a DualArray, none, or an assignment into its family)."""
+    if type(x) is not DualArray or x._unit < 0:
+        return -1
+    return x._unit if x._family is None or x._family[0] else -1
+
+
+def _eye_of(x: Any) -> bool:
+    """x's `_eye` flag, unless an assignment into its family has voided it."""
+    return type(x) is DualArray and x._eye and (x._family is None or x._family[0])
+
+
 def _first(ops: tuple[Any, ...]) -> DualArray:
     for a in ops:
         if isinstance(a, DualArray):
@@ -573,6 +621,8 @@ def _norm_axis(axis: Any, ndim: int) -> Any:
 def _unary(rule: int, x: DualArray) -> DualArray:
     xv = np.ascontiguousarray(x._v).reshape(-1)
     m = x._t.shape[0]
+    if x._lane is not None:
+        return _unary_lane(rule, x, xv, m)
     second = x._second
     if x._abs:
         # tangent rows are magnitudes >= 0: |f' t| = |f'| t, plus the factor's own rounding,
@@ -591,10 +641,25 @@ def _unary(rule: int, x: DualArray) -> DualArray:
         xt = np.ascontiguousarray(x._t).reshape(m, -1)
         v, _, dd, t = _dualarray.unary(rule, xv, xt, second)
         r = x._like(v.reshape(x._v.shape), t.reshape(x._t.shape), 2)
-    if second:
-        t1 = x._t[: x._k]
-        _add_second(r, _mag(dd.reshape(x._v.shape), x) * _outer(t1, t1))
+    if second:  # f'' t_p t_q into the rows of r, in place (|f''| for magnitudes)
+        _dualarray.unary_second(dd, xt, t, x._k, x._abs)
     return r
+
+
+def _unary_lane(rule: int, x: DualArray, xv: np.ndarray, m: int) -> DualArray:
+    """`_unary` on both lanes: the plain rows as `_unary` does them, the magnitude rows as it
+    does in the bound's evaluation (the same kernels, the same second-order terms)."""
+    m1, k2, _ = x._lane or (0, 0, None)  # (always a lane here)
+    k = x._k
+    xt = np.ascontiguousarray(x._t).reshape(m, -1)
+    v, _, dd, t1 = _dualarray.unary(rule, xv, xt[:m1], m1 != k)
+    _, dd2, t2 = _dualarray.unary_abs(rule, xv, xt[m1:], 2.0 / (x._n + 4), _unit(x._n + 2))
+    if m1 != k:
+        _dualarray.unary_second(dd, xt[:m1], t1, k, False)
+    if m - m1 - 1 != k2:
+        _dualarray.unary_second(dd2, xt[m1:], t2, k2, True)
+    t = np.concatenate([t1, t2])
+    return _fresh(x, v.reshape(x._v.shape), t.reshape(x._t.shape), x._n + 2)
 
 
 def _binary_rule(rule: int, a: Any, b: Any) -> DualArray:
@@ -649,8 +714,18 @@ def _binary_rule(rule: int, a: Any, b: Any) -> DualArray:
 
 def _binop(name: str, a: Any, b: Any = None) -> Any:
     """add, subtract, multiply, divide, power (and their unary cousins) with broadcasting."""
-    if a is b and name == "multiply" and type(a) is DualArray:
+    if type(a) is DualArray and (
+        (a is b and name == "multiply") or (name == "power" and type(b) in _REAL and b == 2)
+    ):
         return _square(a)
+    r = _arith(name, a, b)
+    return _binop_general(name, a, b) if r is None else r
+
+
+def _binop_general(name: str, a: Any, b: Any = None) -> Any:
+    """`_binop` in NumPy expressions, for every operand `_arith` leaves out."""
+    if a is b and name == "multiply" and type(a) is DualArray:
+        return _square_general(a)
     r = _binop_core(name, a, b)
     if type(r) is not DualArray or not r._abs or name not in _ROUNDED:
         return r
@@ -706,14 +781,14 @@ def _binop_core(name: str, a: Any, b: Any = None) -> Any:
             t = -_align(bt, nd) if sub else _shared(_align(bt, nd))
         elif bt is None:
             t = _shared(_align(at, nd))
-        elif type(b) is DualArray and b._unit >= 0 and (type(a) is not DualArray or a._unit < 0):
+        elif (ub := _unit_of(b)) >= 0 and _unit_of(a) < 0:
             # dA + dB with B's seeds on rows off .. off + size - 1 only: a copy, and those rows
             t = np.array(_full(_align(at, nd), vs))
-            off, blk = b._unit, _align(bt[b._unit : b._unit + b._v.size], nd)
-            t[off : off + b._v.size] += -blk if sub else blk
-        elif type(a) is DualArray and a._unit >= 0 and (type(b) is not DualArray or b._unit < 0):
+            blk = _align(bt[ub : ub + b._v.size], nd)
+            t[ub : ub + b._v.size] += -blk if sub else blk
+        elif (ua := _unit_of(a)) >= 0 and _unit_of(b) < 0:
             t = np.array(_full(-_align(bt, nd) if sub else _align(bt, nd), vs))
-            t[a._unit : a._unit + a._v.size] += _align(at[a._unit : a._unit + a._v.size], nd)
+            t[ua : ua + a._v.size] += _align(at[ua : ua + a._v.size], nd)
         else:
             t = _align(at, nd) + (-_align(bt, nd) if sub else _align(bt, nd))
         return like._like(v, _full(t, vs), 1, base)
@@ -757,10 +832,158 @@ def _shared(t: np.ndarray) -> np.ndarray:
     return t
 
 
+_ARITH_OPS = {
+    "add": _dualarray.ARITH_ADD,
+    "subtract": _dualarray.ARITH_SUB,
+    "multiply": _dualarray.ARITH_MUL,
+    "divide": _dualarray.ARITH_DIV,
+    "true_divide": _dualarray.ARITH_DIV,
+}
+_DIV = _dualarray.ARITH_DIV
+_SHARING = (_dualarray.ARITH_ADD, _dualarray.ARITH_SUB)
+# roundings of each operation (`_n`): with two dual operands, and with one
+_COST2 = {_dualarray.ARITH_ADD: 1, _dualarray.ARITH_SUB: 1, _dualarray.ARITH_MUL: 2, _DIV: 3}
+
+
+def _constant(c: Any, shape: tuple[int, ...]) -> Any:
+    """A constant operand the one-pass kernel takes (a float, or a float64 array of `shape`),
+    or None."""
+    tc = type(c)
+    if tc is float:
+        return c
+    if tc is int and -(2**53) <= c <= 2**53:
+        return float(c)
+    if tc is np.float64:
+        return float(c)
+    if tc is np.ndarray and c.dtype == np.float64 and c.shape == shape:
+        return c
+    return None
+
+
+def _plain(x: DualArray) -> bool:
+    """x's values are a float64 ndarray (not np.max's NumPy scalar) and it has partials."""
+    return type(x._v) is np.ndarray and x._v.dtype == _F64 and x._t.shape[0] > 0
+
+
+_F64 = np.dtype(np.float64)
+_REAL = (int, float)
+
+
+def _fresh(like: DualArray, v: np.ndarray, t: np.ndarray, n: int) -> DualArray:
+    r = object.__new__(DualArray)
+    r._v = v
+    r._t = t
+    r._k = like._k
+    r._tag = like._tag
+    r._n = n
+    r._abs = like._abs
+    r._eye = False
+    r._unit = -1
+    r._family = None
+    r._lane = like._lane
+    return r
+
+
+class _LaneMiss(Exception):
+    """An operation without a magnitude lane met a lane array (raised inside f; the verb
+    then evaluates f twice, the plain way; `_Lane.missed` records it even if f catches it)."""
+
+
+def _lane_miss(lane: tuple[int, int, list[bool]]) -> None:
+    lane[2][0] = True
+    raise _LaneMiss("this operation has no magnitude lane")
+
+
+def _arith(name: str, a: Any, b: Any) -> DualArray | None:
+    """+ - * / of operands of one shape (DualArrays, floats, float64 arrays) in one C pass
+    (fd_dualarray_arith: the arithmetic of `_binop_core` and the bound's step of `_binop`),
+    or None where the general code must run (broadcasting, other types, a second-order
+    divisor, mismatched tags)."""
+    op = _ARITH_OPS.get(name)
+    if op is None:
+        return None
+    if type(a) is DualArray:
+        av, at = a._v, a._t
+        if type(av) is not np.ndarray or av.dtype is not _F64 or not at.shape[0]:
+            return None  # a NumPy scalar value (np.max's), another dtype, or no partials
+        like = a
+        if type(b) is DualArray:
+            bv, bt = b._v, b._t
+            if (
+                type(bv) is not np.ndarray
+                or bv.dtype is not _F64
+                or a._tag != b._tag
+                or at.shape[0] != bt.shape[0]
+                or av.shape != bv.shape
+                or (op == _DIV and at.shape[0] - a._abs != a._k)
+            ):
+                return None  # (a second-order divisor goes through the reciprocal)
+            n = (a._n if a._n > b._n else b._n) + _COST2[op]
+        else:
+            bv = _constant(b, av.shape)
+            if bv is None:
+                return None
+            bt = None
+            n = a._n + 1
+            if op in _SHARING and not a._abs and a._lane is None:  # x +- c: x's, shared
+                v = av + bv if op == _dualarray.ARITH_ADD else av - bv
+                return _fresh(a, np.asarray(v), _shared(at), n)
+    elif type(b) is DualArray:
+        bv, bt = b._v, b._t
+        if type(bv) is not np.ndarray or bv.dtype is not _F64 or not bt.shape[0]:
+            return None
+        av = _constant(a, bv.shape)
+        if av is None or (op == _DIV and bt.shape[0] - b._abs != b._k):
+            return None
+        like, at = b, None
+        n = b._n + (2 if op == _DIV else 1)
+        if op in _SHARING and not b._abs and b._lane is None:  # c + x shares; c - x negates
+            if op == _dualarray.ARITH_ADD:
+                return _fresh(b, np.asarray(av + bv), _shared(bt), n)
+            return _fresh(b, np.asarray(av - bv), -bt, n)
+    else:
+        return None
+    m = like._t.shape[0]
+    lane = like._lane
+    u = 1.0 / (2.0 * (n + 2) * _EPS)  # _unit(n)
+    if lane is not None:
+        v, t = _dualarray.arith(
+            op, av, at, bv, bt, m, like._k, False, False, u, like._v.shape, lane[0], lane[1]
+        )
+    else:
+        second = m - like._abs != like._k
+        v, t = _dualarray.arith(op, av, at, bv, bt, m, like._k, second, like._abs, u, like._v.shape)
+    return _fresh(like, v, t, n)
+
+
 def _square(x: DualArray) -> DualArray:
     """x * x (and x**2, np.square): the product rule of `_binop` with both operands x, in one
     pass: 2 x x', 2 x' x' in the second-order rows, and in the bound's evaluation the value
-    errors E x' + x' E of the two factors (the same arithmetic, bit for bit, fewer calls)."""
+    errors E x' + x' E of the two factors (the same arithmetic, bit for bit, in one C pass)."""
+    m = x._t.shape[0]
+    if _plain(x):
+        n = x._n + 2
+        lane = (-1, 0) if x._lane is None else x._lane[:2]
+        v, t = _dualarray.arith(
+            _dualarray.ARITH_SQUARE,
+            x._v,
+            x._t,
+            x._v,
+            None,
+            m,
+            x._k,
+            m - x._abs != x._k,
+            x._abs,
+            _unit(n),
+            x._v.shape,
+            *lane,
+        )
+        return _fresh(x, v, t, n)
+    return _square_general(x)
+
+
+def _square_general(x: DualArray) -> DualArray:
+    """`_square` in NumPy expressions."""
     xv = x._v
     v = xv * xv
     t = (2.0 * (np.abs(xv) if x._abs else xv)) * x._t
@@ -774,6 +997,14 @@ def _square(x: DualArray) -> DualArray:
         half = x._t[-1] * x._t[:-1]
         _value_errors(r, _EPS * np.abs(r._v), half + half, fresh=True)
     return r
+
+
+def _negative(x: DualArray) -> DualArray:
+    return x._like(-x._v, _shared(x._t) if x._abs else -x._t, 0)
+
+
+def _positive(x: DualArray) -> DualArray:
+    return x._like(x._v.copy(), _shared(x._t), 0)  # a new array, as for ndarrays
 
 
 def _power_const(x: DualArray, xv: Any, c: Any) -> DualArray:
@@ -834,8 +1065,13 @@ def _reshape(a: Any, shape: Any = None, order: str = "C", newshape: Any = None) 
         raise TypeError(f"np.reshape on a DualArray supports order='C' only; got {order!r}.")
     x = _as_dualarray(a)
     v = x._v.reshape(shape)
-    r = x._like(v, x._t.reshape((x._t.shape[0], *v.shape)), 0)
-    r._unit = x._unit  # the same flat elements in the same order
+    t = x._t.reshape((x._t.shape[0], *v.shape))
+    if np.may_share_memory(t, x._t):  # a view (else reshape copied: nothing to share)
+        t = x._viewed().reshape((x._t.shape[0], *v.shape))
+        r = x._view(v, t)
+    else:
+        r = _fresh(x, v, t, x._n)  # (a copy: rows map alike, so it keeps a lane)
+    r._unit = _unit_of(x)  # the same flat elements in the same order
     return r
 
 
@@ -847,19 +1083,19 @@ def _transpose(a: Any, axes: Any = None) -> DualArray:
     x = _as_dualarray(a)
     nd = x.ndim
     perm = tuple(range(nd))[::-1] if axes is None else tuple(operator.index(i) % nd for i in axes)
-    return x._like(x._v.transpose(perm), x._t.transpose((0, *(p + 1 for p in perm))), 0)
+    return x._view(x._v.transpose(perm), x._viewed().transpose((0, *(p + 1 for p in perm))))
 
 
 def _swapaxes(a: Any, axis1: int, axis2: int) -> DualArray:
     x = _as_dualarray(a)
     i, j = _norm_axis(axis1, x.ndim), _norm_axis(axis2, x.ndim)
-    return _map(x, lambda v: np.swapaxes(v, i, j), lambda t: np.swapaxes(t, i, j))
+    return x._view(np.swapaxes(x._v, i, j), np.swapaxes(x._viewed(), i, j))
 
 
 def _moveaxis(a: Any, source: Any, destination: Any) -> DualArray:
     x = _as_dualarray(a)
     s, d = _norm_axis(source, x.ndim), _norm_axis(destination, x.ndim)
-    return _map(x, lambda v: np.moveaxis(v, s, d), lambda t: np.moveaxis(t, s, d))
+    return x._view(np.moveaxis(x._v, s, d), np.moveaxis(x._viewed(), s, d))
 
 
 def _squeeze(a: Any, axis: Any = None) -> DualArray:
@@ -867,30 +1103,38 @@ def _squeeze(a: Any, axis: Any = None) -> DualArray:
     ax = _norm_axis(axis, x.ndim)
     if ax is None:
         ax = tuple(i - x.ndim for i, n in enumerate(x.shape) if n == 1)
-    return _map(x, lambda v: np.squeeze(v, ax), lambda t: np.squeeze(t, ax))
+    return x._view(np.squeeze(x._v, ax), np.squeeze(x._viewed(), ax))
 
 
 def _expand_dims(a: Any, axis: Any) -> DualArray:
     x = _as_dualarray(a)
     v = np.expand_dims(x._v, axis)
-    return x._like(v, x._t.reshape((x._t.shape[0], *v.shape)), 0)
+    return x._view(v, x._viewed().reshape((x._t.shape[0], *v.shape)))
 
 
 def _broadcast_to(a: Any, shape: Any, subok: bool = False) -> DualArray:
     x = _as_dualarray(a)
     v = np.broadcast_to(x._v, shape)
-    return x._like(v, _full(x._t, v.shape), 0)
+    return x._like(v, _shared(_full(x._t, v.shape)), 0)  # read-only, as NumPy's
 
 
 def _sum(
     a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any
 ) -> DualArray:
-    _no_options("sum", dtype=dtype, out=out, **kw)
+    if dtype is not None or out is not None or kw:
+        _no_options("sum", dtype=dtype, out=out, **kw)
     x = _as_dualarray(a)
-    ax = _norm_axis(axis, x.ndim)
-    if ax is None:
-        ax = tuple(range(-x.ndim, 0))
-    s = _map(x, lambda v: v.sum(ax, keepdims=keepdims), lambda t: t.sum(ax, keepdims=keepdims))
+    ax = tuple(range(-x._v.ndim, 0)) if axis is None else _norm_axis(axis, x.ndim)
+    if x._lane is not None:  # the plain rows summed; the magnitude rows as in the bound's
+        v = np.asarray(x._v.sum(ax, keepdims=keepdims))
+        t = x._t.sum(ax, keepdims=keepdims)
+        length = x.size // max(v.size, 1)
+        t[-1] += (length * _EPS) * np.abs(x._v).sum(ax, keepdims=keepdims)
+        return _fresh(x, v, t, x._n + max(length - 1, 0))
+    if x._v.ndim == 1 and not keepdims:  # the same reductions, fewer calls
+        s = x._like(x._v.sum(), x._t.sum(-1), 0)
+    else:
+        s = _map(x, lambda v: v.sum(ax, keepdims=keepdims), lambda t: t.sum(ax, keepdims=keepdims))
     length = x.size // max(s.size, 1)
     s._n += max(length - 1, 0)  # recursive summation: L - 1 roundings
     if x._abs:
@@ -962,6 +1206,11 @@ def _diag(a: Any, k: int = 0) -> DualArray:
 
 
 def _no_options(name: str, **kw: Any) -> None:
+    for v in kw.values():
+        if v is not None and v is not np._NoValue:
+            break
+    else:
+        return
     bad = sorted(k for k, v in kw.items() if v is not None and v is not np._NoValue)
     if bad:
         raise TypeError(f"np.{name} on a DualArray does not support {', '.join(bad)}.")
@@ -1142,16 +1391,16 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
     # NumPy's matmul broadcasts the constant over the rows (measured on the MLP of tests/mlp.py:
     # 4-8x faster than gathering the rows into one GEMM, which needs a copy of the tangents)
     if at is not None:  # dA @ B
-        if type(a) is DualArray and a._unit >= 0 and not like._abs:
-            t = _unit_times(a._unit, av.shape, bv, at.shape[0])
+        if (ua := _unit_of(a)) >= 0 and not like._abs:
+            t = _unit_times(ua, av.shape, bv, at.shape[0])
         else:
             t = np.matmul(at, bv)
     if bt is not None:  # A @ dB
-        if bv.ndim == 1 and isinstance(b, DualArray) and b._eye and av.ndim == 2:
+        if bv.ndim == 1 and av.ndim == 2 and _eye_of(b):
             tb = av.T.view()  # (A e_j)_i = A[i, j]: no product at all; A is the caller's
             tb.flags.writeable = False  # (a read-only view: writes into r copy it first)
-        elif type(b) is DualArray and b._unit >= 0 and not like._abs and av.ndim == 2:
-            tb = _times_unit(av, b._unit, bv.shape, bt.shape[0])
+        elif (ub := _unit_of(b)) >= 0 and not like._abs and av.ndim == 2:
+            tb = _times_unit(av, ub, bv.shape, bt.shape[0])
         elif bv.ndim == 1:  # (m, n) @ A^T: one GEMM
             tb = bt @ av.T if av.ndim == 2 else bt @ av
         else:
@@ -1552,3 +1801,103 @@ _FUNCTIONS: dict[Any, Callable[..., Any]] = {
     np.ones_like: _ones_like,
     np.atleast_2d: _atleast_2d,
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# Magnitude lanes: the bound's evaluation carried in the same call of f
+# ---------------------------------------------------------------------------------------------
+# A lane array (`_lane` = (m1, k2, missed)) holds the plain rows 0 .. m1 - 1 (k first-order
+# rows, second order when m1 > k) and after them the rows of the rounding bound's evaluation
+# (fastdiff._forward._magnitudes: k2 first-order magnitude rows, second order when more, the
+# values' error row last). The elementwise kernels (`_arith`, `_square`, `_unary`), `_sum`
+# and the views compute both lanes in one pass. Every other operation runs twice, once on
+# each lane as an ordinary array (`_laned`): each lane then gets exactly the arithmetic of
+# its own evaluation, so the numbers are those of the two separate calls of f.
+
+
+def _lane_part(x: DualArray, part: int) -> DualArray:
+    """Lane `part` of x (0: the plain rows, 1: the bound's) as an ordinary DualArray."""
+    m1, k2, _ = x._lane or (0, 0, None)  # (always a lane here)
+    r = object.__new__(DualArray)
+    r._v = x._v
+    r._tag = x._tag
+    r._n = x._n
+    r._family = x._family
+    r._lane = None
+    if part == 0:
+        r._t, r._k, r._abs, r._eye, r._unit = x._t[:m1], x._k, False, x._eye, x._unit
+    else:
+        r._t, r._k, r._abs, r._eye, r._unit = x._t[m1:], k2, True, False, -1
+    return r
+
+
+def _lane_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    for a in (*args, *kwargs.values()):
+        if type(a) is DualArray:
+            if a._lane is not None:
+                return a._lane
+        elif type(a) is list or type(a) is tuple:
+            for b in a:
+                if type(b) is DualArray and b._lane is not None:
+                    return b._lane
+    return None
+
+
+def _lane_args(a: Any, part: int) -> Any:
+    if type(a) is DualArray:
+        return _lane_part(a, part) if a._lane is not None else a
+    if type(a) is list or type(a) is tuple:
+        return type(a)(_lane_args(b, part) for b in a)
+    return a
+
+
+def _lane_merge(plain: Any, bound: Any, lane: Any) -> Any:
+    """One lane result from the two lanes' results of an operation."""
+    if isinstance(plain, Dual) and type(bound) is DualArray:  # a 0-d first-order index
+        p = np.asarray(plain.partials, np.float64)
+        plain = DualArray._make(np.asarray(float(plain.value)), p, p.shape[0], bound._tag)
+    if type(plain) is DualArray and type(bound) is DualArray:
+        t = np.concatenate((_full(plain._t, plain._v.shape), _full(bound._t, bound._v.shape)))
+        r = _fresh(plain, np.asarray(plain._v, dtype=np.float64), t, bound._n)
+        r._lane = lane
+        return r
+    if type(plain) in (list, tuple) and type(bound) is type(plain):
+        return type(plain)(_lane_merge(p, b, lane) for p, b in zip(plain, bound, strict=True))
+    return plain  # no partials: values, shapes, booleans
+
+
+def _laned(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """fn on each lane of its lane operands, the results merged (`_lane_merge`)."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        lane = _lane_of(args, kwargs)
+        if lane is None:
+            return fn(*args, **kwargs)
+        kw0 = {key: _lane_args(v, 0) for key, v in kwargs.items()}
+        kw1 = {key: _lane_args(v, 1) for key, v in kwargs.items()}
+        plain = fn(*_lane_args(args, 0), **kw0)
+        bound = fn(*_lane_args(args, 1), **kw1)
+        return _lane_merge(plain, bound, lane)
+
+    return run
+
+
+# the views, `_sum`/`_mean` and the elementwise kernels carry lanes themselves
+_LANE_AWARE = frozenset(
+    {_sum, _mean, _reshape, _ravel, _transpose, _swapaxes, _moveaxis, _squeeze, _expand_dims}
+)
+_FUNCTIONS = {f: (impl if impl in _LANE_AWARE else _laned(impl)) for f, impl in _FUNCTIONS.items()}
+_binop_general = _laned(_binop_general)
+_square_general = _laned(_square_general)
+_binary_rule = _laned(_binary_rule)
+_matmul = _laned(_matmul)
+_dot = _laned(_dot)
+_copy = _laned(_copy)
+_prod = _laned(_prod)
+_extreme = _laned(_extreme)
+_cumsum = _laned(_cumsum)
+_clip = _laned(_clip)
+_trace = _laned(_trace)
+_negative = _laned(_negative)
+_positive = _laned(_positive)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from fastdiff._dualarray import DualArray
+from fastdiff._dualarray import DualArray, _LaneMiss
 from fastdiff._kernels import _dual, _dualarray
 from fastdiff._kernels._dual import Dual
 from fastdiff._result import Result
@@ -298,9 +298,10 @@ def dual_hessian(
     second-order rows; one call gives the whole Hessian when ``8 n (k + k^2) <= batch_bytes``
     with k = n (n = x.size). Beyond, directions go in blocks of b: each call carries the
     union of two blocks (2b directions) and fills one block of H and its mirror, for
-    ``nb (nb + 1) / 2`` calls (nb blocks). The result is symmetrised, ``(H + H^T) / 2``,
-    so it is exactly symmetric. Falls back to the v1 nested-Dual path as `dual_jacobian`
-    does.
+    ``nb (nb + 1) / 2`` calls (nb blocks), and one more for the rounding bound. The one
+    call of the whole Hessian carries the bound's rows too (`_hessian_lane`): nfev 1. The
+    result is symmetrised, ``(H + H^T) / 2``, so it is exactly symmetric. Falls back to the
+    v1 nested-Dual path as `dual_jacobian` does.
 
     Parameters
     ----------
@@ -343,18 +344,31 @@ def dual_hessian(
     k2 = 2 * block if len(blocks) > 1 else block  # directions of one call
     tag = _dual.open_tag()
     pool = _pool_on(8 * (k2 + k2 * k2) * n)
+    wasted = 0  # a call in lanes that met an operation without them
     try:
+        if len(blocks) == 1:
+            lane = _hessian_lane(f, value, xs.shape, n, tag, args, kwargs)
+            if lane is not None:
+                hess, mag, count = lane
+                blocks = []  # done: the values, the Hessian and its bound in one call
+                nfev = 1
+            else:
+                nfev = wasted = 1
         for bi, rows in enumerate(blocks):
             for cols in blocks[bi:]:
                 dirs = rows if cols is rows else np.concatenate([rows, cols])
                 k = dirs.size
-                seed = np.zeros((k + k * k, n))
-                seed[np.arange(k), dirs] = 1.0
+                whole = k == n  # one call: directions 0 .. n-1, the unit seeds on top
+                if whole:
+                    seed = np.eye(k + k * k, n)
+                else:
+                    seed = np.zeros((k + k * k, n))
+                    seed[np.arange(k), dirs] = 1.0
                 X = DualArray._make(value.copy(), seed.reshape((k + k * k, *xs.shape)), k, tag)
                 try:
                     y = f(X, *args, **kwargs)
                 except TypeError:
-                    if nfev:
+                    if nfev > wasted:
                         raise
                     return _scalar_hessian(f, xs, args, kwargs, chunk=chunk)
                 nfev += 1
@@ -363,19 +377,67 @@ def dual_hessian(
                     raise ValueError(
                         f"`f` must return a scalar here; got an array of shape {yv.shape}."
                     )
-                hess[dirs[:, None], dirs] = yt[k:].reshape(k, k)  # np.ix_: 20 µs more
+                if whole:
+                    hess = yt[k:].reshape(k, k)
+                else:
+                    hess[dirs[:, None], dirs] = yt[k:].reshape(k, k)  # np.ix_: 20 µs more
         groups, rows = _bound_seed(n, HESSIAN_BOUND_GROUPS, True)
         g = int(groups[-1]) + 1
-        mag, count = _magnitudes(f, value, rows, g * g, tag, args, kwargs, full=True)
-        nfev += 1
+        if blocks:
+            mag, count = _magnitudes(f, value, rows, g * g, tag, args, kwargs, full=True)
+            nfev += 1
     finally:
         _dual.close_tag(tag)
         _pool_off(pool)
     hess = 0.5 * (hess + hess.T)
-    mag2 = None if mag is None else mag[g:].reshape(g, g)[groups[:, None], groups]
-    bound = _rounding_bound(hess, mag2, count + 1)
     shape = xs.shape + xs.shape
-    return _array_result(hess.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape))
+    if mag is None:
+        bound = _rounding_bound(hess, None, count + 1)
+        return _array_result(hess.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape))
+    # _rounding_bound's gamma * mag2 + eps |H|, mag2[i, j] = mag[groups[i], groups[j]], in the
+    # one C pass of the Jacobian's bound (which also finds any entry that is not finite)
+    rows_by_group = mag[g:].reshape(g, g)[groups]
+    bound, bad = _dualarray.bound(hess, rows_by_group, groups, _gamma(count + 1))
+    return _array_result(
+        hess.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape), bad == 0
+    )
+
+
+def _hessian_lane(
+    f: Callable[..., Any],
+    value: np.ndarray,
+    shape: tuple[int, ...],
+    n: int,
+    tag: int,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """The whole Hessian and its bound's magnitudes in one call of f: the seed rows of the
+    one-block Hessian (n + n^2) and, after them, the bound's rows of `_magnitudes` (a
+    magnitude lane). Every operation on such an array carries both, the same arithmetic as
+    the two separate calls (so the same numbers); one without lanes raises `_LaneMiss` and
+    marks the lane. Returns (H, magnitude rows, count), or None when f met such an operation
+    or raised TypeError (the caller then calls f the two-call way)."""
+    k = n
+    m1 = k + k * k
+    groups, rows = _bound_seed(n, HESSIAN_BOUND_GROUPS, True)
+    g = int(groups[-1]) + 1
+    seed = np.empty((m1 + rows.shape[0], n))
+    seed[:m1] = np.eye(m1, n)
+    seed[m1:] = rows
+    X = DualArray._make(value.copy(), seed.reshape((seed.shape[0], *shape)), k, tag)
+    missed = [False]
+    X._lane = (m1, g, missed)
+    try:
+        y = f(X, *args, **kwargs)
+    except (_LaneMiss, TypeError):
+        return None
+    if missed[0] or not isinstance(y, DualArray) or y._lane is None or y._lane[2] is not missed:
+        return None  # (a constant or foreign output: the general path says what it is)
+    yv, yt = _tangents(y, tag, seed.shape[0])
+    if yv.shape != ():
+        raise ValueError(f"`f` must return a scalar here; got an array of shape {yv.shape}.")
+    return yt[k:m1].reshape(k, k), np.abs(yt[m1:-1]), y._n
 
 
 POOL_FROM_BYTES = 2**16

@@ -7,10 +7,17 @@ cimport numpy as cnp
 cnp.import_array()
 
 from fastdiff._kernels.fastdiff cimport (
+    FD_ARITH_ADD,
+    FD_ARITH_DIV,
+    FD_ARITH_MUL,
+    FD_ARITH_SQUARE,
+    FD_ARITH_SUB,
+    fd_dualarray_arith,
     fd_dualarray_binary,
     fd_dualarray_bound,
     fd_dualarray_unary,
     fd_dualarray_unary_abs,
+    fd_dualarray_unary_second,
     fd_dualarray_unary_t,
 )
 
@@ -34,6 +41,20 @@ def unary(int rule, const double[::1] xv, const double[:, ::1] xp, bint second):
             fd_dualarray_unary(rule, count, m, &xv[0], &xp[0, 0] if m else NULL, &vv[0],
                                &dv[0], ddp, &pv[0, 0] if m else NULL)
     return v, d, dd, p
+
+
+def unary_second(const double[::1] dd, const double[:, ::1] xp, double[:, ::1] out,
+                 Py_ssize_t k, bint absmode):
+    """Adds a unary rule's second-order terms into out in place: rows k + p k + q gain
+    dd * xp[p] * xp[q] (|dd| with absmode) for p, q < k (fd_dualarray_unary_second)."""
+    cdef Py_ssize_t count = dd.shape[0]
+    if xp.shape[1] != count or out.shape[1] != count or xp.shape[0] < k \
+            or out.shape[0] < k + k * k:
+        raise ValueError("unary_second: rows (k + k*k at least) of dd's length expected")
+    if count and k:
+        with nogil:
+            fd_dualarray_unary_second(count, k, absmode, &dd[0], &xp[0, 0], xp.shape[1],
+                                      &out[0, 0])
 
 
 def unary_t(int rule, const double[::1] xv, const double[:, ::1] xpt):
@@ -106,6 +127,115 @@ def binary(int rule, const double[::1] xv, const double[::1] yv, bint second):
         with nogil:
             fd_dualarray_binary(rule, count, &xv[0], &yv[0], ptrs)
     return tuple(out)
+
+
+ARITH_ADD, ARITH_SUB, ARITH_MUL, ARITH_DIV, ARITH_SQUARE = (
+    FD_ARITH_ADD, FD_ARITH_SUB, FD_ARITH_MUL, FD_ARITH_DIV, FD_ARITH_SQUARE)
+
+
+cdef bint _same_dims(cnp.ndarray a, int skip, int nd, const cnp.npy_intp *dims):
+    """a is float64 with dims[0 .. nd - 1] after its first `skip` axes."""
+    if cnp.PyArray_TYPE(a) != cnp.NPY_DOUBLE or cnp.PyArray_NDIM(a) != nd + skip:
+        return False
+    cdef const cnp.npy_intp *ad = cnp.PyArray_DIMS(a)
+    cdef int d
+    for d in range(nd):
+        if ad[d + skip] != dims[d]:
+            return False
+    return True
+
+
+cdef cnp.ndarray _values(object x, int nd, const cnp.npy_intp *dims):
+    """A float64 value operand of the given dims, C-contiguous (a copy only if not)."""
+    cdef cnp.ndarray a = <cnp.ndarray?>x
+    if not _same_dims(a, 0, nd, dims):
+        raise ValueError("arith: values must be float64 arrays of one shape, or floats")
+    return a if cnp.PyArray_IS_C_CONTIGUOUS(a) else np.ascontiguousarray(a)
+
+
+cdef cnp.ndarray _rows(object t, Py_ssize_t m, int nd, const cnp.npy_intp *dims):
+    """Tangents (m,) + dims, float64, each row contiguous (a copy only if not)."""
+    cdef cnp.ndarray a = <cnp.ndarray?>t
+    if not _same_dims(a, 1, nd, dims) or cnp.PyArray_DIMS(a)[0] != m:
+        raise ValueError("arith: tangents must be float64 of shape (m,) + the values' shape")
+    cdef const cnp.npy_intp *st = cnp.PyArray_STRIDES(a)
+    cdef Py_ssize_t step = 8
+    cdef int d
+    cdef bint ok = cnp.PyArray_ISALIGNED(a) and st[0] >= 0 and st[0] % 8 == 0
+    for d in range(nd, 0, -1):
+        if dims[d - 1] != 1 and st[d] != step:
+            ok = False
+        step *= dims[d - 1]
+    return a if ok else np.ascontiguousarray(a)
+
+
+def arith(int op, av, at, bv, bt, Py_ssize_t m, Py_ssize_t k, bint second, bint absmode,
+          double u, tuple shape, Py_ssize_t m1=-1, Py_ssize_t k2=0):
+    """(values, tangents) of av op bv (op one of ARITH_*; bv ignored for ARITH_SQUARE) on
+    operands of one `shape` (arrays, or floats), tangents (m,) + shape or None (a constant):
+    one pass of fd_dualarray_arith.  With m1 >= 0 (a magnitude lane) rows 0 .. m1 - 1 are
+    plain (k first-order rows, second order if m1 > k) and rows m1 .. m - 1 the bound's
+    (k2 first-order magnitude rows, second order if m - m1 - 1 > k2, the error row last);
+    `second` and `absmode` are then ignored."""
+    if op < FD_ARITH_ADD or op > FD_ARITH_SQUARE or (at is None and bt is None) \
+            or (op == FD_ARITH_SQUARE and at is None) or m < 1 or k < 0:
+        raise ValueError("arith: bad operation or operands")
+    if m1 >= 0:
+        if m1 > m - 2 or k > m1 or (m1 > k and k + k * k > m1) or k2 < 0 or k2 > m - m1 - 1 \
+                or (m - m1 - 1 > k2 and k2 + k2 * k2 > m - m1 - 1):
+            raise ValueError("arith: the lanes' rows do not fit")
+    elif (second and (k + k * k > m)) or (absmode and m < 2):
+        raise ValueError("arith: too few rows for the second-order or bound terms")
+    if op == FD_ARITH_SQUARE:
+        bv, bt = av, None
+    cdef cnp.ndarray aa, ab, ta, tb, v, t
+    cdef double sa = 0.0, sb = 0.0
+    cdef const double *pa = &sa
+    cdef const double *pb = &sb
+    cdef const double *pta = NULL
+    cdef const double *ptb = NULL
+    cdef Py_ssize_t a_s = 0, b_s = 0, lda = 0, ldb = 0
+    cdef int nd = len(shape), d
+    if nd > 31:
+        raise ValueError("arith: too many dimensions")
+    cdef cnp.npy_intp dims[32]
+    dims[0] = m
+    for d in range(nd):
+        dims[d + 1] = shape[d]
+    if type(av) is float:
+        sa = av
+    else:
+        aa = _values(av, nd, &dims[1])
+        pa, a_s = <const double *>cnp.PyArray_DATA(aa), 1
+    if type(bv) is float:
+        sb = bv
+    else:
+        ab = _values(bv, nd, &dims[1])
+        pb, b_s = <const double *>cnp.PyArray_DATA(ab), 1
+    if at is not None:
+        ta = _rows(at, m, nd, &dims[1])
+        pta, lda = <const double *>cnp.PyArray_DATA(ta), cnp.PyArray_STRIDES(ta)[0] // 8
+    if bt is not None:
+        tb = _rows(bt, m, nd, &dims[1])
+        ptb, ldb = <const double *>cnp.PyArray_DATA(tb), cnp.PyArray_STRIDES(tb)[0] // 8
+    v = cnp.PyArray_EMPTY(nd, &dims[1], cnp.NPY_DOUBLE, 0)
+    t = cnp.PyArray_EMPTY(nd + 1, dims, cnp.NPY_DOUBLE, 0)
+    cdef Py_ssize_t count = cnp.PyArray_SIZE(v)
+    cdef double *pv = <double *>cnp.PyArray_DATA(v)
+    cdef double *pt = <double *>cnp.PyArray_DATA(t)
+    if count and m1 < 0:
+        with nogil:
+            fd_dualarray_arith(op, count, m, k, second, absmode, pa, a_s, pta, lda, pb, b_s,
+                               ptb, ldb, u, pv, pt)
+    elif count:
+        with nogil:
+            fd_dualarray_arith(op, count, m1, k, m1 > k, 0, pa, a_s, pta, lda, pb, b_s, ptb,
+                               ldb, u, pv, pt)
+            fd_dualarray_arith(op, count, m - m1, k2, m - m1 - 1 > k2, 1, pa, a_s,
+                               pta + m1 * lda if pta != NULL else NULL, lda, pb, b_s,
+                               ptb + m1 * ldb if ptb != NULL else NULL, ldb, u, pv,
+                               pt + m1 * count)
+    return v, t
 
 
 # ---------------------------------------------------------------------------------------------

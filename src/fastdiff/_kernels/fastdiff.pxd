@@ -128,6 +128,19 @@ cdef extern from "fastdiff.h" nogil:
     void fd_dualarray_unary_abs(int rule, Py_ssize_t count, Py_ssize_t m, const double *xv,
                                 const double *xp, double c, double u, double *outv,
                                 double *outd, double *outdd, double *outp)
+    void fd_dualarray_unary_second(Py_ssize_t count, Py_ssize_t k, int absmode,
+                                   const double *dd, const double *xp, Py_ssize_t ldx,
+                                   double *outp)
+    cdef enum fd_arith_op:
+        FD_ARITH_ADD
+        FD_ARITH_SUB
+        FD_ARITH_MUL
+        FD_ARITH_DIV
+        FD_ARITH_SQUARE
+    void fd_dualarray_arith(int op, Py_ssize_t count, Py_ssize_t m, Py_ssize_t k, int second,
+                            int absmode, const double *av, Py_ssize_t a_s, const double *at,
+                            Py_ssize_t lda, const double *bv, Py_ssize_t b_s, const double *bt,
+                            Py_ssize_t ldb, double u, double *outv, double *outt)
 
     # Taylor mode (taylor.c)
     const char *const fd_taylor_rule_names[]
