@@ -7,8 +7,8 @@ import statistics
 import sys
 import timeit
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "benchmarks"))
-import dual
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from benchmarks import dual  # a package: dual.py imports .common
 
 
 def median_time(run, target=0.2, repeat=7):
