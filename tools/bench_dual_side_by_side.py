@@ -16,18 +16,26 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from benchmarks import dual  # a package: dual.py imports .common
 
 
-def interleaved_min(runs, rounds=30, target=0.01):
-    """Seconds per call of each zero-argument callable: min over `rounds` interleaved rounds
-    of about `target` seconds each."""
-    numbers = {}
+def interleaved_min(runs, rounds=25, target=0.004):
+    """Seconds per call of each zero-argument callable: the minimum over `rounds` interleaved
+    rounds (3 for an implementation taking over 50 ms per call, such as jax without jit).
+
+    In each round every implementation runs three chunks of about `target` seconds and keeps
+    its best: the first chunk after another implementation can be slow for reasons that are
+    not its own (jax's and OpenBLAS's worker threads spin for a while after a call, on the
+    same two cores).
+    """
+    numbers, limit = {}, {}
     for name, run in runs.items():
         once = timeit.timeit(run, number=1)
         numbers[name] = max(1, int(target / max(once, 1e-9)))
-    rounds = rounds if max(timeit.timeit(r, number=1) for r in runs.values()) < 0.5 else 3
+        limit[name] = rounds if once < 0.05 else 3
     best = dict.fromkeys(runs, float("inf"))
-    for _ in range(rounds):
+    for r in range(rounds):
         for name, run in runs.items():
-            best[name] = min(best[name], timeit.timeit(run, number=numbers[name]) / numbers[name])
+            if r < limit[name]:
+                t = min(timeit.repeat(run, number=numbers[name], repeat=3)) / numbers[name]
+                best[name] = min(best[name], t)
     return best
 
 
