@@ -583,12 +583,13 @@ def _derivative(
 
 def _compiled_entry(python: Callable[..., Result]) -> Callable[..., Result]:
     """The public derivative: a compiled function of the same signature that serves
-    derivative(f, float, method="dual") with default options in one call and passes every
-    other call to _derivative. A Python function's keyword-only defaults alone (13 dict
-    lookups per call) cost half the arithmetic of a small f on Duals; the compiled entry binds
-    them in C. It carries the Python function's name, docstring and signature (__wrapped__),
-    so help(), inspect.signature, doctest and Sphinx see the same function."""
-    entry = _dual.bind_derivative(_derivative)
+    derivative(f, float, method="dual") with default options in one call (with n >= 2 it
+    goes straight to Taylor mode) and passes every other call to _derivative. A Python
+    function's keyword-only defaults alone (13 dict lookups per call) cost half the arithmetic
+    of a small f on Duals; the compiled entry binds them in C. It carries the Python
+    function's name, docstring and signature (__wrapped__), so help(), inspect.signature,
+    doctest and Sphinx see the same function."""
+    entry = _dual.bind_derivative(_derivative, _taylor.taylor_derivative)
     for name in ("__module__", "__name__", "__qualname__", "__doc__", "__annotations__"):
         setattr(entry, name, getattr(python, name))
     entry.__wrapped__ = python  # type: ignore[attr-defined]

@@ -706,14 +706,18 @@ cdef object _dual_float(f, x, tuple args, kwargs):
 
 
 cdef object _general_derivative = None  # fastdiff._derivative._derivative: the other calls
+cdef object _taylor_derivative = None   # fastdiff._taylor.taylor_derivative: n >= 2
 
 
-def bind_derivative(general):
+def bind_derivative(general, taylor):
     """Make `derivative` hand every call it does not serve itself to
     ``general(f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs,
-    noise, workers, progress)`` (fastdiff._derivative's implementation), and return it."""
-    global _general_derivative
+    noise, workers, progress)`` (fastdiff._derivative's implementation), the default-option
+    float calls with n >= 2 to ``taylor(f, x, n, args, kwargs)`` (where the general path
+    sends them after its checks), and return it."""
+    global _general_derivative, _taylor_derivative
     _general_derivative = general
+    _taylor_derivative = taylor
     return derivative
 
 
@@ -723,17 +727,20 @@ def derivative(f, x, *, n=1, method="central", order=None, step=None, rtol=None,
     """fastdiff.derivative as called from Python (see fastdiff._derivative).
 
     Serves ``derivative(f, x, method="dual")`` for a finite float x with default options
-    itself, as derivative_float does; passes every other call on, unchanged, to the
-    implementation set by bind_derivative.
+    itself, as derivative_float does, and hands the same call with an int n >= 2 straight to
+    Taylor mode; passes every other call on, unchanged, to the implementation set by
+    bind_derivative.
     """
     if (type(x) is float and type(method) is str and <str> method == "dual"
-            and isfinite(<double> x) and type(n) is int and n == 1
+            and isfinite(<double> x) and type(n) is int and n >= 1
             and order is None and step is None and bounds is None and noise is None
             and workers is None and progress is False
             and (vectorized is True or vectorized is False)
             and type(args) is tuple and (kwargs is None or type(kwargs) is dict)
             and callable(f)):
-        return _dual_float(f, x, <tuple> args, kwargs)
+        if n == 1:
+            return _dual_float(f, x, <tuple> args, kwargs)
+        return _taylor_derivative(f, x, n, args, kwargs)
     return _general_derivative(f, x, n, method, order, step, rtol, atol, bounds, vectorized,
                                args, kwargs, noise, workers, progress)
 
