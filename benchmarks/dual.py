@@ -5,6 +5,7 @@ makes asv skip its cases):
 
 * ScalarDerivative: d/dx of sin(x) exp(x) + x**3 at 0.7, through the public verb, the raw
   Dual arithmetic (the floor the verb is held to: at most about 1.5x), num_dual, jax, ad.
+  ScalarDerivativeFixedCost: the same for x * x, where the fixed cost of each path shows.
   JaxScalarCompile times jax's first call (tracing and compiling) on its own.
 * MLPGradient: the gradient of a NumPy-written MLP loss with 385 parameters (on DualArrays).
 * TanhJacobian: the Jacobian of tanh(W @ x + b), W 100 x 100.
@@ -14,6 +15,9 @@ makes asv skip its cases):
   order, second order with the bound's magnitude lane) against NumPy on the values.
 * JaxFirstCall: jax's trace-and-compile time, apart from its steady state.
 * DualArrayEvaluations: calls of f and honesty of the error bars (track_ only).
+* TaylorFourthDerivative, TaylorArray: d^4/dx^4 of exp(x) sin(x) by Taylor mode, at 0.7 and
+  at 10^4 points, against jax's nested grads; TaylorErrorBar, TaylorArrayErrorBar: the
+  rounding bounds (track_ only).
 """
 
 from __future__ import annotations
@@ -153,6 +157,37 @@ class JaxScalarCompile:
     def time_first_call(self):
         g = jax.jit(jax.jacfwd(lambda x: jnp.sin(x) * jnp.exp(x) + x**3))
         g(self.x).block_until_ready()
+
+
+class ScalarDerivativeFixedCost:
+    """d/dx of x * x at 0.7: one operation, so the time is the fixed cost of each path (the
+    public verb: its compiled entry, tag, seed and Result) against the raw Dual and num_dual."""
+
+    params = [["fastdiff derivative(method='dual')", "fastdiff.math Dual", "num_dual"]]
+    param_names = ["impl"]
+
+    def setup(self, impl):
+        if impl == "fastdiff derivative(method='dual')":
+            self.run = lambda: fd.derivative(lambda x: x * x, X0, method="dual").df
+        elif impl == "fastdiff.math Dual":
+            self.run = lambda: (lambda x: x * x)(fd.Dual(X0)).partial()
+        else:
+            if num_dual is None:
+                raise NotImplementedError
+
+            def run():
+                x = num_dual.Dual64(X0, 1.0)
+                return (x * x).first_derivative
+
+            self.run = run
+
+    def time_derivative(self, impl):
+        self.run()
+
+    def track_abs_error(self, impl):
+        return abs(float(self.run()) - 2 * X0)
+
+    track_abs_error.unit = "abs error"
 
 
 class ScalarDerivativeElementwise:
@@ -736,6 +771,7 @@ class TaylorArray:
 
     def setup(self, impl):
         x = np.linspace(-2.0, 2.0, 10_000)
+        self.exact = -4.0 * np.exp(x) * np.sin(x)
         if impl == "fastdiff dual":
             self.run = lambda: (
                 fd.derivative(lambda t: np.exp(t) * np.sin(t), x, n=TAYLOR_N, method="dual").df
@@ -753,6 +789,36 @@ class TaylorArray:
 
     def time_derivative(self, impl):
         self.run()
+
+    def track_max_rel_error(self, impl):
+        # relative to the largest |exact|: the exact values pass through zero (sin x at 0)
+        err = np.abs(np.asarray(self.run()) - self.exact)
+        return float(np.max(err) / np.max(np.abs(self.exact)))
+
+    track_max_rel_error.unit = "rel error"
+
+
+class TaylorArrayErrorBar:
+    """Taylor mode over 10^4 points: whether every error bar bounds the true error (max ratio,
+    below 1 where they all do) and how tight they are (median bar / error), against the
+    float64 closed form -4 e^x sin x (itself within a few ulp)."""
+
+    def setup(self):
+        x = np.linspace(-2.0, 2.0, 10_000)
+        self.res = fd.derivative(lambda t: np.exp(t) * np.sin(t), x, n=TAYLOR_N, method="dual")
+        self.exact = -4.0 * np.exp(x) * np.sin(x)
+
+    def track_max_error_over_bound(self):
+        err = np.abs(self.res.df - self.exact)
+        return float(np.max(err / np.maximum(self.res.error, 1e-300)))
+
+    def track_median_bound_over_error(self):
+        err = np.abs(self.res.df - self.exact)
+        keep = err > 0
+        return float(np.median(self.res.error[keep] / err[keep])) if keep.any() else 0.0
+
+    def track_nfev(self):
+        return self.res.nfev
 
 
 class TaylorArrayPageFaults:

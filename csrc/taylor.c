@@ -314,6 +314,20 @@ static void fd_integrate_lanes(int k, ptrdiff_t m, const double *u, const double
 {
     double *wk = w.c + k * m, *rk = w.r + k * m;
     const double gam = (k + 4) * FD_EPS, as = fabs(scale), inv = 1.0 / k;
+    if (top == 1) { /* u = u_0 + u_1 t (a seed): the one term j = 1 in one pass, same roundings */
+        const double *a = u + m, *ar = ur + m;
+        const double *b = g.c + (k - 1) * m, *br = g.r + (k - 1) * m;
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            const double p = a[i] * b[i];
+            const double sum = 0.0 + p;
+            const double rad = 0.0 + (fabs(a[i]) * br[i] + (fabs(b[i]) + br[i]) * ar[i] +
+                                      gam * 2.0 * fabs(p));
+            const double q = scale * sum * inv;
+            rk[i] = as * rad * inv + 2.0 * FD_EPS * fabs(q);
+            wk[i] = q;
+        }
+        return;
+    }
     for (ptrdiff_t i = 0; i < m; ++i) {
         wk[i] = 0.0;
         rk[i] = 0.0;
@@ -1036,13 +1050,17 @@ void fd_taylor_mul(int d, ptrdiff_t m, const double *u, const double *ur, const 
     for (int k = 0; k <= d; ++k) {
         double *wk = w + k * m, *rk = wr + k * m;
         const double g = (k + 4) * FD_EPS;
-        for (ptrdiff_t i = 0; i < m; ++i) {
-            wk[i] = 0.0;
-            rk[i] = 0.0;
-        }
         for (int j = 0; j <= k; ++j) {
             const double *a = u + j * m, *ar = ur + j * m;
             const double *b = v + (k - j) * m, *br = vr + (k - j) * m;
+            if (j == 0) { /* the sums start at 0.0: the first term initialises them */
+                for (ptrdiff_t i = 0; i < m; ++i) {
+                    const double p = a[i] * b[i];
+                    wk[i] = 0.0 + p;
+                    rk[i] = 0.0 + (fabs(a[i]) * br[i] + (fabs(b[i]) + br[i]) * ar[i] + g * fabs(p));
+                }
+                continue;
+            }
             for (ptrdiff_t i = 0; i < m; ++i) {
                 const double p = a[i] * b[i];
                 wk[i] += p;

@@ -1,10 +1,12 @@
-"""The compiled scalar path of derivative() (issue 10 item 3) is the same computation as the
-validating array path: same df, error, status, step and nfev, bit for bit, and the same
-handling of warnings, errstate, exceptions and bad values of f."""
+"""The compiled scalar paths of derivative() (issue 10 item 3; the dual entry, issue 8 item 4)
+are the same computation as the validating array path: same df, error, status, step and nfev,
+bit for bit, and the same handling of warnings, errstate, exceptions and bad values of f."""
 
 from __future__ import annotations
 
+import inspect
 import math
+import pickle
 import warnings
 
 import numpy as np
@@ -13,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastdiff as fd
+from fastdiff import math as fm
 
 FUNCTIONS = {
     "np.exp": np.exp,
@@ -114,3 +117,115 @@ def test_args_and_kwargs_reach_f():
     r = fd.derivative(lambda x, a, b=1.0: a * math.sin(b * x), 0.5, args=(2.0,), kwargs={"b": 3})
     assert abs(r.df - 6 * math.cos(1.5)) <= r.error
     assert r.success
+
+
+# --------------------------------------------------------------------------------------------
+# The compiled entry of derivative() (issue 8 item 4): derivative(f, float, method="dual") with
+# default options is served in one compiled call; it must be the general path, bit for bit.
+# --------------------------------------------------------------------------------------------
+
+DUAL_FUNCTIONS = {
+    "fastdiff.math": lambda x: fm.sin(x) * fm.exp(x) + x**3,
+    "numpy ufuncs": lambda x: np.sin(x) * np.exp(x) + x**3,
+    "sqrt": fm.sqrt,  # NaN below 0, an infinite derivative at 0: not success
+    "reciprocal": lambda x: 1.0 / x,  # an infinite value at 0
+    "abs": abs,  # a kink: abs'(0) = 0
+    "constant": lambda x: 2.0,  # the output does not depend on x: df 0
+    "np.float64": lambda x: np.float64(3.0) * x + np.float64(1.0),
+    "0-d object array": lambda x: np.array(x * x, dtype=object),
+}
+DUAL_ONLY = {"0-d object array"}  # Taylor numbers do not go into object arrays
+
+
+def dual_fields(r):
+    """Every field with its type; floats by their bits (NaN equals NaN, -0.0 is not 0.0)."""
+    bits = lambda v: v.hex() if type(v) is float else v  # noqa: E731
+    return tuple(
+        (type(getattr(r, k)), bits(getattr(r, k)))
+        for k in ("df", "error", "success", "status", "nfev", "step", "method")
+    )
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    name=st.sampled_from(sorted(DUAL_FUNCTIONS)),
+    x=st.one_of(st.floats(-50.0, 50.0, allow_nan=False), st.sampled_from([0.0, -0.0, 1e-300])),
+    n=st.sampled_from([1, 1, 2, 4, 7]),  # n >= 2: Taylor mode
+    vectorized=st.booleans(),
+    with_args=st.booleans(),
+)
+def test_compiled_dual_entry_equals_the_general_path(name, x, n, vectorized, with_args):
+    g = DUAL_FUNCTIONS[name]
+    if n > 1 and name in DUAL_ONLY:
+        n = 1
+    f, args, kwargs = g, (), None
+    if with_args:  # args and kwargs reach f unchanged
+        f = lambda x, a, *, b: g(x) * a + b  # noqa: E731
+        args, kwargs = (1.0,), {"b": 0.0}
+    general = fd.derivative.__wrapped__  # the Python function: validating path for a 0-d x
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NumPy's own warnings from f (log of 0, ...)
+        kw = dict(n=n, method="dual", vectorized=vectorized, args=args, kwargs=kwargs)
+        fast = fd.derivative(f, x, **kw)
+        slow = general(f, np.array(x), **kw)
+        also = general(f, x, **kw)
+    assert dual_fields(fast) == dual_fields(slow) == dual_fields(also)
+
+
+def test_the_compiled_entry_is_the_documented_function():
+    python = fd.derivative.__wrapped__
+    assert inspect.isfunction(python) and python.__name__ == "derivative"
+    own = inspect.signature(fd.derivative, follow_wrapped=False).parameters.values()
+    assert [(p.name, p.kind, p.default) for p in own] == [
+        (p.name, p.kind, p.default) for p in inspect.signature(python).parameters.values()
+    ]
+    assert inspect.signature(fd.derivative) == inspect.signature(python)
+    assert fd.derivative.__doc__ == python.__doc__ and "Examples" in fd.derivative.__doc__
+    assert (fd.derivative.__module__, fd.derivative.__qualname__) == (
+        "fastdiff._derivative",
+        "derivative",
+    )
+    assert pickle.loads(pickle.dumps(fd.derivative)) is fd.derivative
+
+
+PASS_THROUGH = [
+    dict(method="central"),
+    dict(method="complex"),
+    dict(method="dual", n=3),  # Taylor mode
+    dict(method="dual", n=1.0),  # not an int: the validating path's message
+    dict(method="dual", order=2),  # a finite-difference option: refused by name
+    dict(method="dual", step=0.1),
+    dict(method="dual", bounds=(0.0, 1.0)),
+    dict(method="dual", noise=0.1),
+    dict(method="dual", workers=1),
+    dict(method="dual", progress=True),
+    dict(method="dual", vectorized=1),
+    dict(method="dual", args=[1.0]),
+    dict(method="dual", kwargs=[("a", 1)]),
+    dict(method="dual", rtol=1e-3),  # ignored by dual numbers, as before
+    dict(method="Dual"),
+]
+
+
+@pytest.mark.parametrize("x", [0.5, np.float64(0.5), math.inf, np.array([0.5, 1.5])])
+@pytest.mark.parametrize("kw", PASS_THROUGH, ids=repr)
+def test_every_other_call_reaches_the_general_path_unchanged(kw, x):
+    def run(verb):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                r = verb(lambda t, *a, **k: np.exp(t), x, **kw)
+        except Exception as exc:  # the same exception either way
+            return type(exc), str(exc)
+        return tuple(np.asarray(getattr(r, k)).tolist() for k in ("df", "error", "status"))
+
+    assert run(fd.derivative) == run(fd.derivative.__wrapped__)
+
+
+def test_the_compiled_entry_checks_its_signature_like_python():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'foo'"):
+        fd.derivative(np.exp, 1.0, foo=1)
+    with pytest.raises(TypeError, match="positional argument"):
+        fd.derivative(np.exp, 1.0, 2)
+    with pytest.raises(TypeError, match="positional argument"):
+        fd.derivative(np.exp)

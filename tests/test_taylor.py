@@ -304,6 +304,24 @@ def test_array_x_equals_the_loop_over_scalars():
         assert (s.df, s.error, s.status) == (r.df[idx], r.error[idx], r.status[idx])
 
 
+@pytest.mark.parametrize(
+    "name", ["exp", "sin", "cos", "sinh", "cosh", "tan", "tanh", "arctan", "expm1", "exp2"]
+)
+@pytest.mark.parametrize("n", [2, 4, 9])
+def test_affine_arguments_give_bitwise_what_the_general_recurrence_gives(name, n):
+    # An argument affine in t (a seed) runs the integration formula's single term in one pass
+    # per coefficient; an array with a non-affine element beside it runs the general sum for
+    # every element. Lane 0 is the same series both ways: bitwise the same result.
+    g = getattr(np, name)
+    x = np.array([0.7, -1.3])
+    c = np.array([0.0, 1.0])  # lane 0: t + 0 (t - x)^2, exact zeros from t^2 on
+    arr = fd.derivative(lambda t: g(t + c * (t - x) ** 2), x, n=n, method="dual")
+    one = fd.derivative(lambda t: g(t + 0.0 * (t - 0.7) ** 2), 0.7, n=n, method="dual")
+    assert (one.df, one.error, one.status) == (arr.df[0], arr.error[0], arr.status[0])
+    plain = fd.derivative(g, 0.7, n=n, method="dual")  # the same coefficients, radii 0
+    assert plain.df == one.df and plain.error <= one.error
+
+
 def test_constant_f_has_zero_derivatives():
     r = fd.derivative(lambda t: 3.0, 1.0, n=3, method="dual")
     assert (r.df, r.error, r.nfev) == (0.0, 0.0, 1)

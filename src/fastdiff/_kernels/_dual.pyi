@@ -60,6 +60,27 @@ def seed(x: NDArray[np.float64], partials: NDArray[np.float64], tag: int) -> lis
 def seed_one(x: Any, tag: int) -> Dual: ...
 def extract(y: Any, tag: int, n: int) -> tuple[Any, NDArray[Any]]: ...
 def result_policy(result_type: type, rel_error: float, converged: int, not_finite: int) -> None: ...
+def bind_derivative(
+    general: Callable[..., Any], taylor: Callable[..., Any]
+) -> Callable[..., Any]: ...
+def derivative(
+    f: Callable[..., Any],
+    x: Any,
+    *,
+    n: Any = 1,
+    method: Any = "central",
+    order: Any = None,
+    step: Any = None,
+    rtol: Any = None,
+    atol: Any = None,
+    bounds: Any = None,
+    vectorized: Any = False,
+    args: Any = (),
+    kwargs: Any = None,
+    noise: Any = None,
+    workers: Any = None,
+    progress: Any = False,
+) -> Any: ...
 def derivative_float(
     f: Callable[..., Any],
     x: Any,

@@ -182,6 +182,19 @@ def check_tag(unsigned long long t):
 # The type
 # ---------------------------------------------------------------------------------------------
 
+# Partials beyond INLINE live in a _Heap the Dual owns, so that Dual itself needs no
+# __dealloc__: Cython wraps a __dealloc__ in a save and restore of the exception state, which
+# cost ~10% of every scalar operation (most Duals have one partial).
+@cython.final
+@cython.no_gc
+@cython.auto_pickle(False)
+cdef class _Heap:
+    cdef double *p
+
+    def __dealloc__(self):
+        PyMem_Free(self.p)
+
+
 # Not tracked by the garbage collector: a Dual is immutable and refers only to objects that
 # existed before it (older Duals, floats, its _Tag), so Duals cannot form reference cycles.
 @cython.freelist(512)
@@ -233,6 +246,7 @@ cdef class Dual:
     cdef object ovalue      # None with float partials; else the value (float or older Dual)
     cdef tuple opartials    # object mode only: the partials (floats or older Duals)
     cdef _Tag owner         # the call owning the perturbation (None for tag 0)
+    cdef _Heap heap         # the partials beyond INLINE (None when they fit in buf)
 
     def __init__(self, value, partials=1.0):
         cdef Py_ssize_t n, k
@@ -253,11 +267,6 @@ cdef class Dual:
                 memcpy(self.d.partials, cnp.PyArray_DATA(p), n * sizeof(double))
         self.d.value = value
         self.d.tag = 0
-
-    def __dealloc__(self):
-        if self.d.partials != NULL and self.d.partials != &self.buf[0]:
-            PyMem_Free(self.d.partials)
-        self.d.partials = NULL
 
     @property
     def value(self):
@@ -453,12 +462,16 @@ cdef enum:
 
 
 cdef inline int _alloc(Dual r, Py_ssize_t n) except -1:
+    cdef _Heap h
     if n <= INLINE:
         r.d.partials = &r.buf[0]
     else:
-        r.d.partials = <double *> PyMem_Malloc(n * sizeof(double))
-        if r.d.partials == NULL:
+        h = _Heap.__new__(_Heap)
+        h.p = <double *> PyMem_Malloc(n * sizeof(double))
+        if h.p == NULL:
             raise MemoryError()
+        r.heap = h
+        r.d.partials = h.p
     r.d.npartials = n
     return 0
 
@@ -667,6 +680,71 @@ cdef object _derivative1(f, x, tuple args, kwargs, _Tag tag):
     return df
 
 
+cdef object _dual_float(f, x, tuple args, kwargs):
+    """The Result of df/dx at a float x: one evaluation of f on Dual(x, 1) under a new tag.
+
+    _derivative1's computation, with its common case (f returns a Dual of this call with
+    float partials) read straight off the struct.
+    """
+    cdef _Tag tag = _open()
+    cdef Dual d
+    try:
+        d = _new(1, tag)
+        d.d.value = x
+        d.d.partials[0] = 1.0
+        y = _call(f, d, args, kwargs)
+        if (type(y) is Dual and (<Dual> y).owner is tag and (<Dual> y).ovalue is None
+                and (<Dual> y).d.npartials == 1):
+            df = (<Dual> y).d.partials[0]
+        else:
+            df = _partial1(_output_scalar(y), tag)
+            if type(df) is not float and isinstance(df, _floating):
+                df = float(df)
+    finally:
+        _close(tag)
+    return _scalar_result(df, 1)
+
+
+cdef object _general_derivative = None  # fastdiff._derivative._derivative: the other calls
+cdef object _taylor_derivative = None   # fastdiff._taylor.taylor_derivative: n >= 2
+
+
+def bind_derivative(general, taylor):
+    """Make `derivative` hand every call it does not serve itself to
+    ``general(f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs,
+    noise, workers, progress)`` (fastdiff._derivative's implementation), the default-option
+    float calls with n >= 2 to ``taylor(f, x, n, args, kwargs)`` (where the general path
+    sends them after its checks), and return it."""
+    global _general_derivative, _taylor_derivative
+    _general_derivative = general
+    _taylor_derivative = taylor
+    return derivative
+
+
+def derivative(f, x, *, n=1, method="central", order=None, step=None, rtol=None, atol=None,
+               bounds=None, vectorized=False, args=(), kwargs=None, noise=None, workers=None,
+               progress=False):
+    """fastdiff.derivative as called from Python (see fastdiff._derivative).
+
+    Serves ``derivative(f, x, method="dual")`` for a finite float x with default options
+    itself, as derivative_float does, and hands the same call with an int n >= 2 straight to
+    Taylor mode; passes every other call on, unchanged, to the implementation set by
+    bind_derivative.
+    """
+    if (type(x) is float and type(method) is str and <str> method == "dual"
+            and isfinite(<double> x) and type(n) is int and n >= 1
+            and order is None and step is None and bounds is None and noise is None
+            and workers is None and progress is False
+            and (vectorized is True or vectorized is False)
+            and type(args) is tuple and (kwargs is None or type(kwargs) is dict)
+            and callable(f)):
+        if n == 1:
+            return _dual_float(f, x, <tuple> args, kwargs)
+        return _taylor_derivative(f, x, n, args, kwargs)
+    return _general_derivative(f, x, n, method, order, step, rtol, atol, bounds, vectorized,
+                               args, kwargs, noise, workers, progress)
+
+
 @cython.binding(False)  # a plain builtin function: the cheapest call from Python
 def derivative_float(f, x, n, order, step, bounds, vectorized, args, kwargs, noise):
     """``derivative(f, x, method="dual")`` for a float x: one evaluation of f on
@@ -676,19 +754,13 @@ def derivative_float(f, x, n, order, step, bounds, vectorized, args, kwargs, noi
     and noise are None, vectorized is a bool, args a tuple, kwargs None or a dict and f
     callable: every other case takes the validating path of fastdiff.derivative.
     """
-    cdef _Tag tag
     if not (PyFloat_Check(x) and isfinite(<double> x) and type(n) is int and n == 1
             and order is None and step is None
             and bounds is None and noise is None and (vectorized is True or vectorized is False)
             and type(args) is tuple and (kwargs is None or type(kwargs) is dict)
             and callable(f)):
         return None
-    tag = _open()
-    try:
-        df = _derivative1(f, x, <tuple> args, kwargs, tag)
-    finally:
-        _close(tag)
-    return _scalar_result(df, 1)
+    return _dual_float(f, x, <tuple> args, kwargs)
 
 
 def derivative_point(f, x, tuple args, dict kwargs):
