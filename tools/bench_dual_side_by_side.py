@@ -22,6 +22,8 @@ CASES = {
     "MLPGradient": ["jax.jit(jacfwd)", "jax.jacfwd", "autograd", "backprop (analytic)"],
     "TanhJacobian": ["jax.jit(jacfwd)", "jax.jacfwd", "autograd", "analytic"],
     "RosenbrockHessian10": ["num_dual.hessian", "jax.jit(hessian)", "autograd", "analytic"],
+    "TaylorFourthDerivative": ["jax.jit(grad^4)"],
+    "TaylorArray": ["jax.jit(vmap(grad^4))"],
 }
 
 
