@@ -31,6 +31,7 @@ from fastdiff._validation import fail
 DEFAULT_BATCH_BYTES = 1 << 24
 #: derivative(): the same bound for scalar points, 2**20 float64 points (8 MiB) per call.
 SCALAR_BATCH_BYTES = 8 * _steps.DEFAULT_BATCH_POINTS
+_FLOAT64 = np.dtype(np.float64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -425,6 +426,41 @@ class ScalarEvaluator:
                 y = y.real
             view[s:e] = y
         return out
+
+    def level_function(self, ncomp: int) -> Callable[[np.ndarray], np.ndarray]:
+        """evaluate(points) -> f's values at the scalar points of one ladder level, float64
+        ((re, im) interleaved when ncomp == 2): a vectorized f through `batched`, a looped
+        one through `looped_rows`."""
+        if not self.vectorized:
+            return lambda pts: self.looped_rows(pts, ncomp)
+        buffer = [np.empty(0)]
+
+        def batched(pts: np.ndarray) -> np.ndarray:
+            if buffer[0].size < pts.size * ncomp:
+                buffer[0] = np.empty(pts.size * ncomp)
+            return self.batched(pts, ncomp, buffer[0])
+
+        if self.runner is not None or ncomp != 1:
+            return batched
+        f, args, kwargs = self.f, self.args, self.kwargs
+        most = SCALAR_BATCH_BYTES // 8
+
+        def evaluate(pts: np.ndarray) -> np.ndarray:
+            # serial, real, one call: f's own array when it is float64 already (the checks
+            # and values of `batched`, without its copy and per-block bookkeeping)
+            if pts.size > most:
+                return batched(pts)
+            y = f(pts, *args, **kwargs) if kwargs else f(pts, *args)
+            if type(y) is np.ndarray and y.dtype is _FLOAT64 and y.shape == pts.shape:
+                return y  # the ladder makes it contiguous if it is not
+            y = self._checked(y, pts)
+            if y.dtype.kind == "c":
+                if np.any(y.imag != 0):
+                    raise TypeError("`f` returned complex values at some points but real at x.")
+                y = y.real
+            return np.ascontiguousarray(y, dtype=np.float64)
+
+        return evaluate
 
     def looped_raw(self, pts: np.ndarray) -> list[Any]:
         """A looped f's raw values at the scalar points pts, through the runner."""

@@ -27,6 +27,7 @@ from fastdiff._derivative import (
     check_dual_workers,
     ladder_config,
     make_config,
+    quiet,
 )
 from fastdiff._evaluate import DEFAULT_BATCH_BYTES
 from fastdiff._evaluate import PointEvaluator as _Evaluator
@@ -160,7 +161,7 @@ def _scalar_output_required(verb: str, fshape: tuple[int, ...]) -> None:
 def _jacobian_impl(a: DerivativeArgs, verb: str) -> Result:
     S = a.x.shape
     ev = _Evaluator(a)
-    with np.errstate(all="ignore"):
+    with quiet():
         if a.method == "complex":
             ev.probe()
             if verb == "gradient":
@@ -213,7 +214,7 @@ def _complex_columns(a: DerivativeArgs, ev: _Evaluator):
 def _hessian_impl(a: DerivativeArgs) -> Result:
     S = a.x.shape
     ev = _Evaluator(a)
-    with np.errstate(all="ignore"):
+    with quiet():
         y0, eps, _ = ev.probe()
         _scalar_output_required("hessian", ev.fshape)
         if a.method == "complex":
@@ -437,7 +438,7 @@ def _pair_config(fixed: bool, rtol: float | None, atol: float | None) -> Any:
 def _hessdiag_impl(a: DerivativeArgs) -> Result:
     S = a.x.shape
     ev = _Evaluator(a)
-    with np.errstate(all="ignore"):
+    with quiet():
         if a.method == "complex":
             df, error, status, step = _complex_hessdiag(a, ev)
         else:
@@ -540,7 +541,7 @@ def _jvp_impl(a: DerivativeArgs, v: Any) -> Result:
     ev = _Evaluator(a)
     v = np.ascontiguousarray(vv.ravel())
     vmax = float(np.max(np.abs(v))) if v.size else 0.0
-    with np.errstate(all="ignore"):
+    with quiet():
         y0, eps, _ = ev.probe()
         F = ev.fshape
         if vmax == 0.0:  # J @ 0 is exactly 0

@@ -25,6 +25,8 @@ def fornberg_weights(
 def status_table() -> list[tuple[str, int, str]]: ...
 
 @disjoint_base
+def scaled_steps(x: NDArray[np.float64], factor: float) -> NDArray[np.float64]: ...
+
 class LadderConfig:
     def __new__(
         cls,
@@ -101,6 +103,17 @@ class Ladder:
     def sides(self, idx: NDArray[np.intp]) -> NDArray[np.intc]: ...
     def points(self, idx: NDArray[np.intp]) -> NDArray[np.float64]: ...
     def update(self, idx: NDArray[np.intp], fv: NDArray[np.float64]) -> int: ...
+    def run_blocks(
+        self,
+        x: NDArray[np.float64],
+        h0: NDArray[np.float64],
+        side: NDArray[np.intc],
+        flags: NDArray[np.intc],
+        f0: NDArray[np.float64],
+        evaluate: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+    ) -> tuple[
+        NDArray[np.float64], NDArray[np.float64], NDArray[np.intc], NDArray[np.float64], int
+    ]: ...
     def run_looped(
         self,
         f: Callable[..., Any],

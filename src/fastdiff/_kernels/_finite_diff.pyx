@@ -9,7 +9,11 @@ from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_Check, PyFloat_CheckExact
 from cpython.object cimport PyCallable_Check
 from libc.float cimport DBL_EPSILON
 from libc.math cimport NAN, frexp, isfinite, ldexp
-from libc.stdlib cimport calloc, free
+from libc.stdlib cimport calloc, free, malloc
+
+cimport numpy as cnp
+
+cnp.import_array()
 
 from fastdiff._kernels.fastdiff cimport (
     FD_MAX_POINTS, FD_N_SIDES, FD_OFFSETS_NONFINITE, FD_OFFSETS_REPEATED, FD_STATUS_COUNT,
@@ -38,6 +42,22 @@ def status_table():
     """The C status table as a list of (name, code, message)."""
     return [(fd_status_names[i].decode(), fd_status_codes[i], fd_status_messages[i].decode())
             for i in range(FD_STATUS_COUNT)]
+
+
+def scaled_steps(const double[::1] x, double factor):
+    """factor * the power of two at or above max(|x|, 1), per element: fastdiff._steps.scale_of
+    times factor (a power of two), the same doubles in one loop."""
+    cdef Py_ssize_t i, n = x.shape[0]
+    cdef double mant, v
+    cdef int expo
+    out = np.empty(n, dtype=np.float64)
+    cdef double[::1] o = out
+    with nogil:
+        for i in range(n):
+            v = x[i] if x[i] >= 1.0 or x[i] <= -1.0 else 1.0
+            mant = frexp(v, &expo)
+            o[i] = ldexp(1.0, expo - (mant == 0.5 or mant == -0.5)) * factor
+    return out
 
 
 class ValueKindError(TypeError):
@@ -362,6 +382,77 @@ cdef class Ladder:
                 keep = fd_ladder_update_groups(&self.cfg, self.st, self.group, &idx[0],
                                                idx.shape[0], &fv[0])
         return keep
+
+    def run_blocks(self, const double[::1] x, const double[::1] h0, const int[::1] side,
+                   const int[::1] flags, const double[:, ::1] f0, evaluate):
+        """Run the ladders of x.shape[0] groups to the end, `capacity` elements at a time
+        through these states, level by level: init, then points -> evaluate(points) ->
+        update until no group runs, then results. evaluate(points) returns f's values, rows
+        of group * ncomp float64 per point. f0: (groups, 2 * group).
+
+        Returns (df (groups * group, ncomp), error, status, step, points evaluated)."""
+        cdef Py_ssize_t m = self.group, N = x.shape[0], cap = self.capacity // m
+        cdef Py_ssize_t s0, e0, nb, i, k, nact, w, need, nfev = 0
+        cdef Py_ssize_t row = m * self.ncomp
+        cdef cnp.npy_intp alloc
+        cdef cnp.ndarray pts, fv
+        if cap < 1 and N:
+            raise ValueError("a Ladder of no capacity")
+        df = np.empty((N * m, self.ncomp), dtype=np.float64)
+        error = np.empty(N * m, dtype=np.float64)
+        status = np.empty(N * m, dtype=np.intc)
+        step = np.empty(N * m, dtype=np.float64)
+        cdef double[:, ::1] d = df
+        cdef double[::1] e = error, h = step
+        cdef int[::1] s = status
+        cdef Py_ssize_t *idx = <Py_ssize_t *>malloc(max(cap, 1) * sizeof(Py_ssize_t))
+        if idx == NULL:
+            raise MemoryError()
+        try:
+            for s0 in range(0, N, max(cap, 1)):
+                e0 = min(N, s0 + cap)
+                nb = e0 - s0
+                self.size = nb * m
+                nact = 0
+                with nogil:
+                    for i in range(nb):
+                        for k in range(m):
+                            fd_ladder_init(&self.cfg, &self.st[i * m + k], x[s0 + i],
+                                           h0[s0 + i], side[s0 + i], flags[s0 + i],
+                                           &f0[s0 + i, 2 * k])
+                        for k in range(m):
+                            if not self.st[i * m + k].done:
+                                idx[nact] = i
+                                nact += 1
+                                break
+                while nact:
+                    alloc = nact * self.max_npts
+                    pts = cnp.PyArray_EMPTY(1, &alloc, cnp.NPY_DOUBLE, 0)
+                    with nogil:
+                        w = fd_ladder_points_groups(&self.cfg, self.st, m, idx, nact,
+                                                    <double *>cnp.PyArray_DATA(pts))
+                    y = evaluate(pts if w == alloc else pts[:w])
+                    need = w * row
+                    if not (isinstance(y, np.ndarray)
+                            and cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_DOUBLE
+                            and cnp.PyArray_ISCARRAY_RO(<cnp.ndarray>y)
+                            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>y)):
+                        y = np.ascontiguousarray(y, dtype=np.float64)
+                    fv = y
+                    if cnp.PyArray_SIZE(fv) != need:  # never read past f's values
+                        raise ValueError(
+                            f"evaluate returned {cnp.PyArray_SIZE(fv)} values; expected {need}")
+                    nfev += w
+                    with nogil:
+                        nact = fd_ladder_update_groups(&self.cfg, self.st, m, idx, nact,
+                                                       <const double *>cnp.PyArray_DATA(fv))
+                if nb:
+                    with nogil:
+                        fd_ladder_results(&self.cfg, self.st, nb * m, &d[s0 * m, 0],
+                                          &e[s0 * m], &s[s0 * m], &h[s0 * m])
+        finally:
+            free(idx)
+        return df, error, status, step, nfev
 
     def run_looped(self, f, tuple args, dict kwargs, const double[::1] x,
                    const double[::1] h0, const int[::1] side, const int[::1] flags, first):
