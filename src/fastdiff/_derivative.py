@@ -56,6 +56,7 @@ def quiet() -> Any:
     edges on purpose, and non-finite values are handled and reported in `status`."""
     return np.errstate(all="ignore") if _extobj_contextvar is None else _Quiet()
 
+
 METHODS = ("central", "forward", "backward", "complex", "dual")
 SIDES = ("central", "forward", "backward")  # index = fd_side in C
 DEFAULT_ORDER = {"central": 2, "forward": 1, "backward": 1}

@@ -23,10 +23,9 @@ def fornberg_weights(
     offsets: NDArray[np.float64], nmax: int
 ) -> tuple[int, NDArray[np.float64]]: ...
 def status_table() -> list[tuple[str, int, str]]: ...
-
-@disjoint_base
 def scaled_steps(x: NDArray[np.float64], factor: float) -> NDArray[np.float64]: ...
 
+@disjoint_base
 class LadderConfig:
     def __new__(
         cls,
