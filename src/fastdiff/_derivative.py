@@ -792,14 +792,7 @@ def _value_info(y: Any, where: str) -> tuple[int, float]:
     dt = y.dtype if type(y) is np.ndarray else np.asarray(y).dtype
     if dt.kind not in "biufc":
         raise TypeError(f"`f` must return numbers; got {type(y).__name__} {where}.")
-    return _dtype_info(dt)
-
-
-@lru_cache(maxsize=32)
-def _dtype_info(dt: np.dtype) -> tuple[int, float]:
-    ncomp = 2 if dt.kind == "c" else 1
-    eps = float(np.finfo(dt).eps) if dt.kind in "fc" else float(np.finfo(np.float64).eps)
-    return ncomp, max(eps, float(np.finfo(np.float64).eps))
+    return (2 if dt.kind == "c" else 1), _evaluate.value_eps(dt)
 
 
 _reword = _evaluate.reword

@@ -103,18 +103,14 @@ def _coordinate_ladders(a: DerivativeArgs, ev: _Evaluator, n: int, verb: str):
     along each axis. Returns df (N, m), error, status, step (N, m) for N coordinates and m
     outputs."""
     x = ev.base
-    side, h0, flags = _sides_and_steps(a._replace(n=n), x)
+    side, h0, flags = _sides_and_steps(a if a.n == n else a._replace(n=n), x)
     config = ladder_config(n, a.method, a.order, a.step is not None, a.rtol, a.atol)
-    npts = _axis_offsets(n, _orders(a))[0]
     ride = ()
     if a.vectorized and not ev.parallel:  # the first level's points are known before f is:
         # one call for both (with workers, they go out as the first level's batch instead)
-        first = _finite_diff.Ladder(config, 1, 0.0, x.size)
-        first.init(x, h0, side, flags, np.zeros((x.size, 2)))
-        idx0 = first.active()
-        pts0 = first.points(idx0)
+        own0, pts0 = _finite_diff.first_points(config, x, h0, side, flags)
         if (1 + pts0.size) * 8 * x.size <= a.batch_bytes:
-            ride = (np.repeat(idx0, npts[side[idx0]]), pts0)
+            ride = (own0, pts0)
     y0, eps, rows0 = ev.probe(*ride)
     if verb != "jacobian":
         _scalar_output_required(verb, ev.fshape)
@@ -123,10 +119,8 @@ def _coordinate_ladders(a: DerivativeArgs, ev: _Evaluator, n: int, verb: str):
     idx = L.active()
     if rows0 is not None and idx.size:  # idx is all of idx0 unless f(x) was not finite
         idx = idx[: L.update(idx, rows0.reshape(-1))]
-    while idx.size:
-        pts = L.points(idx)
-        fv = ev.at(np.repeat(idx, npts[L.sides(idx)]), pts)  # a group may have turned one-sided
-        idx = idx[: L.update(idx, fv.reshape(-1))]
+    if idx.size:  # each level's points with their coordinates (a group may turn one-sided)
+        L.run_levels(idx, ev.at)
     return _results(L, ev, x.size)
 
 

@@ -24,6 +24,13 @@ def fornberg_weights(
 ) -> tuple[int, NDArray[np.float64]]: ...
 def status_table() -> list[tuple[str, int, str]]: ...
 def scaled_steps(x: NDArray[np.float64], factor: float) -> NDArray[np.float64]: ...
+def point_columns(
+    base: NDArray[np.float64],
+    i1: NDArray[np.intp],
+    v1: NDArray[np.float64],
+    i2: NDArray[np.intp] | None = ...,
+    v2: NDArray[np.float64] | None = ...,
+) -> NDArray[np.float64]: ...
 
 @disjoint_base
 class LadderConfig:
@@ -44,6 +51,13 @@ class LadderConfig:
         weight_err: Sequence[float] | None = ...,
     ) -> LadderConfig: ...
 
+def first_points(
+    config: LadderConfig,
+    x: NDArray[np.float64],
+    h0: NDArray[np.float64],
+    side: NDArray[np.intc],
+    flags: NDArray[np.intc],
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]: ...
 def run_scalar(
     config: LadderConfig,
     f: Callable[..., Any],
@@ -113,6 +127,11 @@ class Ladder:
     ) -> tuple[
         NDArray[np.float64], NDArray[np.float64], NDArray[np.intc], NDArray[np.float64], int
     ]: ...
+    def run_levels(
+        self,
+        start: NDArray[np.intp],
+        evaluate: Callable[[NDArray[np.intp], NDArray[np.float64]], NDArray[np.float64]],
+    ) -> int: ...
     def run_looped(
         self,
         f: Callable[..., Any],

@@ -60,6 +60,29 @@ def scaled_steps(const double[::1] x, double factor):
     return out
 
 
+def point_columns(const double[::1] base, const Py_ssize_t[::1] i1, const double[::1] v1,
+                  const Py_ssize_t[::1] i2=None, const double[::1] v2=None):
+    """Points X (N, k) as columns: X[:, c] is base with X[i1[c], c] = v1[c] and, where i2 is
+    given and i2[c] >= 0, X[i2[c], c] = v2[c]."""
+    cdef Py_ssize_t r, c, N = base.shape[0], k = i1.shape[0]
+    if v1.shape[0] != k or (i2 is not None and (v2 is None or i2.shape[0] != k or v2.shape[0] != k)):
+        raise ValueError("point_columns: i1, v1 (and i2, v2) must have the same length")
+    for c in range(k):  # never write outside X
+        if not (0 <= i1[c] < N and (i2 is None or i2[c] < N)):
+            raise IndexError("point_columns: a coordinate index out of range")
+    out = np.empty((N, k), dtype=np.float64)
+    cdef double[:, ::1] X = out
+    with nogil:
+        for r in range(N):
+            for c in range(k):
+                X[r, c] = base[r]
+        for c in range(k):
+            X[i1[c], c] = v1[c]
+            if i2 is not None and i2[c] >= 0:
+                X[i2[c], c] = v2[c]
+    return out
+
+
 class ValueKindError(TypeError):
     """f returned something that is not one number (the Python layer rewords it)."""
 
@@ -129,6 +152,33 @@ cdef class LadderConfig:
             self.cfg.stencil[s].order_step = order_step
             self.max_npts = max(self.max_npts, len(offsets))
         fd_ladder_prepare(&self.cfg)
+
+
+def first_points(LadderConfig config, const double[::1] x, const double[::1] h0,
+                 const int[::1] side, const int[::1] flags):
+    """(owner, points): the first level's points of the ladders of x (one element each, as
+    Ladder.init and Ladder.points would give them), and the element each belongs to."""
+    cdef Py_ssize_t i, j, w = 0, n = x.shape[0]
+    cdef int k, npt
+    cdef fd_ladder_state st
+    cdef double f0[2]
+    f0[0] = f0[1] = 0.0
+    pts = np.empty(n * config.max_npts, dtype=np.float64)
+    own = np.empty(n * config.max_npts, dtype=np.intp)
+    cdef double[::1] p = pts
+    cdef Py_ssize_t[::1] o = own
+    if h0.shape[0] != n or side.shape[0] != n or flags.shape[0] != n:
+        raise ValueError("first_points: x, h0, side and flags must have the same length")
+    with nogil:
+        for i in range(n):
+            fd_ladder_init(&config.cfg, &st, x[i], h0[i], side[i], flags[i], f0)
+            if st.done:
+                continue
+            npt = fd_ladder_points(&config.cfg, &st, &p[w])
+            for k in range(npt):
+                o[w + k] = i
+            w += npt
+    return own[:w], pts[:w]
 
 
 cdef double value_eps(object y, int *ncomp) except -1.0:
@@ -453,6 +503,63 @@ cdef class Ladder:
         finally:
             free(idx)
         return df, error, status, step, nfev
+
+    def run_levels(self, const Py_ssize_t[::1] start, evaluate):
+        """Run the groups `start` (running, ascending) to the end, level by level:
+        evaluate(owner, points) gets every pending point with the group it belongs to (a
+        group's points are its lead member's stencil, as in `points`) and returns f's values,
+        rows of group * ncomp float64 per point. Returns the points evaluated."""
+        cdef Py_ssize_t m = self.group, nact = start.shape[0], i, j, k, g, w, need, nfev = 0
+        cdef Py_ssize_t row = m * self.ncomp
+        cdef cnp.npy_intp alloc
+        cdef cnp.ndarray pts, own, fv
+        cdef Py_ssize_t *o
+        cdef const fd_ladder_state *lead
+        cdef Py_ssize_t *idx = <Py_ssize_t *>malloc(max(nact, 1) * sizeof(Py_ssize_t))
+        if idx == NULL:
+            raise MemoryError()
+        try:
+            for i in range(nact):
+                idx[i] = start[i]
+            while nact:
+                alloc = nact * self.max_npts
+                pts = cnp.PyArray_EMPTY(1, &alloc, cnp.NPY_DOUBLE, 0)
+                own = cnp.PyArray_EMPTY(1, &alloc, cnp.NPY_INTP, 0)
+                o = <Py_ssize_t *>cnp.PyArray_DATA(own)
+                with nogil:
+                    w = fd_ladder_points_groups(&self.cfg, self.st, m, idx, nact,
+                                                <double *>cnp.PyArray_DATA(pts))
+                    j = 0
+                    for i in range(nact):
+                        g = idx[i]
+                        lead = &self.st[g * m]
+                        for k in range(m):  # the first running member (fd_ladder_points_groups)
+                            if not self.st[g * m + k].done:
+                                lead = &self.st[g * m + k]
+                                break
+                        for k in range(self.cfg.stencil[lead.side].npts):
+                            o[j] = g
+                            j += 1
+                if w < alloc:
+                    pts, own = pts[:w], own[:w]
+                y = evaluate(own, pts)
+                need = w * row
+                if not (isinstance(y, np.ndarray)
+                        and cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_DOUBLE
+                        and cnp.PyArray_ISCARRAY_RO(<cnp.ndarray>y)
+                        and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>y)):
+                    y = np.ascontiguousarray(y, dtype=np.float64)
+                fv = y
+                if cnp.PyArray_SIZE(fv) != need:  # never read past f's values
+                    raise ValueError(
+                        f"evaluate returned {cnp.PyArray_SIZE(fv)} values; expected {need}")
+                nfev += w
+                with nogil:
+                    nact = fd_ladder_update_groups(&self.cfg, self.st, m, idx, nact,
+                                                   <const double *>cnp.PyArray_DATA(fv))
+        finally:
+            free(idx)
+        return nfev
 
     def run_looped(self, f, tuple args, dict kwargs, const double[::1] x,
                    const double[::1] h0, const int[::1] side, const int[::1] flags, first):
