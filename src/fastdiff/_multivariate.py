@@ -394,12 +394,15 @@ def _hessian_round(
                 for k, v in enumerate((np.arange(A + 2 * nc_, A + ci.size), s_i[~cen], s_j[~cen])):
                     g[o_at + k] = v
             g = g.reshape(-1)
-        vals = ev.at(
-            np.concatenate([ai, ci]),
-            np.concatenate([x[ai] + ac * d[ai], x[ci] + si * d[ci]]),
-            np.concatenate([np.full(ai.size, -1, np.intp), cj]),
-            np.concatenate([np.zeros(ai.size), x[cj] + sj * d[cj]]),
-        )
+            # the level's points: coordinate i1 moved by o1 steps (axis rows, then corners),
+            # and for corners coordinate i2 >= 0 by o2 (axis rows: i2 = -1, and their o2 = 0
+            # on coordinate 0 makes a value that is never read)
+            i1 = np.concatenate([ai, ci])
+            o1, x1 = np.concatenate([ac, si]), x[i1]
+            i2 = np.concatenate([np.full(ai.size, -1, np.intp), cj])
+            k2 = np.maximum(i2, 0)
+            o2, x2 = np.concatenate([np.zeros(ai.size), sj]), x[k2]
+        vals = ev.at(i1, x1 + o1 * d[i1], i2, x2 + o2 * d[k2])
         if hd.size:  # each diagonal's stencil values, back to back
             axis = vals[: ai.size] if drows is None else vals[: ai.size][drows]
             hd = hd[: Ld.update(hd, np.ascontiguousarray(axis).reshape(-1))]
