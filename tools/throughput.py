@@ -24,7 +24,6 @@ A peer that is not installed is left out of the table (it says so).
 from __future__ import annotations
 
 import argparse
-import itertools
 import math
 import pathlib
 import sys
@@ -38,9 +37,9 @@ from benchmarks.throughput import (
     WORKLOADS,
     Workload,
     interleaved,
+    ladder_levels,
+    overhead_cases,
     recorded_ladder,
-    rosen_point,
-    rosen_vectorized,
     traced_peak,
 )
 
@@ -69,53 +68,7 @@ def overhead_report(rounds: int) -> None:
     """Fixed cost of a call beyond f's evaluations (issue 10 item 3): the verb's time minus
     the time of the same calls of f made directly (one call per point for the scalar verb,
     one array call per level for the vectorized ones, with the same batch sizes)."""
-    x1 = 1.0
-    xs = np.array([0.5, 1.0, 1.5, 2.0])
-    x2 = np.array([0.3, -0.4])
-    cases = {}
-    for name, f in (("math.exp", math.exp), ("np.exp", np.exp)):
-        nfev = fastdiff.derivative(f, x1).nfev
-        cases[f"derivative({name}, 1.0)"] = (
-            lambda f=f: fastdiff.derivative(f, x1),
-            lambda f=f, k=nfev: list(map(f, itertools.repeat(x1, k))),  # a C loop, as fastdiff's
-        )
-
-    def batches(verb, f, x):
-        """The shapes of x f is called with, recorded from one call of verb."""
-        shapes = []
-
-        def g(v):
-            shapes.append(np.shape(v))
-            return f(v)
-
-        verb(g, x)
-        arrays = [np.full(s, 0.5) for s in shapes]
-        return lambda: list(map(f, arrays))
-
-    verbs = {
-        "derivative(np.sin, 4 points, vectorized)": (
-            lambda f, x: fastdiff.derivative(f, x, vectorized=True),
-            np.sin,
-            xs,
-        ),
-        "gradient(rosen, 2-D, vectorized)": (
-            lambda f, x: fastdiff.gradient(f, x, vectorized=True),
-            rosen_vectorized,
-            x2,
-        ),
-        "hessian(rosen, 2-D, vectorized)": (
-            lambda f, x: fastdiff.hessian(f, x, vectorized=True),
-            rosen_vectorized,
-            x2,
-        ),
-        "gradient(rosen, 2-D, looped)": (
-            lambda f, x: fastdiff.gradient(f, x),
-            rosen_point,
-            x2,
-        ),
-    }
-    for name, (verb, f, x) in verbs.items():
-        cases[name] = (lambda verb=verb, f=f, x=x: verb(f, x), batches(verb, f, x))
+    cases = overhead_cases()
     impls = {}
     for name, (run, evals) in cases.items():
         impls[name] = run
@@ -125,6 +78,16 @@ def overhead_report(rounds: int) -> None:
     for name in cases:
         t, tf = best[name], best[name + " [f alone]"]
         print(f"  {name:44s} {show(t)} total, {show(tf)} f, {(t - tf) * 1e6:8.2f} us beyond")
+
+
+def levels_report() -> None:
+    """Where d/dx sin's evaluations per point go: levels per point (issue 10 item 2)."""
+    levels = ladder_levels()
+    counts = np.bincount(levels)
+    share = ", ".join(f"{k}: {c / levels.size:.1%}" for k, c in enumerate(counts) if c)
+    print(f"\nd/dx sin at 1e5 points: {levels.mean():.2f} levels a point ({share}),")
+    print(f"  {1 + 2 * levels.mean():.2f} evaluations a point (1 + 2 per level; none after a")
+    print("  point finishes); the verification needs 4 levels at least (9 evaluations)")
 
 
 def show(t: float) -> str:
@@ -169,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         report(WORKLOADS[key](), opts.rounds, opts.target, not opts.no_memory)
     if not opts.only:
         kernel_report(opts.rounds)
+        levels_report()
     if opts.overhead or not opts.only:
         overhead_report(opts.rounds)
     return 0

@@ -301,6 +301,7 @@ def _hessian_round(
     were laid out by the old sides)."""
     x = ev.base
     N = x.size
+    pi, pj = np.ascontiguousarray(pi, dtype=np.intp), np.ascontiguousarray(pj, dtype=np.intp)
     Ld = _finite_diff.Ladder(
         ladder_config(2, a.method, a.order, fixed, a.rtol, a.atol), ev.ncomp, noise, N
     )
@@ -321,90 +322,22 @@ def _hessian_round(
     all_d = np.arange(N, dtype=np.intp)
     h = h0.copy()
     q = _steps.DEFAULT_STEP_RATIO
-    # the bookkeeping that depends only on the sides, once per run: every coordinate's axis
-    # rows (a level that needs every coordinate, the common case, takes them as they are)
-    cnt_all = npt[side]
-    start_all = cnt_all.cumsum() - cnt_all
-    ai_all = np.repeat(all_d, cnt_all)
-    ac_all = omat[side[ai_all], np.arange(ai_all.size) - start_all[ai_all]]
-    cen_all = pside == 0
-    P = pi.size
-    sgn = np.ones(2 * P)  # sgn[P - k : P + k]: k ones, k minus ones
-    sgn[P:] = -1.0
-    dir_i, dir_j = direction[pi], direction[pj]
-    used = np.empty(N, dtype=bool)
     layout = None  # (hd.size, hp.size) the index bookkeeping below was made for
     while hd.size or hp.size:
         d = (x + h) - x  # the spacing the C kernels divide by
         if layout != (hd.size, hp.size):  # else hd and hp are unchanged (update only drops)
             layout = (hd.size, hp.size)
-            ii, jj = pi[hp], pj[hp]
-            used[:] = False
-            used[hd] = True
-            used[ii] = True
-            used[jj] = True
-            need = used.nonzero()[0]  # ascending: the coordinates whose axis points are needed
-            if need.size == N:
-                start, ai, ac = start_all, ai_all, ac_all
-            else:
-                cnt = cnt_all[need]
-                start = np.zeros(N, dtype=np.intp)  # first axis row of each needed coordinate
-                start[need] = cnt.cumsum() - cnt
-                ai = np.repeat(need, cnt)
-                ac = omat[side[ai], np.arange(ai.size) - start[ai]]
-            # the rows of hd's coordinates among the axis rows (ai and hd both ascending)
-            drows = None
-            if hd.size < need.size:
-                used[:] = False
-                used[hd] = True
-                drows = used[ai]
-            cen = cen_all[hp]
-            nc_ = int(np.count_nonzero(cen))
-            # corners: ++ and -- for central pairs, one (dir_i, dir_j) corner for one-sided
-            if nc_ == hp.size:
-                ci, cj = np.concatenate([ii, ii]), np.concatenate([jj, jj])
-                si = sj = sgn[P - nc_ : P + nc_]
-            elif nc_ == 0:
-                ci, cj, si, sj = ii, jj, dir_i[hp], dir_j[hp]
-            else:
-                ci = np.concatenate([ii[cen], ii[cen], ii[~cen]])
-                cj = np.concatenate([jj[cen], jj[cen], jj[~cen]])
-                si = np.concatenate([np.ones(nc_), -np.ones(nc_), dir_i[hp[~cen]]])
-                sj = np.concatenate([np.ones(nc_), -np.ones(nc_), dir_j[hp[~cen]]])
-            # each pair's values as rows of the level's values, in hp order: ++, --, +i, -i,
-            # +j, -j for a central pair; the corner and its two axis points for a one-sided one
-            A, s_i, s_j = ai.size, start[ii], start[jj]
-            if nc_ == hp.size:
-                g = np.empty((nc_, 6), dtype=np.intp)
-                g[:, 0] = np.arange(A, A + nc_)
-                g[:, 1] = g[:, 0] + nc_
-                g[:, 2], g[:, 3], g[:, 4], g[:, 5] = s_i, s_i + 1, s_j, s_j + 1
-            elif nc_ == 0:
-                g = np.empty((hp.size, 3), dtype=np.intp)
-                g[:, 0], g[:, 1], g[:, 2] = np.arange(A, A + hp.size), s_i, s_j
-            else:
-                per = np.where(cen, 6, 3)  # values per pair element, in hp order
-                g = np.empty(int(per.sum()), dtype=np.intp)
-                at = np.cumsum(per) - per
-                c_at, o_at = at[cen], at[~cen]
-                kc = np.arange(A, A + nc_)
-                sic, sjc = s_i[cen], s_j[cen]
-                for k, v in enumerate((kc, kc + nc_, sic, sic + 1, sjc, sjc + 1)):
-                    g[c_at + k] = v
-                for k, v in enumerate((np.arange(A + 2 * nc_, A + ci.size), s_i[~cen], s_j[~cen])):
-                    g[o_at + k] = v
-            g = g.reshape(-1)
             # the level's points: coordinate i1 moved by o1 steps (axis rows, then corners),
             # and for corners coordinate i2 >= 0 by o2 (axis rows: i2 = -1, and their o2 = 0
-            # on coordinate 0 makes a value that is never read)
-            i1 = np.concatenate([ai, ci])
-            o1, x1 = np.concatenate([ac, si]), x[i1]
-            i2 = np.concatenate([np.full(ai.size, -1, np.intp), cj])
+            # on coordinate 0 makes a value that is never read); g: each pair's rows
+            i1, o1, i2, o2, g, drows, A = _finite_diff.hessian_layout(
+                hd, hp, pi, pj, side, npt, omat, pside, direction
+            )
             k2 = np.maximum(i2, 0)
-            o2, x2 = np.concatenate([np.zeros(ai.size), sj]), x[k2]
+            x1, x2 = x[i1], x[k2]
         vals = ev.at(i1, x1 + o1 * d[i1], i2, x2 + o2 * d[k2])
         if hd.size:  # each diagonal's stencil values, back to back
-            axis = vals[: ai.size] if drows is None else vals[: ai.size][drows]
+            axis = vals[:A] if drows is None else vals[drows]
             hd = hd[: Ld.update(hd, np.ascontiguousarray(axis).reshape(-1))]
             turned = (Ld.sides(all_d) != side).nonzero()[0]
             if turned.size:

@@ -31,6 +31,25 @@ def point_columns(
     i2: NDArray[np.intp] | None = ...,
     v2: NDArray[np.float64] | None = ...,
 ) -> NDArray[np.float64]: ...
+def hessian_layout(
+    hd: NDArray[np.intp],
+    hp: NDArray[np.intp],
+    pi: NDArray[np.intp],
+    pj: NDArray[np.intp],
+    side: NDArray[np.intc],
+    npt: NDArray[np.intp],
+    omat: NDArray[np.float64],
+    pside: NDArray[np.intc],
+    direction: NDArray[np.float64],
+) -> tuple[
+    NDArray[np.intp],
+    NDArray[np.float64],
+    NDArray[np.intp],
+    NDArray[np.float64],
+    NDArray[np.intp],
+    NDArray[np.intp] | None,
+    int,
+]: ...
 
 @disjoint_base
 class LadderConfig:

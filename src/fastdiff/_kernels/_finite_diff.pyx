@@ -83,6 +83,105 @@ def point_columns(const double[::1] base, const Py_ssize_t[::1] i1, const double
     return out
 
 
+def hessian_layout(const Py_ssize_t[::1] hd, const Py_ssize_t[::1] hp,
+                   const Py_ssize_t[::1] pi, const Py_ssize_t[::1] pj, const int[::1] side,
+                   const Py_ssize_t[::1] npt, const double[:, ::1] omat,
+                   const int[::1] pside, const double[::1] direction):
+    """One Hessian level's points, for the running diagonals hd and pairs hp (ascending):
+    (i1, o1, i2, o2, g, drows, A). Point r moves coordinate i1[r] by o1[r] steps and, where
+    i2[r] >= 0, coordinate i2[r] by o2[r] steps (elsewhere i2 = -1, o2 = 0). Rows 0 .. A - 1
+    are the axis points: for each coordinate a diagonal or pair needs (ascending), its
+    stencil's offsets omat[side, :npt[side]]; then the corners: ++ of every central pair, --
+    of every central pair, then the one corner (direction_i, direction_j) of every
+    one-sided pair, in hp order. g: each pair's rows, in hp order (central: ++, --, +i, -i,
+    +j, -j; one-sided: corner, i, j). drows: the axis rows of hd's coordinates, or None
+    when every axis row is one."""
+    cdef Py_ssize_t N = side.shape[0], P = hp.shape[0], D = hd.shape[0]
+    cdef Py_ssize_t c, k, p, r, A = 0, nc = 0, nneed = 0, ndrows = 0, kc = 0, ko = 0, at = 0
+    cdef Py_ssize_t a, b
+    for p in range(P):
+        if not (0 <= hp[p] < pi.shape[0] and hp[p] < pj.shape[0] and hp[p] < pside.shape[0]
+                and 0 <= pi[hp[p]] < N and 0 <= pj[hp[p]] < N):
+            raise IndexError("hessian_layout: a pair out of range")
+    for k in range(D):
+        if not 0 <= hd[k] < N:
+            raise IndexError("hessian_layout: a diagonal out of range")
+    if direction.shape[0] != N or npt.shape[0] != omat.shape[0]:
+        raise ValueError("hessian_layout: direction must have one entry per coordinate")
+    for c in range(N):
+        if not (0 <= side[c] < npt.shape[0] and npt[side[c]] <= omat.shape[1]):
+            raise ValueError("hessian_layout: a side without a stencil")
+    used_arr = np.zeros(N, dtype=np.intc)  # bit 1: diagonal running, bit 2: axis points needed
+    start_arr = np.zeros(N, dtype=np.intp)
+    cdef int[::1] used = used_arr
+    cdef Py_ssize_t[::1] start = start_arr
+    for k in range(D):
+        used[hd[k]] = 3
+    for p in range(P):
+        used[pi[hp[p]]] |= 2
+        used[pj[hp[p]]] |= 2
+        nc += pside[hp[p]] == 0
+    for c in range(N):
+        if used[c] & 2:
+            start[c] = A
+            A += npt[side[c]]
+            nneed += 1
+            if used[c] & 1:
+                ndrows += npt[side[c]]
+    cdef Py_ssize_t K = A + 2 * nc + (P - nc)
+    i1_arr = np.empty(K, dtype=np.intp)
+    i2_arr = np.empty(K, dtype=np.intp)
+    o1_arr = np.empty(K, dtype=np.float64)
+    o2_arr = np.empty(K, dtype=np.float64)
+    g_arr = np.empty(6 * nc + 3 * (P - nc), dtype=np.intp)
+    d_arr = np.empty(ndrows, dtype=np.intp)
+    cdef Py_ssize_t[::1] i1 = i1_arr, i2 = i2_arr, g = g_arr, dr = d_arr
+    cdef double[::1] o1 = o1_arr, o2 = o2_arr
+    with nogil:
+        r = 0
+        for c in range(N):
+            if used[c] & 2:
+                for k in range(npt[side[c]]):
+                    i1[start[c] + k] = c
+                    o1[start[c] + k] = omat[side[c], k]
+                    i2[start[c] + k] = -1
+                    o2[start[c] + k] = 0.0
+                    if used[c] & 1:
+                        dr[r] = start[c] + k
+                        r += 1
+        for p in range(P):
+            a = pi[hp[p]]
+            b = pj[hp[p]]
+            if pside[hp[p]] == 0:
+                i1[A + kc] = a
+                i2[A + kc] = b
+                o1[A + kc] = 1.0
+                o2[A + kc] = 1.0
+                i1[A + nc + kc] = a
+                i2[A + nc + kc] = b
+                o1[A + nc + kc] = -1.0
+                o2[A + nc + kc] = -1.0
+                g[at] = A + kc
+                g[at + 1] = A + nc + kc
+                g[at + 2] = start[a]
+                g[at + 3] = start[a] + 1
+                g[at + 4] = start[b]
+                g[at + 5] = start[b] + 1
+                at += 6
+                kc += 1
+            else:
+                i1[A + 2 * nc + ko] = a
+                i2[A + 2 * nc + ko] = b
+                o1[A + 2 * nc + ko] = direction[a]
+                o2[A + 2 * nc + ko] = direction[b]
+                g[at] = A + 2 * nc + ko
+                g[at + 1] = start[a]
+                g[at + 2] = start[b]
+                at += 3
+                ko += 1
+    return (i1_arr, o1_arr, i2_arr, o2_arr, g_arr, d_arr if D < nneed else None, A)
+
+
 class ValueKindError(TypeError):
     """f returned something that is not one number (the Python layer rewords it)."""
 
