@@ -237,7 +237,7 @@ def check_noise(noise: Any) -> float | None:
 
 def _validate_derivative_args(
     f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise,
-    workers=None, progress=False,
+    workers=None, progress=False, batch_bytes=0,
 ) -> DerivativeArgs:  # fmt: skip
     check_common(f, args, kwargs, vectorized)
     runner = _evaluate.check_workers(workers, progress)
@@ -265,7 +265,8 @@ def _validate_derivative_args(
         args,
         kwargs,
         check_noise(noise),
-        workers=runner,
+        batch_bytes,
+        runner,
     )
 
 

@@ -73,11 +73,10 @@ def _validate_multi_args(
         raise fail("batch_bytes", "a positive integer or None", batch_bytes, TypeError)
     elif batch_bytes <= 0:
         raise fail("batch_bytes", "a positive integer or None", batch_bytes)
-    a = _validate_derivative_args(
+    return _validate_derivative_args(
         f, x, 1, method, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise,
-        workers, progress,
+        workers, progress, int(batch_bytes),
     )  # fmt: skip
-    return a._replace(batch_bytes=int(batch_bytes))
 
 
 # --------------------------------------------------------------------------------------------
