@@ -1,6 +1,6 @@
 """Issue 10's throughput table, measured side by side and interleaved in one process.
 
-    python tools/throughput.py [--rounds R] [--only NAME ...] [--no-memory]
+    python tools/throughput.py [--rounds R] [--only NAME ...] [--no-memory] [--cpu]
 
 Every workload of the issue's table runs with fastdiff, the peers that are installed
 (numdifftools, scipy.differentiate / scipy's approx_derivative, jacobi, jax) and the *floor*:
@@ -27,6 +27,7 @@ import argparse
 import math
 import pathlib
 import sys
+import time
 
 import numpy as np
 
@@ -44,10 +45,10 @@ from benchmarks.throughput import (
 )
 
 
-def kernel_report(rounds: int) -> None:
+def kernel_report(rounds: int, clock) -> None:
     """ns per element and level of the C ladder (update alone; points + update)."""
     replay, with_points, work = recorded_ladder()
-    best = interleaved({"update": replay, "points + update": with_points}, rounds, 0.02)
+    best = interleaved({"update": replay, "points + update": with_points}, rounds, 0.02, clock)
     print(f"\nC ladder, d/dx sin on 8192 points: {work} element-levels ({work / 8192:.2f} a point)")
     for k, t in best.items():
         print(f"  {k:26s} {t * 1e9 / work:9.1f} ns per element and level")
@@ -64,7 +65,7 @@ def call_counted(f):
     return g
 
 
-def overhead_report(rounds: int) -> None:
+def overhead_report(rounds: int, clock) -> None:
     """Fixed cost of a call beyond f's evaluations (issue 10 item 3): the verb's time minus
     the time of the same calls of f made directly (one call per point for the scalar verb,
     one array call per level for the vectorized ones, with the same batch sizes)."""
@@ -73,7 +74,7 @@ def overhead_report(rounds: int) -> None:
     for name, (run, evals) in cases.items():
         impls[name] = run
         impls[name + " [f alone]"] = evals
-    best = interleaved(impls, rounds, 0.02)
+    best = interleaved(impls, rounds, 0.02, clock)
     print("\nFixed cost beyond the evaluations of f (verb time - time of the same calls of f)")
     for name in cases:
         t, tf = best[name], best[name + " [f alone]"]
@@ -96,9 +97,9 @@ def show(t: float) -> str:
     return f"{t * 1e3:9.2f} ms"
 
 
-def report(w: Workload, rounds: int, target: float, memory: bool) -> None:
+def report(w: Workload, rounds: int, target: float, memory: bool, clock) -> None:
     print(f"\n{w.name}", flush=True)
-    best = interleaved(w.impls, rounds, target)
+    best = interleaved(w.impls, rounds, target, clock)
     t_fd, t_floor = best["fastdiff"], best.get("floor")
     for k, t in best.items():
         if k == "fastdiff":
@@ -124,17 +125,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="*", choices=list(WORKLOADS), help="workloads to run")
     p.add_argument("--overhead", action="store_true", help="the fixed-cost table too")
     p.add_argument("--no-memory", action="store_true", help="skip the tracemalloc peaks")
+    p.add_argument(
+        "--cpu",
+        action="store_true",
+        help="time by thread CPU time (a loaded machine's waits for a core do not count)",
+    )
     opts = p.parse_args(argv)
+    clock = time.thread_time if opts.cpu else time.perf_counter
     print(
         f"fastdiff {fastdiff.__version__}, numpy {np.__version__}, python {sys.version.split()[0]}"
     )
     for key in opts.only or list(WORKLOADS):
-        report(WORKLOADS[key](), opts.rounds, opts.target, not opts.no_memory)
+        report(WORKLOADS[key](), opts.rounds, opts.target, not opts.no_memory, clock)
     if not opts.only:
-        kernel_report(opts.rounds)
+        kernel_report(opts.rounds, clock)
         levels_report()
     if opts.overhead or not opts.only:
-        overhead_report(opts.rounds)
+        overhead_report(opts.rounds, clock)
     return 0
 
 
