@@ -23,6 +23,7 @@ A peer that is not installed raises NotImplementedError in setup (asv: skipped).
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 import tracemalloc
@@ -337,6 +338,92 @@ def recorded_ladder(n_points: int = 8192):
     return replay, replay_with_points, sum(i.size for i, _ in levels)
 
 
+def ladder_levels(n_points: int = 100_000) -> np.ndarray:
+    """Levels each point of d/dx sin at n_points in [0, 10] runs (the workload of
+    vectorized_sin), from one vectorized ladder: a point is evaluated at a level only while
+    it runs (1 + 2 levels evaluations with the central stencil)."""
+    from fastdiff import _derivative, _steps
+    from fastdiff._kernels import _finite_diff
+
+    x = np.linspace(0.0, 10.0, n_points)
+    cfg = _derivative.ladder_config(1, "central", 2, False, None, None)
+    h0 = _steps.scale_of(x) * 2.0 ** _steps.initial_step_exponent(1)
+    h0 = (x + h0) - x
+    side = np.zeros(x.size, dtype=np.intc)
+    f0 = np.zeros((x.size, 2))
+    f0[:, 0] = np.sin(x)
+    L = _finite_diff.Ladder(cfg, 1, float(np.finfo(np.float64).eps), x.size)
+    L.init(x, h0, side, side.copy(), f0)
+    idx = L.active()
+    levels = np.zeros(x.size, dtype=np.int64)
+    while idx.size:
+        levels[idx] += 1
+        idx = idx[: L.update(idx, np.sin(L.points(idx)))]
+    return levels
+
+
+def overhead_cases() -> dict[str, tuple[Callable[[], object], Callable[[], object]]]:
+    """Issue 10 item 3, the fixed cost of a call beyond f's evaluations, on small inputs:
+    per case (the verb's call, the same calls of f made directly: one call per point for
+    the scalar verb, the same batches for the array verbs, recorded from one call)."""
+    x1 = 1.0
+    xs = np.array([0.5, 1.0, 1.5, 2.0])
+    x2 = np.array([0.3, -0.4])
+    cases = {}
+    for name, f in (("math.exp", math.exp), ("np.exp", np.exp)):
+        nfev = fastdiff.derivative(f, x1).nfev
+        cases[f"derivative({name}, 1.0)"] = (
+            lambda f=f: fastdiff.derivative(f, x1),
+            lambda f=f, k=nfev: list(map(f, itertools.repeat(x1, k))),  # a C loop, as fastdiff's
+        )
+
+    def batches(verb, f, x):
+        """The shapes of x f is called with, recorded from one call of verb."""
+        shapes = []
+
+        def g(v):
+            shapes.append(np.shape(v))
+            return f(v)
+
+        verb(g, x)
+        arrays = [np.full(s, 0.5) for s in shapes]
+        return lambda: list(map(f, arrays))
+
+    def pair(v):
+        return np.stack([v[0] * v[1], np.sin(v[0])])
+
+    verbs = {
+        "derivative(np.sin, 4 points, vectorized)": (
+            lambda f, x: fastdiff.derivative(f, x, vectorized=True),
+            np.sin,
+            xs,
+        ),
+        "gradient(rosen, 2-D, vectorized)": (
+            lambda f, x: fastdiff.gradient(f, x, vectorized=True),
+            rosen_vectorized,
+            x2,
+        ),
+        "jacobian(2 outputs, 2-D, vectorized)": (
+            lambda f, x: fastdiff.jacobian(f, x, vectorized=True),
+            pair,
+            x2,
+        ),
+        "hessian(rosen, 2-D, vectorized)": (
+            lambda f, x: fastdiff.hessian(f, x, vectorized=True),
+            rosen_vectorized,
+            x2,
+        ),
+        "gradient(rosen, 2-D, looped)": (
+            lambda f, x: fastdiff.gradient(f, x),
+            rosen_point,
+            x2,
+        ),
+    }
+    for name, (verb, f, x) in verbs.items():
+        cases[name] = (lambda verb=verb, f=f, x=x: verb(f, x), batches(verb, f, x))
+    return cases
+
+
 WORKLOADS = {
     "exp_np": lambda: scalar_exp("np.exp"),
     "exp_math": lambda: scalar_exp("math.exp"),
@@ -357,18 +444,21 @@ def calls_for(run: Callable[[], object], target: float) -> int:
     return max(1, min(100_000, int(target / max(once, 1e-7))))
 
 
-def interleaved(impls: dict[str, Callable[[], object]], rounds: int, target: float):
-    """Min time per call of each implementation over `rounds` rotating rounds."""
+def interleaved(
+    impls: dict[str, Callable[[], object]], rounds: int, target: float, clock=time.perf_counter
+):
+    """Min time per call of each implementation over `rounds` rotating rounds (clock:
+    time.thread_time for CPU time, which waiting for a busy machine's cores does not add to)."""
     names = list(impls)
     number = {k: calls_for(impls[k], target) for k in names}
     best = dict.fromkeys(names, math.inf)
     for r in range(rounds):
         for k in names[r % len(names) :] + names[: r % len(names)]:
             run, m = impls[k], number[k]
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(m):
                 run()
-            best[k] = min(best[k], (time.perf_counter() - t0) / m)
+            best[k] = min(best[k], (clock() - t0) / m)
     return best
 
 
@@ -496,3 +586,54 @@ class LadderKernel:
         return self.work / 8192
 
     track_element_levels_per_point.unit = "levels"
+
+
+class SinLevels:
+    """Where the evaluations of d/dx sin at 1e5 points go: the ladder levels each point
+    runs (1 + 2 x levels evaluations a point; converged points are not evaluated again)."""
+
+    timeout = 120
+
+    def setup_cache(self):
+        return ladder_levels()
+
+    def track_mean_levels(self, levels):
+        return float(levels.mean())
+
+    track_mean_levels.unit = "levels"
+
+    def track_max_levels(self, levels):
+        return int(levels.max())
+
+    track_max_levels.unit = "levels"
+
+    def track_evaluations_beyond_levels(self, levels):
+        """derivative()'s evaluations per point minus 1 + 2 x its levels: 0 when no point
+        is evaluated after it has finished (nor twice in a level)."""
+        x = np.linspace(0.0, 10.0, levels.size)
+        nfev = fastdiff.derivative(np.sin, x, vectorized=True).nfev
+        return (nfev - levels.size - 2 * int(levels.sum())) / levels.size
+
+    track_evaluations_beyond_levels.unit = "evaluations"
+
+
+class FixedOverhead:
+    """Fixed cost of a call beyond f's evaluations on small inputs (issue 10 item 3; target
+    about 1 us for the scalar verb and 20 us for the array verbs)."""
+
+    params = (list(overhead_cases()),)
+    param_names = ["case"]
+    timeout = 120
+
+    def setup(self, case):
+        self.run, self.f_alone = overhead_cases()[case]
+
+    def time_call(self, case):
+        self.run()
+
+    def track_us_beyond_f(self, case):
+        """CPU time of a call minus that of its evaluations alone, min of interleaved rounds."""
+        best = interleaved({"verb": self.run, "f": self.f_alone}, 15, 0.01, time.thread_time)
+        return (best["verb"] - best["f"]) * 1e6
+
+    track_us_beyond_f.unit = "us"

@@ -1,6 +1,6 @@
 """Issue 10's throughput table, measured side by side and interleaved in one process.
 
-    python tools/throughput.py [--rounds R] [--only NAME ...] [--no-memory]
+    python tools/throughput.py [--rounds R] [--only NAME ...] [--no-memory] [--cpu]
 
 Every workload of the issue's table runs with fastdiff, the peers that are installed
 (numdifftools, scipy.differentiate / scipy's approx_derivative, jacobi, jax) and the *floor*:
@@ -24,10 +24,10 @@ A peer that is not installed is left out of the table (it says so).
 from __future__ import annotations
 
 import argparse
-import itertools
 import math
 import pathlib
 import sys
+import time
 
 import numpy as np
 
@@ -38,17 +38,17 @@ from benchmarks.throughput import (
     WORKLOADS,
     Workload,
     interleaved,
+    ladder_levels,
+    overhead_cases,
     recorded_ladder,
-    rosen_point,
-    rosen_vectorized,
     traced_peak,
 )
 
 
-def kernel_report(rounds: int) -> None:
+def kernel_report(rounds: int, clock) -> None:
     """ns per element and level of the C ladder (update alone; points + update)."""
     replay, with_points, work = recorded_ladder()
-    best = interleaved({"update": replay, "points + update": with_points}, rounds, 0.02)
+    best = interleaved({"update": replay, "points + update": with_points}, rounds, 0.02, clock)
     print(f"\nC ladder, d/dx sin on 8192 points: {work} element-levels ({work / 8192:.2f} a point)")
     for k, t in best.items():
         print(f"  {k:26s} {t * 1e9 / work:9.1f} ns per element and level")
@@ -65,66 +65,30 @@ def call_counted(f):
     return g
 
 
-def overhead_report(rounds: int) -> None:
+def overhead_report(rounds: int, clock) -> None:
     """Fixed cost of a call beyond f's evaluations (issue 10 item 3): the verb's time minus
     the time of the same calls of f made directly (one call per point for the scalar verb,
     one array call per level for the vectorized ones, with the same batch sizes)."""
-    x1 = 1.0
-    xs = np.array([0.5, 1.0, 1.5, 2.0])
-    x2 = np.array([0.3, -0.4])
-    cases = {}
-    for name, f in (("math.exp", math.exp), ("np.exp", np.exp)):
-        nfev = fastdiff.derivative(f, x1).nfev
-        cases[f"derivative({name}, 1.0)"] = (
-            lambda f=f: fastdiff.derivative(f, x1),
-            lambda f=f, k=nfev: list(map(f, itertools.repeat(x1, k))),  # a C loop, as fastdiff's
-        )
-
-    def batches(verb, f, x):
-        """The shapes of x f is called with, recorded from one call of verb."""
-        shapes = []
-
-        def g(v):
-            shapes.append(np.shape(v))
-            return f(v)
-
-        verb(g, x)
-        arrays = [np.full(s, 0.5) for s in shapes]
-        return lambda: list(map(f, arrays))
-
-    verbs = {
-        "derivative(np.sin, 4 points, vectorized)": (
-            lambda f, x: fastdiff.derivative(f, x, vectorized=True),
-            np.sin,
-            xs,
-        ),
-        "gradient(rosen, 2-D, vectorized)": (
-            lambda f, x: fastdiff.gradient(f, x, vectorized=True),
-            rosen_vectorized,
-            x2,
-        ),
-        "hessian(rosen, 2-D, vectorized)": (
-            lambda f, x: fastdiff.hessian(f, x, vectorized=True),
-            rosen_vectorized,
-            x2,
-        ),
-        "gradient(rosen, 2-D, looped)": (
-            lambda f, x: fastdiff.gradient(f, x),
-            rosen_point,
-            x2,
-        ),
-    }
-    for name, (verb, f, x) in verbs.items():
-        cases[name] = (lambda verb=verb, f=f, x=x: verb(f, x), batches(verb, f, x))
+    cases = overhead_cases()
     impls = {}
     for name, (run, evals) in cases.items():
         impls[name] = run
         impls[name + " [f alone]"] = evals
-    best = interleaved(impls, rounds, 0.02)
+    best = interleaved(impls, rounds, 0.02, clock)
     print("\nFixed cost beyond the evaluations of f (verb time - time of the same calls of f)")
     for name in cases:
         t, tf = best[name], best[name + " [f alone]"]
         print(f"  {name:44s} {show(t)} total, {show(tf)} f, {(t - tf) * 1e6:8.2f} us beyond")
+
+
+def levels_report() -> None:
+    """Where d/dx sin's evaluations per point go: levels per point (issue 10 item 2)."""
+    levels = ladder_levels()
+    counts = np.bincount(levels)
+    share = ", ".join(f"{k}: {c / levels.size:.1%}" for k, c in enumerate(counts) if c)
+    print(f"\nd/dx sin at 1e5 points: {levels.mean():.2f} levels a point ({share}),")
+    print(f"  {1 + 2 * levels.mean():.2f} evaluations a point (1 + 2 per level; none after a")
+    print("  point finishes); the verification needs 4 levels at least (9 evaluations)")
 
 
 def show(t: float) -> str:
@@ -133,9 +97,9 @@ def show(t: float) -> str:
     return f"{t * 1e3:9.2f} ms"
 
 
-def report(w: Workload, rounds: int, target: float, memory: bool) -> None:
+def report(w: Workload, rounds: int, target: float, memory: bool, clock) -> None:
     print(f"\n{w.name}", flush=True)
-    best = interleaved(w.impls, rounds, target)
+    best = interleaved(w.impls, rounds, target, clock)
     t_fd, t_floor = best["fastdiff"], best.get("floor")
     for k, t in best.items():
         if k == "fastdiff":
@@ -161,16 +125,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="*", choices=list(WORKLOADS), help="workloads to run")
     p.add_argument("--overhead", action="store_true", help="the fixed-cost table too")
     p.add_argument("--no-memory", action="store_true", help="skip the tracemalloc peaks")
+    p.add_argument(
+        "--cpu",
+        action="store_true",
+        help="time by thread CPU time (a loaded machine's waits for a core do not count)",
+    )
     opts = p.parse_args(argv)
+    clock = time.thread_time if opts.cpu else time.perf_counter
     print(
         f"fastdiff {fastdiff.__version__}, numpy {np.__version__}, python {sys.version.split()[0]}"
     )
     for key in opts.only or list(WORKLOADS):
-        report(WORKLOADS[key](), opts.rounds, opts.target, not opts.no_memory)
+        report(WORKLOADS[key](), opts.rounds, opts.target, not opts.no_memory, clock)
     if not opts.only:
-        kernel_report(opts.rounds)
+        kernel_report(opts.rounds, clock)
+        levels_report()
     if opts.overhead or not opts.only:
-        overhead_report(opts.rounds)
+        overhead_report(opts.rounds, clock)
     return 0
 
 

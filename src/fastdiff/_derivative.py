@@ -27,6 +27,36 @@ try:  # NumPy >= 2 keeps errstate in a context variable; setting it directly cos
 except ImportError:  # pragma: no cover - NumPy 1.x
     _extobj_contextvar = _make_extobj = None
 
+_quiet_pair: tuple[Any, Any] = (None, None)  # (an errstate, it with every error ignored)
+
+
+class _Quiet:
+    """np.errstate(all="ignore") as a context, set through NumPy's context variable (a
+    third of np.errstate's cost): the current state with every floating-point error
+    ignored, made once per distinct current state (states are immutable), as the compiled
+    scalar path does."""
+
+    __slots__ = ("token",)
+
+    def __enter__(self) -> None:
+        global _quiet_pair
+        cur = _extobj_contextvar.get()
+        pair = _quiet_pair
+        if pair[0] is not cur or pair[1] is None:
+            pair = (cur, _make_extobj(all="ignore"))
+            _quiet_pair = pair  # one object: no thread sees one state's pair half-updated
+        self.token = _extobj_contextvar.set(pair[1])
+
+    def __exit__(self, *exc: Any) -> None:
+        _extobj_contextvar.reset(self.token)
+
+
+def quiet() -> Any:
+    """A context in which NumPy ignores floating-point errors: stencils probe f near domain
+    edges on purpose, and non-finite values are handled and reported in `status`."""
+    return np.errstate(all="ignore") if _extobj_contextvar is None else _Quiet()
+
+
 METHODS = ("central", "forward", "backward", "complex", "dual")
 SIDES = ("central", "forward", "backward")  # index = fd_side in C
 DEFAULT_ORDER = {"central": 2, "forward": 1, "backward": 1}
@@ -207,7 +237,7 @@ def check_noise(noise: Any) -> float | None:
 
 def _validate_derivative_args(
     f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise,
-    workers=None, progress=False,
+    workers=None, progress=False, batch_bytes=0,
 ) -> DerivativeArgs:  # fmt: skip
     check_common(f, args, kwargs, vectorized)
     runner = _evaluate.check_workers(workers, progress)
@@ -235,7 +265,8 @@ def _validate_derivative_args(
         args,
         kwargs,
         check_noise(noise),
-        workers=runner,
+        batch_bytes,
+        runner,
     )
 
 
@@ -577,7 +608,7 @@ def _derivative(
     )  # fmt: skip
     # Stencils deliberately probe f near domain edges: non-finite values are handled (and
     # reported in `status`), so NumPy's floating-point warnings from f are noise here.
-    with np.errstate(all="ignore"):
+    with quiet():
         return _evaluate.run(a.workers, _complex if a.method == "complex" else _ladder, a)
 
 
@@ -658,8 +689,10 @@ def _sides_and_steps(a: DerivativeArgs, x: np.ndarray) -> tuple[np.ndarray, ...]
     if a.step is not None:
         h0 = a.step.ravel().copy()
     else:
-        h0 = _steps.scale_of(x) * 2.0 ** _steps.initial_step_exponent(a.n)
-    side = np.full(x.shape, SIDES.index(a.method), dtype=np.intc)
+        # _steps.scale_of(x) * 2 ** initial_step_exponent, in one compiled loop
+        h0 = _finite_diff.scaled_steps(x, 2.0 ** _steps.initial_step_exponent(a.n))
+    side = np.empty(x.shape, dtype=np.intc)
+    side.fill(SIDES.index(a.method))
     flags = np.zeros(x.shape, dtype=np.intc)
     if a.bounds is not None:
         lo, hi = (b.ravel() for b in a.bounds)
@@ -706,7 +739,10 @@ def _sides_and_steps(a: DerivativeArgs, x: np.ndarray) -> tuple[np.ndarray, ...]
                         a.step if a.step.size < 8 else "array",
                     )
     # the spacing f will see: (x + h) - x, exact for the power-of-two adaptive steps
-    h0 = (x + h0) - x
+    h0 = x + h0
+    h0 -= x
+    if a.bounds is None:  # made contiguous above
+        return side, h0, flags
     return np.ascontiguousarray(side), np.ascontiguousarray(h0), np.ascontiguousarray(flags)
 
 
@@ -783,12 +819,10 @@ def make_config(
 
 def _value_info(y: Any, where: str) -> tuple[int, float]:
     """(ncomp, eps) of f's values: complex or real, and the precision they carry."""
-    dt = np.asarray(y).dtype
+    dt = y.dtype if type(y) is np.ndarray else np.asarray(y).dtype
     if dt.kind not in "biufc":
         raise TypeError(f"`f` must return numbers; got {type(y).__name__} {where}.")
-    ncomp = 2 if dt.kind == "c" else 1
-    eps = float(np.finfo(dt).eps) if dt.kind in "fc" else float(np.finfo(np.float64).eps)
-    return ncomp, max(eps, float(np.finfo(np.float64).eps))
+    return (2 if dt.kind == "c" else 1), _evaluate.value_eps(dt)
 
 
 _reword = _evaluate.reword
@@ -822,20 +856,12 @@ def _ladder(a: DerivativeArgs) -> Result:
         config, ncomp, noise, min(x.size, _steps.DEFAULT_BLOCK_ELEMENTS) if a.vectorized else x.size
     )
     if levels:
-        if a.vectorized:
-            buffer = [np.empty(0)]
-
-            def evaluate(pts: np.ndarray) -> np.ndarray:
-                if buffer[0].size < pts.size * ncomp:
-                    buffer[0] = np.empty(pts.size * ncomp)
-                return ev.batched(pts, ncomp, buffer[0])
-
-        else:
-
-            def evaluate(pts: np.ndarray) -> np.ndarray:
-                return ev.looped_rows(pts, ncomp)
-
-        df, error, status, step, npts = _run_blocks(L, x, h0, side, flags, f0, ncomp, evaluate)
+        f0v = np.zeros((x.size, 2))
+        f0v[:, 0] = f0.real
+        if ncomp == 2:
+            f0v[:, 1] = f0.imag
+        evaluate = ev.level_function(ncomp)
+        df, error, status, step, npts = L.run_blocks(x, h0, side, flags, f0v, evaluate)
         nfev += npts
     else:
         try:
@@ -845,31 +871,6 @@ def _ladder(a: DerivativeArgs) -> Result:
         df, error, status, step = L.results()
     df = df[:, 0] + 1j * df[:, 1] if ncomp == 2 else df[:, 0]
     return shaped_result(df, error, status, nfev, step, a.method, a.x.shape, a.x.shape)
-
-
-def _run_blocks(L, x, h0, side, flags, f0, ncomp, evaluate):
-    """Ladders level by level, L.capacity elements at a time through one Ladder: f gets
-    every pending point of a block at each level, through evaluate(points) -> rows.
-    Returns the results of all and the number of points evaluated."""
-    N = x.size
-    df, error = np.empty((N, ncomp)), np.empty(N)
-    status, step = np.empty(N, dtype=np.intc), np.empty(N)
-    f0v = np.zeros((N, 2))
-    f0v[:, 0] = f0.real
-    if ncomp == 2:
-        f0v[:, 1] = f0.imag
-    nfev = 0
-    for s0 in range(0, N, L.capacity):
-        b = slice(s0, min(N, s0 + L.capacity))
-        L.init(x[b], h0[b], side[b], flags[b], f0v[b])
-        idx = L.active()
-        while idx.size:
-            pts = L.points(idx)
-            fv = evaluate(pts)
-            nfev += pts.size
-            idx = idx[: L.update(idx, fv)]
-        df[b], error[b], status[b], step[b] = L.results()
-    return df, error, status, step, nfev
 
 
 # --------------------------------------------------------------------------------------------

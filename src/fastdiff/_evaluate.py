@@ -16,6 +16,7 @@ import os
 import pickle
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,15 @@ from fastdiff._validation import fail
 DEFAULT_BATCH_BYTES = 1 << 24
 #: derivative(): the same bound for scalar points, 2**20 float64 points (8 MiB) per call.
 SCALAR_BATCH_BYTES = 8 * _steps.DEFAULT_BATCH_POINTS
+_FLOAT64 = np.dtype(np.float64)
+
+
+@lru_cache(maxsize=32)
+def value_eps(dt: np.dtype) -> float:
+    """The precision f's values of dtype dt carry (numbers: kinds b, i, u, f, c): eps of a
+    float or complex dtype, at least float64's; float64's for the others."""
+    eps = np.finfo(dt).eps if dt.kind in "fc" else np.finfo(np.float64).eps
+    return max(float(eps), float(np.finfo(np.float64).eps))
 
 
 # --------------------------------------------------------------------------------------------
@@ -426,6 +436,41 @@ class ScalarEvaluator:
             view[s:e] = y
         return out
 
+    def level_function(self, ncomp: int) -> Callable[[np.ndarray], np.ndarray]:
+        """evaluate(points) -> f's values at the scalar points of one ladder level, float64
+        ((re, im) interleaved when ncomp == 2): a vectorized f through `batched`, a looped
+        one through `looped_rows`."""
+        if not self.vectorized:
+            return lambda pts: self.looped_rows(pts, ncomp)
+        buffer = [np.empty(0)]
+
+        def batched(pts: np.ndarray) -> np.ndarray:
+            if buffer[0].size < pts.size * ncomp:
+                buffer[0] = np.empty(pts.size * ncomp)
+            return self.batched(pts, ncomp, buffer[0])
+
+        if self.runner is not None or ncomp != 1:
+            return batched
+        f, args, kwargs = self.f, self.args, self.kwargs
+        most = SCALAR_BATCH_BYTES // 8
+
+        def evaluate(pts: np.ndarray) -> np.ndarray:
+            # serial, real, one call: f's own array when it is float64 already (the checks
+            # and values of `batched`, without its copy and per-block bookkeeping)
+            if pts.size > most:
+                return batched(pts)
+            y = f(pts, *args, **kwargs) if kwargs else f(pts, *args)
+            if type(y) is np.ndarray and y.dtype is _FLOAT64 and y.shape == pts.shape:
+                return y  # the ladder makes it contiguous if it is not
+            y = self._checked(y, pts)
+            if y.dtype.kind == "c":
+                if np.any(y.imag != 0):
+                    raise TypeError("`f` returned complex values at some points but real at x.")
+                y = y.real
+            return np.ascontiguousarray(y, dtype=np.float64)
+
+        return evaluate
+
     def looped_raw(self, pts: np.ndarray) -> list[Any]:
         """A looped f's raw values at the scalar points pts, through the runner."""
         kind = "complex" if pts.dtype.kind == "c" else "real"
@@ -539,9 +584,15 @@ class PointEvaluator:
         extra = None
         if self.a.vectorized:
             k = 1 if i1 is None else 1 + len(i1)
-            X = np.repeat(self.base[:, None], max(k, 2), axis=1)  # see _two_or_more
-            if k > 1:
-                X[i1, np.arange(1, k)] = v1
+            if k > 1:  # column 0 is x itself (its coordinate i1[0] set to its own value)
+                i1 = np.ascontiguousarray(i1, dtype=np.intp)
+                X = _finite_diff.point_columns(
+                    self.base,
+                    np.concatenate((i1[:1], i1)),
+                    np.concatenate((self.base[i1[:1]], np.asarray(v1, dtype=np.float64))),
+                )
+            else:
+                X = np.repeat(self.base[:, None], 2, axis=1)  # see _two_or_more
             y = np.asarray(self.call(X.reshape(*self.shape, X.shape[1])))
             if y.ndim == 0 or y.shape[-1] != X.shape[1]:
                 raise ValueError(
@@ -549,7 +600,7 @@ class PointEvaluator:
                     f"input of shape S + (k,); got shape {y.shape} for input shape "
                     f"{(*self.shape, X.shape[1])}."
                 )
-            y, rest = y[..., 0], np.moveaxis(y[..., 1:k], -1, 0)
+            y, rest = y[..., 0], y[..., 1:k]
         else:
             y = np.asarray(self.call(self.a.x.copy()))
         if y.dtype.kind not in "biufc":
@@ -559,10 +610,9 @@ class PointEvaluator:
         self.m = y.size
         self.ncomp = 2 if y.dtype.kind == "c" else 1
         if i1 is not None and self.a.vectorized:
-            extra = self.rows(rest)
+            extra = self.rows(rest.reshape(self.m, k - 1).T)  # a row per point, (k - 1, m)
             self._count(len(i1))
-        eps = np.finfo(y.dtype).eps if y.dtype.kind in "fc" else np.finfo(np.float64).eps
-        return y, max(float(eps), float(np.finfo(np.float64).eps)), extra
+        return y, value_eps(y.dtype), extra
 
     def rows(self, y: np.ndarray) -> np.ndarray:
         """Values (..., F) -> float64 rows of m * ncomp, (re, im) interleaved."""
@@ -628,16 +678,19 @@ class PointEvaluator:
             except ValueKindError as exc:
                 raise TypeError(f"`f` must return numbers; got {exc.args[0]}.") from None
 
-        def columns(s: int, e: int) -> np.ndarray:
-            k = e - s
-            X = np.repeat(self.base[:, None], k, axis=1)
-            cols = np.arange(k)
-            X[i1[s:e], cols] = v1[s:e]
-            if i2 is not None:
-                two = i2[s:e] >= 0
-                X[i2[s:e][two], cols[two]] = v2[s:e][two]
-            return X
+        i1 = np.ascontiguousarray(i1)
+        v1 = np.ascontiguousarray(v1)
+        if i2 is not None:
+            i2 = np.ascontiguousarray(i2, dtype=np.intp)
+            v2 = np.ascontiguousarray(v2, dtype=np.float64)
 
+        def columns(s: int, e: int) -> np.ndarray:
+            if i2 is None:
+                return _finite_diff.point_columns(self.base, i1[s:e], v1[s:e])
+            return _finite_diff.point_columns(self.base, i1[s:e], v1[s:e], i2[s:e], v2[s:e])
+
+        if not self.parallel and i1.size <= self.a.batch_bytes // (8 * max(self.base.size, 1)):
+            return self.rows(self._batch(columns(0, i1.size)))  # one batch (see spans)
         out = np.empty((i1.size, self.m * self.ncomp))
         for s, e, y in self._vectorized(i1.size, columns):
             out[s:e] = self.rows(y)

@@ -28,6 +28,7 @@ from fastdiff._derivative import (
     check_finite_x,
     ladder_config,
     make_config,
+    quiet,
 )
 from fastdiff._evaluate import DEFAULT_BATCH_BYTES
 from fastdiff._evaluate import PointEvaluator as _Evaluator
@@ -73,11 +74,10 @@ def _validate_multi_args(
         raise fail("batch_bytes", "a positive integer or None", batch_bytes, TypeError)
     elif batch_bytes <= 0:
         raise fail("batch_bytes", "a positive integer or None", batch_bytes)
-    a = _validate_derivative_args(
+    return _validate_derivative_args(
         f, x, 1, method, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise,
-        workers, progress,
+        workers, progress, int(batch_bytes),
     )  # fmt: skip
-    return a._replace(batch_bytes=int(batch_bytes))
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,18 +103,14 @@ def _coordinate_ladders(a: DerivativeArgs, ev: _Evaluator, n: int, verb: str):
     along each axis. Returns df (N, m), error, status, step (N, m) for N coordinates and m
     outputs."""
     x = ev.base
-    side, h0, flags = _sides_and_steps(a._replace(n=n), x)
+    side, h0, flags = _sides_and_steps(a if a.n == n else a._replace(n=n), x)
     config = ladder_config(n, a.method, a.order, a.step is not None, a.rtol, a.atol)
-    npts = _axis_offsets(n, _orders(a))[0]
     ride = ()
     if a.vectorized and not ev.parallel:  # the first level's points are known before f is:
         # one call for both (with workers, they go out as the first level's batch instead)
-        first = _finite_diff.Ladder(config, 1, 0.0, x.size)
-        first.init(x, h0, side, flags, np.zeros((x.size, 2)))
-        idx0 = first.active()
-        pts0 = first.points(idx0)
+        own0, pts0 = _finite_diff.first_points(config, x, h0, side, flags)
         if (1 + pts0.size) * 8 * x.size <= a.batch_bytes:
-            ride = (np.repeat(idx0, npts[side[idx0]]), pts0)
+            ride = (own0, pts0)
     y0, eps, rows0 = ev.probe(*ride)
     if verb != "jacobian":
         _scalar_output_required(verb, ev.fshape)
@@ -123,10 +119,8 @@ def _coordinate_ladders(a: DerivativeArgs, ev: _Evaluator, n: int, verb: str):
     idx = L.active()
     if rows0 is not None and idx.size:  # idx is all of idx0 unless f(x) was not finite
         idx = idx[: L.update(idx, rows0.reshape(-1))]
-    while idx.size:
-        pts = L.points(idx)
-        fv = ev.at(np.repeat(idx, npts[L.sides(idx)]), pts)  # a group may have turned one-sided
-        idx = idx[: L.update(idx, fv.reshape(-1))]
+    if idx.size:  # each level's points with their coordinates (a group may turn one-sided)
+        L.run_levels(idx, ev.at)
     return _results(L, ev, x.size)
 
 
@@ -161,7 +155,7 @@ def _scalar_output_required(verb: str, fshape: tuple[int, ...]) -> None:
 def _jacobian_impl(a: DerivativeArgs, verb: str) -> Result:
     S = a.x.shape
     ev = _Evaluator(a)
-    with np.errstate(all="ignore"):
+    with quiet():
         if a.method == "complex":
             ev.probe()
             if verb == "gradient":
@@ -214,7 +208,7 @@ def _complex_columns(a: DerivativeArgs, ev: _Evaluator):
 def _hessian_impl(a: DerivativeArgs) -> Result:
     S = a.x.shape
     ev = _Evaluator(a)
-    with np.errstate(all="ignore"):
+    with quiet():
         y0, eps, _ = ev.probe()
         _scalar_output_required("hessian", ev.fshape)
         if a.method == "complex":
@@ -307,6 +301,7 @@ def _hessian_round(
     were laid out by the old sides)."""
     x = ev.base
     N = x.size
+    pi, pj = np.ascontiguousarray(pi, dtype=np.intp), np.ascontiguousarray(pj, dtype=np.intp)
     Ld = _finite_diff.Ladder(
         ladder_config(2, a.method, a.order, fixed, a.rtol, a.atol), ev.ncomp, noise, N
     )
@@ -327,87 +322,22 @@ def _hessian_round(
     all_d = np.arange(N, dtype=np.intp)
     h = h0.copy()
     q = _steps.DEFAULT_STEP_RATIO
-    # the bookkeeping that depends only on the sides, once per run: every coordinate's axis
-    # rows (a level that needs every coordinate, the common case, takes them as they are)
-    cnt_all = npt[side]
-    start_all = cnt_all.cumsum() - cnt_all
-    ai_all = np.repeat(all_d, cnt_all)
-    ac_all = omat[side[ai_all], np.arange(ai_all.size) - start_all[ai_all]]
-    cen_all = pside == 0
-    P = pi.size
-    sgn = np.ones(2 * P)  # sgn[P - k : P + k]: k ones, k minus ones
-    sgn[P:] = -1.0
-    dir_i, dir_j = direction[pi], direction[pj]
-    used = np.empty(N, dtype=bool)
     layout = None  # (hd.size, hp.size) the index bookkeeping below was made for
     while hd.size or hp.size:
         d = (x + h) - x  # the spacing the C kernels divide by
         if layout != (hd.size, hp.size):  # else hd and hp are unchanged (update only drops)
             layout = (hd.size, hp.size)
-            ii, jj = pi[hp], pj[hp]
-            used[:] = False
-            used[hd] = True
-            used[ii] = True
-            used[jj] = True
-            need = used.nonzero()[0]  # ascending: the coordinates whose axis points are needed
-            if need.size == N:
-                start, ai, ac = start_all, ai_all, ac_all
-            else:
-                cnt = cnt_all[need]
-                start = np.zeros(N, dtype=np.intp)  # first axis row of each needed coordinate
-                start[need] = cnt.cumsum() - cnt
-                ai = np.repeat(need, cnt)
-                ac = omat[side[ai], np.arange(ai.size) - start[ai]]
-            # the rows of hd's coordinates among the axis rows (ai and hd both ascending)
-            drows = None
-            if hd.size < need.size:
-                used[:] = False
-                used[hd] = True
-                drows = used[ai]
-            cen = cen_all[hp]
-            nc_ = int(np.count_nonzero(cen))
-            # corners: ++ and -- for central pairs, one (dir_i, dir_j) corner for one-sided
-            if nc_ == hp.size:
-                ci, cj = np.concatenate([ii, ii]), np.concatenate([jj, jj])
-                si = sj = sgn[P - nc_ : P + nc_]
-            elif nc_ == 0:
-                ci, cj, si, sj = ii, jj, dir_i[hp], dir_j[hp]
-            else:
-                ci = np.concatenate([ii[cen], ii[cen], ii[~cen]])
-                cj = np.concatenate([jj[cen], jj[cen], jj[~cen]])
-                si = np.concatenate([np.ones(nc_), -np.ones(nc_), dir_i[hp[~cen]]])
-                sj = np.concatenate([np.ones(nc_), -np.ones(nc_), dir_j[hp[~cen]]])
-            # each pair's values as rows of the level's values, in hp order: ++, --, +i, -i,
-            # +j, -j for a central pair; the corner and its two axis points for a one-sided one
-            A, s_i, s_j = ai.size, start[ii], start[jj]
-            if nc_ == hp.size:
-                g = np.empty((nc_, 6), dtype=np.intp)
-                g[:, 0] = np.arange(A, A + nc_)
-                g[:, 1] = g[:, 0] + nc_
-                g[:, 2], g[:, 3], g[:, 4], g[:, 5] = s_i, s_i + 1, s_j, s_j + 1
-            elif nc_ == 0:
-                g = np.empty((hp.size, 3), dtype=np.intp)
-                g[:, 0], g[:, 1], g[:, 2] = np.arange(A, A + hp.size), s_i, s_j
-            else:
-                per = np.where(cen, 6, 3)  # values per pair element, in hp order
-                g = np.empty(int(per.sum()), dtype=np.intp)
-                at = np.cumsum(per) - per
-                c_at, o_at = at[cen], at[~cen]
-                kc = np.arange(A, A + nc_)
-                sic, sjc = s_i[cen], s_j[cen]
-                for k, v in enumerate((kc, kc + nc_, sic, sic + 1, sjc, sjc + 1)):
-                    g[c_at + k] = v
-                for k, v in enumerate((np.arange(A + 2 * nc_, A + ci.size), s_i[~cen], s_j[~cen])):
-                    g[o_at + k] = v
-            g = g.reshape(-1)
-        vals = ev.at(
-            np.concatenate([ai, ci]),
-            np.concatenate([x[ai] + ac * d[ai], x[ci] + si * d[ci]]),
-            np.concatenate([np.full(ai.size, -1, np.intp), cj]),
-            np.concatenate([np.zeros(ai.size), x[cj] + sj * d[cj]]),
-        )
+            # the level's points: coordinate i1 moved by o1 steps (axis rows, then corners),
+            # and for corners coordinate i2 >= 0 by o2 (axis rows: i2 = -1, and their o2 = 0
+            # on coordinate 0 makes a value that is never read); g: each pair's rows
+            i1, o1, i2, o2, g, drows, A = _finite_diff.hessian_layout(
+                hd, hp, pi, pj, side, npt, omat, pside, direction
+            )
+            k2 = np.maximum(i2, 0)
+            x1, x2 = x[i1], x[k2]
+        vals = ev.at(i1, x1 + o1 * d[i1], i2, x2 + o2 * d[k2])
         if hd.size:  # each diagonal's stencil values, back to back
-            axis = vals[: ai.size] if drows is None else vals[: ai.size][drows]
+            axis = vals[:A] if drows is None else vals[drows]
             hd = hd[: Ld.update(hd, np.ascontiguousarray(axis).reshape(-1))]
             turned = (Ld.sides(all_d) != side).nonzero()[0]
             if turned.size:
@@ -438,7 +368,7 @@ def _pair_config(fixed: bool, rtol: float | None, atol: float | None) -> Any:
 def _hessdiag_impl(a: DerivativeArgs) -> Result:
     S = a.x.shape
     ev = _Evaluator(a)
-    with np.errstate(all="ignore"):
+    with quiet():
         if a.method == "complex":
             df, error, status, step = _complex_hessdiag(a, ev)
         else:
@@ -541,7 +471,7 @@ def _jvp_impl(a: DerivativeArgs, v: Any) -> Result:
     ev = _Evaluator(a)
     v = np.ascontiguousarray(vv.ravel())
     vmax = float(np.max(np.abs(v))) if v.size else 0.0
-    with np.errstate(all="ignore"):
+    with quiet():
         y0, eps, _ = ev.probe()
         F = ev.fshape
         if vmax == 0.0:  # J @ 0 is exactly 0

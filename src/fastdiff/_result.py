@@ -76,7 +76,8 @@ def shaped_result(
     status = np.asarray(status).astype(np.int64).reshape(shape)
 
     def out(v: Any, shp: tuple[int, ...]) -> Any:
-        v = np.asarray(v).reshape(shp)
+        if type(v) is not np.ndarray or v.shape != shp:  # (most engine outputs are shaped)
+            v = np.asarray(v).reshape(shp)
         return v[()] if v.ndim == 0 else v
 
     return make_result(

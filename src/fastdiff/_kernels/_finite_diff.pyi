@@ -23,6 +23,33 @@ def fornberg_weights(
     offsets: NDArray[np.float64], nmax: int
 ) -> tuple[int, NDArray[np.float64]]: ...
 def status_table() -> list[tuple[str, int, str]]: ...
+def scaled_steps(x: NDArray[np.float64], factor: float) -> NDArray[np.float64]: ...
+def point_columns(
+    base: NDArray[np.float64],
+    i1: NDArray[np.intp],
+    v1: NDArray[np.float64],
+    i2: NDArray[np.intp] | None = ...,
+    v2: NDArray[np.float64] | None = ...,
+) -> NDArray[np.float64]: ...
+def hessian_layout(
+    hd: NDArray[np.intp],
+    hp: NDArray[np.intp],
+    pi: NDArray[np.intp],
+    pj: NDArray[np.intp],
+    side: NDArray[np.intc],
+    npt: NDArray[np.intp],
+    omat: NDArray[np.float64],
+    pside: NDArray[np.intc],
+    direction: NDArray[np.float64],
+) -> tuple[
+    NDArray[np.intp],
+    NDArray[np.float64],
+    NDArray[np.intp],
+    NDArray[np.float64],
+    NDArray[np.intp],
+    NDArray[np.intp] | None,
+    int,
+]: ...
 
 @disjoint_base
 class LadderConfig:
@@ -43,6 +70,13 @@ class LadderConfig:
         weight_err: Sequence[float] | None = ...,
     ) -> LadderConfig: ...
 
+def first_points(
+    config: LadderConfig,
+    x: NDArray[np.float64],
+    h0: NDArray[np.float64],
+    side: NDArray[np.intc],
+    flags: NDArray[np.intc],
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]: ...
 def run_scalar(
     config: LadderConfig,
     f: Callable[..., Any],
@@ -101,6 +135,22 @@ class Ladder:
     def sides(self, idx: NDArray[np.intp]) -> NDArray[np.intc]: ...
     def points(self, idx: NDArray[np.intp]) -> NDArray[np.float64]: ...
     def update(self, idx: NDArray[np.intp], fv: NDArray[np.float64]) -> int: ...
+    def run_blocks(
+        self,
+        x: NDArray[np.float64],
+        h0: NDArray[np.float64],
+        side: NDArray[np.intc],
+        flags: NDArray[np.intc],
+        f0: NDArray[np.float64],
+        evaluate: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+    ) -> tuple[
+        NDArray[np.float64], NDArray[np.float64], NDArray[np.intc], NDArray[np.float64], int
+    ]: ...
+    def run_levels(
+        self,
+        start: NDArray[np.intp],
+        evaluate: Callable[[NDArray[np.intp], NDArray[np.float64]], NDArray[np.float64]],
+    ) -> int: ...
     def run_looped(
         self,
         f: Callable[..., Any],

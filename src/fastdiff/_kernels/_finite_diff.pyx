@@ -9,7 +9,11 @@ from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_Check, PyFloat_CheckExact
 from cpython.object cimport PyCallable_Check
 from libc.float cimport DBL_EPSILON
 from libc.math cimport NAN, frexp, isfinite, ldexp
-from libc.stdlib cimport calloc, free
+from libc.stdlib cimport calloc, free, malloc
+
+cimport numpy as cnp
+
+cnp.import_array()
 
 from fastdiff._kernels.fastdiff cimport (
     FD_MAX_POINTS, FD_N_SIDES, FD_OFFSETS_NONFINITE, FD_OFFSETS_REPEATED, FD_STATUS_COUNT,
@@ -39,6 +43,144 @@ def status_table():
     """The C status table as a list of (name, code, message)."""
     return [(fd_status_names[i].decode(), fd_status_codes[i], fd_status_messages[i].decode())
             for i in range(FD_STATUS_COUNT)]
+
+
+def scaled_steps(const double[::1] x, double factor):
+    """factor * the power of two at or above max(|x|, 1), per element: fastdiff._steps.scale_of
+    times factor (a power of two), the same doubles in one loop."""
+    cdef Py_ssize_t i, n = x.shape[0]
+    cdef double mant, v
+    cdef int expo
+    out = np.empty(n, dtype=np.float64)
+    cdef double[::1] o = out
+    with nogil:
+        for i in range(n):
+            v = x[i] if x[i] >= 1.0 or x[i] <= -1.0 else 1.0
+            mant = frexp(v, &expo)
+            o[i] = ldexp(1.0, expo - (mant == 0.5 or mant == -0.5)) * factor
+    return out
+
+
+def point_columns(const double[::1] base, const Py_ssize_t[::1] i1, const double[::1] v1,
+                  const Py_ssize_t[::1] i2=None, const double[::1] v2=None):
+    """Points X (N, k) as columns: X[:, c] is base with X[i1[c], c] = v1[c] and, where i2 is
+    given and i2[c] >= 0, X[i2[c], c] = v2[c]."""
+    cdef Py_ssize_t r, c, N = base.shape[0], k = i1.shape[0]
+    if v1.shape[0] != k or (i2 is not None and (v2 is None or i2.shape[0] != k or v2.shape[0] != k)):
+        raise ValueError("point_columns: i1, v1 (and i2, v2) must have the same length")
+    for c in range(k):  # never write outside X
+        if not (0 <= i1[c] < N and (i2 is None or i2[c] < N)):
+            raise IndexError("point_columns: a coordinate index out of range")
+    out = np.empty((N, k), dtype=np.float64)
+    cdef double[:, ::1] X = out
+    with nogil:
+        for r in range(N):
+            for c in range(k):
+                X[r, c] = base[r]
+        for c in range(k):
+            X[i1[c], c] = v1[c]
+            if i2 is not None and i2[c] >= 0:
+                X[i2[c], c] = v2[c]
+    return out
+
+
+def hessian_layout(const Py_ssize_t[::1] hd, const Py_ssize_t[::1] hp,
+                   const Py_ssize_t[::1] pi, const Py_ssize_t[::1] pj, const int[::1] side,
+                   const Py_ssize_t[::1] npt, const double[:, ::1] omat,
+                   const int[::1] pside, const double[::1] direction):
+    """One Hessian level's points, for the running diagonals hd and pairs hp (ascending):
+    (i1, o1, i2, o2, g, drows, A). Point r moves coordinate i1[r] by o1[r] steps and, where
+    i2[r] >= 0, coordinate i2[r] by o2[r] steps (elsewhere i2 = -1, o2 = 0). Rows 0 .. A - 1
+    are the axis points: for each coordinate a diagonal or pair needs (ascending), its
+    stencil's offsets omat[side, :npt[side]]; then the corners: ++ of every central pair, --
+    of every central pair, then the one corner (direction_i, direction_j) of every
+    one-sided pair, in hp order. g: each pair's rows, in hp order (central: ++, --, +i, -i,
+    +j, -j; one-sided: corner, i, j). drows: the axis rows of hd's coordinates, or None
+    when every axis row is one."""
+    cdef Py_ssize_t N = side.shape[0], P = hp.shape[0], D = hd.shape[0]
+    cdef Py_ssize_t c, k, p, r, A = 0, nc = 0, nneed = 0, ndrows = 0, kc = 0, ko = 0, at = 0
+    cdef Py_ssize_t a, b
+    for p in range(P):
+        if not (0 <= hp[p] < pi.shape[0] and hp[p] < pj.shape[0] and hp[p] < pside.shape[0]
+                and 0 <= pi[hp[p]] < N and 0 <= pj[hp[p]] < N):
+            raise IndexError("hessian_layout: a pair out of range")
+    for k in range(D):
+        if not 0 <= hd[k] < N:
+            raise IndexError("hessian_layout: a diagonal out of range")
+    if direction.shape[0] != N or npt.shape[0] != omat.shape[0]:
+        raise ValueError("hessian_layout: direction must have one entry per coordinate")
+    for c in range(N):
+        if not (0 <= side[c] < npt.shape[0] and npt[side[c]] <= omat.shape[1]):
+            raise ValueError("hessian_layout: a side without a stencil")
+    used_arr = np.zeros(N, dtype=np.intc)  # bit 1: diagonal running, bit 2: axis points needed
+    start_arr = np.zeros(N, dtype=np.intp)
+    cdef int[::1] used = used_arr
+    cdef Py_ssize_t[::1] start = start_arr
+    for k in range(D):
+        used[hd[k]] = 3
+    for p in range(P):
+        used[pi[hp[p]]] |= 2
+        used[pj[hp[p]]] |= 2
+        nc += pside[hp[p]] == 0
+    for c in range(N):
+        if used[c] & 2:
+            start[c] = A
+            A += npt[side[c]]
+            nneed += 1
+            if used[c] & 1:
+                ndrows += npt[side[c]]
+    cdef Py_ssize_t K = A + 2 * nc + (P - nc)
+    i1_arr = np.empty(K, dtype=np.intp)
+    i2_arr = np.empty(K, dtype=np.intp)
+    o1_arr = np.empty(K, dtype=np.float64)
+    o2_arr = np.empty(K, dtype=np.float64)
+    g_arr = np.empty(6 * nc + 3 * (P - nc), dtype=np.intp)
+    d_arr = np.empty(ndrows, dtype=np.intp)
+    cdef Py_ssize_t[::1] i1 = i1_arr, i2 = i2_arr, g = g_arr, dr = d_arr
+    cdef double[::1] o1 = o1_arr, o2 = o2_arr
+    with nogil:
+        r = 0
+        for c in range(N):
+            if used[c] & 2:
+                for k in range(npt[side[c]]):
+                    i1[start[c] + k] = c
+                    o1[start[c] + k] = omat[side[c], k]
+                    i2[start[c] + k] = -1
+                    o2[start[c] + k] = 0.0
+                    if used[c] & 1:
+                        dr[r] = start[c] + k
+                        r += 1
+        for p in range(P):
+            a = pi[hp[p]]
+            b = pj[hp[p]]
+            if pside[hp[p]] == 0:
+                i1[A + kc] = a
+                i2[A + kc] = b
+                o1[A + kc] = 1.0
+                o2[A + kc] = 1.0
+                i1[A + nc + kc] = a
+                i2[A + nc + kc] = b
+                o1[A + nc + kc] = -1.0
+                o2[A + nc + kc] = -1.0
+                g[at] = A + kc
+                g[at + 1] = A + nc + kc
+                g[at + 2] = start[a]
+                g[at + 3] = start[a] + 1
+                g[at + 4] = start[b]
+                g[at + 5] = start[b] + 1
+                at += 6
+                kc += 1
+            else:
+                i1[A + 2 * nc + ko] = a
+                i2[A + 2 * nc + ko] = b
+                o1[A + 2 * nc + ko] = direction[a]
+                o2[A + 2 * nc + ko] = direction[b]
+                g[at] = A + 2 * nc + ko
+                g[at + 1] = start[a]
+                g[at + 2] = start[b]
+                at += 3
+                ko += 1
+    return (i1_arr, o1_arr, i2_arr, o2_arr, g_arr, d_arr if D < nneed else None, A)
 
 
 class ValueKindError(TypeError):
@@ -110,6 +252,33 @@ cdef class LadderConfig:
             self.cfg.stencil[s].order_step = order_step
             self.max_npts = max(self.max_npts, len(offsets))
         fd_ladder_prepare(&self.cfg)
+
+
+def first_points(LadderConfig config, const double[::1] x, const double[::1] h0,
+                 const int[::1] side, const int[::1] flags):
+    """(owner, points): the first level's points of the ladders of x (one element each, as
+    Ladder.init and Ladder.points would give them), and the element each belongs to."""
+    cdef Py_ssize_t i, j, w = 0, n = x.shape[0]
+    cdef int k, npt
+    cdef fd_ladder_state st
+    cdef double f0[2]
+    f0[0] = f0[1] = 0.0
+    pts = np.empty(n * config.max_npts, dtype=np.float64)
+    own = np.empty(n * config.max_npts, dtype=np.intp)
+    cdef double[::1] p = pts
+    cdef Py_ssize_t[::1] o = own
+    if h0.shape[0] != n or side.shape[0] != n or flags.shape[0] != n:
+        raise ValueError("first_points: x, h0, side and flags must have the same length")
+    with nogil:
+        for i in range(n):
+            fd_ladder_init(&config.cfg, &st, x[i], h0[i], side[i], flags[i], f0)
+            if st.done:
+                continue
+            npt = fd_ladder_points(&config.cfg, &st, &p[w])
+            for k in range(npt):
+                o[w + k] = i
+            w += npt
+    return own[:w], pts[:w]
 
 
 cdef double value_eps(object y, int *ncomp) except -1.0:
@@ -363,6 +532,134 @@ cdef class Ladder:
                 keep = fd_ladder_update_groups(&self.cfg, self.st, self.group, &idx[0],
                                                idx.shape[0], &fv[0])
         return keep
+
+    def run_blocks(self, const double[::1] x, const double[::1] h0, const int[::1] side,
+                   const int[::1] flags, const double[:, ::1] f0, evaluate):
+        """Run the ladders of x.shape[0] groups to the end, `capacity` elements at a time
+        through these states, level by level: init, then points -> evaluate(points) ->
+        update until no group runs, then results. evaluate(points) returns f's values, rows
+        of group * ncomp float64 per point. f0: (groups, 2 * group).
+
+        Returns (df (groups * group, ncomp), error, status, step, points evaluated)."""
+        cdef Py_ssize_t m = self.group, N = x.shape[0], cap = self.capacity // m
+        cdef Py_ssize_t s0, e0, nb, i, k, nact, w, need, nfev = 0
+        cdef Py_ssize_t row = m * self.ncomp
+        cdef cnp.npy_intp alloc
+        cdef cnp.ndarray pts, fv
+        if cap < 1 and N:
+            raise ValueError("a Ladder of no capacity")
+        df = np.empty((N * m, self.ncomp), dtype=np.float64)
+        error = np.empty(N * m, dtype=np.float64)
+        status = np.empty(N * m, dtype=np.intc)
+        step = np.empty(N * m, dtype=np.float64)
+        cdef double[:, ::1] d = df
+        cdef double[::1] e = error, h = step
+        cdef int[::1] s = status
+        cdef Py_ssize_t *idx = <Py_ssize_t *>malloc(max(cap, 1) * sizeof(Py_ssize_t))
+        if idx == NULL:
+            raise MemoryError()
+        try:
+            for s0 in range(0, N, max(cap, 1)):
+                e0 = min(N, s0 + cap)
+                nb = e0 - s0
+                self.size = nb * m
+                nact = 0
+                with nogil:
+                    for i in range(nb):
+                        for k in range(m):
+                            fd_ladder_init(&self.cfg, &self.st[i * m + k], x[s0 + i],
+                                           h0[s0 + i], side[s0 + i], flags[s0 + i],
+                                           &f0[s0 + i, 2 * k])
+                        for k in range(m):
+                            if not self.st[i * m + k].done:
+                                idx[nact] = i
+                                nact += 1
+                                break
+                while nact:
+                    alloc = nact * self.max_npts
+                    pts = cnp.PyArray_EMPTY(1, &alloc, cnp.NPY_DOUBLE, 0)
+                    with nogil:
+                        w = fd_ladder_points_groups(&self.cfg, self.st, m, idx, nact,
+                                                    <double *>cnp.PyArray_DATA(pts))
+                    y = evaluate(pts if w == alloc else pts[:w])
+                    need = w * row
+                    if not (isinstance(y, np.ndarray)
+                            and cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_DOUBLE
+                            and cnp.PyArray_ISCARRAY_RO(<cnp.ndarray>y)
+                            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>y)):
+                        y = np.ascontiguousarray(y, dtype=np.float64)
+                    fv = y
+                    if cnp.PyArray_SIZE(fv) != need:  # never read past f's values
+                        raise ValueError(
+                            f"evaluate returned {cnp.PyArray_SIZE(fv)} values; expected {need}")
+                    nfev += w
+                    with nogil:
+                        nact = fd_ladder_update_groups(&self.cfg, self.st, m, idx, nact,
+                                                       <const double *>cnp.PyArray_DATA(fv))
+                if nb:
+                    with nogil:
+                        fd_ladder_results(&self.cfg, self.st, nb * m, &d[s0 * m, 0],
+                                          &e[s0 * m], &s[s0 * m], &h[s0 * m])
+        finally:
+            free(idx)
+        return df, error, status, step, nfev
+
+    def run_levels(self, const Py_ssize_t[::1] start, evaluate):
+        """Run the groups `start` (running, ascending) to the end, level by level:
+        evaluate(owner, points) gets every pending point with the group it belongs to (a
+        group's points are its lead member's stencil, as in `points`) and returns f's values,
+        rows of group * ncomp float64 per point. Returns the points evaluated."""
+        cdef Py_ssize_t m = self.group, nact = start.shape[0], i, j, k, g, w, need, nfev = 0
+        cdef Py_ssize_t row = m * self.ncomp
+        cdef cnp.npy_intp alloc
+        cdef cnp.ndarray pts, own, fv
+        cdef Py_ssize_t *o
+        cdef const fd_ladder_state *lead
+        cdef Py_ssize_t *idx = <Py_ssize_t *>malloc(max(nact, 1) * sizeof(Py_ssize_t))
+        if idx == NULL:
+            raise MemoryError()
+        try:
+            for i in range(nact):
+                idx[i] = start[i]
+            while nact:
+                alloc = nact * self.max_npts
+                pts = cnp.PyArray_EMPTY(1, &alloc, cnp.NPY_DOUBLE, 0)
+                own = cnp.PyArray_EMPTY(1, &alloc, cnp.NPY_INTP, 0)
+                o = <Py_ssize_t *>cnp.PyArray_DATA(own)
+                with nogil:
+                    w = fd_ladder_points_groups(&self.cfg, self.st, m, idx, nact,
+                                                <double *>cnp.PyArray_DATA(pts))
+                    j = 0
+                    for i in range(nact):
+                        g = idx[i]
+                        lead = &self.st[g * m]
+                        for k in range(m):  # the first running member (fd_ladder_points_groups)
+                            if not self.st[g * m + k].done:
+                                lead = &self.st[g * m + k]
+                                break
+                        for k in range(self.cfg.stencil[lead.side].npts):
+                            o[j] = g
+                            j += 1
+                if w < alloc:
+                    pts, own = pts[:w], own[:w]
+                y = evaluate(own, pts)
+                need = w * row
+                if not (isinstance(y, np.ndarray)
+                        and cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_DOUBLE
+                        and cnp.PyArray_ISCARRAY_RO(<cnp.ndarray>y)
+                        and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>y)):
+                    y = np.ascontiguousarray(y, dtype=np.float64)
+                fv = y
+                if cnp.PyArray_SIZE(fv) != need:  # never read past f's values
+                    raise ValueError(
+                        f"evaluate returned {cnp.PyArray_SIZE(fv)} values; expected {need}")
+                nfev += w
+                with nogil:
+                    nact = fd_ladder_update_groups(&self.cfg, self.st, m, idx, nact,
+                                                   <const double *>cnp.PyArray_DATA(fv))
+        finally:
+            free(idx)
+        return nfev
 
     def run_looped(self, f, tuple args, dict kwargs, const double[::1] x,
                    const double[::1] h0, const int[::1] side, const int[::1] flags, first):
