@@ -11,14 +11,17 @@ burst of load from other jobs hits every variant alike):
 - ``dask-profiler``: the same cluster with Dask's defaults (with ``--dask-profiler``);
 - ``floor``: a bare ``ProcessPoolExecutor(2)`` started per call, mapping simulate over as
   many points as the gradient evaluates, in one chunk per worker: what any pool started per
-  call costs, with no ladder.
+  call costs, with no ladder;
+- ``workers=2 lazy`` (with ``--lazy-pool``): ``workers=2`` with its pool started at the first
+  level, as before the pool was started ahead of f(x).
 
 It prints the min and median wall time of each, the speedups against serial (min / min and
 median / median), nfev, and whether every field of the result is bitwise the serial one.
 With ``--overhead`` it also measures the Dask per-task cost and the per-level round trip.
 
 Usage: ``python tools/parallel_speedup.py [--repeats 7] [--dim 16] [--no-dask]
-[--dask-profiler] [--overhead]``. The machine should be idle: the ratios measure free cores.
+[--dask-profiler] [--lazy-pool] [--overhead]``. The machine should be idle: the ratios
+measure free cores.
 """
 
 from __future__ import annotations
@@ -106,6 +109,26 @@ def dask_overhead(client, nblocks: int = 400, levels: int = 50) -> None:
         f"dask, {nblocks} tiny tasks in flight on {nw} workers: "
         f"{lo / nblocks * 1e6:.0f} us per task (min), {med / nblocks * 1e6:.0f} (median)"
     )
+    # CPU time per task, which other jobs on the machine inflate far less than wall time:
+    # this process (client, and the LocalCluster's scheduler) and the worker processes
+    import psutil
+
+    workers = [psutil.Process(pid) for pid in client.run(os.getpid).values()]
+
+    def cpu(proc):
+        t = proc.cpu_times()
+        return t.user + t.system
+
+    c0, w0 = time.process_time(), sum(cpu(p) for p in workers)
+    reps = 3
+    for _ in range(reps):
+        many()
+    c1, w1 = time.process_time(), sum(cpu(p) for p in workers)
+    n = reps * nblocks
+    print(
+        f"dask, CPU per task: {(c1 - c0) / n * 1e6:.0f} us in the client and scheduler, "
+        f"{(w1 - w0) / n * 1e6:.0f} us in the workers"
+    )
     lo, med = best(rounds)
     print(
         f"dask, one round of {nw} tasks (a ladder level), submit to gather: "
@@ -137,6 +160,12 @@ def main() -> None:
         "--dask-profiler", action="store_true", help="also a cluster with the profiler on"
     )
     parser.add_argument("--overhead", action="store_true", help="measure Dask's per-task cost")
+    parser.add_argument(
+        "--lazy-pool",
+        action="store_true",
+        help="also workers=2 with its pool started at the first level instead of before f(x) "
+        "(a diagnostic: patches fastdiff._evaluate.Runner.__enter__)",
+    )
     opts = parser.parse_args()
 
     x = np.linspace(-0.8, 1.1, opts.dim)
@@ -164,6 +193,18 @@ def main() -> None:
         "executor": lambda: fd.gradient(simulate, x, workers=executor),
         "floor": floor,
     }
+    if opts.lazy_pool:
+        from fastdiff import _evaluate
+
+        def lazy():
+            early = _evaluate.Runner.__enter__
+            _evaluate.Runner.__enter__ = lambda self: self  # the pool starts at the first map
+            try:
+                return fd.gradient(simulate, x, workers=2)
+            finally:
+                _evaluate.Runner.__enter__ = early
+
+        runs["workers=2 lazy"] = lazy
     if not opts.no_dask:
         variants = [("dask", False)] + ([("dask-profiler", True)] if opts.dask_profiler else [])
         for name, profiler in variants:
