@@ -20,8 +20,8 @@ median / median), nfev, and whether every field of the result is bitwise the ser
 With ``--overhead`` it also measures the Dask per-task cost and the per-level round trip.
 
 Usage: ``python tools/parallel_speedup.py [--repeats 7] [--dim 16] [--no-dask]
-[--dask-profiler] [--lazy-pool] [--overhead]``. The machine should be idle: the ratios
-measure free cores.
+[--dask-profiler] [--lazy-pool] [--wait] [--overhead]``. The machine should be idle: the
+ratios measure free cores (with ``--wait`` f sleeps, so they show fastdiff's overheads).
 """
 
 from __future__ import annotations
@@ -45,6 +45,15 @@ from benchmarks.evaluate import simulate  # noqa: E402
 import fastdiff as fd  # noqa: E402
 
 FIELDS = ("df", "error", "status", "success", "step", "nfev")
+
+
+def waits(x):
+    """simulate's value after waiting 5 ms instead of computing (--wait): the GIL is free
+    and no core is busy, so the speedup shows fastdiff's own overheads even on a loaded
+    machine."""
+    time.sleep(0.005)
+    x = np.asarray(x)
+    return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2))
 
 
 def bitwise_same(ref, res) -> bool:
@@ -166,13 +175,17 @@ def main() -> None:
         help="also workers=2 with its pool started at the first level instead of before f(x) "
         "(a diagnostic: patches fastdiff._evaluate.Runner.__enter__)",
     )
+    parser.add_argument(
+        "--wait", action="store_true", help="f waits 5 ms instead of computing for 5 ms"
+    )
     opts = parser.parse_args()
+    f = waits if opts.wait else simulate
 
     x = np.linspace(-0.8, 1.1, opts.dim)
-    ref = fd.gradient(simulate, x)
+    ref = fd.gradient(f, x)
     points = [x + 1e-3 * k for k in range(ref.nfev)]
     t0 = time.perf_counter()
-    simulate(x)
+    f(x)
     print(
         f"f: {1e3 * (time.perf_counter() - t0):.2f} ms a call; gradient nfev {ref.nfev}; "
         f"cores {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}",
@@ -180,17 +193,17 @@ def main() -> None:
     )
 
     executor = ProcessPoolExecutor(2)
-    list(executor.map(simulate, points[:8]))  # warm: start both processes, run f there
+    list(executor.map(f, points[:8]))  # warm: start both processes, run f there
     clusters = []
 
     def floor():
         with ProcessPoolExecutor(2) as pool:
-            list(pool.map(simulate, points, chunksize=-(-len(points) // 2)))
+            list(pool.map(f, points, chunksize=-(-len(points) // 2)))
 
     runs = {
-        "serial": lambda: fd.gradient(simulate, x),
-        "workers=2": lambda: fd.gradient(simulate, x, workers=2),
-        "executor": lambda: fd.gradient(simulate, x, workers=executor),
+        "serial": lambda: fd.gradient(f, x),
+        "workers=2": lambda: fd.gradient(f, x, workers=2),
+        "executor": lambda: fd.gradient(f, x, workers=executor),
         "floor": floor,
     }
     if opts.lazy_pool:
@@ -200,7 +213,7 @@ def main() -> None:
             early = _evaluate.Runner.__enter__
             _evaluate.Runner.__enter__ = lambda self: self  # the pool starts at the first map
             try:
-                return fd.gradient(simulate, x, workers=2)
+                return fd.gradient(f, x, workers=2)
             finally:
                 _evaluate.Runner.__enter__ = early
 
@@ -210,8 +223,8 @@ def main() -> None:
         for name, profiler in variants:
             cluster, client = dask_cluster(profiler)
             clusters.append((cluster, client))
-            fd.gradient(simulate, x, workers=client)  # warm: imports on the workers
-            runs[name] = lambda client=client: fd.gradient(simulate, x, workers=client)
+            fd.gradient(f, x, workers=client)  # warm: imports on the workers
+            runs[name] = lambda client=client: fd.gradient(f, x, workers=client)
 
     try:
         same = {}
