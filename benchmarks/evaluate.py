@@ -5,7 +5,9 @@ a local process pool of 2, and through a 2-worker Dask LocalCluster, beside numd
 The ratios that matter are serial / parallel of the same implementation, measured side by
 side; asv runs each parameter in its own process, so compare within one run. f costs the
 same at every point (a fixed amount of pure-Python work), so the ideal speedup with 2
-workers is 2 minus the levels whose points do not split evenly.
+workers is 2 minus the levels whose points do not split evenly. The Dask cluster runs as
+docs/expensive.md recommends for such an f (the workers' profiler off);
+tools/parallel_speedup.py measures the same variants interleaved in one process.
 """
 
 from __future__ import annotations
@@ -69,16 +71,20 @@ class ExpensiveGradient16:
             import sys
 
             import cloudpickle
+            import dask
 
             # the workers cannot import this benchmark module: send simulate by value
             cloudpickle.register_pickle_by_value(sys.modules[__name__])
-            self.cluster = distributed.LocalCluster(
-                n_workers=2,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",  # any free port: never a clash with other clusters
-                silence_logs=logging.ERROR,
-            )
+            # as docs/expensive.md tells users with a CPU-bound pure-Python f: the workers'
+            # statistical profiler (a stack sample every 10 ms, taking the GIL from f) off
+            with dask.config.set({"distributed.worker.profile.enabled": False}):
+                self.cluster = distributed.LocalCluster(
+                    n_workers=2,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",  # any free port: never a clash with other clusters
+                    silence_logs=logging.ERROR,
+                )
             self.client = distributed.Client(self.cluster)
             # warm the workers (their first task imports fastdiff and NumPy)
             fastdiff.gradient(np.sum, self.x, workers=self.client)

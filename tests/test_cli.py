@@ -134,6 +134,105 @@ def test_hessian_through_the_entry_point():
     assert np.shape(out["status_name"]) == (2, 2)
 
 
+FIELDS = ("df", "error", "success", "status", "status_name", "nfev", "step", "method")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["derivative", "sin(x)*exp(x)", "--at", "0,0.5,pi/4"],
+        ["derivative", "exp(-x**2)", "--at", "0.3", "--n", "2", "--method", "complex"],
+        ["gradient", "x**3 + 2*x*y", "--at", "x=1,y=2"],
+        ["hessian", "x**3 + 2*x*y*z", "--at", "x=1,y=2,z=0.5"],
+    ],
+    ids=["derivative", "complex", "gradient", "hessian"],
+)
+def test_workers_through_the_entry_point_give_the_serial_result(args):
+    # the expression goes to a real process pool (pickled as its source, compiled again in
+    # each worker); every reported number is the serial one, bit for bit (JSON prints the
+    # shortest round-trip repr of each float)
+    serial = run_cli(*args, "--json")
+    parallel = run_cli(*args, "--json", "--workers", "2")
+    assert serial.returncode == parallel.returncode == 0, parallel.stderr
+    assert parallel.stderr == ""
+    a, b = strict_json(serial.stdout), strict_json(parallel.stdout)
+    assert {k: a[k] for k in FIELDS} == {k: b[k] for k in FIELDS}
+
+
+def test_workers_in_a_spawned_worker_process():
+    # where workers start fresh interpreters (spawn: macOS, Windows), they import
+    # fastdiff.__main__ to compile the expression again
+    code = (
+        "import multiprocessing, sys\n"
+        "from fastdiff.__main__ import main\n"
+        "if __name__ == '__main__':\n"
+        "    multiprocessing.set_start_method('spawn')\n"
+        "    sys.exit(main(['gradient', 'x*y**2', '--at', 'x=1,y=3', '--json', "
+        "'--workers', '2']))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, encoding="utf-8", timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = strict_json(proc.stdout)
+    assert within_error(out["df"], out["error"], [9, 6])
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two", "2.5", ""])
+def test_bad_workers_values_exit_2_naming_the_option(value, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["derivative", "x", "--at", "1", f"--workers={value}"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "argument --workers: must be a positive integer" in err and repr(value) in err
+
+
+def test_workers_with_dual_is_a_usage_error(capsys):
+    assert cli.main(["derivative", "x", "--at", "1", "--method", "dual", "--workers", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fastdiff: error: --workers is not available with --method dual")
+    assert err.count("\n") == 1
+
+
+def test_an_expression_failing_in_a_worker_is_a_one_line_error(capsys):
+    # erf takes real numbers only: the complex step fails inside a worker process, and the
+    # error comes back as the serial one
+    args = ["derivative", "erf(x)", "--at", "1", "--method", "complex"]
+    assert cli.main(args) == 2
+    serial = capsys.readouterr().err
+    assert cli.main([*args, "--workers", "2"]) == 2
+    assert capsys.readouterr().err == serial
+    assert serial.startswith("fastdiff: error: evaluating 'erf(x)' failed")
+
+
+def test_workers_reach_the_process_pool(monkeypatch, capsys):
+    from fastdiff import _evaluate
+
+    seen = []
+    real = _evaluate.Runner.map
+
+    def spy(self, task, blocks):
+        seen.append((self.kind, self.n, len(blocks)))
+        return real(self, task, blocks)
+
+    monkeypatch.setattr(_evaluate.Runner, "map", spy)
+    assert cli.main(["gradient", "x**3 + 2*x*y", "--at", "x=1,y=2", "--workers", "2"]) == 0
+    assert seen and all(kind == "processes" and n == 2 for kind, n, _ in seen)
+    assert "nfev" in capsys.readouterr().out
+
+
+def test_the_expression_f_pickles_as_its_source():
+    import pickle
+
+    f = cli.ExpressionF("x*y + sin(x)", ["x", "y"], "vector")
+    g = pickle.loads(pickle.dumps(f))
+    assert (g.source, g.variables, g.how) == ("x*y + sin(x)", ("x", "y"), "vector")
+    assert g(np.array([0.5, 2.0])) == f(np.array([0.5, 2.0]))
+    h = cli.ExpressionF("3", ["x"], "elementwise")  # ignores x: broadcast to its shape
+    assert pickle.loads(pickle.dumps(h))(np.zeros(4)).shape == (4,)
+
+
 # --------------------------------------------------------------------------------------------
 # In-process
 # --------------------------------------------------------------------------------------------

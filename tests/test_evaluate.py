@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -336,10 +337,29 @@ def test_vectorized_blocks_respect_the_memory_bound():
 
 
 def test_spans_policy():
-    assert _evaluate.spans(10, 8, 8 * 4) == [(0, 4), (4, 8), (8, 10)]
-    assert _evaluate.spans(10, 8, 8 * 100, nworkers=3) == [(0, 4), (4, 8), (8, 10)]
+    assert _evaluate.spans(10, 8, 8 * 4) == [(0, 4), (4, 8), (8, 10)]  # serial: as many as fit
+    # with workers: a multiple of the workers in number, sizes within one point of each other
+    assert _evaluate.spans(10, 8, 8 * 100, nworkers=3) == [(0, 4), (4, 7), (7, 10)]
+    assert _evaluate.spans(10, 1, 10, nworkers=4) == [(0, 3), (3, 6), (6, 8), (8, 10)]
+    assert _evaluate.spans(10, 8, 8 * 4, nworkers=2) == [(0, 3), (3, 6), (6, 8), (8, 10)]
     assert _evaluate.spans(2, 8, 8 * 100, nworkers=3) == [(0, 1), (1, 2)]
     assert _evaluate.spans(0, 8, 8, nworkers=3) == []
+
+
+@pytest.mark.parametrize("nworkers", [2, 3, 4, 7])
+def test_spans_cover_the_batch_evenly_under_the_memory_bound(nworkers):
+    for k in range(0, 60):
+        for per in (1, 2, 3, 5, 8, 100):
+            sp = _evaluate.spans(k, 8, 8 * per, nworkers)
+            assert [p for s, e in sp for p in range(s, e)] == list(range(k))  # in order, once
+            sizes = [e - s for s, e in sp]
+            assert all(1 <= z <= per for z in sizes)
+            assert not sizes or max(sizes) - min(sizes) <= 1
+            # no lone short round: the blocks fill whole rounds of the workers where k allows
+            assert len(sp) % nworkers == 0 or len(sp) == k
+            # and there are no more rounds than the memory bound needs
+            needed = -(-k // per)  # blocks of the memory bound alone
+            assert -(-len(sp) // nworkers) == -(-needed // nworkers)
 
 
 # --------------------------------------------------------------------------------------------
@@ -384,6 +404,48 @@ def test_bad_output_of_f_gives_the_serial_message(threads):
 def test_a_dead_worker_process_gives_a_clear_error_not_a_hang():
     with deadline(60), pytest.raises(BrokenProcessPool, match="died while evaluating f"):
         fd.gradient(dies_away_from_x, X4, workers=2)
+
+
+def fails_fast_or_sleeps(x):
+    d = np.asarray(x) - X4
+    if d[0] != 0:  # the first block of the first level (coordinates 0 and 1)
+        raise ZeroDivisionError("f failed at a perturbed point")
+    if d[3] != 0:  # the second block: would run for half a minute
+        time.sleep(30)
+    return float(np.sum(x))
+
+
+def test_a_failure_in_one_process_stops_the_others_blocks():
+    # f fails in one worker while the other is in a 30 s block: the error comes at once, and
+    # the pool (this call's alone) is stopped rather than waited for
+    t0 = time.perf_counter()
+    with deadline(25), pytest.raises(ZeroDivisionError, match="f failed at a perturbed point"):
+        fd.gradient(fails_fast_or_sleeps, X4, workers=2)
+    assert time.perf_counter() - t0 < 20
+
+
+CHILDREN_AT_FX = []
+
+
+def counts_children_at_x(x):
+    import multiprocessing
+
+    if multiprocessing.parent_process() is None and not CHILDREN_AT_FX:  # f(x), here
+        CHILDREN_AT_FX.append({p.pid for p in multiprocessing.active_children()})
+    return float(np.sum(np.sin(x)))
+
+
+def test_workers_n_starts_its_processes_before_f_x():
+    # the pool's start-up overlaps f(x), which is evaluated in this process
+    import multiprocessing
+
+    ref = fd.gradient(counts_children_at_x, X4)
+    before = {p.pid for p in multiprocessing.active_children()}  # a Dask cluster's, ...
+    CHILDREN_AT_FX.clear()
+    with deadline(60):
+        res = fd.gradient(counts_children_at_x, X4, workers=2)
+    same(ref, res)
+    assert len(CHILDREN_AT_FX) == 1 and len(CHILDREN_AT_FX[0] - before) == 2
 
 
 def test_an_unpicklable_f_for_a_process_pool_says_so():
@@ -504,9 +566,92 @@ def test_an_f_the_dask_workers_cannot_load_fails_clearly_not_a_hang(dask_client,
 
         with deadline(60), pytest.raises(RuntimeError, match="could not load `f`"):
             fd.gradient(only_here_mod.f, X4, workers=dask_client)
+        # the same when f is scattered to the workers (large args) instead of sent with blocks
+        big = np.zeros(1 << 18)  # 2 MiB: past DASK_SCATTER_BYTES on two workers
+        with deadline(60), pytest.raises(RuntimeError, match="could not load `f`"):
+            fd.gradient(ignores_big, X4, args=(only_here_mod.f, big), workers=dask_client)
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("only_here_mod", None)
+
+
+def _count_load():
+    """Unpickling a CountsLoads on a Dask worker: one more load on that worker."""
+    import distributed
+
+    worker = distributed.get_worker()
+    worker.fastdiff_test_loads = getattr(worker, "fastdiff_test_loads", 0) + 1
+    return CountsLoads()
+
+
+class CountsLoads:
+    """An argument of f that counts, on each Dask worker, how often it was unpickled."""
+
+    def __reduce__(self):
+        return (_count_load, ())
+
+
+def sum_squares_with(x, counter, big=None):
+    return float(np.sum(x**2))
+
+
+def ignores_big(x, g, big):
+    return float(np.sum(x**2))
+
+
+@pytest.mark.parametrize("scattered", [False, True], ids=["with-blocks", "scattered"])
+def test_dask_workers_load_f_once_per_call(dask_client, scattered):
+    # f, args and kwargs reach each worker once per verb call: a small pickle rides with the
+    # blocks and the worker keeps it loaded by the call's token; a large one (here 2 MiB of
+    # args on two workers) is scattered once and freed after the call
+    big = np.zeros(1 << 18) if scattered else None
+    assert (big is not None and big.nbytes * 2 > _evaluate.DASK_SCATTER_BYTES) == scattered
+
+    def reset(dask_worker):
+        dask_worker.fastdiff_test_loads = 0
+
+    def loads(dask_worker):
+        return getattr(dask_worker, "fastdiff_test_loads", 0)
+
+    x = np.linspace(-1.0, 1.0, 6)
+    with deadline(60):
+        ref = fd.gradient(sum_squares_with, x, args=(CountsLoads(), big))
+        for _ in range(2):  # a second call loads afresh: nothing is kept across calls
+            dask_client.run(reset)
+            with RecordingClient(dask_client) as spy:
+                res = fd.gradient(sum_squares_with, x, args=(CountsLoads(), big),
+                                  workers=dask_client)  # fmt: skip
+            same(ref, res)
+            per_worker = dask_client.run(loads)
+            assert spy.blocks >= 2 * len(per_worker)  # two levels or more, a block per worker
+            assert all(n <= 1 for n in per_worker.values()), per_worker
+            assert 1 <= sum(per_worker.values()) <= len(per_worker)
+        # nothing of the calls stays on the cluster (Dask releases it asynchronously)
+        for _ in range(100):
+            if not any(dask_client.has_what().values()):
+                break
+            time.sleep(0.1)
+        assert not any(dask_client.has_what().values())
+
+
+class RecordingClient:
+    """Counts the blocks a Dask client is given (wraps client.map for one block)."""
+
+    def __init__(self, client):
+        self.client, self.blocks = client, 0
+
+    def __enter__(self):
+        self.map = self.client.map
+
+        def recording(func, *iterables, **kwargs):
+            self.blocks += len(iterables[0])
+            return self.map(func, *iterables, **kwargs)
+
+        self.client.map = recording
+        return self
+
+    def __exit__(self, *exc):
+        del self.client.map  # the class's method again
 
 
 def test_a_users_process_pool_executor_and_multiprocessing_pool_map():

@@ -32,6 +32,7 @@ examples:
   fastdiff derivative "log(x)" --at=-1,1 --json
   fastdiff gradient "x**3 + 2*x*y" --at x=1,y=2
   fastdiff hessian "x**3 + 2*x*y" --at x=1,y=2 --json
+  fastdiff gradient "x**3 + 2*x*y" --at x=1,y=2 --workers 2
 
 expressions use Python syntax: numbers, the variables, + - * / ** %, parentheses,
   constants: {constants}
@@ -125,6 +126,14 @@ def _build_parser() -> argparse.ArgumentParser:
     options.add_argument(
         "--json", action="store_true", help="print one JSON object instead of a table"
     )
+    options.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="evaluate the expression in N processes (the library's workers=N); the result "
+        "is bitwise the serial one. Pays only when one evaluation is costly: starting the "
+        "processes takes tens of milliseconds",
+    )
 
     sub = verbs.add_parser(
         "derivative",
@@ -161,6 +170,21 @@ def _build_parser() -> argparse.ArgumentParser:
             help="the point; the order of the names is the coordinate order",
         )
     return parser
+
+
+def _positive_int(text: str) -> int:
+    """--workers: a positive int, or argparse's one-line error naming the option."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive integer (a number of processes), got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive integer (a number of processes), got {text!r}"
+        )
+    return value
 
 
 def _wrap(text: str, indent: str, width: int = 88) -> str:
@@ -245,13 +269,18 @@ def _run(args: argparse.Namespace) -> int:
         "rtol": args.rtol,
         "atol": args.atol,
     }
+    if args.workers is not None:  # else the verbs' default: serial
+        if args.method == "dual":
+            raise UsageError(
+                "--workers is not available with --method dual (dual numbers are evaluated "
+                "in this process); use a finite-difference or complex method"
+            )
+        options["workers"] = args.workers
     if args.verb == "derivative":
         x = _parse_point(args.at)
-        expr = compile_expression(args.expression, ("x",))
-        f = _reported(expr.function, args.expression)
         vectorized = args.method != "dual"  # Duals go one point at a time
+        f = ExpressionF(args.expression, ("x",), "elementwise" if vectorized else "scalar")
         options.update(n=args.n, vectorized=vectorized)
-        f = _elementwise(f) if vectorized else f
         result = _call(fastdiff.derivative, f, x, options)
         names = None
     else:
@@ -262,10 +291,9 @@ def _run(args: argparse.Namespace) -> int:
                 f"({fastdiff.__version__}); try 'derivative'"
             )
         names, values = _parse_named_point(args.at)
-        expr = compile_expression(args.expression, names)
-        function = _reported(expr.function, args.expression)
+        f = ExpressionF(args.expression, names, "vector")
         x = np.array(values)
-        result = _call(verb, lambda v: function(*v), x, options)
+        result = _call(verb, f, x, options)
 
     if args.json:
         print(json.dumps(_json_report(args, x, names, result), allow_nan=False))
@@ -278,26 +306,32 @@ class EvaluationError(Exception):
     """The expression raised while being evaluated (e.g. erf with a complex step)."""
 
 
-def _reported(function: Callable[..., Any], source: str) -> Callable[..., Any]:
-    """`function`, re-raising its exceptions as one EvaluationError that names the expression."""
+class ExpressionF:
+    """The expression as the verb's f, its errors reported as one EvaluationError naming it.
 
-    def evaluate(*values: Any) -> Any:
+    `how` is "elementwise" (derivative, vectorized: the value has the shape of x even where
+    the expression ignores x), "scalar" (derivative on Duals, one point at a time) or
+    "vector" (gradient, hessian: x holds one value per variable, in order). It pickles as
+    its source, so that --workers can send it to a process pool: a worker compiles it again.
+    """
+
+    __slots__ = ("function", "how", "source", "variables")
+
+    def __init__(self, source: str, variables: Sequence[str], how: str) -> None:
+        self.source, self.variables, self.how = source, tuple(variables), how
+        self.function = compile_expression(source, self.variables).function
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (self.source, self.variables, self.how))
+
+    def __call__(self, x: Any) -> Any:
         try:
-            return function(*values)
+            y = self.function(*x) if self.how == "vector" else self.function(x)
         except Exception as exc:
-            raise EvaluationError(f"evaluating {source!r} failed: {exc}") from exc
-
-    return evaluate
-
-
-def _elementwise(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """f for ``vectorized=True``: the result has the shape of x even where it ignores x."""
-
-    def f(x: Any) -> Any:
-        y = function(x)
-        return y if np.shape(y) == np.shape(x) else np.broadcast_to(y, np.shape(x))
-
-    return f
+            raise EvaluationError(f"evaluating {self.source!r} failed: {exc}") from exc
+        if self.how == "elementwise" and np.shape(y) != np.shape(x):
+            y = np.broadcast_to(y, np.shape(x))
+        return y
 
 
 def _call(verb: Callable[..., Any], f: Callable[..., Any], x: Any, options: dict) -> Any:
