@@ -241,3 +241,26 @@ def test_f_returning_0d_arrays_is_f_returning_scalars(verb, method, vectorized):
         assert np.all(np.abs(plain.df - wrapped.df) <= plain.error + wrapped.error)
         return
     assert same(plain, wrapped)
+
+
+NOT_A_METHOD = [np.array(["central"]), ["central"], ("dual",), b"central", 3, None]
+
+
+@pytest.mark.parametrize("method", NOT_A_METHOD, ids=repr)
+@pytest.mark.parametrize(
+    "call_verb",
+    [
+        lambda m: fd.derivative(np.exp, 1.0, method=m),
+        lambda m: fd.derivative(np.exp, np.ones(3), method=m, vectorized=True),
+        lambda m: fd.gradient(np.sum, [1.0, 2.0], method=m),
+        lambda m: fd.hessian(np.sum, [1.0, 2.0], method=m),
+        lambda m: fd.jvp(np.sin, [1.0], [1.0], method=m),
+        lambda m: fd.jacobian(np.sin, [1.0, 2.0], method=m, sparsity=np.eye(2, dtype=bool)),
+    ],
+    ids=["derivative", "derivative-vectorized", "gradient", "hessian", "jvp", "sparse"],
+)
+def test_a_method_that_is_not_a_string_is_named_in_the_error(call_verb, method):
+    # an array of one name compares equal to it elementwise, and lists are unhashable: both
+    # once slipped past or broke `method in (...)` instead of naming `method`
+    with pytest.raises(ValueError, match="`method` must be"):
+        call_verb(method)

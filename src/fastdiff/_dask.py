@@ -106,7 +106,7 @@ def _check_eager(f: Any, x: Any, options: dict[str, Any]) -> None:
         return
     d.check_common(f, options["args"], options["kwargs"], options["vectorized"])
     check_int("n", n, 1, "a positive integer")
-    if method not in d.METHODS:
+    if not isinstance(method, str) or method not in d.METHODS:
         raise fail("method", "one of " + ", ".join(map(repr, d.METHODS)), method)
     if method == "complex":
         _complex.check_order(options["order"], n)

@@ -243,7 +243,7 @@ def _validate_derivative_args(
     runner = _evaluate.check_workers(workers, progress)
     x = check_finite_x(x)
     n = check_int("n", n, 1, "a positive integer")
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise fail("method", "one of " + ", ".join(map(repr, METHODS)), method)
     order = (
         _complex_mod.check_order(order, n) if method == "complex" else check_order(method, order, n)
@@ -572,7 +572,8 @@ def _derivative(
             if res is not None:
                 return res
         if (
-            method in _SCALAR_FAST
+            type(method) is str
+            and method in _SCALAR_FAST
             and type(n) is int
             and n >= 1
             and step is None
@@ -615,12 +616,19 @@ def _derivative(
 def _compiled_entry(python: Callable[..., Result]) -> Callable[..., Result]:
     """The public derivative: a compiled function of the same signature that serves
     derivative(f, float, method="dual") with default options in one call (with n >= 2 it
-    goes straight to Taylor mode) and passes every other call to _derivative. A Python
+    goes straight to Taylor mode), tries the compiled scalar ladder (derivative_float) for a
+    float x with a finite-difference method, and passes every other call to _derivative. A Python
     function's keyword-only defaults alone (13 dict lookups per call) cost half the arithmetic
     of a small f on Duals; the compiled entry binds them in C. It carries the Python
     function's name, docstring and signature (__wrapped__), so help(), inspect.signature,
     doctest and Sphinx see the same function."""
-    entry = _dual.bind_derivative(_derivative, _taylor.taylor_derivative)
+    entry = _dual.bind_derivative(
+        _derivative,
+        _taylor.taylor_derivative,
+        _finite_diff.derivative_float,
+        ValueKindError,
+        _evaluate.reword,
+    )
     for name in ("__module__", "__name__", "__qualname__", "__doc__", "__annotations__"):
         setattr(entry, name, getattr(python, name))
     entry.__wrapped__ = python  # type: ignore[attr-defined]

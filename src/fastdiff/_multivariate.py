@@ -547,7 +547,7 @@ def _complex_line(a: DerivativeArgs, ev: _Evaluator, v, unit):
 def _sparse_args(verb: str, f, x, method, *rest) -> DerivativeArgs:
     """The checked arguments of jacobian or hessian with `sparsity` and a finite-difference
     method or "complex" (method="dual" goes through `_sparse_dual_args`)."""
-    if method not in ("central", "forward", "backward", "complex"):
+    if not isinstance(method, str) or method not in ("central", "forward", "backward", "complex"):
         raise fail(
             "method",
             "'central', 'forward', 'backward', 'complex' or 'dual' with `sparsity`",

@@ -101,7 +101,7 @@ def plot_steps(
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise ImportError('plot_steps needs matplotlib: pip install "fastdiff[plot]"') from exc
-    if method not in _SIDES:
+    if not isinstance(method, str) or method not in _SIDES:
         raise fail("method", "one of 'central', 'forward', 'backward' for plot_steps", method)
     n = check_int("n", n, 1, "a positive integer")
     order = check_order(method, order, n)

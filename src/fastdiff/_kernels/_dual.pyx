@@ -707,17 +707,25 @@ cdef object _dual_float(f, x, tuple args, kwargs):
 
 cdef object _general_derivative = None  # fastdiff._derivative._derivative: the other calls
 cdef object _taylor_derivative = None   # fastdiff._taylor.taylor_derivative: n >= 2
+cdef object _fd_float = None            # _finite_diff.derivative_float: finite differences
+cdef object _reword = None              # fastdiff._evaluate.reword: its ValueKindError
+cdef object _value_kind_error = None    # _finite_diff.ValueKindError
 
 
-def bind_derivative(general, taylor):
+def bind_derivative(general, taylor, fd_float, value_kind_error, reword):
     """Make `derivative` hand every call it does not serve itself to
     ``general(f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs,
     noise, workers, progress)`` (fastdiff._derivative's implementation), the default-option
     float calls with n >= 2 to ``taylor(f, x, n, args, kwargs)`` (where the general path
-    sends them after its checks), and return it."""
-    global _general_derivative, _taylor_derivative
+    sends them after its checks), a float x with a finite-difference method to
+    ``fd_float`` (the general path's first step, there before its Python frame; its
+    `value_kind_error` becomes ``reword(exc, "vectorized=False")``, as there), and return it."""
+    global _general_derivative, _taylor_derivative, _fd_float, _reword, _value_kind_error
     _general_derivative = general
     _taylor_derivative = taylor
+    _fd_float = fd_float
+    _value_kind_error = value_kind_error
+    _reword = reword
     return derivative
 
 
@@ -728,7 +736,8 @@ def derivative(f, x, *, n=1, method="central", order=None, step=None, rtol=None,
 
     Serves ``derivative(f, x, method="dual")`` for a finite float x with default options
     itself, as derivative_float does, and hands the same call with an int n >= 2 straight to
-    Taylor mode; passes every other call on, unchanged, to the implementation set by
+    Taylor mode; a float x with a finite-difference method goes first to the compiled
+    ladder's scalar path, as in the general path; passes every other call on, unchanged, to the implementation set by
     bind_derivative.
     """
     if (type(x) is float and type(method) is str and <str> method == "dual"
@@ -741,6 +750,15 @@ def derivative(f, x, *, n=1, method="central", order=None, step=None, rtol=None,
         if n == 1:
             return _dual_float(f, x, <tuple> args, kwargs)
         return _taylor_derivative(f, x, n, args, kwargs)
+    if (type(x) is float and type(method) is str and <str> method != "dual" and workers is None
+            and progress is False):
+        try:  # None: not a case it serves, and nothing evaluated
+            res = _fd_float(f, x, n, method, order, step, rtol, atol, bounds, vectorized, args,
+                            kwargs, noise)
+        except _value_kind_error as exc:
+            raise _reword(exc, "vectorized=False") from None
+        if res is not None:
+            return res
     return _general_derivative(f, x, n, method, order, step, rtol, atol, bounds, vectorized,
                                args, kwargs, noise, workers, progress)
 
