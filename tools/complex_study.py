@@ -36,7 +36,7 @@ import fastdiff as fd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-import honesty  # noqa: E402
+import honesty
 
 mpmath.mp.dps = 40
 mp = mpmath
@@ -227,7 +227,8 @@ def _hash_unit(z: complex) -> float:
     """A deterministic pseudo-random number in [-1, 1] from the bits of z's two parts."""
     (a,) = struct.unpack("<Q", struct.pack("<d", float(z.real)))
     (b,) = struct.unpack("<Q", struct.pack("<d", float(z.imag)))
-    return honesty._hash_unit(struct.unpack("<d", struct.pack("<Q", (a ^ (b * 0x9E3779B1)) & 0xFFFFFFFFFFFFFFFF))[0])
+    mixed = (a ^ (b * 0x9E3779B1)) & 0xFFFFFFFFFFFFFFFF
+    return honesty._hash_unit(struct.unpack("<d", struct.pack("<Q", mixed))[0])
 
 
 def wide_cases(variants=("plain", "noisy", "noisy-undeclared")):
@@ -322,7 +323,9 @@ if __name__ == "__main__":
                 print(table_wide(study_wide(nmax, (variant,), misses=found)))
             print()
             for m in found:
-                print("MISS n=%d %s x=%g %s df=%.17g err=%.2e true=%.2e" % m)
+                n, name, x, variant, df, err, true = m
+                print(f"MISS n={n} {name} x={x:g} {variant} df={df:.17g}", end=" ")
+                print(f"err={err:.2e} true={true:.2e}")
         else:
             print(table(study(nmax)))
             print()

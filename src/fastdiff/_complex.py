@@ -33,8 +33,11 @@ if TYPE_CHECKING:
 
 EPS = float(np.finfo(np.float64).eps)
 
-#: Contour rounding in the error bar, in ulps of n! mean|f| / r^n (see contour()).
-CONTOUR_ROUNDING_ULPS = 3.0
+#: Contour rounding in the error bar, in ulps of n! mean|f| / r^n (see contour()): the
+#: worst case of values each within 2 ulps of f on the circle. 3 before the values were moved
+#: onto the circle (on_the_circle); on the wide study (tools/complex_study.py --wide) and four
+#: jittered copies of it (n = 2, 3, 4, 6) no f computed to about an ulp needed more than 1.5.
+CONTOUR_ROUNDING_ULPS = 2.0
 
 #: Safety on the squared 16-point error as the 32-point rule's truncation (see contour()).
 CONTOUR_SQUARE_SAFETY = 100.0
@@ -231,6 +234,7 @@ def contour(
         r = a.step.ravel().astype(np.float64).copy()
     else:
         r = _steps.scale_of(x) * 2.0**_steps.CONTOUR_RADIUS_EXPONENT
+    noise = 0.0 if a.noise is None else float(a.noise)
     user_tol = a.rtol is not None or a.atol is not None
     rtol = (a.rtol or 0.0) if user_tol else EPS**_steps.DEFAULT_RTOL_EXPONENT
     atol = a.atol or 0.0
@@ -248,29 +252,29 @@ def contour(
     for _ in range(1 if fixed else _steps.CONTOUR_MAX_LEVELS):
         if not active.size:
             break
-        y = evaluate(active, x[active, None] + r[active, None] * ang[None, :])
-        y = y.reshape(active.size, npts)
+        z = x[active, None] + r[active, None] * ang[None, :]
+        y = evaluate(active, z).reshape(active.size, npts)
         # f must keep the imaginary part; where it is not real on the real axis (k = 0, N/2),
         # the circle left f's real domain (a branch cut): no estimate at this radius
         dropped = np.isnan(y).all(axis=1)
         lost[active[dropped]] = True
         bad = ~np.isfinite(y).all(axis=1) | (y[:, [0, -1]].imag != 0).any(axis=1)
         nonfinite[active[bad & ~dropped]] = True
+        # the points x + r w^k round in their real part by up to ulp(|x| + r) / 2: f was
+        # evaluated at z, not on the circle. The values are moved back onto the circle to
+        # first order (see on_the_circle); what that leaves is `residual` (of f's values)
+        y, residual = on_the_circle(y, x[active], r[active], z, ang)
         yr, yi = np.ascontiguousarray(y.real), np.ascontiguousarray(y.imag)
         full, half, rho = _finite_diff.contour(n, yr, yi, r[active])
         mean, mean_half, rho0 = _finite_diff.contour(0, yr, yi, r[active])
-        # the points x + r w^k round in their real part by up to ulp(|x| + r) / 2: an input
-        # error worth about (mean |f| / r) ulp each, which rho (in units of eps |f|) scales to
-        ulp = np.spacing(np.abs(x[active]) + r[active])
-        inputs = rho * ulp / (r[active] * 2 * npts * EPS)
-        # ... for the error bar: ulp / 2 per point times |f'| ~ mean|f| / r, twice (|f'| can
-        # exceed mean|f| / r; the roundings of 32 points rarely add up with one sign)
-        bar_inputs = rho / (4 * 2 * (npts - 1)) * ulp / (r[active] * EPS)
+        unit = rho / (4 * 2 * (npts - 1) * EPS)  # the Cauchy scale n! mean|f| / r^n
         # rho is the worst case 4N ulps per value (every rounding of every value adding up
         # with one sign): it steers the radius; the error bar takes CONTOUR_ROUNDING_ULPS,
-        # as |full - half| already holds a sample of the rounding of half the points
-        bar_rho = rho * (CONTOUR_ROUNDING_ULPS / (2 * (npts - 1) * 4)) + bar_inputs
-        rho = rho + inputs
+        # as |full - half| already holds a sample of the rounding of half the points. A
+        # declared relative noise adds at most `noise` per value (every one with one sign).
+        bar_inputs = unit * residual
+        bar_rho = unit * (CONTOUR_ROUNDING_ULPS * EPS + noise) + bar_inputs
+        rho = rho + unit * (noise + residual)
         # |full - half| is the 16-point rule's error e16 ~ (r/R)^16; the 32-point rule's own is
         # about e16^2 / |f^(n)| ((r/R)^32 for a pole at distance R; up to ~5x more for a branch
         # point's slower coefficients: CONTOUR_SQUARE_SAFETY); consecutive circles that agree
@@ -279,7 +283,9 @@ def contour(
         sq = CONTOUR_SQUARE_SAFETY * e16**2 / np.maximum(np.abs(full), np.finfo(float).tiny)
         err = np.minimum(e16, sq) + bar_rho
         # mean-value property, to the accuracy the circle affords
-        harmonic = np.abs(mean - fx[active].real) <= 2 * (np.abs(mean - mean_half) + rho0)
+        # (a declared noise moves f(x) and the mean by up to `noise` |f| each)
+        noise0 = noise * (rho0 / (4 * 2 * (npts - 1) * EPS) + np.abs(fx[active].real))
+        harmonic = np.abs(mean - fx[active].real) <= 2 * (np.abs(mean - mean_half) + rho0 + noise0)
         nonanalytic[active[~bad & ~dropped & ~harmonic]] = True
         ok = ~bad & ~dropped & harmonic
         finite_seen[active[ok]] = True
@@ -340,6 +346,59 @@ def contour(
     df = np.where(lost, np.nan, df)
     error = np.where(lost, np.inf, error)
     return df, error, status, best_r
+
+
+def on_the_circle(
+    y: np.ndarray, x: np.ndarray, r: np.ndarray, z: np.ndarray, ang: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """f's values moved from the points z it saw onto the circle x + r ang: (values, residual).
+
+    y, z: (m, npts), f(z) and z = x + r ang as rounded; residual: (m,), what the move leaves,
+    relative to mean|f| (the rounding unit of the Cauchy sum is n! mean|f| / r^n).
+
+    The real part of z rounds by up to ulp(|x| + r) / 2, which changes f by f'(z) times that:
+    at x = 1e5 (r = 4) 1e-11 |f'| per value, 1e5 times f's own rounding. The exact rounding
+    error e of x + d (d = r Re ang) is known (Knuth's TwoSum: x + d = fl(x + d) + e exactly;
+    Knuth, TAOCP vol. 2, 4.2.2, Theorem B), so f on the circle is f(z) + f'(z) e to first
+    order (the next term is e^2 f'' / 2, below 1e-30 relative). f' at the points comes from
+    the same values: for f analytic in the disc, f(x + r w^k) = sum_j c_j w^(jk), the
+    discrete Fourier coefficients c_j = a_j r^j + a_(j+N) r^(j+N) + ... of the N points
+    (Henrici, Applied and Computational Complex Analysis vol. 3, 13.3; Fornberg 1981), so
+    r w^k f'(x + r w^k) ~= sum_j j c_j w^(jk). Its error is the aliased part of the
+    coefficients, which sit in the upper half of the spectrum: their weight in the sum,
+    relative to all of it, bounds the relative error of f' (`eta`, 1 where f' is not
+    resolved). The residual is that part of the move, plus the rounding of the angles
+    (ang_k is w^k to eps / 2, and the move is computed in floats): eps |f'| r per value.
+    """
+    m, npts = y.shape
+    N = 2 * (npts - 1)
+    xs, rs = x[:, None], r[:, None]
+    d = rs * ang.real[None, :]  # the real offsets, as z's real part was computed
+    s = z.real
+    b = s - xs
+    e = (xs - (s - b)) + (d - b)  # x + d = s + e exactly (TwoSum)
+    ok = np.isfinite(y).all(axis=1) & np.isfinite(e).all(axis=1)
+    if not ok.any():
+        return y, np.zeros(m)
+    full = np.concatenate([y, np.conj(y[:, -2:0:-1])], axis=1)
+    c = np.fft.fft(full, axis=1) / N
+    j = np.arange(N)
+    jc = np.abs(j * c)
+    total = jc.sum(axis=1)
+    eta = np.minimum(1.0, jc[:, N // 2 :].sum(axis=1) / np.where(total > 0, total, 1.0))
+    # r w^k f'(z_k) for the evaluated points k = 0 .. npts - 1
+    rdf = (np.fft.ifft(j * c, axis=1) * N)[:, :npts]
+    df = rdf / (rs * ang[None, :])
+    moved = np.where(ok[:, None], y + df * e, y)
+    mean_abs = np.maximum(np.abs(y).mean(axis=1), np.finfo(float).tiny)
+    w = np.ones(npts)
+    w[1:-1] = 2.0
+    # the sum's weights: interior points stand for their conjugates too
+    left = (w * np.abs(e) * np.abs(df)).sum(axis=1) / N
+    angles = EPS * (w * np.abs(rdf)).sum(axis=1) / N
+    mean_w = (w * np.abs(y)).sum(axis=1) / N
+    residual = np.where(ok, (eta * left + angles) / np.maximum(mean_w, mean_abs * 1e-300), 0.0)
+    return moved, residual
 
 
 # --------------------------------------------------------------------------------------------
