@@ -469,3 +469,11 @@ def test_undeclared_noise_is_learned_from_the_values(name, f, x, n):
         exact_v = float(mpmath.diff(g, mpmath.mpf(x), n))
     res = fd.derivative(_noisy(f, 1e-10), x, n=n, method="complex")
     assert_honest(res, exact_v)
+
+
+def test_contour_at_1e300_keeps_its_bar_finite():
+    # the move's residual in units of r (r = 2^996 here: r^3 overflows); f'' = -1e-600
+    # underflows to 0, and so does the bar
+    for n in (2, 4):
+        res = fd.derivative(np.log, 1e300, n=n, method="complex")
+        assert res.success and res.df == 0.0 and np.isfinite(res.error)

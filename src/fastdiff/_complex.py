@@ -511,9 +511,9 @@ def on_the_circle(
     # the third-order term (|f^(3)| < sum j^3 |c_j| / r^3); and twice the last pass's change
     ac = np.abs(c) * mean_abs[:, None]
     tail = 2 * N * ac[:, 24:].sum(axis=1, keepdims=True)
-    d3 = (j**3 * ac).sum(axis=1, keepdims=True) / rs**3
-    ae = np.abs(e)
-    per = ae * (tail / rs + ae * tail * N / (2 * rs**2) + ae**2 * d3 / 6)
+    d3 = (j**3 * ac).sum(axis=1, keepdims=True)
+    q = np.abs(e) / rs  # relative to r: no overflow at x = 1e300
+    per = q * tail * (1 + q * N / 2) + q**3 * d3 / 6
     left = (w * per).sum(axis=1) / N + np.where(ok, 2 * change + first, 0.0)
     angles = EPS * (w * np.abs(rdf)).sum(axis=1) / N
     mean_w = (w * np.abs(y)).sum(axis=1) / N
