@@ -279,8 +279,8 @@ def contour(
         bad = ~np.isfinite(y).all(axis=1) | (y[:, [0, -1]].imag != 0).any(axis=1)
         nonfinite[active[bad & ~dropped]] = True
         # the points x + r w^k round in their real part by up to ulp(|x| + r) / 2: f was
-        # evaluated at z, not on the circle. The values are moved back onto the circle to
-        # first order (see on_the_circle); what that leaves is `residual` (of f's values)
+        # evaluated at z, not on the circle. The values are moved back onto the circle (to
+        # second order, see on_the_circle); what that leaves is `residual` (of mean|f|)
         y, residual, top, below = on_the_circle(y, x[active], r[active], z, ang)
         yr, yi = np.ascontiguousarray(y.real), np.ascontiguousarray(y.imag)
         full, half, rho = _finite_diff.contour(n, yr, yi, r[active])
