@@ -325,3 +325,56 @@ class HonestyStudy:
         return table[(method, n)][1]
 
     track_misses.unit = "misses"
+
+
+class ComplexHonestyWide:
+    """The wide study of method="complex" (tools/complex_study.py --wide): 349 cases per n,
+    108 analytic f (tests/honesty.py's over a complex namespace, poles, branch points,
+    extremes of scale), per variant: plain, relative noise 1e-10 declared, or not.
+
+    ``track_median_error_over_true``: median of error / true error over trusted estimates
+    (true error floored at half an ulp of the exact value); ``track_misses``: trusted
+    estimates whose true error exceeds error + 8 eps max(1, |df|); ``track_trusted``.
+    """
+
+    params = (["plain", "noisy", "noisy-undeclared"], [1, 2, 3, 4])
+    param_names = ["variant", "n"]
+    timeout = 600
+
+    def setup_cache(self):
+        import sys
+        from pathlib import Path
+
+        tools = Path(__file__).resolve().parent.parent / "tools"
+        if not (tools / "complex_study.py").exists():
+            raise NotImplementedError("tools/complex_study.py is not next to the benchmarks")
+        sys.path.insert(0, str(tools))
+        try:
+            import complex_study
+        finally:
+            sys.path.remove(str(tools))
+        table = {}
+        with np.errstate(all="ignore"):
+            for variant in self.params[0]:
+                for n, a in complex_study.study_wide(4, (variant,)).items():
+                    table[(variant, n)] = (
+                        float(np.median(a["ratios"])),
+                        int(a["misses"]),
+                        int(a["trusted"]),
+                    )
+        return table
+
+    def track_median_error_over_true(self, table, variant, n):
+        return table[(variant, n)][0]
+
+    track_median_error_over_true.unit = "error / true error"
+
+    def track_misses(self, table, variant, n):
+        return table[(variant, n)][1]
+
+    track_misses.unit = "misses"
+
+    def track_trusted(self, table, variant, n):
+        return table[(variant, n)][2]
+
+    track_trusted.unit = "cases"

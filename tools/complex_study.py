@@ -11,17 +11,32 @@ derivative at 40 digits. Reported per n, over the trusted estimates:
 * misses: trusted estimates whose true error exceeds ``error`` (strictly) and with the rounding
   slack 1e-15 max(1, |df|) the tests allow.
 
-Run: ``python tools/complex_study.py`` (about a minute).
+The wide study (``wide_cases``, ``study_wide``) adds the 62 functions of the real-step honesty
+study (``tests/honesty.py``: the same expressions over a complex-safe NumPy namespace, the same
+mpmath oracle), points next to poles, branch points and cuts and at extremes of scale
+(``NEAR``), and f with relative noise 1e-10, declared through ``noise=`` or not; there the
+ratio's floor is also reported as in ``tests/honesty.py`` (true error floored at the
+rounding slack ``8 eps max(1, |df|)``).
+
+Run: ``python tools/complex_study.py [nmax] [--wide]`` (a few seconds; ``--wide`` about a
+minute).
 """
 
 from __future__ import annotations
 
+import struct
 import sys
+from pathlib import Path
 
 import mpmath
 import numpy as np
+import scipy.special
 
 import fastdiff as fd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import honesty
 
 mpmath.mp.dps = 40
 mp = mpmath
@@ -169,8 +184,149 @@ def study_hessians(npoints: int = 6, seed: int = 0):
     return {v: (np.array(a[0]), a[1], a[2], a[3], a[4]) for v, a in acc.items()}
 
 
+class _ComplexNumPy(honesty._NumPy):
+    """tests/honesty.py's namespace, analytic for complex input: log-gamma is SciPy's
+    `loggamma` (gammaln is real only); the real cube root continues as the principal
+    z^(1/3) for Re z >= 0 and -(-z)^(1/3) otherwise (not analytic across Re z = 0: a circle
+    that crosses it must not be trusted)."""
+
+    loggamma = scipy.special.loggamma
+
+    @staticmethod
+    def cbrt(z):
+        z = np.complex128(z)
+        return z ** (1 / 3) if z.real >= 0 else -((-z) ** (1 / 3))
+
+
+#: Points next to a pole, a branch point or cut, and at extremes of scale: name, f for NumPy,
+#: f for mpmath, points.
+NEAR = [
+    ("1/(x-0.3)", lambda x: 1 / (x - 0.3), lambda x: 1 / (x - 0.3), (0.3001, 0.31, 0.2999)),
+    ("tan near pi/2", np.tan, mp.tan, (1.57, 1.5707, -1.5706)),
+    ("log near 0", np.log, mp.log, (1e-10, 1e-200, 3e-7)),
+    ("sqrt near 0", np.sqrt, mp.sqrt, (1e-9, 1e-150, 2e-5)),
+    ("atanh near 1", np.arctanh, mp.atanh, (0.9999, -0.99999, 0.99)),
+    ("acosh near 1", np.arccosh, mp.acosh, (1.0001, 1.000001)),
+    ("x^-0.5", lambda x: x**-0.5, lambda x: x**-0.5, (1e-6, 1e3)),
+    ("1/(1+x^2) far", lambda x: 1 / (1 + x * x), lambda x: 1 / (1 + x * x), (1e6, -3e4, 1e-3)),
+    ("exp near overflow", np.exp, mp.exp, (700.0, -700.0, 300.0)),
+    ("sin huge x", np.sin, mp.sin, (1e10, 3e8, -1e7)),
+    ("x^3 huge", lambda x: x**3, lambda x: x**3, (1e50, -1e80)),
+    ("1e-300 cos", lambda x: 1e-300 * np.cos(x), lambda x: mp.mpf(1e-300) * mp.cos(x), (0.5,)),
+    ("1e300 sin", lambda x: 1e300 * np.sin(x), lambda x: mp.mpf(1e300) * mp.sin(x), (0.5,)),
+    ("log(x) at 1e15", np.log, mp.log, (1e15, 1e300)),
+    ("erf steep", lambda x: scipy.special.erf(30 * x), lambda x: mp.erf(30 * x), (0.0, 0.05)),
+    ("log1p near -1", np.log1p, mp.log1p, (-0.999, -0.9999999)),
+]
+
+#: Relative noise of the noisy variants, as in tests/honesty.py.
+NOISE = honesty.NOISE
+
+
+def _hash_unit(z: complex) -> float:
+    """A deterministic pseudo-random number in [-1, 1] from the bits of z's two parts."""
+    (a,) = struct.unpack("<Q", struct.pack("<d", float(z.real)))
+    (b,) = struct.unpack("<Q", struct.pack("<d", float(z.imag)))
+    mixed = (a ^ (b * 0x9E3779B1)) & 0xFFFFFFFFFFFFFFFF
+    return honesty._hash_unit(struct.unpack("<d", struct.pack("<Q", mixed))[0])
+
+
+def wide_cases(variants=("plain", "noisy", "noisy-undeclared")):
+    """(label, f for NumPy scalars, oracle(x, n), x, variant) of the wide study."""
+    out = []
+    for name, f, fm, points in FUNCTIONS + NEAR:
+        for x in points:
+            out.append((name, numpy_scalar(f), _mp_oracle(fm), float(x)))
+    for name, expr, points in honesty.FUNCTIONS:
+
+        def g(t, expr=expr):
+            t = np.complex128(t) if isinstance(t, complex) else np.float64(t)
+            return expr(t, _ComplexNumPy)
+
+        for x in points:
+            out.append((name, g, lambda x, n, name=name: honesty.exact(name, x, n), float(x)))
+    cases = []
+    for name, f, oracle, x in out:
+        for variant in variants:
+            if variant == "plain":
+                cases.append((name, f, oracle, x, variant))
+            else:
+                noisy = lambda t, f=f: f(t) * (1.0 + NOISE * _hash_unit(complex(t)))  # noqa: E731
+                cases.append((name, noisy, oracle, x, variant))
+    return cases
+
+
+def _mp_oracle(fm):
+    def oracle(x, n):
+        # steps relative to x where it is tiny (log at 1e-200, a branch point at 0) or huge
+        with mp.workdps(80):
+            if abs(x) > 1e5:
+                return float(mp.re(mp.diff(fm, mp.mpf(x), n, h=abs(mp.mpf(x)) * 1e-25)))
+            return float(mp.re(mp.diff(fm, mp.mpf(x), n, relative=0 < abs(x) < 1e-5)))
+
+    return oracle
+
+
+def study_wide(nmax: int = 4, variants=("plain", "noisy", "noisy-undeclared"), misses=None):
+    """Per n: dict(ratios (floor: half an ulp), ratios8 (floor: 8 eps max(1, |df|)),
+    misses, trusted, total) over wide_cases; `misses`, a list, receives every miss."""
+    out = {}
+    cases = wide_cases(variants)
+    for n in range(1, nmax + 1):
+        acc = {"ratios": [], "ratios8": [], "misses": 0, "trusted": 0, "total": 0}
+        for name, f, oracle, x, variant in cases:
+            ex = oracle(x, n)
+            noise = NOISE if variant == "noisy" else None
+            res = fd.derivative(f, x, n=n, method="complex", noise=noise)
+            acc["total"] += 1
+            if not res.success:
+                continue
+            acc["trusted"] += 1
+            df, err = complex(res.df).real, float(res.error)
+            true = abs(df - ex)
+            slack = 8 * 2.0**-52 * max(1.0, abs(df))
+            if true > err + slack:
+                acc["misses"] += 1
+                if misses is not None:
+                    misses.append((n, name, x, variant, df, err, true))
+            floor = max(true, 2.0**-53 * abs(ex))
+            if floor > 0:
+                acc["ratios"].append(err / floor)
+            acc["ratios8"].append(err / max(true, slack))
+        out[n] = {k: np.array(v) if k.startswith("ratios") else v for k, v in acc.items()}
+    return out
+
+
+def table_wide(out) -> str:
+    rows = [
+        "| n | trusted/total | median | p90 | worst | median (8 eps floor) | misses |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for n, a in out.items():
+        r = a["ratios"]
+        rows.append(
+            f"| {n} | {a['trusted']}/{a['total']} | {np.median(r):.3g} | "
+            f"{np.percentile(r, 90):.3g} | {r.max():.3g} | {np.median(a['ratios8']):.3g} | "
+            f"{a['misses']} |"
+        )
+    return "\n".join(rows)
+
+
 if __name__ == "__main__":
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    nmax = int(args[0]) if args else 4
     with np.errstate(all="ignore"):
-        print(table(study(int(sys.argv[1]) if len(sys.argv) > 1 else 4)))
-        print()
-        print(table(study_hessians()).replace("| n |", "| verb |"))
+        if "--wide" in sys.argv:
+            found: list = []
+            for variant in ("plain", "noisy", "noisy-undeclared"):
+                print(f"\n{variant}:\n")
+                print(table_wide(study_wide(nmax, (variant,), misses=found)))
+            print()
+            for m in found:
+                n, name, x, variant, df, err, true = m
+                print(f"MISS n={n} {name} x={x:g} {variant} df={df:.17g}", end=" ")
+                print(f"err={err:.2e} true={true:.2e}")
+        else:
+            print(table(study(nmax)))
+            print()
+            print(table(study_hessians()).replace("| n |", "| verb |"))

@@ -33,8 +33,28 @@ if TYPE_CHECKING:
 
 EPS = float(np.finfo(np.float64).eps)
 
-#: Contour rounding in the error bar, in ulps of n! mean|f| / r^n (see contour()).
-CONTOUR_ROUNDING_ULPS = 3.0
+#: Contour rounding in the error bar, in ulps of n! mean|f| / r^n (see contour()): the
+#: worst case of values each within 2 ulps of f on the circle. 3 before the values were moved
+#: onto the circle (on_the_circle); on the wide study (tools/complex_study.py --wide) and four
+#: jittered copies of it (n = 2, 3, 4, 6) no f computed to about an ulp needed more than 1.5.
+CONTOUR_ROUNDING_ULPS = 2.0
+
+#: The noise floor of f's values on a circle is the rms of the top 8 of its 32 Fourier
+#: coefficients (j = 24 .. 31; white noise puts the same into every coefficient, an analytic
+#: f's decay there to (r/R)^24), in units of the estimate. e16 below CONTOUR_NOISE_LIKE times
+#: it is not told apart from noise and is not squared (see contour()).
+CONTOUR_NOISE_LIKE = 8.0
+
+#: Safety on that floor as a bound of the estimate's own noise: an rms of 8 samples against
+#: one more sample, P(|t_8| > 5) ~ 1e-3.
+CONTOUR_FLOOR_SAFETY = 5.0
+
+#: A circle's top coefficients count as its noise floor only where they are flat: no more
+#: than 4x below the 8 before them (j = 16 .. 23); an analytic f's decay is faster there.
+CONTOUR_FLAT = 0.25
+
+#: At most this many passes of the move onto the circle (see on_the_circle).
+ON_CIRCLE_PASSES = 6
 
 #: Safety on the squared 16-point error as the 32-point rule's truncation (see contour()).
 CONTOUR_SQUARE_SAFETY = 100.0
@@ -231,10 +251,12 @@ def contour(
         r = a.step.ravel().astype(np.float64).copy()
     else:
         r = _steps.scale_of(x) * 2.0**_steps.CONTOUR_RADIUS_EXPONENT
+    noise = 0.0 if a.noise is None else float(a.noise)
     user_tol = a.rtol is not None or a.atol is not None
     rtol = (a.rtol or 0.0) if user_tol else EPS**_steps.DEFAULT_RTOL_EXPONENT
     atol = a.atol or 0.0
     best, best_err, best_r = np.full(N, np.nan), np.full(N, np.inf), r.copy()
+    best_unit, best_round, floor = np.zeros(N), np.zeros(N), np.full(N, np.inf)
     guess, guess_err = np.full(N, np.nan), np.full(N, np.inf)
     prev, prev_err = np.full(N, np.nan), np.full(N, np.inf)
     lost = np.zeros(N, bool)
@@ -248,38 +270,52 @@ def contour(
     for _ in range(1 if fixed else _steps.CONTOUR_MAX_LEVELS):
         if not active.size:
             break
-        y = evaluate(active, x[active, None] + r[active, None] * ang[None, :])
-        y = y.reshape(active.size, npts)
+        z = x[active, None] + r[active, None] * ang[None, :]
+        y = evaluate(active, z).reshape(active.size, npts)
         # f must keep the imaginary part; where it is not real on the real axis (k = 0, N/2),
         # the circle left f's real domain (a branch cut): no estimate at this radius
         dropped = np.isnan(y).all(axis=1)
         lost[active[dropped]] = True
         bad = ~np.isfinite(y).all(axis=1) | (y[:, [0, -1]].imag != 0).any(axis=1)
         nonfinite[active[bad & ~dropped]] = True
+        # the points x + r w^k round in their real part by up to ulp(|x| + r) / 2: f was
+        # evaluated at z, not on the circle. The values are moved back onto the circle (to
+        # second order, see on_the_circle); what that leaves is `residual` (of mean|f|)
+        y, residual, top, below = on_the_circle(y, x[active], r[active], z, ang)
         yr, yi = np.ascontiguousarray(y.real), np.ascontiguousarray(y.imag)
         full, half, rho = _finite_diff.contour(n, yr, yi, r[active])
         mean, mean_half, rho0 = _finite_diff.contour(0, yr, yi, r[active])
-        # the points x + r w^k round in their real part by up to ulp(|x| + r) / 2: an input
-        # error worth about (mean |f| / r) ulp each, which rho (in units of eps |f|) scales to
-        ulp = np.spacing(np.abs(x[active]) + r[active])
-        inputs = rho * ulp / (r[active] * 2 * npts * EPS)
-        # ... for the error bar: ulp / 2 per point times |f'| ~ mean|f| / r, twice (|f'| can
-        # exceed mean|f| / r; the roundings of 32 points rarely add up with one sign)
-        bar_inputs = rho / (4 * 2 * (npts - 1)) * ulp / (r[active] * EPS)
+        unit = rho / (4 * 2 * (npts - 1) * EPS)  # the Cauchy scale n! mean|f| / r^n
         # rho is the worst case 4N ulps per value (every rounding of every value adding up
         # with one sign): it steers the radius; the error bar takes CONTOUR_ROUNDING_ULPS,
-        # as |full - half| already holds a sample of the rounding of half the points
-        bar_rho = rho * (CONTOUR_ROUNDING_ULPS / (2 * (npts - 1) * 4)) + bar_inputs
-        rho = rho + inputs
+        # as |full - half| already holds a sample of the rounding of half the points. A
+        # declared relative noise adds at most `noise` per value (every one with one sign).
+        bar_inputs = unit * residual
+        bar_rho = unit * (CONTOUR_ROUNDING_ULPS * EPS + noise) + bar_inputs
+        rho = rho + unit * (noise + residual)
         # |full - half| is the 16-point rule's error e16 ~ (r/R)^16; the 32-point rule's own is
         # about e16^2 / |f^(n)| ((r/R)^32 for a pole at distance R; up to ~5x more for a branch
         # point's slower coefficients: CONTOUR_SQUARE_SAFETY); consecutive circles that agree
         # within these bars confirm it (see `agree`)
         e16 = np.abs(full - half)
         sq = CONTOUR_SQUARE_SAFETY * e16**2 / np.maximum(np.abs(full), np.finfo(float).tiny)
-        err = np.minimum(e16, sq) + bar_rho
+        # e16 is the 16-point rule's truncation only where it stands clear of the values'
+        # noise floor: otherwise, and above the rounding the bar assumes (f with noise not
+        # declared, or computed to worse than the ulps assumed), it is a sample of that
+        # noise, whose square says nothing; the bar then takes e16 itself and the floor
+        # (CONTOUR_NOISE_LIKE, CONTOUR_FLOOR_SAFETY)
+        sigma = unit * top
+        noise_like = (e16 < CONTOUR_NOISE_LIKE * sigma) & (e16 > bar_rho)
+        rounding = np.where(noise_like, np.maximum(bar_rho, CONTOUR_FLOOR_SAFETY * sigma), bar_rho)
+        err = np.where(noise_like, e16, np.minimum(e16, sq)) + rounding
+        # consecutive circles must agree within the bars of the model alone: a noise-like
+        # circle's wider bar (a circle that nearly reaches a branch point has a flat spectrum
+        # too) would let its neighbour's squared truncation pass unconfirmed (x^x at 2.05)
+        strict = np.minimum(e16, sq) + bar_rho
         # mean-value property, to the accuracy the circle affords
-        harmonic = np.abs(mean - fx[active].real) <= 2 * (np.abs(mean - mean_half) + rho0)
+        # (a declared noise moves f(x) and the mean by up to `noise` |f| each)
+        noise0 = noise * (rho0 / (4 * 2 * (npts - 1) * EPS) + np.abs(fx[active].real))
+        harmonic = np.abs(mean - fx[active].real) <= 2 * (np.abs(mean - mean_half) + rho0 + noise0)
         nonanalytic[active[~bad & ~dropped & ~harmonic]] = True
         ok = ~bad & ~dropped & harmonic
         finite_seen[active[ok]] = True
@@ -295,13 +331,19 @@ def contour(
         if fixed:  # one circle: resolved and analytic (the cross-check below confirms it)
             agree = ok & ((err < np.abs(full)) | (err <= 4 * rho))
         else:
-            agree = ok & resolved & (np.abs(full - prev[e]) <= err + prev_err[e])
+            agree = ok & resolved & (np.abs(full - prev[e]) <= strict + prev_err[e])
         win = agree & (err < best_err[e])
         best[e[win]], best_err[e[win]], best_r[e[win]] = full[win], err[win], r[e[win]]
+        best_unit[e[win]], best_round[e[win]] = unit[win], rounding[win]
+        # the noise floor, learned on the best circle and the smaller ones after it where
+        # their top coefficients are flat (noise, not the decay of an analytic f)
+        floor[e[win]] = np.inf
+        good = ~bad & ~dropped & (top >= CONTOUR_FLAT * below)
+        floor[e[good]] = np.minimum(floor[e[good]], top[good])
         better_guess = ok & (err < guess_err[e])
         guess[e[better_guess]], guess_err[e[better_guess]] = full[better_guess], err[better_guess]
         prev[e] = np.where(ok, full, np.nan)
-        prev_err[e] = np.where(ok, err, np.inf)
+        prev_err[e] = np.where(ok, strict, np.inf)
         # done: dropped imaginary part, tolerance met, or rounding alone exceeds the best error
         trusted = np.isfinite(best_err[e])
         done = dropped | (
@@ -312,6 +354,14 @@ def contour(
         r[active] = r[active] / 2.0
     if a.step is not None:
         best_r = a.step.ravel().astype(np.float64)
+    # an estimate's rounding is at least the noise floor learned on its circle and the smaller
+    # ones (f with noise not declared: on the smaller circles the floor is plain to see)
+    learned = np.where(np.isfinite(floor), CONTOUR_FLOOR_SAFETY * floor * best_unit, 0.0)
+    grown = learned > best_round
+    best_err = best_err + np.maximum(0.0, learned - best_round)
+    # ... and an estimate that noise leaves unresolved is no estimate (erf(30 x) at 0, where
+    # f reaches 1e24 on the circle: the floor of its values swamps f'' = 0)
+    best_err = np.where(grown & ~(best_err < np.abs(best)), np.inf, best_err)
     trusted = np.isfinite(best_err)
     df = np.where(trusted, best, guess)
     error = np.where(trusted, best_err, np.where(np.isfinite(guess), guess_err, np.inf))
@@ -340,6 +390,143 @@ def contour(
     df = np.where(lost, np.nan, df)
     error = np.where(lost, np.inf, error)
     return df, error, status, best_r
+
+
+@lru_cache(maxsize=4)
+def _circle_matrices(npts: int) -> tuple[np.ndarray, np.ndarray]:
+    """For the N = 2 (npts - 1) values on a circle: F, the discrete Fourier coefficients
+    (c = values @ F, c_j = sum_k f_k w^(-jk) / N), and D12, side by side the values of
+    sum_j j c_j w^(jk) and sum_j j (j - 1) c_j w^(jk) at k < npts (r w^k f' and r^2 w^2k f''
+    of an analytic f on the circle); read-only."""
+    N = 2 * (npts - 1)
+    j = np.arange(N)
+    # w^(jk) from jk mod N: the angle 2 pi jk / N itself rounds by up to 2e-13 at jk = 961
+    F = np.exp(-2j * np.pi * (np.outer(j, j) % N) / N) / N
+    G = np.exp(2j * np.pi * (np.outer(j, j[:npts]) % N) / N)
+    D12 = np.concatenate([F @ (j[:, None] * G), F @ ((j * (j - 1))[:, None] * G)], axis=1)
+    for M in (F, D12):
+        M.flags.writeable = False
+    return F, D12
+
+
+def on_the_circle(
+    y: np.ndarray, x: np.ndarray, r: np.ndarray, z: np.ndarray, ang: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """f's values moved from the points z it saw onto the circle x + r ang.
+
+    y, z: (m, npts), f(z) and z = x + r ang as rounded. Returns (values, residual, top,
+    below): residual (m,), what the move leaves, and top, below (m,), the rms of the
+    Fourier coefficients j = 24 .. 31 and 16 .. 23 of the moved values; all three relative to
+    mean|f| (weighted as in the Cauchy sum, whose rounding unit is n! mean|f| / r^n).
+
+    The real part of z rounds by up to ulp(|x| + r) / 2, which changes f by f' times that:
+    at x = 1e5 (r = 4) 1e-11 |f'| per value, 1e5 times f's own rounding. The exact rounding
+    error e of x + d (d = r Re ang) is known (Knuth's TwoSum: x + d = fl(x + d) + e exactly;
+    Knuth, TAOCP vol. 2, 4.2.2, Theorem B), so f on the circle is f(z) + f' e - f'' e^2 / 2
+    (f' and f'' on the circle). Both come from the same values: for f analytic in the disc,
+    f(x + r w^k) = sum_j c_j w^(jk) with the discrete Fourier coefficients
+    c_j = a_j r^j + a_(j+N) r^(j+N) + ... of the N points (Henrici, Applied and Computational
+    Complex Analysis vol. 3, 13.3; Fornberg 1981, ACM TOMS 7(4)), so
+    r w^k f'(x + r w^k) ~= sum_j j c_j w^(jk), and likewise with j (j - 1) for f''. The
+    residual bounds the aliasing of those sums, the next term of the expansion, the last
+    pass's change (the coefficients of values not yet moved carry their rounding too) and
+    the angles (ang_k is w^k to eps / 2): eps |f'| r per value. Values whose move does not
+    settle (e ~ r / 100: x = 1e15, r = 4) stay as evaluated, with the worst case of their
+    rounding, ulp(|x| + r) / r, as residual.
+    """
+    m, npts = y.shape
+    N = 2 * (npts - 1)
+    xs, rs = x[:, None], r[:, None]
+    d = rs * ang.real[None, :]  # the real offsets, as z's real part was computed
+    s = z.real
+    b = s - xs
+    e = (xs - (s - b)) + (d - b)  # x + d = s + e exactly (TwoSum)
+    ok = finite = np.isfinite(y).all(axis=1) & np.isfinite(e).all(axis=1)
+    if not ok.any():
+        return y, np.zeros(m), np.zeros(m), np.zeros(m)
+    j = np.arange(N)
+    w = np.ones(npts)
+    w[1:-1] = 2.0  # the sum's weights: interior points stand for their conjugates too
+
+    F, D12 = _circle_matrices(npts)
+
+    def ext(v):
+        """All N values from the npts evaluated (conjugate symmetry gives the other half)."""
+        return np.concatenate([v, np.conj(v[:, -2:0:-1])], axis=1)
+
+    # the second-order term e^2 |f''| / 2 < (e N / r)^2 |f| / 2 matters only where e / r is
+    # above ~1e-9 (x / r above ~1e7): elsewhere f'' is not needed
+    second = bool(np.any(np.abs(e) * N > 1e-9 * rs))
+
+    def moved_by(v, t):
+        rw = rs[t] * ang[None, :]
+        both = ext(v) @ (D12 if second else D12[:, :npts])  # r w^k f', r^2 w^2k f'', k < npts
+        rdf = both[:, :npts]
+        df = rdf / rw
+        if not second:
+            return y[t] + df * e[t], rdf
+        d2f = both[:, npts:] / rw**2
+        # to second order, about the point on the circle c = z + e (f' and f'' are there):
+        # f(c) = f(z) + f'(c) e - f''(c) e^2 / 2 + O(e^3); e reaches 1e-6 at x = 1e10, and
+        # e^2 f'' / 2 is then 1e-12 |f|
+        return y[t] + (df - d2f * (e[t] / 2)) * e[t], rdf
+
+    # f' from the values as evaluated carries their rounding f' e, amplified by up to j in
+    # the coefficients (1e-12 |f| left at x = 1e10 after one move): f' is taken again from
+    # the moved values, until the move stops changing; the last change stays in the bar
+    moved, rdf = y.copy(), np.zeros((m, npts), complex)
+    change, last, first = np.full(m, np.inf), np.full(m, np.inf), np.zeros(m)
+    todo = np.flatnonzero(ok)
+    for k in range(ON_CIRCLE_PASSES):
+        if not todo.size:
+            break
+        new, rdf[todo] = moved_by(moved[todo], todo)
+        step = (np.abs(new - moved[todo]) * w).sum(axis=1) / N
+        moved[todo] = new
+        last[todo], change[todo] = change[todo], np.where(np.isfinite(step), step, np.inf)
+        # the first pass's change is the move itself, and what it leaves is about
+        # N^2 change^2 / |f| (its f' carries the change, amplified by up to j ~ N): below
+        # eps |f| where the move is under 1e-10 |f| (x up to ~1e5), and no second pass is
+        # needed. From the second pass on, a change bounds what the pass before left (the
+        # passes contract by about N e / r); a change of an ulp or two is the move's own
+        # rounding.
+        big = np.abs(y[todo]).max(axis=1)
+        if k:
+            todo = todo[~(change[todo] <= 2 * EPS * big)]
+        else:
+            once = change[todo] <= 1e-10 * big
+            first[todo[once]] = N**2 * (change[todo[once]] / big[once]) * change[todo[once]]
+            change[todo[once]] = 0.0
+            todo = todo[~once]
+    # a move that grew (e ~ r / 100: x = 1e15, r = 4) is no help: the values as evaluated
+    diverged = ~(change <= 0.5 * last) & (last < np.inf)
+    diverged[todo] |= True  # still moving after the last pass
+    ok = ok & ~diverged
+    moved = np.where(ok[:, None], moved, y)
+    mean_abs = np.maximum(np.abs(y).mean(axis=1), np.finfo(float).tiny)
+    c = ext(np.where(finite[:, None], moved, 0) / mean_abs[:, None]) @ F  # relative to mean|f|
+    # what the move leaves, per value: the error of f' and f'' from the coefficients, which
+    # is their aliasing, a_(j+N) r^(j+N) taken with the factor j for j + N: below N times the
+    # top coefficients (j = 24 .. 31; for noise in them, sqrt(sum j^2) < 2 N 8 times theirs);
+    # the third-order term (|f^(3)| < sum j^3 |c_j| / r^3); and twice the last pass's change
+    ac = np.abs(c) * mean_abs[:, None]
+    tail = 2 * N * ac[:, 24:].sum(axis=1, keepdims=True)
+    d3 = (j**3 * ac).sum(axis=1, keepdims=True)
+    q = np.abs(e) / rs  # relative to r: no overflow at x = 1e300
+    per = q * tail * (1 + q * N / 2) + q**3 * d3 / 6
+    left = (w * per).sum(axis=1) / N + np.where(ok, 2 * change + first, 0.0)
+    angles = EPS * (w * np.abs(rdf)).sum(axis=1) / N
+    mean_w = (w * np.abs(y)).sum(axis=1) / N
+    residual = (left + angles) / np.maximum(mean_w, mean_abs * 1e-300)
+    # not moved: the worst case of the rounding, ulp(|x| + r) / 2 per value times |f'|, with
+    # |f'| ~ mean|f| / r taken twice (the bar before the move)
+    unmoved = np.spacing(np.abs(x) + r) / r
+    residual = np.where(ok, residual, unmoved)
+    cn = c.real
+    scale = mean_abs / np.maximum(mean_w, 1e-300)
+    top = np.sqrt(np.mean(cn[:, 24:32] ** 2, axis=1)) * scale
+    below = np.sqrt(np.mean(cn[:, 16:24] ** 2, axis=1)) * scale
+    return moved, residual, np.where(finite, top, 0.0), np.where(finite, below, 0.0)
 
 
 # --------------------------------------------------------------------------------------------
