@@ -19,20 +19,22 @@ import honesty
 # and undeclared relative noise at a zero of f (noise is now also learned as relative).
 KNOWN_MISSES: set[tuple[str, int, str, str, float]] = set()
 
-# today's median of error/true per (method, n) over every variant, n <= 4
+# today's median of error/true per (method, n) over every variant, n <= 4 (issue 9: they were
+# 11.3-18.2; the rounding bound propagated through the tableau and the truncation left in a
+# saturating entry that is on rate took them here)
 MEDIAN_CAP = {
-    ("central", 1): 11.5,
-    ("central", 2): 13.6,
-    ("central", 3): 18.2,
-    ("central", 4): 13.6,
-    ("forward", 1): 11.5,
-    ("forward", 2): 17.2,
-    ("forward", 3): 16.7,
-    ("forward", 4): 15.6,
-    ("backward", 1): 11.3,
-    ("backward", 2): 15.2,
-    ("backward", 3): 16.4,
-    ("backward", 4): 16.0,
+    ("central", 1): 10.5,
+    ("central", 2): 12.7,
+    ("central", 3): 16.7,
+    ("central", 4): 12.1,
+    ("forward", 1): 10.3,
+    ("forward", 2): 14.5,
+    ("forward", 3): 14.5,
+    ("forward", 4): 14.3,
+    ("backward", 1): 10.8,
+    ("backward", 2): 13.0,
+    ("backward", 3): 13.9,
+    ("backward", 4): 14.0,
 }
 
 
