@@ -490,6 +490,28 @@ def test_jacobian_of_a_cancelling_residual_is_honest():
     assert not (res.success & (np.abs(res.df - exact) > res.error + slack)).any()
 
 
+@pytest.mark.parametrize(
+    ("seed", "method", "kind"), [(36, "backward", "sparse"), (42, "central", "tanh")]
+)
+def test_jvp_sweep_entries_that_missed_are_honest(seed, method, kind):
+    # tools/jvp_sweep.py (issue 9): seed 36, W @ (exp(z) z), backward, entry 45 was trusted
+    # with a bar of 7.3e-13 for a true error of 8e-13 (a collapsed saturation); seed 42,
+    # tanh(W z + b), central, entry 25 with 7.9e-14 for 1e-13 (while an on-rate saturation
+    # within rounding counted only what was left of its difference)
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(60, 50)) * (rng.random((60, 50)) < 0.1)
+    x, v, b = rng.normal(size=50), rng.normal(size=50), rng.normal(size=60)
+    if kind == "sparse":
+        r = fd.jvp(lambda z: W @ (np.exp(z) * z), x, v, method=method)
+        exact = W @ (np.exp(x) * (1 + x) * v)
+    else:
+        r = fd.jvp(lambda z: np.tanh(W @ z + b), x, v, method=method)
+        exact = (1 - np.tanh(W @ x + b) ** 2) * (W @ v)
+    slack = 8 * np.finfo(float).eps * np.maximum(1, np.abs(exact))
+    assert r.success.sum() >= 55
+    assert not (r.success & (np.abs(r.df - exact) > r.error + slack)).any()
+
+
 @pytest.mark.parametrize("seed", [1, 41])
 def test_backward_jvp_of_a_product_never_misses(seed):
     # jvp(sin(z) * z[::-1], x, v, method="backward") along random x, v (tools/jvp_sweep.py):
