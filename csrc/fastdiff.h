@@ -129,14 +129,19 @@ typedef struct fd_ladder_state {
     double kink_prev;                 /* previous |F - B| (one-sided slope gap) */
     double amax;                      /* max |A_k| over finite levels */
     double noise_seen;                /* noise of f learned below the best level */
+    double noise_rel;                 /* the same, relative to the mean |f_j| where learned */
+    double noise_min, noise_rel_min;  /* the smallest samples of both (their spread picks the
+                                         model: absolute or relative noise) */
     double best_err, fallback_err;
     int rows, levels, side, flags, done;
     unsigned ratio_ok;                /* bit j: column j passed its rate test last row */
     double row[FD_MAX_COLS];          /* previous tableau row (real part) */
     double diff[FD_MAX_COLS];         /* previous row's differences down each column */
+    double rnd[FD_MAX_COLS];          /* previous row's rounding bound of each entry */
     /* when a candidate wins */
     double best[2], best_step;
     double best_gain;                 /* d(best) / d(noise of f): amp * sum|w| / h^n */
+    double best_scale;                /* d(best) / d(relative noise): amp * sum|w f| / h^n */
     double zero_scale;                /* sum|w f| / h^n at the first finite level */
     double h0;                        /* the first nominal step */
     int nan_run, nan_side;            /* levels in a row non-finite on one side only, and
@@ -147,7 +152,7 @@ typedef struct fd_ladder_state {
     double x2, scale2;                /* pair elements (mixed 2nd derivatives): the second
                                          coordinate and its step ratio; scale2 = 0 otherwise */
     double fixed_rho0, fixed_d1[2];   /* fixed step: rounding of A_0 and A_0 - A_1 */
-    double fixed_gain;
+    double fixed_gain, fixed_scale;
 } fd_ladder_state;
 
 /* flags */
@@ -158,7 +163,8 @@ enum {
     FD_FLAG_FINITE = 8,               /* some level was finite */
     FD_FLAG_KINK = 16,                /* one-sided slopes disagreed at the last level */
     FD_FLAG_MOVED = 32,               /* some finite level had a value other than f(x) */
-    FD_FLAG_HOLD = 64                 /* go one level further before stopping */
+    FD_FLAG_HOLD = 64,                /* go one level further before stopping */
+    FD_FLAG_HELD = 128                /* the last level held (set for the level after it) */
 };
 
 /* The spacing x + h really has in floating point: (x + h) - x. */
