@@ -214,6 +214,20 @@ cdef int store(object y, double *out, int ncomp) except -1:
                  out, ncomp)
 
 
+cdef cnp.ndarray _level_values(object y, Py_ssize_t need):
+    """A level's values from `evaluate` as a C-contiguous native float64 array of exactly
+    `need` values (the run_* loops never read past f's values)."""
+    if not (isinstance(y, np.ndarray)
+            and cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_DOUBLE
+            and cnp.PyArray_ISCARRAY_RO(<cnp.ndarray>y)
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>y)):
+        y = np.ascontiguousarray(y, dtype=np.float64)
+    if cnp.PyArray_SIZE(<cnp.ndarray>y) != need:
+        raise ValueError(f"evaluate returned {cnp.PyArray_SIZE(<cnp.ndarray>y)} values; "
+                         f"expected {need}")
+    return <cnp.ndarray>y
+
+
 cdef class LadderConfig:
     """The C ladder configuration of one (n, method, order, step mode, tolerance) choice."""
     cdef fd_ladder_config cfg
@@ -542,7 +556,7 @@ cdef class Ladder:
 
         Returns (df (groups * group, ncomp), error, status, step, points evaluated)."""
         cdef Py_ssize_t m = self.group, N = x.shape[0], cap = self.capacity // m
-        cdef Py_ssize_t s0, e0, nb, i, k, nact, w, need, nfev = 0
+        cdef Py_ssize_t s0, e0, nb, i, k, nact, w, nfev = 0
         cdef Py_ssize_t row = m * self.ncomp
         cdef cnp.npy_intp alloc
         cdef cnp.ndarray pts, fv
@@ -581,17 +595,7 @@ cdef class Ladder:
                     with nogil:
                         w = fd_ladder_points_groups(&self.cfg, self.st, m, idx, nact,
                                                     <double *>cnp.PyArray_DATA(pts))
-                    y = evaluate(pts if w == alloc else pts[:w])
-                    need = w * row
-                    if not (isinstance(y, np.ndarray)
-                            and cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_DOUBLE
-                            and cnp.PyArray_ISCARRAY_RO(<cnp.ndarray>y)
-                            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>y)):
-                        y = np.ascontiguousarray(y, dtype=np.float64)
-                    fv = y
-                    if cnp.PyArray_SIZE(fv) != need:  # never read past f's values
-                        raise ValueError(
-                            f"evaluate returned {cnp.PyArray_SIZE(fv)} values; expected {need}")
+                    fv = _level_values(evaluate(pts if w == alloc else pts[:w]), w * row)
                     nfev += w
                     with nogil:
                         nact = fd_ladder_update_groups(&self.cfg, self.st, m, idx, nact,
@@ -609,7 +613,7 @@ cdef class Ladder:
         evaluate(owner, points) gets every pending point with the group it belongs to (a
         group's points are its lead member's stencil, as in `points`) and returns f's values,
         rows of group * ncomp float64 per point. Returns the points evaluated."""
-        cdef Py_ssize_t m = self.group, nact = start.shape[0], i, j, k, g, w, need, nfev = 0
+        cdef Py_ssize_t m = self.group, nact = start.shape[0], i, j, k, g, w, nfev = 0
         cdef Py_ssize_t row = m * self.ncomp
         cdef cnp.npy_intp alloc
         cdef cnp.ndarray pts, own, fv
@@ -642,17 +646,7 @@ cdef class Ladder:
                             j += 1
                 if w < alloc:
                     pts, own = pts[:w], own[:w]
-                y = evaluate(own, pts)
-                need = w * row
-                if not (isinstance(y, np.ndarray)
-                        and cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_DOUBLE
-                        and cnp.PyArray_ISCARRAY_RO(<cnp.ndarray>y)
-                        and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>y)):
-                    y = np.ascontiguousarray(y, dtype=np.float64)
-                fv = y
-                if cnp.PyArray_SIZE(fv) != need:  # never read past f's values
-                    raise ValueError(
-                        f"evaluate returned {cnp.PyArray_SIZE(fv)} values; expected {need}")
+                fv = _level_values(evaluate(own, pts), w * row)
                 nfev += w
                 with nogil:
                     nact = fd_ladder_update_groups(&self.cfg, self.st, m, idx, nact,
