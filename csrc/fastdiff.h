@@ -153,6 +153,8 @@ typedef struct fd_ladder_state {
                                          coordinate and its step ratio; scale2 = 0 otherwise */
     double fixed_rho0, fixed_d1[2];   /* fixed step: rounding of A_0 and A_0 - A_1 */
     double fixed_gain, fixed_scale;
+    double noise_abs;                 /* absolute noise of f's values declared for this element
+                                         (fd_ladder_set_noise_abs), beside cfg->noise |f| */
 } fd_ladder_state;
 
 /* flags */
@@ -174,6 +176,9 @@ void fd_ladder_init(const fd_ladder_config *cfg, fd_ladder_state *st, double x, 
                     int side, int flags, const double *f0);
 /* A pair element for d^2 f / dx dx2: its divisor is (x + h) - x times (x2 + h s2) - x2. */
 void fd_ladder_set_pair(fd_ladder_state *st, double x2, double scale2);
+/* f's values for st are off by up to sigma absolute beside cfg->noise |f| (an f that cancels
+ * internally rounds at eps times its terms, far above eps |f|): counted in every rounding bound. */
+void fd_ladder_set_noise_abs(fd_ladder_state *st, double sigma);
 /* Points of st's current level: writes stencil.npts values to pts, returns how many. */
 int fd_ladder_points(const fd_ladder_config *cfg, const fd_ladder_state *st, double *pts);
 /* Consume f at those points: component c of point j is fv[j * stride + c]; returns st->done. */

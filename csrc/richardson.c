@@ -270,6 +270,8 @@ void fd_ladder_set_pair(fd_ladder_state *st, double x2, double scale2)
     st->scale2 = scale2;
 }
 
+void fd_ladder_set_noise_abs(fd_ladder_state *st, double sigma) { st->noise_abs = sigma; }
+
 /* fd_ladder_update for nc = cfg->ncomp components, a constant where it is inlined below: the
  * real case (nc = 1) then has no branches on nc left (issue 10, d/dx sin on 8192 points
  * replayed: 1120 -> 890 instructions per element and level under callgrind, 64 -> 51 ns at
@@ -339,17 +341,21 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
         psum += mag(a, nc);
     }
     /*
-     * Rounding of A = sum_j w_j f_j / h^n, first order: each f_j is off by noise |f_j|, each
-     * weight by weight_err, each product by u = eps / 2 (so (noise + weight_err + u) sum|w f|),
+     * Rounding of A = sum_j w_j f_j / h^n, first order: each f_j is off by noise |f_j| (plus
+     * the absolute noise_abs declared for this element, so noise_abs sum|w|), each weight by
+     * weight_err, each product by u = eps / 2 (so (noise + weight_err + u) sum|w f|),
      * each addition by u |partial sum|, and the division by h^n (n - 1 products, a reciprocal
      * and a product) by (n + 1) u |A|.  Counted term by term rather than as (m + 1) eps sum|w f|,
      * which assumed every partial sum as large as sum|w f|.
      */
     const double u = 0.5 * DBL_EPSILON;
     const double rho0 = ((cfg->noise + cfg->weight_err[st->side] + u) * absum +
-                         u * (psum + (cfg->n + 1) * mag(a, nc))) * inv_hn;
+                         st->noise_abs * wabs + u * (psum + (cfg->n + 1) * mag(a, nc))) * inv_hn;
     for (int c = 0; c < nc; ++c) a[c] *= inv_hn;
-    if (!(st->zero_scale > 0)) st->zero_scale = absum * inv_hn;
+    /* an absolute noise sigma rounds like an f of size sigma / eps */
+    if (!(st->zero_scale > 0)) {
+        st->zero_scale = (absum + st->noise_abs * wabs / DBL_EPSILON) * inv_hn;
+    }
     const double amag = mag(a, nc);
     if (amag > st->amax) st->amax = amag;
 
@@ -360,7 +366,8 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
         for (int c = 0; c < nc; ++c) g[c] = (fv[c] + fv[nc + c] - 2.0 * st->f0[c]) * inv_h;
         const double gap = mag(g, nc);
         const double gap_round = 4.0 * (cfg->noise + 4 * DBL_EPSILON) *
-                                 (mag(fv, nc) + mag(fv + nc, nc) + 2.0 * mag(st->f0, nc)) * inv_h;
+                                 (mag(fv, nc) + mag(fv + nc, nc) + 2.0 * mag(st->f0, nc)) * inv_h +
+                                 16.0 * st->noise_abs * inv_h;  /* the same per f_j, |w| 1, 1, 2 */
         /* smooth: gap ~ h |f''| halves per level; a kink keeps it ~ constant */
         kink_ok = gap <= gap_round || (st->rows > 0 && st->kink_prev >= cfg->sqrt_q * gap);
         st->kink_prev = gap;

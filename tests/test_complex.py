@@ -9,7 +9,7 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import fastdiff as fd
@@ -300,7 +300,19 @@ def test_a_tolerance_the_complex_step_cannot_meet_is_reported():
     assert_honest(ok, np.cos(X3))
 
 
+# g_0 = Im f(x + i h e_0) / h = 6 x_0 - x_1 + 2 x_2 + 1.25 x_3 + x_0^2 sums terms 5x its size:
+# its rounding is 5 eps |g_0|, and H[0, 2] was trusted at 5.8e-15 for a true error of 7.1e-15
+_CANCELLING_CUBIC = (
+    [3.0, 0.0, 2.0, 1.25, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, -0.5, 0.0, 0.0, 0.0, 0.0, 1.25]
+    + [0.0] * 4
+    + [-1.0]
+    + [0.0] * 4,
+    [-1.25, -1.5, 0.0, 1.625, -0.5],
+)
+
+
 @settings(max_examples=25, deadline=None)
+@example(_CANCELLING_CUBIC)
 @given(
     st.integers(1, 5).flatmap(
         lambda n: st.tuples(
@@ -324,6 +336,21 @@ def test_complex_hessian_of_a_cubic_is_honest(data):
     assert res.success.all()
     assert_honest(res, exact_h)
     np.testing.assert_array_equal(res.df, res.df.T)
+
+
+def test_complex_hessian_bar_covers_a_cancelling_gradients_rounding():
+    # the bar itself bounds the error, with no slack: g_0's rounding (5 eps |g_0|, its terms'
+    # magnitudes) is learned from ECnoise on g (fastdiff._noise); before, H[0, 2] = 2 was
+    # trusted at 5.8e-15 for a true error of 7.1e-15 (the 1e-15 slack hid it)
+    a, xs = _CANCELLING_CUBIC
+    A = np.array(a).reshape(5, 5)
+    x = np.array(xs)
+    res = fd.hessian(lambda v: v @ A @ v + np.sum(v**3) / 3, x, method="complex")
+    assert res.success.all()
+    true = np.abs(res.df - (A + A.T + np.diag(2 * x)))
+    assert (true <= res.error).all(), (true, res.error)
+    # the bars stay within 10x of rounding at the steps taken: eps |H| / t, t ~ 0.05
+    assert (res.error <= 10 * 8 * EPS * np.maximum(np.abs(res.df), 1) / 0.05).all()
 
 
 @pytest.mark.parametrize("verb", ["hessian", "hessdiag"])

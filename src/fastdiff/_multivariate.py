@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from fastdiff import _complex, _evaluate, _forward, _sparse, _steps, _structured
+from fastdiff import _noise as _noise_est
 from fastdiff._derivative import (
     SIDES,
     DerivativeArgs,
@@ -41,6 +42,10 @@ from fastdiff._validation import check_real_array, fail
 #   f(x+a) + f(x-a) - f(x+h_i e_i) - f(x-h_i e_i) - f(x+h_j e_j) - f(x-h_j e_j) + 2 f(x)
 #   = 2 h_i h_j H_ij + O(h^4),   a = h_i e_i + h_j e_j,
 # an even expansion in the common ladder parameter.  Points: ++, --, +i, -i, +j, -j.
+#: the complex Hessian's gradient g: its declared absolute noise per g_i, in units of ECnoise's
+#: estimate (a standard deviation: single rounding errors reach a few of it)
+GRADIENT_NOISE_SAFETY = 3.0
+
 _PAIR = Stencil((1.0, -1.0, 1.0, -1.0, 1.0, -1.0), (0.5, 0.5, -0.5, -0.5, -0.5, -0.5), 1.0, 2, 2)
 
 
@@ -98,10 +103,12 @@ def _f0_rows(y0: np.ndarray, ngroups: int) -> np.ndarray:
     return rows
 
 
-def _coordinate_ladders(a: DerivativeArgs, ev: _Evaluator, n: int, verb: str):
+def _coordinate_ladders(
+    a: DerivativeArgs, ev: _Evaluator, n: int, verb: str, noise_abs: np.ndarray | None = None
+):
     """Probe f(x), then one ladder per (coordinate, output) for the n-th partial derivatives
     along each axis. Returns df (N, m), error, status, step (N, m) for N coordinates and m
-    outputs."""
+    outputs. noise_abs: an absolute noise of each output's values (m,), beside a.noise."""
     x = ev.base
     side, h0, flags = _sides_and_steps(a if a.n == n else a._replace(n=n), x)
     config = ladder_config(n, a.method, a.order, a.step is not None, a.rtol, a.atol)
@@ -116,6 +123,8 @@ def _coordinate_ladders(a: DerivativeArgs, ev: _Evaluator, n: int, verb: str):
         _scalar_output_required(verb, ev.fshape)
     L = _finite_diff.Ladder(config, ev.ncomp, _noise(a, eps), x.size, ev.m)
     L.init(x, h0, side, flags, _f0_rows(y0, x.size))
+    if noise_abs is not None:
+        L.set_noise_abs(np.ascontiguousarray(np.tile(noise_abs, x.size), dtype=np.float64))
     idx = L.active()
     if rows0 is not None and idx.size:  # idx is all of idx0 unless f(x) was not finite
         idx = idx[: L.update(idx, rows0.reshape(-1))]
@@ -152,7 +161,7 @@ def _scalar_output_required(verb: str, fshape: tuple[int, ...]) -> None:
         )
 
 
-def _jacobian_impl(a: DerivativeArgs, verb: str) -> Result:
+def _jacobian_impl(a: DerivativeArgs, verb: str, noise_abs: np.ndarray | None = None) -> Result:
     S = a.x.shape
     ev = _Evaluator(a)
     with quiet():
@@ -162,7 +171,7 @@ def _jacobian_impl(a: DerivativeArgs, verb: str) -> Result:
                 _scalar_output_required("gradient", ev.fshape)
             df, error, status, step = _complex_columns(a, ev)
         else:
-            df, error, status, step = _coordinate_ladders(a, ev, 1, verb)
+            df, error, status, step = _coordinate_ladders(a, ev, 1, verb, noise_abs)
             step = _limiting_step(error, step)
     F = ev.fshape
 
@@ -378,7 +387,8 @@ def _hessdiag_impl(a: DerivativeArgs) -> Result:
 
 def _complex_gradient(a: DerivativeArgs, ev: _Evaluator, eps: float):
     """The complex-step gradient g of _complex_hessian as the arguments of a central-ladder
-    Jacobian (f = g, its noise), and the status of g's own checks at x, (N, 1)."""
+    Jacobian (f = g, its noise), the status of g's own checks at x, (N, 1), and the absolute
+    noise of each g_i, (N,)."""
     x = ev.base
     N, S = x.size, ev.shape
     _, _, gstat, _ = _complex_columns(a._replace(step=None, order=2, rtol=None, atol=None), ev)
@@ -388,24 +398,36 @@ def _complex_gradient(a: DerivativeArgs, ev: _Evaluator, eps: float):
     # of g is one batch of f's points (the same points and values as one at a time)
     vec = a.vectorized or ev.parallel
 
+    def values(Y: np.ndarray) -> np.ndarray:  # g at the points Y[:, c] (N, k): (k, N)
+        k = Y.shape[1]
+        X = np.repeat(Y, N, axis=1).astype(np.complex128)  # column c * N + i: point c, e_i
+        X[np.tile(rows, k), np.arange(k * N)] += 1j * np.tile(h, k)
+        vals = ev.complex_points(X)[:, 0].reshape(k, N)
+        return np.where(np.isfinite(vals), vals.imag / h, np.nan)  # NaN + 0j is not a slope
+
     def g(y: Any) -> np.ndarray:
         Y = np.asarray(y, dtype=np.float64).reshape(N, -1)
         if Y.shape[1] == 2 and np.array_equal(Y[:, 0], Y[:, 1]):
             # a lone point sent twice (fastdiff._evaluate._two_or_more): f's points once
             return np.repeat(g(Y[:, :1]), 2, axis=-1)
-        k = Y.shape[1]
-        X = np.repeat(Y, N, axis=1).astype(np.complex128)  # column c * N + i: point c, e_i
-        X[np.tile(rows, k), np.arange(k * N)] += 1j * np.tile(h, k)
-        vals = ev.complex_points(X)[:, 0].reshape(k, N)
-        out = np.where(np.isfinite(vals), vals.imag / h, np.nan)  # NaN + 0j is not a slope
-        return out.T.reshape(*S, k) if vec else out[0].reshape(S)
+        out = values(Y)
+        return out.T.reshape(*S, Y.shape[1]) if vec else out[0].reshape(S)
 
-    # g's values carry the complex step's rounding, a few eps relative: its noise for the ladder
+    # g's values carry the complex step's rounding: a few eps relative where f's terms are of
+    # f's size, but g_i = Im f(x + i h e_i) / h is a sum of terms (the i-th row of A x and
+    # A^T x for x^T A x), and rounds at eps times their magnitudes, far above eps |g_i|: its
+    # absolute noise, per g_i, from ECnoise on g near x (fastdiff._noise; ECNOISE_POINTS
+    # more evaluations of g, N points of f each). Seen without it: x^T A x + sum(x^3) / 3, H[0,
+    # 2] trusted at 5.8e-15 for a true error of 7.1e-15 (tests/test_complex.py).
+    # Declared only where it exceeds what the relative model counts already (noise |g_i|).
     noise = 2 * _noise(a, eps)
+    V = values(_noise_est.probe_points(x, _steps.scale_of(x)))
+    sig = GRADIENT_NOISE_SAFETY * _noise_est.sigma(V)
+    noise_abs = np.where(sig > noise * np.abs(V).mean(axis=0), sig, 0.0)  # NaN: not declared
     b = a._replace(
         f=g, method="central", args=(), kwargs=None, noise=noise, vectorized=vec, workers=None
     )
-    return b, gstat
+    return b, gstat, noise_abs
 
 
 def _complex_hessian(a: DerivativeArgs, ev: _Evaluator, eps: float):
@@ -416,8 +438,8 @@ def _complex_hessian(a: DerivativeArgs, ev: _Evaluator, eps: float):
     the other; the gradient's own checks at x (analytic, imaginary part kept) guard each row.
     """
     N = ev.base.size
-    b, gstat = _complex_gradient(a, ev, eps)
-    J = _jacobian_impl(b, "jacobian")
+    b, gstat, noise_abs = _complex_gradient(a, ev, eps)
+    J = _jacobian_impl(b, "jacobian", noise_abs)
     shape = (N, N)
     H, E, T = _complex.symmetrise(
         np.asarray(J.df, dtype=np.float64).reshape(shape),

@@ -88,11 +88,15 @@ def colour_columns(shape: tuple[int, int], rows: np.ndarray, cols: np.ndarray):
     )
 
 
-def _coloured_ladders(a: DerivativeArgs, ev: Any, y0: np.ndarray, eps: float, rows, cols, colour):
+def _coloured_ladders(
+    a: DerivativeArgs, ev: Any, y0: np.ndarray, eps: float, rows, cols, colour, noise_abs=None
+):
     """The coordinate ladders of the dense Jacobian (same steps, spacing, tableaux), one group
     per column holding only that column's pattern entries, with the points of all columns of
     one colour at one level evaluated together. Returns df, error, status, step of shape
-    (n, k), k the most entries of a column, and the slot of every pattern entry."""
+    (n, k), k the most entries of a column, and the slot of every pattern entry. noise_abs:
+    an absolute noise of each output's values (as the dense ladders', see
+    fastdiff._multivariate._coordinate_ladders)."""
     from fastdiff._multivariate import _noise, _results
 
     x = ev.base
@@ -116,6 +120,8 @@ def _coloured_ladders(a: DerivativeArgs, ev: Any, y0: np.ndarray, eps: float, ro
     F0[:, 0::2], F0[:, 1::2] = f0.real, f0.imag
     L = _finite_diff.Ladder(config, ev.ncomp, _noise(a, eps), n, k)
     L.init(x, h0, side, flags, F0)
+    if noise_abs is not None:
+        L.set_noise_abs(np.ascontiguousarray(np.where(pad, 0.0, noise_abs[Rc]).reshape(-1)))
     idx = L.active()
     ncolours = int(colour.max()) + 1
     empty = counts == 0  # a column without entries is never moved (its group is 0)
@@ -363,12 +369,14 @@ def _complex_hessian_entries(a: DerivativeArgs, ev: Any, eps: float, rows, cols)
     from fastdiff._multivariate import _complex_gradient, _Evaluator, _limiting_step
 
     n = ev.base.size
-    b, gstat = _complex_gradient(a, ev, eps)
+    b, gstat, noise_abs = _complex_gradient(a, ev, eps)
     colour, _, unique = hessian_colouring(n, rows, cols)
     evg = _Evaluator(b)
     y0, eps_g, _ = evg.probe()
     read = np.flatnonzero(unique)
-    D, E, St, Hs, slot = _coloured_ladders(b, evg, y0, eps_g, rows[read], cols[read], colour)
+    D, E, St, Hs, slot = _coloured_ladders(
+        b, evg, y0, eps_g, rows[read], cols[read], colour, noise_abs
+    )
     nnz = rows.size
     d, e, t = np.full(nnz, np.nan), np.full(nnz, np.inf), np.full(nnz, -1, dtype=np.int64)
     d[read] = D[cols[read], slot].real

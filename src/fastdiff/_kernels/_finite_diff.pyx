@@ -18,7 +18,8 @@ cnp.import_array()
 from fastdiff._kernels.fastdiff cimport (
     FD_MAX_POINTS, FD_N_SIDES, FD_OFFSETS_NONFINITE, FD_OFFSETS_REPEATED, FD_STATUS_COUNT,
     FD_COMPLEX_MAX_COLS, fd_complex_step, fd_contour, fd_fornberg_weights, fd_ladder_config, fd_ladder_init, fd_ladder_points,
-    fd_ladder_points_groups, fd_ladder_prepare, fd_ladder_results, fd_ladder_set_pair, fd_ladder_state,
+    fd_ladder_points_groups, fd_ladder_prepare, fd_ladder_results, fd_ladder_set_noise_abs, fd_ladder_set_pair,
+    fd_ladder_state,
     fd_ladder_update, fd_ladder_update_groups, fd_status_codes, fd_colour_columns, fd_status_messages, fd_status_names,
     fd_star_colour, fd_star_unique,
 )
@@ -498,6 +499,16 @@ cdef class Ladder:
         with nogil:
             for i in range(self.size):
                 fd_ladder_set_pair(&self.st[i], x2[i], scale2[i])
+
+    def set_noise_abs(self, const double[::1] sigma):
+        """Declare an absolute noise of f's values for every element (sigma: groups * group
+        values, as the elements; after init), see fd_ladder_set_noise_abs."""
+        cdef Py_ssize_t i
+        if sigma.shape[0] != self.size:
+            raise ValueError("one absolute noise per element")
+        with nogil:
+            for i in range(self.size):
+                fd_ladder_set_noise_abs(&self.st[i], sigma[i])
 
     def active(self):
         """Indices of the groups still running."""

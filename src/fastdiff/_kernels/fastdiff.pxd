@@ -54,6 +54,7 @@ cdef extern from "fastdiff.h" nogil:
     void fd_ladder_init(const fd_ladder_config *cfg, fd_ladder_state *st, double x, double h0,
                         int side, int flags, const double *f0)
     void fd_ladder_set_pair(fd_ladder_state *st, double x2, double scale2)
+    void fd_ladder_set_noise_abs(fd_ladder_state *st, double sigma)
     int fd_ladder_points(const fd_ladder_config *cfg, const fd_ladder_state *st, double *pts)
     int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const double *fv,
                          Py_ssize_t stride)
