@@ -145,20 +145,25 @@ void fd_contour(ptrdiff_t m, int n, int npts, const double *re, const double *im
  * the c_j are real: a direct real DFT over the npts values, w^p from p = jk mod N.  The move is
  * repeated from the moved values (at most `passes` times) until it settles.
  */
-#define ONC_NMAX 64 /* N = 2 (npts - 1) at most */
+#define ONC_NMAX 32 /* N = 2 (npts - 1) at most: npts <= 17 */
 
-/* c_j, j < N, of the conjugate-symmetric extension of v (npts (re, im) pairs), times scale. */
-static void onc_coefficients(int npts, const double *v, const double *cw, const double *sw,
+/* c_j, j < N, of the conjugate-symmetric extension of v (npts (re, im) pairs), times scale.
+ * ct, st: w^(jk) as (npts, N) tables (row k); the loop over j inside keeps the N sums
+ * independent (each still adds its terms k = 1 .. npts-2 in turn). */
+static void onc_coefficients(int npts, const double *v, const double *ct, const double *st,
                              double scale, double *c)
 {
     const int N = 2 * (npts - 1);
+    double s[ONC_NMAX];
+    for (int j = 0; j < N; ++j) s[j] = 0.0;
+    for (int k = 1; k < npts - 1; ++k) { /* Re(v_k w^(-jk)) */
+        const double a = v[2 * k], b = v[2 * k + 1];
+        const double *ck = ct + k * N, *sk = st + k * N;
+        for (int j = 0; j < N; ++j) s[j] += a * ck[j] + b * sk[j];
+    }
     for (int j = 0; j < N; ++j) {
-        double s = 0.0;
-        const double *cj = cw + j * npts, *sj = sw + j * npts; /* w^(jk), k < npts */
-        for (int k = 1; k < npts - 1; ++k) /* Re(v_k w^(-jk)) */
-            s += v[2 * k] * cj[k] + v[2 * k + 1] * sj[k];
         const double last = (j % 2 == 0) ? v[2 * (npts - 1)] : -v[2 * (npts - 1)];
-        c[j] = (v[0] + last + 2.0 * s) * scale;
+        c[j] = (v[0] + last + 2.0 * s[j]) * scale;
     }
 }
 
@@ -193,6 +198,7 @@ void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const
     /* w^(jk) = cos + i sin of 2 pi (jk mod N) / N (the angle from jk mod N: exact), as
      * (N, npts) tables: row j for the coefficients, column k for the sums at point k */
     double cw[ONC_NMAX * (ONC_NMAX / 2 + 1)], sw[ONC_NMAX * (ONC_NMAX / 2 + 1)];
+    double ct[ONC_NMAX * (ONC_NMAX / 2 + 1)], st[ONC_NMAX * (ONC_NMAX / 2 + 1)];
     double wt[ONC_NMAX / 2 + 1], c1[ONC_NMAX], s1[ONC_NMAX];
     for (int p = 0; p < N; ++p) {
         c1[p] = cos(2.0 * 3.14159265358979323846 * p / N);
@@ -200,8 +206,8 @@ void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const
     }
     for (int k = 0; k < npts; ++k)
         for (int j = 0, p = 0; j < N; ++j, p = (p + k >= N) ? p + k - N : p + k) {
-            cw[j * npts + k] = c1[p]; /* p = jk mod N */
-            sw[j * npts + k] = s1[p];
+            cw[j * npts + k] = ct[k * N + j] = c1[p]; /* p = jk mod N */
+            sw[j * npts + k] = st[k * N + j] = s1[p];
         }
     for (int k = 0; k < npts; ++k) wt[k] = (k == 0 || k == npts - 1) ? 1.0 : 2.0;
     /* the second-order term matters only where e / r is above ~1e-9 anywhere (one rule for all
@@ -253,33 +259,43 @@ void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const
         if (ok) {
             int todo = 1;
             for (int pass = 0; pass < passes && todo; ++pass) {
-                onc_coefficients(npts, mv, cw, sw, 1.0 / N, c);
+                onc_coefficients(npts, mv, ct, st, 1.0 / N, c);
                 double step = 0.0;
                 double a1[ONC_NMAX], a2[ONC_NMAX];
                 for (int j = 0; j < N; ++j) {
                     a1[j] = j * c[j];
                     a2[j] = (double)j * (j - 1) * c[j];
                 }
-                for (int k = 0; k < npts; ++k) {
-                    double d1r = 0.0, d1i = 0.0, d2r = 0.0, d2i = 0.0;
-                    for (int j = 1; j < N; ++j) {
-                        d1r += a1[j] * cw[j * npts + k];
-                        d1i += a1[j] * sw[j * npts + k];
+                /* r w^k f' and r^2 w^2k f'' at every k: the sums over j run outside, so
+                 * that the npts sums stay independent (each adds j = 1 .. N-1 in turn) */
+                double d1r[ONC_NMAX / 2 + 1], d1i[ONC_NMAX / 2 + 1];
+                double d2r[ONC_NMAX / 2 + 1], d2i[ONC_NMAX / 2 + 1];
+                for (int k = 0; k < npts; ++k) d1r[k] = d1i[k] = d2r[k] = d2i[k] = 0.0;
+                for (int j = 1; j < N; ++j) {
+                    const double *cj = cw + j * npts, *sj = sw + j * npts;
+                    for (int k = 0; k < npts; ++k) {
+                        d1r[k] += a1[j] * cj[k];
+                        d1i[k] += a1[j] * sj[k];
                     }
-                    if (second)
-                        for (int j = 2; j < N; ++j) {
-                            d2r += a2[j] * cw[j * npts + k];
-                            d2i += a2[j] * sw[j * npts + k];
+                }
+                if (second)
+                    for (int j = 2; j < N; ++j) {
+                        const double *cj = cw + j * npts, *sj = sw + j * npts;
+                        for (int k = 0; k < npts; ++k) {
+                            d2r[k] += a2[j] * cj[k];
+                            d2i[k] += a2[j] * sj[k];
                         }
-                    rdf[2 * k] = d1r;
-                    rdf[2 * k + 1] = d1i;
+                    }
+                for (int k = 0; k < npts; ++k) {
+                    rdf[2 * k] = d1r[k];
+                    rdf[2 * k + 1] = d1i[k];
                     const double wr = ri * ang[2 * k], wi = ri * ang[2 * k + 1];
                     double fr, fi;
-                    onc_div(d1r, d1i, wr, wi, &fr, &fi); /* f' */
+                    onc_div(d1r[k], d1i[k], wr, wi, &fr, &fi); /* f' */
                     if (second) {
                         double gr, gi;
                         /* f'' = (r^2 w^2k f'') / (r w^k)^2 */
-                        onc_div(d2r, d2i, wr * wr - wi * wi, 2.0 * wr * wi, &gr, &gi);
+                        onc_div(d2r[k], d2i[k], wr * wr - wi * wi, 2.0 * wr * wi, &gr, &gi);
                         fr -= gr * (e[k] / 2);
                         fi -= gi * (e[k] / 2);
                     }
@@ -312,7 +328,7 @@ void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const
             continue;
         }
         /* the coefficients of the moved values, relative to mean|f| */
-        onc_coefficients(npts, mv, cw, sw, 1.0 / (N * mean_abs), c);
+        onc_coefficients(npts, mv, ct, st, 1.0 / (N * mean_abs), c);
         /* the top 8 coefficients (j = 24 .. 31 of N = 32) and the 8 below them */
         double tail = 0.0, d3 = 0.0, t2 = 0.0, b2 = 0.0;
         int nt = 0, nb = 0;

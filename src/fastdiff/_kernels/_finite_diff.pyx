@@ -808,7 +808,7 @@ def on_circle(const double complex[:, ::1] y, const double[::1] x, const double[
     cdef Py_ssize_t m = y.shape[0]
     cdef int npts = <int> y.shape[1]
     if (zr.shape[0] != m or zr.shape[1] != npts or ang.shape[0] != npts or x.shape[0] != m
-            or r.shape[0] != m or not 2 <= npts <= 33):
+            or r.shape[0] != m or not 2 <= npts <= 17):
         raise ValueError("on_circle: y, zr must be (m, npts), ang (npts,), x and r (m,)")
     moved = np.empty((m, npts), dtype=np.complex128)
     residual = np.empty(m, dtype=np.float64)
