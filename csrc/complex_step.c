@@ -210,6 +210,13 @@ void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const
             sw[j * npts + k] = st[k * N + j] = s1[p];
         }
     for (int k = 0; k < npts; ++k) wt[k] = (k == 0 || k == npts - 1) ? 1.0 : 2.0;
+    /* 1 / ang_k and 1 / ang_k^2, once: f' = (r w^k f') / (r ang_k) and the same for f'' */
+    double ia[2 * (ONC_NMAX / 2 + 1)], ia2[2 * (ONC_NMAX / 2 + 1)];
+    for (int k = 0; k < npts; ++k) {
+        const double ar = ang[2 * k], ai = ang[2 * k + 1];
+        onc_div(1.0, 0.0, ar, ai, &ia[2 * k], &ia[2 * k + 1]);
+        onc_div(1.0, 0.0, ar * ar - ai * ai, 2.0 * ar * ai, &ia2[2 * k], &ia2[2 * k + 1]);
+    }
     /* the second-order term matters only where e / r is above ~1e-9 anywhere (one rule for all
      * elements, as in the NumPy model); and an element whose values are all finite at all */
     int second = 0, any_ok = 0;
@@ -244,7 +251,7 @@ void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const
             residual[i] = top[i] = below[i] = 0.0;
             continue;
         }
-        const double ri = r[i];
+        const double ri = r[i], ir = 1.0 / ri, ir2 = ir * ir;
         double big = 0.0, mean_abs = 0.0, mean_w = 0.0;
         for (int k = 0; k < npts; ++k) {
             const double a = onc_abs(yi[2 * k], yi[2 * k + 1]);
@@ -289,13 +296,13 @@ void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const
                 for (int k = 0; k < npts; ++k) {
                     rdf[2 * k] = d1r[k];
                     rdf[2 * k + 1] = d1i[k];
-                    const double wr = ri * ang[2 * k], wi = ri * ang[2 * k + 1];
-                    double fr, fi;
-                    onc_div(d1r[k], d1i[k], wr, wi, &fr, &fi); /* f' */
+                    /* f' = (r w^k f') (1 / ang_k) / r */
+                    double fr = (d1r[k] * ia[2 * k] - d1i[k] * ia[2 * k + 1]) * ir;
+                    double fi = (d1r[k] * ia[2 * k + 1] + d1i[k] * ia[2 * k]) * ir;
                     if (second) {
-                        double gr, gi;
-                        /* f'' = (r^2 w^2k f'') / (r w^k)^2 */
-                        onc_div(d2r[k], d2i[k], wr * wr - wi * wi, 2.0 * wr * wi, &gr, &gi);
+                        /* f'' = (r^2 w^2k f'') (1 / ang_k^2) / r^2 */
+                        const double gr = (d2r[k] * ia2[2 * k] - d2i[k] * ia2[2 * k + 1]) * ir2;
+                        const double gi = (d2r[k] * ia2[2 * k + 1] + d2i[k] * ia2[2 * k]) * ir2;
                         fr -= gr * (e[k] / 2);
                         fi -= gi * (e[k] / 2);
                     }
@@ -342,7 +349,7 @@ void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const
         tail *= 2 * N;
         double left = 0.0, angles = 0.0;
         for (int k = 0; k < npts; ++k) {
-            const double q = fabs(e[k]) / ri;
+            const double q = fabs(e[k]) * ir;
             left += wt[k] * (q * tail * (1 + q * N / 2) + q * q * q * d3 / 6);
             angles += wt[k] * onc_abs(rdf[2 * k], rdf[2 * k + 1]);
         }
