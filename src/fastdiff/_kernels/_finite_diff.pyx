@@ -17,7 +17,7 @@ cnp.import_array()
 
 from fastdiff._kernels.fastdiff cimport (
     FD_MAX_POINTS, FD_N_SIDES, FD_OFFSETS_NONFINITE, FD_OFFSETS_REPEATED, FD_STATUS_COUNT,
-    FD_COMPLEX_MAX_COLS, fd_complex_step, fd_contour, fd_on_circle, fd_fornberg_weights, fd_ladder_config, fd_ladder_init, fd_ladder_points,
+    FD_COMPLEX_MAX_COLS, fd_complex_step, fd_contour, fd_fornberg_weights, fd_ladder_config, fd_ladder_init, fd_ladder_points,
     fd_ladder_points_groups, fd_ladder_prepare, fd_ladder_results, fd_ladder_set_pair, fd_ladder_state,
     fd_ladder_update, fd_ladder_update_groups, fd_status_codes, fd_colour_columns, fd_status_messages, fd_status_names,
     fd_star_colour, fd_star_unique,
@@ -799,6 +799,9 @@ def contour(int n, const double[:, ::1] re, const double[:, ::1] im, const doubl
         with nogil:
             fd_contour(m, n, npts, &re[0, 0], &im[0, 0], &r[0], &a[0], &b[0], &c[0])
     return full, half, rho
+
+
+from fastdiff._kernels.fastdiff cimport fd_on_circle
 
 
 def on_circle(const double complex[:, ::1] y, const double[::1] x, const double[::1] r,
