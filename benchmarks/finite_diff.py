@@ -280,6 +280,47 @@ class ComplexStepHonesty:
     track_misses.unit = "estimates"
 
 
+#: Points of the vectorized contour benchmark.
+CONTOUR_POINTS = 5_000
+
+
+class ComplexContour:
+    """The Cauchy contour's cost: derivative(np.exp, x, n, method="complex") at one point
+    (the fixed cost of the circles' bookkeeping and the move onto the circle) and at
+    CONTOUR_POINTS points with vectorized f (its cost per point), beside numdifftools'
+    complex method (``Derivative(f, n=n, method="complex")``, its error estimate as the
+    bar). ``track_nfev``: evaluations of f (a call with an array counts its points)."""
+
+    params = ([2, 4], ["scalar", "vector"], ["fastdiff", "numdifftools"])
+    param_names = ["n", "x", "implementation"]
+
+    def setup(self, n, shape, impl):
+        self.x = 0.7 if shape == "scalar" else np.linspace(0.1, 3.0, CONTOUR_POINTS)
+        if impl == "fastdiff":
+            self.run = lambda f, x: fastdiff.derivative(f, x, n=n, method="complex")
+        else:
+            nd = require(numdifftools, "numdifftools")
+            d = nd.Derivative(np.exp, n=n, method="complex")
+            self.run = lambda f, x: d(x)
+            self.counter = CountingF(np.exp)
+            self.counted = nd.Derivative(self.counter, n=n, method="complex")
+
+    def time_contour(self, n, shape, impl):
+        self.run(np.exp, self.x)
+
+    def track_nfev(self, n, shape, impl):
+        counter = CountingF(np.exp)
+        if impl == "fastdiff":
+            self.run(counter, self.x)
+        else:
+            self.counter.count = 0
+            self.counted(self.x)
+            return self.counter.count
+        return counter.count
+
+    track_nfev.unit = "evaluations"
+
+
 def _honesty():
     """tests/honesty.py (the honesty study), imported from the source tree asv runs from."""
     import sys

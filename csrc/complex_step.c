@@ -132,3 +132,235 @@ void fd_contour(ptrdiff_t m, int n, int npts, const double *re, const double *im
         rho[e] = nfact * (4.0 * N * DBL_EPSILON) * mag / (N * rn);
     }
 }
+
+/*
+ * f's values moved from the points z it saw onto the circle x + r ang (see on_the_circle in
+ * src/fastdiff/_complex.py for the model and the bounds; this is its arithmetic, per element).
+ *
+ * z's real part rounds: x + d (d = r Re ang_k) = s + e exactly, e from Knuth's TwoSum (TAOCP
+ * vol. 2, 4.2.2, Theorem B).  f on the circle is f(z) + f' e - f'' e^2 / 2, with
+ * r w^k f' = sum_j j c_j w^(jk) and r^2 w^2k f'' = sum_j j (j - 1) c_j w^(jk) from the
+ * discrete Fourier coefficients c_j of the N = 2 (npts - 1) values (Henrici vol. 3, 13.3;
+ * Fornberg 1981).  f is real on the real axis, so the N values are conjugate-symmetric and
+ * the c_j are real: a direct real DFT over the npts values, w^p from p = jk mod N.  The move is
+ * repeated from the moved values (at most `passes` times) until it settles.
+ */
+#define ONC_NMAX 32 /* N = 2 (npts - 1) at most: npts <= 17 */
+
+/* c_j, j < N, of the conjugate-symmetric extension of v (npts (re, im) pairs), times scale.
+ * ct, st: w^(jk) as (npts, N) tables (row k); the loop over j inside keeps the N sums
+ * independent (each still adds its terms k = 1 .. npts-2 in turn). */
+static void onc_coefficients(int npts, const double *v, const double *ct, const double *st,
+                             double scale, double *c)
+{
+    const int N = 2 * (npts - 1);
+    double s[ONC_NMAX];
+    for (int j = 0; j < N; ++j) s[j] = 0.0;
+    for (int k = 1; k < npts - 1; ++k) { /* Re(v_k w^(-jk)) */
+        const double a = v[2 * k], b = v[2 * k + 1];
+        const double *ck = ct + k * N, *sk = st + k * N;
+        for (int j = 0; j < N; ++j) s[j] += a * ck[j] + b * sk[j];
+    }
+    for (int j = 0; j < N; ++j) {
+        const double last = (j % 2 == 0) ? v[2 * (npts - 1)] : -v[2 * (npts - 1)];
+        c[j] = (v[0] + last + 2.0 * s[j]) * scale;
+    }
+}
+
+/* |a + i b|: sqrt(a^2 + b^2) where that neither overflows nor underflows (within an ulp of
+ * hypot, and much cheaper), hypot elsewhere. */
+static double onc_abs(double a, double b)
+{
+    const double s = a * a + b * b;
+    return (s > 1e-290 && s < 1e290) ? sqrt(s) : hypot(a, b);
+}
+
+/* (a + i b) / (c + i d), Smith's algorithm (as NumPy divides). */
+static void onc_div(double a, double b, double c, double d, double *re, double *im)
+{
+    if (fabs(c) >= fabs(d)) {
+        const double t = d / c, den = c + d * t;
+        *re = (a + b * t) / den;
+        *im = (b - a * t) / den;
+    } else {
+        const double t = c / d, den = c * t + d;
+        *re = (a * t + b) / den;
+        *im = (b * t - a) / den;
+    }
+}
+
+void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const double *r,
+                  const double *zr, const double *ang, int passes, double *moved,
+                  double *residual, double *top, double *below)
+{
+    const int N = 2 * (npts - 1);
+    if (npts < 2 || N > ONC_NMAX) return;
+    /* w^(jk) = cos + i sin of 2 pi (jk mod N) / N (the angle from jk mod N: exact), as
+     * (N, npts) tables: row j for the coefficients, column k for the sums at point k */
+    double cw[ONC_NMAX * (ONC_NMAX / 2 + 1)], sw[ONC_NMAX * (ONC_NMAX / 2 + 1)];
+    double ct[ONC_NMAX * (ONC_NMAX / 2 + 1)], st[ONC_NMAX * (ONC_NMAX / 2 + 1)];
+    double wt[ONC_NMAX / 2 + 1], c1[ONC_NMAX], s1[ONC_NMAX];
+    for (int p = 0; p < N; ++p) {
+        c1[p] = cos(2.0 * 3.14159265358979323846 * p / N);
+        s1[p] = sin(2.0 * 3.14159265358979323846 * p / N);
+    }
+    for (int k = 0; k < npts; ++k)
+        for (int j = 0, p = 0; j < N; ++j, p = (p + k >= N) ? p + k - N : p + k) {
+            cw[j * npts + k] = ct[k * N + j] = c1[p]; /* p = jk mod N */
+            sw[j * npts + k] = st[k * N + j] = s1[p];
+        }
+    for (int k = 0; k < npts; ++k) wt[k] = (k == 0 || k == npts - 1) ? 1.0 : 2.0;
+    /* 1 / ang_k and 1 / ang_k^2, once: f' = (r w^k f') / (r ang_k) and the same for f'' */
+    double ia[2 * (ONC_NMAX / 2 + 1)], ia2[2 * (ONC_NMAX / 2 + 1)];
+    for (int k = 0; k < npts; ++k) {
+        const double ar = ang[2 * k], ai = ang[2 * k + 1];
+        onc_div(1.0, 0.0, ar, ai, &ia[2 * k], &ia[2 * k + 1]);
+        onc_div(1.0, 0.0, ar * ar - ai * ai, 2.0 * ar * ai, &ia2[2 * k], &ia2[2 * k + 1]);
+    }
+    /* the second-order term matters only where e / r is above ~1e-9 anywhere (one rule for all
+     * elements, as in the NumPy model); and an element whose values are all finite at all */
+    int second = 0, any_ok = 0;
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        int fin = 1;
+        for (int k = 0; k < npts; ++k) {
+            const double s = zr[i * npts + k], d = r[i] * ang[2 * k];
+            const double b = s - x[i], e = (x[i] - (s - b)) + (d - b);
+            if (fabs(e) * N > 1e-9 * r[i]) second = 1;
+            if (!isfinite(e) || !isfinite(y[2 * (i * npts + k)]) ||
+                !isfinite(y[2 * (i * npts + k) + 1]))
+                fin = 0;
+        }
+        any_ok |= fin;
+    }
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        const double *yi = y + 2 * i * npts;
+        double *mv = moved + 2 * i * npts;
+        double e[ONC_NMAX / 2 + 1], rdf[2 * (ONC_NMAX / 2 + 1)], c[ONC_NMAX];
+        double nw[2 * (ONC_NMAX / 2 + 1)];
+        int finite = 1;
+        for (int k = 0; k < npts; ++k) {
+            const double s = zr[i * npts + k], d = r[i] * ang[2 * k];
+            const double b = s - x[i];
+            e[k] = (x[i] - (s - b)) + (d - b);
+            mv[2 * k] = yi[2 * k];
+            mv[2 * k + 1] = yi[2 * k + 1];
+            rdf[2 * k] = rdf[2 * k + 1] = 0.0;
+            if (!isfinite(e[k]) || !isfinite(yi[2 * k]) || !isfinite(yi[2 * k + 1])) finite = 0;
+        }
+        if (!any_ok) {
+            residual[i] = top[i] = below[i] = 0.0;
+            continue;
+        }
+        const double ri = r[i], ir = 1.0 / ri, ir2 = ir * ir;
+        double big = 0.0, mean_abs = 0.0, mean_w = 0.0;
+        for (int k = 0; k < npts; ++k) {
+            const double a = onc_abs(yi[2 * k], yi[2 * k + 1]);
+            big = fmax(big, a);
+            mean_abs += a;
+            mean_w += wt[k] * a;
+        }
+        mean_abs = fmax(mean_abs / npts, DBL_MIN);
+        mean_w /= N;
+        int ok = finite;
+        double change = INFINITY, last = INFINITY, first = 0.0;
+        if (ok) {
+            int todo = 1;
+            for (int pass = 0; pass < passes && todo; ++pass) {
+                onc_coefficients(npts, mv, ct, st, 1.0 / N, c);
+                double step = 0.0;
+                double a1[ONC_NMAX], a2[ONC_NMAX];
+                for (int j = 0; j < N; ++j) {
+                    a1[j] = j * c[j];
+                    a2[j] = (double)j * (j - 1) * c[j];
+                }
+                /* r w^k f' and r^2 w^2k f'' at every k: the sums over j run outside, so
+                 * that the npts sums stay independent (each adds j = 1 .. N-1 in turn) */
+                double d1r[ONC_NMAX / 2 + 1], d1i[ONC_NMAX / 2 + 1];
+                double d2r[ONC_NMAX / 2 + 1], d2i[ONC_NMAX / 2 + 1];
+                for (int k = 0; k < npts; ++k) d1r[k] = d1i[k] = d2r[k] = d2i[k] = 0.0;
+                for (int j = 1; j < N; ++j) {
+                    const double *cj = cw + j * npts, *sj = sw + j * npts;
+                    for (int k = 0; k < npts; ++k) {
+                        d1r[k] += a1[j] * cj[k];
+                        d1i[k] += a1[j] * sj[k];
+                    }
+                }
+                if (second)
+                    for (int j = 2; j < N; ++j) {
+                        const double *cj = cw + j * npts, *sj = sw + j * npts;
+                        for (int k = 0; k < npts; ++k) {
+                            d2r[k] += a2[j] * cj[k];
+                            d2i[k] += a2[j] * sj[k];
+                        }
+                    }
+                for (int k = 0; k < npts; ++k) {
+                    rdf[2 * k] = d1r[k];
+                    rdf[2 * k + 1] = d1i[k];
+                    /* f' = (r w^k f') (1 / ang_k) / r */
+                    double fr = (d1r[k] * ia[2 * k] - d1i[k] * ia[2 * k + 1]) * ir;
+                    double fi = (d1r[k] * ia[2 * k + 1] + d1i[k] * ia[2 * k]) * ir;
+                    if (second) {
+                        /* f'' = (r^2 w^2k f'') (1 / ang_k^2) / r^2 */
+                        const double gr = (d2r[k] * ia2[2 * k] - d2i[k] * ia2[2 * k + 1]) * ir2;
+                        const double gi = (d2r[k] * ia2[2 * k + 1] + d2i[k] * ia2[2 * k]) * ir2;
+                        fr -= gr * (e[k] / 2);
+                        fi -= gi * (e[k] / 2);
+                    }
+                    nw[2 * k] = yi[2 * k] + fr * e[k];
+                    nw[2 * k + 1] = yi[2 * k + 1] + fi * e[k];
+                    step += wt[k] * onc_abs(nw[2 * k] - mv[2 * k], nw[2 * k + 1] - mv[2 * k + 1]);
+                }
+                step /= N;
+                for (int k = 0; k < 2 * npts; ++k) mv[k] = nw[k];
+                last = change;
+                change = isfinite(step) ? step : INFINITY;
+                /* see on_the_circle: one pass suffices where the move is under 1e-10 |f|;
+                 * after that, a change of an ulp or two is the move's own rounding */
+                if (pass) {
+                    todo = !(change <= 2 * DBL_EPSILON * big);
+                } else if (change <= 1e-10 * big) {
+                    first = (double)N * N * (change / big) * change;
+                    change = 0.0;
+                    todo = 0;
+                }
+            }
+            const int diverged = (!(change <= 0.5 * last) && last < INFINITY) || todo;
+            ok = !diverged;
+        }
+        if (!ok)
+            for (int k = 0; k < 2 * npts; ++k) mv[k] = yi[k];
+        if (!finite) {
+            top[i] = below[i] = 0.0;
+            residual[i] = (nextafter(fabs(x[i]) + ri, INFINITY) - (fabs(x[i]) + ri)) / ri;
+            continue;
+        }
+        /* the coefficients of the moved values, relative to mean|f| */
+        onc_coefficients(npts, mv, ct, st, 1.0 / (N * mean_abs), c);
+        /* the top 8 coefficients (j = 24 .. 31 of N = 32) and the 8 below them */
+        double tail = 0.0, d3 = 0.0, t2 = 0.0, b2 = 0.0;
+        int nt = 0, nb = 0;
+        for (int j = 0; j < N; ++j) {
+            const double ac = fabs(c[j]) * mean_abs;
+            if (j >= 24) tail += ac;
+            d3 += (double)j * j * j * ac;
+            if (j >= 24 && j < 32) t2 += c[j] * c[j], ++nt;
+            if (j >= 16 && j < 24) b2 += c[j] * c[j], ++nb;
+        }
+        tail *= 2 * N;
+        double left = 0.0, angles = 0.0;
+        for (int k = 0; k < npts; ++k) {
+            const double q = fabs(e[k]) * ir;
+            left += wt[k] * (q * tail * (1 + q * N / 2) + q * q * q * d3 / 6);
+            angles += wt[k] * onc_abs(rdf[2 * k], rdf[2 * k + 1]);
+        }
+        left = left / N + (ok ? 2 * change + first : 0.0);
+        angles = DBL_EPSILON * angles / N;
+        if (ok)
+            residual[i] = (left + angles) / fmax(mean_w, mean_abs * 1e-300);
+        else
+            residual[i] = (nextafter(fabs(x[i]) + ri, INFINITY) - (fabs(x[i]) + ri)) / ri;
+        const double scale = mean_abs / fmax(mean_w, 1e-300);
+        top[i] = nt ? sqrt(t2 / nt) * scale : 0.0;
+        below[i] = nb ? sqrt(b2 / nb) * scale : 0.0;
+    }
+}

@@ -222,6 +222,14 @@ void fd_complex_step(ptrdiff_t n, int cols, const double *y, const double *h0, d
 void fd_contour(ptrdiff_t m, int n, int npts, const double *re, const double *im,
                 const double *r, double *d_full, double *d_half, double *rho);
 
+/* f's values at the points z actually evaluated (z = x + r ang as rounded, real parts zr),
+ * moved back onto the circle x + r ang: see complex_step.c and _complex.on_the_circle.
+ * y, ang, moved: (re, im) pairs, m rows of npts (ang: one row); residual, top, below per
+ * row. npts <= 17. */
+void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const double *r,
+                  const double *zr, const double *ang, int passes, double *moved,
+                  double *residual, double *top, double *below);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Dual numbers (dual.c)                                                                    */
 /* ---------------------------------------------------------------------------------------- */

@@ -195,6 +195,16 @@ def eval_points_looped(
 def contour(
     n: int, re: NDArray[np.float64], im: NDArray[np.float64], r: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]: ...
+def on_circle(
+    y: NDArray[np.complex128],
+    x: NDArray[np.float64],
+    r: NDArray[np.float64],
+    zr: NDArray[np.float64],
+    ang: NDArray[np.complex128],
+    passes: int,
+) -> tuple[
+    NDArray[np.complex128], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]
+]: ...
 def eval_real_looped(
     f: Callable[..., Any],
     args: tuple[Any, ...],

@@ -806,6 +806,32 @@ def contour(int n, const double[:, ::1] re, const double[:, ::1] im, const doubl
     return full, half, rho
 
 
+from fastdiff._kernels.fastdiff cimport fd_on_circle
+
+
+def on_circle(const double complex[:, ::1] y, const double[::1] x, const double[::1] r,
+              const double[:, ::1] zr, const double complex[::1] ang, int passes):
+    """(moved, residual, top, below): f's values y at the points z (real parts zr) moved onto
+    the circle x + r ang (see fd_on_circle and _complex.on_the_circle)."""
+    cdef Py_ssize_t m = y.shape[0]
+    cdef int npts = <int> y.shape[1]
+    if (zr.shape[0] != m or zr.shape[1] != npts or ang.shape[0] != npts or x.shape[0] != m
+            or r.shape[0] != m or not 2 <= npts <= 17):
+        raise ValueError("on_circle: y, zr must be (m, npts), ang (npts,), x and r (m,)")
+    moved = np.empty((m, npts), dtype=np.complex128)
+    residual = np.empty(m, dtype=np.float64)
+    top = np.empty(m, dtype=np.float64)
+    below = np.empty(m, dtype=np.float64)
+    cdef double complex[:, ::1] mv = moved
+    cdef double[::1] a = residual, b = top, c = below
+    if m:
+        with nogil:
+            fd_on_circle(m, npts, <const double *>&y[0, 0], &x[0], &r[0], &zr[0, 0],
+                         <const double *>&ang[0], passes, <double *>&mv[0, 0], &a[0], &b[0],
+                         &c[0])
+    return moved, residual, top, below
+
+
 def eval_real_looped(f, tuple args, dict kwargs, const double[::1] x):
     """f at each real point, one call each, as complex values (f may be complex-valued)."""
     cdef Py_ssize_t k, n = x.shape[0]
