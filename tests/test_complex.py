@@ -353,6 +353,37 @@ def test_complex_hessian_bar_covers_a_cancelling_gradients_rounding():
     assert (res.error <= 10 * 8 * EPS * np.maximum(np.abs(res.df), 1) / 0.05).all()
 
 
+# found by a random Hypothesis search (1 seed in 40) after the ECnoise fix above: entry
+# (3, 4) is trusted with a bar of 2.9e-15 for a true error of 7.9e-15 (x[3] = 0): g's
+# rounding is still undercounted here, and why the probe misses it is not yet known
+_CANCELLING_CUBIC_2 = (
+    [0.0] * 4
+    + [2.6425211476857093]
+    + [0.0] * 4
+    + [-2.875]
+    + [0.0] * 4
+    + [-0.40239223285840264]
+    + [0.0] * 4
+    + [-1.455979897154207, 0.0, 2.071043843797737, 0.11083138851598709]
+    + [0.8027171310278396, 1.8493499835917904],
+    [0.7743515942966486, 0.5, -1.0, 0.0, -2.9999999999999996],
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="g's rounding is undercounted, the ECnoise probe notwithstanding: entry (3, 4) "
+    "has a bar of 2.9e-15 for a true error of 7.9e-15",
+)
+def test_complex_hessian_of_a_second_cancelling_cubic_is_honest():
+    a, xs = _CANCELLING_CUBIC_2
+    A = np.array(a).reshape(5, 5)
+    x = np.array(xs)
+    res = fd.hessian(lambda v: v @ A @ v + np.sum(v**3) / 3, x, method="complex")
+    true = np.abs(res.df - (A + A.T + np.diag(2 * x)))
+    assert (true[res.success] <= res.error[res.success]).all(), (true, res.error)
+
+
 @pytest.mark.parametrize("verb", ["hessian", "hessdiag"])
 @pytest.mark.parametrize("vectorized", [False, True])
 def test_complex_hessian_nfev_counts_every_point(verb, vectorized):
