@@ -157,6 +157,7 @@ PY
 step "test suite against the installed wheel"
 mkdir -p "$WORK/run"
 cp -r "$ROOT/tests" "$WORK/run/tests"
+cp -r "$ROOT/tools" "$WORK/run/tools"   # studies some tests import (tools/complex_study.py)
 cp "$ROOT/pyproject.toml" "$WORK/run/pyproject.toml"   # pytest settings only; no src/ beside it
 cd "$WORK/run"
 "${CLEAN_ENV[@]}" python - "$WORK/testenv" <<'PY'
