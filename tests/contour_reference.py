@@ -30,28 +30,9 @@ def _circle_matrices(npts: int) -> tuple[np.ndarray, np.ndarray]:
 def on_the_circle_reference(
     y: np.ndarray, x: np.ndarray, r: np.ndarray, z: np.ndarray, ang: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """f's values moved from the points z it saw onto the circle x + r ang.
-
-    y, z: (m, npts), f(z) and z = x + r ang as rounded. Returns (values, residual, top,
-    below): residual (m,), what the move leaves, and top, below (m,), the rms of the
-    Fourier coefficients j = 24 .. 31 and 16 .. 23 of the moved values; all three relative to
-    mean|f| (weighted as in the Cauchy sum, whose rounding unit is n! mean|f| / r^n).
-
-    The real part of z rounds by up to ulp(|x| + r) / 2, which changes f by f' times that:
-    at x = 1e5 (r = 4) 1e-11 |f'| per value, 1e5 times f's own rounding. The exact rounding
-    error e of x + d (d = r Re ang) is known (Knuth's TwoSum: x + d = fl(x + d) + e exactly;
-    Knuth, TAOCP vol. 2, 4.2.2, Theorem B), so f on the circle is f(z) + f' e - f'' e^2 / 2
-    (f' and f'' on the circle). Both come from the same values: for f analytic in the disc,
-    f(x + r w^k) = sum_j c_j w^(jk) with the discrete Fourier coefficients
-    c_j = a_j r^j + a_(j+N) r^(j+N) + ... of the N points (Henrici, Applied and Computational
-    Complex Analysis vol. 3, 13.3; Fornberg 1981, ACM TOMS 7(4)), so
-    r w^k f'(x + r w^k) ~= sum_j j c_j w^(jk), and likewise with j (j - 1) for f''. The
-    residual bounds the aliasing of those sums, the next term of the expansion, the last
-    pass's change (the coefficients of values not yet moved carry their rounding too) and
-    the angles (ang_k is w^k to eps / 2): eps |f'| r per value. Values whose move does not
-    settle (e ~ r / 100: x = 1e15, r = 4) stay as evaluated, with the worst case of their
-    rounding, ulp(|x| + r) / r, as residual.
-    """
+    """fastdiff._complex.on_the_circle as it was written in NumPy before the C kernel
+    (fd_on_circle): the same arguments, returns and method (see that docstring), kept as
+    the slow, obvious reference the C kernel is tested against."""
     m, npts = y.shape
     N = 2 * (npts - 1)
     xs, rs = x[:, None], r[:, None]
