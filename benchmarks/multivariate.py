@@ -331,3 +331,61 @@ class ComplexHessian10:
         return self.counter.count
 
     track_nfev.unit = "evaluations"
+
+
+class CancellingSumJacobian:
+    """Dense ``jacobian`` of ``W @ (exp(x) x)``, W 60 x 50 with 10% random entries (each
+    output a sum whose terms cancel: f's rounding is eps times its terms, not eps |f|),
+    over 30 seeds (tests/test_multivariate.py's family; tools/jacobian_sweep.py for more).
+    ``track_misses``: trusted entries whose true error exceeds the bar plus the contract's
+    slack 8 eps max(1, |J|); ``track_error_over_true``: median of error / true error over the
+    trusted structural nonzeros (true error floored at half an ulp of the exact entry);
+    ``track_nfev``: evaluations of f over the 30 Jacobians. fastdiff only: the peers give no
+    error bar."""
+
+    seeds = range(30)
+
+    def setup(self):
+        self.cases = []
+        for seed in self.seeds:
+            rng = np.random.default_rng(seed)
+            W = rng.normal(size=(60, 50)) * (rng.random((60, 50)) < 0.1)
+            x = rng.normal(size=50)
+            self.cases.append((W, x, W * (np.exp(x) * (1 + x))))
+
+    def _run(self):
+        return [
+            (fastdiff.jacobian(lambda z, W=W: W @ (np.exp(z) * z), x), exact)
+            for W, x, exact in self.cases
+        ]
+
+    def time_jacobians(self):
+        self._run()
+
+    def track_misses(self):
+        eps = float(np.finfo(np.float64).eps)
+        return int(
+            sum(
+                (
+                    (r.status == 0) & (abs(r.df - J) > r.error + 8 * eps * np.maximum(1, abs(J)))
+                ).sum()
+                for r, J in self._run()
+            )
+        )
+
+    track_misses.unit = "entries"
+
+    def track_error_over_true(self):
+        ratios = []
+        for r, J in self._run():
+            ok = (r.status == 0) & (J != 0)
+            true = np.maximum(abs(r.df - J), 2.0**-53 * abs(J))
+            ratios.append(r.error[ok] / true[ok])
+        return float(np.median(np.concatenate(ratios)))
+
+    track_error_over_true.unit = "error / true error"
+
+    def track_nfev(self):
+        return int(sum(r.nfev for r, _ in self._run()))
+
+    track_nfev.unit = "evaluations"

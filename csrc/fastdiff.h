@@ -179,6 +179,14 @@ void fd_ladder_set_pair(fd_ladder_state *st, double x2, double scale2);
 /* f's values for st are off by up to sigma absolute beside cfg->noise |f| (an f that cancels
  * internally rounds at eps times its terms, far above eps |f|): counted in every rounding bound. */
 void fd_ladder_set_noise_abs(fd_ladder_state *st, double sigma);
+/* Elements with the same key (>= 0, below nkeys) are one output of f along different
+ * coordinates: they see the same f, so one's noise is all of theirs.  The noise samples each
+ * learned (ladder_update's noise_seen, noise_rel and their minima) are pooled per key in
+ * pool[0 .. nkeys) (scratch) and folded into every element of the key whose values moved
+ * (FD_FLAG_MOVED; one that f does not depend on stays exact), as if it had learned them;
+ * fd_ladder_results then counts their effect at its best step like its own.  After the run. */
+void fd_ladder_share_noise(fd_ladder_state *st, ptrdiff_t n, const ptrdiff_t *key,
+                           fd_ladder_state *pool, ptrdiff_t nkeys);
 /* Points of st's current level: writes stencil.npts values to pts, returns how many. */
 int fd_ladder_points(const fd_ladder_config *cfg, const fd_ladder_state *st, double *pts);
 /* Consume f at those points: component c of point j is fv[j * stride + c]; returns st->done. */

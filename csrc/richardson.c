@@ -272,6 +272,27 @@ void fd_ladder_set_pair(fd_ladder_state *st, double x2, double scale2)
 
 void fd_ladder_set_noise_abs(fd_ladder_state *st, double sigma) { st->noise_abs = sigma; }
 
+/* fold the noise samples `from` learned into `to`'s, as if `to` had learned them */
+static void take_noise(fd_ladder_state *to, const fd_ladder_state *from)
+{
+    if (!(from->noise_seen > 0)) return;
+    if (!(to->noise_seen > 0)) to->noise_min = from->noise_min, to->noise_rel_min = from->noise_rel_min;
+    to->noise_seen = fmax(to->noise_seen, from->noise_seen);
+    to->noise_min = fmin(to->noise_min, from->noise_min);
+    to->noise_rel = fmax(to->noise_rel, from->noise_rel);
+    to->noise_rel_min = fmin(to->noise_rel_min, from->noise_rel_min);
+}
+
+void fd_ladder_share_noise(fd_ladder_state *st, ptrdiff_t n, const ptrdiff_t *key,
+                           fd_ladder_state *pool, ptrdiff_t nkeys)
+{
+    for (ptrdiff_t k = 0; k < nkeys; ++k) pool[k].noise_seen = 0.0;
+    for (ptrdiff_t i = 0; i < n; ++i)
+        if (key[i] >= 0) take_noise(&pool[key[i]], &st[i]);
+    for (ptrdiff_t i = 0; i < n; ++i)
+        if (key[i] >= 0 && (st[i].flags & FD_FLAG_MOVED)) take_noise(&st[i], &pool[key[i]]);
+}
+
 /* fd_ladder_update for nc = cfg->ncomp components, a constant where it is inlined below: the
  * real case (nc = 1) then has no branches on nc left (issue 10, d/dx sin on 8192 points
  * replayed: 1120 -> 890 instructions per element and level under callgrind, 64 -> 51 ns at

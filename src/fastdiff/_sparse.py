@@ -146,6 +146,8 @@ def _coloured_ladders(
         if padded:
             fv[pad[g]] = 0.0
         idx = idx[: L.update(idx, fv.reshape(-1))]
+    if noise_abs is None:  # as the dense ladders' (_coordinate_ladders): per output row
+        L.share_noise(np.ascontiguousarray(np.where(pad, -1, R).reshape(-1)), ev.m)
     df, error, status, step = _results(L, ev, n)
     return df, error, status, step, slot
 

@@ -19,7 +19,7 @@ from fastdiff._kernels.fastdiff cimport (
     FD_MAX_POINTS, FD_N_SIDES, FD_OFFSETS_NONFINITE, FD_OFFSETS_REPEATED, FD_STATUS_COUNT,
     FD_COMPLEX_MAX_COLS, fd_complex_step, fd_contour, fd_fornberg_weights, fd_ladder_config, fd_ladder_init, fd_ladder_points,
     fd_ladder_points_groups, fd_ladder_prepare, fd_ladder_results, fd_ladder_set_noise_abs, fd_ladder_set_pair,
-    fd_ladder_state,
+    fd_ladder_share_noise, fd_ladder_state,
     fd_ladder_update, fd_ladder_update_groups, fd_status_codes, fd_colour_columns, fd_status_messages, fd_status_names,
     fd_star_colour, fd_star_unique,
 )
@@ -509,6 +509,42 @@ cdef class Ladder:
         with nogil:
             for i in range(self.size):
                 fd_ladder_set_noise_abs(&self.st[i], sigma[i])
+
+    def share_noise(self, key=None, Py_ssize_t nkeys=0):
+        """Pool the noise each element learned over the elements of one key, after the run
+        (fd_ladder_share_noise). key: one value per element, below nkeys (-1 takes no part);
+        None: the member's index in its group (the same output of f along every coordinate),
+        nkeys the group size."""
+        cdef Py_ssize_t i, m = self.group
+        cdef const Py_ssize_t[::1] k
+        cdef Py_ssize_t *own = NULL
+        cdef const Py_ssize_t *kp
+        if key is None:
+            nkeys = m
+            own = <Py_ssize_t *>malloc(max(self.size, 1) * sizeof(Py_ssize_t))
+            if own == NULL:
+                raise MemoryError()
+            for i in range(self.size):
+                own[i] = i % m
+            kp = own
+        else:
+            k = key
+            if k.shape[0] != self.size:
+                raise ValueError("one key per element")
+            for i in range(k.shape[0]):
+                if k[i] >= nkeys:
+                    raise ValueError("a key beyond nkeys")
+            kp = &k[0] if k.shape[0] else NULL
+        cdef fd_ladder_state *pool = <fd_ladder_state *>calloc(max(nkeys, 1),
+                                                               sizeof(fd_ladder_state))
+        if pool == NULL:
+            free(own)
+            raise MemoryError()
+        if self.size:
+            with nogil:
+                fd_ladder_share_noise(self.st, self.size, kp, pool, nkeys)
+        free(pool)
+        free(own)
 
     def active(self):
         """Indices of the groups still running."""

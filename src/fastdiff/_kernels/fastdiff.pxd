@@ -55,6 +55,8 @@ cdef extern from "fastdiff.h" nogil:
                         int side, int flags, const double *f0)
     void fd_ladder_set_pair(fd_ladder_state *st, double x2, double scale2)
     void fd_ladder_set_noise_abs(fd_ladder_state *st, double sigma)
+    void fd_ladder_share_noise(fd_ladder_state *st, Py_ssize_t n, const Py_ssize_t *key,
+                               fd_ladder_state *pool, Py_ssize_t nkeys)
     int fd_ladder_points(const fd_ladder_config *cfg, const fd_ladder_state *st, double *pts)
     int fd_ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st, const double *fv,
                          Py_ssize_t stride)
