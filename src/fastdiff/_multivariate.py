@@ -9,6 +9,7 @@ second derivatives are pair elements whose stencil reuses the axis points of the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -24,6 +25,7 @@ from fastdiff._derivative import (
     _order_for,
     _sides_and_steps,
     _validate_derivative_args,
+    all_finite,
     check_dual_args,
     check_dual_workers,
     check_finite_x,
@@ -486,13 +488,14 @@ def _jvp_impl(a: DerivativeArgs, v: Any) -> Result:
     vv = check_real_array("v", v)
     if vv.shape != S:
         raise fail("v", f"an array of x's shape {S}", f"an array of shape {vv.shape}")
-    if not np.isfinite(vv).all():
+    if not all_finite(vv):
         raise fail("v", "finite (no NaN or inf)", v)
     if a.bounds is not None:
         raise fail("bounds", "None for jvp (the line x + t v crosses coordinates)", a.bounds)
     ev = _Evaluator(a)
     v = np.ascontiguousarray(vv.ravel())
-    vmax = float(np.max(np.abs(v))) if v.size else 0.0
+    vl = v.tolist()  # (a few Python floats: cheaper than NumPy's reductions on small v)
+    vmax = max(map(abs, vl)) if vl else 0.0
     with quiet():
         y0, eps, _ = ev.probe()
         F = ev.fshape
@@ -502,8 +505,13 @@ def _jvp_impl(a: DerivativeArgs, v: Any) -> Result:
                 z, np.zeros(F), np.zeros(F, np.int64), ev.nfev, np.zeros(S), a.method, F, S
             )
         # the line's unit: the largest coordinate it moves, scaled like derivative()'s steps
-        moved = np.abs(ev.base[v != 0])
-        unit = float(_steps.scale_of(np.array([moved.max()]))[0]) / vmax
+        moved = max(abs(b) for b, w in zip(ev.base.tolist(), vl, strict=True) if w != 0)
+        mant, expo = math.frexp(max(moved, 1.0))  # _steps.scale_of, on one float
+        try:
+            scale = math.ldexp(1.0, expo - (mant == 0.5))
+        except OverflowError:  # 2**1024 (|x| near the largest float): inf, as np.ldexp's
+            scale = math.inf
+        unit = scale / vmax
         if a.method == "complex":
             df, error, status, t = _complex_line(a, ev, v, unit)
         else:

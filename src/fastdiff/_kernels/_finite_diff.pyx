@@ -63,25 +63,29 @@ def scaled_steps(const double[::1] x, double factor):
 
 
 def point_columns(const double[::1] base, const Py_ssize_t[::1] i1, const double[::1] v1,
-                  const Py_ssize_t[::1] i2=None, const double[::1] v2=None):
-    """Points X (N, k) as columns: X[:, c] is base with X[i1[c], c] = v1[c] and, where i2 is
-    given and i2[c] >= 0, X[i2[c], c] = v2[c]."""
-    cdef Py_ssize_t r, c, N = base.shape[0], k = i1.shape[0]
+                  const Py_ssize_t[::1] i2=None, const double[::1] v2=None, Py_ssize_t lead=0):
+    """Points X (N, lead + k) as columns: the first `lead` columns are base itself; column
+    lead + c is base with X[i1[c], lead + c] = v1[c] and, where i2 is given and i2[c] >= 0,
+    X[i2[c], lead + c] = v2[c]."""
+    cdef Py_ssize_t r, c, N = base.shape[0], k = i1.shape[0], w
     if v1.shape[0] != k or (i2 is not None and (v2 is None or i2.shape[0] != k or v2.shape[0] != k)):
         raise ValueError("point_columns: i1, v1 (and i2, v2) must have the same length")
+    if lead < 0:
+        raise ValueError("point_columns: lead must be >= 0")
     for c in range(k):  # never write outside X
         if not (0 <= i1[c] < N and (i2 is None or i2[c] < N)):
             raise IndexError("point_columns: a coordinate index out of range")
-    out = np.empty((N, k), dtype=np.float64)
+    w = lead + k
+    out = np.empty((N, w), dtype=np.float64)
     cdef double[:, ::1] X = out
     with nogil:
         for r in range(N):
-            for c in range(k):
+            for c in range(w):
                 X[r, c] = base[r]
         for c in range(k):
-            X[i1[c], c] = v1[c]
+            X[i1[c], lead + c] = v1[c]
             if i2 is not None and i2[c] >= 0:
-                X[i2[c], c] = v2[c]
+                X[i2[c], lead + c] = v2[c]
     return out
 
 
@@ -769,20 +773,30 @@ def eval_points_looped(f, tuple args, dict kwargs, const double[::1] base, tuple
                        tuple fshape, int ncomp):
     """f, one call per point, at copies of base with base[i1[k]] = v1[k] and, where
     i2[k] >= 0, base[i2[k]] = v2[k]; returns rows of (size of fshape) * ncomp values."""
-    cdef Py_ssize_t k, npt = i1.shape[0], m = 1
-    cdef double[::1] yv
+    cdef Py_ssize_t k, npt = i1.shape[0], m = 1, N = base.shape[0]
+    cdef double *yv
+    cdef cnp.ndarray y
     for k in range(len(fshape)):
         m *= fshape[k]
+    if i2.shape[0] != npt or v1.shape[0] != npt or v2.shape[0] != npt:
+        raise ValueError("eval_points_looped: i1, v1, i2 and v2 must have the same length")
+    for k in range(npt):  # never write outside a point
+        if not (0 <= i1[k] < N and i2[k] < N):
+            raise IndexError("eval_points_looped: a coordinate index out of range")
     out = np.empty((npt, m * ncomp), dtype=np.float64)
     cdef double[:, ::1] o = out
     base_arr = np.asarray(base)
+    cdef bint flat = shape == (N,)  # f gets the copy itself, not a reshaped view of it
     for k in range(npt):
-        y = base_arr.copy()
-        yv = y
+        # a fresh copy per point (f may keep it), written through its data pointer: a
+        # typed memoryview of each copy costs more than the copy
+        y = cnp.PyArray_NewCopy(base_arr, cnp.NPY_CORDER)
+        yv = <double *>cnp.PyArray_DATA(y)
         yv[i1[k]] = v1[k]
         if i2[k] >= 0:
             yv[i2[k]] = v2[k]
-        store_row(call_obj(f, y.reshape(shape), args, kwargs), &o[k, 0], m, ncomp, fshape)
+        store_row(call_obj(f, y if flat else y.reshape(shape), args, kwargs), &o[k, 0], m,
+                  ncomp, fshape)
     return out
 
 
