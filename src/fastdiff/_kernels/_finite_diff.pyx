@@ -46,11 +46,12 @@ def status_table():
             for i in range(FD_STATUS_COUNT)]
 
 
-def scaled_steps(const double[::1] x, double factor):
+def scaled_steps(const double[::1] x, double factor, bint spacing=False):
     """factor * the power of two at or above max(|x|, 1), per element: fastdiff._steps.scale_of
-    times factor (a power of two), the same doubles in one loop."""
+    times factor (a power of two), the same doubles in one loop. spacing: each step h as
+    the spacing f sees, (x + h) - x (the same doubles as NumPy's x + h, then - x)."""
     cdef Py_ssize_t i, n = x.shape[0]
-    cdef double mant, v
+    cdef double mant, v, h
     cdef int expo
     out = np.empty(n, dtype=np.float64)
     cdef double[::1] o = out
@@ -58,7 +59,8 @@ def scaled_steps(const double[::1] x, double factor):
         for i in range(n):
             v = x[i] if x[i] >= 1.0 or x[i] <= -1.0 else 1.0
             mant = frexp(v, &expo)
-            o[i] = ldexp(1.0, expo - (mant == 0.5 or mant == -0.5)) * factor
+            h = ldexp(1.0, expo - (mant == 0.5 or mant == -0.5)) * factor
+            o[i] = (x[i] + h) - x[i] if spacing else h
     return out
 
 
