@@ -320,17 +320,18 @@ def _hessian_round(
     # the diagonal stencils' offsets per side; row 0 is +1 (central, forward) or -1 (backward):
     # the point one step in the coordinate's direction, which the pairs use
     npt, omat = _axis_offsets(2, _orders(a))
-    direction = np.where(side == 2, -1.0, 1.0)
-    one_sided = (side[pi] != 0) | (side[pj] != 0)
-    pside = np.where(one_sided, np.where(direction[pi] * direction[pj] > 0, 1, 2), 0)
-    pside = pside.astype(np.intc)
+    # per coordinate its direction (-1 backward, else +1); per pair its side (central unless
+    # a coordinate is one-sided, then forward where the directions agree, else backward),
+    # flags, x_i, h_i, x_j and h_j / h_i: the bookkeeping in one compiled loop
+    direction, pside, pflags, px, ph, px2, pscale = _finite_diff.pair_setup(
+        x, h0, side, flags, pi, pj
+    )
     Lp = _finite_diff.Ladder(_pair_config(fixed, a.rtol, a.atol), ev.ncomp, noise, pi.size)
-    Lp.init(x[pi], h0[pi], pside, (flags[pi] | flags[pj]).astype(np.intc), _f0_rows(y0, pi.size))
-    Lp.set_pairs(np.ascontiguousarray(x[pj]), np.ascontiguousarray(h0[pj] / h0[pi]))
+    Lp.init(px, ph, pside, pflags, _f0_rows(y0, pi.size))
+    Lp.set_pairs(px2, pscale)
     hd, hp = Ld.active(), Lp.active()
     if want_diag is not None:  # a diagonal not wanted is never updated; its axis points are
         hd = hd[want_diag[hd]]  # still made while a pair of its coordinate needs them
-    all_d = np.arange(N, dtype=np.intp)
     h = h0.copy()
     q = _steps.DEFAULT_STEP_RATIO
     layout = None  # (hd.size, hp.size) the index bookkeeping below was made for
@@ -350,7 +351,7 @@ def _hessian_round(
         if hd.size:  # each diagonal's stencil values, back to back
             axis = vals[:A] if drows is None else vals[drows]
             hd = hd[: Ld.update(hd, np.ascontiguousarray(axis).reshape(-1))]
-            turned = (Ld.sides(all_d) != side).nonzero()[0]
+            turned = Ld.turned(side)
             if turned.size:
                 return Ld, Lp, turned
         if hp.size:

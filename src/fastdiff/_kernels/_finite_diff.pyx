@@ -91,6 +91,43 @@ def point_columns(const double[::1] base, const Py_ssize_t[::1] i1, const double
     return out
 
 
+def pair_setup(const double[::1] x, const double[::1] h0, const int[::1] side,
+               const int[::1] flags, const Py_ssize_t[::1] pi, const Py_ssize_t[::1] pj):
+    """The Hessian pairs' starting state from their coordinates' (the bookkeeping of
+    _hessian_round): (direction, pside, pflags, x[pi], h0[pi], x[pj], h0[pj] / h0[pi]).
+    direction[c] is -1.0 for a backward coordinate, else +1.0; a pair is central (side 0)
+    unless a coordinate is one-sided, then forward (1) where the directions agree, else
+    backward (2); pflags = flags[pi] | flags[pj]."""
+    cdef Py_ssize_t p, a, b, N = x.shape[0], P = pi.shape[0]
+    if h0.shape[0] != N or side.shape[0] != N or flags.shape[0] != N or pj.shape[0] != P:
+        raise ValueError("pair_setup: x, h0, side, flags per coordinate; pi, pj per pair")
+    for p in range(P):  # never read outside the coordinates
+        if not (0 <= pi[p] < N and 0 <= pj[p] < N):
+            raise IndexError("pair_setup: a coordinate index out of range")
+    direction = np.empty(N, dtype=np.float64)
+    pside = np.empty(P, dtype=np.intc)
+    pflags = np.empty(P, dtype=np.intc)
+    px, ph, px2, pscale = (np.empty(P, dtype=np.float64) for _ in range(4))
+    cdef double[::1] dv = direction, vx = px, vh = ph, vx2 = px2, vs = pscale
+    cdef int[::1] vside = pside, vflags = pflags
+    with nogil:
+        for a in range(N):
+            dv[a] = -1.0 if side[a] == 2 else 1.0
+        for p in range(P):
+            a = pi[p]
+            b = pj[p]
+            if side[a] != 0 or side[b] != 0:
+                vside[p] = 1 if dv[a] * dv[b] > 0 else 2
+            else:
+                vside[p] = 0
+            vflags[p] = flags[a] | flags[b]
+            vx[p] = x[a]
+            vh[p] = h0[a]
+            vx2[p] = x[b]
+            vs[p] = h0[b] / h0[a]
+    return direction, pside, pflags, px, ph, px2, pscale
+
+
 def hessian_layout(const Py_ssize_t[::1] hd, const Py_ssize_t[::1] hp,
                    const Py_ssize_t[::1] pi, const Py_ssize_t[::1] pj, const int[::1] side,
                    const Py_ssize_t[::1] npt, const double[:, ::1] omat,
@@ -542,6 +579,26 @@ cdef class Ladder:
                     o[i] = self.st[idx[i] * m + k].side
                     break
         return out
+
+    def turned(self, const int[::1] side):
+        """Indices of the groups whose current stencil side (as `sides` reads it) differs
+        from side[g]: the groups that turned one-sided since their points were laid out."""
+        cdef Py_ssize_t i, k, n = 0, m = self.group, ng = self.size // m
+        cdef int cur
+        if side.shape[0] != ng:
+            raise ValueError("turned: one side per group")
+        out = np.empty(ng, dtype=np.intp)
+        cdef Py_ssize_t[::1] o = out
+        for i in range(ng):
+            cur = self.st[i * m].side
+            for k in range(m):
+                if not self.st[i * m + k].done:
+                    cur = self.st[i * m + k].side
+                    break
+            if cur != side[i]:
+                o[n] = i
+                n += 1
+        return out[:n]
 
     def points(self, const Py_ssize_t[::1] idx):
         """All points of the current level of groups idx, back to back."""
