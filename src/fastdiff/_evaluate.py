@@ -782,15 +782,15 @@ class PointEvaluator:
             if k == 1:
                 X = np.repeat(X, 2, axis=1)  # see _two_or_more
             y = self.call(X.reshape((*self.shape, X.shape[1])))
+            K = X.shape[1]
             if (
                 type(y) is np.ndarray
                 and self.ncomp == 1
-                and not self.fshape
-                and y.shape == (X.shape[1],)
                 and y.dtype.kind != "c"
-            ):  # a real scalar output: `rows` of `_checked` without their reshapes
-                return np.ascontiguousarray(y[:k], dtype=np.float64).reshape(k, 1)
-            return self.rows(self._checked(y, X.shape[1])[:k])
+                and y.shape == (*self.fshape, K)
+            ):  # real output: `rows` of `_checked` without their reshapes and checks
+                return np.ascontiguousarray(y.reshape(self.m, K).T[:k], dtype=np.float64)
+            return self.rows(self._checked(y, K)[:k])
         i1 = np.asarray(i1, dtype=np.intp)
         v1 = np.asarray(v1, dtype=np.float64)
         self._count(i1.size)
@@ -864,7 +864,9 @@ class PointEvaluator:
                 vals.append(y)
             y = np.array(vals)
         elif self.serial_vectorized and t.size <= self.one_batch:  # one batch (see spans)
-            y = self._batch(self.base[:, None] + v[:, None] * (step * t))
+            y = self._batch(self.base[:, None] + v[:, None] * (step * t))  # (k, m)
+            if not imag and self.ncomp == 1 and y.dtype.kind != "c":
+                return np.ascontiguousarray(y, dtype=np.float64)  # = rows(y)
             y = y.reshape(t.size, *self.fshape)
         else:
             parts = [
