@@ -779,18 +779,7 @@ class PointEvaluator:
                 X = _finite_diff.point_columns(
                     self.base, i1, v1, i2, np.ascontiguousarray(v2, dtype=np.float64)
                 )
-            if k == 1:
-                X = np.repeat(X, 2, axis=1)  # see _two_or_more
-            y = self.call(X.reshape((*self.shape, X.shape[1])))
-            K = X.shape[1]
-            if (
-                type(y) is np.ndarray
-                and self.ncomp == 1
-                and y.dtype.kind != "c"
-                and y.shape == (*self.fshape, K)
-            ):  # real output: `rows` of `_checked` without their reshapes and checks
-                return np.ascontiguousarray(y.reshape(self.m, K).T[:k], dtype=np.float64)
-            return self.rows(self._checked(y, K)[:k])
+            return self._one_batch_rows(X, k)
         i1 = np.asarray(i1, dtype=np.intp)
         v1 = np.asarray(v1, dtype=np.float64)
         self._count(i1.size)
@@ -844,8 +833,27 @@ class PointEvaluator:
             out[s:e] = self.rows(y)
         return out
 
+    def _one_batch_rows(self, X: np.ndarray, k: int) -> np.ndarray:
+        """rows(_batch(X)) for the k points X (N, k) of one batch (the short paths)."""
+        if k == 1:
+            X = np.repeat(X, 2, axis=1)  # see _two_or_more
+        K = X.shape[1]
+        y = self.call(X.reshape((*self.shape, K)))
+        if (
+            type(y) is np.ndarray
+            and self.ncomp == 1
+            and y.dtype.kind != "c"
+            and y.shape == (*self.fshape, K)
+        ):  # real output: `rows` of `_checked` without their reshapes and checks
+            return np.ascontiguousarray(y.reshape(self.m, K).T[:k], dtype=np.float64)
+        return self.rows(self._checked(y, K)[:k])
+
     def on_line(self, v: np.ndarray, t: np.ndarray, imag: bool = False) -> np.ndarray:
         """f(x + t v) (t real, or imaginary with imag=True): rows, or complex values."""
+        if not imag and self.serial_vectorized and t.size <= self.one_batch:
+            # the common small case: one batch of real points, as below (1.0 * t is t)
+            self.nfev += t.size
+            return self._one_batch_rows(self.base[:, None] + v[:, None] * t, t.size)
         self._count(t.size)
         dt = np.complex128 if imag else np.float64
         step = 1j if imag else 1.0
@@ -864,9 +872,7 @@ class PointEvaluator:
                 vals.append(y)
             y = np.array(vals)
         elif self.serial_vectorized and t.size <= self.one_batch:  # one batch (see spans)
-            y = self._batch(self.base[:, None] + v[:, None] * (step * t))  # (k, m)
-            if not imag and self.ncomp == 1 and y.dtype.kind != "c":
-                return np.ascontiguousarray(y, dtype=np.float64)  # = rows(y)
+            y = self._batch(self.base[:, None] + v[:, None] * (step * t))
             y = y.reshape(t.size, *self.fshape)
         else:
             parts = [
