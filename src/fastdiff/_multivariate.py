@@ -22,13 +22,13 @@ from fastdiff import _noise as _noise_est
 from fastdiff._derivative import (
     SIDES,
     DerivativeArgs,
-    _order_for,
     _sides_and_steps,
     _validate_derivative_args,
     all_finite,
     check_dual_args,
     check_dual_workers,
     check_finite_x,
+    default_order,
     ladder_config,
     make_config,
     quiet,
@@ -245,7 +245,13 @@ def _upper_pairs(N: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _orders(a: DerivativeArgs) -> tuple[int, ...]:
-    return tuple(_order_for(a, s) for s in SIDES)
+    return _side_orders(a.method, a.order, a.n)
+
+
+@lru_cache(maxsize=64)
+def _side_orders(method: str, order: int, n: int) -> tuple[int, ...]:
+    """The formula order per side (SIDES) of a call with this method, order and n."""
+    return tuple(order if s == method else default_order(s, n) for s in SIDES)
 
 
 @lru_cache(maxsize=64)
