@@ -197,6 +197,39 @@ class Hessian10(_Tracks):
     track_success_fraction.unit = "fraction of entries"
 
 
+class SmallGradient(_Tracks):
+    """Gradient of 2-D and 10-D Rosenbrock: the fixed cost of a call on a small x (issue 10
+    item 3), beside the peers on the same f (FixedOverhead in throughput.py subtracts f)."""
+
+    params = (
+        MODES,
+        ["fastdiff", "scipy_differentiate", "scipy_approx_derivative", "numdifftools"],
+        [2, 10],
+    )
+    param_names = ["mode", "implementation", "n"]
+
+    def setup(self, mode, impl, n):
+        _setup(self, make_gradient, impl, mode, n)
+        self.exact = rosen_der(self.x)
+
+    def time_gradient(self, mode, impl, n):
+        self.run(self.x)
+
+
+class SmallHessian(_Tracks):
+    """Hessian of 2-D Rosenbrock: the fixed cost of a call on a small x, beside the peers."""
+
+    params = (MODES, ["fastdiff", "scipy_differentiate", "numdifftools"])
+    param_names = ["mode", "implementation"]
+
+    def setup(self, mode, impl):
+        _setup(self, make_hessian, impl, mode, 2)
+        self.exact = rosen_hess(self.x)
+
+    def time_hessian(self, mode, impl):
+        self.run(self.x)
+
+
 def traced_peak_mb(run, x) -> float:
     """Peak of the memory allocated (tracemalloc, which sees NumPy's buffers) during run(x)."""
     tracemalloc.start()

@@ -369,6 +369,7 @@ def overhead_cases() -> dict[str, tuple[Callable[[], object], Callable[[], objec
     x1 = 1.0
     xs = np.array([0.5, 1.0, 1.5, 2.0])
     x2 = np.array([0.3, -0.4])
+    x10 = np.linspace(-1.0, 1.2, 10)
     cases = {}
     for name, f in (("math.exp", math.exp), ("np.exp", np.exp)):
         nfev = fastdiff.derivative(f, x1).nfev
@@ -416,6 +417,41 @@ def overhead_cases() -> dict[str, tuple[Callable[[], object], Callable[[], objec
         "gradient(rosen, 2-D, looped)": (
             lambda f, x: fastdiff.gradient(f, x),
             rosen_point,
+            x2,
+        ),
+        "gradient(rosen, 2-D, vectorized, forward)": (
+            lambda f, x: fastdiff.gradient(f, x, method="forward", vectorized=True),
+            rosen_vectorized,
+            x2,
+        ),
+        "gradient(rosen, 2-D, vectorized, complex)": (
+            lambda f, x: fastdiff.gradient(f, x, method="complex", vectorized=True),
+            rosen_vectorized,
+            x2,
+        ),
+        "gradient(rosen, 10-D, vectorized)": (
+            lambda f, x: fastdiff.gradient(f, x, vectorized=True),
+            rosen_vectorized,
+            x10,
+        ),
+        "jvp(2 outputs, 2-D, vectorized)": (
+            lambda f, x: fastdiff.jvp(f, x, np.array([1.0, -2.0]), vectorized=True),
+            pair,
+            x2,
+        ),
+        "jvp(2 outputs, 2-D, looped)": (
+            lambda f, x: fastdiff.jvp(f, x, np.array([1.0, -2.0])),
+            pair,
+            x2,
+        ),
+        "hessdiag(rosen, 2-D, vectorized)": (
+            lambda f, x: fastdiff.hessdiag(f, x, vectorized=True),
+            rosen_vectorized,
+            x2,
+        ),
+        "jacobian(2 outputs, 2-D, looped)": (
+            lambda f, x: fastdiff.jacobian(f, x),
+            pair,
             x2,
         ),
     }

@@ -27,6 +27,74 @@ def test_scaled_steps_are_scale_of_times_the_factor(x, e):
     assert got.tobytes() == (_steps.scale_of(x) * 2.0**e).tobytes()
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    x=st.lists(finite | st.sampled_from([0.0, 1.0, -1.0, 1.7e308, -1.7e308, 5e-324]), max_size=8),
+    e=st.integers(-8, 2),
+)
+def test_scaled_steps_with_spacing_are_the_spacing_f_sees(x, e):
+    """spacing=True: (x + h) - x in the same doubles as NumPy's two operations."""
+    x = np.array(x, dtype=np.float64)
+    with np.errstate(all="ignore"):  # near the largest float, h and x + h overflow to inf
+        h = _steps.scale_of(x) * 2.0**e
+        want = (x + h) - x
+    assert _finite_diff.scaled_steps(x, 2.0**e, True).tobytes() == want.tobytes()
+
+
+def test_point_columns_with_leading_copies_of_the_base():
+    rng = np.random.default_rng(4)
+    base = rng.normal(size=5)
+    i1 = rng.integers(0, 5, 6).astype(np.intp)
+    v1 = rng.normal(size=6)
+    got = _finite_diff.point_columns(base, i1, v1, lead=2)
+    assert got.shape == (5, 8)
+    assert np.array_equal(got[:, :2], np.repeat(base[:, None], 2, axis=1))
+    assert np.array_equal(got[:, 2:], numpy_columns(base, i1, v1))
+    with pytest.raises(ValueError):
+        _finite_diff.point_columns(base, i1, v1, lead=-1)
+
+
+def test_pair_setup_is_the_numpy_bookkeeping():
+    """The Hessian pairs' starting state, as _hessian_round computed it with NumPy."""
+    rng = np.random.default_rng(5)
+    for N in (1, 2, 3, 7):
+        x = rng.normal(size=N)
+        h0 = 2.0 ** rng.integers(-8, 0, N).astype(np.float64)
+        side = rng.integers(0, 3, N).astype(np.intc)
+        flags = rng.integers(0, 4, N).astype(np.intc)
+        pi, pj = (np.ascontiguousarray(v, dtype=np.intp) for v in np.triu_indices(N, 1))
+        direction = np.where(side == 2, -1.0, 1.0)
+        one_sided = (side[pi] != 0) | (side[pj] != 0)
+        pside = np.where(one_sided, np.where(direction[pi] * direction[pj] > 0, 1, 2), 0)
+        want = (direction, pside, flags[pi] | flags[pj], x[pi], h0[pi], x[pj], h0[pj] / h0[pi])
+        got = _finite_diff.pair_setup(x, h0, side, flags, pi, pj)
+        assert [g.dtype for g in got[1:3]] == [np.intc, np.intc]
+        for g, w in zip(got, want, strict=True):
+            assert np.array_equal(g, w)
+    with pytest.raises(IndexError):
+        one = np.zeros(1, dtype=np.intc)
+        _finite_diff.pair_setup(
+            np.zeros(1), np.ones(1), one, one, np.array([0], np.intp), np.array([1], np.intp)
+        )
+
+
+def test_ladder_turned_lists_the_groups_whose_side_changed():
+    """Ladder.turned(side) is (Ladder.sides(all groups) != side).nonzero()[0]."""
+    config = _derivative.ladder_config(2, "central", 2, False, None, None)
+    N = 4
+    L = _finite_diff.Ladder(config, 1, float(np.finfo(float).eps), N)
+    side = np.zeros(N, dtype=np.intc)
+    f0 = np.zeros((N, 2))
+    f0[2, 0] = np.nan  # f(x) not finite: that ladder is done at once
+    L.init(np.linspace(0.5, 2.0, N), np.full(N, 0.125), side, np.zeros(N, np.intc), f0)
+    all_groups = np.arange(N, dtype=np.intp)
+    for s in (side, np.array([0, 1, 0, 2], dtype=np.intc)):
+        want = (L.sides(all_groups) != s).nonzero()[0]
+        assert np.array_equal(L.turned(s), want)
+    with pytest.raises(ValueError):
+        L.turned(side[:2])
+
+
 def numpy_columns(base, i1, v1, i2=None, v2=None):
     X = np.repeat(base[:, None], i1.size, axis=1)
     cols = np.arange(i1.size)

@@ -672,6 +672,9 @@ class PointEvaluator:
         self.ncomp = 1
         self.runner: Runner | None = a.workers
         self.parallel = self.runner is not None and self.runner.parallel
+        # `at`'s short path: vectorized f, no runner, a level of at most one_batch points
+        self.serial_vectorized = bool(a.vectorized) and self.runner is None
+        self.one_batch = a.batch_bytes // (8 * max(self.base.size, 1))
 
     def call(self, xin: np.ndarray) -> Any:
         a = self.a
@@ -698,12 +701,12 @@ class PointEvaluator:
         extra = None
         if self.a.vectorized:
             k = 1 if i1 is None else 1 + len(i1)
-            if k > 1:  # column 0 is x itself (its coordinate i1[0] set to its own value)
-                i1 = np.ascontiguousarray(i1, dtype=np.intp)
+            if k > 1:  # column 0 is x itself
                 X = _finite_diff.point_columns(
                     self.base,
-                    np.concatenate((i1[:1], i1)),
-                    np.concatenate((self.base[i1[:1]], np.asarray(v1, dtype=np.float64))),
+                    np.ascontiguousarray(i1, dtype=np.intp),
+                    np.ascontiguousarray(v1, dtype=np.float64),
+                    lead=1,
                 )
             else:
                 X = np.repeat(self.base[:, None], 2, axis=1)  # see _two_or_more
@@ -757,6 +760,26 @@ class PointEvaluator:
 
     def at(self, i1, v1, i2=None, v2=None) -> np.ndarray:
         """f where coordinate i1 is v1 (and i2 is v2, where i2 >= 0): rows of m * ncomp."""
+        if (
+            self.serial_vectorized
+            and type(i1) is np.ndarray
+            and i1.dtype == np.intp
+            and type(v1) is np.ndarray
+            and v1.dtype == _FLOAT64
+            and i1.size <= self.one_batch
+            and (i2 is None or (type(i2) is np.ndarray and i2.dtype == np.intp))
+        ):
+            # the common small case (one batch, no runner), without the general path's
+            # conversions: the same points, the same call of f and the same checks
+            k = i1.size
+            self.nfev += k
+            if i2 is None:
+                X = _finite_diff.point_columns(self.base, i1, v1)
+            else:
+                X = _finite_diff.point_columns(
+                    self.base, i1, v1, i2, np.ascontiguousarray(v2, dtype=np.float64)
+                )
+            return self._one_batch_rows(X, k)
         i1 = np.asarray(i1, dtype=np.intp)
         v1 = np.asarray(v1, dtype=np.float64)
         self._count(i1.size)
@@ -810,8 +833,27 @@ class PointEvaluator:
             out[s:e] = self.rows(y)
         return out
 
+    def _one_batch_rows(self, X: np.ndarray, k: int) -> np.ndarray:
+        """rows(_batch(X)) for the k points X (N, k) of one batch (the short paths)."""
+        if k == 1:
+            X = np.repeat(X, 2, axis=1)  # see _two_or_more
+        K = X.shape[1]
+        y = self.call(X.reshape((*self.shape, K)))
+        if (
+            type(y) is np.ndarray
+            and self.ncomp == 1
+            and y.dtype.kind != "c"
+            and y.shape == (*self.fshape, K)
+        ):  # real output: `rows` of `_checked` without their reshapes and checks
+            return np.ascontiguousarray(y.reshape(self.m, K).T[:k], dtype=np.float64)
+        return self.rows(self._checked(y, K)[:k])
+
     def on_line(self, v: np.ndarray, t: np.ndarray, imag: bool = False) -> np.ndarray:
         """f(x + t v) (t real, or imaginary with imag=True): rows, or complex values."""
+        if not imag and self.serial_vectorized and t.size <= self.one_batch:
+            # the common small case: one batch of real points, as below (1.0 * t is t)
+            self.nfev += t.size
+            return self._one_batch_rows(self.base[:, None] + v[:, None] * t, t.size)
         self._count(t.size)
         dt = np.complex128 if imag else np.float64
         step = 1j if imag else 1.0
@@ -829,6 +871,9 @@ class PointEvaluator:
                     raise self._shape_error(y.shape)
                 vals.append(y)
             y = np.array(vals)
+        elif self.serial_vectorized and t.size <= self.one_batch:  # one batch (see spans)
+            y = self._batch(self.base[:, None] + v[:, None] * (step * t))
+            y = y.reshape(t.size, *self.fshape)
         else:
             parts = [
                 y

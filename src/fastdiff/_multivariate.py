@@ -9,6 +9,7 @@ second derivatives are pair elements whose stencil reuses the axis points of the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -21,12 +22,13 @@ from fastdiff import _noise as _noise_est
 from fastdiff._derivative import (
     SIDES,
     DerivativeArgs,
-    _order_for,
     _sides_and_steps,
     _validate_derivative_args,
+    all_finite,
     check_dual_args,
     check_dual_workers,
     check_finite_x,
+    default_order,
     ladder_config,
     make_config,
     quiet,
@@ -253,7 +255,13 @@ def _upper_pairs(N: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _orders(a: DerivativeArgs) -> tuple[int, ...]:
-    return tuple(_order_for(a, s) for s in SIDES)
+    return _side_orders(a.method, a.order, a.n)
+
+
+@lru_cache(maxsize=64)
+def _side_orders(method: str, order: int, n: int) -> tuple[int, ...]:
+    """The formula order per side (SIDES) of a call with this method, order and n."""
+    return tuple(order if s == method else default_order(s, n) for s in SIDES)
 
 
 @lru_cache(maxsize=64)
@@ -328,17 +336,18 @@ def _hessian_round(
     # the diagonal stencils' offsets per side; row 0 is +1 (central, forward) or -1 (backward):
     # the point one step in the coordinate's direction, which the pairs use
     npt, omat = _axis_offsets(2, _orders(a))
-    direction = np.where(side == 2, -1.0, 1.0)
-    one_sided = (side[pi] != 0) | (side[pj] != 0)
-    pside = np.where(one_sided, np.where(direction[pi] * direction[pj] > 0, 1, 2), 0)
-    pside = pside.astype(np.intc)
+    # per coordinate its direction (-1 backward, else +1); per pair its side (central unless
+    # a coordinate is one-sided, then forward where the directions agree, else backward),
+    # flags, x_i, h_i, x_j and h_j / h_i: the bookkeeping in one compiled loop
+    direction, pside, pflags, px, ph, px2, pscale = _finite_diff.pair_setup(
+        x, h0, side, flags, pi, pj
+    )
     Lp = _finite_diff.Ladder(_pair_config(fixed, a.rtol, a.atol), ev.ncomp, noise, pi.size)
-    Lp.init(x[pi], h0[pi], pside, (flags[pi] | flags[pj]).astype(np.intc), _f0_rows(y0, pi.size))
-    Lp.set_pairs(np.ascontiguousarray(x[pj]), np.ascontiguousarray(h0[pj] / h0[pi]))
+    Lp.init(px, ph, pside, pflags, _f0_rows(y0, pi.size))
+    Lp.set_pairs(px2, pscale)
     hd, hp = Ld.active(), Lp.active()
     if want_diag is not None:  # a diagonal not wanted is never updated; its axis points are
         hd = hd[want_diag[hd]]  # still made while a pair of its coordinate needs them
-    all_d = np.arange(N, dtype=np.intp)
     h = h0.copy()
     q = _steps.DEFAULT_STEP_RATIO
     layout = None  # (hd.size, hp.size) the index bookkeeping below was made for
@@ -358,7 +367,7 @@ def _hessian_round(
         if hd.size:  # each diagonal's stencil values, back to back
             axis = vals[:A] if drows is None else vals[drows]
             hd = hd[: Ld.update(hd, np.ascontiguousarray(axis).reshape(-1))]
-            turned = (Ld.sides(all_d) != side).nonzero()[0]
+            turned = Ld.turned(side)
             if turned.size:
                 return Ld, Lp, turned
         if hp.size:
@@ -496,13 +505,14 @@ def _jvp_impl(a: DerivativeArgs, v: Any) -> Result:
     vv = check_real_array("v", v)
     if vv.shape != S:
         raise fail("v", f"an array of x's shape {S}", f"an array of shape {vv.shape}")
-    if not np.isfinite(vv).all():
+    if not all_finite(vv):
         raise fail("v", "finite (no NaN or inf)", v)
     if a.bounds is not None:
         raise fail("bounds", "None for jvp (the line x + t v crosses coordinates)", a.bounds)
     ev = _Evaluator(a)
     v = np.ascontiguousarray(vv.ravel())
-    vmax = float(np.max(np.abs(v))) if v.size else 0.0
+    vl = v.tolist()  # (a few Python floats: cheaper than NumPy's reductions on small v)
+    vmax = max(map(abs, vl)) if vl else 0.0
     with quiet():
         y0, eps, _ = ev.probe()
         F = ev.fshape
@@ -512,8 +522,13 @@ def _jvp_impl(a: DerivativeArgs, v: Any) -> Result:
                 z, np.zeros(F), np.zeros(F, np.int64), ev.nfev, np.zeros(S), a.method, F, S
             )
         # the line's unit: the largest coordinate it moves, scaled like derivative()'s steps
-        moved = np.abs(ev.base[v != 0])
-        unit = float(_steps.scale_of(np.array([moved.max()]))[0]) / vmax
+        moved = max(abs(b) for b, w in zip(ev.base.tolist(), vl, strict=True) if w != 0)
+        mant, expo = math.frexp(max(moved, 1.0))  # _steps.scale_of, on one float
+        try:
+            scale = math.ldexp(1.0, expo - (mant == 0.5))
+        except OverflowError:  # 2**1024 (|x| near the largest float): inf, as np.ldexp's
+            scale = math.inf
+        unit = scale / vmax
         if a.method == "complex":
             df, error, status, t = _complex_line(a, ev, v, unit)
         else:

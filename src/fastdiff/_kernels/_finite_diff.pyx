@@ -46,11 +46,12 @@ def status_table():
             for i in range(FD_STATUS_COUNT)]
 
 
-def scaled_steps(const double[::1] x, double factor):
+def scaled_steps(const double[::1] x, double factor, bint spacing=False):
     """factor * the power of two at or above max(|x|, 1), per element: fastdiff._steps.scale_of
-    times factor (a power of two), the same doubles in one loop."""
+    times factor (a power of two), the same doubles in one loop. spacing: each step h as
+    the spacing f sees, (x + h) - x (the same doubles as NumPy's x + h, then - x)."""
     cdef Py_ssize_t i, n = x.shape[0]
-    cdef double mant, v
+    cdef double mant, v, h
     cdef int expo
     out = np.empty(n, dtype=np.float64)
     cdef double[::1] o = out
@@ -58,31 +59,73 @@ def scaled_steps(const double[::1] x, double factor):
         for i in range(n):
             v = x[i] if x[i] >= 1.0 or x[i] <= -1.0 else 1.0
             mant = frexp(v, &expo)
-            o[i] = ldexp(1.0, expo - (mant == 0.5 or mant == -0.5)) * factor
+            h = ldexp(1.0, expo - (mant == 0.5 or mant == -0.5)) * factor
+            o[i] = (x[i] + h) - x[i] if spacing else h
     return out
 
 
 def point_columns(const double[::1] base, const Py_ssize_t[::1] i1, const double[::1] v1,
-                  const Py_ssize_t[::1] i2=None, const double[::1] v2=None):
-    """Points X (N, k) as columns: X[:, c] is base with X[i1[c], c] = v1[c] and, where i2 is
-    given and i2[c] >= 0, X[i2[c], c] = v2[c]."""
-    cdef Py_ssize_t r, c, N = base.shape[0], k = i1.shape[0]
+                  const Py_ssize_t[::1] i2=None, const double[::1] v2=None, Py_ssize_t lead=0):
+    """Points X (N, lead + k) as columns: the first `lead` columns are base itself; column
+    lead + c is base with X[i1[c], lead + c] = v1[c] and, where i2 is given and i2[c] >= 0,
+    X[i2[c], lead + c] = v2[c]."""
+    cdef Py_ssize_t r, c, N = base.shape[0], k = i1.shape[0], w
     if v1.shape[0] != k or (i2 is not None and (v2 is None or i2.shape[0] != k or v2.shape[0] != k)):
         raise ValueError("point_columns: i1, v1 (and i2, v2) must have the same length")
+    if lead < 0:
+        raise ValueError("point_columns: lead must be >= 0")
     for c in range(k):  # never write outside X
         if not (0 <= i1[c] < N and (i2 is None or i2[c] < N)):
             raise IndexError("point_columns: a coordinate index out of range")
-    out = np.empty((N, k), dtype=np.float64)
+    w = lead + k
+    out = np.empty((N, w), dtype=np.float64)
     cdef double[:, ::1] X = out
     with nogil:
         for r in range(N):
-            for c in range(k):
+            for c in range(w):
                 X[r, c] = base[r]
         for c in range(k):
-            X[i1[c], c] = v1[c]
+            X[i1[c], lead + c] = v1[c]
             if i2 is not None and i2[c] >= 0:
-                X[i2[c], c] = v2[c]
+                X[i2[c], lead + c] = v2[c]
     return out
+
+
+def pair_setup(const double[::1] x, const double[::1] h0, const int[::1] side,
+               const int[::1] flags, const Py_ssize_t[::1] pi, const Py_ssize_t[::1] pj):
+    """The Hessian pairs' starting state from their coordinates' (the bookkeeping of
+    _hessian_round): (direction, pside, pflags, x[pi], h0[pi], x[pj], h0[pj] / h0[pi]).
+    direction[c] is -1.0 for a backward coordinate, else +1.0; a pair is central (side 0)
+    unless a coordinate is one-sided, then forward (1) where the directions agree, else
+    backward (2); pflags = flags[pi] | flags[pj]."""
+    cdef Py_ssize_t p, a, b, N = x.shape[0], P = pi.shape[0]
+    if h0.shape[0] != N or side.shape[0] != N or flags.shape[0] != N or pj.shape[0] != P:
+        raise ValueError("pair_setup: x, h0, side, flags per coordinate; pi, pj per pair")
+    for p in range(P):  # never read outside the coordinates
+        if not (0 <= pi[p] < N and 0 <= pj[p] < N):
+            raise IndexError("pair_setup: a coordinate index out of range")
+    direction = np.empty(N, dtype=np.float64)
+    pside = np.empty(P, dtype=np.intc)
+    pflags = np.empty(P, dtype=np.intc)
+    px, ph, px2, pscale = (np.empty(P, dtype=np.float64) for _ in range(4))
+    cdef double[::1] dv = direction, vx = px, vh = ph, vx2 = px2, vs = pscale
+    cdef int[::1] vside = pside, vflags = pflags
+    with nogil:
+        for a in range(N):
+            dv[a] = -1.0 if side[a] == 2 else 1.0
+        for p in range(P):
+            a = pi[p]
+            b = pj[p]
+            if side[a] != 0 or side[b] != 0:
+                vside[p] = 1 if dv[a] * dv[b] > 0 else 2
+            else:
+                vside[p] = 0
+            vflags[p] = flags[a] | flags[b]
+            vx[p] = x[a]
+            vh[p] = h0[a]
+            vx2[p] = x[b]
+            vs[p] = h0[b] / h0[a]
+    return direction, pside, pflags, px, ph, px2, pscale
 
 
 def hessian_layout(const Py_ssize_t[::1] hd, const Py_ssize_t[::1] hp,
@@ -573,6 +616,26 @@ cdef class Ladder:
                     break
         return out
 
+    def turned(self, const int[::1] side):
+        """Indices of the groups whose current stencil side (as `sides` reads it) differs
+        from side[g]: the groups that turned one-sided since their points were laid out."""
+        cdef Py_ssize_t i, k, n = 0, m = self.group, ng = self.size // m
+        cdef int cur
+        if side.shape[0] != ng:
+            raise ValueError("turned: one side per group")
+        out = np.empty(ng, dtype=np.intp)
+        cdef Py_ssize_t[::1] o = out
+        for i in range(ng):
+            cur = self.st[i * m].side
+            for k in range(m):
+                if not self.st[i * m + k].done:
+                    cur = self.st[i * m + k].side
+                    break
+            if cur != side[i]:
+                o[n] = i
+                n += 1
+        return out[:n]
+
     def points(self, const Py_ssize_t[::1] idx):
         """All points of the current level of groups idx, back to back."""
         out = np.empty(idx.shape[0] * self.max_npts, dtype=np.float64)
@@ -805,20 +868,30 @@ def eval_points_looped(f, tuple args, dict kwargs, const double[::1] base, tuple
                        tuple fshape, int ncomp):
     """f, one call per point, at copies of base with base[i1[k]] = v1[k] and, where
     i2[k] >= 0, base[i2[k]] = v2[k]; returns rows of (size of fshape) * ncomp values."""
-    cdef Py_ssize_t k, npt = i1.shape[0], m = 1
-    cdef double[::1] yv
+    cdef Py_ssize_t k, npt = i1.shape[0], m = 1, N = base.shape[0]
+    cdef double *yv
+    cdef cnp.ndarray y
     for k in range(len(fshape)):
         m *= fshape[k]
+    if i2.shape[0] != npt or v1.shape[0] != npt or v2.shape[0] != npt:
+        raise ValueError("eval_points_looped: i1, v1, i2 and v2 must have the same length")
+    for k in range(npt):  # never write outside a point
+        if not (0 <= i1[k] < N and i2[k] < N):
+            raise IndexError("eval_points_looped: a coordinate index out of range")
     out = np.empty((npt, m * ncomp), dtype=np.float64)
     cdef double[:, ::1] o = out
     base_arr = np.asarray(base)
+    cdef bint flat = shape == (N,)  # f gets the copy itself, not a reshaped view of it
     for k in range(npt):
-        y = base_arr.copy()
-        yv = y
+        # a fresh copy per point (f may keep it), written through its data pointer: a
+        # typed memoryview of each copy costs more than the copy
+        y = cnp.PyArray_NewCopy(base_arr, cnp.NPY_CORDER)
+        yv = <double *>cnp.PyArray_DATA(y)
         yv[i1[k]] = v1[k]
         if i2[k] >= 0:
             yv[i2[k]] = v2[k]
-        store_row(call_obj(f, y.reshape(shape), args, kwargs), &o[k, 0], m, ncomp, fshape)
+        store_row(call_obj(f, y if flat else y.reshape(shape), args, kwargs), &o[k, 0], m,
+                  ncomp, fshape)
     return out
 
 
