@@ -474,10 +474,9 @@ def test_declared_noise_is_in_the_contour_bar(name, f, x, n):
 def test_contour_error_bars_are_tighter_on_the_wide_study():
     # tools/complex_study.py --wide, plain f (349 cases per n): the median of error / true
     # error (true error floored at half an ulp of the exact value) was 26.8 / 45.4 / 84.6 for
-    # n = 2 / 3 / 4; capped at today's 10.1 / 16.9 / 36.8 plus 10%. No trusted estimate may
-    # miss its bar except the known one: scipy.special.loggamma near its zero at 2 carries
-    # an absolute error of ~1e-14 (7 ulps of mean|f| on the circle), beyond the 2 ulps per
-    # value the bar assumes (declaring noise=1e-14 covers it, see below)
+    # n = 2 / 3 / 4; capped at 10.1 / 16.9 / 36.8 plus 10%. No trusted estimate may miss its
+    # bar (scipy.special.loggamma near its zero at 2 did, at n = 3 and 4, until the values'
+    # noise seen in the top Fourier coefficients entered the bar; see below)
     import sys
     from pathlib import Path
 
@@ -491,19 +490,24 @@ def test_contour_error_bars_are_tighter_on_the_wide_study():
     for n, c in cap.items():
         assert np.median(out[n]["ratios"]) <= 1.1 * c, (n, np.median(out[n]["ratios"]))
         assert out[n]["trusted"] >= 0.98 * 346, (n, out[n]["trusted"])
-    assert {(m[0], m[1], m[2]) for m in found} <= {(3, "lgamma", 2.0), (4, "lgamma", 2.0)}
+    assert not found, found
 
 
-def test_an_inaccurate_f_declares_its_noise():
-    # the known misses above: loggamma near 2, declared to 1e-14 relative, is covered
+@pytest.mark.parametrize("noise", [None, 1e-14])
+@pytest.mark.parametrize("n", [3, 4])
+def test_an_inaccurate_f_is_covered_declared_or_not(n, noise):
+    # scipy.special.loggamma near its zero at 2 carries an absolute error of ~1e-14, 4.7 ulps
+    # rms of mean|f| on the circle r = 0.5, beyond the 2 ulps per value the bar assumes: n = 3
+    # was trusted at 7.3e-15 for a true error of 1.4e-14 (n = 4: 5.8e-14 for 1.6e-13). Its top
+    # Fourier coefficients hold 9x more than loggamma's decay continued: that excess is in the
+    # bar now. Declaring noise=1e-14 covers it as well.
     import scipy.special
 
-    for n in (3, 4):
-        with mpmath.workdps(40):
-            exact_v = float(mpmath.diff(mpmath.loggamma, mpmath.mpf(2), n))
-        res = fd.derivative(scipy.special.loggamma, 2.0, n=n, method="complex", noise=1e-14)
-        assert res.success
-        assert_honest(res, exact_v)
+    with mpmath.workdps(40):
+        exact_v = float(mpmath.diff(mpmath.loggamma, mpmath.mpf(2), n))
+    res = fd.derivative(scipy.special.loggamma, 2.0, n=n, method="complex", noise=noise)
+    assert res.success
+    assert abs(res.df - exact_v) <= res.error, (res, exact_v)
 
 
 @pytest.mark.parametrize("n", [2, 3, 4])
