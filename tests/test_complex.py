@@ -354,8 +354,10 @@ def test_complex_hessian_bar_covers_a_cancelling_gradients_rounding():
 
 
 # found by a random Hypothesis search (1 seed in 40) after the ECnoise fix above: entry
-# (3, 4) is trusted with a bar of 2.9e-15 for a true error of 7.9e-15 (x[3] = 0): g's
-# rounding is still undercounted here, and why the probe misses it is not yet known
+# (3, 4) was trusted with a bar of 2.9e-15 for a true error of 7.9e-15 (x[3] = 0). g_4 rounds
+# to multiples of ulp(13.9) = 1.8e-15 (its largest term: v_4 (A v)_4 = 13.9 at v = x + i h e_4),
+# and along ECnoise's probe its steps were a near-whole number of those quanta: six equal
+# first differences, one jump, no sign change, no noise found (fastdiff._multivariate._quantum)
 _CANCELLING_CUBIC_2 = (
     [0.0] * 4
     + [2.6425211476857093]
@@ -370,11 +372,6 @@ _CANCELLING_CUBIC_2 = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="g's rounding is undercounted, the ECnoise probe notwithstanding: entry (3, 4) "
-    "has a bar of 2.9e-15 for a true error of 7.9e-15",
-)
 def test_complex_hessian_of_a_second_cancelling_cubic_is_honest():
     a, xs = _CANCELLING_CUBIC_2
     A = np.array(a).reshape(5, 5)
