@@ -154,7 +154,10 @@ def _step_estimates(imag, real, x, h0, hc, order, noise, m):
     per = (lambda v: v) if m == 1 else (lambda v: np.repeat(v, m))
     h0r = np.ascontiguousarray(per(h0), dtype=np.float64)
     no_slack = np.zeros(N * m)
-    df, error, status = _finite_diff.complex_step(cols, y, h0r, q, fr, per(hc), no_slack, noise)
+    scale = np.ascontiguousarray(per(_steps.scale_of(x)), dtype=np.float64)
+    df, error, status = _finite_diff.complex_step(
+        cols, y, h0r, q, fr, per(hc), no_slack, scale, noise
+    )
     if not status.any():  # every check passed at once: the common case
         return df.reshape(N, m), error.reshape(N, m), status.reshape(N, m)
     # the check failed or could not be made, for an estimate that is finite from an f that is
@@ -162,7 +165,9 @@ def _step_estimates(imag, real, x, h0, hc, order, noise, m):
     # closer (not closer still: the check's rounding must stay far below a non-analytic f's)
     edge = ~np.isfinite(fr[0] - fr[1]).reshape(N, m)
     real_ok = (fr.imag == 0).all(axis=0).reshape(N, m)
-    unchecked = (status != Status.CONVERGED).reshape(N, m) & real_ok
+    # levels with noise beyond the model (INCONSISTENT) stay so: the check is not the issue
+    noisy = (status == Status.INCONSISTENT).reshape(N, m)
+    unchecked = (status != Status.CONVERGED).reshape(N, m) & real_ok & ~noisy
     retry = unchecked.any(axis=1) & np.isfinite(df).reshape(N, m).all(axis=1)
     status = status.reshape(N, m)
     if retry.any():
@@ -180,12 +185,15 @@ def _step_estimates(imag, real, x, h0, hc, order, noise, m):
         rows = np.ascontiguousarray(y.reshape(cols + 1, N, m)[:, g].reshape(cols + 1, -1))
         d2, e2, s2 = _finite_diff.complex_step(
             cols, rows, np.ascontiguousarray(per(h0[g])), q, fr2, per(hc[g]),
-            np.ascontiguousarray(slack.reshape(-1)), noise,
+            np.ascontiguousarray(slack.reshape(-1)),
+            np.ascontiguousarray(scale.reshape(N, m)[g].reshape(-1)), noise,
         )  # fmt: skip
         s2 = s2.reshape(g.size, m)
         s2 = np.where(edge[g] & (s2 == Status.CONVERGED), Status.DOMAIN_ADAPTED, s2)
         df, error = df.reshape(N, m), error.reshape(N, m)
         df[g], error[g], status[g] = d2.reshape(-1, m), e2.reshape(-1, m), s2
+        status = np.where(noisy, Status.INCONSISTENT, status)
+        error = np.where(noisy, np.inf, error)
     return df.reshape(N, m), error.reshape(N, m), status
 
 
