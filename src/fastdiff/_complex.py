@@ -60,6 +60,15 @@ CONTOUR_FLAT = 0.25
 #: -> 11.4, 11.0), 4 leaves the medians within 1%.
 CONTOUR_CONTENT_SAFETY = 4.0
 
+#: The top coefficients of a circle count as noise where their excess over f's decay
+#: (CONTOUR_CONTENT_SAFETY) is at least this fraction of them.
+CONTOUR_MOSTLY_NOISE = 0.5
+
+#: The best circle's top coefficients, relative to mean|f|, at or below this many ulps are
+#: rounding; above, they may be f's decay hiding the values' noise, and the contour looks at
+#: one circle more (3-5% more evaluations on the wide study, plain f; see contour()).
+CONTOUR_QUIET_ULPS = 16.0
+
 #: At most this many passes of the move onto the circle (see on_the_circle).
 ON_CIRCLE_PASSES = 6
 
@@ -154,7 +163,7 @@ def _step_estimates(imag, real, x, h0, hc, order, noise, m):
     per = (lambda v: v) if m == 1 else (lambda v: np.repeat(v, m))
     h0r = np.ascontiguousarray(per(h0), dtype=np.float64)
     no_slack = np.zeros(N * m)
-    scale = np.ascontiguousarray(per(_steps.scale_of(x)), dtype=np.float64)
+    scale = np.ascontiguousarray(per(np.maximum(np.abs(x), 1.0)), dtype=np.float64)
     df, error, status = _finite_diff.complex_step(
         cols, y, h0r, q, fr, per(hc), no_slack, scale, noise
     )
@@ -327,9 +336,9 @@ def contour(
         # CONTOUR_CONTENT_SAFETY times the block below continued at the rate the estimate
         # shows (e16 / |full| per 16 coefficients); what the top holds beyond it is noise
         # that no assumed rounding covers (scipy's loggamma near its zero at 2: 4.7 ulps rms)
-        decay = CONTOUR_CONTENT_SAFETY * below * np.sqrt(np.minimum(e16 / afull, 1.0))
-        beyond = unit * np.sqrt(np.maximum(0.0, top**2 - decay**2))
-        rounding = np.maximum(rounding, CONTOUR_FLOOR_SAFETY * beyond)
+        decay2 = (CONTOUR_CONTENT_SAFETY * below) ** 2 * np.minimum(e16 / afull, 1.0)
+        excess = np.sqrt(np.maximum(top * top - decay2, 0.0))
+        rounding = np.maximum(rounding, (CONTOUR_FLOOR_SAFETY * unit) * excess)
         err = np.where(noise_like, e16, np.minimum(e16, sq)) + rounding
         # consecutive circles must agree within the bars of the model alone: a noise-like
         # circle's wider bar (a circle that nearly reaches a branch point has a flat spectrum
@@ -359,20 +368,28 @@ def contour(
         best[e[win]], best_err[e[win]], best_r[e[win]] = full[win], err[win], r[e[win]]
         best_unit[e[win]], best_round[e[win]] = unit[win], rounding[win]
         # the noise floor, learned on the best circle and the smaller ones after it where
-        # their top coefficients are flat (noise, not the decay of an analytic f)
+        # their top coefficients are flat (noise, not the decay of an analytic f), or hold
+        # mostly noise beyond f's decay (sin at 10, r = 2, noise 1e-10: the top is 40x below
+        # the 8 before it, and 1500x above sin's decay)
         floor[e[win]] = np.inf
-        good = ~bad & ~dropped & (top >= CONTOUR_FLAT * below)
-        floor[e[good]] = np.minimum(floor[e[good]], top[good])
+        flat = top >= CONTOUR_FLAT * below
+        good = ~bad & ~dropped & (flat | (excess > CONTOUR_MOSTLY_NOISE * top))
+        floor[e[good]] = np.minimum(floor[e[good]], np.where(flat, top, excess)[good])
         better_guess = ok & (err < guess_err[e])
         guess[e[better_guess]], guess_err[e[better_guess]] = full[better_guess], err[better_guess]
         prev[e] = np.where(ok, full, np.nan)
         prev_err[e] = np.where(ok, strict, np.inf)
         # done: dropped imaginary part, tolerance met, or rounding alone exceeds the best error
         trusted = np.isfinite(best_err[e])
-        done = dropped | (
-            trusted
-            & ((best_err[e] <= atol + rtol * np.abs(best[e])) | (bar_rho * 2.0**n > best_err[e]))
+        # ... and the best circle's top coefficients are at rounding level, or it is not this
+        # circle (a smaller one has been seen): above it, f's decay there can hide the values'
+        # noise, which shows on the next circle (sin at 10, n = 4, noise 1e-10 not declared:
+        # 6.8e-12 off under a bar of 9.9e-14 from r = 4; r = 2 shows the noise's excess)
+        done = trusted & (
+            (best_err[e] <= atol + rtol * np.abs(best[e])) | (bar_rho * 2.0**n > best_err[e])
         )
+        done &= ~(win & (top > CONTOUR_QUIET_ULPS * EPS))  # a loud best circle: one more
+        done |= dropped
         active = e[~done]
         r[active] = r[active] / 2.0
     if a.step is not None:
