@@ -471,7 +471,8 @@ def test_declared_noise_is_in_the_contour_bar(name, f, x, n):
 def test_contour_error_bars_are_tighter_on_the_wide_study():
     # tools/complex_study.py --wide, plain f (349 cases per n): the median of error / true
     # error (true error floored at half an ulp of the exact value) was 26.8 / 45.4 / 84.6 for
-    # n = 2 / 3 / 4; capped at 10.1 / 16.9 / 36.8 plus 10%. No trusted estimate may miss its
+    # n = 2 / 3 / 4, then 10.1 / 16.9 / 36.8; capped at today's 10.1 / 16.6 / 33.5 (one circle
+    # more where the best one's top is loud) plus 10%. No trusted estimate may miss its
     # bar (scipy.special.loggamma near its zero at 2 did, at n = 3 and 4, until the values'
     # noise seen in the top Fourier coefficients entered the bar; see below)
     import sys
@@ -483,7 +484,7 @@ def test_contour_error_bars_are_tighter_on_the_wide_study():
     found: list = []
     with np.errstate(all="ignore"):
         out = complex_study.study_wide(4, ("plain",), misses=found)
-    cap = {2: 10.1, 3: 16.9, 4: 36.8}
+    cap = {2: 10.1, 3: 16.6, 4: 33.5}
     for n, c in cap.items():
         assert np.median(out[n]["ratios"]) <= 1.1 * c, (n, np.median(out[n]["ratios"]))
         assert out[n]["trusted"] >= 0.98 * 346, (n, out[n]["trusted"])
