@@ -20,7 +20,8 @@
  * analytic (conj) still returns a plausible number, which differs from D by O(1); they must
  * agree to CHECK_RTOL relative (far looser than either method's error), beyond A's own
  * truncation (a large fixed step).  A D that is not
- * finite cannot vouch for A: FD_NO_FINITE.  slack: an extra allowance per element (the
+ * finite cannot vouch for A: FD_NO_FINITE.  Levels that disagree beyond rounding and their
+ * truncation hold f's noise: FD_INCONSISTENT (NOISE_ULPS).  slack: an extra allowance per element (the
  * caller's: D's own truncation, where a retry showed it shrinking like hc^2).  The caller retries both with a smaller hc (a
  * domain edge within hc, or D's own truncation at a scale finer than x's); df keeps A.
  */
@@ -34,11 +35,20 @@
  * a fraction of it (h^2 f^(p+3) / f^(p+1) over the ratio of their factorials): 1.5 covers it
  * up to half the leading one. */
 #define TRUNC_SAFETY 1.5
+/* The levels' slopes g_k agree to a few ulps where f is computed to an ulp (the truncation
+ * between them is far below eps at h0 = 2^-40 max(|x|, 1)): a disagreement beyond NOISE_ULPS
+ * times the rounding assumed, and beyond the levels' truncation as the real check bounds it
+ * (NOISE_TRUNC_SAFETY for the terms after f''' h^2 / 6), is noise in f that the model does
+ * not count, and one sample of it (|A - B|) cannot bound A's: FD_INCONSISTENT. */
+#define NOISE_ULPS 64.0
+#define NOISE_TRUNC_SAFETY 4.0
 
 void fd_complex_step(ptrdiff_t n, int cols, const double *y, const double *h0, double q,
-                     const double *fr, const double *hc, const double *slack, double noise,
-                     double *df, double *error, int *status)
+                     const double *fr, const double *hc, const double *slack,
+                     const double *scale, double noise, double *df, double *error,
+                     int *status)
 {
+    const double subnormal = 0x1p-1074; /* the quantum of Im f, however small */
     if (cols < 1) cols = 1;
     if (cols > FD_COMPLEX_MAX_COLS) cols = FD_COMPLEX_MAX_COLS;
     const int levels = cols + 1;
@@ -48,16 +58,20 @@ void fd_complex_step(ptrdiff_t n, int cols, const double *y, const double *h0, d
     for (ptrdiff_t i = 0; i < n; ++i) {
         double g[FD_COMPLEX_MAX_COLS + 1], mag[FD_COMPLEX_MAX_COLS + 1];
         int finite = 1, lost = 0;
-        double h = h0[i];
+        double h = h0[i], dev = 0.0, size = 0.0, hmin = h0[i];
         for (int k = 0; k < levels; ++k, h /= q) {
             const double r = y[2 * (k * n + i)], v = y[2 * (k * n + i) + 1];
             g[k] = v / h;
             mag[k] = fabs(g[k]);
+            dev = fmax(dev, fabs(g[k] - g[0]));
+            size = fmax(size, mag[k]);
+            hmin = h;
             if (!isfinite(r) || !isfinite(g[k])) {
                 finite = 0;
                 if (isnan(v)) lost = 1;
             }
         }
+        const double g0 = g[0];
         /* Neville in h^2: after column j, g[k] (k >= j) holds the order-2(j+1) value of levels
          * k-j .. k, and mag[k] the same combination of |g| (its rounding amplification) */
         for (int j = 1; j < cols; ++j) {
@@ -86,7 +100,18 @@ void fd_complex_step(ptrdiff_t n, int cols, const double *y, const double *h0, d
                    CHECK_RTOL * fmax(fabs(a), fabs(d)) + 100.0 * d_round + trunc + slack[i]) {
             status[i] = FD_COMPLEX_LOST;
         } else {
-            status[i] = FD_CONVERGED;
+            /* the levels' noise test (NOISE_ULPS): their truncation, g_k - g_0 =
+             * -f''' (h_k^2 - h_0^2) / 6 + ..., is bounded by the real check's discrepancy
+             * (f''' (hc^2 - h_0^2) / 6) and rounding, scaled by (h0 / hc)^2 (f' = 0 at a
+             * stationary point: g_k all truncation, D all rounding); the rounding is relative to
+             * Im f's terms, |f| / scale where they cancel (x^3 exp(-x) at 3: g_0 = 0, g_1 =
+             * 2.7e-16), and Im f rounds to 2^-1074 at least (exp at -700: Im f subnormal) */
+            const double ratio = h0[i] / hc[i];
+            const double lv_trunc = NOISE_TRUNC_SAFETY * (fabs(g0 - d) + d_round) * ratio * ratio;
+            const double terms = fabs(y[2 * i]) / scale[i];
+            const double lv_round =
+                NOISE_ULPS * ((noise + DBL_EPSILON) * (size + terms) + subnormal / hmin);
+            status[i] = dev > lv_round + lv_trunc ? FD_INCONSISTENT : FD_CONVERGED;
         }
         if (status[i] == FD_CONVERGED && !(error[i] >= 0.0)) status[i] = FD_NO_FINITE;
         if (status[i] != FD_CONVERGED) {

@@ -218,12 +218,14 @@ void fd_ladder_results(const fd_ladder_config *cfg, const fd_ladder_state *st, p
  * g_k = Im f(x + i h_k) / h_k, h_k = h0 / q^k, k = 0 .. c-1; level c estimates its error.
  * y: f(x + i h_k), (c + 1) rows of n complex values as (re, im) pairs (im NaN where f
  * dropped it); fr: f(x + hc) then f(x - hc), 2 rows of n (re, im) pairs (im must vanish: f
- * real on reals), for the analyticity check, with an extra allowance `slack` per element.
+ * real on reals), for the analyticity check, with an extra allowance `slack` per element;
+ * scale: max(|x|, 1) per element (the size of f's terms in Im f is |f| / scale).
  */
 #define FD_COMPLEX_MAX_COLS 8
 void fd_complex_step(ptrdiff_t n, int cols, const double *y, const double *h0, double q,
-                     const double *fr, const double *hc, const double *slack, double noise,
-                     double *df, double *error, int *status);
+                     const double *fr, const double *hc, const double *slack,
+                     const double *scale, double noise, double *df, double *error,
+                     int *status);
 
 /* Higher derivatives on a circle (Cauchy integral, trapezoid rule): see complex_step.c.
  * re, im: f at x + r exp(2 pi i k / N), k = 0 .. npts-1, N = 2 (npts - 1), per element. */

@@ -53,6 +53,22 @@ CONTOUR_FLOOR_SAFETY = 5.0
 #: than 4x below the 8 before them (j = 16 .. 23); an analytic f's decay is faster there.
 CONTOUR_FLAT = 0.25
 
+#: An analytic f's top coefficients (j = 24 .. 31) are at most this many times the 8 below
+#: them continued at the decay the estimate shows (sqrt(e16 / |full|) per 8 coefficients):
+#: where they hold more, the excess is the values' noise (see contour()). scipy's loggamma
+#: at 2 holds 9x; on the wide study 1 and 2 took f's decay for noise too (n = 2 median 10.3
+#: -> 11.4, 11.0), 4 leaves the medians within 1%.
+CONTOUR_CONTENT_SAFETY = 4.0
+
+#: The top coefficients of a circle count as noise where their excess over f's decay
+#: (CONTOUR_CONTENT_SAFETY) is at least this fraction of them.
+CONTOUR_MOSTLY_NOISE = 0.5
+
+#: The best circle's top coefficients, relative to mean|f|, at or below this many ulps are
+#: rounding; above, they may be f's decay hiding the values' noise, and the contour looks at
+#: one circle more (3-5% more evaluations on the wide study, plain f; see contour()).
+CONTOUR_QUIET_ULPS = 16.0
+
 #: At most this many passes of the move onto the circle (see on_the_circle).
 ON_CIRCLE_PASSES = 6
 
@@ -147,7 +163,10 @@ def _step_estimates(imag, real, x, h0, hc, order, noise, m):
     per = (lambda v: v) if m == 1 else (lambda v: np.repeat(v, m))
     h0r = np.ascontiguousarray(per(h0), dtype=np.float64)
     no_slack = np.zeros(N * m)
-    df, error, status = _finite_diff.complex_step(cols, y, h0r, q, fr, per(hc), no_slack, noise)
+    scale = np.ascontiguousarray(per(np.maximum(np.abs(x), 1.0)), dtype=np.float64)
+    df, error, status = _finite_diff.complex_step(
+        cols, y, h0r, q, fr, per(hc), no_slack, scale, noise
+    )
     if not status.any():  # every check passed at once: the common case
         return df.reshape(N, m), error.reshape(N, m), status.reshape(N, m)
     # the check failed or could not be made, for an estimate that is finite from an f that is
@@ -155,7 +174,9 @@ def _step_estimates(imag, real, x, h0, hc, order, noise, m):
     # closer (not closer still: the check's rounding must stay far below a non-analytic f's)
     edge = ~np.isfinite(fr[0] - fr[1]).reshape(N, m)
     real_ok = (fr.imag == 0).all(axis=0).reshape(N, m)
-    unchecked = (status != Status.CONVERGED).reshape(N, m) & real_ok
+    # levels with noise beyond the model (INCONSISTENT) stay so: the check is not the issue
+    noisy = (status == Status.INCONSISTENT).reshape(N, m)
+    unchecked = (status != Status.CONVERGED).reshape(N, m) & real_ok & ~noisy
     retry = unchecked.any(axis=1) & np.isfinite(df).reshape(N, m).all(axis=1)
     status = status.reshape(N, m)
     if retry.any():
@@ -173,12 +194,15 @@ def _step_estimates(imag, real, x, h0, hc, order, noise, m):
         rows = np.ascontiguousarray(y.reshape(cols + 1, N, m)[:, g].reshape(cols + 1, -1))
         d2, e2, s2 = _finite_diff.complex_step(
             cols, rows, np.ascontiguousarray(per(h0[g])), q, fr2, per(hc[g]),
-            np.ascontiguousarray(slack.reshape(-1)), noise,
+            np.ascontiguousarray(slack.reshape(-1)),
+            np.ascontiguousarray(scale.reshape(N, m)[g].reshape(-1)), noise,
         )  # fmt: skip
         s2 = s2.reshape(g.size, m)
         s2 = np.where(edge[g] & (s2 == Status.CONVERGED), Status.DOMAIN_ADAPTED, s2)
         df, error = df.reshape(N, m), error.reshape(N, m)
         df[g], error[g], status[g] = d2.reshape(-1, m), e2.reshape(-1, m), s2
+        status = np.where(noisy, Status.INCONSISTENT, status)
+        error = np.where(noisy, np.inf, error)
     return df.reshape(N, m), error.reshape(N, m), status
 
 
@@ -298,7 +322,8 @@ def contour(
         # point's slower coefficients: CONTOUR_SQUARE_SAFETY); consecutive circles that agree
         # within these bars confirm it (see `agree`)
         e16 = np.abs(full - half)
-        sq = CONTOUR_SQUARE_SAFETY * e16**2 / np.maximum(np.abs(full), np.finfo(float).tiny)
+        afull = np.maximum(np.abs(full), np.finfo(float).tiny)
+        sq = CONTOUR_SQUARE_SAFETY * e16**2 / afull
         # e16 is the 16-point rule's truncation only where it stands clear of the values'
         # noise floor: otherwise, and above the rounding the bar assumes (f with noise not
         # declared, or computed to worse than the ulps assumed), it is a sample of that
@@ -307,6 +332,13 @@ def contour(
         sigma = unit * top
         noise_like = (e16 < CONTOUR_NOISE_LIKE * sigma) & (e16 > bar_rho)
         rounding = np.where(noise_like, np.maximum(bar_rho, CONTOUR_FLOOR_SAFETY * sigma), bar_rho)
+        # the top coefficients hold f's decay and the values' noise; the decay there is at most
+        # CONTOUR_CONTENT_SAFETY times the block below continued at the rate the estimate
+        # shows (e16 / |full| per 16 coefficients); what the top holds beyond it is noise
+        # that no assumed rounding covers (scipy's loggamma near its zero at 2: 4.7 ulps rms)
+        decay2 = (CONTOUR_CONTENT_SAFETY * below) ** 2 * np.minimum(e16 / afull, 1.0)
+        excess = np.sqrt(np.maximum(top * top - decay2, 0.0))
+        rounding = np.maximum(rounding, (CONTOUR_FLOOR_SAFETY * unit) * excess)
         err = np.where(noise_like, e16, np.minimum(e16, sq)) + rounding
         # consecutive circles must agree within the bars of the model alone: a noise-like
         # circle's wider bar (a circle that nearly reaches a branch point has a flat spectrum
@@ -336,20 +368,28 @@ def contour(
         best[e[win]], best_err[e[win]], best_r[e[win]] = full[win], err[win], r[e[win]]
         best_unit[e[win]], best_round[e[win]] = unit[win], rounding[win]
         # the noise floor, learned on the best circle and the smaller ones after it where
-        # their top coefficients are flat (noise, not the decay of an analytic f)
+        # their top coefficients are flat (noise, not the decay of an analytic f), or hold
+        # mostly noise beyond f's decay (sin at 10, r = 2, noise 1e-10: the top is 40x below
+        # the 8 before it, and 1500x above sin's decay)
         floor[e[win]] = np.inf
-        good = ~bad & ~dropped & (top >= CONTOUR_FLAT * below)
-        floor[e[good]] = np.minimum(floor[e[good]], top[good])
+        flat = top >= CONTOUR_FLAT * below
+        good = ~bad & ~dropped & (flat | (excess > CONTOUR_MOSTLY_NOISE * top))
+        floor[e[good]] = np.minimum(floor[e[good]], np.where(flat, top, excess)[good])
         better_guess = ok & (err < guess_err[e])
         guess[e[better_guess]], guess_err[e[better_guess]] = full[better_guess], err[better_guess]
         prev[e] = np.where(ok, full, np.nan)
         prev_err[e] = np.where(ok, strict, np.inf)
         # done: dropped imaginary part, tolerance met, or rounding alone exceeds the best error
         trusted = np.isfinite(best_err[e])
-        done = dropped | (
-            trusted
-            & ((best_err[e] <= atol + rtol * np.abs(best[e])) | (bar_rho * 2.0**n > best_err[e]))
+        # ... and the best circle's top coefficients are at rounding level, or it is not this
+        # circle (a smaller one has been seen): above it, f's decay there can hide the values'
+        # noise, which shows on the next circle (sin at 10, n = 4, noise 1e-10 not declared:
+        # 6.8e-12 off under a bar of 9.9e-14 from r = 4; r = 2 shows the noise's excess)
+        done = trusted & (
+            (best_err[e] <= atol + rtol * np.abs(best[e])) | (bar_rho * 2.0**n > best_err[e])
         )
+        done &= ~(win & (top > CONTOUR_QUIET_ULPS * EPS))  # a loud best circle: one more
+        done |= dropped
         active = e[~done]
         r[active] = r[active] / 2.0
     if a.step is not None:

@@ -198,6 +198,7 @@ def complex_step(
     fr: NDArray[np.complex128],
     hc: NDArray[np.float64],
     slack: NDArray[np.float64],
+    scale: NDArray[np.float64],
     noise: float,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.intc]]: ...
 def eval_points_looped(

@@ -811,14 +811,15 @@ COMPLEX_MAX_COLS = FD_COMPLEX_MAX_COLS
 
 def complex_step(int cols, const double complex[:, ::1] y, const double[::1] h0, double q,
                  const double complex[:, ::1] fr, const double[::1] hc,
-                 const double[::1] slack, double noise):
+                 const double[::1] slack, const double[::1] scale, double noise):
     """(df, error, status) of the order-2 cols complex-step formula from the values of f:
     y[k] = f(x + i h0 / q**k), k = 0 .. cols; fr = (f(x + hc), f(x - hc))."""
     cdef Py_ssize_t n = h0.shape[0]
     if y.shape[0] != cols + 1 or y.shape[1] != n or fr.shape[0] != 2 or fr.shape[1] != n:
         raise ValueError("complex_step: y must be (cols + 1, n) and fr (2, n)")
-    if hc.shape[0] != n or slack.shape[0] != n or not 1 <= cols <= FD_COMPLEX_MAX_COLS:
-        raise ValueError("complex_step: hc must have n entries and 1 <= cols <= max")
+    if (hc.shape[0] != n or slack.shape[0] != n or scale.shape[0] != n
+            or not 1 <= cols <= FD_COMPLEX_MAX_COLS):
+        raise ValueError("complex_step: hc, slack, scale must have n entries, 1 <= cols <= max")
     df = np.empty(n, dtype=np.float64)
     error = np.empty(n, dtype=np.float64)
     status = np.empty(n, dtype=np.intc)
@@ -827,8 +828,8 @@ def complex_step(int cols, const double complex[:, ::1] y, const double[::1] h0,
     if n:
         with nogil:
             fd_complex_step(n, cols, <const double *>&y[0, 0], &h0[0], q,
-                            <const double *>&fr[0, 0], &hc[0], &slack[0], noise, &d[0],
-                            &e[0], &s[0])
+                            <const double *>&fr[0, 0], &hc[0], &slack[0], &scale[0], noise,
+                            &d[0], &e[0], &s[0])
     return df, error, status
 
 

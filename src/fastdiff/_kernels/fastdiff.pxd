@@ -71,8 +71,9 @@ cdef extern from "fastdiff.h" nogil:
 
     enum: FD_COMPLEX_MAX_COLS
     void fd_complex_step(Py_ssize_t n, int cols, const double *y, const double *h0, double q,
-                         const double *fr, const double *hc, const double *slack, double noise,
-                         double *df, double *error, int *status)
+                         const double *fr, const double *hc, const double *slack,
+                         const double *scale, double noise, double *df, double *error,
+                         int *status)
     void fd_contour(Py_ssize_t m, int n, int npts, const double *re, const double *im,
                     const double *r, double *d_full, double *d_half, double *rho)
     void fd_on_circle(Py_ssize_t m, int npts, const double *y, const double *x, const double *r,
