@@ -380,3 +380,56 @@ void fd_dualarray_unary_second(ptrdiff_t count, ptrdiff_t k, int absmode, const 
         }
     }
 }
+
+/* NumPy's pairwise summation of n doubles (|a_i| with `absval`), in NumPy's order, so that a
+ * DualArray's sums are bitwise those of np.sum on the same rows: below 8 terms one running
+ * sum; up to 128 eight running sums combined as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) +
+ * (r6 + r7)), the rest added in turn; beyond, the two halves (split at a multiple of 8)
+ * summed apart (NumPy 1.9+, numpy/_core/src/umath/loops_utils.h.src, pairwise_sum; the
+ * reduction starts from add's identity 0, so -0 sums to +0 as np.sum gives). */
+static double fd_pairwise_sum(const double *a, ptrdiff_t n, int absval)
+{
+    if (n < 8) {
+        double res = 0.0;
+        for (ptrdiff_t i = 0; i < n; ++i) {
+            res += absval ? fabs(a[i]) : a[i];
+        }
+        return res;
+    }
+    if (n <= 128) {
+        double r[8];
+        ptrdiff_t i;
+        for (int j = 0; j < 8; ++j) {
+            r[j] = absval ? fabs(a[j]) : a[j];
+        }
+        for (i = 8; i < n - (n % 8); i += 8) {
+            for (int j = 0; j < 8; ++j) {
+                r[j] += absval ? fabs(a[i + j]) : a[i + j];
+            }
+        }
+        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; ++i) {
+            res += absval ? fabs(a[i]) : a[i];
+        }
+        return res;
+    }
+    ptrdiff_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return fd_pairwise_sum(a, n2, absval) + fd_pairwise_sum(a + n2, n - n2, absval);
+}
+
+/* The sum of every element of a DualArray (fastdiff/_dualarray.py `_sum` with axis=None):
+ * outv[0] = sum v, outt[r] = sum of tangent row r (rows ldt apart) for r < m, each as np.sum
+ * computes it.  With err_row >= 0 (the rounding bound's evaluation) that row also gains
+ * (count eps) sum |v|, the rounding of the sum (recursive summation: count - 1 roundings). */
+void fd_dualarray_sum(ptrdiff_t count, ptrdiff_t m, const double *v, const double *t,
+                      ptrdiff_t ldt, ptrdiff_t err_row, double *outv, double *outt)
+{
+    outv[0] = 0.0 + fd_pairwise_sum(v, count, 0);
+    for (ptrdiff_t r = 0; r < m; ++r) {
+        outt[r] = 0.0 + fd_pairwise_sum(t + r * ldt, count, 0);
+    }
+    if (err_row >= 0 && err_row < m) {
+        outt[err_row] += ((double)count * FD_DUALARRAY_EPS) * (0.0 + fd_pairwise_sum(v, count, 1));
+    }
+}

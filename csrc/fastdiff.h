@@ -370,6 +370,10 @@ void fd_dualarray_arith(int op, ptrdiff_t count, ptrdiff_t m, ptrdiff_t k, int s
                         int absmode, const double *av, ptrdiff_t as, const double *at,
                         ptrdiff_t lda, const double *bv, ptrdiff_t bs, const double *bt,
                         ptrdiff_t ldb, double u, double *outv, double *outt);
+/* The sum of all count elements of values v and of each of m tangent rows (ldt apart), in
+ * NumPy's pairwise order; row err_row (if >= 0) also gains count eps sum |v| (the bound's). */
+void fd_dualarray_sum(ptrdiff_t count, ptrdiff_t m, const double *v, const double *t,
+                      ptrdiff_t ldt, ptrdiff_t err_row, double *outv, double *outt);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Taylor mode (taylor.c): univariate Taylor series through the rule table                  */
