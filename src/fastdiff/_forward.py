@@ -391,15 +391,19 @@ def dual_hessian(
     finally:
         _dual.close_tag(tag)
         _pool_off(pool)
-    hess = 0.5 * (hess + hess.T)
     shape = xs.shape + xs.shape
     if mag is None:
+        hess = 0.5 * (hess + hess.T)
         bound = _rounding_bound(hess, None, count + 1)
         return _array_result(hess.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape))
-    # _rounding_bound's gamma * mag2 + eps |H|, mag2[i, j] = mag[groups[i], groups[j]], in the
-    # one C pass of the Jacobian's bound (which also finds any entry that is not finite)
-    rows_by_group = mag[g:].reshape(g, g)[groups]
-    bound, bad = _dualarray.bound(hess, rows_by_group, groups, _gamma(count + 1))
+    # (H + H^T) / 2 and _rounding_bound's gamma * mag2 + eps |H|, mag2[i, j] =
+    # mag[groups[i], groups[j]], in one C pass (which also finds any entry that is not finite)
+    hess, bound, bad = _dualarray.hessian_bound(
+        np.ascontiguousarray(hess),
+        np.ascontiguousarray(mag[g:]).reshape(g, g),
+        groups,
+        _gamma(count + 1),
+    )
     return _array_result(
         hess.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape), bad == 0
     )

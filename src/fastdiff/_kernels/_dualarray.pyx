@@ -16,6 +16,7 @@ from fastdiff._kernels.fastdiff cimport (
     fd_dualarray_arith,
     fd_dualarray_binary,
     fd_dualarray_bound,
+    fd_dualarray_hessian_bound,
     fd_dualarray_sum,
     fd_dualarray_unary,
     fd_dualarray_unary_abs,
@@ -114,6 +115,28 @@ def bound(const double[:, :] df, const double[:, :] mag, const Py_ssize_t[::1] g
                                      df.strides[1] // 8, &mag[0, 0], mag.strides[0] // 8,
                                      mag.strides[1] // 8, &groups[0], gamma, &ov[0, 0])
     return out, bad
+
+
+def hessian_bound(const double[:, :] hess, const double[:, ::1] mag,
+                  const Py_ssize_t[::1] groups, double gamma):
+    """(h, out, bad): h = (hess + hess^T) / 2 and out = gamma * mag[groups][:, groups] +
+    eps |h| (new row-major arrays), and the number of entries where either is not finite
+    (fd_dualarray_hessian_bound); hess square with contiguous rows, mag g x g."""
+    cdef Py_ssize_t n = hess.shape[0], g = mag.shape[0], j, bad = 0
+    if hess.shape[1] != n or groups.shape[0] != n or mag.shape[1] != g \
+            or (n and hess.strides[1] != 8):
+        raise ValueError("hessian_bound: a square hess, a square mag and n groups expected")
+    for j in range(n):
+        if groups[j] < 0 or groups[j] >= g:
+            raise ValueError("hessian_bound: a group index is out of range")
+    h = np.empty((n, n))
+    out = np.empty((n, n))
+    cdef double[:, ::1] hv = h, ov = out
+    if n:
+        with nogil:
+            bad = fd_dualarray_hessian_bound(n, &hess[0, 0], hess.strides[0] // 8, &mag[0, 0],
+                                             g, &groups[0], gamma, &hv[0, 0], &ov[0, 0])
+    return h, out, bad
 
 
 def binary(int rule, const double[::1] xv, const double[::1] yv, bint second):
@@ -496,6 +519,16 @@ cdef class DualBase:
                     return _unary_py(<int>entry, inputs[0])
         return _ufunc_py(self, ufunc, method, *inputs, **kwargs)
 
+    def __array_function__(self, func, types, args, kwargs):
+        # np.sum(x) of one DualArray: straight to the C sum; everything else to the general
+        # __array_function__
+        if func is _np_sum and len(args) == 1 and not kwargs and args[0] is self \
+                and type(self) is _cls:
+            r = _sum_all_c(<DualBase>self)
+            if r is not None:
+                return r
+        return _function_py(self, func, types, args, kwargs)
+
     def sum(self, axis=None, keepdims=False):
         if axis is None and keepdims is False and type(self) is _cls:
             r = _sum_all_c(<DualBase>self)
@@ -513,6 +546,8 @@ cdef object _sum_py = None            # _sum(x, axis=..., keepdims=...)
 cdef object _lane_miss_py = None      # _lane_miss(lane): raises
 cdef object _unary_py = None          # _unary(rule, x)
 cdef object _ufunc_py = None          # DualArray's general __array_ufunc__
+cdef object _function_py = None       # DualArray's general __array_function__
+cdef object _np_sum = np.sum
 cdef dict _ufuncs = {}                # ufunc -> rule (unary rules), or -1 - _OP_* (binary ops)
 cdef tuple _NAMES = ("add", "subtract", "multiply", "divide", "square", "power")  # by _OP_*
 
@@ -520,16 +555,16 @@ cdef double _EPS = 2.220446049250313e-16
 
 
 def register(type cls, binop_general, square_general, getitem, sum_general, lane_miss,
-             unary, array_ufunc, dict unary_ufuncs):
+             unary, array_ufunc, array_function, dict unary_ufuncs):
     """Tell the fast paths the DualArray class and the Python code they fall back to;
     unary_ufuncs maps the NumPy ufuncs of the unary rules to their rule numbers."""
     global _cls, _binop_py, _square_py, _getitem_py, _sum_py, _lane_miss_py, _unary_py
-    global _ufunc_py, _ufuncs
+    global _ufunc_py, _ufuncs, _function_py
     if not issubclass(cls, DualBase):
         raise TypeError("register: cls must subclass DualBase")
     _cls, _binop_py, _square_py, _getitem_py, _sum_py, _lane_miss_py = (
         cls, binop_general, square_general, getitem, sum_general, lane_miss)
-    _unary_py, _ufunc_py = unary, array_ufunc
+    _unary_py, _ufunc_py, _function_py = unary, array_ufunc, array_function
     table = {u: int(rule) for u, rule in unary_ufuncs.items()}
     table.update({np.add: -1 - _OP_ADD, np.subtract: -1 - _OP_SUB, np.multiply: -1 - _OP_MUL,
                   np.divide: -1 - _OP_DIV, np.power: -1 - _OP_POW})
