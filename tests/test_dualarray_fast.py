@@ -117,3 +117,28 @@ def test_other_operands_go_to_the_general_code(tag):
     assert (x + np.ones((2, 4))).shape == (2, 4)  # broadcasting
     with pytest.raises(TypeError):
         pow(x, 2, 3)
+
+
+def test_hessian_bound_is_the_numpy_expression_bit_for_bit():
+    # fd_dualarray_hessian_bound: (H + H^T) / 2 and gamma * mag[groups][:, groups] + eps |h|
+    g = np.random.default_rng(7)
+    for n, ng in [(1, 1), (5, 3), (10, 8), (17, 8)]:
+        hess = g.normal(size=(n, n)) * 10.0 ** g.uniform(-5, 5, size=(n, n))
+        mag = np.abs(g.normal(size=(ng, ng)))
+        groups = (np.arange(n) * ng) // n
+        gamma = 37 * np.finfo(float).eps
+        h, out, bad = _dualarray.hessian_bound(hess, mag, groups, gamma)
+        ref = 0.5 * (hess + hess.T)
+        np.testing.assert_array_equal(h, ref)
+        np.testing.assert_array_equal(h, h.T)  # exactly symmetric
+        np.testing.assert_array_equal(
+            out, gamma * mag[groups][:, groups] + np.finfo(float).eps * np.abs(ref)
+        )
+        assert bad == 0
+    hess[0, 1] = np.inf
+    mag[0, 0] = np.nan
+    _, _, bad = _dualarray.hessian_bound(hess, mag, groups, gamma)
+    expect = ~(np.isfinite(0.5 * (hess + hess.T)) & np.isfinite(mag[groups][:, groups]))
+    assert bad == int(expect.sum())
+    with pytest.raises(ValueError, match="group index"):
+        _dualarray.hessian_bound(hess, mag, groups + 100, gamma)
