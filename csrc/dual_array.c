@@ -293,10 +293,20 @@ void fd_dualarray_arith(int op, ptrdiff_t count, ptrdiff_t m, ptrdiff_t k, int s
         default: outv[i] = a / b; break;
         }
     }
-    for (ptrdiff_t r = 0; r < m; ++r) {
-        fd_arith_row(op, absmode, count, av, as, bv, bs, outv,
-                     at != NULL ? FD_ROW(at, lda, r) : NULL, bt != NULL ? FD_ROW(bt, ldb, r) : NULL,
-                     FD_ROW(outt, count, r));
+    /* Where the linear part has no per-element factor (+, -, and products with a scalar) and
+     * the tangent rows are contiguous, the m rows are one row of m * count: one loop, the
+     * same operations on every element (small arrays with many rows: the Hessian's). */
+    const int contiguous = (at == NULL || lda == count) && (bt == NULL || ldb == count);
+    const int no_factor = op == FD_ARITH_ADD || op == FD_ARITH_SUB ||
+                          (op == FD_ARITH_MUL && ((bt == NULL && bs == 0) || (at == NULL && as == 0)));
+    if (contiguous && no_factor) {
+        fd_arith_row(op, absmode, count * m, av, as, bv, bs, outv, at, bt, outt);
+    } else {
+        for (ptrdiff_t r = 0; r < m; ++r) {
+            fd_arith_row(op, absmode, count, av, as, bv, bs, outv,
+                         at != NULL ? FD_ROW(at, lda, r) : NULL,
+                         bt != NULL ? FD_ROW(bt, ldb, r) : NULL, FD_ROW(outt, count, r));
+        }
     }
     if (second && (op == FD_ARITH_SQUARE || (op == FD_ARITH_MUL && at != NULL && bt != NULL))) {
         for (ptrdiff_t p = 0; p < k; ++p) {
