@@ -1762,7 +1762,6 @@ _dualarray.register(
     _square_general,
     DualArray._getitem_general,
     _sum,
-    _lane_miss,
     _unary,
     DualArray._array_ufunc_general,
     DualArray._array_function_general,

@@ -102,7 +102,6 @@ def register(
     square_general: Callable[..., Any],
     getitem: Callable[..., Any],
     sum_general: Callable[..., Any],
-    lane_miss: Callable[..., Any],
     unary: Callable[..., Any],
     array_ufunc: Callable[..., Any],
     array_function: Callable[..., Any],

@@ -543,7 +543,6 @@ cdef object _binop_py = None          # _binop_general(name, a, b)
 cdef object _square_py = None         # _square_general(x)
 cdef object _getitem_py = None        # DualArray's general __getitem__(self, key)
 cdef object _sum_py = None            # _sum(x, axis=..., keepdims=...)
-cdef object _lane_miss_py = None      # _lane_miss(lane): raises
 cdef object _unary_py = None          # _unary(rule, x)
 cdef object _ufunc_py = None          # DualArray's general __array_ufunc__
 cdef object _function_py = None       # DualArray's general __array_function__
@@ -554,16 +553,16 @@ cdef tuple _NAMES = ("add", "subtract", "multiply", "divide", "square", "power")
 cdef double _EPS = 2.220446049250313e-16
 
 
-def register(type cls, binop_general, square_general, getitem, sum_general, lane_miss,
-             unary, array_ufunc, array_function, dict unary_ufuncs):
+def register(type cls, binop_general, square_general, getitem, sum_general, unary,
+             array_ufunc, array_function, dict unary_ufuncs):
     """Tell the fast paths the DualArray class and the Python code they fall back to;
     unary_ufuncs maps the NumPy ufuncs of the unary rules to their rule numbers."""
-    global _cls, _binop_py, _square_py, _getitem_py, _sum_py, _lane_miss_py, _unary_py
+    global _cls, _binop_py, _square_py, _getitem_py, _sum_py, _unary_py
     global _ufunc_py, _ufuncs, _function_py
     if not issubclass(cls, DualBase):
         raise TypeError("register: cls must subclass DualBase")
-    _cls, _binop_py, _square_py, _getitem_py, _sum_py, _lane_miss_py = (
-        cls, binop_general, square_general, getitem, sum_general, lane_miss)
+    _cls, _binop_py, _square_py, _getitem_py, _sum_py = (
+        cls, binop_general, square_general, getitem, sum_general)
     _unary_py, _ufunc_py, _function_py = unary, array_ufunc, array_function
     table = {u: int(rule) for u, rule in unary_ufuncs.items()}
     table.update({np.add: -1 - _OP_ADD, np.subtract: -1 - _OP_SUB, np.multiply: -1 - _OP_MUL,
