@@ -142,3 +142,18 @@ def test_hessian_bound_is_the_numpy_expression_bit_for_bit():
     assert bad == int(expect.sum())
     with pytest.raises(ValueError, match="group index"):
         _dualarray.hessian_bound(hess, mag, groups + 100, gamma)
+
+
+def test_finite_float64_accepts_only_finite_contiguous_float64():
+    ok = [np.ones(3), np.array(2.0), np.array([1e308, -1e308]), np.zeros((2, 3))]
+    bad = [
+        np.array([1.0, np.inf]),
+        np.array([np.nan, 1.0]),
+        np.array([-np.inf]),
+        np.zeros(0),
+        np.ones((2, 3)).T,  # (not C-contiguous: the general checks run)
+        np.ones(3, dtype=np.float32),
+        np.ones(3, dtype=">f8"),
+    ]
+    assert all(_dualarray.finite_float64(a) for a in ok)
+    assert not any(_dualarray.finite_float64(a) for a in bad)

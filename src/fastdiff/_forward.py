@@ -859,6 +859,8 @@ def _chunk(chunk: int | None, n: int) -> int:
 
 def _as_points(x: Any) -> np.ndarray:
     """x as a float64 array, or an object array when it holds Duals (nested calls)."""
+    if type(x) is np.ndarray and _dualarray.finite_float64(x):
+        return x  # the common case, checked in one compiled pass (non-empty, finite)
     if isinstance(x, Dual):
         out = np.empty((), dtype=object)
         out[()] = x

@@ -139,6 +139,23 @@ def hessian_bound(const double[:, :] hess, const double[:, ::1] mag,
     return h, out, bad
 
 
+def finite_float64(cnp.ndarray a):
+    """a is a non-empty C-contiguous float64 array (native byte order) of finite numbers
+    (False for anything else: the caller's general checks then say what is wrong)."""
+    if not (cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE and cnp.PyArray_ISNOTSWAPPED(a)
+            and cnp.PyArray_IS_C_CONTIGUOUS(a)):
+        return False
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(a), i
+    cdef const double *p = <const double *>cnp.PyArray_DATA(a)
+    cdef double probe = 0.0
+    if n == 0:
+        return False
+    with nogil:
+        for i in range(n):
+            probe += p[i] - p[i]  # 0 for a finite p[i], NaN for inf and NaN
+    return probe == 0.0
+
+
 def binary(int rule, const double[::1] xv, const double[::1] yv, bint second):
     """(f, f_x, f_y) or (f, f_x, f_y, f_xx, f_xy, f_yy) of a binary rule, elementwise."""
     cdef Py_ssize_t count = xv.shape[0], j
