@@ -60,6 +60,7 @@ def arith(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 
 # The block pool for the dual verbs' large temporaries (NumPy's NEP 49 memory handler).
+POOL_SLOTS: int
 POOL_MIN_BYTES: int
 POOL_MAX_BYTES: int
 POOL_MAX_TOTAL: int
