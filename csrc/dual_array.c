@@ -293,10 +293,20 @@ void fd_dualarray_arith(int op, ptrdiff_t count, ptrdiff_t m, ptrdiff_t k, int s
         default: outv[i] = a / b; break;
         }
     }
-    for (ptrdiff_t r = 0; r < m; ++r) {
-        fd_arith_row(op, absmode, count, av, as, bv, bs, outv,
-                     at != NULL ? FD_ROW(at, lda, r) : NULL, bt != NULL ? FD_ROW(bt, ldb, r) : NULL,
-                     FD_ROW(outt, count, r));
+    /* Where the linear part has no per-element factor (+, -, and products with a scalar) and
+     * the tangent rows are contiguous, the m rows are one row of m * count: one loop, the
+     * same operations on every element (small arrays with many rows: the Hessian's). */
+    const int contiguous = (at == NULL || lda == count) && (bt == NULL || ldb == count);
+    const int no_factor = op == FD_ARITH_ADD || op == FD_ARITH_SUB ||
+                          (op == FD_ARITH_MUL && ((bt == NULL && bs == 0) || (at == NULL && as == 0)));
+    if (contiguous && no_factor) {
+        fd_arith_row(op, absmode, count * m, av, as, bv, bs, outv, at, bt, outt);
+    } else {
+        for (ptrdiff_t r = 0; r < m; ++r) {
+            fd_arith_row(op, absmode, count, av, as, bv, bs, outv,
+                         at != NULL ? FD_ROW(at, lda, r) : NULL,
+                         bt != NULL ? FD_ROW(bt, ldb, r) : NULL, FD_ROW(outt, count, r));
+        }
     }
     if (second && (op == FD_ARITH_SQUARE || (op == FD_ARITH_MUL && at != NULL && bt != NULL))) {
         for (ptrdiff_t p = 0; p < k; ++p) {
@@ -379,4 +389,80 @@ void fd_dualarray_unary_second(ptrdiff_t count, ptrdiff_t k, int absmode, const 
             }
         }
     }
+}
+
+/* NumPy's pairwise summation of n doubles (|a_i| with `absval`), in NumPy's order, so that a
+ * DualArray's sums are bitwise those of np.sum on the same rows: below 8 terms one running
+ * sum; up to 128 eight running sums combined as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) +
+ * (r6 + r7)), the rest added in turn; beyond, the two halves (split at a multiple of 8)
+ * summed apart (NumPy 1.9+, numpy/_core/src/umath/loops_utils.h.src, pairwise_sum; the
+ * reduction starts from add's identity 0, so -0 sums to +0 as np.sum gives). */
+static double fd_pairwise_sum(const double *a, ptrdiff_t n, int absval)
+{
+    if (n < 8) {
+        double res = 0.0;
+        for (ptrdiff_t i = 0; i < n; ++i) {
+            res += absval ? fabs(a[i]) : a[i];
+        }
+        return res;
+    }
+    if (n <= 128) {
+        double r[8];
+        ptrdiff_t i;
+        for (int j = 0; j < 8; ++j) {
+            r[j] = absval ? fabs(a[j]) : a[j];
+        }
+        for (i = 8; i < n - (n % 8); i += 8) {
+            for (int j = 0; j < 8; ++j) {
+                r[j] += absval ? fabs(a[i + j]) : a[i + j];
+            }
+        }
+        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; ++i) {
+            res += absval ? fabs(a[i]) : a[i];
+        }
+        return res;
+    }
+    ptrdiff_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return fd_pairwise_sum(a, n2, absval) + fd_pairwise_sum(a + n2, n - n2, absval);
+}
+
+/* The sum of every element of a DualArray (fastdiff/_dualarray.py `_sum` with axis=None):
+ * outv[0] = sum v, outt[r] = sum of tangent row r (rows ldt apart) for r < m, each as np.sum
+ * computes it.  With err_row >= 0 (the rounding bound's evaluation) that row also gains
+ * (count eps) sum |v|, the rounding of the sum (recursive summation: count - 1 roundings). */
+void fd_dualarray_sum(ptrdiff_t count, ptrdiff_t m, const double *v, const double *t,
+                      ptrdiff_t ldt, ptrdiff_t err_row, double *outv, double *outt)
+{
+    outv[0] = 0.0 + fd_pairwise_sum(v, count, 0);
+    for (ptrdiff_t r = 0; r < m; ++r) {
+        outt[r] = 0.0 + fd_pairwise_sum(t + r * ldt, count, 0);
+    }
+    if (err_row >= 0 && err_row < m) {
+        outt[err_row] += ((double)count * FD_DUALARRAY_EPS) * (0.0 + fd_pairwise_sum(v, count, 1));
+    }
+}
+
+/* The Hessian's last step (fastdiff._forward.dual_hessian) in one pass over n x n entries:
+ * h = (H + H^T) / 2 (H at row stride ldh; exactly symmetric: both halves are the same sum)
+ * and its rounding bound out[i, j] = gamma * mag[groups[i] * g + groups[j]] + eps |h[i, j]|,
+ * the same arithmetic as the NumPy expressions `0.5 * (H + H.T)` and `fd_dualarray_bound` on
+ * mag's rows by group.  Returns how many entries of h or out are not finite. */
+ptrdiff_t fd_dualarray_hessian_bound(ptrdiff_t n, const double *hess, ptrdiff_t ldh,
+                                     const double *mag, ptrdiff_t g, const ptrdiff_t *groups,
+                                     double gamma, double *outh, double *out)
+{
+    ptrdiff_t bad = 0;
+    for (ptrdiff_t i = 0; i < n; ++i) {
+        const double *mrow = mag + groups[i] * g;
+        for (ptrdiff_t j = 0; j < n; ++j) {
+            const double hij = 0.5 * (hess[i * ldh + j] + hess[j * ldh + i]);
+            const double e = gamma * mrow[groups[j]] + FD_DUALARRAY_EPS * fabs(hij);
+            outh[i * n + j] = hij;
+            out[i * n + j] = e;
+            bad += !(isfinite(hij) && isfinite(e));
+        }
+    }
+    return bad;
 }

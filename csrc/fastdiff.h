@@ -380,6 +380,15 @@ void fd_dualarray_arith(int op, ptrdiff_t count, ptrdiff_t m, ptrdiff_t k, int s
                         int absmode, const double *av, ptrdiff_t as, const double *at,
                         ptrdiff_t lda, const double *bv, ptrdiff_t bs, const double *bt,
                         ptrdiff_t ldb, double u, double *outv, double *outt);
+/* The sum of all count elements of values v and of each of m tangent rows (ldt apart), in
+ * NumPy's pairwise order; row err_row (if >= 0) also gains count eps sum |v| (the bound's). */
+void fd_dualarray_sum(ptrdiff_t count, ptrdiff_t m, const double *v, const double *t,
+                      ptrdiff_t ldt, ptrdiff_t err_row, double *outv, double *outt);
+/* A Hessian symmetrised, outh = (H + H^T) / 2, and its rounding bound out = gamma *
+ * mag[groups[i], groups[j]] + eps |outh| (mag g x g row-major); returns the non-finite count. */
+ptrdiff_t fd_dualarray_hessian_bound(ptrdiff_t n, const double *hess, ptrdiff_t ldh,
+                                     const double *mag, ptrdiff_t g, const ptrdiff_t *groups,
+                                     double gamma, double *outh, double *out);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Taylor mode (taylor.c): univariate Taylor series through the rule table                  */

@@ -42,7 +42,7 @@ _LOSS = (
 )
 
 
-class DualArray:
+class DualArray(_dualarray.DualBase):
     """An array of dual numbers: value of shape S, partials of shape S + (k,).
 
     Parameters
@@ -99,7 +99,9 @@ class DualArray:
     # it False, and the structure flags of the whole family stop counting (`_unit_of`).
     # _lane: None, or (m1, k2, missed) for the bound's magnitudes carried in the same
     # evaluation (a magnitude lane, see `_Lane`).
-    __slots__ = ("_abs", "_eye", "_family", "_k", "_lane", "_n", "_t", "_tag", "_unit", "_v")
+    # The fields live in the compiled base class (fastdiff._kernels._dualarray.DualBase),
+    # which also runs + - * / **, slicing of 1-d arrays and sum() on the common operands.
+    __slots__ = ()
     _family: list[bool] | None
     _lane: tuple[int, int, list[bool]] | None
     __array_priority__ = 1000.0
@@ -127,7 +129,7 @@ class DualArray:
     def _make(
         cls, v: np.ndarray, t: np.ndarray, k: int, tag: int, absolute: bool = False
     ) -> DualArray:
-        r = object.__new__(cls)
+        r = cls.__new__(cls)
         r._v = v
         r._t = t
         r._k = k
@@ -143,7 +145,7 @@ class DualArray:
     def _like(self, v: Any, t: np.ndarray, cost: int = 1, base: int | None = None) -> DualArray:
         if self._lane is not None:  # general code knows no lanes: the verb evaluates again
             _lane_miss(self._lane)
-        r = object.__new__(DualArray)
+        r = DualArray.__new__(DualArray)
         r._v = np.asarray(v, dtype=np.float64)
         r._t = t
         r._k = self._k
@@ -245,8 +247,8 @@ class DualArray:
     def __reduce__(self) -> Any:
         raise TypeError("fastdiff.DualArray cannot be pickled: its tag belongs to one process")
 
-    # Indexing -------------------------------------------------------------------------
-    def __getitem__(self, key: Any) -> Any:
+    # Indexing (x[slice] of a 1-d x runs in DualBase; every other key in _getitem_general) -
+    def _getitem_general(self, key: Any) -> Any:
         if isinstance(key, DualArray | Dual):
             raise TypeError("a DualArray cannot index: indices must be integers or masks")
         tkey = (slice(None), *key) if isinstance(key, tuple) else (slice(None), key)
@@ -297,9 +299,6 @@ class DualArray:
     def copy(self) -> DualArray:
         return _copy(self)
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> DualArray:
-        return _sum(self, axis=axis, keepdims=keepdims)
-
     def mean(self, axis: Any = None, keepdims: bool = False) -> DualArray:
         return _mean(self, axis=axis, keepdims=keepdims)
 
@@ -337,35 +336,7 @@ class DualArray:
     def __abs__(self) -> DualArray:
         return _unary(_RULES["absolute"], self)
 
-    def __add__(self, o: Any) -> Any:
-        return _binop("add", self, o)
-
-    def __radd__(self, o: Any) -> Any:
-        return _binop("add", o, self)
-
-    def __sub__(self, o: Any) -> Any:
-        return _binop("subtract", self, o)
-
-    def __rsub__(self, o: Any) -> Any:
-        return _binop("subtract", o, self)
-
-    def __mul__(self, o: Any) -> Any:
-        return _binop("multiply", self, o)
-
-    def __rmul__(self, o: Any) -> Any:
-        return _binop("multiply", o, self)
-
-    def __truediv__(self, o: Any) -> Any:
-        return _binop("divide", self, o)
-
-    def __rtruediv__(self, o: Any) -> Any:
-        return _binop("divide", o, self)
-
-    def __pow__(self, o: Any) -> Any:
-        return _binop("power", self, o)
-
-    def __rpow__(self, o: Any) -> Any:
-        return _binop("power", o, self)
+    # + - * / ** are DualBase's (compiled fast paths, else `_binop_general`)
 
     def __matmul__(self, o: Any) -> Any:
         return _matmul(self, o)
@@ -394,7 +365,9 @@ class DualArray:
     __hash__ = None  # type: ignore[assignment]
 
     # NumPy protocols ------------------------------------------------------------------
-    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    # DualBase's __array_ufunc__ sends the rule table's unary ufuncs and + - * / ** called
+    # plainly straight to `_unary`/`_binop`, and every other call here
+    def _array_ufunc_general(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         name = ufunc.__name__
         if method != "__call__" or kwargs:
             raise TypeError(
@@ -427,7 +400,8 @@ class DualArray:
             return _unary(rule, _as_dualarray(inputs[0]))
         return _binary_rule(rule, inputs[0], inputs[1])
 
-    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+    # DualBase's __array_function__ runs np.sum(x) in C and sends every other call here
+    def _array_function_general(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         impl = _FUNCTIONS.get(func)
         if impl is None:
             mod = func.__module__.replace("numpy.linalg", "np.linalg").replace("numpy", "np")
@@ -712,14 +686,10 @@ def _binary_rule(rule: int, a: Any, b: Any) -> DualArray:
     return r
 
 
-def _binop(name: str, a: Any, b: Any = None) -> Any:
-    """add, subtract, multiply, divide, power (and their unary cousins) with broadcasting."""
-    if type(a) is DualArray and (
-        (a is b and name == "multiply") or (name == "power" and type(b) in _REAL and b == 2)
-    ):
-        return _square(a)
-    r = _arith(name, a, b)
-    return _binop_general(name, a, b) if r is None else r
+_binop = _dualarray.binop
+"""_binop(name, a, b): add, subtract, multiply, divide, power (and their unary cousins) with
+broadcasting: x * x and x**2 by `_square`, operands of one shape in one C pass (`_arith`),
+everything else by `_binop_general` (compiled: fastdiff._kernels._dualarray.binop)."""
 
 
 def _binop_general(name: str, a: Any, b: Any = None) -> Any:
@@ -832,56 +802,9 @@ def _shared(t: np.ndarray) -> np.ndarray:
     return t
 
 
-_ARITH_OPS = {
-    "add": _dualarray.ARITH_ADD,
-    "subtract": _dualarray.ARITH_SUB,
-    "multiply": _dualarray.ARITH_MUL,
-    "divide": _dualarray.ARITH_DIV,
-    "true_divide": _dualarray.ARITH_DIV,
-}
-_DIV = _dualarray.ARITH_DIV
-_SHARING = (_dualarray.ARITH_ADD, _dualarray.ARITH_SUB)
-# roundings of each operation (`_n`): with two dual operands, and with one
-_COST2 = {_dualarray.ARITH_ADD: 1, _dualarray.ARITH_SUB: 1, _dualarray.ARITH_MUL: 2, _DIV: 3}
-
-
-def _constant(c: Any, shape: tuple[int, ...]) -> Any:
-    """A constant operand the one-pass kernel takes (a float, or a float64 array of `shape`),
-    or None."""
-    tc = type(c)
-    if tc is float:
-        return c
-    if tc is int and -(2**53) <= c <= 2**53:
-        return float(c)
-    if tc is np.float64:
-        return float(c)
-    if tc is np.ndarray and c.dtype == np.float64 and c.shape == shape:
-        return c
-    return None
-
-
-def _plain(x: DualArray) -> bool:
-    """x's values are a float64 ndarray (not np.max's NumPy scalar) and it has partials."""
-    return type(x._v) is np.ndarray and x._v.dtype == _F64 and x._t.shape[0] > 0
-
-
-_F64 = np.dtype(np.float64)
-_REAL = (int, float)
-
-
-def _fresh(like: DualArray, v: np.ndarray, t: np.ndarray, n: int) -> DualArray:
-    r = object.__new__(DualArray)
-    r._v = v
-    r._t = t
-    r._k = like._k
-    r._tag = like._tag
-    r._n = n
-    r._abs = like._abs
-    r._eye = False
-    r._unit = -1
-    r._family = None
-    r._lane = like._lane
-    return r
+_fresh = _dualarray.fresh
+"""_fresh(like, v, t, n): a DualArray of values v, tangents t and n roundings with like's k,
+tag, magnitude mode and lane (no structure flags, no family)."""
 
 
 class _LaneMiss(Exception):
@@ -894,92 +817,18 @@ def _lane_miss(lane: tuple[int, int, list[bool]]) -> None:
     raise _LaneMiss("this operation has no magnitude lane")
 
 
-def _arith(name: str, a: Any, b: Any) -> DualArray | None:
-    """+ - * / of operands of one shape (DualArrays, floats, float64 arrays) in one C pass
-    (fd_dualarray_arith: the arithmetic of `_binop_core` and the bound's step of `_binop`),
-    or None where the general code must run (broadcasting, other types, a second-order
-    divisor, mismatched tags)."""
-    op = _ARITH_OPS.get(name)
-    if op is None:
-        return None
-    if type(a) is DualArray:
-        av, at = a._v, a._t
-        if type(av) is not np.ndarray or av.dtype is not _F64 or not at.shape[0]:
-            return None  # a NumPy scalar value (np.max's), another dtype, or no partials
-        like = a
-        if type(b) is DualArray:
-            bv, bt = b._v, b._t
-            if (
-                type(bv) is not np.ndarray
-                or bv.dtype is not _F64
-                or a._tag != b._tag
-                or at.shape[0] != bt.shape[0]
-                or av.shape != bv.shape
-                or (op == _DIV and at.shape[0] - a._abs != a._k)
-            ):
-                return None  # (a second-order divisor goes through the reciprocal)
-            n = (a._n if a._n > b._n else b._n) + _COST2[op]
-        else:
-            bv = _constant(b, av.shape)
-            if bv is None:
-                return None
-            bt = None
-            n = a._n + 1
-            if op in _SHARING and not a._abs and a._lane is None:  # x +- c: x's, shared
-                v = av + bv if op == _dualarray.ARITH_ADD else av - bv
-                return _fresh(a, np.asarray(v), _shared(at), n)
-    elif type(b) is DualArray:
-        bv, bt = b._v, b._t
-        if type(bv) is not np.ndarray or bv.dtype is not _F64 or not bt.shape[0]:
-            return None
-        av = _constant(a, bv.shape)
-        if av is None or (op == _DIV and bt.shape[0] - b._abs != b._k):
-            return None
-        like, at = b, None
-        n = b._n + (2 if op == _DIV else 1)
-        if op in _SHARING and not b._abs and b._lane is None:  # c + x shares; c - x negates
-            if op == _dualarray.ARITH_ADD:
-                return _fresh(b, np.asarray(av + bv), _shared(bt), n)
-            return _fresh(b, np.asarray(av - bv), -bt, n)
-    else:
-        return None
-    m = like._t.shape[0]
-    lane = like._lane
-    u = 1.0 / (2.0 * (n + 2) * _EPS)  # _unit(n)
-    if lane is not None:
-        v, t = _dualarray.arith(
-            op, av, at, bv, bt, m, like._k, False, False, u, like._v.shape, lane[0], lane[1]
-        )
-    else:
-        second = m - like._abs != like._k
-        v, t = _dualarray.arith(op, av, at, bv, bt, m, like._k, second, like._abs, u, like._v.shape)
-    return _fresh(like, v, t, n)
+_arith = _dualarray.arith_fast
+"""_arith(name, a, b): + - * / of operands of one shape (DualArrays, floats, float64 arrays)
+in one C pass (fd_dualarray_arith: the arithmetic of `_binop_core` and the bound's step of
+`_binop_general`), or None where the general code must run (broadcasting, other types, a
+second-order divisor, mismatched tags). The checks are in fastdiff._kernels._dualarray
+(`_arith_c`): the lane arrays run both lanes in the same pass, x +- c shares x's tangents."""
 
-
-def _square(x: DualArray) -> DualArray:
-    """x * x (and x**2, np.square): the product rule of `_binop` with both operands x, in one
-    pass: 2 x x', 2 x' x' in the second-order rows, and in the bound's evaluation the value
-    errors E x' + x' E of the two factors (the same arithmetic, bit for bit, in one C pass)."""
-    m = x._t.shape[0]
-    if _plain(x):
-        n = x._n + 2
-        lane = (-1, 0) if x._lane is None else x._lane[:2]
-        v, t = _dualarray.arith(
-            _dualarray.ARITH_SQUARE,
-            x._v,
-            x._t,
-            x._v,
-            None,
-            m,
-            x._k,
-            m - x._abs != x._k,
-            x._abs,
-            _unit(n),
-            x._v.shape,
-            *lane,
-        )
-        return _fresh(x, v, t, n)
-    return _square_general(x)
+_square = _dualarray.square
+"""_square(x): x * x (and x**2, np.square): the product rule with both operands x, in one
+pass: 2 x x', 2 x' x' in the second-order rows, and in the bound's evaluation the value
+errors E x' + x' E of the two factors (the same arithmetic, bit for bit, as
+`_square_general`, in one C pass); `_square_general` for NumPy-scalar values."""
 
 
 def _square_general(x: DualArray) -> DualArray:
@@ -1123,6 +972,10 @@ def _sum(
 ) -> DualArray:
     if dtype is not None or out is not None or kw:
         _no_options("sum", dtype=dtype, out=out, **kw)
+    if axis is None and not keepdims and type(a) is DualArray and a._v.ndim:
+        r = _dualarray.sum_all(a)  # every element, in one C pass (NumPy's summation order)
+        if r is not None:
+            return r
     x = _as_dualarray(a)
     ax = tuple(range(-x._v.ndim, 0)) if axis is None else _norm_axis(axis, x.ndim)
     if x._lane is not None:  # the plain rows summed; the magnitude rows as in the bound's
@@ -1818,7 +1671,7 @@ _FUNCTIONS: dict[Any, Callable[..., Any]] = {
 def _lane_part(x: DualArray, part: int) -> DualArray:
     """Lane `part` of x (0: the plain rows, 1: the bound's) as an ordinary DualArray."""
     m1, k2, _ = x._lane or (0, 0, None)  # (always a lane here)
-    r = object.__new__(DualArray)
+    r = DualArray.__new__(DualArray)
     r._v = x._v
     r._tag = x._tag
     r._n = x._n
@@ -1901,3 +1754,22 @@ _clip = _laned(_clip)
 _trace = _laned(_trace)
 _negative = _laned(_negative)
 _positive = _laned(_positive)
+
+# The compiled fast paths fall back to the Python code above.
+_dualarray.register(
+    DualArray,
+    _binop_general,
+    _square_general,
+    DualArray._getitem_general,
+    _sum,
+    _unary,
+    DualArray._array_ufunc_general,
+    DualArray._array_function_general,
+    {
+        getattr(np, name): rule
+        for name, rule in _RULES.items()
+        if isinstance(getattr(np, name, None), np.ufunc)
+        and _dual.RULE_ARITY[_dual.RULE_NAMES[rule]] == 1
+        and name not in _BINOPS  # np.square: the product rule of `_square`
+    },
+)

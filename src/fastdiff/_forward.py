@@ -337,23 +337,25 @@ def dual_hessian(
     else:
         budget = (DEFAULT_BATCH_BYTES if batch_bytes is None else batch_bytes) // (8 * max(n, 1))
         block = n if n + n * n <= budget else max(1, int((np.sqrt(1 + 4 * budget) - 1) / 4))
-    blocks = [np.arange(s, min(s + block, n)) for s in range(0, n, block)]
-    hess = np.zeros((n, n))
-    value = xs.copy()
+    value = xs  # (every call of f gets its own copy)
     nfev = 0
-    k2 = 2 * block if len(blocks) > 1 else block  # directions of one call
+    k2 = 2 * block if block < n else block  # directions of one call
     tag = _dual.open_tag()
     pool = _pool_on(8 * (k2 + k2 * k2) * n)
     wasted = 0  # a call in lanes that met an operation without them
+    blocks: list[np.ndarray] = []
     try:
-        if len(blocks) == 1:
+        lane = None
+        if block >= n:
             lane = _hessian_lane(f, value, xs.shape, n, tag, args, kwargs)
             if lane is not None:
-                hess, mag, count = lane
-                blocks = []  # done: the values, the Hessian and its bound in one call
+                hess, mag, count = lane  # the values, the Hessian and its bound in one call
                 nfev = 1
             else:
                 nfev = wasted = 1
+        if lane is None:
+            blocks = [np.arange(s, min(s + block, n)) for s in range(0, n, block)]
+            hess = np.zeros((n, n))
         for bi, rows in enumerate(blocks):
             for cols in blocks[bi:]:
                 dirs = rows if cols is rows else np.concatenate([rows, cols])
@@ -389,15 +391,19 @@ def dual_hessian(
     finally:
         _dual.close_tag(tag)
         _pool_off(pool)
-    hess = 0.5 * (hess + hess.T)
     shape = xs.shape + xs.shape
     if mag is None:
+        hess = 0.5 * (hess + hess.T)
         bound = _rounding_bound(hess, None, count + 1)
         return _array_result(hess.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape))
-    # _rounding_bound's gamma * mag2 + eps |H|, mag2[i, j] = mag[groups[i], groups[j]], in the
-    # one C pass of the Jacobian's bound (which also finds any entry that is not finite)
-    rows_by_group = mag[g:].reshape(g, g)[groups]
-    bound, bad = _dualarray.bound(hess, rows_by_group, groups, _gamma(count + 1))
+    # (H + H^T) / 2 and _rounding_bound's gamma * mag2 + eps |H|, mag2[i, j] =
+    # mag[groups[i], groups[j]], in one C pass (which also finds any entry that is not finite)
+    hess, bound, bad = _dualarray.hessian_bound(
+        np.ascontiguousarray(hess),
+        np.ascontiguousarray(mag[g:]).reshape(g, g),
+        groups,
+        _gamma(count + 1),
+    )
     return _array_result(
         hess.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape), bad == 0
     )
@@ -420,11 +426,8 @@ def _hessian_lane(
     or raised TypeError (the caller then calls f the two-call way)."""
     k = n
     m1 = k + k * k
-    groups, rows = _bound_seed(n, HESSIAN_BOUND_GROUPS, True)
-    g = int(groups[-1]) + 1
-    seed = np.empty((m1 + rows.shape[0], n))
-    seed[:m1] = np.eye(m1, n)
-    seed[m1:] = rows
+    # read-only: a DualArray copies read-only tangents before it writes into them or a view
+    g, seed = _lane_seed(n) if n <= LANE_SEED_CACHE_N else _lane_seed.__wrapped__(n)
     X = DualArray._make(value.copy(), seed.reshape((seed.shape[0], *shape)), k, tag)
     missed = [False]
     X._lane = (m1, g, missed)
@@ -438,6 +441,24 @@ def _hessian_lane(
     if yv.shape != ():
         raise ValueError(f"`f` must return a scalar here; got an array of shape {yv.shape}.")
     return yt[k:m1].reshape(k, k), np.abs(yt[m1:-1]), y._n
+
+
+LANE_SEED_CACHE_N = 32
+"""`_hessian_lane` keeps the seed rows of problems up to this size (8 sizes at most; 0.3 MB
+at n = 32) instead of building them on every call."""
+
+
+@functools.lru_cache(maxsize=8)
+def _lane_seed(n: int) -> tuple[int, np.ndarray]:
+    """(groups of the bound, seed rows) of `_hessian_lane` at size n: the unit seeds of the
+    n first-order rows, n^2 zero second-order rows, then the bound's rows (`_bound_seed`)."""
+    m1 = n + n * n
+    groups, rows = _bound_seed(n, HESSIAN_BOUND_GROUPS, True)
+    seed = np.zeros((m1 + rows.shape[0], n))
+    seed[np.arange(n), np.arange(n)] = 1.0
+    seed[m1:] = rows
+    seed.flags.writeable = False
+    return int(groups[-1]) + 1, seed
 
 
 POOL_FROM_BYTES = 2**16
@@ -617,15 +638,17 @@ def _array_result(
 ) -> Result:
     """The Result of exact derivatives df with rounding bounds `error` (`all_finite`: the
     caller has checked that every entry of both is finite)."""
+    shape = np.shape(df)
     if all_finite:
-        finite = np.ones(np.shape(df), dtype=bool)
+        finite = np.empty(shape, dtype=bool)
+        finite.fill(True)
     else:
         finite = np.isfinite(df + error)  # inf or NaN in either
-    status = np.zeros(np.shape(df), dtype=int)
+    status = np.zeros(shape, dtype=int)
     if not all_finite and not finite.all():
         error = np.where(finite, error, np.inf)
         status[~finite] = int(Status.NO_FINITE)
-    if np.ndim(df) == 0:
+    if not shape:
         return Result(
             df=float(df),
             error=float(error),
@@ -836,6 +859,8 @@ def _chunk(chunk: int | None, n: int) -> int:
 
 def _as_points(x: Any) -> np.ndarray:
     """x as a float64 array, or an object array when it holds Duals (nested calls)."""
+    if type(x) is np.ndarray and _dualarray.finite_float64(x):
+        return x  # the common case, checked in one compiled pass (non-empty, finite)
     if isinstance(x, Dual):
         out = np.empty((), dtype=object)
         out[()] = x

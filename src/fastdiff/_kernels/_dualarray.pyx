@@ -2,6 +2,7 @@
 # csrc/dual_array.c on contiguous float64 arrays.  Tangents are (m, count) row-major.
 import numpy as np
 
+cimport cython
 cimport numpy as cnp
 
 cnp.import_array()
@@ -15,6 +16,8 @@ from fastdiff._kernels.fastdiff cimport (
     fd_dualarray_arith,
     fd_dualarray_binary,
     fd_dualarray_bound,
+    fd_dualarray_hessian_bound,
+    fd_dualarray_sum,
     fd_dualarray_unary,
     fd_dualarray_unary_abs,
     fd_dualarray_unary_second,
@@ -114,6 +117,45 @@ def bound(const double[:, :] df, const double[:, :] mag, const Py_ssize_t[::1] g
     return out, bad
 
 
+def hessian_bound(const double[:, :] hess, const double[:, ::1] mag,
+                  const Py_ssize_t[::1] groups, double gamma):
+    """(h, out, bad): h = (hess + hess^T) / 2 and out = gamma * mag[groups][:, groups] +
+    eps |h| (new row-major arrays), and the number of entries where either is not finite
+    (fd_dualarray_hessian_bound); hess square with contiguous rows, mag g x g."""
+    cdef Py_ssize_t n = hess.shape[0], g = mag.shape[0], j, bad = 0
+    if hess.shape[1] != n or groups.shape[0] != n or mag.shape[1] != g \
+            or (n and hess.strides[1] != 8):
+        raise ValueError("hessian_bound: a square hess, a square mag and n groups expected")
+    for j in range(n):
+        if groups[j] < 0 or groups[j] >= g:
+            raise ValueError("hessian_bound: a group index is out of range")
+    h = np.empty((n, n))
+    out = np.empty((n, n))
+    cdef double[:, ::1] hv = h, ov = out
+    if n:
+        with nogil:
+            bad = fd_dualarray_hessian_bound(n, &hess[0, 0], hess.strides[0] // 8, &mag[0, 0],
+                                             g, &groups[0], gamma, &hv[0, 0], &ov[0, 0])
+    return h, out, bad
+
+
+def finite_float64(cnp.ndarray a):
+    """a is a non-empty C-contiguous float64 array (native byte order) of finite numbers
+    (False for anything else: the caller's general checks then say what is wrong)."""
+    if not (cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE and cnp.PyArray_ISNOTSWAPPED(a)
+            and cnp.PyArray_IS_C_CONTIGUOUS(a)):
+        return False
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(a), i
+    cdef const double *p = <const double *>cnp.PyArray_DATA(a)
+    cdef double probe = 0.0
+    if n == 0:
+        return False
+    with nogil:
+        for i in range(n):
+            probe += p[i] - p[i]  # 0 for a finite p[i], NaN for inf and NaN
+    return probe == 0.0
+
+
 def binary(int rule, const double[::1] xv, const double[::1] yv, bint second):
     """(f, f_x, f_y) or (f, f_x, f_y, f_xx, f_xy, f_yy) of a binary rule, elementwise."""
     cdef Py_ssize_t count = xv.shape[0], j
@@ -188,13 +230,6 @@ def arith(int op, av, at, bv, bt, Py_ssize_t m, Py_ssize_t k, bint second, bint 
         raise ValueError("arith: too few rows for the second-order or bound terms")
     if op == FD_ARITH_SQUARE:
         bv, bt = av, None
-    cdef cnp.ndarray aa, ab, ta, tb, v, t
-    cdef double sa = 0.0, sb = 0.0
-    cdef const double *pa = &sa
-    cdef const double *pb = &sb
-    cdef const double *pta = NULL
-    cdef const double *ptb = NULL
-    cdef Py_ssize_t a_s = 0, b_s = 0, lda = 0, ldb = 0
     cdef int nd = len(shape), d
     if nd > 31:
         raise ValueError("arith: too many dimensions")
@@ -202,6 +237,20 @@ def arith(int op, av, at, bv, bt, Py_ssize_t m, Py_ssize_t k, bint second, bint 
     dims[0] = m
     for d in range(nd):
         dims[d + 1] = shape[d]
+    return _arith_run(op, av, at, bv, bt, m, k, second, absmode, u, nd, dims, m1, k2)
+
+
+cdef tuple _arith_run(int op, object av, object at, object bv, object bt, Py_ssize_t m,
+                      Py_ssize_t k, bint second, bint absmode, double u, int nd,
+                      cnp.npy_intp *dims, Py_ssize_t m1, Py_ssize_t k2):
+    """The body of `arith` (arguments checked; dims[0] = m, dims[1 ..] the shape)."""
+    cdef cnp.ndarray aa, ab, ta, tb, v, t
+    cdef double sa = 0.0, sb = 0.0
+    cdef const double *pa = &sa
+    cdef const double *pb = &sb
+    cdef const double *pta = NULL
+    cdef const double *ptb = NULL
+    cdef Py_ssize_t a_s = 0, b_s = 0, lda = 0, ldb = 0
     if type(av) is float:
         sa = av
     else:
@@ -273,7 +322,9 @@ cdef extern from "numpy/arrayobject.h":
     object PyDataMem_SetHandler(object handler)
 
 
-DEF POOL_SLOTS = 8
+DEF POOL_NSLOTS = 32          # 8 was too few: squaring a sparse Hessian block's second-order
+                              # arrays (k = 19, n = 500) frees more than 8 at once (5x slower)
+POOL_SLOTS = POOL_NSLOTS
 POOL_MIN_BYTES = 1 << 17      # below 128 KiB malloc's own free lists serve well
 POOL_MAX_BYTES = 1 << 25      # 32 MiB: larger blocks go straight back to the system
 POOL_MAX_TOTAL = 1 << 26      # 64 MiB kept at most
@@ -282,8 +333,8 @@ cdef size_t _min_bytes = POOL_MIN_BYTES
 cdef size_t _max_bytes = POOL_MAX_BYTES
 cdef size_t _max_total = POOL_MAX_TOTAL
 
-cdef void *_slot_block[POOL_SLOTS]
-cdef size_t _slot_size[POOL_SLOTS]
+cdef void *_slot_block[POOL_NSLOTS]
+cdef size_t _slot_size[POOL_NSLOTS]
 cdef size_t _pooled_total = 0
 cdef PyThread_type_lock _lock = PyThread_allocate_lock()
 cdef PyDataMem_Handler _handler
@@ -304,7 +355,7 @@ cdef void *_take(size_t size) noexcept nogil:
     if size < _min_bytes or size > _max_bytes:
         return NULL
     PyThread_acquire_lock(_lock, WAIT_LOCK)
-    for i in range(POOL_SLOTS):
+    for i in range(POOL_NSLOTS):
         if _slot_block[i] != NULL and size <= _slot_size[i] <= size + size // 4:
             if best < 0 or _slot_size[i] < _slot_size[best]:
                 best = i
@@ -355,7 +406,7 @@ cdef void _pool_free(void *ctx, void *ptr, size_t size) noexcept nogil:
     if _min_bytes <= capacity <= _max_bytes:
         PyThread_acquire_lock(_lock, WAIT_LOCK)
         if _pooled_total + capacity <= _max_total:
-            for i in range(POOL_SLOTS):
+            for i in range(POOL_NSLOTS):
                 if _slot_block[i] == NULL:
                     _slot_block[i] = base
                     _slot_size[i] = capacity
@@ -392,7 +443,7 @@ def pool_clear():
     global _pooled_total
     cdef int i
     PyThread_acquire_lock(_lock, WAIT_LOCK)
-    for i in range(POOL_SLOTS):
+    for i in range(POOL_NSLOTS):
         if _slot_block[i] != NULL:
             c_free(_slot_block[i])
             _slot_block[i] = NULL
@@ -403,3 +454,387 @@ def pool_clear():
 def pool_bytes():
     """Bytes held by the pool now."""
     return _pooled_total
+
+
+# ---------------------------------------------------------------------------------------------
+# DualBase: the fields of fastdiff.DualArray in C, and the common operations' fast paths.
+#
+# Every NumPy operation on a DualArray used to cost 2-4 us of Python (the dunder, `_binop`,
+# `_arith`'s checks, `_fresh`'s ten attribute stores) around a C pass of well under 1 us on
+# small arrays (the 10-D Hessian: 9 elements, 110 + 73 rows).  fastdiff.DualArray is a Python
+# subclass of DualBase; the fields live in the C struct (so reading them here is a load), and
+# the arithmetic dunders, slicing of 1-d arrays and `sum` run here when their operands are of
+# the common kinds, with the same checks and the same C kernels as fastdiff/_dualarray.py's
+# `_arith`, `_square`, `__getitem__` and `_sum`.  Anything else goes to that module's code
+# (registered by `register`): Cython crosses, Python decides.
+# ---------------------------------------------------------------------------------------------
+
+cdef enum:  # the binary operations of the dunders: FD_ARITH_ADD .. FD_ARITH_DIV, then power
+    _OP_ADD = FD_ARITH_ADD
+    _OP_SUB = FD_ARITH_SUB
+    _OP_MUL = FD_ARITH_MUL
+    _OP_DIV = FD_ARITH_DIV
+    _OP_POW = FD_ARITH_SQUARE + 1
+
+
+@cython.auto_pickle(False)
+cdef class DualBase:
+    """The fields of a DualArray (fastdiff/_dualarray.py documents their meaning)."""
+
+    cdef public object _v, _t, _family, _lane
+    cdef public Py_ssize_t _k, _tag, _n, _unit
+    cdef public bint _abs, _eye
+
+    def __add__(self, o):
+        return _binop_c(_OP_ADD, self, o)
+
+    def __radd__(self, o):
+        return _binop_c(_OP_ADD, o, self)
+
+    def __sub__(self, o):
+        return _binop_c(_OP_SUB, self, o)
+
+    def __rsub__(self, o):
+        return _binop_c(_OP_SUB, o, self)
+
+    def __mul__(self, o):
+        return _binop_c(_OP_MUL, self, o)
+
+    def __rmul__(self, o):
+        return _binop_c(_OP_MUL, o, self)
+
+    def __truediv__(self, o):
+        return _binop_c(_OP_DIV, self, o)
+
+    def __rtruediv__(self, o):
+        return _binop_c(_OP_DIV, o, self)
+
+    def __pow__(self, o, mod):
+        if mod is not None:
+            return NotImplemented
+        return _binop_c(_OP_POW, self, o)
+
+    def __rpow__(self, o, mod):
+        if mod is not None:
+            return NotImplemented
+        return _binop_c(_OP_POW, o, self)
+
+    def __getitem__(self, key):
+        if type(key) is slice and type(self) is _cls:
+            r = _slice_c(<DualBase>self, <slice>key)
+            if r is not None:
+                return r
+        return _getitem_py(self, key)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        # a ufunc of the rule table on one DualArray, or + - * / ** called plainly: straight
+        # to its implementation; every other call to the general __array_ufunc__
+        if method == "__call__" and not kwargs:
+            entry = _ufuncs.get(ufunc)
+            if entry is not None:
+                if len(inputs) == 2 and (<int>entry) < 0:
+                    return _binop_c(-1 - (<int>entry), inputs[0], inputs[1])
+                if len(inputs) == 1 and (<int>entry) >= 0 and type(inputs[0]) is _cls:
+                    return _unary_py(<int>entry, inputs[0])
+        return _ufunc_py(self, ufunc, method, *inputs, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        # np.sum(x) of one DualArray: straight to the C sum; everything else to the general
+        # __array_function__
+        if func is _np_sum and len(args) == 1 and not kwargs and args[0] is self \
+                and type(self) is _cls:
+            r = _sum_all_c(<DualBase>self)
+            if r is not None:
+                return r
+        return _function_py(self, func, types, args, kwargs)
+
+    def sum(self, axis=None, keepdims=False):
+        if axis is None and keepdims is False and type(self) is _cls:
+            r = _sum_all_c(<DualBase>self)
+            if r is not None:
+                return r
+        return _sum_py(self, axis=axis, keepdims=keepdims)
+
+
+# The DualArray class and the Python code behind the fast paths (fastdiff/_dualarray.py).
+cdef type _cls = None
+cdef object _binop_py = None          # _binop_general(name, a, b)
+cdef object _square_py = None         # _square_general(x)
+cdef object _getitem_py = None        # DualArray's general __getitem__(self, key)
+cdef object _sum_py = None            # _sum(x, axis=..., keepdims=...)
+cdef object _unary_py = None          # _unary(rule, x)
+cdef object _ufunc_py = None          # DualArray's general __array_ufunc__
+cdef object _function_py = None       # DualArray's general __array_function__
+cdef object _np_sum = np.sum
+cdef dict _ufuncs = {}                # ufunc -> rule (unary rules), or -1 - _OP_* (binary ops)
+cdef tuple _NAMES = ("add", "subtract", "multiply", "divide", "square", "power")  # by _OP_*
+
+cdef double _EPS = 2.220446049250313e-16
+
+
+def register(type cls, binop_general, square_general, getitem, sum_general, unary,
+             array_ufunc, array_function, dict unary_ufuncs):
+    """Tell the fast paths the DualArray class and the Python code they fall back to;
+    unary_ufuncs maps the NumPy ufuncs of the unary rules to their rule numbers."""
+    global _cls, _binop_py, _square_py, _getitem_py, _sum_py, _unary_py
+    global _ufunc_py, _ufuncs, _function_py
+    if not issubclass(cls, DualBase):
+        raise TypeError("register: cls must subclass DualBase")
+    _cls, _binop_py, _square_py, _getitem_py, _sum_py = (
+        cls, binop_general, square_general, getitem, sum_general)
+    _unary_py, _ufunc_py, _function_py = unary, array_ufunc, array_function
+    table = {u: int(rule) for u, rule in unary_ufuncs.items()}
+    table.update({np.add: -1 - _OP_ADD, np.subtract: -1 - _OP_SUB, np.multiply: -1 - _OP_MUL,
+                  np.divide: -1 - _OP_DIV, np.power: -1 - _OP_POW})
+    _ufuncs = table
+
+
+cdef inline DualBase _new(DualBase like, object v, object t, Py_ssize_t n):
+    """A DualArray with like's k, tag, magnitude mode and lane (fastdiff/_dualarray.py
+    `_fresh`)."""
+    cdef DualBase r = DualBase.__new__(_cls)
+    r._v = v
+    r._t = t
+    r._k = like._k
+    r._tag = like._tag
+    r._n = n
+    r._abs = like._abs
+    r._eye = False
+    r._unit = -1
+    r._family = None
+    r._lane = like._lane
+    return r
+
+
+def fresh(DualBase like, v, t, Py_ssize_t n):
+    """`_new` for Python: values v, tangents t, n roundings, like's other fields."""
+    return _new(like, v, t, n)
+
+
+cdef inline bint _plain_values(object v):
+    """v is a float64 ndarray in native byte order (not a NumPy scalar)."""
+    return (type(v) is np.ndarray and cnp.PyArray_TYPE(<cnp.ndarray>v) == cnp.NPY_DOUBLE
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>v))
+
+
+cdef inline Py_ssize_t _rows_of(object t):
+    return cnp.PyArray_DIMS(<cnp.ndarray>t)[0] if cnp.PyArray_NDIM(<cnp.ndarray>t) else 0
+
+
+cdef bint _same_shape(cnp.ndarray a, cnp.ndarray b):
+    cdef int nd = cnp.PyArray_NDIM(a), d
+    if cnp.PyArray_NDIM(b) != nd:
+        return False
+    for d in range(nd):
+        if cnp.PyArray_DIMS(a)[d] != cnp.PyArray_DIMS(b)[d]:
+            return False
+    return True
+
+
+cdef object _constant_c(object c, cnp.ndarray like):
+    """A constant operand the one-pass kernel takes (a float, or a float64 array of like's
+    shape), or None (fastdiff/_dualarray.py `_constant`)."""
+    tc = type(c)
+    if tc is float:
+        return c
+    if tc is int:
+        if -(2**53) <= c <= 2**53:
+            return float(c)
+        return None
+    if tc is np.float64:
+        return float(c)
+    if _plain_values(c) and _same_shape(<cnp.ndarray>c, like):
+        return c
+    return None
+
+
+cdef object _shared_c(object t):
+    """A read-only view of an operand's tangents (fastdiff/_dualarray.py `_shared`)."""
+    cdef cnp.ndarray a = <cnp.ndarray>t
+    if not cnp.PyArray_ISWRITEABLE(a):
+        return t
+    cdef cnp.ndarray w = a.view()
+    cnp.PyArray_CLEARFLAGS(w, cnp.NPY_ARRAY_WRITEABLE)
+    return w
+
+
+cdef object _arith_c(int op, object a, object b):
+    """+ - * / of operands of one shape in one C pass: the result, or None where the general
+    code decides (fastdiff/_dualarray.py `_arith` documents the cases)."""
+    cdef DualBase x, y, like
+    cdef object av, at, bv, bt
+    cdef Py_ssize_t n, m
+    if type(a) is _cls:
+        x = <DualBase>a
+        av, at = x._v, x._t
+        if not _plain_values(av) or not _rows_of(at):
+            return None  # a NumPy scalar value (np.max's), another dtype, or no partials
+        like = x
+        if type(b) is _cls:
+            y = <DualBase>b
+            bv, bt = y._v, y._t
+            if (not _plain_values(bv) or x._tag != y._tag or _rows_of(at) != _rows_of(bt)
+                    or not _same_shape(<cnp.ndarray>av, <cnp.ndarray>bv)
+                    or (op == FD_ARITH_DIV and _rows_of(at) - x._abs != x._k)):
+                return None  # (a second-order divisor goes through the reciprocal)
+            n = (x._n if x._n > y._n else y._n) + (2 if op == FD_ARITH_MUL else
+                                                   3 if op == FD_ARITH_DIV else 1)
+        else:
+            bv = _constant_c(b, <cnp.ndarray>av)
+            if bv is None:
+                return None
+            bt = None
+            n = x._n + 1
+            if op <= FD_ARITH_SUB and not x._abs and x._lane is None:  # x +- c: x's, shared
+                v = av + bv if op == FD_ARITH_ADD else av - bv
+                return _new(x, v, _shared_c(at), n)
+    elif type(b) is _cls:
+        y = <DualBase>b
+        bv, bt = y._v, y._t
+        if not _plain_values(bv) or not _rows_of(bt):
+            return None
+        av = _constant_c(a, <cnp.ndarray>bv)
+        if av is None or (op == FD_ARITH_DIV and _rows_of(bt) - y._abs != y._k):
+            return None
+        like, at = y, None
+        n = y._n + (2 if op == FD_ARITH_DIV else 1)
+        if op == FD_ARITH_ADD and not y._abs and y._lane is None:  # c + x shares x's
+            return _new(y, av + bv, _shared_c(bt), n)
+    else:
+        return None
+    return _kernel(op, like, av, at, bv, bt, n)
+
+
+cdef object _kernel(int op, DualBase like, object av, object at, object bv, object bt,
+                    Py_ssize_t n):
+    """fd_dualarray_arith on like's rows (one lane, or both) as `arith` runs it."""
+    cdef cnp.ndarray vals = <cnp.ndarray>like._v
+    cdef int nd = cnp.PyArray_NDIM(vals), d
+    cdef cnp.npy_intp dims[32]
+    cdef Py_ssize_t m = _rows_of(like._t), m1 = -1, k2 = 0
+    cdef bint second = False
+    if nd > 31:
+        return None
+    dims[0] = m
+    for d in range(nd):
+        dims[d + 1] = cnp.PyArray_DIMS(vals)[d]
+    cdef double u = 1.0 / (2.0 * (n + 2) * _EPS)  # _unit(n)
+    lane = like._lane
+    if lane is not None:
+        m1, k2 = lane[0], lane[1]
+    else:
+        second = m - like._abs != like._k
+    v, t = _arith_run(op, av, at, bv, bt, m, like._k, second, like._abs, u, nd, dims, m1, k2)
+    return _new(like, v, t, n)
+
+
+cdef object _square_c(DualBase x):
+    """x * x (x**2, np.square) in one pass (fastdiff/_dualarray.py `_square`)."""
+    if not _plain_values(x._v) or not _rows_of(x._t):
+        return _square_py(x)
+    return _kernel(FD_ARITH_SQUARE, x, x._v, x._t, x._v, None, x._n + 2)
+
+
+def square(DualBase x):
+    """x * x for Python (`_square`)."""
+    return _square_c(x)
+
+
+cdef object _binop_c(int op, object a, object b):
+    """a op b: the one-pass kernel where it applies, else the general code."""
+    if type(a) is _cls and ((a is b and op == _OP_MUL) or (
+            op == _OP_POW and (type(b) is int or type(b) is float) and b == 2)):
+        return _square_c(<DualBase>a)
+    cdef object r
+    if op != _OP_POW:
+        r = _arith_c(op, a, b)
+        if r is not None:
+            return r
+    return _binop_py(_NAMES[op], a, b)
+
+
+_BINOP_CODES = {"add": _OP_ADD, "subtract": _OP_SUB, "multiply": _OP_MUL, "divide": _OP_DIV,
+                "true_divide": _OP_DIV, "power": _OP_POW}
+
+
+def binop(str name, a, b=None):
+    """fastdiff/_dualarray.py `_binop`: add, subtract, multiply, divide, power (and their
+    unary cousins, which go to the general code) with broadcasting."""
+    code = _BINOP_CODES.get(name)
+    if code is None:
+        return _binop_py(name, a, b)
+    return _binop_c(code, a, b)
+
+
+def arith_fast(str name, a, b):
+    """fastdiff/_dualarray.py `_arith`: the one-pass result, or None."""
+    code = _BINOP_CODES.get(name)
+    if code is None or code == _OP_POW:
+        return None
+    return _arith_c(code, a, b)
+
+
+cdef object _slice_c(DualBase x, slice key):
+    """x[key] for a 1-d x: a view joining x's family, with the seeds' offset of a unit-seeded
+    x shifted (fastdiff/_dualarray.py `__getitem__`), or None for the general code."""
+    cdef cnp.ndarray vals
+    if not _plain_values(x._v) or cnp.PyArray_NDIM(<cnp.ndarray>x._v) != 1:
+        return None
+    vals = <cnp.ndarray>x._v
+    cdef cnp.ndarray t = <cnp.ndarray>x._t
+    if cnp.PyArray_NDIM(t) != 2:
+        return None
+    if not cnp.PyArray_ISWRITEABLE(t):  # shared with an operand (x + c): own them now
+        t = t.copy()
+        x._t = t
+    if x._family is None and (x._unit >= 0 or x._eye):
+        x._family = [True]
+    cdef DualBase r = _new(x, vals[key], t[:, key], x._n)
+    r._family = x._family
+    cdef Py_ssize_t unit = x._unit
+    cdef Py_ssize_t start, stop, step
+    if unit >= 0 and (x._family is None or x._family[0]) and (key.step is None or key.step == 1):
+        start, stop, step = key.indices(cnp.PyArray_DIMS(vals)[0])
+        if stop > start:  # a contiguous run of the elements: their seeds, shifted
+            r._unit = unit + start
+    return r
+
+
+cdef object _sum_all_c(DualBase x):
+    """np.sum(x) over every element of a contiguous x, in NumPy's summation order
+    (fd_dualarray_sum), or None for the general code (fastdiff/_dualarray.py `_sum`)."""
+    if not _plain_values(x._v) or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x._v):
+        return None
+    cdef cnp.ndarray vals = <cnp.ndarray>x._v
+    cdef cnp.ndarray t = <cnp.ndarray>x._t
+    cdef Py_ssize_t m = _rows_of(t), count = cnp.PyArray_SIZE(vals)
+    if cnp.PyArray_NDIM(t) != cnp.PyArray_NDIM(vals) + 1 or not cnp.PyArray_ISALIGNED(t):
+        return None
+    cdef Py_ssize_t ldt = count
+    if not cnp.PyArray_IS_C_CONTIGUOUS(t):  # rows of count contiguous doubles, ldt apart
+        if cnp.PyArray_NDIM(t) != 2 or cnp.PyArray_STRIDES(t)[1] != 8 \
+                or cnp.PyArray_STRIDES(t)[0] % 8 or cnp.PyArray_STRIDES(t)[0] < 0:
+            return None
+        ldt = cnp.PyArray_STRIDES(t)[0] // 8
+    cdef Py_ssize_t err_row = -1
+    if x._abs:
+        err_row = m - 1
+    elif x._lane is not None:
+        err_row = m - 1  # the bound's lane ends with the values' error row
+    cdef cnp.npy_intp one = m
+    cdef cnp.ndarray v = cnp.PyArray_EMPTY(0, &one, cnp.NPY_DOUBLE, 0)
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &one, cnp.NPY_DOUBLE, 0)
+    cdef double *pv = <double *>cnp.PyArray_DATA(v)
+    cdef double *po = <double *>cnp.PyArray_DATA(out)
+    cdef const double *src = <const double *>cnp.PyArray_DATA(vals)
+    cdef const double *pt = <const double *>cnp.PyArray_DATA(t)
+    if m and count == 0:
+        pt = src  # (nothing read)
+    with nogil:
+        fd_dualarray_sum(count, m, src, pt, ldt, err_row, pv, po)
+    return _new(x, v, out, x._n + (count - 1 if count > 1 else 0))
+
+
+def sum_all(DualBase x):
+    """`_sum_all_c` for Python: np.sum(x) with axis=None, or None."""
+    return _sum_all_c(x)

@@ -148,6 +148,12 @@ cdef extern from "fastdiff.h" nogil:
                             int absmode, const double *av, Py_ssize_t a_s, const double *at,
                             Py_ssize_t lda, const double *bv, Py_ssize_t b_s, const double *bt,
                             Py_ssize_t ldb, double u, double *outv, double *outt)
+    void fd_dualarray_sum(Py_ssize_t count, Py_ssize_t m, const double *v, const double *t,
+                          Py_ssize_t ldt, Py_ssize_t err_row, double *outv, double *outt)
+    Py_ssize_t fd_dualarray_hessian_bound(Py_ssize_t n, const double *hess, Py_ssize_t ldh,
+                                          const double *mag, Py_ssize_t g,
+                                          const Py_ssize_t *groups, double gamma, double *outh,
+                                          double *out)
 
     # Taylor mode (taylor.c)
     const char *const fd_taylor_rule_names[]

@@ -1,0 +1,159 @@
+"""DualArray's compiled fast paths (fastdiff._kernels._dualarray.DualBase): each must give
+bitwise what the Python code it short-cuts gives, and hand every other case to that code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fastdiff import Dual, DualArray
+from fastdiff._dualarray import _sum
+from fastdiff._kernels import _dual, _dualarray
+
+SHAPES = [(1,), (5,), (7,), (8,), (9,), (17,), (128,), (129,), (300,), (3, 4), (1, 16), (2, 3, 5)]
+
+
+@pytest.fixture
+def tag():
+    t = _dual.open_tag()
+    yield t
+    _dual.close_tag(t)
+
+
+def make(shape, m, k, tag, seed, absolute=False, lane=None):
+    g = np.random.default_rng(seed)
+    v = g.normal(size=shape) * 10.0 ** g.uniform(-3, 3, size=shape)
+    t = g.normal(size=(m, *shape))
+    if absolute:
+        t = np.abs(t)
+    d = DualArray._make(v, t, k, tag, absolute)
+    d._n = int(g.integers(0, 5))
+    d._lane = lane
+    return d
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("mode", ["plain", "bound", "lane"])
+def test_sum_all_is_the_general_sum_bit_for_bit(shape, mode, tag):
+    # fd_dualarray_sum promises NumPy's pairwise order: the value is np.sum of the values, each
+    # tangent row the general code's `t.sum(axes)`, and the bound's error row gains the same
+    # (L eps) sum |v|; the general code runs for axis=(all axes), which the fast path leaves
+    k = 3
+    m = {"plain": k, "bound": k + 1, "lane": k + k + 1}[mode]
+    lane = (k, k, [False]) if mode == "lane" else None
+    x = make(shape, m, k, tag, 1, absolute=mode == "bound", lane=lane)
+    axes = tuple(range(len(shape)))
+    for d in (x, x[1:] if len(shape) == 1 and shape[0] > 1 else x):
+        fast = np.sum(d)
+        assert _dualarray.sum_all(d) is not None
+        general = _sum(d, axis=axes)
+        assert fast._n == general._n
+        assert fast._v.shape == general._v.shape == ()
+        np.testing.assert_array_equal(fast._v, np.sum(d._v))
+        np.testing.assert_array_equal(fast._v, general._v)
+        np.testing.assert_array_equal(fast._t, general._t)
+        assert fast._lane is d._lane and fast._abs == d._abs
+        np.testing.assert_array_equal(d.sum()._t, general._t)
+
+
+def test_sum_keeps_minus_zero_rules_and_empty_arrays(tag):
+    d = DualArray._make(np.array([-0.0, -0.0]), np.array([[-0.0, -0.0]]), 1, tag)
+    s = np.sum(d)
+    assert np.signbit(s._v) == np.signbit(np.sum(d._v))  # +0, as np.sum gives
+    e = DualArray._make(np.zeros(0), np.zeros((2, 0)), 2, tag)
+    s = np.sum(e)
+    assert float(s._v) == 0.0 and s._t.tolist() == [0.0, 0.0] and s._n == e._n
+
+
+def test_slices_of_1d_arrays_match_the_general_indexing(tag):
+    x = make((10,), 4, 4, tag, 2)
+    for key in [
+        slice(1, None),
+        slice(None, -1),
+        slice(2, 7, 2),
+        slice(None, None, -1),
+        slice(5, 2),
+        slice(-3, None),
+    ]:
+        fast = x[key]
+        general = DualArray._getitem_general(x, key)
+        np.testing.assert_array_equal(fast._v, general._v)
+        np.testing.assert_array_equal(fast._t, general._t)
+        assert (fast._unit, fast._n, fast._k) == (general._unit, general._n, general._k)
+    y = x[2:5]  # a view: an assignment through it reaches x (values and partials)
+    y[0] = _dual.make(7.0, [3.0] * 4, tag)
+    assert x._v[2] == 7.0 and x.partials[2].tolist() == [3.0] * 4
+
+
+def test_slices_keep_the_unit_seed_structure(tag):
+    # x itself in a whole-x Jacobian chunk: rows 0 .. n-1 are the unit seeds
+    x = DualArray._make(np.arange(6.0), np.eye(6), 6, tag)
+    x._eye, x._unit = True, 0
+    a = x[2:]
+    assert a._unit == 2 and a._family is x._family and x._family == [True]
+    assert x[::2]._unit == -1  # not a contiguous run
+    a[0] = 1.0  # an assignment voids the structure of the whole family
+    assert x._family == [False] and x[1:]._unit == -1
+
+
+def test_read_only_tangents_are_owned_before_a_slice_is_taken(tag):
+    x = make((6,), 2, 2, tag, 3)
+    y = x + 1.0  # shares x's tangents, read-only
+    assert not y._t.flags.writeable
+    z = y[1:]
+    z[0] = 0.0
+    assert x._t[:, 1].tolist() != [0.0, 0.0]  # x's own partials untouched
+
+
+def test_other_operands_go_to_the_general_code(tag):
+    x = make((4,), 3, 3, tag, 4)
+    assert isinstance(x[1], Dual)  # an integer key: the general code
+    assert x[np.array([0, 2])].shape == (2,)
+    assert x[1:, None].shape == (3, 1)  # a tuple key: the general code
+    m = make((2, 3), 3, 3, tag, 5)
+    assert m[1:].shape == (1, 3) and m[:, 1:].shape == (2, 2)
+    assert (x**3).shape == (4,) and (2.0**x).shape == (4,)
+    np.testing.assert_array_equal((x**2)._t, (x * x)._t)
+    assert (x + np.ones((2, 4))).shape == (2, 4)  # broadcasting
+    with pytest.raises(TypeError):
+        pow(x, 2, 3)
+
+
+def test_hessian_bound_is_the_numpy_expression_bit_for_bit():
+    # fd_dualarray_hessian_bound: (H + H^T) / 2 and gamma * mag[groups][:, groups] + eps |h|
+    g = np.random.default_rng(7)
+    for n, ng in [(1, 1), (5, 3), (10, 8), (17, 8)]:
+        hess = g.normal(size=(n, n)) * 10.0 ** g.uniform(-5, 5, size=(n, n))
+        mag = np.abs(g.normal(size=(ng, ng)))
+        groups = (np.arange(n) * ng) // n
+        gamma = 37 * np.finfo(float).eps
+        h, out, bad = _dualarray.hessian_bound(hess, mag, groups, gamma)
+        ref = 0.5 * (hess + hess.T)
+        np.testing.assert_array_equal(h, ref)
+        np.testing.assert_array_equal(h, h.T)  # exactly symmetric
+        np.testing.assert_array_equal(
+            out, gamma * mag[groups][:, groups] + np.finfo(float).eps * np.abs(ref)
+        )
+        assert bad == 0
+    hess[0, 1] = np.inf
+    mag[0, 0] = np.nan
+    _, _, bad = _dualarray.hessian_bound(hess, mag, groups, gamma)
+    expect = ~(np.isfinite(0.5 * (hess + hess.T)) & np.isfinite(mag[groups][:, groups]))
+    assert bad == int(expect.sum())
+    with pytest.raises(ValueError, match="group index"):
+        _dualarray.hessian_bound(hess, mag, groups + 100, gamma)
+
+
+def test_finite_float64_accepts_only_finite_contiguous_float64():
+    ok = [np.ones(3), np.array(2.0), np.array([1e308, -1e308]), np.zeros((2, 3))]
+    bad = [
+        np.array([1.0, np.inf]),
+        np.array([np.nan, 1.0]),
+        np.array([-np.inf]),
+        np.zeros(0),
+        np.ones((2, 3)).T,  # (not C-contiguous: the general checks run)
+        np.ones(3, dtype=np.float32),
+        np.ones(3, dtype=">f8"),
+    ]
+    assert all(_dualarray.finite_float64(a) for a in ok)
+    assert not any(_dualarray.finite_float64(a) for a in bad)
