@@ -138,6 +138,8 @@ typedef struct fd_ladder_state {
     double row[FD_MAX_COLS];          /* previous tableau row (real part) */
     double diff[FD_MAX_COLS];         /* previous row's differences down each column */
     double rnd[FD_MAX_COLS];          /* previous row's rounding bound of each entry */
+    double bnd[FD_MAX_COLS];          /* the same without roundings that cannot happen (the
+                                         error bars'; rnd steers the ladder) */
     /* when a candidate wins */
     double best[2], best_step;
     double best_gain;                 /* d(best) / d(noise of f): amp * sum|w| / h^n */
