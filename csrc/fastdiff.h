@@ -108,6 +108,8 @@ typedef struct fd_ladder_config {
     double inv_den_dq[FD_N_SIDES][FD_MAX_COLS + 1];
     double qe[FD_N_SIDES][FD_MAX_COLS + 1];  /* q^e_j */
     double qn, sqrt_q, inv_q;         /* q^n, sqrt(q), 1 / q */
+    unsigned long long exact_w[FD_N_SIDES];  /* bit j: weights[j] a power of two whose product
+                                         with a normal f_j is exact; bit FD_MAX_POINTS: w0 */
     double rate_band;                 /* RATE_BAND at q = 1 + sqrt(2), same exponent band */
 } fd_ladder_config;
 

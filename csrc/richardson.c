@@ -47,6 +47,8 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 /* accepted ratio: q^e / band .. q^e * band, band = RATE_BAND at q = 1 + sqrt(2), i.e. an
  * observed exponent within log_q(1.5) = 0.46 of e: loose enough for the next term's
@@ -85,11 +87,25 @@ static void rich_powers(double r, const fd_stencil *s, int ncols, double *out)
     }
 }
 
+/* Is w a power of two between 2^-64 and 2^64 (its mantissa bits zero), so that w v is exact
+ * for every normal v whose product stays normal? */
+static int pow2_weight(double w)
+{
+    uint64_t bits;
+    memcpy(&bits, &w, sizeof bits);
+    const int expo = (int)(bits >> 52 & 0x7FF) - 1023;
+    return (bits & 0xFFFFFFFFFFFFFull) == 0 && expo >= -64 && expo <= 64;
+}
+
 void fd_ladder_prepare(fd_ladder_config *cfg)
 {
     for (int side = 0; side < FD_N_SIDES; ++side) {
         const fd_stencil *s = &cfg->stencil[side];
         double *qe = cfg->qe[side];
+        cfg->exact_w[side] = (unsigned long long)pow2_weight(s->w0) << FD_MAX_POINTS;
+        for (int j = 0; j < s->npts; ++j) {
+            cfg->exact_w[side] |= (unsigned long long)pow2_weight(s->weights[j]) << j;
+        }
         rich_powers(cfg->q, s, FD_MAX_COLS + 1, qe);
         /* rounding amplification prod_{i<j} (q^{e_i} + 1) / (q^{e_i} - 1): the nominal ratio
          * is enough for a bound (r differs from q by far less than the bound's slack) */
@@ -290,23 +306,14 @@ void fd_ladder_set_pair(fd_ladder_state *st, double x2, double scale2)
 
 void fd_ladder_set_noise_abs(fd_ladder_state *st, double sigma) { st->noise_abs = sigma; }
 
-/* Is w v exact in binary floating point, for |v| = av?  w a power of two (mantissa 1/2 in
- * frexp's convention) and the product normal: neither subnormal nor overflowing. */
-static int exact_product(double w, double av)
-{
-    int e;
-    const double p = fabs(w) * av;
-    return fabs(frexp(w, &e)) == 0.5 && (av == 0.0 || (p >= DBL_MIN && p <= DBL_MAX));
-}
-
 /* Is prev + term exact?  An addition onto or of a zero; or terms of opposite signs within a
- * factor 2 of each other (Sterbenz's lemma: their difference is representable). */
+ * factor 2 of each other (Sterbenz's lemma: their difference is representable).  Without
+ * short circuits: the branches cost more than the comparisons. */
 static int exact_sum(double prev, double term)
 {
-    if (prev == 0.0 || term == 0.0) return 1;
-    if ((prev < 0.0) == (term < 0.0)) return 0;
     const double ap = fabs(prev), at = fabs(term);
-    return 0.5 * at <= ap && ap <= 2.0 * at;
+    return (prev == 0.0) | (term == 0.0) |
+           (((prev < 0.0) != (term < 0.0)) & (0.5 * at <= ap) & (ap <= 2.0 * at));
 }
 
 /* fd_ladder_update for nc = cfg->ncomp components, a constant where it is inlined below: the
@@ -372,7 +379,13 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
     double wabs = fabs(s->w0);
     double psum = mag(a, nc);  /* sum of |partial sums|: what the additions round */
     /* the same over the products and additions that do round (see below) */
-    double prod = exact_product(s->w0, absum) ? 0.0 : absum, psum_inexact = 0.0;
+    const unsigned long long exact_w = cfg->exact_w[st->side];
+    /* a product by a power-of-two weight is exact unless it is subnormal (|w| <= 2^64 keeps
+     * an f_j above 2^-958 normal; below, count it) */
+    const double normal = 0x1p-958;
+    double prod = (exact_w >> FD_MAX_POINTS & 1u) && !(absum < normal && absum != 0.0) ? 0.0
+                                                                                          : absum;
+    double psum_inexact = 0.0;
     for (int j = 0; j < m; ++j) {
         const double w = s->weights[j], wf = fabs(w) * mag(fv + j * nc, nc);
         const double prev = a[0], term = w * fv[j * nc];
@@ -381,7 +394,7 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
         absum += wf;
         wabs += fabs(w);
         psum += mag(a, nc);
-        if (!exact_product(w, wf)) prod += wf;
+        if (!(exact_w >> j & 1u) || (wf < normal && wf != 0.0)) prod += wf;
         if (!(zero_sum || (nc == 1 && exact_sum(prev, term)))) psum_inexact += mag(a, nc);
     }
     /*
