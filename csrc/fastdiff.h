@@ -108,8 +108,6 @@ typedef struct fd_ladder_config {
     double inv_den_dq[FD_N_SIDES][FD_MAX_COLS + 1];
     double qe[FD_N_SIDES][FD_MAX_COLS + 1];  /* q^e_j */
     double qn, sqrt_q, inv_q;         /* q^n, sqrt(q), 1 / q */
-    unsigned long long exact_w[FD_N_SIDES];  /* bit j: weights[j] a power of two whose product
-                                         with a normal f_j is exact; bit FD_MAX_POINTS: w0 */
     double rate_band;                 /* RATE_BAND at q = 1 + sqrt(2), same exponent band */
 } fd_ladder_config;
 
@@ -141,8 +139,6 @@ typedef struct fd_ladder_state {
     double row[FD_MAX_COLS];          /* previous tableau row (real part) */
     double diff[FD_MAX_COLS];         /* previous row's differences down each column */
     double rnd[FD_MAX_COLS];          /* previous row's rounding bound of each entry */
-    double bnd[FD_MAX_COLS];          /* the same without roundings that cannot happen (the
-                                         error bars'; rnd steers the ladder) */
     /* when a candidate wins */
     double best[2], best_step;
     double best_gain;                 /* d(best) / d(noise of f): amp * sum|w| / h^n */

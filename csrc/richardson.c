@@ -47,8 +47,6 @@
 
 #include <float.h>
 #include <math.h>
-#include <stdint.h>
-#include <string.h>
 
 /* accepted ratio: q^e / band .. q^e * band, band = RATE_BAND at q = 1 + sqrt(2), i.e. an
  * observed exponent within log_q(1.5) = 0.46 of e: loose enough for the next term's
@@ -87,25 +85,11 @@ static void rich_powers(double r, const fd_stencil *s, int ncols, double *out)
     }
 }
 
-/* Is w a power of two between 2^-64 and 2^64 (its mantissa bits zero), so that w v is exact
- * for every normal v whose product stays normal? */
-static int pow2_weight(double w)
-{
-    uint64_t bits;
-    memcpy(&bits, &w, sizeof bits);
-    const int expo = (int)(bits >> 52 & 0x7FF) - 1023;
-    return (bits & 0xFFFFFFFFFFFFFull) == 0 && expo >= -64 && expo <= 64;
-}
-
 void fd_ladder_prepare(fd_ladder_config *cfg)
 {
     for (int side = 0; side < FD_N_SIDES; ++side) {
         const fd_stencil *s = &cfg->stencil[side];
         double *qe = cfg->qe[side];
-        cfg->exact_w[side] = (unsigned long long)pow2_weight(s->w0) << FD_MAX_POINTS;
-        for (int j = 0; j < s->npts; ++j) {
-            cfg->exact_w[side] |= (unsigned long long)pow2_weight(s->weights[j]) << j;
-        }
         rich_powers(cfg->q, s, FD_MAX_COLS + 1, qe);
         /* rounding amplification prod_{i<j} (q^{e_i} + 1) / (q^{e_i} - 1): the nominal ratio
          * is enough for a bound (r differs from q by far less than the bound's slack) */
@@ -306,16 +290,6 @@ void fd_ladder_set_pair(fd_ladder_state *st, double x2, double scale2)
 
 void fd_ladder_set_noise_abs(fd_ladder_state *st, double sigma) { st->noise_abs = sigma; }
 
-/* Is prev + term exact?  An addition onto or of a zero; or terms of opposite signs within a
- * factor 2 of each other (Sterbenz's lemma: their difference is representable).  Without
- * short circuits: the branches cost more than the comparisons. */
-static int exact_sum(double prev, double term)
-{
-    const double ap = fabs(prev), at = fabs(term);
-    return (prev == 0.0) | (term == 0.0) |
-           (((prev < 0.0) != (term < 0.0)) & (0.5 * at <= ap) & (ap <= 2.0 * at));
-}
-
 /* fd_ladder_update for nc = cfg->ncomp components, a constant where it is inlined below: the
  * real case (nc = 1) then has no branches on nc left (issue 10, d/dx sin on 8192 points
  * replayed: 1120 -> 890 instructions per element and level under callgrind, 64 -> 51 ns at
@@ -378,24 +352,11 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
     double absum = fabs(s->w0) * mag(st->f0, nc);
     double wabs = fabs(s->w0);
     double psum = mag(a, nc);  /* sum of |partial sums|: what the additions round */
-    /* the same over the products and additions that do round (see below) */
-    const unsigned long long exact_w = cfg->exact_w[st->side];
-    /* a product by a power-of-two weight is exact unless it is subnormal (|w| <= 2^64 keeps
-     * an f_j above 2^-958 normal; below, count it) */
-    const double normal = 0x1p-958;
-    double prod = (exact_w >> FD_MAX_POINTS & 1u) && !(absum < normal && absum != 0.0) ? 0.0
-                                                                                          : absum;
-    double psum_inexact = 0.0;
     for (int j = 0; j < m; ++j) {
-        const double w = s->weights[j], wf = fabs(w) * mag(fv + j * nc, nc);
-        const double prev = a[0], term = w * fv[j * nc];
-        const int zero_sum = a[0] == 0.0 && a[nc - 1] == 0.0;
-        for (int c = 0; c < nc; ++c) a[c] += w * fv[j * nc + c];
-        absum += wf;
-        wabs += fabs(w);
+        for (int c = 0; c < nc; ++c) a[c] += s->weights[j] * fv[j * nc + c];
+        absum += fabs(s->weights[j]) * mag(fv + j * nc, nc);
+        wabs += fabs(s->weights[j]);
         psum += mag(a, nc);
-        if (!(exact_w >> j & 1u) || (wf < normal && wf != 0.0)) prod += wf;
-        if (!(zero_sum || (nc == 1 && exact_sum(prev, term)))) psum_inexact += mag(a, nc);
     }
     /*
      * Rounding of A = sum_j w_j f_j / h^n, first order: each f_j is off by noise |f_j| (plus
@@ -408,21 +369,6 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
     const double u = 0.5 * DBL_EPSILON;
     const double rho0 = ((cfg->noise + cfg->weight_err[st->side] + u) * absum +
                          st->noise_abs * wabs + u * (psum + (cfg->n + 1) * mag(a, nc))) * inv_hn;
-    /*
-     * The same bound without the roundings that cannot happen: a product by a power-of-two
-     * weight (1/2, 1, 2, ... in the usual stencils) is exact, and so is an addition onto a
-     * zero sum or of two terms of opposite signs within a factor 2 of each other (Sterbenz's
-     * lemma, Higham 2002, Thm 2.5).  The central first difference (f_+ - f_-) / 2h rounds
-     * like (2 eps + eps/2) |f| / h in rho0 (noise eps per value, halvings, subtraction), and
-     * like (eps + eps/2) |f| / h in this one.  It is the rounding the error bars count
-     * (bnd, below); rho0 keeps steering the ladder (saturation, holds, noise learning, when
-     * to stop), so the ladder takes the same steps as before and only the bars tighten:
-     * steered by the tight bound, saturations came a level later (+2.4% evaluations on the
-     * honesty study's plain f).  (Issue 9.)
-     */
-    const double b0 = ((cfg->noise + cfg->weight_err[st->side]) * absum + u * prod +
-                       st->noise_abs * wabs + u * (psum_inexact + (cfg->n + 1) * mag(a, nc))) *
-                      inv_hn;
     for (int c = 0; c < nc; ++c) a[c] *= inv_hn;
     /* an absolute noise sigma rounds like an f of size sigma / eps */
     if (!(st->zero_scale > 0)) {
@@ -481,13 +427,11 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
      * was trusted at 4.7e-13 for a true error of 6e-13, its coarse levels' rounding 30x this
      * level's).
      */
-    double rnd[FD_MAX_COLS], bnd[FD_MAX_COLS];
+    double rnd[FD_MAX_COLS];
     rnd[0] = rho0;
-    bnd[0] = b0;
     for (int j = 1; j < ncols; ++j) {
-        const double own = 2.0 * u * mag_col(t, j, nc);
-        rnd[j] = (qe[j - 1] * rnd[j - 1] + st->rnd[j - 1]) * inv_den[j - 1] + own;
-        bnd[j] = (qe[j - 1] * bnd[j - 1] + st->bnd[j - 1]) * inv_den[j - 1] + own;
+        rnd[j] = (qe[j - 1] * rnd[j - 1] + st->rnd[j - 1]) * inv_den[j - 1] +
+                 2.0 * u * mag_col(t, j, nc);
     }
 
     if (cfg->fixed) {
@@ -652,7 +596,7 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
              * 42) trusted at 7.9e-14 for 1e-13. */
             const double moved = rate && (st->ratio_ok >> j & 1u) && dm > rho
                                      ? cfg->rate_band * dm / (qe[j] - 1.0) : dm;
-            offer(st, v, moved + left + bnd[j], h, kink_ok, nc, ampj * wabs * inv_hn,
+            offer(st, v, moved + left + rho, h, kink_ok, nc, ampj * wabs * inv_hn,
                   ampj * absum * inv_hn);
         } else if (at_noise && (st->ratio_ok & 1u)) {
             /* at noise level two rows in a row: a candidate, with NOISE_SAT_SAFETY times the
@@ -660,7 +604,7 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
              * single factor 1 or 2 missed on the honesty study's undeclared-noise f), which
              * does not stop the element: finer levels can still reveal more noise */
             double v[2] = {t[0][j], nc == 2 ? t[1][j] : 0.0};
-            offer(st, v, dm + bnd[j] + NOISE_SAT_SAFETY * nz, h, kink_ok, nc, ampj * wabs * inv_hn,
+            offer(st, v, dm + rho + NOISE_SAT_SAFETY * nz, h, kink_ok, nc, ampj * wabs * inv_hn,
                   ampj * absum * inv_hn);
         } else if (rate && (st->ratio_ok >> j & 1u) && j + 1 < ncols) {
             double v[2] = {t[0][j + 1], nc == 2 ? t[1][j + 1] : 0.0};
@@ -668,23 +612,22 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
             /* plus the rate test's residual: later terms and noise, which corr shrinks by
              * q^e - 1 */
             const double amp1 = amp[j + 1];
-            const double err = mag(corr, nc) + mag(resid, nc) + bnd[j + 1];
-            /* The bar takes the residual's effect on T_k[j+1] instead, twice over.  The
-             * residual D_{k-1} - r^e D_k is -(r^e - 1) D_k[j+1]: later terms move T_k[j+1]
-             * by about resid / ((r^e - 1)(r^{e+s} - 1)), and noise eps_i in the entries of
-             * column j moves it by (r^e eps_k - eps_{k-1}) / (r^e - 1), while the residual
-             * carries r^e eps_k + (r^e + 1) eps_{k-1} + eps_{k-2}: about resid / (r^e - 1)
-             * either way, where noise grows as the steps shrink.  Factor RESID_SAFETY for
-             * the chance of a residual small against its noise.  Column 0 only: a higher
-             * column can pass its rate tests before its later terms are asymptotic, and
-             * then T_k[j+1] is off by the residual itself (log at 3e-9, backward, noise
-             * undeclared: column 2's residual 469, true error 372, a bar of 121 when scaled
-             * by 3 / (r^3 - 1)).  err keeps the whole residual to rank and stop, so the
-             * ladder takes the same steps and estimates as before.  (Issue 9.) */
+            const double err = mag(corr, nc) + mag(resid, nc) + rnd[j + 1];
+            /* The bar takes the residual's effect on T_k[j+1] instead, RESID_SAFETY times
+             * over.  The residual D_{k-1} - r^e D_k is -(r^e - 1) D_k[j+1]: later terms move
+             * T_k[j+1] by about resid / ((r^e - 1)(r^{e+s} - 1)), and noise eps_i in the
+             * entries of column j moves it by (r^e eps_k - eps_{k-1}) / (r^e - 1), while the
+             * residual carries r^e eps_k + (r^e + 1) eps_{k-1} + eps_{k-2}: about
+             * resid / (r^e - 1) either way, where noise grows as the steps shrink.  Column 0
+             * only: a higher column can pass its rate tests before its later terms are
+             * asymptotic, and then T_k[j+1] is off by the residual itself (log at 3e-9,
+             * backward, noise undeclared: column 2's residual 469, true error 372, a bar of
+             * 121 when scaled by 3 / (r^3 - 1)).  err keeps the whole residual to rank and
+             * stop, so the ladder takes the same steps and estimates as before.  (Issue 9.) */
             const double bar = mag(corr, nc) +
                                (j == 0 ? fmin(1.0, RESID_SAFETY * inv_den[0]) : 1.0) *
                                    mag(resid, nc) +
-                               bnd[j + 1];
+                               rnd[j + 1];
             offer_bar(st, v, err, bar, h, kink_ok, nc, amp1 * wabs * inv_hn,
                       amp1 * absum * inv_hn);
         }
@@ -713,7 +656,7 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
     for (int c = 0; c < nc; ++c) {
         for (int j = 0; j < ncols; ++j) row_of(st, c)[j] = t[c][j];
     }
-    for (int j = 0; j < ncols; ++j) st->rnd[j] = rnd[j], st->bnd[j] = bnd[j];
+    for (int j = 0; j < ncols; ++j) st->rnd[j] = rnd[j];
     st->rows += 1;
     st->rho_prev = rho0;
     /* a hold outweighs another column's saturation at the same row: the noise it waits for
