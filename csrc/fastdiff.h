@@ -133,6 +133,7 @@ typedef struct fd_ladder_state {
     double noise_min, noise_rel_min;  /* the smallest samples of both (their spread picks the
                                          model: absolute or relative noise) */
     double best_err, fallback_err;
+    double best_bar;                  /* the best candidate's error bar (best_err steers) */
     int rows, levels, side, flags, done;
     unsigned ratio_ok;                /* bit j: column j passed its rate test last row */
     double row[FD_MAX_COLS];          /* previous tableau row (real part) */

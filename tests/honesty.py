@@ -152,6 +152,13 @@ FUNCTIONS: list[tuple[str, Any, tuple[float, ...]]] = [
     ("exp at tiny x", lambda x, m: m.exp(x), (1e-300, -1e-150)),
     ("cosh-1", lambda x, m: m.cosh(x) - 1, (1e-3, 0.5)),
     ("1/(1+exp(-10x))", lambda x, m: 1 / (1 + m.exp(-10 * x)), (0.0, 0.2, -1.0)),
+    # issue 9, a wider study: closer to domain edges, overflow and underflow, steep scales
+    ("log near 0", lambda x, m: m.log(x), (1e-12, 3e-9)),
+    ("sqrt near 0", lambda x, m: m.sqrt(x), (1e-12, 2e-9)),
+    ("exp near overflow", lambda x, m: m.exp(x), (700.0, -700.0)),
+    ("atan at large x", lambda x, m: m.atan(x), (1e8, -1e15)),
+    ("tanh(100x)", lambda x, m: m.tanh(100 * x), (0.0, 0.01, -0.02)),
+    ("x^2 at tiny x", lambda x, m: x * x, (1e-150, -3e-100)),
 ]
 
 #: Relative noise of the noisy variants: far above eps, far below the derivative's scale.

@@ -22,20 +22,22 @@ KNOWN_MISSES: set[tuple[str, int, str, str, float]] = set()
 
 # today's median of error/true per (method, n) over every variant, n <= 4 (issue 9: they were
 # 11.3-18.2; the rounding bound propagated through the tableau and the truncation left in a
-# saturating entry that is on rate took them here)
+# saturating entry that is on rate took them to 10.3-16.7 on the 62-function study; column
+# 0's residual counted by its effect in the bar took them here, on the 68-function study,
+# where they had been 10.2-16.6)
 MEDIAN_CAP = {
-    ("central", 1): 10.5,
-    ("central", 2): 12.7,
-    ("central", 3): 16.7,
+    ("central", 1): 9.69,
+    ("central", 2): 12.4,
+    ("central", 3): 16.2,
     ("central", 4): 12.1,
-    ("forward", 1): 10.3,
-    ("forward", 2): 14.5,
-    ("forward", 3): 14.5,
+    ("forward", 1): 10.2,
+    ("forward", 2): 14.1,
+    ("forward", 3): 13.4,
     ("forward", 4): 14.3,
-    ("backward", 1): 10.8,
-    ("backward", 2): 13.0,
-    ("backward", 3): 13.9,
-    ("backward", 4): 14.0,
+    ("backward", 1): 10.6,
+    ("backward", 2): 12.9,
+    ("backward", 3): 13.3,
+    ("backward", 4): 13.9,
 }
 
 
@@ -46,8 +48,8 @@ def records():
 
 
 def test_the_study_is_wide():
-    assert len(honesty.FUNCTIONS) >= 57
-    assert sum(len(points) for _, _, points in honesty.FUNCTIONS) >= 200
+    assert len(honesty.FUNCTIONS) >= 68
+    assert sum(len(points) for _, _, points in honesty.FUNCTIONS) >= 217
 
 
 def test_no_trusted_estimate_misses_its_bar_beyond_the_known_cases(records):
@@ -66,9 +68,9 @@ def test_error_bars_are_no_looser_than_today(records):
         assert row.median <= 1.1 * MEDIAN_CAP[(row.method, row.n)], row
 
 
-# central ladders for n = 4, 5, 6 (step ratio sqrt(3)): trusted cases of 612 today; with the
-# step ratio 1 + sqrt(2) they were 522, 479 and 393
-HIGH_N_TRUSTED = {4: 580, 5: 555, 6: 484}
+# central ladders for n = 4, 5, 6 (step ratio sqrt(3)): trusted cases of 651 today (of 612
+# before the study widened: 580, 555, 484; with the step ratio 1 + sqrt(2) 522, 479 and 393)
+HIGH_N_TRUSTED = {4: 602, 5: 576, 6: 507}
 
 
 def test_central_high_n_is_trusted_more_and_never_misses():
@@ -86,11 +88,11 @@ def test_central_high_n_is_trusted_more_and_never_misses():
 # one-sided n = 5, 6 (default order 3): trusted cases of 612 today; with order 1 they were
 # forward 362 / 293 and backward 365 / 323, with 15 misses (now 1). The one left: sigmoid at
 # 30 rounds to 1 - 9e-14, and its sixth derivative (-9e-14) is below what f resolves there.
-ONE_SIDED_HIGH_N_TRUSTED = {
-    ("forward", 5): 367,
-    ("forward", 6): 338,
-    ("backward", 5): 374,
-    ("backward", 6): 343,
+ONE_SIDED_HIGH_N_TRUSTED = {  # of 651 cases (of 612 before the study widened: 367, 338, 374, 343)
+    ("forward", 5): 384,
+    ("forward", 6): 351,
+    ("backward", 5): 389,
+    ("backward", 6): 359,
 }
 ONE_SIDED_HIGH_N_KNOWN_MISSES = {("forward", 6, "plain", "sigmoid", 30.0)}
 
