@@ -277,7 +277,7 @@ def _run(args: argparse.Namespace) -> int:
             )
         options["workers"] = args.workers
     if args.verb == "derivative":
-        x = _parse_point(args.at)
+        x: Any = _parse_point(args.at)
         vectorized = args.method != "dual"  # Duals go one point at a time
         f = ExpressionF(args.expression, ("x",), "elementwise" if vectorized else "scalar")
         options.update(n=args.n, vectorized=vectorized)
@@ -393,7 +393,7 @@ def _text_report(args: argparse.Namespace, x: Any, names: list[str] | None, resu
         d = "d/dx" if n == 1 else f"d^{n}/dx^{n}"
         title = f"{d} {args.expression}"
         labels = [f"x = {_fmt(v)}" for v in np.ravel(x)]
-        index = [(i,) for i in range(df.size)] if df.ndim else [()]
+        index: list[tuple[int, ...]] = [(i,) for i in range(df.size)] if df.ndim else [()]
     elif args.verb == "gradient":
         title = f"gradient of {args.expression} at " + _named(names, x)
         labels = [f"{sym['d']}f/{sym['d']}{name}" for name in names]

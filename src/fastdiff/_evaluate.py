@@ -389,7 +389,8 @@ def _run_shipped(block: Any, token: str, payload: bytes | _Scattered, kind: str)
     if isinstance(payload, _Scattered):
         if payload.loaded is None:
             payload.loaded = _load(payload.data)
-        return Task(*payload.loaded, kind)(block)
+        f, args, kwargs = payload.loaded
+        return Task(f, args, kwargs, kind)(block)
     with _LOADED_LOCK:
         triple = _LOADED.get(token)
         if triple is not None:
@@ -400,7 +401,8 @@ def _run_shipped(block: Any, token: str, payload: bytes | _Scattered, kind: str)
             _LOADED[token] = triple
             while len(_LOADED) > _LOADED_MAX:
                 _LOADED.popitem(last=False)
-    return Task(*triple, kind)(block)
+    f, args, kwargs = triple
+    return Task(f, args, kwargs, kind)(block)
 
 
 def run(runner: Runner | None, fn: Callable[..., Any], *args: Any) -> Any:

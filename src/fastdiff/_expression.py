@@ -367,7 +367,8 @@ class _HoistConstants(ast.NodeTransformer):
 
     def visit_Constant(self, node: ast.Constant) -> ast.Name:
         name = f"_c{len(self.values)}"
-        value = node.value
+        value = node.value  # a number: the validator refused every other constant
+        assert isinstance(value, (int, float, complex)), value
         self.values[name] = np.complex128(value) if isinstance(value, complex) else _float(value)
         return ast.copy_location(ast.Name(id=name, ctx=ast.Load()), node)
 

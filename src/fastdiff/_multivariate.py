@@ -115,7 +115,7 @@ def _coordinate_ladders(
     x = ev.base
     side, h0, flags = _sides_and_steps(a if a.n == n else a._replace(n=n), x)
     config = ladder_config(n, a.method, a.order, a.step is not None, a.rtol, a.atol)
-    ride = ()
+    ride: tuple[np.ndarray, ...] = ()
     if a.vectorized and not ev.parallel:  # the first level's points are known before f is:
         # one call for both (with workers, they go out as the first level's batch instead)
         own0, pts0 = _finite_diff.first_points(config, x, h0, side, flags)

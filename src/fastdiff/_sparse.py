@@ -498,6 +498,7 @@ def dual_jacobian(f, x: np.ndarray, args, kwargs, sparsity: Any, batch_bytes=Non
                 if mag is None:
                     have_mag = False
                 else:
+                    assert MG is not None  # allocated with JD above
                     MG[c0 : c0 + w] = mag.reshape(w, -1)
                     count = max(count, c_count)
         if not dual_array:
