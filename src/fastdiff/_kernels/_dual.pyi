@@ -67,7 +67,6 @@ def make_result(
 def bind_derivative(
     general: Callable[..., Any],
     taylor: Callable[..., Any],
-    fd_float: Callable[..., Any],
     value_kind_error: type[Exception],
     reword: Callable[..., Exception],
 ) -> Callable[..., Any]: ...

@@ -32,6 +32,7 @@ from libc.math cimport fabs, isfinite, INFINITY
 
 cnp.import_array()
 
+from fastdiff._kernels._finite_diff cimport scalar_derivative
 from fastdiff._kernels._result cimport ResultLayout, new_result, result_layout
 from fastdiff._kernels.fastdiff cimport (
     FD_N_ALIASES, FD_N_RULES, fd_dual, fd_dual_add, fd_dual_alias_names, fd_dual_alias_rules,
@@ -712,23 +713,22 @@ cdef object _dual_float(f, x, tuple args, kwargs):
 
 cdef object _general_derivative = None  # fastdiff._derivative._derivative: the other calls
 cdef object _taylor_derivative = None   # fastdiff._taylor.taylor_derivative: n >= 2
-cdef object _fd_float = None            # _finite_diff.derivative_float: finite differences
 cdef object _reword = None              # fastdiff._evaluate.reword: its ValueKindError
 cdef object _value_kind_error = None    # _finite_diff.ValueKindError
 
 
-def bind_derivative(general, taylor, fd_float, value_kind_error, reword):
+def bind_derivative(general, taylor, value_kind_error, reword):
     """Make `derivative` hand every call it does not serve itself to
     ``general(f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs,
     noise, workers, progress)`` (fastdiff._derivative's implementation), the default-option
     float calls with n >= 2 to ``taylor(f, x, n, args, kwargs)`` (where the general path
     sends them after its checks), a float x with a finite-difference method to
-    ``fd_float`` (the general path's first step, there before its Python frame; its
-    `value_kind_error` becomes ``reword(exc, "vectorized=False")``, as there), and return it."""
-    global _general_derivative, _taylor_derivative, _fd_float, _reword, _value_kind_error
+    _finite_diff's compiled scalar path (derivative_float, the general path's first step,
+    called here in C before any Python frame; its `value_kind_error` becomes
+    ``reword(exc, "vectorized=False")``, as there), and return it."""
+    global _general_derivative, _taylor_derivative, _reword, _value_kind_error
     _general_derivative = general
     _taylor_derivative = taylor
-    _fd_float = fd_float
     _value_kind_error = value_kind_error
     _reword = reword
     return derivative
@@ -758,8 +758,8 @@ def derivative(f, x, *, n=1, method="central", order=None, step=None, rtol=None,
     if (type(x) is float and type(method) is str and <str> method != "dual" and workers is None
             and progress is False):
         try:  # None: not a case it serves, and nothing evaluated
-            res = _fd_float(f, x, n, method, order, step, rtol, atol, bounds, vectorized, args,
-                            kwargs, noise)
+            res = scalar_derivative(f, x, n, method, order, step, rtol, atol, bounds,
+                                    vectorized, args, kwargs, noise)
         except _value_kind_error as exc:
             raise _reword(exc, "vectorized=False") from None
         if res is not None:

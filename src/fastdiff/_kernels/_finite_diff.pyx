@@ -402,6 +402,14 @@ def derivative_float(f, x, n, method, order, step, rtol, atol, bounds, vectorize
     or noise (a method from the configured ones, ``vectorized=False``): the same computation
     as the Python path, with f's floating-point warnings silenced. Returns None, having
     evaluated nothing, for any other case."""
+    return scalar_derivative(f, x, n, method, order, step, rtol, atol, bounds, vectorized,
+                             args, kwargs, noise)
+
+
+cdef object scalar_derivative(object f, object x, object n, object method, object order,
+                              object step, object rtol, object atol, object bounds,
+                              object vectorized, object args, object kwargs, object noise):
+    """derivative_float, called from C (the public entry, _dual.derivative, calls it so)."""
     global _last_fast
     cdef _FastEntry fast
     cdef tuple last
