@@ -7,6 +7,7 @@ from cpython.complex cimport PyComplex_Check, PyComplex_ImagAsDouble, PyComplex_
 from cpython.contextvars cimport PyContextVar_Reset, PyContextVar_Set, get_value
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_Check, PyFloat_CheckExact
 from cpython.object cimport PyCallable_Check
+from cpython.ref cimport PyObject
 from libc.float cimport DBL_EPSILON
 from libc.math cimport NAN, frexp, isfinite, ldexp
 from libc.stdlib cimport calloc, free, malloc
@@ -194,6 +195,33 @@ cdef inline object call(object f, double x, tuple args, dict kwargs):
     if kwargs is None:
         return f(x, *args) if args else f(x)
     return f(x, *args, **kwargs)
+
+
+cdef extern from *:
+    """
+    /* A float nobody else holds may take a new value: nothing can observe the change (the
+       same memory would come back from CPython's float free list anyway). Not on a
+       free-threaded build, whose reference counts are not exact. */
+    static inline PyObject *fd_reuse_float(PyObject *o, double v) {
+    #ifdef Py_GIL_DISABLED
+        return NULL;
+    #else
+        if (o == NULL || Py_REFCNT(o) != 1 || !PyFloat_CheckExact(o)) return NULL;
+        ((PyFloatObject *) o)->ob_fval = v;
+        return o;
+    #endif
+    }
+    """
+    PyObject *fd_reuse_float(PyObject *o, double v)
+
+
+cdef inline object _reuse_float(object point, double v):
+    """`point` holding v if only the caller holds it (the points of one ladder, passed to f
+    one after the other, then need no allocation), else a new float."""
+    cdef PyObject *p = fd_reuse_float(<PyObject *> point if point is not None else NULL, v)
+    if p == NULL:
+        return v
+    return <object> p
 
 
 cdef int store(object y, double *out, int ncomp) except -1:
@@ -468,10 +496,12 @@ cdef object scalar_derivative(object f, object x, object n, object method, objec
             cfg = &own
         store(y0, f0, nc)
         fd_ladder_init(cfg, &st, xd, h0, side, 0, f0)
+        point = None
         while not st.done:
             m = fd_ladder_points(cfg, &st, pts)
             for j in range(m):
-                store(call(f, pts[j], <tuple> args, kwargs), &fv[j * nc], nc)
+                point = _reuse_float(point, pts[j])
+                store(call_obj(f, point, <tuple> args, kwargs), &fv[j * nc], nc)
             nfev += m
             fd_ladder_update(cfg, &st, fv, nc)
     finally:
