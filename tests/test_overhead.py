@@ -229,3 +229,30 @@ def test_the_compiled_entry_checks_its_signature_like_python():
         fd.derivative(np.exp, 1.0, 2)
     with pytest.raises(TypeError, match="positional argument"):
         fd.derivative(np.exp)
+
+
+def test_f_sees_each_point_once_with_its_value_whether_it_keeps_it_or_not():
+    # the scalar path passes f one float object per point, re-used for the next point only
+    # where f kept no reference to it: f must see the same values in the same order as on
+    # the array path, and a float f keeps must keep its value
+    def recorder(keep):
+        seen = []
+
+        def f(x):
+            seen.append(x if keep else x.hex())
+            return math.exp(x)
+
+        return f, seen
+
+    for keep in (False, True):
+        f_fast, fast = recorder(keep)
+        f_slow, slow = recorder(keep)
+        r = fd.derivative(f_fast, 1.0)
+        fd.derivative(f_slow, np.array(1.0))
+        as_hex = [v if type(v) is str else v.hex() for v in fast]
+        assert as_hex == [v if type(v) is str else float(v).hex() for v in slow]
+        assert len(fast) == r.nfev
+        if keep:
+            assert len({id(v) for v in fast}) == len(fast)  # distinct objects, all alive
+    identity = fd.derivative(lambda x: x, 2.0)  # f returns the point itself
+    assert identity.df == 1.0 and identity.success

@@ -640,7 +640,6 @@ def _compiled_entry(python: Callable[..., Result]) -> Callable[..., Result]:
     entry = _dual.bind_derivative(
         _derivative,
         _taylor.taylor_derivative,
-        _finite_diff.derivative_float,
         ValueKindError,
         _evaluate.reword,
     )

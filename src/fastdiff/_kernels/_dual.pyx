@@ -32,6 +32,8 @@ from libc.math cimport fabs, isfinite, INFINITY
 
 cnp.import_array()
 
+from fastdiff._kernels._finite_diff cimport scalar_derivative
+from fastdiff._kernels._result cimport ResultLayout, new_result, result_layout
 from fastdiff._kernels.fastdiff cimport (
     FD_N_ALIASES, FD_N_RULES, fd_dual, fd_dual_add, fd_dual_alias_names, fd_dual_alias_rules,
     fd_dual_apply1, fd_dual_apply2, fd_dual_binary, fd_dual_div, fd_dual_div_real,
@@ -587,24 +589,37 @@ def extract(y, unsigned long long tag, Py_ssize_t n):
 # derivative(f, x, method="dual") for one float x, at the cost of the arithmetic
 # ---------------------------------------------------------------------------------------------
 
-cdef extern from "Python.h":
-    ctypedef struct PyTypeObject:
-        object (*tp_new)(PyTypeObject *, object, void *)
-    int PyObject_GenericSetAttr(object o, object name, object value) except -1
-
-cdef object _Result = None          # fastdiff.Result, and the policy of fastdiff._forward:
+cdef object _Result = None          # fastdiff.Result (laid out in _layout), and the policy
+cdef ResultLayout _layout           # of fastdiff._forward:
 cdef double _rel_error = 0.0        # error = _rel_error * |df| where df is finite,
 cdef object _converged = None       # status _converged there, else error inf and
 cdef object _not_finite = None      # status _not_finite
-cdef tuple _NO_ARGS = ()
 cdef object _floating = np.floating
+
+
+def bind_result(result_type):
+    """Make fastdiff.Result (`result_type`, a slotted class, see _result.pxd) the type this
+    module builds, and return `make_result`, its compiled constructor."""
+    global _Result
+    result_layout(&_layout, result_type)
+    _Result = result_type
+    return make_result
+
+
+@cython.binding(False)  # a plain builtin function: the cheapest call from Python
+def make_result(df, error, success, status, nfev, step, method):
+    """``Result(df, error, success, status, nfev, step, method)`` without its __init__."""
+    if _Result is None:
+        raise RuntimeError("make_result before bind_result")
+    return new_result(&_layout, df, error, success, status, nfev, step, method)
 
 
 def result_policy(result_type, double rel_error, converged, not_finite):
     """Set the Result type and the error/status rule that `derivative_float` applies
     (fastdiff._forward calls this once, so the policy stays written in Python)."""
-    global _Result, _rel_error, _converged, _not_finite
-    _Result, _rel_error, _converged, _not_finite = result_type, rel_error, converged, not_finite
+    global _rel_error, _converged, _not_finite
+    bind_result(result_type)
+    _rel_error, _converged, _not_finite = rel_error, converged, not_finite
 
 
 cdef object _output_scalar(y):
@@ -640,17 +655,8 @@ cdef object _scalar_result(df, Py_ssize_t nfev):
     """The Result of one exact derivative df (a float, or a Dual inside a nested call)."""
     cdef double mag = fabs(df) if type(df) is float else fabs(<double> _primal(df))
     cdef bint finite = mag < INFINITY
-    r = (<PyTypeObject *> _Result).tp_new(<PyTypeObject *> _Result, _NO_ARGS, NULL)
-    # object.__setattr__ without its Python-level call: the frozen dataclass's own way to set
-    # its fields, storing them in the instance's shared-key dict.
-    PyObject_GenericSetAttr(r, "df", df)
-    PyObject_GenericSetAttr(r, "error", _rel_error * mag if finite else INFINITY)
-    PyObject_GenericSetAttr(r, "success", finite)
-    PyObject_GenericSetAttr(r, "status", _converged if finite else _not_finite)
-    PyObject_GenericSetAttr(r, "nfev", nfev)
-    PyObject_GenericSetAttr(r, "step", 0.0)
-    PyObject_GenericSetAttr(r, "method", "dual")
-    return r
+    return new_result(&_layout, df, _rel_error * mag if finite else INFINITY, finite,
+                      _converged if finite else _not_finite, nfev, 0.0, "dual")
 
 
 cdef inline object _call(f, x, tuple args, kwargs):
@@ -707,23 +713,22 @@ cdef object _dual_float(f, x, tuple args, kwargs):
 
 cdef object _general_derivative = None  # fastdiff._derivative._derivative: the other calls
 cdef object _taylor_derivative = None   # fastdiff._taylor.taylor_derivative: n >= 2
-cdef object _fd_float = None            # _finite_diff.derivative_float: finite differences
 cdef object _reword = None              # fastdiff._evaluate.reword: its ValueKindError
 cdef object _value_kind_error = None    # _finite_diff.ValueKindError
 
 
-def bind_derivative(general, taylor, fd_float, value_kind_error, reword):
+def bind_derivative(general, taylor, value_kind_error, reword):
     """Make `derivative` hand every call it does not serve itself to
     ``general(f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs,
     noise, workers, progress)`` (fastdiff._derivative's implementation), the default-option
     float calls with n >= 2 to ``taylor(f, x, n, args, kwargs)`` (where the general path
     sends them after its checks), a float x with a finite-difference method to
-    ``fd_float`` (the general path's first step, there before its Python frame; its
-    `value_kind_error` becomes ``reword(exc, "vectorized=False")``, as there), and return it."""
-    global _general_derivative, _taylor_derivative, _fd_float, _reword, _value_kind_error
+    _finite_diff's compiled scalar path (derivative_float, the general path's first step,
+    called here in C before any Python frame; its `value_kind_error` becomes
+    ``reword(exc, "vectorized=False")``, as there), and return it."""
+    global _general_derivative, _taylor_derivative, _reword, _value_kind_error
     _general_derivative = general
     _taylor_derivative = taylor
-    _fd_float = fd_float
     _value_kind_error = value_kind_error
     _reword = reword
     return derivative
@@ -753,8 +758,8 @@ def derivative(f, x, *, n=1, method="central", order=None, step=None, rtol=None,
     if (type(x) is float and type(method) is str and <str> method != "dual" and workers is None
             and progress is False):
         try:  # None: not a case it serves, and nothing evaluated
-            res = _fd_float(f, x, n, method, order, step, rtol, atol, bounds, vectorized, args,
-                            kwargs, noise)
+            res = scalar_derivative(f, x, n, method, order, step, rtol, atol, bounds,
+                                    vectorized, args, kwargs, noise)
         except _value_kind_error as exc:
             raise _reword(exc, "vectorized=False") from None
         if res is not None:

@@ -7,6 +7,8 @@ from typing_extensions import disjoint_base
 
 # Cython adds this (empty) doctest registry to every compiled module.
 __test__: dict[str, str]
+# and, for the cdef functions its .pxd exports to other kernel modules, their capsules.
+__pyx_capi__: dict[str, Any]
 
 OFFSETS_NONFINITE: int
 OFFSETS_REPEATED: int

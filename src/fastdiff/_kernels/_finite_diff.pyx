@@ -7,14 +7,17 @@ from cpython.complex cimport PyComplex_Check, PyComplex_ImagAsDouble, PyComplex_
 from cpython.contextvars cimport PyContextVar_Reset, PyContextVar_Set, get_value
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_Check, PyFloat_CheckExact
 from cpython.object cimport PyCallable_Check
+from cpython.ref cimport PyObject
 from libc.float cimport DBL_EPSILON
 from libc.math cimport NAN, frexp, isfinite, ldexp
 from libc.stdlib cimport calloc, free, malloc
 
+cimport cython
 cimport numpy as cnp
 
 cnp.import_array()
 
+from fastdiff._kernels._result cimport ResultLayout, new_result, result_layout
 from fastdiff._kernels.fastdiff cimport (
     FD_MAX_POINTS, FD_N_SIDES, FD_OFFSETS_NONFINITE, FD_OFFSETS_REPEATED, FD_STATUS_COUNT,
     FD_COMPLEX_MAX_COLS, fd_complex_step, fd_contour, fd_fornberg_weights, fd_ladder_config, fd_ladder_init, fd_ladder_points,
@@ -237,6 +240,33 @@ cdef inline object call(object f, double x, tuple args, dict kwargs):
     return f(x, *args, **kwargs)
 
 
+cdef extern from *:
+    """
+    /* A float nobody else holds may take a new value: nothing can observe the change (the
+       same memory would come back from CPython's float free list anyway). Not on a
+       free-threaded build, whose reference counts are not exact. */
+    static inline PyObject *fd_reuse_float(PyObject *o, double v) {
+    #ifdef Py_GIL_DISABLED
+        return NULL;
+    #else
+        if (o == NULL || Py_REFCNT(o) != 1 || !PyFloat_CheckExact(o)) return NULL;
+        ((PyFloatObject *) o)->ob_fval = v;
+        return o;
+    #endif
+    }
+    """
+    PyObject *fd_reuse_float(PyObject *o, double v)
+
+
+cdef inline object _reuse_float(object point, double v):
+    """`point` holding v if only the caller holds it (the points of one ladder, passed to f
+    one after the other, then need no allocation), else a new float."""
+    cdef PyObject *p = fd_reuse_float(<PyObject *> point if point is not None else NULL, v)
+    if p == NULL:
+        return v
+    return <object> p
+
+
 cdef int store(object y, double *out, int ncomp) except -1:
     """Write f's value y as ncomp doubles (re[, im])."""
     if PyFloat_Check(y):
@@ -389,29 +419,38 @@ def run_scalar(LadderConfig config, f, tuple args, dict kwargs, double x, double
 # (the policy, configs, first-step rule and Result type, is handed over once by fastdiff's
 # Python layer through scalar_policy; every other case takes the validating Python path).
 
-cdef extern from "Python.h":
-    ctypedef struct PyTypeObject:
-        object (*tp_new)(PyTypeObject *, object, void *)
-    int PyObject_GenericSetAttr(object o, object name, object value) except -1
-
-cdef object _Result = None  # fastdiff.Result
+cdef object _Result = None  # fastdiff.Result (laid out in _layout)
+cdef ResultLayout _layout
 cdef object _config_for = None  # (n, method) -> (LadderConfig, log2 of h0 / scale, side) or None
-cdef dict _fast_configs = {}
+cdef dict _fast_configs = {}  # (n, method) -> _FastEntry
+cdef tuple _last_fast = (None, None, None)  # (n, method, _FastEntry) of the latest call
 cdef object _quiet_var = None  # NumPy's errstate context variable (None: use np.errstate)
 cdef object _make_quiet = None  # numpy._core._ufunc_config._make_extobj
 cdef tuple _quiet = (None, None)  # (an errstate, it with every floating-point error ignored)
-cdef tuple _NO_ARGS = ()
+
+
+@cython.final
+cdef class _FastEntry:
+    """derivative_float's configuration of one (n, method): a private copy of the ladder
+    configuration with the common values' kind and precision set (real float64), so that
+    most calls read it in place instead of copying its 3 kB, the first step's exponent and
+    the side. Never written after it is made: threads share it."""
+    cdef fd_ladder_config cfg
+    cdef int expo
+    cdef int side
 
 
 def scalar_policy(result_type, config_for, extobj_var, make_extobj):
     """Hand over what derivative_float needs: the Result type, the factory of its ladder
     configurations, and NumPy's errstate context variable and its maker (None, None: NumPy
     without them, derivative_float then declines)."""
-    global _Result, _config_for, _quiet_var, _make_quiet, _quiet
+    global _Result, _config_for, _quiet_var, _make_quiet, _quiet, _last_fast
+    result_layout(&_layout, result_type)
     _Result, _config_for = result_type, config_for
     _quiet_var, _make_quiet = extobj_var, make_extobj
     _quiet = (None, None)
     _fast_configs.clear()
+    _last_fast = (None, None, None)
 
 
 cdef object _quiet_errstate():
@@ -434,8 +473,19 @@ def derivative_float(f, x, n, method, order, step, rtol, atol, bounds, vectorize
     or noise (a method from the configured ones, ``vectorized=False``): the same computation
     as the Python path, with f's floating-point warnings silenced. Returns None, having
     evaluated nothing, for any other case."""
-    cdef LadderConfig config
-    cdef fd_ladder_config cfg
+    return scalar_derivative(f, x, n, method, order, step, rtol, atol, bounds, vectorized,
+                             args, kwargs, noise)
+
+
+cdef object scalar_derivative(object f, object x, object n, object method, object order,
+                              object step, object rtol, object atol, object bounds,
+                              object vectorized, object args, object kwargs, object noise):
+    """derivative_float, called from C (the public entry, _dual.derivative, calls it so)."""
+    global _last_fast
+    cdef _FastEntry fast
+    cdef tuple last
+    cdef fd_ladder_config own
+    cdef const fd_ladder_config *cfg
     cdef fd_ladder_state st
     cdef double f0[2]
     cdef double pts[FD_MAX_POINTS]
@@ -452,47 +502,56 @@ def derivative_float(f, x, n, method, order, step, rtol, atol, bounds, vectorize
     xd = PyFloat_AS_DOUBLE(x)
     if not isfinite(xd) or not PyCallable_Check(f):
         return None
-    key = (n, method)
-    entry = _fast_configs.get(key)
-    if entry is None:
-        entry = _config_for(n, method)
+    last = _last_fast  # one read: threads replace it whole
+    if n is last[0] and method is last[1]:  # the same call again (n and method the same
+        fast = <_FastEntry> last[2]         # objects): no key to build and hash
+    else:
+        key = (n, method)
+        entry = _fast_configs.get(key)
         if entry is None:
-            return None
-        _fast_configs[key] = entry
-    config = <LadderConfig> entry[0]
-    side = entry[2]
+            made = _config_for(n, method)
+            if made is None:
+                return None
+            fast = _FastEntry.__new__(_FastEntry)
+            fast.cfg = (<LadderConfig> made[0]).cfg
+            fast.cfg.ncomp = 1
+            fast.cfg.noise = DBL_EPSILON
+            fast.expo = made[1]
+            fast.side = made[2]
+            _fast_configs[key] = fast
+        else:
+            fast = <_FastEntry> entry
+        _last_fast = (n, method, fast)
+    side = fast.side
     mant = frexp(xd if xd >= 1.0 or xd <= -1.0 else 1.0, &expo)
-    h0 = ldexp(1.0, expo - (mant == 0.5 or mant == -0.5) + <int> entry[1])
+    h0 = ldexp(1.0, expo - (mant == 0.5 or mant == -0.5) + fast.expo)
     h0 = (xd + h0) - xd
-    cfg = config.cfg
     token = PyContextVar_Set(_quiet_var, _quiet_errstate())
     try:
         y0 = call(f, xd, <tuple> args, kwargs)
-        eps = value_eps(y0, &cfg.ncomp)
-        cfg.noise = eps
-        nc = cfg.ncomp
+        eps = value_eps(y0, &nc)
+        if nc == 1 and eps == DBL_EPSILON:  # real float64 values: the entry's own settings
+            cfg = &fast.cfg
+        else:
+            own = fast.cfg
+            own.ncomp = nc
+            own.noise = eps
+            cfg = &own
         store(y0, f0, nc)
-        fd_ladder_init(&cfg, &st, xd, h0, side, 0, f0)
+        fd_ladder_init(cfg, &st, xd, h0, side, 0, f0)
+        point = None
         while not st.done:
-            m = fd_ladder_points(&cfg, &st, pts)
+            m = fd_ladder_points(cfg, &st, pts)
             for j in range(m):
-                store(call(f, pts[j], <tuple> args, kwargs), &fv[j * nc], nc)
+                point = _reuse_float(point, pts[j])
+                store(call_obj(f, point, <tuple> args, kwargs), &fv[j * nc], nc)
             nfev += m
-            fd_ladder_update(&cfg, &st, fv, nc)
+            fd_ladder_update(cfg, &st, fv, nc)
     finally:
         PyContextVar_Reset(_quiet_var, token)
-    fd_ladder_results(&cfg, &st, 1, df, &err, &status, &hstep)
-    r = (<PyTypeObject *> _Result).tp_new(<PyTypeObject *> _Result, _NO_ARGS, NULL)
-    # object.__setattr__ without its Python-level call: the frozen dataclass's own way to set
-    # its fields (as fastdiff._result.make_result does)
-    PyObject_GenericSetAttr(r, "df", complex(df[0], df[1]) if nc == 2 else df[0])
-    PyObject_GenericSetAttr(r, "error", err)
-    PyObject_GenericSetAttr(r, "success", status >= 0)
-    PyObject_GenericSetAttr(r, "status", status)
-    PyObject_GenericSetAttr(r, "nfev", nfev)
-    PyObject_GenericSetAttr(r, "step", hstep)
-    PyObject_GenericSetAttr(r, "method", method)
-    return r
+    fd_ladder_results(cfg, &st, 1, df, &err, &status, &hstep)
+    return new_result(&_layout, complex(df[0], df[1]) if nc == 2 else df[0], err, status >= 0,
+                      status, nfev, hstep, method)
 
 
 cdef class Ladder:
