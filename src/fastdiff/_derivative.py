@@ -23,7 +23,10 @@ from fastdiff._validation import check_int, check_real_array, fail
 
 try:  # NumPy >= 2 keeps errstate in a context variable; setting it directly costs a quarter of
     # np.errstate, which matters on the microsecond scalar path.
-    from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
+    from numpy._core._ufunc_config import (  # type: ignore[attr-defined]
+        _extobj_contextvar,
+        _make_extobj,
+    )
 except ImportError:  # pragma: no cover - NumPy 1.x
     _extobj_contextvar = _make_extobj = None
 
@@ -145,7 +148,7 @@ def check_order(method: str, order: Any, n: int = 1) -> int:
 def check_tolerances(rtol: Any, atol: Any) -> tuple[float | None, float | None]:
     if rtol is None and atol is None:  # the default
         return None, None
-    out = []
+    out: list[float | None] = []
     for name, value in (("rtol", rtol), ("atol", atol)):
         if value is None:
             out.append(None)
