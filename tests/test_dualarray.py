@@ -1020,3 +1020,17 @@ def test_lane_falls_back_for_object_and_constant_outputs():
     np.testing.assert_array_equal(c.df, np.zeros((2, 2)))
     j = dual_jvp(lambda u: 3.0, np.array([0.5, 2.0]), np.ones(2))
     assert j.df == 0.0
+
+
+def test_lane_jacobian_of_the_identity_is_a_fresh_writeable_array():
+    # f returning x itself (or a view) hands back the lane's cached, read-only seed rows:
+    # the verb copies them, so df is the caller's own
+    # (the same for the cached unit seeds of a one-chunk call beyond the lane, n = 100)
+    for x in (np.array([1.0, 2.0, 3.0]), np.linspace(0.0, 1.0, 100)):
+        n = x.size
+        for f in (lambda u: u, lambda u: u.T, lambda u, n=n: u.reshape(n)):
+            r = dual_jacobian(f, x)
+            assert r.nfev == (1 if n == 3 else 2) and r.df.flags.writeable
+            np.testing.assert_array_equal(r.df, np.eye(n))
+            r.df[0, 0] = 5.0
+            np.testing.assert_array_equal(dual_jacobian(f, x).df, np.eye(n))
