@@ -341,9 +341,7 @@ def dual_jvp(
     Returns
     -------
     Result
-        ``df`` of shape F, ``step`` zeros of shape S, ``nfev == 1``: the rounding bound's
-        magnitudes ride in the same call (`_jvp_lane`); 3 where f meets an operation
-        without lanes (that call, then the tangents' and the bound's calls).
+        ``df`` of shape F, ``step`` zeros of shape S, ``nfev == 1``.
 
     Examples
     --------
@@ -362,24 +360,15 @@ def dual_jvp(
         return _scalar_jvp(f, xs, vs, args, kwargs)
     tag = _dual.open_tag()
     pool = _pool_on(8 * xs.size)
-    nfev = 1
-    mag: np.ndarray | None
     try:
         seed = np.array(vs, dtype=np.float64).reshape((1, *xs.shape))
-        lane = _jvp_lane(f, xs, seed, tag, args, kwargs)
-        if lane is not None:
-            yt, mag, count = lane
-        else:  # an operation without lanes: the two-call way (the lane's call counted)
-            X = DualArray._make(xs.copy(), seed, 1, tag)
-            try:
-                y = f(X, *args, **kwargs)
-            except TypeError:
-                return _scalar_jvp(f, xs, vs, args, kwargs)
-            _, yt = _tangents(y, tag, 1)
-            mag, count = _magnitudes(
-                f, xs.copy(), np.abs(seed.reshape(1, -1)), 0, tag, args, kwargs
-            )
-            nfev = 3
+        X = DualArray._make(xs.copy(), seed, 1, tag)
+        try:
+            y = f(X, *args, **kwargs)
+        except TypeError:
+            return _scalar_jvp(f, xs, vs, args, kwargs)
+        _, yt = _tangents(y, tag, 1)
+        mag, count = _magnitudes(f, xs.copy(), np.abs(seed.reshape(1, -1)), 0, tag, args, kwargs)
     finally:
         _dual.close_tag(tag)
         _pool_off(pool)
@@ -387,35 +376,7 @@ def dual_jvp(
     err = _rounding_bound(df, None if mag is None else mag[0], count)
     if df.shape == ():
         df, err = float(df), float(err)
-    return _array_result(df, err, nfev, np.zeros(xs.shape))
-
-
-def _jvp_lane(
-    f: Callable[..., Any],
-    xs: np.ndarray,
-    seed: np.ndarray,
-    tag: int,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> tuple[np.ndarray, np.ndarray, int] | None:
-    """J v and its bound's magnitudes in one call of f: the rows v, |v| and the values'
-    error row (the rows of `_magnitudes`) on one lane array, as `_hessian_lane` carries
-    them, so the same numbers as the two calls. Returns (tangents, magnitude rows, count),
-    or None when f met an operation without lanes or raised TypeError."""
-    rows = np.zeros((3, xs.size))
-    rows[0] = seed.reshape(-1)
-    rows[1] = np.abs(rows[0])
-    X = DualArray._make(xs.copy(), rows.reshape((3, *xs.shape)), 1, tag)
-    missed = [False]
-    X._lane = (1, 1, missed)
-    try:
-        y = f(X, *args, **kwargs)
-    except (_LaneMiss, TypeError):
-        return None
-    if missed[0] or not isinstance(y, DualArray) or y._lane is None or y._lane[2] is not missed:
-        return None
-    _, yt = _tangents(y, tag, 3)
-    return yt[:1], np.abs(yt[1:2]), y._n
+    return _array_result(df, err, 2, np.zeros(xs.shape))
 
 
 def dual_hessian(
@@ -880,9 +841,7 @@ def _scalar_jvp(
     Returns
     -------
     Result
-        ``df`` of shape F, ``step`` zeros of shape S, ``nfev == 1``: the rounding bound's
-        magnitudes ride in the same call (`_jvp_lane`); 3 where f meets an operation
-        without lanes (that call, then the tangents' and the bound's calls).
+        ``df`` of shape F, ``step`` zeros of shape S, ``nfev == 1``.
 
     """
     _check_f(f)
