@@ -299,20 +299,20 @@ def _unit_seeds(n: int) -> np.ndarray:
     return seed
 
 
-LANE_MERGE_BYTES = 2**15
-"""The Jacobian's lane (`_jacobian_lane`) runs for n partials with 8 n^2 <= 32 KiB (n <= 64),
+LANE_MERGE_BYTES = 2**14
+"""The Jacobian's lane (`_jacobian_lane`) runs for n partials with 8 n^2 <= 16 KiB (n <= 45),
 and gives up (f is then called the two-call way) at an operation without a compiled lane
 (`_laned`: matmul, broadcasting arithmetic, ...) whose plain tangents would exceed it.
-Merging the two lanes' results copies those tangents. Measured side by side (min of
-interleaved repeats): on elementwise code (Rosenbrock, exp/sin products) the one call was
-1.3-1.5x faster than two for n <= 30 and 1.1-1.2x at n = 100; with a matmul (tanh(W @ x + b))
-the two were even up to n = 30 and the lane 0.93x at n = 100; at 1.6 MB of tangents (the MLP
-of tests/mlp.py, 385 partials) or 0.4 MB (16 partials of a 16 x 200 array) the copies made
-the one call 2-3x slower than two."""
+Merging the two lanes' results copies those tangents. Measured side by side against the
+two-call path (min of repeats): on elementwise code (Rosenbrock, exp/sin products) the one
+call was 1.3-1.5x faster for n <= 30 and 1.27x at n = 64; with a matmul (tanh(W @ x + b))
+the two were even up to n = 30, the lane 0.97x at n = 64 and 0.93x at n = 100 (hence the
+limit); at 1.6 MB of tangents (the MLP of tests/mlp.py, 385 partials) or 0.4 MB (16 partials
+of a 16 x 200 array) the copies made the one call 2-3x slower than two."""
 
-LANE_SEED_CACHE_JAC_N = 64
-"""`_jacobian_lane` keeps the seed rows of problems up to this size (8 sizes at most; 42 KB
-at n = 64) instead of building them on every call."""
+LANE_SEED_CACHE_JAC_N = 45
+"""`_jacobian_lane` keeps the seed rows of problems up to this size (8 sizes at most; 22 KB
+at n = 45) instead of building them on every call."""
 
 
 @functools.lru_cache(maxsize=8)
