@@ -442,6 +442,37 @@ class TanhJacobian:
     track_max_abs_error.unit = "abs error"
 
 
+class TanhJvp:
+    """J v of tanh(W @ x + b), W 100 x 100: one call of f carrying v and one for the rounding
+    bound's magnitudes (a magnitude lane measured no faster here), against jax's jit(jvp)."""
+
+    params = [["fastdiff jvp(method='dual')", "analytic", "jax.jit(jvp)"]]
+    param_names = ["impl"]
+
+    def setup(self, impl):
+        W, b, x = _tanh_problem()
+        v = np.random.default_rng(1).normal(size=x.shape)
+        self.exact = (1.0 - np.tanh(W @ x + b) ** 2) * (W @ v)
+        if impl == "fastdiff jvp(method='dual')":
+            self.run = lambda: fd.jvp(lambda u: np.tanh(W @ u + b), x, v, method="dual").df
+        elif impl == "analytic":
+            self.run = lambda: (1.0 - np.tanh(W @ x + b) ** 2) * (W @ v)
+        else:
+            if jax is None:
+                raise NotImplementedError
+            Wj, bj = jnp.asarray(W), jnp.asarray(b)
+            g = jax.jit(lambda u, d: jax.jvp(lambda t: jnp.tanh(Wj @ t + bj), (u,), (d,))[1])
+            xj, vj = jnp.asarray(x), jnp.asarray(v)
+            g(xj, vj).block_until_ready()
+            self.run = lambda: g(xj, vj).block_until_ready()
+
+    def time_jvp(self, impl):
+        self.run()
+
+    def track_max_abs_error(self, impl):
+        return float(np.max(np.abs(np.asarray(self.run()) - self.exact)))
+
+
 class JaxFirstCall:
     """jax's first call: tracing and XLA compilation of jit(jacfwd), separate from steady state.
 
@@ -479,7 +510,9 @@ class DualArrayEvaluations:
     """Calls of f behind method='dual' on DualArrays (chunks of partials + one for the bound),
     and whether every error bar bounds the true error (1.0 = all of them)."""
 
-    params = [["tanh jacobian", "mlp gradient", "rosenbrock hessian"]]
+    params = [
+        ["tanh jacobian", "mlp gradient", "rosenbrock hessian", "tanh jvp", "rosenbrock gradient"]
+    ]
     param_names = ["task"]
 
     def setup(self, task):
@@ -493,6 +526,13 @@ class DualArrayEvaluations:
         elif task == "mlp gradient":
             self.res = fd.gradient(mlp_loss, theta, method="dual", args=(X, y))
             self.exact = mlp_backprop(theta, X, y)
+        elif task == "tanh jvp":  # one call for J v, one for the bound: nfev 2
+            v = rng.normal(size=x.shape)
+            self.res = fd.jvp(lambda u: np.tanh(W @ u + b), x, v, method="dual")
+            self.exact = (1.0 - np.tanh(W @ x + b) ** 2) * (W @ v)
+        elif task == "rosenbrock gradient":  # 10 partials: the bound's lane, nfev 1
+            self.res = fd.gradient(rosen, ROSEN_X, method="dual")
+            self.exact = rosen_grad(ROSEN_X)
         else:
             self.res = fd.hessian(rosen, ROSEN_X, method="dual")
             self.exact = rosen_hess(ROSEN_X)
@@ -524,6 +564,14 @@ def rosen_scalar(v):
     for i in range(len(v) - 1):
         s = s + 100.0 * (v[i + 1] - v[i] ** 2) ** 2 + (1 - v[i]) ** 2
     return s
+
+
+def rosen_grad(v):
+    g = np.zeros_like(v)
+    d = v[1:] - v[:-1] ** 2
+    g[:-1] = -400.0 * v[:-1] * d - 2.0 * (1 - v[:-1])
+    g[1:] += 200.0 * d
+    return g
 
 
 def rosen_hess(v):

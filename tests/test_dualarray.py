@@ -396,7 +396,7 @@ def test_rosenbrock_gradient_bound_holds_against_mpmath(rng):
         n = int(rng.integers(2, 12))
         x = rng.normal(size=n) * rng.choice([0.5, 1.0, 3.0, 10.0])
         r = fd.gradient(rosen, x, method="dual")
-        assert r.success.all() and r.nfev == 2
+        assert r.success.all() and r.nfev == 1  # the bound's magnitudes in the same call
         assert misses(r.df, r.error, rosen_grad_mp(x)) == 0
 
 
@@ -414,7 +414,7 @@ def test_tanh_layer_jacobian_and_jvp_bounds_hold_against_mpmath(rng):
         ]
         d = [1 - mp.tanh(zi) ** 2 for zi in z]
         exact = [d[i] * mp.mpf(W[i, j]) for i in range(n) for j in range(n)]
-        assert misses(J.df, J.error, exact) == 0 and J.nfev == 2
+        assert misses(J.df, J.error, exact) == 0 and J.nfev == 1  # with the bound's lane
         exact_v = [
             d[i] * mp.fsum(mp.mpf(W[i, j]) * mp.mpf(v[j]) for j in range(n)) for i in range(n)
         ]
@@ -465,7 +465,7 @@ def test_batch_bytes_sets_the_chunk_of_partials(batch_bytes):
     x = np.linspace(-1.2, 1.5, 7)
     r = fd.gradient(rosen, x, method="dual", batch_bytes=batch_bytes)
     chunk = 7 if batch_bytes is None else batch_bytes // (8 * 7)
-    assert r.nfev == -(-7 // chunk) + 1
+    assert r.nfev == -(-7 // chunk) + (chunk < 7)  # one call of every partial: the bound's lane
     np.testing.assert_array_equal(r.df, fd.gradient(rosen, x, method="dual").df)
 
 
@@ -564,7 +564,7 @@ def test_numpy_scalars_dtype_and_zeros_like_for_code_that_fills_an_output():
 
     J = fd.jacobian(f, np.array([1.0, 2.0, 3.0]), method="dual")
     np.testing.assert_array_equal(J.df, [[3.0, 0, 1.0], [0, 4.0, 0], [3.0, 0, 1.0]])
-    assert J.nfev == 2
+    assert J.nfev == 1  # the assignments carry the bound's lane
     np.testing.assert_array_equal(np.ones_like(d).value, [1.0, 1.0])
 
 
@@ -876,3 +876,151 @@ def test_hessian_lane_keeps_a_reduced_scalar_on_the_lane():
     exact[0, 1] += 1.0
     exact[1, 0] += 1.0
     assert np.all(np.abs(h.df - exact) <= h.error + 4 * EPS * np.abs(exact))
+
+
+# The Jacobian's magnitude lane (issue 8): jacobian/gradient carry the rounding bound's
+# magnitude rows in the same call of f, with exactly the numbers of the two calls.
+
+
+def _two_call(verb, *a, **kw):
+    """A first-order dual verb without its magnitude lane (the bound as its own call)."""
+    import fastdiff._forward as fw
+
+    saved = fw._jacobian_lane
+    fw._jacobian_lane = lambda *_: None
+    try:
+        return verb(*a, **kw)
+    finally:
+        fw._jacobian_lane = saved
+
+
+def _lane_cases():
+    rng = np.random.default_rng(11)
+    W, b = rng.normal(size=(40, 40)), rng.normal(size=40)
+    A = rng.normal(size=(4, 4))
+    C = rng.normal(size=(3, 5))
+    return {
+        "tanh layer, n = 40": (lambda v: np.tanh(W @ v + b), rng.normal(size=40)),
+        "rosenbrock": (rosen, rng.normal(size=9) * 2.0),
+        "elementwise": (lambda v: np.exp(v) / (1.0 + v * v) - np.sin(v) * v**3, rng.normal(size=7)),
+        "matrix point": (lambda M: np.cos(M @ M.T).sum(axis=0) * M[0], rng.normal(size=(3, 3))),
+        "solve": (lambda v: np.linalg.solve(A @ A.T + np.diag(v * v + 1.0), v), rng.normal(size=4)),
+        "broadcast": (lambda v: (np.log1p(v[:, None] ** 2) * C).mean(axis=1), rng.normal(size=3)),
+        "filled output": (lambda v: _filled(v), rng.normal(size=5)),
+    }
+
+
+def _filled(v):
+    out = np.zeros_like(v)
+    for i in range(len(v)):
+        out[i] = v[i] * v[-1 - i] + 1.0
+    return out
+
+
+@pytest.mark.parametrize("name", list(_lane_cases()))
+def test_first_order_lane_gives_the_two_call_numbers_bit_for_bit_in_one_call(name):
+    f, x = _lane_cases()[name]
+    r, two = dual_jacobian(f, x), _two_call(dual_jacobian, f, x)
+    assert r.nfev == 1 and two.nfev == 3  # (the stubbed lane's "call" counted)
+    np.testing.assert_array_equal(r.df, two.df)
+    np.testing.assert_array_equal(r.error, two.error)
+    np.testing.assert_array_equal(r.success, two.success)
+
+
+def test_mlp_and_tanh_100_lanes_are_bitwise_the_two_call_results(monkeypatch):
+    # 385 and 100 partials: by default too large for the lane (LANE_MERGE_BYTES; nfev 2), so
+    # the budget is raised here to put them on it and compare
+    import fastdiff._forward as fw
+
+    theta, X, y = make_problem()
+    rng = np.random.default_rng(8)
+    W, b, x = rng.normal(size=(100, 100)), rng.normal(size=100), rng.normal(size=100)
+    cases = [(loss, theta, (X, y)), (lambda u: np.tanh(W @ u + b), x, ())]
+    two = [dual_jacobian(*c) for c in cases]
+    assert [r.nfev for r in two] == [2, 2]
+    monkeypatch.setattr(fw, "LANE_MERGE_BYTES", 2**30)
+    for c, r in zip(cases, two, strict=True):
+        lane = dual_jacobian(*c)
+        assert lane.nfev == 1
+        np.testing.assert_array_equal(lane.df, r.df)
+        np.testing.assert_array_equal(lane.error, r.error)
+
+
+def test_first_order_lane_falls_back_to_two_calls_when_an_operation_has_no_lane(monkeypatch):
+    # as the Hessian's lane (np.cumsum unwrapped reaches the lane array by neither route),
+    # also when f swallows the exception: the wasted call is counted, the numbers are the
+    # two calls'
+    import fastdiff._dualarray as da
+
+    x = np.array([0.3, -1.1, 0.8, 2.0])
+
+    def f(u):
+        return np.cumsum(u * u) ** 2
+
+    def swallowing(u):
+        try:
+            return f(u)
+        except Exception:
+            return u * 1.0
+
+    J1 = dual_jacobian(f, x)
+    assert J1.nfev == 1
+    monkeypatch.setitem(da._FUNCTIONS, np.cumsum, da._FUNCTIONS[np.cumsum].__wrapped__)
+    for g in (f, swallowing):
+        J = dual_jacobian(g, x)
+        assert J.nfev == 3
+        np.testing.assert_array_equal(J.df, J1.df)
+        np.testing.assert_array_equal(J.error, J1.error)
+
+
+def test_jacobian_lane_gives_up_before_a_large_merge():
+    # 16 partials of a 16 x 200 broadcast product: merging the lanes would copy 400 KB of
+    # tangents, more than LANE_MERGE_BYTES; the lane stops before computing it (nfev 3)
+    import fastdiff._forward as fw
+
+    rng = np.random.default_rng(4)
+    C = rng.normal(size=(16, 200))
+    x = rng.normal(size=16)
+
+    def f(u):
+        return np.tanh(u[:, None] * C).sum(axis=0)
+
+    assert 8 * 16 * C.size > fw.LANE_MERGE_BYTES
+    r, two = dual_jacobian(f, x), _two_call(dual_jacobian, f, x)
+    assert r.nfev == 3
+    np.testing.assert_array_equal(r.df, two.df)
+    np.testing.assert_array_equal(r.error, two.error)
+    exact = (1.0 - np.tanh(x[:, None] * C) ** 2) * C  # d/du_i sum_i tanh(u_i c_ij)
+    np.testing.assert_allclose(r.df, exact.T, rtol=8 * EPS, atol=8 * EPS)
+
+
+def test_lane_falls_back_for_object_and_constant_outputs():
+    # an object array of elements is no lane output: f is called the two-call way, with
+    # its numbers; a constant output takes the general path (zeros)
+    def f(u):
+        return np.array([np.sin(u[i]) * u[-1 - i] for i in range(len(u))])
+
+    x = np.array([0.5, 2.0])
+    r, two = dual_jacobian(f, x), _two_call(dual_jacobian, f, x)
+    assert r.nfev == 3
+    np.testing.assert_array_equal(r.df, two.df)
+    np.testing.assert_array_equal(r.error, two.error)
+    np.testing.assert_allclose(
+        r.df, [[np.cos(0.5) * 2.0, np.sin(0.5)], [np.sin(2.0), np.cos(2.0) * 0.5]], rtol=4 * EPS
+    )
+    c = dual_jacobian(lambda u: np.ones(2), np.array([0.5, 2.0]))
+    np.testing.assert_array_equal(c.df, np.zeros((2, 2)))
+
+
+def test_lane_jacobian_of_the_identity_is_a_fresh_writeable_array():
+    # f returning x itself (or a view) hands back the lane's cached, read-only seed rows:
+    # the verb copies them, so df is the caller's own
+    # (the same for the cached unit seeds of a one-chunk call beyond the lane, n = 100)
+    for x in (np.array([1.0, 2.0, 3.0]), np.linspace(0.0, 1.0, 100)):
+        n = x.size
+        for f in (lambda u: u, lambda u: u.T, lambda u, n=n: u.reshape(n)):
+            r = dual_jacobian(f, x)
+            assert r.nfev == (1 if n == 3 else 2) and r.df.flags.writeable
+            np.testing.assert_array_equal(r.df, np.eye(n))
+            r.df[0, 0] = 5.0
+            np.testing.assert_array_equal(dual_jacobian(f, x).df, np.eye(n))

@@ -88,8 +88,8 @@ def test_gradient_matches_the_analytic_rosenbrock_gradient():
     r = dual_gradient(rosen, v)
     scale = 400 * np.max(np.abs(v)) ** 3  # size of the largest term, for rounding
     np.testing.assert_allclose(r.df, rosen_grad(v), rtol=0, atol=16 * EPS * scale)
-    # one call on a DualArray, one for the rounding bound's magnitudes
-    assert r.nfev == 2 and r.step.shape == v.shape and r.success.all()
+    # one call on a DualArray, the rounding bound's magnitudes in its lane
+    assert r.nfev == 1 and r.step.shape == v.shape and r.success.all()
     assert np.all(np.abs(r.df - rosen_grad(v)) <= r.error)
 
 
@@ -98,7 +98,8 @@ def test_chunking_gives_the_same_gradient_in_ceil_n_over_chunk_evaluations(chunk
     v = np.linspace(-1.2, 1.5, 7)
     r = dual_gradient(rosen, v, chunk=chunk)
     np.testing.assert_array_equal(r.df, dual_gradient(rosen, v).df)
-    assert r.nfev == pymath.ceil(7 / min(chunk, 7)) + 1  # + the rounding bound's call
+    # + the rounding bound's call, unless one call holds every partial (then its lane)
+    assert r.nfev == pymath.ceil(7 / min(chunk, 7)) + (chunk < 7)
 
 
 def test_chunk_must_be_positive():

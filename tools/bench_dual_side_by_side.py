@@ -21,6 +21,7 @@ CASES = {
     "ScalarDerivative": ["ad", "jax.jit(jacfwd)", "jax.jacfwd", "autograd", "analytic"],
     "MLPGradient": ["jax.jit(jacfwd)", "jax.jacfwd", "autograd", "backprop (analytic)"],
     "TanhJacobian": ["jax.jit(jacfwd)", "jax.jacfwd", "autograd", "analytic"],
+    "TanhJvp": ["jax.jit(jvp)", "analytic"],
     "RosenbrockHessian10": ["num_dual.hessian", "jax.jit(hessian)", "autograd", "analytic"],
     "TaylorFourthDerivative": ["jax.jit(grad^4)"],
     "TaylorArray": ["jax.jit(vmap(grad^4))"],

@@ -22,6 +22,7 @@ array is a Dual with that tag, so scalar code that indexes x[0], x[1] still work
 from __future__ import annotations
 
 import functools
+import math
 import operator
 import string
 from collections.abc import Callable
@@ -103,7 +104,7 @@ class DualArray(_dualarray.DualBase):
     # which also runs + - * / **, slicing of 1-d arrays and sum() on the common operands.
     __slots__ = ()
     _family: list[bool] | None
-    _lane: tuple[int, int, list[bool]] | None
+    _lane: tuple[int, int, list[Any]] | None
     __array_priority__ = 1000.0
 
     def __init__(self, value: Any, partials: Any) -> None:
@@ -626,13 +627,14 @@ def _unary_lane(rule: int, x: DualArray, xv: np.ndarray, m: int) -> DualArray:
     m1, k2, _ = x._lane or (0, 0, None)  # (always a lane here)
     k = x._k
     xt = np.ascontiguousarray(x._t).reshape(m, -1)
-    v, _, dd, t1 = _dualarray.unary(rule, xv, xt[:m1], m1 != k)
-    _, dd2, t2 = _dualarray.unary_abs(rule, xv, xt[m1:], 2.0 / (x._n + 4), _unit(x._n + 2))
+    t = np.empty(xt.shape)  # both lanes' rows written in place (no concatenation)
+    t1, t2 = t[:m1], t[m1:]
+    v, _, dd, _ = _dualarray.unary(rule, xv, xt[:m1], m1 != k, t1)
+    _, dd2, _ = _dualarray.unary_abs(rule, xv, xt[m1:], 2.0 / (x._n + 4), _unit(x._n + 2), t2)
     if m1 != k:
         _dualarray.unary_second(dd, xt[:m1], t1, k, False)
     if m - m1 - 1 != k2:
         _dualarray.unary_second(dd2, xt[m1:], t2, k2, True)
-    t = np.concatenate([t1, t2])
     return _fresh(x, v.reshape(x._v.shape), t.reshape(x._t.shape), x._n + 2)
 
 
@@ -809,10 +811,14 @@ tag, magnitude mode and lane (no structure flags, no family)."""
 
 class _LaneMiss(Exception):
     """An operation without a magnitude lane met a lane array (raised inside f; the verb
-    then evaluates f twice, the plain way; `_Lane.missed` records it even if f catches it)."""
+    then evaluates f twice, the plain way; `_Lane.missed` records it even if f catches it).
+    The lane's `missed` list may hold a second item, a budget in bytes: an operation that
+    runs on each lane separately (`_laned`) and whose plain tangents would exceed it misses
+    too, before it computes them (merging the lanes copies them: for large arrays a dearer
+    cost than the second call of f that the lane saves)."""
 
 
-def _lane_miss(lane: tuple[int, int, list[bool]]) -> None:
+def _lane_miss(lane: tuple[int, int, list[Any]]) -> None:
     lane[2][0] = True
     raise _LaneMiss("this operation has no magnitude lane")
 
@@ -1719,16 +1725,32 @@ def _lane_merge(plain: Any, bound: Any, lane: Any) -> Any:
     return plain  # no partials: values, shapes, booleans
 
 
-def _laned(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """fn on each lane of its lane operands, the results merged (`_lane_merge`)."""
+def _laned(fn: Callable[..., Any], elementwise: bool = False) -> Callable[..., Any]:
+    """fn on each lane of its lane operands, the results merged (`_lane_merge`); fn
+    `elementwise` broadcasts its operands (its result's shape is known beforehand)."""
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
         lane = _lane_of(args, kwargs)
         if lane is None:
             return fn(*args, **kwargs)
+        if elementwise and len(lane[2]) > 1:
+            try:
+                shape = np.broadcast_shapes(
+                    *(np.shape(a._v if type(a) is DualArray else a) for a in args[1:])
+                )
+            except ValueError:  # (fn raises NumPy's own error)
+                shape = ()
+            if 8 * lane[0] * math.prod(shape) > lane[2][1]:
+                _lane_miss(lane)  # (see below), before either lane runs
         kw0 = {key: _lane_args(v, 0) for key, v in kwargs.items()}
         kw1 = {key: _lane_args(v, 1) for key, v in kwargs.items()}
+        if len(lane[2]) > 1:  # a budget (see `_LaneMiss`): the small bound lane first
+            bound = fn(*_lane_args(args, 1), **kw1)
+            if type(bound) is DualArray and 8 * lane[0] * bound._v.size > lane[2][1]:
+                _lane_miss(lane)  # merging would copy more than the second call costs
+            plain = fn(*_lane_args(args, 0), **kw0)
+            return _lane_merge(plain, bound, lane)
         plain = fn(*_lane_args(args, 0), **kw0)
         bound = fn(*_lane_args(args, 1), **kw1)
         return _lane_merge(plain, bound, lane)
@@ -1741,9 +1763,9 @@ _LANE_AWARE = frozenset(
     {_sum, _mean, _reshape, _ravel, _transpose, _swapaxes, _moveaxis, _squeeze, _expand_dims}
 )
 _FUNCTIONS = {f: (impl if impl in _LANE_AWARE else _laned(impl)) for f, impl in _FUNCTIONS.items()}
-_binop_general = _laned(_binop_general)
+_binop_general = _laned(_binop_general, True)  # (name, a, b)
 _square_general = _laned(_square_general)
-_binary_rule = _laned(_binary_rule)
+_binary_rule = _laned(_binary_rule, True)  # (rule, a, b)
 _matmul = _laned(_matmul)
 _dot = _laned(_dot)
 _copy = _laned(_copy)

@@ -9,7 +9,11 @@ from typing_extensions import disjoint_base
 __test__: dict[str, str]
 
 def unary(
-    rule: int, xv: NDArray[np.float64], xp: NDArray[np.float64], second: bool
+    rule: int,
+    xv: NDArray[np.float64],
+    xp: NDArray[np.float64],
+    second: bool,
+    out: NDArray[np.float64] | None = None,
 ) -> tuple[
     NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None, NDArray[np.float64]
 ]: ...
@@ -24,7 +28,12 @@ def unary_t(
     rule: int, xv: NDArray[np.float64], xpt: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 def unary_abs(
-    rule: int, xv: NDArray[np.float64], xp: NDArray[np.float64], c: float, u: float
+    rule: int,
+    xv: NDArray[np.float64],
+    xp: NDArray[np.float64],
+    c: float,
+    u: float,
+    out: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]: ...
 def bound(
     df: NDArray[np.float64], mag: NDArray[np.float64], groups: NDArray[np.intp], gamma: float

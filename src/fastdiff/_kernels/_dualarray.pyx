@@ -25,13 +25,18 @@ from fastdiff._kernels.fastdiff cimport (
 )
 
 
-def unary(int rule, const double[::1] xv, const double[:, ::1] xp, bint second):
-    """(value, f', f'' or None, tangents) of a unary rule; tangents scaled by f'."""
+def unary(int rule, const double[::1] xv, const double[:, ::1] xp, bint second, out=None):
+    """(value, f', f'' or None, tangents) of a unary rule; tangents scaled by f' (written
+    into `out`, a row-major (m, count) array, when given: it is then the tangents)."""
     cdef Py_ssize_t count = xv.shape[0], m = xp.shape[0]
+    if xp.shape[1] != count:
+        raise ValueError("unary: tangents must have shape (m, count)")
+    if out is not None and (np.shape(out) != (m, count) or not out.flags.c_contiguous):
+        raise ValueError("out: a row-major array of shape (m, count) expected")
     v = np.empty(count)
     d = np.empty(count)
     dd = np.empty(count) if second else None
-    p = np.empty((m, count))
+    p = np.empty((m, count)) if out is None else out
     cdef double[::1] vv = v, dv = d
     cdef double[::1] ddv
     cdef double[:, ::1] pv = p
@@ -78,16 +83,20 @@ def unary_t(int rule, const double[::1] xv, const double[:, ::1] xpt):
     return v, p
 
 
-def unary_abs(int rule, const double[::1] xv, const double[:, ::1] xp, double c, double u):
+def unary_abs(int rule, const double[::1] xv, const double[:, ::1] xp, double c, double u,
+              out=None):
     """(value, f'', tangents) of a unary rule in the rounding bound's evaluation (magnitude
-    rows, the last the values' error bound; see fd_dualarray_unary_abs)."""
+    rows, the last the values' error bound; see fd_dualarray_unary_abs); the tangents go
+    into `out` (row-major (m, count)) when given."""
     cdef Py_ssize_t count = xv.shape[0], m = xp.shape[0]
     if m < 1 or xp.shape[1] != count:
         raise ValueError("unary_abs: tangents must have shape (m >= 1, count)")
+    if out is not None and (np.shape(out) != (m, count) or not out.flags.c_contiguous):
+        raise ValueError("out: a row-major array of shape (m, count) expected")
     v = np.empty(count)
     d = np.empty(count)
     dd = np.empty(count)
-    p = np.empty((m, count))
+    p = np.empty((m, count)) if out is None else out
     cdef double[::1] vv = v, dv = d, ddv = dd
     cdef double[:, ::1] pv = p
     if count:
