@@ -48,6 +48,19 @@
 #include <float.h>
 #include <math.h>
 
+/*
+ * fmax and fmin, inlined.  Without -ffinite-math-only GCC calls libm's for every one (a call
+ * through the PLT per use, about 5% of the ladder's time on d/dx sin, issue 10).  These give
+ * the same bits as glibc's x86-64 fmax/fmin (maxsd/minsd: the second operand when the two
+ * compare equal, so for +0/-0; a NaN operand yields the other): a > b ? a : b, or a when b
+ * is NaN.  (Only two NaNs differ: this returns the first, glibc their sum, a NaN either way.)
+ */
+static inline double max_of(double a, double b) { return a > b || b != b ? a : b; }
+static inline double min_of(double a, double b) { return a < b || b != b ? a : b; }
+
+/* fd_spacing (stencil.c), here where the ladder can inline it: the same expression */
+static inline double spacing(double x, double h) { return (x + h) - x; }
+
 /* accepted ratio: q^e / band .. q^e * band, band = RATE_BAND at q = 1 + sqrt(2), i.e. an
  * observed exponent within log_q(1.5) = 0.46 of e: loose enough for the next term's
  * influence, tight enough to reject h^(1/2) behaviour (x^1.5 at 0) posing as h^1.  Other
@@ -149,7 +162,7 @@ static double noise_effect(const fd_ladder_state *st, double gain, double scale)
     const double spread_rel = st->noise_rel * st->noise_min;
     if (NOISE_MODEL_MARGIN * spread_abs < spread_rel) return 2.0 * e_abs;
     if (NOISE_MODEL_MARGIN * spread_rel < spread_abs) return 2.0 * e_rel;
-    return 2.0 * fmax(e_abs, e_rel);
+    return 2.0 * max_of(e_abs, e_rel);
 }
 
 /* A candidate estimate; gain and scale convert an absolute and a relative noise level of f
@@ -162,8 +175,8 @@ static void offer_bar(fd_ladder_state *st, const double *v, double err, double b
         /* compared with the noise of f already learned: a finer step's candidate that noise
          * swamps must not displace a coarser one (seen: cosc at 0 walked to h = 1e-9, where
          * f's cancellation gives df = 0 exactly) */
-        const double eff = fmax(err, noise_effect(st, gain, scale));
-        if (eff < fmax(st->best_err, noise_effect(st, st->best_gain, st->best_scale))) {
+        const double eff = max_of(err, noise_effect(st, gain, scale));
+        if (eff < max_of(st->best_err, noise_effect(st, st->best_gain, st->best_scale))) {
             for (int c = 0; c < nc; ++c) st->best[c] = v[c];
             st->best_err = err;
             st->best_bar = bar;
@@ -211,12 +224,12 @@ static int faster_than(const double *dprev, const double *d, double target, int 
  * ladder (fd_ladder_error) and what is reported (fd_ladder_bar). */
 static double fd_ladder_error(const fd_ladder_state *st)
 {
-    return fmax(st->best_err, noise_effect(st, st->best_gain, st->best_scale));
+    return max_of(st->best_err, noise_effect(st, st->best_gain, st->best_scale));
 }
 
 static double fd_ladder_bar(const fd_ladder_state *st)
 {
-    return fmax(st->best_bar, noise_effect(st, st->best_gain, st->best_scale));
+    return max_of(st->best_bar, noise_effect(st, st->best_gain, st->best_scale));
 }
 
 /* x^n for a small non-negative integer n. */
@@ -272,8 +285,8 @@ static int finish_level(const fd_ladder_config *cfg, fd_ladder_state *st, double
         st->flags &= ~FD_FLAG_HOLD;  /* one more level: see the saturation test */
     } else if (st->flags & FD_FLAG_TRUSTED) {
         /* met the tolerance, or the next level's rounding alone exceeds the best error */
-        st->done = fd_ladder_error(st) <= cfg->atol + cfg->rtol * scale ||
-                   rho0 * cfg->qn > fd_ladder_error(st);
+        const double err = fd_ladder_error(st);
+        st->done = err <= cfg->atol + cfg->rtol * scale || rho0 * cfg->qn > err;
     } else if (st->flags & FD_FLAG_FINITE) {
         /* rounding swamps every estimate seen (after a few levels, so that exact zeros can
          * saturate first): hopeless */
@@ -295,10 +308,10 @@ static void take_noise(fd_ladder_state *to, const fd_ladder_state *from)
 {
     if (!(from->noise_seen > 0)) return;
     if (!(to->noise_seen > 0)) to->noise_min = from->noise_min, to->noise_rel_min = from->noise_rel_min;
-    to->noise_seen = fmax(to->noise_seen, from->noise_seen);
-    to->noise_min = fmin(to->noise_min, from->noise_min);
-    to->noise_rel = fmax(to->noise_rel, from->noise_rel);
-    to->noise_rel_min = fmin(to->noise_rel_min, from->noise_rel_min);
+    to->noise_seen = max_of(to->noise_seen, from->noise_seen);
+    to->noise_min = min_of(to->noise_min, from->noise_min);
+    to->noise_rel = max_of(to->noise_rel, from->noise_rel);
+    to->noise_rel_min = min_of(to->noise_rel_min, from->noise_rel_min);
 }
 
 void fd_ladder_share_noise(fd_ladder_state *st, ptrdiff_t n, const ptrdiff_t *key,
@@ -320,9 +333,9 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
 {
     const fd_stencil *s = &cfg->stencil[st->side];
     const int m = s->npts;
-    const double h = fd_spacing(st->x, st->h);
+    const double h = spacing(st->x, st->h);
     /* a pair divides by the product of its two spacings (n = 2) */
-    const double hn = st->scale2 > 0 ? h * fd_spacing(st->x2, st->h * st->scale2)
+    const double hn = st->scale2 > 0 ? h * spacing(st->x2, st->h * st->scale2)
                                      : ipow(h, cfg->n);
     const double inv_h = 1.0 / h, inv_hn = 1.0 / hn;  /* the only divisions of a level */
     double fv_copy[2 * FD_MAX_POINTS];
@@ -510,15 +523,18 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
          * worst-case amplification prod (r^e + 1) / (r^e - 1), which the propagated bound
          * undercuts where f rounds worse than eps |f| (exp(10 x) at 1: its argument's
          * rounding is 10 ulps of f; held to that bound it took two more levels to stop) */
-        const int sat = dm <= fmax(rho + rho_below, (rho0 + st->rho_prev) * ampj);
+        const int sat = dm <= max_of(rho + rho_below, (rho0 + st->rho_prev) * ampj);
         /* column 0 within the effect of the noise learned at earlier rows (sigma moves A_k by
          * up to sigma sum|w| / h^n, so D_k[0] by that at both steps): the base estimates
          * agree as well as f's noise lets them.  A linear f that cancels (a least-squares
          * residual a c - y at its solution: rounding eps |y|, far above eps |f|) never gets
          * its differences within rho and was untrusted (status -3). */
-        const double nz = j == 0 ? 2.0 * fmax(noise_before * wabs, rel_before * absum) *
-                                       (inv_hn + inv_hn / ipow(r, cfg->n))
-                                 : 0.0;
+        /* (nothing learned yet, the common case: nz would be 0, or NaN from 0 * inf, and
+         * at_noise false either way, so the division is skipped) */
+        const double nz = j == 0 && (noise_before > 0 || rel_before > 0)
+                              ? 2.0 * max_of(noise_before * wabs, rel_before * absum) *
+                                    (inv_hn + inv_hn / ipow(r, cfg->n))
+                              : 0.0;
         const int at_noise = nz > 0 && dm <= rho + rho_below + nz;
         /* Column 0 off rate, and not shrinking faster than predicted (that is a vanishing
          * leading term: (x-1)^3 at 1 one-sided): noise in f, in units of f, when it is below
@@ -558,10 +574,10 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
             /* and relative to this level's mean |f_j| (see noise_effect) */
             const double sigma_rel = sigma * wabs / absum;
             if (!(st->noise_seen > 0)) st->noise_min = sigma, st->noise_rel_min = sigma_rel;
-            st->noise_seen = fmax(st->noise_seen, sigma);
-            st->noise_min = fmin(st->noise_min, sigma);
-            st->noise_rel = fmax(st->noise_rel, sigma_rel);
-            st->noise_rel_min = fmin(st->noise_rel_min, sigma_rel);
+            st->noise_seen = max_of(st->noise_seen, sigma);
+            st->noise_min = min_of(st->noise_min, sigma);
+            st->noise_rel = max_of(st->noise_rel, sigma_rel);
+            st->noise_rel_min = min_of(st->noise_rel_min, sigma_rel);
         }
         /* the rate test's residual: what column j's leading power law leaves unexplained */
         double resid[2] = {dp[0] - qe[j] * d[0], dp[1] - qe[j] * d[1]};
@@ -646,7 +662,7 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
              * 121 when scaled by 3 / (r^3 - 1)).  err keeps the whole residual to rank and
              * stop, so the ladder takes the same steps and estimates as before.  (Issue 9.) */
             const double bar = mag(corr, nc) +
-                               (j == 0 ? fmin(1.0, RESID_SAFETY * inv_den[0]) : 1.0) *
+                               (j == 0 ? min_of(1.0, RESID_SAFETY * inv_den[0]) : 1.0) *
                                    mag(resid, nc) +
                                rnd[j + 1];
             offer_bar(st, v, err, bar, h, kink_ok, nc, amp1 * wabs * inv_hn,
@@ -657,7 +673,7 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
         if (j + 1 < ncols && !(st->flags & FD_FLAG_TRUSTED)) {
             double v[2] = {t[0][j + 1], nc == 2 ? t[1][j + 1] : 0.0};
             double e1[2] = {t[0][j + 1] - t[0][j], nc == 2 ? t[1][j + 1] - t[1][j] : 0.0};
-            const double err = fmax(mag(e1, nc), dm) + rnd[j + 1];
+            const double err = max_of(mag(e1, nc), dm) + rnd[j + 1];
             offer(st, v, err, h, 0, nc, 0.0, 0.0);
         }
         for (int c = 0; c < nc; ++c) diff_of(st, c)[j] = d[c];
