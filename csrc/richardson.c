@@ -58,6 +58,16 @@
 static inline double max_of(double a, double b) { return a > b || b != b ? a : b; }
 static inline double min_of(double a, double b) { return a < b || b != b ? a : b; }
 
+/* Rare paths (non-finite levels, the fixed step, noise learning) are kept out of the common
+ * path's code: out of line and, where the compiler knows how, marked cold (issue 10). */
+#if defined(__GNUC__) || defined(__clang__)
+#define FD_COLD __attribute__((cold, noinline))
+#define FD_UNLIKELY(c) __builtin_expect(!!(c), 0)
+#else
+#define FD_COLD
+#define FD_UNLIKELY(c) (c)
+#endif
+
 /* fd_spacing (stencil.c), here where the ladder can inline it: the same expression */
 static inline double spacing(double x, double h) { return (x + h) - x; }
 
@@ -324,6 +334,73 @@ void fd_ladder_share_noise(fd_ladder_state *st, ptrdiff_t n, const ptrdiff_t *ke
         if (key[i] >= 0 && (st[i].flags & FD_FLAG_MOVED)) take_noise(&st[i], &pool[key[i]]);
 }
 
+/* A level that met non-finite values: the stencil left f's domain.  Drop the tableau and go
+ * smaller (or, central, turn one-sided). */
+static FD_COLD int nonfinite_level(const fd_ladder_config *cfg, fd_ladder_state *st,
+                                   const double *fv)
+{
+    st->flags |= FD_FLAG_NONFINITE;
+    st->rows = 0;
+    st->kink_prev = NAN;
+    if (cfg->fixed) {
+        st->levels = 2;  /* the fixed-step formula itself is not finite */
+    } else if (cfg->auto_side > 0 && st->side == FD_SIDE_CENTRAL) {
+        turn_one_sided(cfg, st, fv);
+    }
+    return finish_level(cfg, st, 0.0);
+}
+
+/* Noise samples sigma (absolute) and sigma_rel (relative to the level's mean |f_j|) learned
+ * from a difference (see ladder_update and noise_effect). */
+static FD_COLD void learn_noise(fd_ladder_state *st, double sigma, double sigma_rel)
+{
+    if (!(st->noise_seen > 0)) st->noise_min = sigma, st->noise_rel_min = sigma_rel;
+    st->noise_seen = max_of(st->noise_seen, sigma);
+    st->noise_min = min_of(st->noise_min, sigma);
+    st->noise_rel = max_of(st->noise_rel, sigma_rel);
+    st->noise_rel_min = min_of(st->noise_rel_min, sigma_rel);
+}
+
+/* A level of the fixed-step mode (cfg->fixed): level 0's base estimate a is the answer;
+ * levels 1 and 2 (h/q, h/q^2) measure its truncation error.  target = r^p. */
+static FD_COLD int fixed_level(const fd_ladder_config *cfg, fd_ladder_state *st, const double *a,
+                               double h, double rho0, double wabs, double absum, double inv_hn,
+                               double target, int kink_ok)
+{
+    const int nc = cfg->ncomp;
+    const int lv = st->levels;
+    double d[2] = {0.0, 0.0};
+    for (int c = 0; c < nc; ++c) d[c] = row_of(st, c)[0] - a[c];
+    if (lv == 0) {
+        for (int c = 0; c < nc; ++c) st->fallback[c] = a[c];
+        st->fallback_step = h;
+        st->fixed_rho0 = rho0;
+        st->fixed_gain = wabs * inv_hn;
+        st->fixed_scale = absum * inv_hn;
+    } else if (lv == 1) {
+        /* D_1 = A_0 - A_1 ~ a_p h^p (1 - q^-p): the error of A_0 is D_1 q^p / (q^p - 1) */
+        st->fixed_d1[0] = d[0];
+        st->fixed_d1[1] = d[1];
+        st->fallback_err = st->fixed_rho0 + mag(d, nc) * target / (target - 1.0);
+    } else {
+        const double d1 = mag(st->fixed_d1, nc);
+        double err = NAN;
+        if (d1 <= st->fixed_rho0 + st->rho_prev) {
+            err = st->fixed_rho0 + d1;  /* A_0 is exact up to rounding */
+        } else if (on_rate(st->fixed_d1, d, target, nc, cfg->rate_band)) {
+            err = st->fixed_rho0 + FIXED_SAFETY * d1 * target / (target - 1.0);
+        }
+        if (err == err && kink_ok) {
+            offer(st, st->fallback, err, st->fallback_step, 1, nc, st->fixed_gain,
+                  st->fixed_scale);
+        }
+    }
+    for (int c = 0; c < nc; ++c) row_of(st, c)[0] = a[c];
+    st->rho_prev = rho0;
+    st->rows = 1;
+    return finish_level(cfg, st, rho0);
+}
+
 /* fd_ladder_update for nc = cfg->ncomp components, a constant where it is inlined below: the
  * real case (nc = 1) then has no branches on nc left (issue 10, d/dx sin on 8192 points
  * replayed: 1120 -> 890 instructions per element and level under callgrind, 64 -> 51 ns at
@@ -351,17 +428,7 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
 
     /* Non-finite values: the stencil left f's domain.  Drop the tableau and go smaller. */
     for (int t = 0; t < m * nc; ++t) {
-        if (!isfinite(fv[t])) {
-            st->flags |= FD_FLAG_NONFINITE;
-            st->rows = 0;
-            st->kink_prev = NAN;
-            if (cfg->fixed) {
-                st->levels = 2;  /* the fixed-step formula itself is not finite */
-            } else if (cfg->auto_side > 0 && st->side == FD_SIDE_CENTRAL) {
-                turn_one_sided(cfg, st, fv);
-            }
-            return finish_level(cfg, st, 0.0);
-        }
+        if (FD_UNLIKELY(!isfinite(fv[t]))) return nonfinite_level(cfg, st, fv);
     }
     st->flags |= FD_FLAG_FINITE;
     st->nan_run = 0;
@@ -443,6 +510,9 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
         inv_den[j] = cfg->inv_den[st->side][j] + cfg->inv_den_dq[st->side][j] * delta;
         qe[j] = cfg->qe[st->side][j] * (1.0 + e * delta);
     }
+    if (FD_UNLIKELY(cfg->fixed)) {
+        return fixed_level(cfg, st, a, h, rho0, wabs, absum, inv_hn, qe[0], kink_ok);
+    }
     for (int c = 0; c < nc; ++c) {
         t[c][0] = a[c];
         for (int j = 1; j < ncols; ++j) {
@@ -468,41 +538,6 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
                  2.0 * u * mag_col(t, j, nc);
     }
 
-    if (cfg->fixed) {
-        /* Level 0 is the answer; levels 1 and 2 (h/q, h/q^2) measure its truncation error. */
-        const int lv = st->levels;
-        const double target = qe[0]; /* r^p */
-        double d[2] = {0.0, 0.0};
-        for (int c = 0; c < nc; ++c) d[c] = row_of(st, c)[0] - a[c];
-        if (lv == 0) {
-            for (int c = 0; c < nc; ++c) st->fallback[c] = a[c];
-            st->fallback_step = h;
-            st->fixed_rho0 = rho0;
-            st->fixed_gain = wabs * inv_hn;
-            st->fixed_scale = absum * inv_hn;
-        } else if (lv == 1) {
-            /* D_1 = A_0 - A_1 ~ a_p h^p (1 - q^-p): the error of A_0 is D_1 q^p / (q^p - 1) */
-            st->fixed_d1[0] = d[0];
-            st->fixed_d1[1] = d[1];
-            st->fallback_err = st->fixed_rho0 + mag(d, nc) * target / (target - 1.0);
-        } else {
-            const double d1 = mag(st->fixed_d1, nc);
-            double err = NAN;
-            if (d1 <= st->fixed_rho0 + st->rho_prev) {
-                err = st->fixed_rho0 + d1;  /* A_0 is exact up to rounding */
-            } else if (on_rate(st->fixed_d1, d, target, nc, cfg->rate_band)) {
-                err = st->fixed_rho0 + FIXED_SAFETY * d1 * target / (target - 1.0);
-            }
-            if (err == err && kink_ok) {
-                offer(st, st->fallback, err, st->fallback_step, 1, nc, st->fixed_gain,
-                      st->fixed_scale);
-            }
-        }
-        for (int c = 0; c < nc; ++c) row_of(st, c)[0] = a[c];
-        st->rho_prev = rho0;
-        st->rows = 1;
-        return finish_level(cfg, st, rho0);
-    }
 
     /* Rate tests down each column present in both rows. */
     int saturated = 0, exact_below = 0, rate0 = 0, hold = 0;
@@ -573,11 +608,7 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
             const double sigma = (j == 0 ? 0.5 : 1.0) * dm * hn / (wabs * ampj);
             /* and relative to this level's mean |f_j| (see noise_effect) */
             const double sigma_rel = sigma * wabs / absum;
-            if (!(st->noise_seen > 0)) st->noise_min = sigma, st->noise_rel_min = sigma_rel;
-            st->noise_seen = max_of(st->noise_seen, sigma);
-            st->noise_min = min_of(st->noise_min, sigma);
-            st->noise_rel = max_of(st->noise_rel, sigma_rel);
-            st->noise_rel_min = min_of(st->noise_rel_min, sigma_rel);
+            learn_noise(st, sigma, sigma_rel);
         }
         /* the rate test's residual: what column j's leading power law leaves unexplained */
         double resid[2] = {dp[0] - qe[j] * d[0], dp[1] - qe[j] * d[1]};
