@@ -62,9 +62,11 @@ static inline double min_of(double a, double b) { return a < b || b != b ? a : b
  * path's code: out of line and, where the compiler knows how, marked cold (issue 10). */
 #if defined(__GNUC__) || defined(__clang__)
 #define FD_COLD __attribute__((cold, noinline))
+#define FD_INLINE inline __attribute__((always_inline))
 #define FD_UNLIKELY(c) __builtin_expect(!!(c), 0)
 #else
 #define FD_COLD
+#define FD_INLINE inline
 #define FD_UNLIKELY(c) (c)
 #endif
 
@@ -178,7 +180,7 @@ static double noise_effect(const fd_ladder_state *st, double gain, double scale)
 /* A candidate estimate; gain and scale convert an absolute and a relative noise level of f
  * into its effect on v.  err ranks the candidates and steers the ladder (when to stop); bar,
  * at most err, is the error bar reported for it. */
-static void offer_bar(fd_ladder_state *st, const double *v, double err, double bar, double h,
+static FD_INLINE void offer_bar(fd_ladder_state *st, const double *v, double err, double bar, double h,
                       int trusted, int nc, double gain, double scale)
 {
     if (trusted) {
@@ -282,7 +284,7 @@ static double *row_of(fd_ladder_state *st, int c) { return c ? st->row_im : st->
 static double *diff_of(fd_ladder_state *st, int c) { return c ? st->diff_im : st->diff; }
 
 /* rho0: the rounding bound of this level's base estimate, with the noise learned so far */
-static int finish_level(const fd_ladder_config *cfg, fd_ladder_state *st, double rho0)
+static FD_INLINE int finish_level(const fd_ladder_config *cfg, fd_ladder_state *st, double rho0)
 {
     st->levels += 1;
     st->h /= cfg->q;
@@ -414,7 +416,10 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
     /* a pair divides by the product of its two spacings (n = 2) */
     const double hn = st->scale2 > 0 ? h * spacing(st->x2, st->h * st->scale2)
                                      : ipow(h, cfg->n);
-    const double inv_h = 1.0 / h, inv_hn = 1.0 / hn;  /* the only divisions of a level */
+    /* the only divisions of a level; one where hn is h itself (n = 1, not a pair: ipow gives
+     * 1.0 * h, the same bits) */
+    const double inv_h = 1.0 / h;
+    const double inv_hn = cfg->n == 1 && !(st->scale2 > 0) ? inv_h : 1.0 / hn;
     double fv_copy[2 * FD_MAX_POINTS];
     const double *fv = fv_in;
     if (stride != nc) {  /* one output of a group: gather its values */
