@@ -300,27 +300,51 @@ def hessian_vectorized(n: int) -> Workload:
     return w
 
 
-def recorded_ladder(n_points: int = 8192):
-    """One vectorized ladder of d/dx sin on n_points in [0, 10], recorded level by level:
-    (run, replay, element_levels). replay() re-runs the C update on the recorded values of f
-    (the same inputs give the same states), so it times the compiled ladder alone."""
+#: LadderKernel's cases: (f, n, method, complex f) of a recorded vectorized ladder
+LADDER_CASES = {
+    "sin n=1 central": (np.sin, 1, "central", False),
+    "exp n=1 forward": (np.exp, 1, "forward", False),
+    "sin n=2 central": (np.sin, 2, "central", False),
+    "tanh n=4 central": (np.tanh, 4, "central", False),
+    "exp(1j x) n=1 central": (lambda x: np.exp(1j * x), 1, "central", True),
+}
+
+
+def recorded_ladder(
+    n_points: int = 8192,
+    f: Callable = np.sin,
+    n: int = 1,
+    method: str = "central",
+    complex_f: bool = False,
+):
+    """One vectorized ladder of d^n/dx^n f (default: d/dx sin, central) on n_points in
+    [0, 10], recorded level by level: (replay, replay_with_points, element_levels). replay()
+    re-runs the C update on the recorded values of f (the same inputs give the same states),
+    so it times the compiled ladder alone."""
     from fastdiff import _derivative, _steps
     from fastdiff._kernels import _finite_diff
 
     x = np.linspace(0.0, 10.0, n_points)
-    cfg = _derivative.ladder_config(1, "central", 2, False, None, None)
-    h0 = _steps.scale_of(x) * 2.0 ** _steps.initial_step_exponent(1)
+    order = _derivative.default_order(method, n)
+    cfg = _derivative.ladder_config(n, method, order, False, None, None)
+    h0 = _steps.scale_of(x) * 2.0 ** _steps.initial_step_exponent(n)
     h0 = (x + h0) - x
-    side = np.zeros(x.size, dtype=np.intc)
+    side = np.full(x.size, _derivative.SIDES.index(method), dtype=np.intc)
     flags = np.zeros(x.size, dtype=np.intc)
+    ncomp = 2 if complex_f else 1
+
+    def values(t):
+        v = np.asarray(f(t))
+        return np.stack([v.real, v.imag], -1).ravel() if complex_f else v
+
     f0 = np.zeros((x.size, 2))
-    f0[:, 0] = np.sin(x)
-    L = _finite_diff.Ladder(cfg, 1, float(np.finfo(np.float64).eps), x.size)
+    f0[:, :ncomp] = np.reshape(values(x), (x.size, ncomp))
+    L = _finite_diff.Ladder(cfg, ncomp, float(np.finfo(np.float64).eps), x.size)
     L.init(x, h0, side, flags, f0)
     idx = L.active()
     levels = []
     while idx.size:
-        fv = np.sin(L.points(idx))
+        fv = values(L.points(idx))
         levels.append((idx.copy(), fv))
         idx = idx[: L.update(idx, fv)]
 
@@ -601,24 +625,28 @@ class Hessian10Vectorized(_Throughput):
 
 
 class LadderKernel:
-    """The C ladder alone: update (and points + update) replayed on recorded values of f."""
+    """The C ladder alone: update (and points + update) replayed on recorded values of f, for
+    several f, n, stencils and a complex f (issue 10: the per-element, per-level cost)."""
 
-    def setup(self):
-        self.update, self.with_points, self.work = recorded_ladder()
+    params = (list(LADDER_CASES),)
+    param_names = ("case",)
 
-    def time_update(self):
+    def setup(self, case):
+        self.update, self.with_points, self.work = recorded_ladder(8192, *LADDER_CASES[case])
+
+    def time_update(self, case):
         self.update()
 
-    def time_points_and_update(self):
+    def time_points_and_update(self, case):
         self.with_points()
 
-    def track_ns_per_element_level(self):
+    def track_ns_per_element_level(self, case):
         best = interleaved({"update": self.update}, 10, 0.02)
         return best["update"] * 1e9 / self.work
 
     track_ns_per_element_level.unit = "ns"
 
-    def track_element_levels_per_point(self):
+    def track_element_levels_per_point(self, case):
         return self.work / 8192
 
     track_element_levels_per_point.unit = "levels"

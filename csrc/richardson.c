@@ -48,6 +48,31 @@
 #include <float.h>
 #include <math.h>
 
+/*
+ * fmax and fmin, inlined.  Without -ffinite-math-only GCC calls libm's for every one (a call
+ * through the PLT per use, about 5% of the ladder's time on d/dx sin, issue 10).  These give
+ * the same bits as glibc's x86-64 fmax/fmin (maxsd/minsd: the second operand when the two
+ * compare equal, so for +0/-0; a NaN operand yields the other): a > b ? a : b, or a when b
+ * is NaN.  (Only two NaNs differ: this returns the first, glibc their sum, a NaN either way.)
+ */
+static inline double max_of(double a, double b) { return a > b || b != b ? a : b; }
+static inline double min_of(double a, double b) { return a < b || b != b ? a : b; }
+
+/* Rare paths (non-finite levels, the fixed step, noise learning) are kept out of the common
+ * path's code: out of line and, where the compiler knows how, marked cold (issue 10). */
+#if defined(__GNUC__) || defined(__clang__)
+#define FD_COLD __attribute__((cold, noinline))
+#define FD_INLINE inline __attribute__((always_inline))
+#define FD_UNLIKELY(c) __builtin_expect(!!(c), 0)
+#else
+#define FD_COLD
+#define FD_INLINE inline
+#define FD_UNLIKELY(c) (c)
+#endif
+
+/* fd_spacing (stencil.c), here where the ladder can inline it: the same expression */
+static inline double spacing(double x, double h) { return (x + h) - x; }
+
 /* accepted ratio: q^e / band .. q^e * band, band = RATE_BAND at q = 1 + sqrt(2), i.e. an
  * observed exponent within log_q(1.5) = 0.46 of e: loose enough for the next term's
  * influence, tight enough to reject h^(1/2) behaviour (x^1.5 at 0) posing as h^1.  Other
@@ -149,21 +174,21 @@ static double noise_effect(const fd_ladder_state *st, double gain, double scale)
     const double spread_rel = st->noise_rel * st->noise_min;
     if (NOISE_MODEL_MARGIN * spread_abs < spread_rel) return 2.0 * e_abs;
     if (NOISE_MODEL_MARGIN * spread_rel < spread_abs) return 2.0 * e_rel;
-    return 2.0 * fmax(e_abs, e_rel);
+    return 2.0 * max_of(e_abs, e_rel);
 }
 
 /* A candidate estimate; gain and scale convert an absolute and a relative noise level of f
  * into its effect on v.  err ranks the candidates and steers the ladder (when to stop); bar,
  * at most err, is the error bar reported for it. */
-static void offer_bar(fd_ladder_state *st, const double *v, double err, double bar, double h,
+static FD_INLINE void offer_bar(fd_ladder_state *st, const double *v, double err, double bar, double h,
                       int trusted, int nc, double gain, double scale)
 {
     if (trusted) {
         /* compared with the noise of f already learned: a finer step's candidate that noise
          * swamps must not displace a coarser one (seen: cosc at 0 walked to h = 1e-9, where
          * f's cancellation gives df = 0 exactly) */
-        const double eff = fmax(err, noise_effect(st, gain, scale));
-        if (eff < fmax(st->best_err, noise_effect(st, st->best_gain, st->best_scale))) {
+        const double eff = max_of(err, noise_effect(st, gain, scale));
+        if (eff < max_of(st->best_err, noise_effect(st, st->best_gain, st->best_scale))) {
             for (int c = 0; c < nc; ++c) st->best[c] = v[c];
             st->best_err = err;
             st->best_bar = bar;
@@ -211,12 +236,12 @@ static int faster_than(const double *dprev, const double *d, double target, int 
  * ladder (fd_ladder_error) and what is reported (fd_ladder_bar). */
 static double fd_ladder_error(const fd_ladder_state *st)
 {
-    return fmax(st->best_err, noise_effect(st, st->best_gain, st->best_scale));
+    return max_of(st->best_err, noise_effect(st, st->best_gain, st->best_scale));
 }
 
 static double fd_ladder_bar(const fd_ladder_state *st)
 {
-    return fmax(st->best_bar, noise_effect(st, st->best_gain, st->best_scale));
+    return max_of(st->best_bar, noise_effect(st, st->best_gain, st->best_scale));
 }
 
 /* x^n for a small non-negative integer n. */
@@ -259,7 +284,7 @@ static double *row_of(fd_ladder_state *st, int c) { return c ? st->row_im : st->
 static double *diff_of(fd_ladder_state *st, int c) { return c ? st->diff_im : st->diff; }
 
 /* rho0: the rounding bound of this level's base estimate, with the noise learned so far */
-static int finish_level(const fd_ladder_config *cfg, fd_ladder_state *st, double rho0)
+static FD_INLINE int finish_level(const fd_ladder_config *cfg, fd_ladder_state *st, double rho0)
 {
     st->levels += 1;
     st->h /= cfg->q;
@@ -272,8 +297,8 @@ static int finish_level(const fd_ladder_config *cfg, fd_ladder_state *st, double
         st->flags &= ~FD_FLAG_HOLD;  /* one more level: see the saturation test */
     } else if (st->flags & FD_FLAG_TRUSTED) {
         /* met the tolerance, or the next level's rounding alone exceeds the best error */
-        st->done = fd_ladder_error(st) <= cfg->atol + cfg->rtol * scale ||
-                   rho0 * cfg->qn > fd_ladder_error(st);
+        const double err = fd_ladder_error(st);
+        st->done = err <= cfg->atol + cfg->rtol * scale || rho0 * cfg->qn > err;
     } else if (st->flags & FD_FLAG_FINITE) {
         /* rounding swamps every estimate seen (after a few levels, so that exact zeros can
          * saturate first): hopeless */
@@ -295,10 +320,10 @@ static void take_noise(fd_ladder_state *to, const fd_ladder_state *from)
 {
     if (!(from->noise_seen > 0)) return;
     if (!(to->noise_seen > 0)) to->noise_min = from->noise_min, to->noise_rel_min = from->noise_rel_min;
-    to->noise_seen = fmax(to->noise_seen, from->noise_seen);
-    to->noise_min = fmin(to->noise_min, from->noise_min);
-    to->noise_rel = fmax(to->noise_rel, from->noise_rel);
-    to->noise_rel_min = fmin(to->noise_rel_min, from->noise_rel_min);
+    to->noise_seen = max_of(to->noise_seen, from->noise_seen);
+    to->noise_min = min_of(to->noise_min, from->noise_min);
+    to->noise_rel = max_of(to->noise_rel, from->noise_rel);
+    to->noise_rel_min = min_of(to->noise_rel_min, from->noise_rel_min);
 }
 
 void fd_ladder_share_noise(fd_ladder_state *st, ptrdiff_t n, const ptrdiff_t *key,
@@ -311,6 +336,73 @@ void fd_ladder_share_noise(fd_ladder_state *st, ptrdiff_t n, const ptrdiff_t *ke
         if (key[i] >= 0 && (st[i].flags & FD_FLAG_MOVED)) take_noise(&st[i], &pool[key[i]]);
 }
 
+/* A level that met non-finite values: the stencil left f's domain.  Drop the tableau and go
+ * smaller (or, central, turn one-sided). */
+static FD_COLD int nonfinite_level(const fd_ladder_config *cfg, fd_ladder_state *st,
+                                   const double *fv)
+{
+    st->flags |= FD_FLAG_NONFINITE;
+    st->rows = 0;
+    st->kink_prev = NAN;
+    if (cfg->fixed) {
+        st->levels = 2;  /* the fixed-step formula itself is not finite */
+    } else if (cfg->auto_side > 0 && st->side == FD_SIDE_CENTRAL) {
+        turn_one_sided(cfg, st, fv);
+    }
+    return finish_level(cfg, st, 0.0);
+}
+
+/* Noise samples sigma (absolute) and sigma_rel (relative to the level's mean |f_j|) learned
+ * from a difference (see ladder_update and noise_effect). */
+static FD_COLD void learn_noise(fd_ladder_state *st, double sigma, double sigma_rel)
+{
+    if (!(st->noise_seen > 0)) st->noise_min = sigma, st->noise_rel_min = sigma_rel;
+    st->noise_seen = max_of(st->noise_seen, sigma);
+    st->noise_min = min_of(st->noise_min, sigma);
+    st->noise_rel = max_of(st->noise_rel, sigma_rel);
+    st->noise_rel_min = min_of(st->noise_rel_min, sigma_rel);
+}
+
+/* A level of the fixed-step mode (cfg->fixed): level 0's base estimate a is the answer;
+ * levels 1 and 2 (h/q, h/q^2) measure its truncation error.  target = r^p. */
+static FD_COLD int fixed_level(const fd_ladder_config *cfg, fd_ladder_state *st, const double *a,
+                               double h, double rho0, double wabs, double absum, double inv_hn,
+                               double target, int kink_ok)
+{
+    const int nc = cfg->ncomp;
+    const int lv = st->levels;
+    double d[2] = {0.0, 0.0};
+    for (int c = 0; c < nc; ++c) d[c] = row_of(st, c)[0] - a[c];
+    if (lv == 0) {
+        for (int c = 0; c < nc; ++c) st->fallback[c] = a[c];
+        st->fallback_step = h;
+        st->fixed_rho0 = rho0;
+        st->fixed_gain = wabs * inv_hn;
+        st->fixed_scale = absum * inv_hn;
+    } else if (lv == 1) {
+        /* D_1 = A_0 - A_1 ~ a_p h^p (1 - q^-p): the error of A_0 is D_1 q^p / (q^p - 1) */
+        st->fixed_d1[0] = d[0];
+        st->fixed_d1[1] = d[1];
+        st->fallback_err = st->fixed_rho0 + mag(d, nc) * target / (target - 1.0);
+    } else {
+        const double d1 = mag(st->fixed_d1, nc);
+        double err = NAN;
+        if (d1 <= st->fixed_rho0 + st->rho_prev) {
+            err = st->fixed_rho0 + d1;  /* A_0 is exact up to rounding */
+        } else if (on_rate(st->fixed_d1, d, target, nc, cfg->rate_band)) {
+            err = st->fixed_rho0 + FIXED_SAFETY * d1 * target / (target - 1.0);
+        }
+        if (err == err && kink_ok) {
+            offer(st, st->fallback, err, st->fallback_step, 1, nc, st->fixed_gain,
+                  st->fixed_scale);
+        }
+    }
+    for (int c = 0; c < nc; ++c) row_of(st, c)[0] = a[c];
+    st->rho_prev = rho0;
+    st->rows = 1;
+    return finish_level(cfg, st, rho0);
+}
+
 /* fd_ladder_update for nc = cfg->ncomp components, a constant where it is inlined below: the
  * real case (nc = 1) then has no branches on nc left (issue 10, d/dx sin on 8192 points
  * replayed: 1120 -> 890 instructions per element and level under callgrind, 64 -> 51 ns at
@@ -320,11 +412,14 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
 {
     const fd_stencil *s = &cfg->stencil[st->side];
     const int m = s->npts;
-    const double h = fd_spacing(st->x, st->h);
+    const double h = spacing(st->x, st->h);
     /* a pair divides by the product of its two spacings (n = 2) */
-    const double hn = st->scale2 > 0 ? h * fd_spacing(st->x2, st->h * st->scale2)
+    const double hn = st->scale2 > 0 ? h * spacing(st->x2, st->h * st->scale2)
                                      : ipow(h, cfg->n);
-    const double inv_h = 1.0 / h, inv_hn = 1.0 / hn;  /* the only divisions of a level */
+    /* the only divisions of a level; one where hn is h itself (n = 1, not a pair: ipow gives
+     * 1.0 * h, the same bits) */
+    const double inv_h = 1.0 / h;
+    const double inv_hn = cfg->n == 1 && !(st->scale2 > 0) ? inv_h : 1.0 / hn;
     double fv_copy[2 * FD_MAX_POINTS];
     const double *fv = fv_in;
     if (stride != nc) {  /* one output of a group: gather its values */
@@ -338,17 +433,7 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
 
     /* Non-finite values: the stencil left f's domain.  Drop the tableau and go smaller. */
     for (int t = 0; t < m * nc; ++t) {
-        if (!isfinite(fv[t])) {
-            st->flags |= FD_FLAG_NONFINITE;
-            st->rows = 0;
-            st->kink_prev = NAN;
-            if (cfg->fixed) {
-                st->levels = 2;  /* the fixed-step formula itself is not finite */
-            } else if (cfg->auto_side > 0 && st->side == FD_SIDE_CENTRAL) {
-                turn_one_sided(cfg, st, fv);
-            }
-            return finish_level(cfg, st, 0.0);
-        }
+        if (FD_UNLIKELY(!isfinite(fv[t]))) return nonfinite_level(cfg, st, fv);
     }
     st->flags |= FD_FLAG_FINITE;
     st->nan_run = 0;
@@ -430,6 +515,9 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
         inv_den[j] = cfg->inv_den[st->side][j] + cfg->inv_den_dq[st->side][j] * delta;
         qe[j] = cfg->qe[st->side][j] * (1.0 + e * delta);
     }
+    if (FD_UNLIKELY(cfg->fixed)) {
+        return fixed_level(cfg, st, a, h, rho0, wabs, absum, inv_hn, qe[0], kink_ok);
+    }
     for (int c = 0; c < nc; ++c) {
         t[c][0] = a[c];
         for (int j = 1; j < ncols; ++j) {
@@ -455,41 +543,6 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
                  2.0 * u * mag_col(t, j, nc);
     }
 
-    if (cfg->fixed) {
-        /* Level 0 is the answer; levels 1 and 2 (h/q, h/q^2) measure its truncation error. */
-        const int lv = st->levels;
-        const double target = qe[0]; /* r^p */
-        double d[2] = {0.0, 0.0};
-        for (int c = 0; c < nc; ++c) d[c] = row_of(st, c)[0] - a[c];
-        if (lv == 0) {
-            for (int c = 0; c < nc; ++c) st->fallback[c] = a[c];
-            st->fallback_step = h;
-            st->fixed_rho0 = rho0;
-            st->fixed_gain = wabs * inv_hn;
-            st->fixed_scale = absum * inv_hn;
-        } else if (lv == 1) {
-            /* D_1 = A_0 - A_1 ~ a_p h^p (1 - q^-p): the error of A_0 is D_1 q^p / (q^p - 1) */
-            st->fixed_d1[0] = d[0];
-            st->fixed_d1[1] = d[1];
-            st->fallback_err = st->fixed_rho0 + mag(d, nc) * target / (target - 1.0);
-        } else {
-            const double d1 = mag(st->fixed_d1, nc);
-            double err = NAN;
-            if (d1 <= st->fixed_rho0 + st->rho_prev) {
-                err = st->fixed_rho0 + d1;  /* A_0 is exact up to rounding */
-            } else if (on_rate(st->fixed_d1, d, target, nc, cfg->rate_band)) {
-                err = st->fixed_rho0 + FIXED_SAFETY * d1 * target / (target - 1.0);
-            }
-            if (err == err && kink_ok) {
-                offer(st, st->fallback, err, st->fallback_step, 1, nc, st->fixed_gain,
-                      st->fixed_scale);
-            }
-        }
-        for (int c = 0; c < nc; ++c) row_of(st, c)[0] = a[c];
-        st->rho_prev = rho0;
-        st->rows = 1;
-        return finish_level(cfg, st, rho0);
-    }
 
     /* Rate tests down each column present in both rows. */
     int saturated = 0, exact_below = 0, rate0 = 0, hold = 0;
@@ -510,15 +563,18 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
          * worst-case amplification prod (r^e + 1) / (r^e - 1), which the propagated bound
          * undercuts where f rounds worse than eps |f| (exp(10 x) at 1: its argument's
          * rounding is 10 ulps of f; held to that bound it took two more levels to stop) */
-        const int sat = dm <= fmax(rho + rho_below, (rho0 + st->rho_prev) * ampj);
+        const int sat = dm <= max_of(rho + rho_below, (rho0 + st->rho_prev) * ampj);
         /* column 0 within the effect of the noise learned at earlier rows (sigma moves A_k by
          * up to sigma sum|w| / h^n, so D_k[0] by that at both steps): the base estimates
          * agree as well as f's noise lets them.  A linear f that cancels (a least-squares
          * residual a c - y at its solution: rounding eps |y|, far above eps |f|) never gets
          * its differences within rho and was untrusted (status -3). */
-        const double nz = j == 0 ? 2.0 * fmax(noise_before * wabs, rel_before * absum) *
-                                       (inv_hn + inv_hn / ipow(r, cfg->n))
-                                 : 0.0;
+        /* (nothing learned yet, the common case: nz would be 0, or NaN from 0 * inf, and
+         * at_noise false either way, so the division is skipped) */
+        const double nz = j == 0 && (noise_before > 0 || rel_before > 0)
+                              ? 2.0 * max_of(noise_before * wabs, rel_before * absum) *
+                                    (inv_hn + inv_hn / ipow(r, cfg->n))
+                              : 0.0;
         const int at_noise = nz > 0 && dm <= rho + rho_below + nz;
         /* Column 0 off rate, and not shrinking faster than predicted (that is a vanishing
          * leading term: (x-1)^3 at 1 one-sided): noise in f, in units of f, when it is below
@@ -557,11 +613,7 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
             const double sigma = (j == 0 ? 0.5 : 1.0) * dm * hn / (wabs * ampj);
             /* and relative to this level's mean |f_j| (see noise_effect) */
             const double sigma_rel = sigma * wabs / absum;
-            if (!(st->noise_seen > 0)) st->noise_min = sigma, st->noise_rel_min = sigma_rel;
-            st->noise_seen = fmax(st->noise_seen, sigma);
-            st->noise_min = fmin(st->noise_min, sigma);
-            st->noise_rel = fmax(st->noise_rel, sigma_rel);
-            st->noise_rel_min = fmin(st->noise_rel_min, sigma_rel);
+            learn_noise(st, sigma, sigma_rel);
         }
         /* the rate test's residual: what column j's leading power law leaves unexplained */
         double resid[2] = {dp[0] - qe[j] * d[0], dp[1] - qe[j] * d[1]};
@@ -646,7 +698,7 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
              * 121 when scaled by 3 / (r^3 - 1)).  err keeps the whole residual to rank and
              * stop, so the ladder takes the same steps and estimates as before.  (Issue 9.) */
             const double bar = mag(corr, nc) +
-                               (j == 0 ? fmin(1.0, RESID_SAFETY * inv_den[0]) : 1.0) *
+                               (j == 0 ? min_of(1.0, RESID_SAFETY * inv_den[0]) : 1.0) *
                                    mag(resid, nc) +
                                rnd[j + 1];
             offer_bar(st, v, err, bar, h, kink_ok, nc, amp1 * wabs * inv_hn,
@@ -657,7 +709,7 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
         if (j + 1 < ncols && !(st->flags & FD_FLAG_TRUSTED)) {
             double v[2] = {t[0][j + 1], nc == 2 ? t[1][j + 1] : 0.0};
             double e1[2] = {t[0][j + 1] - t[0][j], nc == 2 ? t[1][j + 1] - t[1][j] : 0.0};
-            const double err = fmax(mag(e1, nc), dm) + rnd[j + 1];
+            const double err = max_of(mag(e1, nc), dm) + rnd[j + 1];
             offer(st, v, err, h, 0, nc, 0.0, 0.0);
         }
         for (int c = 0; c < nc; ++c) diff_of(st, c)[j] = d[c];
