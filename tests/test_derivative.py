@@ -668,3 +668,45 @@ def test_log_next_to_its_bound_converges(x):
     assert res.success and res.status == Status.BOUNDS_ADAPTED
     assert_honest(res, 1 / x)
     assert res.error * x < 1e-9
+
+
+# issue 10: derivative()'s first step per n and stencil (_steps.INITIAL_STEP_EXPONENTS), set
+# on the honesty study; the threshold of a "zero" derivative moves with it
+
+
+@pytest.mark.parametrize("method", ["central", "forward", "backward"])
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_the_first_level_is_at_the_tuned_first_step(method, n, vectorized):
+    # the farthest point f sees is the first level's outermost offset times h0 (steps shrink)
+    from fastdiff import _steps
+    from fastdiff._derivative import default_order
+    from fastdiff._stencils import stencil
+
+    x0, seen = 3.0, []
+
+    def f(x):
+        seen.append(np.abs(np.asarray(x, dtype=float) - x0).max())
+        return np.exp(x)
+
+    res = fd.derivative(
+        f, np.array([x0]) if vectorized else x0, n=n, method=method, vectorized=vectorized
+    )
+    reach = max(abs(c) for c in stencil(method, n, default_order(method, n)).offsets)
+    h0 = 4.0 * 2.0 ** _steps.initial_step_exponent(n, method)  # scale: 4 >= max(|x|, 1)
+    assert max(seen) == reach * h0
+    assert np.all(res.success)
+
+
+def test_the_zero_threshold_is_one_multiple_of_the_scale_for_every_first_step():
+    # ZERO_RTOL times sum|w f| / h0^n, with sum|w f| ~ |f|: zero_rtol(n, method) / h0^n is the
+    # same whatever the first step, so "zero to within reach" means the same in units of f
+    from fastdiff import _steps
+
+    for n in range(1, 7):
+        base = _steps.zero_rtol(n) * 2.0 ** (-n * _steps.initial_step_exponent(n))
+        for method in ("central", "forward", "backward"):
+            tuned = _steps.zero_rtol(n, method) * 2.0 ** (
+                -n * _steps.initial_step_exponent(n, method)
+            )
+            assert tuned == base, (n, method)

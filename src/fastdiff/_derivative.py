@@ -671,9 +671,9 @@ def _scalar(f, x: float, n: int, method: str, order, rtol, atol, args, kwargs) -
     order = check_order(method, order, n)
     if rtol is not None or atol is not None:
         rtol, atol = check_tolerances(rtol, atol)
-    config = ladder_config(n, method, order, False, rtol, atol)
+    config = ladder_config(n, method, order, False, rtol, atol, tuned_h0=True)
     mant, expo = math.frexp(max(abs(x), 1.0))
-    h0 = math.ldexp(1.0, expo - (mant == 0.5) + _steps.initial_step_exponent(n))
+    h0 = math.ldexp(1.0, expo - (mant == 0.5) + _steps.initial_step_exponent(n, method))
     h0 = (x + h0) - x
     # Stencils probe f near domain edges on purpose: NumPy warnings from f are noise here
     # (the same as np.errstate(all="ignore") in derivative(), built from the current state).
@@ -702,17 +702,23 @@ def _fast_config(n: int, method: str):
     if method not in _SCALAR_FAST or not 1 <= n <= 16:  # beyond 16: not worth a cache entry
         return None
     order = default_order(method, n)
-    config = ladder_config(n, method, order, False, None, None)
-    return config, _steps.initial_step_exponent(n), _SCALAR_FAST[method]
+    config = ladder_config(n, method, order, False, None, None, tuned_h0=True)
+    return config, _steps.initial_step_exponent(n, method), _SCALAR_FAST[method]
 
 
 _finite_diff.scalar_policy(Result, _fast_config, _extobj_contextvar, _make_extobj)
 
 
-def _sides_and_steps(a: DerivativeArgs, x: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Per element: the stencil side, the first step, and flags (bounds made it one-sided)."""
+def _sides_and_steps(
+    a: DerivativeArgs, x: np.ndarray, tuned_h0: bool = False
+) -> tuple[np.ndarray, ...]:
+    """Per element: the stencil side, the first step, and flags (bounds made it one-sided).
+
+    tuned_h0: the first step of derivative()'s ladders (_steps.INITIAL_STEP_EXPONENTS), not
+    the multivariate verbs' (_steps.initial_step_exponent without a method)."""
+    expo = _steps.initial_step_exponent(a.n, a.method if tuned_h0 else None)
     if a.step is None and a.bounds is None:  # the default, in one compiled loop
-        h0 = _finite_diff.scaled_steps(x, 2.0 ** _steps.initial_step_exponent(a.n), True)
+        h0 = _finite_diff.scaled_steps(x, 2.0**expo, True)
         side = np.zeros(x.shape, dtype=np.intc)
         if a.method != "central":
             side.fill(SIDES.index(a.method))
@@ -721,7 +727,7 @@ def _sides_and_steps(a: DerivativeArgs, x: np.ndarray) -> tuple[np.ndarray, ...]
         h0 = a.step.ravel().copy()
     else:
         # _steps.scale_of(x) * 2 ** initial_step_exponent, in one compiled loop
-        h0 = _finite_diff.scaled_steps(x, 2.0 ** _steps.initial_step_exponent(a.n))
+        h0 = _finite_diff.scaled_steps(x, 2.0**expo)
     side = np.empty(x.shape, dtype=np.intc)
     side.fill(SIDES.index(a.method))
     flags = np.zeros(x.shape, dtype=np.intc)
@@ -790,8 +796,12 @@ def ladder_config(
     rtol: float | None,
     atol: float | None,
     auto_side: bool = True,
+    tuned_h0: bool = False,
 ) -> _finite_diff.LadderConfig:
     """The compiled configuration for one choice of formula, step mode and tolerance.
+
+    tuned_h0: the ladders start at derivative()'s first step (_sides_and_steps), which the
+    threshold of a "zero" derivative is scaled to (_steps.zero_rtol).
 
     auto_side: central elements may turn one-sided where f is undefined on one side of x
     (off where a caller lays out points by the side it chose, as the Hessian's pairs do)."""
@@ -805,7 +815,15 @@ def ladder_config(
             order,
         )
     return make_config(
-        n, stencils, fixed, n == 1, rtol, atol, auto_side, q=_steps.step_ratio(n, method)
+        n,
+        stencils,
+        fixed,
+        n == 1,
+        rtol,
+        atol,
+        auto_side,
+        q=_steps.step_ratio(n, method),
+        zero_rtol=_steps.zero_rtol(n, method if tuned_h0 and not fixed else None),
     )
 
 
@@ -819,11 +837,13 @@ def make_config(
     auto_side: bool = False,
     weight_err: tuple[float, ...] | None = None,
     q: float = _steps.DEFAULT_STEP_RATIO,
+    zero_rtol: float | None = None,
 ) -> _finite_diff.LadderConfig:
     """A LadderConfig with the package's ladder defaults (_steps) and stopping rule.
 
     weight_err: per stencil, the relative error of its weights (default: computed against
-    the exact rational weights of its offsets). q: the ladder's step ratio."""
+    the exact rational weights of its offsets). q: the ladder's step ratio. zero_rtol: the
+    relative threshold below which an error bar means "zero" (default _steps.zero_rtol(n))."""
     from fastdiff._stencils import weight_error  # here: config building is cached, and the
     # import line above stays as other branches have it
 
@@ -842,7 +862,7 @@ def make_config(
         (rtol or 0.0) if user_tol else default_rtol,
         atol or 0.0,
         user_tol,
-        _steps.zero_rtol(n),
+        _steps.zero_rtol(n) if zero_rtol is None else zero_rtol,
         levels(_steps.AUTO_SIDE_LEVELS) if auto_side else 0,
         [weight_error(s, n) for s in stencils] if weight_err is None else list(weight_err),
     )
@@ -861,7 +881,7 @@ _reword = _evaluate.reword
 
 def _ladder(a: DerivativeArgs) -> Result:
     x = a.x.ravel()
-    side, h0, flags = _sides_and_steps(a, x)
+    side, h0, flags = _sides_and_steps(a, x, tuned_h0=True)
     ev = _evaluate.ScalarEvaluator(a.f, a.args, a.kwargs, a.vectorized, a.workers)
     # a looped f goes level by level (one batch of every element's points per level) when
     # its points go to workers or a progress bar counts them; else in one compiled loop
@@ -881,7 +901,9 @@ def _ladder(a: DerivativeArgs) -> Result:
             rows = ev.looped_rows(x, ncomp, [y0])
             f0 = rows.view(np.complex128) if ncomp == 2 else rows
             nfev = x.size
-    config = ladder_config(a.n, a.method, a.order, a.step is not None, a.rtol, a.atol)
+    config = ladder_config(
+        a.n, a.method, a.order, a.step is not None, a.rtol, a.atol, tuned_h0=True
+    )
     noise = eps if a.noise is None else max(a.noise, eps)
     L = _finite_diff.Ladder(
         config, ncomp, noise, min(x.size, _steps.DEFAULT_BLOCK_ELEMENTS) if a.vectorized else x.size

@@ -129,7 +129,7 @@ def plot_steps(
         )
 
     # the ladder's levels: h_0 / q^k, as many as the call's evaluations paid for
-    h0 = scale * 2.0 ** _steps.initial_step_exponent(n)
+    h0 = scale * 2.0 ** _steps.initial_step_exponent(n, method)
     per_level = len(offsets)
     levels = max(1, (res.nfev - 1) // per_level)
     hk = h0 / _steps.step_ratio(n, method) ** np.arange(levels)

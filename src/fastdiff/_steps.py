@@ -38,7 +38,7 @@ def step_ratio(n: int, method: str) -> float:
     return HIGH_N_STEP_RATIO if n >= HIGH_N and method == "central" else DEFAULT_STEP_RATIO
 
 
-#: Most levels an element may take. From h0 = 2^-3 max(|x|, 1), 30 levels reach 1e-12 |x|,
+#: Most levels an element may take. From h0 = 2^-3 max(|x|, 1) (n = 1), 30 levels reach 1e-12 |x|,
 #: past the rounding optimum of every order supported, and leave room for domain edges and
 #: badly scaled functions (sin at 1e6 needs about 14 levels before its steps resolve it).
 DEFAULT_MAX_LEVELS = 30
@@ -55,9 +55,21 @@ DEFAULT_MAX_COLUMNS = 8
 ZERO_RTOL = {1: 1e-8, 2: 1e-6, 3: 1e-4, 4: 1e-3, 5: 1e-2, 6: 1e-1}
 
 
-def zero_rtol(n: int) -> float:
-    """ZERO_RTOL for n, and 1 beyond the table (n > 6 reaches a digit at most)."""
-    return ZERO_RTOL.get(n, 1.0)
+def zero_rtol(n: int, method: str | None = None) -> float:
+    """ZERO_RTOL for n, and 1 beyond the table (n > 6 reaches a digit at most).
+
+    With `method` (a ladder starting at initial_step_exponent(n, method), derivative()'s):
+    rescaled so that
+    the threshold stays the same multiple of |f| / max(|x|, 1)^n. ZERO_RTOL was set for the
+    first steps 2^-3 (n = 1), 2^-2 (n = 2), 2^-1 (n >= 3), and the scale ~ |f| / h_0^n grows
+    by 2^(d n) when h_0 is 2^d smaller. (Unscaled, d^3/dx^3 of 1/(x^2 + 0.01) at 0 forward
+    from 2^-3 was "zero to within reach" with df = 0.025, error = 6.1.)
+    """
+    rtol = ZERO_RTOL.get(n, 1.0)
+    if method is None:
+        return rtol
+    shift = initial_step_exponent(n, method) - initial_step_exponent(n)
+    return rtol * 2.0 ** (n * shift)
 
 
 #: A central element whose stencil meets non-finite values on one side of x only, for this
@@ -96,13 +108,43 @@ DEFAULT_BATCH_POINTS = 1 << 20
 DEFAULT_BLOCK_ELEMENTS = 1 << 13
 
 
-def initial_step_exponent(n: int) -> int:
-    """log2 of the first step relative to the scale: 2^-3 for n = 1, larger for higher n.
+#: log2 of the first step relative to max(|x|, 1), per n and stencil (n beyond the table:
+#: -1). Rounding grows like eps / h^n, so higher derivatives start wider; extrapolation removes
+#: the truncation that wider steps bring. Set on the honesty study (tests/honesty.py, 651 cases
+#: per method and n, issue 10): where the first levels are spent where truncation dominates
+#: (chosen level 4-7 of q = 1 + sqrt(2) on most cases), a first step one or two halvings
+#: smaller reaches the same verified estimate a level earlier. Measured against 2^-2 for
+#: n = 2 and 2^-1 for n = 3 (evaluations on the study, trusted cases, median error/true, no
+#: misses before or after):
+#:
+#: - n = 2, 2^-3: central 13411 -> 12661 evaluations (622 -> 619 trusted, median 12.4 ->
+#:   10.8), forward 15487 -> 14677 (628 -> 632, 14.1 -> 12.4), backward 15641 -> 14809
+#:   (626 -> 631, 12.9 -> 12.2). 2^-4 dropped central to 594 trusted.
+#: - n = 3, central 2^-2: 25583 -> 23955 (600 -> 605, 16.2 -> 15.3); 2^-3 missed once.
+#: - n = 3, one-sided 2^-3: forward 21933 -> 19287 (603 -> 619, 13.4 -> 12.7), backward
+#:   21987 -> 19833 (598 -> 610, 13.3 -> 11.5); 2^-2 missed once (backward), 2^-4 raised
+#:   the p90 of error/true from 90 to 110.
+#:
+#: Left as they were: n = 1 (2^-4 saved 3% but central's p90 of error/true went 61 -> 185
+#: and backward missed once; 2^-2 cost 3% more and missed twice) and n = 4 (2^-2 saved 7%
+#: central but forward missed once; 2^0 cost 5% more).
+INITIAL_STEP_EXPONENTS = {
+    "central": {1: -3, 2: -3, 3: -2},
+    "forward": {1: -3, 2: -3, 3: -3},
+    "backward": {1: -3, 2: -3, 3: -3},
+}
 
-    Rounding grows like eps / h^n, so higher derivatives need larger steps; extrapolation
-    removes the truncation error that larger steps bring.
+
+def initial_step_exponent(n: int, method: str | None = None) -> int:
+    """log2 of the first step relative to the scale.
+
+    With `method` (derivative()'s ladders): INITIAL_STEP_EXPONENTS, -1 beyond it. Without
+    (the multivariate verbs' coordinate ladders, not yet measured at the tuned steps): 2^-3
+    for n = 1, 2^-2 for n = 2, 2^-1 above.
     """
-    return -3 if n == 1 else (-2 if n == 2 else -1)
+    if method is None:
+        return -3 if n == 1 else (-2 if n == 2 else -1)
+    return INITIAL_STEP_EXPONENTS.get(method, INITIAL_STEP_EXPONENTS["central"]).get(n, -1)
 
 
 def levels_at(q: float):
