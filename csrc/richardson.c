@@ -315,15 +315,23 @@ void fd_ladder_set_pair(fd_ladder_state *st, double x2, double scale2)
 
 void fd_ladder_set_noise_abs(fd_ladder_state *st, double sigma) { st->noise_abs = sigma; }
 
+/* Fold noise samples into st's: absolute ones from lo to hi, relative ones (to the level's
+ * mean |f_j|) from rel_lo to rel_hi (see ladder_update and noise_effect). */
+static inline void fold_noise(fd_ladder_state *st, double hi, double lo, double rel_hi,
+                              double rel_lo)
+{
+    if (!(st->noise_seen > 0)) st->noise_min = lo, st->noise_rel_min = rel_lo;
+    st->noise_seen = max_of(st->noise_seen, hi);
+    st->noise_min = min_of(st->noise_min, lo);
+    st->noise_rel = max_of(st->noise_rel, rel_hi);
+    st->noise_rel_min = min_of(st->noise_rel_min, rel_lo);
+}
+
 /* fold the noise samples `from` learned into `to`'s, as if `to` had learned them */
 static void take_noise(fd_ladder_state *to, const fd_ladder_state *from)
 {
     if (!(from->noise_seen > 0)) return;
-    if (!(to->noise_seen > 0)) to->noise_min = from->noise_min, to->noise_rel_min = from->noise_rel_min;
-    to->noise_seen = max_of(to->noise_seen, from->noise_seen);
-    to->noise_min = min_of(to->noise_min, from->noise_min);
-    to->noise_rel = max_of(to->noise_rel, from->noise_rel);
-    to->noise_rel_min = min_of(to->noise_rel_min, from->noise_rel_min);
+    fold_noise(to, from->noise_seen, from->noise_min, from->noise_rel, from->noise_rel_min);
 }
 
 void fd_ladder_share_noise(fd_ladder_state *st, ptrdiff_t n, const ptrdiff_t *key,
@@ -356,11 +364,7 @@ static FD_COLD int nonfinite_level(const fd_ladder_config *cfg, fd_ladder_state 
  * from a difference (see ladder_update and noise_effect). */
 static FD_COLD void learn_noise(fd_ladder_state *st, double sigma, double sigma_rel)
 {
-    if (!(st->noise_seen > 0)) st->noise_min = sigma, st->noise_rel_min = sigma_rel;
-    st->noise_seen = max_of(st->noise_seen, sigma);
-    st->noise_min = min_of(st->noise_min, sigma);
-    st->noise_rel = max_of(st->noise_rel, sigma_rel);
-    st->noise_rel_min = min_of(st->noise_rel_min, sigma_rel);
+    fold_noise(st, sigma, sigma, sigma_rel, sigma_rel);
 }
 
 /* A level of the fixed-step mode (cfg->fixed): level 0's base estimate a is the answer;
