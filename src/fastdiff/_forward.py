@@ -265,25 +265,43 @@ def _jacobian_lane(
     as the two calls, so the same numbers). Returns (J as (F.size, n), magnitude rows, count,
     groups, F), or None when f met an operation without lanes or raised TypeError (the
     caller then calls f the two-call way)."""
-    groups, seed = (
-        _jacobian_lane_seed(n) if n <= LANE_SEED_CACHE_JAC_N else _jacobian_lane_seed.__wrapped__(n)
-    )
+    groups, seed = _lane_seeds(n, False, LANE_SEED_CACHE_JAC_N)
     X = DualArray._make(value.copy(), seed.reshape((seed.shape[0], *shape)), n, tag)
     X._eye = True  # (rows 0 .. n - 1: the plain lane's structure, see `_lane_part`)
     X._unit = 0
     missed: list[Any] = [False, LANE_MERGE_BYTES]  # (see `_LaneMiss`)
     X._lane = (n, int(groups[-1]) + 1, missed)
+    out = _call_laned(f, X, missed, tag, seed.shape[0], args, kwargs)
+    if out is None:
+        return None
+    yv, yt, count = out
+    jac = yt[:n].reshape(n, -1).T
+    if not jac.flags.writeable:  # f returned X or a view of it: the cached seed rows
+        jac = jac.copy()
+    return jac, np.abs(yt[n:-1]), count, groups, yv.shape
+
+
+def _call_laned(
+    f: Callable[..., Any],
+    X: DualArray,
+    missed: list[Any],
+    tag: int,
+    rows: int,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """f on X, whose magnitude lane `missed` marks (see `_LaneMiss`): (f's values, their
+    `rows` tangent rows, the rounding count), or None when f met an operation without lanes,
+    raised TypeError, or returned what does not carry the lane (the caller then calls f the
+    two-call way, whose general path says what f's output is)."""
     try:
         y = f(X, *args, **kwargs)
     except (_LaneMiss, TypeError):
         return None
     if missed[0] or not isinstance(y, DualArray) or y._lane is None or y._lane[2] is not missed:
-        return None  # (a constant or foreign output: the general path says what it is)
-    yv, yt = _tangents(y, tag, seed.shape[0])
-    jac = yt[:n].reshape(n, -1).T
-    if not jac.flags.writeable:  # f returned X or a view of it: the cached seed rows
-        jac = jac.copy()
-    return jac, np.abs(yt[n:-1]), y._n, groups, yv.shape
+        return None
+    yv, yt = _tangents(y, tag, rows)
+    return yv, yt, y._n
 
 
 UNIT_SEED_CACHE_N = 256
@@ -311,20 +329,8 @@ limit); at 1.6 MB of tangents (the MLP of tests/mlp.py, 385 partials) or 0.4 MB 
 of a 16 x 200 array) the copies made the one call 2-3x slower than two."""
 
 LANE_SEED_CACHE_JAC_N = 45
-"""`_jacobian_lane` keeps the seed rows of problems up to this size (8 sizes at most; 22 KB
-at n = 45) instead of building them on every call."""
-
-
-@functools.lru_cache(maxsize=8)
-def _jacobian_lane_seed(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(groups, seed rows) of `_jacobian_lane` at size n: the n unit seeds, then the bound's
-    rows (`_bound_seed`: group indicators and the values' error row). Read-only."""
-    groups, rows = _bound_seed(n, BOUND_GROUPS, False)
-    seed = np.zeros((n + rows.shape[0], n))
-    seed[np.arange(n), np.arange(n)] = 1.0
-    seed[n:] = rows
-    seed.flags.writeable = False
-    return groups, seed
+"""`_jacobian_lane` keeps the seed rows of problems up to this size (22 KB at n = 45) instead
+of building them on every call (`_lane_seeds`)."""
 
 
 def dual_jvp(
@@ -522,38 +528,42 @@ def _hessian_lane(
     k = n
     m1 = k + k * k
     # read-only: a DualArray copies read-only tangents before it writes into them or a view
-    g, seed = _lane_seed(n) if n <= LANE_SEED_CACHE_N else _lane_seed.__wrapped__(n)
+    groups, seed = _lane_seeds(n, True, LANE_SEED_CACHE_N)
     X = DualArray._make(value.copy(), seed.reshape((seed.shape[0], *shape)), k, tag)
-    missed = [False]
-    X._lane = (m1, g, missed)
-    try:
-        y = f(X, *args, **kwargs)
-    except (_LaneMiss, TypeError):
+    missed: list[Any] = [False]
+    X._lane = (m1, int(groups[-1]) + 1, missed)
+    out = _call_laned(f, X, missed, tag, seed.shape[0], args, kwargs)
+    if out is None:
         return None
-    if missed[0] or not isinstance(y, DualArray) or y._lane is None or y._lane[2] is not missed:
-        return None  # (a constant or foreign output: the general path says what it is)
-    yv, yt = _tangents(y, tag, seed.shape[0])
+    yv, yt, count = out
     if yv.shape != ():
         raise ValueError(f"`f` must return a scalar here; got an array of shape {yv.shape}.")
-    return yt[k:m1].reshape(k, k), np.abs(yt[m1:-1]), y._n
+    return yt[k:m1].reshape(k, k), np.abs(yt[m1:-1]), count
 
 
 LANE_SEED_CACHE_N = 32
-"""`_hessian_lane` keeps the seed rows of problems up to this size (8 sizes at most; 0.3 MB
-at n = 32) instead of building them on every call."""
+"""`_hessian_lane` keeps the seed rows of problems up to this size (0.3 MB at n = 32) instead
+of building them on every call (`_lane_seeds`)."""
 
 
-@functools.lru_cache(maxsize=8)
-def _lane_seed(n: int) -> tuple[int, np.ndarray]:
-    """(groups of the bound, seed rows) of `_hessian_lane` at size n: the unit seeds of the
-    n first-order rows, n^2 zero second-order rows, then the bound's rows (`_bound_seed`)."""
-    m1 = n + n * n
-    groups, rows = _bound_seed(n, HESSIAN_BOUND_GROUPS, True)
+def _lane_seeds(n: int, second: bool, cache_n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(groups, seed rows) of a lane at size n, read-only: the n unit seeds of the first-order
+    rows, n^2 zero second-order rows if `second` (the Hessian's), then the bound's rows
+    (`_bound_seed`: group indicators and the values' error row). Cached up to n = cache_n."""
+    if n <= cache_n:
+        return _lane_seed_rows(n, second)
+    return _lane_seed_rows.__wrapped__(n, second)
+
+
+@functools.lru_cache(maxsize=16)  # 8 sizes of each lane at most
+def _lane_seed_rows(n: int, second: bool) -> tuple[np.ndarray, np.ndarray]:
+    m1 = n + n * n if second else n
+    groups, rows = _bound_seed(n, HESSIAN_BOUND_GROUPS if second else BOUND_GROUPS, second)
     seed = np.zeros((m1 + rows.shape[0], n))
     seed[np.arange(n), np.arange(n)] = 1.0
     seed[m1:] = rows
     seed.flags.writeable = False
-    return int(groups[-1]) + 1, seed
+    return groups, seed
 
 
 POOL_FROM_BYTES = 2**16
