@@ -293,6 +293,43 @@ static void turn_one_sided(const fd_ladder_config *cfg, fd_ladder_state *st, con
 
 /* Component c of the previous tableau row and of its differences. */
 static double *row_of(fd_ladder_state *st, int c) { return c ? st->row_im : st->row; }
+
+/* Does a vector a follow b in direction (same sign; within 30 degrees for complex f) and
+ * exceed it at least g-fold in size? */
+static int grows_from(const double *a, const double *b, double g, int nc)
+{
+    double dot = 0.0, aa = 0.0, bb = 0.0;
+    for (int c = 0; c < nc; ++c) {
+        dot += a[c] * b[c];
+        aa += a[c] * a[c];
+        bb += b[c] * b[c];
+    }
+    return dot > 0.0 && aa >= g * g * bb && dot * dot >= 0.75 * aa * bb;
+}
+
+/* Are column 0's base estimates growing like h^-n, in one direction, as the step shrinks
+ * (see its use in the rate tests)?  Two rows in a row, each at least q^(n/2)-fold: the
+ * rounding of an f whose derivative is zero grows like h^-n as well, but in no direction.
+ * At the second row, with one ratio only, it must be q^n to within the rate band. */
+static int has_frozen_growth(const fd_ladder_config *cfg, double t[2][FD_MAX_COLS],
+                             fd_ladder_state *st, int nc)
+{
+    double now[2], before[2], first[2];
+    for (int c = 0; c < nc; ++c) {
+        now[c] = t[c][0];
+        before[c] = row_of(st, c)[0];
+    }
+    const double g = sqrt(cfg->qn);
+    if (!grows_from(now, before, g, nc)) return 0;
+    if (st->rows == 1) {  /* |A_1| / |A_0| within the band of q^n */
+        return grows_from(now, before, cfg->qn / cfg->rate_band, nc) &&
+               !grows_from(now, before, cfg->qn * cfg->rate_band, nc);
+    }
+    first[0] = before[0] - st->diff[0];  /* A_{k-2} = A_{k-1} - D_{k-1}[0] */
+    if (nc == 2) first[1] = before[1] - st->diff_im[0];
+    return grows_from(before, first, g, nc);
+}
+
 static double *diff_of(fd_ladder_state *st, int c) { return c ? st->diff_im : st->diff; }
 
 /* rho0: the rounding bound of this level's base estimate, with the noise learned so far */
@@ -579,7 +616,18 @@ static inline int ladder_update(const fd_ladder_config *cfg, fd_ladder_state *st
          * worst-case amplification prod (r^e + 1) / (r^e - 1), which the propagated bound
          * undercuts where f rounds worse than eps |f| (exp(10 x) at 1: its argument's
          * rounding is 10 ulps of f; held to that bound it took two more levels to stop) */
-        const int sat = dm <= max_of(rho + rho_below, (rho0 + st->rho_prev) * ampj);
+        /* Column 0's base estimates growing like h^-n in one direction as the step shrinks
+         * (two rows running, see has_frozen_growth): not rounding, which has no direction,
+         * but a stencil sum frozen at f's rounding level, sum_j w_j f_j ~ constant.  A
+         * bounded f at steps far beyond its own scale does this: each A_k is within its
+         * rounding bound of zero (that bound shrinks as h^-n too) while the truncation is
+         * the whole derivative.  sigmoid at 30, forward n = 6, was trusted at 3.1e-15 for a
+         * true error of 9.2e-14 from h = 2.7 (|f - 1| = 850 ulps at x, 0-55 ulps at the
+         * other nodes; A_k -5.4e-20, -1.1e-17, -1.3e-15 from h = 16, ratios 198 = q^6 and
+         * 124).  Not a saturation then: the element goes on to where the estimates stop
+         * growing (noise, where the bound has outgrown the truncation) or settle. */
+        const int sat = dm <= max_of(rho + rho_below, (rho0 + st->rho_prev) * ampj) &&
+                        !(j == 0 && has_frozen_growth(cfg, t, st, nc));
         /* column 0 within the effect of the noise learned at earlier rows (sigma moves A_k by
          * up to sigma sum|w| / h^n, so D_k[0] by that at both steps): the base estimates
          * agree as well as f's noise lets them.  A linear f that cancels (a least-squares
