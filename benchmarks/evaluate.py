@@ -18,30 +18,11 @@ import numpy as np
 
 import fastdiff
 
-from .common import numdifftools, require
+from . import model
+from .model import WORK, simulate  # noqa: F401  (WORK: this module's public name since v1)
 
-try:  # local name: `import scipy.optimize` would rebind common's guarded `scipy`
-    from scipy.optimize._numdiff import approx_derivative
-except ImportError:
-    approx_derivative = None
-
-try:
-    import distributed
-except ImportError:
-    distributed = None
-
-#: iterations of simulate()'s loop: about 5 ms on the 2-core development machine
-WORK = 80_000
-
-
-def simulate(x):
-    """A stand-in for an expensive model: fixed pure-Python work, then a smooth value
-    (Rosenbrock's function). Module level, so that a process pool can pickle it."""
-    acc = 0.0
-    for k in range(WORK):
-        acc += (k % 7) * 1e-300
-    x = np.asarray(x)
-    return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)) + acc
+# The peers are imported in setup(), by the variant that needs them: asv runs each parameter
+# in its own process, and the process-pool variants fork that process (see benchmarks.model).
 
 
 class ExpensiveGradient16:
@@ -67,14 +48,18 @@ class ExpensiveGradient16:
         self.x = np.linspace(-0.8, 1.1, 16)
         self.client = self.cluster = self.pool = None
         if impl == "fastdiff_dask2":
-            require(distributed, "distributed")
-            import sys
+            from .common import require
 
+            try:
+                import distributed
+            except ImportError:
+                distributed = None
+            require(distributed, "distributed")
             import cloudpickle
             import dask
 
-            # the workers cannot import this benchmark module: send simulate by value
-            cloudpickle.register_pickle_by_value(sys.modules[__name__])
+            # the workers cannot import the benchmarks' modules: send simulate by value
+            cloudpickle.register_pickle_by_value(model)
             # as docs/expensive.md tells users with a CPU-bound pure-Python f: the workers'
             # statistical profiler (a stack sample every 10 ms, taking the GIL from f) off
             with dask.config.set({"distributed.worker.profile.enabled": False}):
@@ -89,13 +74,19 @@ class ExpensiveGradient16:
             # warm the workers (their first task imports fastdiff and NumPy)
             fastdiff.gradient(np.sum, self.x, workers=self.client)
         if impl.startswith("scipy"):
-            require(approx_derivative, "scipy")
+            try:  # `import scipy.optimize` would rebind common's guarded `scipy`
+                from scipy.optimize._numdiff import approx_derivative
+            except ImportError:
+                raise NotImplementedError("scipy is not installed") from None
+            self.approx_derivative = approx_derivative
         if impl == "scipy_approx_derivative_processes2":
             import multiprocessing
 
             self.pool = multiprocessing.get_context().Pool(2)
         if impl == "numdifftools":
-            require(numdifftools, "numdifftools")
+            from .common import numdifftools, require
+
+            self.numdifftools = require(numdifftools, "numdifftools")
         if impl == "floor_processes2":
             # the parallel floor: a bare 2-process pool started per call, mapping simulate
             # over as many points as fastdiff's gradient evaluates (95), with no ladder
@@ -128,12 +119,12 @@ class ExpensiveGradient16:
             return simulate(v)
 
         if impl == "numdifftools":
-            numdifftools.Gradient(counted)(self.x)
+            self.numdifftools.Gradient(counted)(self.x)
             return calls[0]
         if impl == "scipy_approx_derivative":
-            approx_derivative(counted, self.x)
+            self.approx_derivative(counted, self.x)
             return calls[0]
-        approx_derivative(simulate, self.x, workers=self.pool.map)
+        self.approx_derivative(simulate, self.x, workers=self.pool.map)
         return 1 + 2 * self.x.size  # 3-point: f(x) and two points per coordinate
 
     def time_gradient(self, impl):

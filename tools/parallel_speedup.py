@@ -15,13 +15,18 @@ burst of load from other jobs hits every variant alike):
 - ``workers=2 lazy`` (with ``--lazy-pool``): ``workers=2`` with its pool started at the first
   level, as before the pool was started ahead of f(x).
 
-It prints the min and median wall time of each, the speedups against serial (min / min and
-median / median), nfev, and whether every field of the result is bitwise the serial one.
-With ``--overhead`` it also measures the Dask per-task cost and the per-level round trip.
+The Dask variants run in a second process with their own serial reference (``--dask-only``),
+so that the process-pool variants fork a parent that never imported Dask (it grows the
+process several-fold, and each fork with it); f comes from ``benchmarks/model.py``, which
+imports NumPy only, for the same reason. It prints the min and median wall time of each, the
+speedups against serial (min / min and median / median), nfev, and whether every field of
+the result is bitwise the serial one. With ``--overhead`` it also measures the Dask per-task
+cost and the per-level round trip.
 
 Usage: ``python tools/parallel_speedup.py [--repeats 7] [--dim 16] [--no-dask]
-[--dask-profiler] [--lazy-pool] [--wait] [--overhead]``. The machine should be idle: the
-ratios measure free cores (with ``--wait`` f sleeps, so they show fastdiff's overheads).
+[--dask-profiler] [--lazy-pool] [--wait] [--overhead] [--dask-only]``. The machine should be
+idle: the ratios measure free cores (with ``--wait`` f sleeps, so they show fastdiff's
+overheads).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import logging
 import os
 import pathlib
 import statistics
+import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -40,7 +46,7 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.evaluate import simulate  # noqa: E402
+from benchmarks.model import simulate  # noqa: E402
 
 import fastdiff as fd  # noqa: E402
 
@@ -69,13 +75,13 @@ def bitwise_same(ref, res) -> bool:
 
 def dask_cluster(profiler: bool):
     """A 2-worker LocalCluster (processes, one thread each) and its client."""
-    import benchmarks.evaluate
+    import benchmarks.model
     import cloudpickle
     import dask
     import distributed
 
     # the workers cannot import the benchmark module: send simulate by value
-    cloudpickle.register_pickle_by_value(benchmarks.evaluate)
+    cloudpickle.register_pickle_by_value(benchmarks.model)
     with dask.config.set({"distributed.worker.profile.enabled": profiler}):
         cluster = distributed.LocalCluster(
             n_workers=2,
@@ -170,6 +176,12 @@ def main() -> None:
     )
     parser.add_argument("--overhead", action="store_true", help="measure Dask's per-task cost")
     parser.add_argument(
+        "--dask-only",
+        action="store_true",
+        help="serial and the Dask variants only (what the default run starts in a second "
+        "process, so that the process-pool variants fork a parent that never imported Dask)",
+    )
+    parser.add_argument(
         "--lazy-pool",
         action="store_true",
         help="also workers=2 with its pool started at the first level instead of before f(x) "
@@ -192,21 +204,21 @@ def main() -> None:
         flush=True,
     )
 
-    executor = ProcessPoolExecutor(2)
-    list(executor.map(f, points[:8]))  # warm: start both processes, run f there
     clusters = []
+    runs = {"serial": lambda: fd.gradient(f, x)}
+    executor = None
+    if not opts.dask_only:
+        executor = ProcessPoolExecutor(2)
+        list(executor.map(f, points[:8]))  # warm: start both processes, run f there
 
-    def floor():
-        with ProcessPoolExecutor(2) as pool:
-            list(pool.map(f, points, chunksize=-(-len(points) // 2)))
+        def floor():
+            with ProcessPoolExecutor(2) as pool:
+                list(pool.map(f, points, chunksize=-(-len(points) // 2)))
 
-    runs = {
-        "serial": lambda: fd.gradient(f, x),
-        "workers=2": lambda: fd.gradient(f, x, workers=2),
-        "executor": lambda: fd.gradient(f, x, workers=executor),
-        "floor": floor,
-    }
-    if opts.lazy_pool:
+        runs["workers=2"] = lambda: fd.gradient(f, x, workers=2)
+        runs["executor"] = lambda: fd.gradient(f, x, workers=executor)
+        runs["floor"] = floor
+    if opts.lazy_pool and not opts.dask_only:
         from fastdiff import _evaluate
 
         def lazy():
@@ -218,7 +230,7 @@ def main() -> None:
                 _evaluate.Runner.__enter__ = early
 
         runs["workers=2 lazy"] = lazy
-    if not opts.no_dask:
+    if opts.dask_only:
         variants = [("dask", False)] + ([("dask-profiler", True)] if opts.dask_profiler else [])
         for name, profiler in variants:
             cluster, client = dask_cluster(profiler)
@@ -254,10 +266,18 @@ def main() -> None:
             print()
             dask_overhead(clusters[0][1])
     finally:
-        executor.shutdown()
+        if executor is not None:
+            executor.shutdown()
         for cluster, client in reversed(clusters):  # each restores the log level it found
             client.close()
             cluster.close()
+    if not opts.dask_only and not opts.no_dask:
+        # Dask in a second process: importing dask and distributed (and running a cluster's
+        # scheduler in this one) grows this process several-fold, and every fork of the
+        # process-pool variants above then costs several times as much
+        args = [a for a in sys.argv[1:] if a != "--lazy-pool"] + ["--dask-only"]
+        print("\nDask, in a second process (its own serial reference):", flush=True)
+        subprocess.run([sys.executable, __file__, *args], check=True)
 
 
 if __name__ == "__main__":
