@@ -299,8 +299,12 @@ class Runner:
         futures = client.map(_run_shipped, blocks, kind=task.kind, pure=False, **self._ship(task))
         try:
             return client.gather(futures)
-        finally:
+        except BaseException:
+            # stop the blocks still running, so that the error is raised now; after a
+            # success the futures are released as they go out of scope, asynchronously
+            # (a cancel is a blocking round trip to the scheduler: 1.5 ms a level here)
             client.cancel(futures)
+            raise
 
     def _ship(self, task: Task) -> dict[str, Any]:
         """{token, payload} of task's f, args and kwargs on the Dask cluster, made once per
