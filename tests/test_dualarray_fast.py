@@ -10,6 +10,7 @@ from fastdiff import Dual, DualArray
 from fastdiff._dualarray import _sum
 from fastdiff._kernels import _dual, _dualarray
 
+EPS = float(np.finfo(np.float64).eps)
 SHAPES = [(1,), (5,), (7,), (8,), (9,), (17,), (128,), (129,), (300,), (3, 4), (1, 16), (2, 3, 5)]
 
 
@@ -157,3 +158,97 @@ def test_finite_float64_accepts_only_finite_contiguous_float64():
     ]
     assert all(_dualarray.finite_float64(a) for a in ok)
     assert not any(_dualarray.finite_float64(a) for a in bad)
+
+
+def _group_seeded(x, ng, tag):
+    """x as `_magnitudes` seeds it for the Jacobian's bound: the group rows and a zero error
+    row (read-only, as `_bound_seed` caches them), with the `_groups` structure."""
+    from fastdiff._forward import _bound_seed
+
+    groups, rows = _bound_seed(x.size, ng, False)
+    t = rows.reshape((rows.shape[0], *x.shape))
+    d = DualArray._make(x.copy(), t, rows.shape[0] - 1, tag, True)
+    d._groups = (groups, t)
+    return d, groups
+
+
+@pytest.mark.parametrize(
+    ("p", "q", "ng"), [(1, 1, 16), (3, 5, 16), (7, 40, 16), (100, 100, 16), (9, 33, 4), (6, 20, 1)]
+)
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_group_matvec_sums_are_the_exact_group_sums_to_rounding(p, q, ng, layout, tag):
+    # fd_dualarray_group_matvec_abs against exact rational arithmetic: row r of |A| @ rows is
+    # the sum of |A[i, j]| over group r (each sum of L terms within (L - 1) eps of it, as any
+    # order of summation is), the error row (q + 1) eps (|A| @ |x|) to the same level; and the
+    # general path's GEMM (the fast path off) gives the same numbers to that rounding
+    from fractions import Fraction
+
+    from fastdiff import _dualarray as D
+
+    g = np.random.default_rng(p * 1000 + q)
+    big = g.normal(size=(2 * p, 2 * q)) * 10.0 ** g.uniform(-3, 3, size=(2 * p, 2 * q))
+    A = {"C": big[:p, :q].copy(), "F": np.asfortranarray(big[:p, :q]), "strided": big[::2, ::2]}[
+        layout
+    ]
+    x = g.normal(size=q) * 10.0 ** g.uniform(-2, 2, size=q)
+    X, groups = _group_seeded(x, ng, tag)
+    assert D._groups_of(X) is groups
+    fast = A @ X
+    c = (q + 1) * EPS
+    assert fast._abs and fast._n == q + 1 and fast._t.shape == (groups[-1] + 2, p)
+    np.testing.assert_array_equal(fast._v, A @ x)
+    for r in range(int(groups[-1]) + 1):
+        cols = np.flatnonzero(groups == r)
+        for i in range(p):
+            exact = sum(Fraction(abs(float(A[i, j]))) for j in cols)
+            got = Fraction(float(fast._t[r, i]))
+            assert abs(got - exact) <= Fraction(max(len(cols) - 1, 0) * EPS) * exact
+    for i in range(p):
+        terms = (Fraction(abs(float(A[i, j]))) * Fraction(abs(x[j])) for j in range(q))
+        exact = Fraction(c) * sum(terms)
+        assert abs(Fraction(float(fast._t[-1, i])) - exact) <= Fraction((q + 1) * EPS) * exact
+    orig = D._groups_of
+    D._groups_of = lambda _: None
+    try:
+        general = A @ X
+    finally:
+        D._groups_of = orig
+    assert general._n == fast._n and general._k == fast._k
+    np.testing.assert_array_equal(general._v, fast._v)
+    np.testing.assert_allclose(fast._t, general._t, rtol=2 * q * EPS, atol=0)
+
+
+def test_group_matvec_keeps_non_finite_entries_and_leaves_other_shapes(tag):
+    A = np.ones((3, 4))
+    A[1, 2] = np.inf
+    X, _ = _group_seeded(np.ones(4), 16, tag)
+    t = (A @ X)._t
+    # the zero error row times an inf is NaN, as the GEMM gives; the group sums keep the inf
+    assert np.isnan(t[-1, 1]) and np.isfinite(t[-1, [0, 2]]).all() and t[2, 1] == np.inf
+    M, _ = _group_seeded(np.ones(4), 16, tag)
+    assert (np.ones(4) @ M)._t.shape == (5,)  # (a 1-d A: the general path)
+    assert (np.ones((2, 3, 4)) @ M)._t.shape == (5, 2, 3)  # (3-d A: the general path)
+    with pytest.raises(ValueError, match="nondecreasing"):
+        _dualarray.group_matvec_abs(A, np.ones(4), np.array([0, 1, 0, 1]), 2, EPS)
+    with pytest.raises(ValueError, match="columns"):
+        _dualarray.group_matvec_abs(A, np.ones(3), np.array([0, 1, 2]), 3, EPS)
+
+
+def test_an_assignment_voids_the_group_structure(tag):
+    # the structure holds while x's tangents are the seed rows themselves; writing into x, or
+    # into a view of x, copies them first (they are read-only), which ends it
+    from fastdiff import _dualarray as D
+
+    A = np.random.default_rng(3).normal(size=(5, 6))
+    for write in ("item", "view"):
+        X, _ = _group_seeded(np.arange(6.0), 3, tag)
+        if write == "item":
+            X[2] = 7.0  # a constant: its rows become 0
+        else:
+            X[1:4][0] = 7.0
+        assert D._groups_of(X) is None
+        expect = X._t[:-1].reshape(X._t.shape[0] - 1, -1) @ np.abs(A).T
+        np.testing.assert_allclose((A @ X)._t[:-1], expect, rtol=1e-15)
+        assert ((A @ X)._t[:-1, :] <= np.abs(A).sum(axis=1) + 1e-12).all()
+    Y, _ = _group_seeded(np.arange(6.0), 3, tag)
+    assert D._groups_of(Y + 1.0) is None and D._groups_of(Y[1:]) is None

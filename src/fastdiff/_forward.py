@@ -232,7 +232,7 @@ def dual_jacobian(
                 jac[:, start:stop] = yt.reshape(k, -1).T
         if lane is None:
             groups, rows = _bound_seed(n, BOUND_GROUPS, False)
-            mag, count = _magnitudes(f, value, rows, 0, tag, args, kwargs, full=True)
+            mag, count = _magnitudes(f, value, rows, 0, tag, args, kwargs, full=True, groups=groups)
             nfev += 1
     finally:
         _dual.close_tag(tag)
@@ -269,6 +269,8 @@ def _jacobian_lane(
     X = DualArray._make(value.copy(), seed.reshape((seed.shape[0], *shape)), n, tag)
     X._eye = True  # (rows 0 .. n - 1: the plain lane's structure, see `_lane_part`)
     X._unit = 0
+    if len(shape) == 1:  # (the bound's rows: the group seeds of `_magnitudes`)
+        X._groups = (groups, X._t)
     missed: list[Any] = [False, LANE_MERGE_BYTES]  # (see `_LaneMiss`)
     X._lane = (n, int(groups[-1]) + 1, missed)
     out = _call_laned(f, X, missed, tag, seed.shape[0], args, kwargs)
@@ -680,6 +682,7 @@ def _magnitudes(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     full: bool = False,
+    groups: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, int]:
     """The bound's evaluation: f on a DualArray whose rows are magnitudes.
 
@@ -692,7 +695,9 @@ def _magnitudes(
     tangents joins the magnitudes. Each array also counts the roundings along its longest
     path (one per product, L - 1 per sum of L terms, about 3n per LU solve). Returns the
     magnitude rows of f's output and that count. f's exceptions propagate. With `full`,
-    `seed` holds every row already (`_bound_seed`), else its k first-order rows.
+    `seed` holds every row already (`_bound_seed`), else its k first-order rows. `groups`:
+    `seed` is `_bound_seed`'s for these groups with no second-order rows, which X then
+    carries (`DualArray._groups`: A @ X sums groups of |A| without a product).
     """
     if full:
         t = seed
@@ -703,7 +708,10 @@ def _magnitudes(
         m = k + second_rows + 1  # the last row bounds the values' rounding errors (0 at x)
         t = np.zeros((m, value.size))
         t[:k] = seed
-    X = DualArray._make(value.copy(), t.reshape((m, *value.shape)), k, tag, True)
+    t = t.reshape((m, *value.shape))
+    X = DualArray._make(value.copy(), t, k, tag, True)
+    if groups is not None and second_rows == 0 and value.ndim == 1 and not t.flags.writeable:
+        X._groups = (groups, t)
     try:
         y = f(X, *args, **kwargs)
         count = y._n if isinstance(y, DualArray) else 0

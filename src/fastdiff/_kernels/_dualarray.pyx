@@ -16,6 +16,7 @@ from fastdiff._kernels.fastdiff cimport (
     fd_dualarray_arith,
     fd_dualarray_binary,
     fd_dualarray_bound,
+    fd_dualarray_group_matvec_abs,
     fd_dualarray_hessian_bound,
     fd_dualarray_sum,
     fd_dualarray_unary,
@@ -124,6 +125,28 @@ def bound(const double[:, :] df, const double[:, :] mag, const Py_ssize_t[::1] g
                                      df.strides[1] // 8, &mag[0, 0], mag.strides[0] // 8,
                                      mag.strides[1] // 8, &groups[0], gamma, &ov[0, 0])
     return out, bad
+
+
+def group_matvec_abs(const double[:, :] a, const double[::1] absx,
+                     const Py_ssize_t[::1] groups, Py_ssize_t g, double c):
+    """Tangents ((g + 1, p) row-major) of A @ x in the rounding bound's evaluation for a
+    constant A (p x q) and x seeded with the group indicators of `groups` (nondecreasing, in
+    [0, g)) and a zero error row: the group sums of |A| and the error row
+    0 |A| 1 + c |A| |x| (fd_dualarray_group_matvec_abs)."""
+    cdef Py_ssize_t p = a.shape[0], q = a.shape[1], j
+    if absx.shape[0] != q or groups.shape[0] != q or g < 1:
+        raise ValueError("group_matvec_abs: x and groups must have A's columns, g >= 1")
+    for j in range(q):
+        if groups[j] < 0 or groups[j] >= g or (j and groups[j] < groups[j - 1]):
+            raise ValueError("group_matvec_abs: groups must be nondecreasing, in [0, g)")
+    out = np.empty((g + 1, p))
+    cdef double[:, ::1] ov = out
+    if p:
+        with nogil:
+            fd_dualarray_group_matvec_abs(p, q, &a[0, 0] if q else NULL, a.strides[0] // 8,
+                                          a.strides[1] // 8, &absx[0] if q else NULL,
+                                          &groups[0] if q else NULL, g, c, &ov[0, 0])
+    return out
 
 
 def hessian_bound(const double[:, :] hess, const double[:, ::1] mag,
@@ -490,7 +513,7 @@ cdef enum:  # the binary operations of the dunders: FD_ARITH_ADD .. FD_ARITH_DIV
 cdef class DualBase:
     """The fields of a DualArray (fastdiff/_dualarray.py documents their meaning)."""
 
-    cdef public object _v, _t, _family, _lane
+    cdef public object _v, _t, _family, _lane, _groups
     cdef public Py_ssize_t _k, _tag, _n, _unit
     cdef public bint _abs, _eye
 
