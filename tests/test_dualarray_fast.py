@@ -252,3 +252,68 @@ def test_an_assignment_voids_the_group_structure(tag):
         assert ((A @ X)._t[:-1, :] <= np.abs(A).sum(axis=1) + 1e-12).all()
     Y, _ = _group_seeded(np.arange(6.0), 3, tag)
     assert D._groups_of(Y + 1.0) is None and D._groups_of(Y[1:]) is None
+
+
+UNARY_UFUNCS = {
+    n: getattr(np, n)
+    for n in _dual.RULE_NAMES
+    if _dual.RULE_ARITY[n] == 1 and isinstance(getattr(np, n, None), np.ufunc) and n != "square"
+}  # (np.square is the product rule of `_square`, not the unary rule)
+
+
+def _same(fast, general):
+    assert type(fast) is DualArray and fast._n == general._n and fast._k == general._k
+    assert fast._abs == general._abs and fast._lane is None and not fast._eye
+    assert fast._v.shape == general._v.shape and fast._t.shape == general._t.shape
+    np.testing.assert_array_equal(fast._v, general._v)
+    np.testing.assert_array_equal(fast._t, general._t)
+
+
+@pytest.mark.parametrize("name", list(UNARY_UFUNCS))
+@pytest.mark.parametrize("count", [0, 1, 7, 100])
+def test_unary_fast_paths_are_the_general_unary_bit_for_bit(name, count, tag):
+    # DualBase's one-call unary (element-major first-order tangents, and the bound's magnitude
+    # rows) against fastdiff._dualarray._unary, which the other layouts still take
+    from fastdiff._dualarray import _RULES, _unary
+
+    rule = _RULES[name]
+    g = np.random.default_rng(count)
+    v = g.uniform(0.1, 0.9, size=count)  # (inside every rule's domain)
+    em = DualArray._make(v.copy(), np.asfortranarray(g.normal(size=(5, count))), 5, tag)
+    em._n = 3
+    mag = DualArray._make(v.copy(), np.abs(g.normal(size=(4, count))), 3, tag, True)
+    mag._n = 2
+    for x in (em, mag):
+        fast = UNARY_UFUNCS[name](x)
+        _same(fast, _unary(rule, x))
+
+
+def test_matvec_fast_paths_are_the_general_matmul_bit_for_bit(tag):
+    from fastdiff._dualarray import _matmul
+
+    g = np.random.default_rng(5)
+    for p, q in [(1, 1), (3, 7), (100, 100), (20, 9)]:
+        A = g.normal(size=(p, q))
+        x = g.normal(size=q)
+        eye = DualArray._make(x.copy(), np.eye(q), q, tag)
+        eye._eye, eye._unit, eye._n = True, 0, 2
+        grouped, _ = _group_seeded(x, 16, tag)
+        grouped._n = 1
+        for X in (eye, grouped):
+            for M in (A, np.asfortranarray(A), A[:, ::-1]):
+                fast = M @ X
+                general = _matmul(M, X)
+                _same(fast, general)
+                assert fast._t.flags.writeable == general._t.flags.writeable
+    # x without seed structure, or whose structure an assignment voided, and an integer A:
+    # the general path
+    X = DualArray._make(np.ones(3), np.ones((2, 3)), 2, tag)
+    assert _dualarray.DualBase.__array_ufunc__(
+        X, np.matmul, "__call__", np.ones((2, 3)), X
+    )._t.shape == (2, 2)
+    Y = DualArray._make(np.ones(3), np.eye(3), 3, tag)
+    Y._eye, Y._family = True, [False]
+    np.testing.assert_array_equal((np.ones((2, 3)) @ Y)._t, np.ones((3, 2)))
+    Z = DualArray._make(np.ones(3), np.eye(3), 3, tag)
+    Z._eye = True
+    np.testing.assert_array_equal((np.arange(6).reshape(2, 3) @ Z)._t, np.arange(6).reshape(2, 3).T)
