@@ -521,9 +521,10 @@ void fd_dualarray_sum(ptrdiff_t count, ptrdiff_t m, const double *v, const doubl
 
 /* The Hessian's last step (fastdiff._forward.dual_hessian) in one pass over n x n entries:
  * h = (H + H^T) / 2 (H at row stride ldh; exactly symmetric: both halves are the same sum)
- * and its rounding bound out[i, j] = gamma * mag[groups[i] * g + groups[j]] + eps |h[i, j]|,
+ * and its rounding bound out[i, j] = gamma * |mag[groups[i] * g + groups[j]]| + eps |h[i, j]|,
  * the same arithmetic as the NumPy expressions `0.5 * (H + H.T)` and `fd_dualarray_bound` on
- * mag's rows by group.  Returns how many entries of h or out are not finite. */
+ * |mag|'s rows by group (mag: the magnitude rows as f returned them, or their absolute values
+ * already; fabs is exact either way).  Returns how many entries of h or out are not finite. */
 ptrdiff_t fd_dualarray_hessian_bound(ptrdiff_t n, const double *hess, ptrdiff_t ldh,
                                      const double *mag, ptrdiff_t g, const ptrdiff_t *groups,
                                      double gamma, double *outh, double *out)
@@ -533,7 +534,7 @@ ptrdiff_t fd_dualarray_hessian_bound(ptrdiff_t n, const double *hess, ptrdiff_t 
         const double *mrow = mag + groups[i] * g;
         for (ptrdiff_t j = 0; j < n; ++j) {
             const double hij = 0.5 * (hess[i * ldh + j] + hess[j * ldh + i]);
-            const double e = gamma * mrow[groups[j]] + FD_DUALARRAY_EPS * fabs(hij);
+            const double e = gamma * fabs(mrow[groups[j]]) + FD_DUALARRAY_EPS * fabs(hij);
             outh[i * n + j] = hij;
             out[i * n + j] = e;
             bad += !(isfinite(hij) && isfinite(e));

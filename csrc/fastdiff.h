@@ -392,7 +392,7 @@ void fd_dualarray_arith(int op, ptrdiff_t count, ptrdiff_t m, ptrdiff_t k, int s
 void fd_dualarray_sum(ptrdiff_t count, ptrdiff_t m, const double *v, const double *t,
                       ptrdiff_t ldt, ptrdiff_t err_row, double *outv, double *outt);
 /* A Hessian symmetrised, outh = (H + H^T) / 2, and its rounding bound out = gamma *
- * mag[groups[i], groups[j]] + eps |outh| (mag g x g row-major); returns the non-finite count. */
+ * |mag[groups[i], groups[j]]| + eps |outh| (mag g x g row-major); returns the non-finite count. */
 ptrdiff_t fd_dualarray_hessian_bound(ptrdiff_t n, const double *hess, ptrdiff_t ldh,
                                      const double *mag, ptrdiff_t g, const ptrdiff_t *groups,
                                      double gamma, double *outh, double *out);

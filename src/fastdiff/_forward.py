@@ -22,7 +22,7 @@ import numpy as np
 from fastdiff._dualarray import DualArray, _LaneMiss
 from fastdiff._kernels import _dual, _dualarray
 from fastdiff._kernels._dual import Dual
-from fastdiff._result import Result
+from fastdiff._result import Result, make_result
 from fastdiff._status import Status
 from fastdiff._validation import check_int, fail
 
@@ -500,13 +500,12 @@ def dual_hessian(
         bound = _rounding_bound(hess, None, count + 1)
         return _array_result(hess.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape))
     # (H + H^T) / 2 and _rounding_bound's gamma * mag2 + eps |H|, mag2[i, j] =
-    # mag[groups[i], groups[j]], in one C pass (which also finds any entry that is not finite)
+    # |mag[groups[i], groups[j]]| (the kernel takes the magnitudes' absolute values), in one C
+    # pass (which also finds any entry that is not finite)
     hess, bound, bad = _dualarray.hessian_bound(
-        np.ascontiguousarray(hess),
-        np.ascontiguousarray(mag[g:]).reshape(g, g),
-        groups,
-        _gamma(count + 1),
-    )
+        np.ascontiguousarray(hess), mag if lane else np.ascontiguousarray(mag[g:]).reshape(g, g),
+        groups, _gamma(count + 1),
+    )  # fmt: skip
     return _array_result(
         hess.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape), bad == 0
     )
@@ -525,8 +524,9 @@ def _hessian_lane(
     one-block Hessian (n + n^2) and, after them, the bound's rows of `_magnitudes` (a
     magnitude lane). Every operation on such an array carries both, the same arithmetic as
     the two separate calls (so the same numbers); one without lanes raises `_LaneMiss` and
-    marks the lane. Returns (H, magnitude rows, count), or None when f met such an operation
-    or raised TypeError (the caller then calls f the two-call way)."""
+    marks the lane. Returns (H, the g x g second-order magnitude rows before their absolute
+    values, count), or None when f met such an operation or raised TypeError (the caller then
+    calls f the two-call way)."""
     k = n
     m1 = k + k * k
     # read-only: a DualArray copies read-only tangents before it writes into them or a view
@@ -540,7 +540,8 @@ def _hessian_lane(
     yv, yt, count = out
     if yv.shape != ():
         raise ValueError(f"`f` must return a scalar here; got an array of shape {yv.shape}.")
-    return yt[k:m1].reshape(k, k), np.abs(yt[m1:-1]), count
+    g = int(groups[-1]) + 1  # the second-order magnitude rows, signed: hessian_bound takes |.|
+    return yt[k:m1].reshape(k, k), yt[m1 + g : m1 + g + g * g].reshape(g, g), count
 
 
 LANE_SEED_CACHE_N = 32
@@ -771,9 +772,7 @@ def _array_result(
             step=0.0 if step.shape == () else step,
             method="dual",
         )
-    return Result(
-        df=df, error=error, success=finite, status=status, nfev=nfev, step=step, method="dual"
-    )
+    return make_result(df, error, finite, status, nfev, step, "dual")  # (Result, compiled)
 
 
 def _scalar_jacobian(

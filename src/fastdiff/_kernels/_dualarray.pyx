@@ -151,7 +151,7 @@ def group_matvec_abs(const double[:, :] a, const double[::1] absx,
 
 def hessian_bound(const double[:, :] hess, const double[:, ::1] mag,
                   const Py_ssize_t[::1] groups, double gamma):
-    """(h, out, bad): h = (hess + hess^T) / 2 and out = gamma * mag[groups][:, groups] +
+    """(h, out, bad): h = (hess + hess^T) / 2 and out = gamma * |mag[groups][:, groups]| +
     eps |h| (new row-major arrays), and the number of entries where either is not finite
     (fd_dualarray_hessian_bound); hess square with contiguous rows, mag g x g."""
     cdef Py_ssize_t n = hess.shape[0], g = mag.shape[0], j, bad = 0
