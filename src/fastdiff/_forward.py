@@ -531,7 +531,9 @@ def _hessian_lane(
     m1 = k + k * k
     # read-only: a DualArray copies read-only tangents before it writes into them or a view
     groups, seed = _lane_seeds(n, True, LANE_SEED_CACHE_N)
-    X = DualArray._make(value.copy(), seed.reshape((seed.shape[0], *shape)), k, tag)
+    if len(shape) != 1:
+        seed = seed.reshape((seed.shape[0], *shape))
+    X = DualArray._make(value.copy(), seed, k, tag)
     missed: list[Any] = [False]
     X._lane = (m1, int(groups[-1]) + 1, missed)
     out = _call_laned(f, X, missed, tag, seed.shape[0], args, kwargs)
@@ -601,7 +603,12 @@ def _tangents(y: Any, tag: int, m: int) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError(
                 f"f returned a DualArray of another differentiation call (tag {y.tag})."
             )
-        return np.asarray(y._v, dtype=np.float64), np.asarray(y._t, dtype=np.float64)
+        v, t = y._v, y._t
+        if type(v) is not np.ndarray or v.dtype != np.float64:
+            v = np.asarray(v, dtype=np.float64)
+        if type(t) is not np.ndarray or t.dtype != np.float64:
+            t = np.asarray(t, dtype=np.float64)
+        return v, t
     if isinstance(y, Dual):
         v, p = _dual.extract(y, tag, m)
         if isinstance(v, Dual) or p.dtype == object:
@@ -752,7 +759,7 @@ def _array_result(
 ) -> Result:
     """The Result of exact derivatives df with rounding bounds `error` (`all_finite`: the
     caller has checked that every entry of both is finite)."""
-    shape = np.shape(df)
+    shape = df.shape if type(df) is np.ndarray else np.shape(df)
     if all_finite:
         finite = np.empty(shape, dtype=bool)
         finite.fill(True)
