@@ -323,3 +323,31 @@ def test_matvec_fast_paths_are_the_general_matmul_bit_for_bit(tag):
     Z = DualArray._make(np.ones(3), np.eye(3), 3, tag)
     Z._eye = True
     np.testing.assert_array_equal((np.arange(6).reshape(2, 3) @ Z)._t, np.arange(6).reshape(2, 3).T)
+
+
+def test_lane_matvec_is_the_laned_general_matmul_bit_for_bit(tag):
+    # the Jacobian's lane (unit seeds, then the bound's group seeds): the compiled A @ x
+    # writes both lanes' products into one array, as `_laned` + `_lane_merge` build it
+    from fastdiff._dualarray import _LaneMiss, _matmul
+    from fastdiff._forward import _lane_seeds
+
+    g = np.random.default_rng(9)
+    for p, n in [(1, 1), (7, 5), (40, 40), (90, 30)]:
+        A, x = g.normal(size=(p, n)), g.normal(size=n)
+        groups, seed = _lane_seeds(n, False, 0)
+        X = DualArray._make(x.copy(), seed, n, tag)
+        X._eye, X._unit, X._n = True, 0, 1
+        X._groups = (groups, X._t)
+        for budget in ([False], [False, 2**14]):
+            X._lane = (n, int(groups[-1]) + 1, budget)
+            if len(budget) > 1 and 8 * n * p > budget[1]:  # over the lane's copy budget
+                with pytest.raises(_LaneMiss):  # (the general code's decision)
+                    A @ X
+                assert budget[0]
+                continue
+            fast, general = A @ X, _matmul(A, X)
+            assert fast._lane is X._lane and general._lane is X._lane
+            assert fast._n == general._n and fast._t.shape == general._t.shape
+            np.testing.assert_array_equal(fast._v, general._v)
+            np.testing.assert_array_equal(fast._t, general._t)
+            assert not budget[0]

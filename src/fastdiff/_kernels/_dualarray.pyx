@@ -647,11 +647,11 @@ cdef inline DualBase _new(DualBase like, object v, object t, Py_ssize_t n):
 
 
 cdef object _matvec_c(object a, DualBase x):
-    """A @ x for a constant 2-d float64 A and a 1-d x without a lane whose tangents have a
-    seed structure (fastdiff/_dualarray.py `_matmul`, the same numbers): x the Jacobian's
-    whole chunk (`_eye`: the tangents are A^T, a read-only view, no product) or the
-    bound's group-seeded x (`_groups`: fd_dualarray_group_matvec_abs); else None."""
-    if type(a) is not np.ndarray or x._lane is not None or not _plain_values(x._v):
+    """A @ x for a constant 2-d float64 A and a 1-d x whose tangents have a seed structure
+    (fastdiff/_dualarray.py `_matmul`, the same numbers): x the Jacobian's whole chunk
+    (`_eye`: the tangents are A^T, a read-only view, no product), the bound's group-seeded x
+    (`_groups`: fd_dualarray_group_matvec_abs), or the lane of both; else None."""
+    if type(a) is not np.ndarray or not _plain_values(x._v):
         return None
     cdef cnp.ndarray av = <cnp.ndarray>a
     cdef cnp.ndarray xv = <cnp.ndarray>x._v
@@ -660,8 +660,24 @@ cdef object _matvec_c(object a, DualBase x):
             or cnp.PyArray_NDIM(<cnp.ndarray>x._t) != 2):
         return None
     cdef Py_ssize_t q = cnp.PyArray_DIMS(av)[1], m = _rows_of(x._t)
+    cdef Py_ssize_t p = cnp.PyArray_DIMS(av)[0], m1, k2
     cdef object t
-    cdef cnp.ndarray tv
+    if x._lane is not None:
+        # the Jacobian's lane (fastdiff._forward._jacobian_lane): rows 0 .. m1 - 1 the unit
+        # seeds, then the bound's group seeds; both lanes' products as `_laned` runs them
+        # (A^T, then the group sums), written into one array as `_lane_merge` concatenates
+        # them; beyond the lane's budget for such copies the general code decides
+        m1, k2, missed = x._lane
+        groups = x._groups
+        if (x._abs or not x._eye or m1 != x._k or m - m1 - 1 != k2 or groups is None
+                or x._t is not groups[1] or (x._family is not None and not x._family[0])
+                or (len(missed) > 1 and 8 * m1 * p > missed[1])):
+            return None
+        v = av @ xv
+        t = np.empty((m, p))
+        t[:m1] = av.T
+        t[m1:] = group_matvec_abs(av, np.abs(xv), groups[0], k2, (q + 1) * _EPS)
+        return _new(x, v, t, x._n + q + 1)
     if not x._abs:
         if not x._eye or m != x._k or (x._family is not None and not x._family[0]):
             return None
