@@ -227,6 +227,12 @@ void fd_dualarray_group_matvec_abs(ptrdiff_t p, ptrdiff_t q, const double *a, pt
         }
     }
     double *err = out + g * p;
+    if (q == 0) { /* (a may be NULL: no row pointers into it) */
+        for (ptrdiff_t i = 0; i < p; ++i) {
+            err[i] = 0.0 + c * 0.0;
+        }
+        return;
+    }
     ptrdiff_t i = 0;
     for (; i + 4 <= p; i += 4) {
         const double *a0 = a + i * ar, *a1 = a0 + ar, *a2 = a1 + ar, *a3 = a2 + ar;

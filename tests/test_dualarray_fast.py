@@ -351,3 +351,9 @@ def test_lane_matvec_is_the_laned_general_matmul_bit_for_bit(tag):
             np.testing.assert_array_equal(fast._v, general._v)
             np.testing.assert_array_equal(fast._t, general._t)
             assert not budget[0]
+
+
+def test_group_matvec_of_no_columns_is_zero():
+    # q = 0 (an empty x): every sum is empty, the tangents all zero, as the GEMM gives
+    t = _dualarray.group_matvec_abs(np.ones((3, 0)), np.ones(0), np.zeros(0, np.intp), 2, EPS)
+    np.testing.assert_array_equal(t, np.zeros((3, 3)))
