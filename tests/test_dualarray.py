@@ -1041,3 +1041,16 @@ def test_tanh_layer_jacobian_bound_holds_on_the_two_call_path(rng):
         d = [1 - mp.tanh(zi) ** 2 for zi in z]
         exact = [d[i] * mp.mpf(W[i, j]) for i in range(n) for j in range(n)]
         assert misses(J.df, J.error, exact) == 0
+
+
+def test_hessian_of_an_element_view_returned_as_is():
+    # f returning v[3] itself: its tangents are a strided view of the lane's rows (a regression:
+    # the lane's magnitude rows went to hessian_bound without a C-order copy); H = 0 exactly
+    x = np.arange(1.0, 6.0)
+    for f in (lambda v: v[3], lambda v: v.reshape(5, 1)[2, 0]):
+        r = fd.hessian(f, x, method="dual")
+        assert r.nfev == 1 and r.success.all()
+        np.testing.assert_array_equal(r.df, np.zeros((5, 5)))
+        np.testing.assert_array_equal(r.error, np.zeros((5, 5)))
+    r = fd.hessian(lambda v: v[1, 2] ** 2, np.arange(6.0).reshape(2, 3), method="dual")
+    assert r.df.shape == (2, 3, 2, 3) and r.df[1, 2, 1, 2] == 2.0 and r.success.all()

@@ -546,7 +546,12 @@ def _hessian_lane(
     if yv.shape != ():
         raise ValueError(f"`f` must return a scalar here; got an array of shape {yv.shape}.")
     g = int(groups[-1]) + 1  # the second-order magnitude rows, signed: hessian_bound takes |.|
-    return yt[k:m1].reshape(k, k), yt[m1 + g : m1 + g + g * g].reshape(g, g), count
+    # (f may return a view, e.g. v[3], whose rows are strided: hessian_bound takes C order)
+    return (
+        yt[k:m1].reshape(k, k),
+        np.ascontiguousarray(yt[m1 + g : m1 + g + g * g]).reshape(g, g),
+        count,
+    )
 
 
 LANE_SEED_CACHE_N = 32
