@@ -367,6 +367,12 @@ ptrdiff_t fd_dualarray_bound(ptrdiff_t rows, ptrdiff_t cols, const double *df, p
                              ptrdiff_t df_c, const double *mag, ptrdiff_t mag_r,
                              ptrdiff_t mag_c, const ptrdiff_t *groups, double gamma,
                              double *out);
+/* A @ x in the rounding bound's evaluation for a constant A (p x q, strides ar, ac) and the
+ * group-seeded x of the bound's seed: out ((g + 1) x p) gets the group sums of |A| and the
+ * error row c |A| |x| (see dual_array.c); groups nondecreasing, in [0, g). */
+void fd_dualarray_group_matvec_abs(ptrdiff_t p, ptrdiff_t q, const double *a, ptrdiff_t ar,
+                                   ptrdiff_t ac, const double *absx, const ptrdiff_t *groups,
+                                   ptrdiff_t g, double c, double *out);
 void fd_dualarray_unary_abs(int rule, ptrdiff_t count, ptrdiff_t m, const double *xv,
                             const double *xp, double c, double u, double *outv, double *outd,
                             double *outdd, double *outp);
@@ -386,7 +392,7 @@ void fd_dualarray_arith(int op, ptrdiff_t count, ptrdiff_t m, ptrdiff_t k, int s
 void fd_dualarray_sum(ptrdiff_t count, ptrdiff_t m, const double *v, const double *t,
                       ptrdiff_t ldt, ptrdiff_t err_row, double *outv, double *outt);
 /* A Hessian symmetrised, outh = (H + H^T) / 2, and its rounding bound out = gamma *
- * mag[groups[i], groups[j]] + eps |outh| (mag g x g row-major); returns the non-finite count. */
+ * |mag[groups[i], groups[j]]| + eps |outh| (mag g x g row-major); returns the non-finite count. */
 ptrdiff_t fd_dualarray_hessian_bound(ptrdiff_t n, const double *hess, ptrdiff_t ldh,
                                      const double *mag, ptrdiff_t g, const ptrdiff_t *groups,
                                      double gamma, double *outh, double *out);

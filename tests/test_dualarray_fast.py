@@ -10,6 +10,7 @@ from fastdiff import Dual, DualArray
 from fastdiff._dualarray import _sum
 from fastdiff._kernels import _dual, _dualarray
 
+EPS = float(np.finfo(np.float64).eps)
 SHAPES = [(1,), (5,), (7,), (8,), (9,), (17,), (128,), (129,), (300,), (3, 4), (1, 16), (2, 3, 5)]
 
 
@@ -135,6 +136,12 @@ def test_hessian_bound_is_the_numpy_expression_bit_for_bit():
             out, gamma * mag[groups][:, groups] + np.finfo(float).eps * np.abs(ref)
         )
         assert bad == 0
+        # the lane hands the magnitude rows over signed: the kernel takes |mag| itself
+        signed = mag * np.where(g.random(size=mag.shape) < 0.5, -1.0, 1.0)
+        h2, out2, bad2 = _dualarray.hessian_bound(hess, signed, groups, gamma)
+        np.testing.assert_array_equal(h2, h)
+        np.testing.assert_array_equal(out2, out)
+        assert bad2 == 0
     hess[0, 1] = np.inf
     mag[0, 0] = np.nan
     _, _, bad = _dualarray.hessian_bound(hess, mag, groups, gamma)
@@ -157,3 +164,196 @@ def test_finite_float64_accepts_only_finite_contiguous_float64():
     ]
     assert all(_dualarray.finite_float64(a) for a in ok)
     assert not any(_dualarray.finite_float64(a) for a in bad)
+
+
+def _group_seeded(x, ng, tag):
+    """x as `_magnitudes` seeds it for the Jacobian's bound: the group rows and a zero error
+    row (read-only, as `_bound_seed` caches them), with the `_groups` structure."""
+    from fastdiff._forward import _bound_seed
+
+    groups, rows = _bound_seed(x.size, ng, False)
+    t = rows.reshape((rows.shape[0], *x.shape))
+    d = DualArray._make(x.copy(), t, rows.shape[0] - 1, tag, True)
+    d._groups = (groups, t)
+    return d, groups
+
+
+@pytest.mark.parametrize(
+    ("p", "q", "ng"), [(1, 1, 16), (3, 5, 16), (7, 40, 16), (100, 100, 16), (9, 33, 4), (6, 20, 1)]
+)
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_group_matvec_sums_are_the_exact_group_sums_to_rounding(p, q, ng, layout, tag):
+    # fd_dualarray_group_matvec_abs against exact rational arithmetic: row r of |A| @ rows is
+    # the sum of |A[i, j]| over group r (each sum of L terms within (L - 1) eps of it, as any
+    # order of summation is), the error row (q + 1) eps (|A| @ |x|) to the same level; and the
+    # general path's GEMM (the fast path off) gives the same numbers to that rounding
+    from fractions import Fraction
+
+    from fastdiff import _dualarray as D
+
+    g = np.random.default_rng(p * 1000 + q)
+    big = g.normal(size=(2 * p, 2 * q)) * 10.0 ** g.uniform(-3, 3, size=(2 * p, 2 * q))
+    A = {"C": big[:p, :q].copy(), "F": np.asfortranarray(big[:p, :q]), "strided": big[::2, ::2]}[
+        layout
+    ]
+    x = g.normal(size=q) * 10.0 ** g.uniform(-2, 2, size=q)
+    X, groups = _group_seeded(x, ng, tag)
+    assert D._groups_of(X) is groups
+    fast = A @ X
+    c = (q + 1) * EPS
+    assert fast._abs and fast._n == q + 1 and fast._t.shape == (groups[-1] + 2, p)
+    np.testing.assert_array_equal(fast._v, A @ x)
+    for r in range(int(groups[-1]) + 1):
+        cols = np.flatnonzero(groups == r)
+        for i in range(p):
+            exact = sum(Fraction(abs(float(A[i, j]))) for j in cols)
+            got = Fraction(float(fast._t[r, i]))
+            assert abs(got - exact) <= Fraction(max(len(cols) - 1, 0) * EPS) * exact
+    for i in range(p):
+        terms = (Fraction(abs(float(A[i, j]))) * Fraction(abs(x[j])) for j in range(q))
+        exact = Fraction(c) * sum(terms)
+        assert abs(Fraction(float(fast._t[-1, i])) - exact) <= Fraction((q + 1) * EPS) * exact
+    orig = D._groups_of
+    D._groups_of = lambda _: None
+    try:
+        general = A @ X
+    finally:
+        D._groups_of = orig
+    assert general._n == fast._n and general._k == fast._k
+    np.testing.assert_array_equal(general._v, fast._v)
+    np.testing.assert_allclose(fast._t, general._t, rtol=2 * q * EPS, atol=0)
+
+
+def test_group_matvec_keeps_non_finite_entries_and_leaves_other_shapes(tag):
+    A = np.ones((3, 4))
+    A[1, 2] = np.inf
+    X, _ = _group_seeded(np.ones(4), 16, tag)
+    t = (A @ X)._t
+    # the zero error row times an inf is NaN, as the GEMM gives; the group sums keep the inf
+    assert np.isnan(t[-1, 1]) and np.isfinite(t[-1, [0, 2]]).all() and t[2, 1] == np.inf
+    M, _ = _group_seeded(np.ones(4), 16, tag)
+    assert (np.ones(4) @ M)._t.shape == (5,)  # (a 1-d A: the general path)
+    assert (np.ones((2, 3, 4)) @ M)._t.shape == (5, 2, 3)  # (3-d A: the general path)
+    with pytest.raises(ValueError, match="nondecreasing"):
+        _dualarray.group_matvec_abs(A, np.ones(4), np.array([0, 1, 0, 1]), 2, EPS)
+    with pytest.raises(ValueError, match="columns"):
+        _dualarray.group_matvec_abs(A, np.ones(3), np.array([0, 1, 2]), 3, EPS)
+
+
+def test_an_assignment_voids_the_group_structure(tag):
+    # the structure holds while x's tangents are the seed rows themselves; writing into x, or
+    # into a view of x, copies them first (they are read-only), which ends it
+    from fastdiff import _dualarray as D
+
+    A = np.random.default_rng(3).normal(size=(5, 6))
+    for write in ("item", "view"):
+        X, _ = _group_seeded(np.arange(6.0), 3, tag)
+        if write == "item":
+            X[2] = 7.0  # a constant: its rows become 0
+        else:
+            X[1:4][0] = 7.0
+        assert D._groups_of(X) is None
+        expect = X._t[:-1].reshape(X._t.shape[0] - 1, -1) @ np.abs(A).T
+        np.testing.assert_allclose((A @ X)._t[:-1], expect, rtol=1e-15)
+        assert ((A @ X)._t[:-1, :] <= np.abs(A).sum(axis=1) + 1e-12).all()
+    Y, _ = _group_seeded(np.arange(6.0), 3, tag)
+    assert D._groups_of(Y + 1.0) is None and D._groups_of(Y[1:]) is None
+
+
+UNARY_UFUNCS = {
+    n: getattr(np, n)
+    for n in _dual.RULE_NAMES
+    if _dual.RULE_ARITY[n] == 1 and isinstance(getattr(np, n, None), np.ufunc) and n != "square"
+}  # (np.square is the product rule of `_square`, not the unary rule)
+
+
+def _same(fast, general):
+    assert type(fast) is DualArray and fast._n == general._n and fast._k == general._k
+    assert fast._abs == general._abs and fast._lane is None and not fast._eye
+    assert fast._v.shape == general._v.shape and fast._t.shape == general._t.shape
+    np.testing.assert_array_equal(fast._v, general._v)
+    np.testing.assert_array_equal(fast._t, general._t)
+
+
+@pytest.mark.parametrize("name", list(UNARY_UFUNCS))
+@pytest.mark.parametrize("count", [0, 1, 7, 100])
+def test_unary_fast_paths_are_the_general_unary_bit_for_bit(name, count, tag):
+    # DualBase's one-call unary (element-major first-order tangents, and the bound's magnitude
+    # rows) against fastdiff._dualarray._unary, which the other layouts still take
+    from fastdiff._dualarray import _RULES, _unary
+
+    rule = _RULES[name]
+    g = np.random.default_rng(count)
+    v = g.uniform(0.1, 0.9, size=count)  # (inside every rule's domain)
+    em = DualArray._make(v.copy(), np.asfortranarray(g.normal(size=(5, count))), 5, tag)
+    em._n = 3
+    mag = DualArray._make(v.copy(), np.abs(g.normal(size=(4, count))), 3, tag, True)
+    mag._n = 2
+    for x in (em, mag):
+        fast = UNARY_UFUNCS[name](x)
+        _same(fast, _unary(rule, x))
+
+
+def test_matvec_fast_paths_are_the_general_matmul_bit_for_bit(tag):
+    from fastdiff._dualarray import _matmul
+
+    g = np.random.default_rng(5)
+    for p, q in [(1, 1), (3, 7), (100, 100), (20, 9)]:
+        A = g.normal(size=(p, q))
+        x = g.normal(size=q)
+        eye = DualArray._make(x.copy(), np.eye(q), q, tag)
+        eye._eye, eye._unit, eye._n = True, 0, 2
+        grouped, _ = _group_seeded(x, 16, tag)
+        grouped._n = 1
+        for X in (eye, grouped):
+            for M in (A, np.asfortranarray(A), A[:, ::-1]):
+                fast = M @ X
+                general = _matmul(M, X)
+                _same(fast, general)
+                assert fast._t.flags.writeable == general._t.flags.writeable
+    # x without seed structure, or whose structure an assignment voided, and an integer A:
+    # the general path
+    X = DualArray._make(np.ones(3), np.ones((2, 3)), 2, tag)
+    assert _dualarray.DualBase.__array_ufunc__(
+        X, np.matmul, "__call__", np.ones((2, 3)), X
+    )._t.shape == (2, 2)
+    Y = DualArray._make(np.ones(3), np.eye(3), 3, tag)
+    Y._eye, Y._family = True, [False]
+    np.testing.assert_array_equal((np.ones((2, 3)) @ Y)._t, np.ones((3, 2)))
+    Z = DualArray._make(np.ones(3), np.eye(3), 3, tag)
+    Z._eye = True
+    np.testing.assert_array_equal((np.arange(6).reshape(2, 3) @ Z)._t, np.arange(6).reshape(2, 3).T)
+
+
+def test_lane_matvec_is_the_laned_general_matmul_bit_for_bit(tag):
+    # the Jacobian's lane (unit seeds, then the bound's group seeds): the compiled A @ x
+    # writes both lanes' products into one array, as `_laned` + `_lane_merge` build it
+    from fastdiff._dualarray import _LaneMiss, _matmul
+    from fastdiff._forward import _lane_seeds
+
+    g = np.random.default_rng(9)
+    for p, n in [(1, 1), (7, 5), (40, 40), (90, 30)]:
+        A, x = g.normal(size=(p, n)), g.normal(size=n)
+        groups, seed = _lane_seeds(n, False, 0)
+        X = DualArray._make(x.copy(), seed, n, tag)
+        X._eye, X._unit, X._n = True, 0, 1
+        X._groups = (groups, X._t)
+        for budget in ([False], [False, 2**14]):
+            X._lane = (n, int(groups[-1]) + 1, budget)
+            if len(budget) > 1 and 8 * n * p > budget[1]:  # over the lane's copy budget
+                with pytest.raises(_LaneMiss):  # (the general code's decision)
+                    A @ X
+                assert budget[0]
+                continue
+            fast, general = A @ X, _matmul(A, X)
+            assert fast._lane is X._lane and general._lane is X._lane
+            assert fast._n == general._n and fast._t.shape == general._t.shape
+            np.testing.assert_array_equal(fast._v, general._v)
+            np.testing.assert_array_equal(fast._t, general._t)
+            assert not budget[0]
+
+
+def test_group_matvec_of_no_columns_is_zero():
+    # q = 0 (an empty x): every sum is empty, the tangents all zero, as the GEMM gives
+    t = _dualarray.group_matvec_abs(np.ones((3, 0)), np.ones(0), np.zeros(0, np.intp), 2, EPS)
+    np.testing.assert_array_equal(t, np.zeros((3, 3)))

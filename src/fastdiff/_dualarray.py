@@ -100,6 +100,10 @@ class DualArray(_dualarray.DualBase):
     # it False, and the structure flags of the whole family stop counting (`_unit_of`).
     # _lane: None, or (m1, k2, missed) for the bound's magnitudes carried in the same
     # evaluation (a magnitude lane, see `_Lane`).
+    # _groups: None, or (groups, t) on the x of the bound's evaluation (fastdiff._forward
+    # `_magnitudes`): its magnitude rows t (read-only) are the indicators of the contiguous
+    # `groups` and its error row is 0; valid while _t is t (a write copies it first), so that
+    # A @ x needs no product over the rows (`_group_matvec`).
     # The fields live in the compiled base class (fastdiff._kernels._dualarray.DualBase),
     # which also runs + - * / **, slicing of 1-d arrays and sum() on the common operands.
     __slots__ = ()
@@ -1234,6 +1238,8 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
     if av.ndim == 0 or bv.ndim == 0:
         raise ValueError("matmul: Input operand does not have enough dimensions")
     v = av @ bv
+    if at is None and bv.ndim == 1 and av.ndim == 2 and (gs := _groups_of(b)) is not None:
+        return _group_matvec(av, bv, gs, v, like, _depth(a, b))
     both = at is not None and bt is not None
     if like._abs and both and av.ndim == 2 and bv.ndim == 2 and not like._second:
         return _matmul_magnitudes(av, at, bv, bt, v, like, _depth(a, b))
@@ -1269,6 +1275,29 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
     if like._abs:  # a constant operand: the products' own rounding only (t is a new product)
         _value_errors(r, (cost * _EPS) * (av @ bv), fresh=True)
     return r
+
+
+def _groups_of(x: Any) -> np.ndarray | None:
+    """The groups of the bound's group-seeded x (`_groups`), or None (not such an x, or its
+    tangents have been replaced, e.g. copied before an assignment)."""
+    if type(x) is not DualArray or x._groups is None or x._t is not x._groups[1]:
+        return None
+    return x._groups[0]
+
+
+def _group_matvec(
+    av: np.ndarray, bv: np.ndarray, groups: np.ndarray, v: np.ndarray, like: DualArray, base: int
+) -> DualArray:
+    """A @ x for a constant 2-d A and the group-seeded x of the bound's evaluation: the
+    general path's |A| (rows of x) GEMM and its own rounding (q + 1) eps |A| |x| on the error
+    row, in one C pass over A (`fd_dualarray_group_matvec_abs`): row r of x is 1 on group r,
+    so row r of the product is the sum of |A[:, j]| over that group, no multiplication. The
+    sums run in another order than BLAS's, so they agree to rounding (each within (q - 1)
+    eps of the exact sum, as the GEMM's are), which the final gamma(2 (count + 2)) covers as
+    it covers the GEMM's."""
+    cost = av.shape[1] + 1  # one product and a sum of q terms, as the general path counts
+    t = _dualarray.group_matvec_abs(av, np.abs(bv), groups, like._k, cost * _EPS)
+    return like._like(v, t, cost, base)
 
 
 def _unit_times(off: int, shape: tuple[int, ...], b: np.ndarray, m: int) -> np.ndarray:
@@ -1687,6 +1716,8 @@ def _lane_part(x: DualArray, part: int) -> DualArray:
         r._t, r._k, r._abs, r._eye, r._unit = x._t[:m1], x._k, False, x._eye, x._unit
     else:
         r._t, r._k, r._abs, r._eye, r._unit = x._t[m1:], k2, True, False, -1
+        if (groups := _groups_of(x)) is not None:  # x of `_jacobian_lane`: its bound rows
+            r._groups = (groups, r._t)
     return r
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from fastdiff._dualarray import DualArray, _LaneMiss
 from fastdiff._kernels import _dual, _dualarray
 from fastdiff._kernels._dual import Dual
-from fastdiff._result import Result
+from fastdiff._result import Result, make_result
 from fastdiff._status import Status
 from fastdiff._validation import check_int, fail
 
@@ -232,7 +232,7 @@ def dual_jacobian(
                 jac[:, start:stop] = yt.reshape(k, -1).T
         if lane is None:
             groups, rows = _bound_seed(n, BOUND_GROUPS, False)
-            mag, count = _magnitudes(f, value, rows, 0, tag, args, kwargs, full=True)
+            mag, count = _magnitudes(f, value, rows, 0, tag, args, kwargs, full=True, groups=groups)
             nfev += 1
     finally:
         _dual.close_tag(tag)
@@ -269,6 +269,8 @@ def _jacobian_lane(
     X = DualArray._make(value.copy(), seed.reshape((seed.shape[0], *shape)), n, tag)
     X._eye = True  # (rows 0 .. n - 1: the plain lane's structure, see `_lane_part`)
     X._unit = 0
+    if len(shape) == 1:  # (the bound's rows: the group seeds of `_magnitudes`)
+        X._groups = (groups, X._t)
     missed: list[Any] = [False, LANE_MERGE_BYTES]  # (see `_LaneMiss`)
     X._lane = (n, int(groups[-1]) + 1, missed)
     out = _call_laned(f, X, missed, tag, seed.shape[0], args, kwargs)
@@ -326,7 +328,10 @@ two-call path (min of repeats): on elementwise code (Rosenbrock, exp/sin product
 call was 1.3-1.5x faster for n <= 30 and 1.27x at n = 64; with a matmul (tanh(W @ x + b))
 the two were even up to n = 30, the lane 0.97x at n = 64 and 0.93x at n = 100 (hence the
 limit); at 1.6 MB of tangents (the MLP of tests/mlp.py, 385 partials) or 0.4 MB (16 partials
-of a 16 x 200 array) the copies made the one call 2-3x slower than two."""
+of a 16 x 200 array) the copies made the one call 2-3x slower than two. Since `A @ x` on the
+seeded x runs compiled (its lane too, `_matvec_c`), tanh(W @ x + b) at n = 45 took 54-55 us
+in the lane against 49-54 us in two calls (thread CPU time, min of 31 rounds; the lane's
+general matmul took 106-108 us)."""
 
 LANE_SEED_CACHE_JAC_N = 45
 """`_jacobian_lane` keeps the seed rows of problems up to this size (22 KB at n = 45) instead
@@ -498,13 +503,12 @@ def dual_hessian(
         bound = _rounding_bound(hess, None, count + 1)
         return _array_result(hess.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape))
     # (H + H^T) / 2 and _rounding_bound's gamma * mag2 + eps |H|, mag2[i, j] =
-    # mag[groups[i], groups[j]], in one C pass (which also finds any entry that is not finite)
+    # |mag[groups[i], groups[j]]| (the kernel takes the magnitudes' absolute values), in one C
+    # pass (which also finds any entry that is not finite)
     hess, bound, bad = _dualarray.hessian_bound(
-        np.ascontiguousarray(hess),
-        np.ascontiguousarray(mag[g:]).reshape(g, g),
-        groups,
-        _gamma(count + 1),
-    )
+        np.ascontiguousarray(hess), mag if lane else np.ascontiguousarray(mag[g:]).reshape(g, g),
+        groups, _gamma(count + 1),
+    )  # fmt: skip
     return _array_result(
         hess.reshape(shape), bound.reshape(shape), nfev, np.zeros(xs.shape), bad == 0
     )
@@ -523,13 +527,16 @@ def _hessian_lane(
     one-block Hessian (n + n^2) and, after them, the bound's rows of `_magnitudes` (a
     magnitude lane). Every operation on such an array carries both, the same arithmetic as
     the two separate calls (so the same numbers); one without lanes raises `_LaneMiss` and
-    marks the lane. Returns (H, magnitude rows, count), or None when f met such an operation
-    or raised TypeError (the caller then calls f the two-call way)."""
+    marks the lane. Returns (H, the g x g second-order magnitude rows before their absolute
+    values, count), or None when f met such an operation or raised TypeError (the caller then
+    calls f the two-call way)."""
     k = n
     m1 = k + k * k
     # read-only: a DualArray copies read-only tangents before it writes into them or a view
     groups, seed = _lane_seeds(n, True, LANE_SEED_CACHE_N)
-    X = DualArray._make(value.copy(), seed.reshape((seed.shape[0], *shape)), k, tag)
+    if len(shape) != 1:
+        seed = seed.reshape((seed.shape[0], *shape))
+    X = DualArray._make(value.copy(), seed, k, tag)
     missed: list[Any] = [False]
     X._lane = (m1, int(groups[-1]) + 1, missed)
     out = _call_laned(f, X, missed, tag, seed.shape[0], args, kwargs)
@@ -538,7 +545,13 @@ def _hessian_lane(
     yv, yt, count = out
     if yv.shape != ():
         raise ValueError(f"`f` must return a scalar here; got an array of shape {yv.shape}.")
-    return yt[k:m1].reshape(k, k), np.abs(yt[m1:-1]), count
+    g = int(groups[-1]) + 1  # the second-order magnitude rows, signed: hessian_bound takes |.|
+    # (f may return a view, e.g. v[3], whose rows are strided: hessian_bound takes C order)
+    return (
+        yt[k:m1].reshape(k, k),
+        np.ascontiguousarray(yt[m1 + g : m1 + g + g * g]).reshape(g, g),
+        count,
+    )
 
 
 LANE_SEED_CACHE_N = 32
@@ -598,7 +611,12 @@ def _tangents(y: Any, tag: int, m: int) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError(
                 f"f returned a DualArray of another differentiation call (tag {y.tag})."
             )
-        return np.asarray(y._v, dtype=np.float64), np.asarray(y._t, dtype=np.float64)
+        v, t = y._v, y._t
+        if type(v) is not np.ndarray or v.dtype != np.float64:
+            v = np.asarray(v, dtype=np.float64)
+        if type(t) is not np.ndarray or t.dtype != np.float64:
+            t = np.asarray(t, dtype=np.float64)
+        return v, t
     if isinstance(y, Dual):
         v, p = _dual.extract(y, tag, m)
         if isinstance(v, Dual) or p.dtype == object:
@@ -680,6 +698,7 @@ def _magnitudes(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     full: bool = False,
+    groups: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, int]:
     """The bound's evaluation: f on a DualArray whose rows are magnitudes.
 
@@ -692,7 +711,9 @@ def _magnitudes(
     tangents joins the magnitudes. Each array also counts the roundings along its longest
     path (one per product, L - 1 per sum of L terms, about 3n per LU solve). Returns the
     magnitude rows of f's output and that count. f's exceptions propagate. With `full`,
-    `seed` holds every row already (`_bound_seed`), else its k first-order rows.
+    `seed` holds every row already (`_bound_seed`), else its k first-order rows. `groups`:
+    `seed` is `_bound_seed`'s for these groups with no second-order rows, which X then
+    carries (`DualArray._groups`: A @ X sums groups of |A| without a product).
     """
     if full:
         t = seed
@@ -703,7 +724,10 @@ def _magnitudes(
         m = k + second_rows + 1  # the last row bounds the values' rounding errors (0 at x)
         t = np.zeros((m, value.size))
         t[:k] = seed
-    X = DualArray._make(value.copy(), t.reshape((m, *value.shape)), k, tag, True)
+    t = t.reshape((m, *value.shape))
+    X = DualArray._make(value.copy(), t, k, tag, True)
+    if groups is not None and second_rows == 0 and value.ndim == 1 and not t.flags.writeable:
+        X._groups = (groups, t)
     try:
         y = f(X, *args, **kwargs)
         count = y._n if isinstance(y, DualArray) else 0
@@ -743,7 +767,7 @@ def _array_result(
 ) -> Result:
     """The Result of exact derivatives df with rounding bounds `error` (`all_finite`: the
     caller has checked that every entry of both is finite)."""
-    shape = np.shape(df)
+    shape = df.shape if type(df) is np.ndarray else np.shape(df)
     if all_finite:
         finite = np.empty(shape, dtype=bool)
         finite.fill(True)
@@ -763,9 +787,7 @@ def _array_result(
             step=0.0 if step.shape == () else step,
             method="dual",
         )
-    return Result(
-        df=df, error=error, success=finite, status=status, nfev=nfev, step=step, method="dual"
-    )
+    return make_result(df, error, finite, status, nfev, step, "dual")  # (Result, compiled)
 
 
 def _scalar_jacobian(

@@ -660,10 +660,22 @@ def _verb(
     """The body of every public verb: route method="dual" (whose x may hold Duals, so it is
     validated by _forward), else validate once and run the finite-difference engine."""
     if method == "dual" and verb != "hessdiag":
-        check_dual_args(
-            f, args, kwargs, vectorized, order=order, step=step, bounds=bounds, noise=noise
-        )
-        check_dual_workers(workers, progress)
+        if not (  # (the common call, all defaults: nothing to check but f and args)
+            type(args) is tuple
+            and kwargs is None
+            and vectorized is False
+            and order is None
+            and step is None
+            and bounds is None
+            and noise is None
+            and workers is None
+            and progress is False
+            and callable(f)
+        ):
+            check_dual_args(
+                f, args, kwargs, vectorized, order=order, step=step, bounds=bounds, noise=noise
+            )
+            check_dual_workers(workers, progress)
         if verb == "jvp":
             return _forward.dual_jvp(f, x, v, args, kwargs)
         _check_dual_batch_bytes(batch_bytes)

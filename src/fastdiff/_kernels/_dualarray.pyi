@@ -38,6 +38,9 @@ def unary_abs(
 def bound(
     df: NDArray[np.float64], mag: NDArray[np.float64], groups: NDArray[np.intp], gamma: float
 ) -> tuple[NDArray[np.float64], int]: ...
+def group_matvec_abs(
+    a: NDArray[np.float64], absx: NDArray[np.float64], groups: NDArray[np.intp], g: int, c: float
+) -> NDArray[np.float64]: ...
 def hessian_bound(
     hess: NDArray[np.float64], mag: NDArray[np.float64], groups: NDArray[np.intp], gamma: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], int]: ...
@@ -86,6 +89,7 @@ class DualBase:
     _t: Any
     _family: Any
     _lane: Any
+    _groups: Any
     _k: int
     _tag: int
     _n: int

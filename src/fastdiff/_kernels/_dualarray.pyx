@@ -16,6 +16,7 @@ from fastdiff._kernels.fastdiff cimport (
     fd_dualarray_arith,
     fd_dualarray_binary,
     fd_dualarray_bound,
+    fd_dualarray_group_matvec_abs,
     fd_dualarray_hessian_bound,
     fd_dualarray_sum,
     fd_dualarray_unary,
@@ -126,9 +127,31 @@ def bound(const double[:, :] df, const double[:, :] mag, const Py_ssize_t[::1] g
     return out, bad
 
 
+def group_matvec_abs(const double[:, :] a, const double[::1] absx,
+                     const Py_ssize_t[::1] groups, Py_ssize_t g, double c):
+    """Tangents ((g + 1, p) row-major) of A @ x in the rounding bound's evaluation for a
+    constant A (p x q) and x seeded with the group indicators of `groups` (nondecreasing, in
+    [0, g)) and a zero error row: the group sums of |A| and the error row
+    0 |A| 1 + c |A| |x| (fd_dualarray_group_matvec_abs)."""
+    cdef Py_ssize_t p = a.shape[0], q = a.shape[1], j
+    if absx.shape[0] != q or groups.shape[0] != q or g < 1:
+        raise ValueError("group_matvec_abs: x and groups must have A's columns, g >= 1")
+    for j in range(q):
+        if groups[j] < 0 or groups[j] >= g or (j and groups[j] < groups[j - 1]):
+            raise ValueError("group_matvec_abs: groups must be nondecreasing, in [0, g)")
+    out = np.empty((g + 1, p))
+    cdef double[:, ::1] ov = out
+    if p:
+        with nogil:
+            fd_dualarray_group_matvec_abs(p, q, &a[0, 0] if q else NULL, a.strides[0] // 8,
+                                          a.strides[1] // 8, &absx[0] if q else NULL,
+                                          &groups[0] if q else NULL, g, c, &ov[0, 0])
+    return out
+
+
 def hessian_bound(const double[:, :] hess, const double[:, ::1] mag,
                   const Py_ssize_t[::1] groups, double gamma):
-    """(h, out, bad): h = (hess + hess^T) / 2 and out = gamma * mag[groups][:, groups] +
+    """(h, out, bad): h = (hess + hess^T) / 2 and out = gamma * |mag[groups][:, groups]| +
     eps |h| (new row-major arrays), and the number of entries where either is not finite
     (fd_dualarray_hessian_bound); hess square with contiguous rows, mag g x g."""
     cdef Py_ssize_t n = hess.shape[0], g = mag.shape[0], j, bad = 0
@@ -490,7 +513,7 @@ cdef enum:  # the binary operations of the dunders: FD_ARITH_ADD .. FD_ARITH_DIV
 cdef class DualBase:
     """The fields of a DualArray (fastdiff/_dualarray.py documents their meaning)."""
 
-    cdef public object _v, _t, _family, _lane
+    cdef public object _v, _t, _family, _lane, _groups
     cdef public Py_ssize_t _k, _tag, _n, _unit
     cdef public bint _abs, _eye
 
@@ -544,7 +567,14 @@ cdef class DualBase:
                 if len(inputs) == 2 and (<int>entry) < 0:
                     return _binop_c(-1 - (<int>entry), inputs[0], inputs[1])
                 if len(inputs) == 1 and (<int>entry) >= 0 and type(inputs[0]) is _cls:
+                    r = _unary_c(<int>entry, <DualBase>inputs[0])
+                    if r is not None:
+                        return r
                     return _unary_py(<int>entry, inputs[0])
+            elif ufunc is _np_matmul and len(inputs) == 2 and type(inputs[1]) is _cls:
+                r = _matvec_c(inputs[0], <DualBase>inputs[1])
+                if r is not None:
+                    return r
         return _ufunc_py(self, ufunc, method, *inputs, **kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -575,6 +605,7 @@ cdef object _unary_py = None          # _unary(rule, x)
 cdef object _ufunc_py = None          # DualArray's general __array_ufunc__
 cdef object _function_py = None       # DualArray's general __array_function__
 cdef object _np_sum = np.sum
+cdef object _np_matmul = np.matmul
 cdef dict _ufuncs = {}                # ufunc -> rule (unary rules), or -1 - _OP_* (binary ops)
 cdef tuple _NAMES = ("add", "subtract", "multiply", "divide", "square", "power")  # by _OP_*
 
@@ -613,6 +644,104 @@ cdef inline DualBase _new(DualBase like, object v, object t, Py_ssize_t n):
     r._family = None
     r._lane = like._lane
     return r
+
+
+cdef object _matvec_c(object a, DualBase x):
+    """A @ x for a constant 2-d float64 A and a 1-d x whose tangents have a seed structure
+    (fastdiff/_dualarray.py `_matmul`, the same numbers): x the Jacobian's whole chunk
+    (`_eye`: the tangents are A^T, a read-only view, no product), the bound's group-seeded x
+    (`_groups`: fd_dualarray_group_matvec_abs), or the lane of both; else None."""
+    if type(a) is not np.ndarray or not _plain_values(x._v):
+        return None
+    cdef cnp.ndarray av = <cnp.ndarray>a
+    cdef cnp.ndarray xv = <cnp.ndarray>x._v
+    if (cnp.PyArray_NDIM(av) != 2 or cnp.PyArray_NDIM(xv) != 1 or not _plain_values(av)
+            or cnp.PyArray_DIMS(av)[1] != cnp.PyArray_DIMS(xv)[0]
+            or cnp.PyArray_NDIM(<cnp.ndarray>x._t) != 2):
+        return None
+    cdef Py_ssize_t q = cnp.PyArray_DIMS(av)[1], m = _rows_of(x._t)
+    cdef Py_ssize_t p = cnp.PyArray_DIMS(av)[0], m1, k2
+    cdef object t
+    if x._lane is not None:
+        # the Jacobian's lane (fastdiff._forward._jacobian_lane): rows 0 .. m1 - 1 the unit
+        # seeds, then the bound's group seeds; both lanes' products as `_laned` runs them
+        # (A^T, then the group sums), written into one array as `_lane_merge` concatenates
+        # them; beyond the lane's budget for such copies the general code decides
+        m1, k2, missed = x._lane
+        groups = x._groups
+        if (x._abs or not x._eye or m1 != x._k or m - m1 - 1 != k2 or groups is None
+                or x._t is not groups[1] or (x._family is not None and not x._family[0])
+                or (len(missed) > 1 and 8 * m1 * p > missed[1])):
+            return None
+        v = av @ xv
+        t = np.empty((m, p))
+        t[:m1] = av.T
+        t[m1:] = group_matvec_abs(av, np.abs(xv), groups[0], k2, (q + 1) * _EPS)
+        return _new(x, v, t, x._n + q + 1)
+    if not x._abs:
+        if not x._eye or m != x._k or (x._family is not None and not x._family[0]):
+            return None
+        t = av.T.view()  # (A e_j)_i = A[i, j]; read-only: writes into the result copy it
+        cnp.PyArray_CLEARFLAGS(<cnp.ndarray>t, cnp.NPY_ARRAY_WRITEABLE)
+        return _new(x, av @ xv, t, x._n + q + 1)
+    groups = x._groups
+    if groups is None or x._t is not groups[1] or m != x._k + 1:
+        return None
+    v = av @ xv
+    t = group_matvec_abs(av, np.abs(xv), groups[0], x._k, (q + 1) * _EPS)
+    return _new(x, v, t, x._n + q + 1)
+
+
+cdef object _unary_c(int rule, DualBase x):
+    """A unary rule on x without a lane, in one C call, for the two layouts the Jacobian's
+    tanh(W @ x + b) meets (fastdiff/_dualarray.py `_unary`, the same numbers): first-order
+    element-major tangents (the A^T of `_matvec_c`: fd_dualarray_unary_t) and first-order
+    magnitude rows (fd_dualarray_unary_abs); else None."""
+    if x._lane is not None or not _plain_values(x._v):
+        return None
+    cdef cnp.ndarray xv = <cnp.ndarray>x._v
+    cdef cnp.ndarray xt = <cnp.ndarray>x._t
+    if not cnp.PyArray_IS_C_CONTIGUOUS(xv) or cnp.PyArray_TYPE(xt) != cnp.NPY_DOUBLE \
+            or not cnp.PyArray_ISNOTSWAPPED(xt) or not cnp.PyArray_ISALIGNED(xt):
+        return None
+    cdef Py_ssize_t m = _rows_of(xt), count = cnp.PyArray_SIZE(xv)
+    if m - x._abs != x._k:  # (second-order rows: the general code)
+        return None
+    cdef cnp.ndarray v = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(xv), cnp.PyArray_DIMS(xv),
+                                           cnp.NPY_DOUBLE, 0)
+    cdef cnp.npy_intp one = count
+    cdef cnp.ndarray d = cnp.PyArray_EMPTY(1, &one, cnp.NPY_DOUBLE, 0)
+    cdef cnp.ndarray dd, out
+    cdef cnp.npy_intp dims[2]
+    cdef double c, u
+    if not x._abs:
+        if cnp.PyArray_NDIM(xt) != 2 or m <= 1 or not cnp.PyArray_IS_F_CONTIGUOUS(xt):
+            return None
+        dims[0] = count
+        dims[1] = m
+        out = cnp.PyArray_EMPTY(2, dims, cnp.NPY_DOUBLE, 0)  # (count, m): the transpose
+        if count:
+            with nogil:
+                fd_dualarray_unary_t(rule, count, m, <const double *>cnp.PyArray_DATA(xv),
+                                     <const double *>cnp.PyArray_DATA(xt),
+                                     <double *>cnp.PyArray_DATA(v),
+                                     <double *>cnp.PyArray_DATA(d),
+                                     <double *>cnp.PyArray_DATA(out))
+        return _new(x, v, out.T, x._n + 2)
+    if not cnp.PyArray_IS_C_CONTIGUOUS(xt) or m < 1:
+        return None
+    dd = cnp.PyArray_EMPTY(1, &one, cnp.NPY_DOUBLE, 0)
+    out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(xt), cnp.PyArray_DIMS(xt), cnp.NPY_DOUBLE, 0)
+    c = 2.0 / (x._n + 4)
+    u = 1.0 / (2.0 * (x._n + 4) * _EPS)  # _unit(n + 2)
+    if count:
+        with nogil:
+            fd_dualarray_unary_abs(rule, count, m, <const double *>cnp.PyArray_DATA(xv),
+                                   <const double *>cnp.PyArray_DATA(xt), c, u,
+                                   <double *>cnp.PyArray_DATA(v), <double *>cnp.PyArray_DATA(d),
+                                   <double *>cnp.PyArray_DATA(dd),
+                                   <double *>cnp.PyArray_DATA(out))
+    return _new(x, v, out, x._n + 2)
 
 
 def fresh(DualBase like, v, t, Py_ssize_t n):

@@ -132,6 +132,10 @@ cdef extern from "fastdiff.h" nogil:
                                   Py_ssize_t df_r, Py_ssize_t df_c, const double *mag,
                                   Py_ssize_t mag_r, Py_ssize_t mag_c, const Py_ssize_t *groups,
                                   double gamma, double *out)
+    void fd_dualarray_group_matvec_abs(Py_ssize_t p, Py_ssize_t q, const double *a,
+                                       Py_ssize_t ar, Py_ssize_t ac, const double *absx,
+                                       const Py_ssize_t *groups, Py_ssize_t g, double c,
+                                       double *out)
     void fd_dualarray_unary_abs(int rule, Py_ssize_t count, Py_ssize_t m, const double *xv,
                                 const double *xp, double c, double u, double *outv,
                                 double *outd, double *outdd, double *outp)
