@@ -158,10 +158,6 @@ void fd_dualarray_unary_abs(int rule, ptrdiff_t count, ptrdiff_t m, const double
     }
 }
 
-/* The rounding bound of a Jacobian (fastdiff._forward._rounding_bound) in one pass:
- * out[i * cols + j] = gamma * mag[i, groups[j]] + eps * |df[i, j]| for i < rows, j < cols,
- * df and mag addressed by element strides (they are transposed views), out row-major.
- * Returns how many entries of df or out are not finite. */
 /* 1 if any of o[0 .. n) is inf or NaN: (x - x) is 0 for a finite x, NaN otherwise, summed in
  * four independent sums (one running sum waits on the adder's latency at every entry). */
 static int fd_row_nonfinite(const double *o, ptrdiff_t n)
@@ -180,11 +176,14 @@ static int fd_row_nonfinite(const double *o, ptrdiff_t n)
     return (p0 + p1) + (p2 + p3) != 0.0;
 }
 
-/* out = gamma * mag[:, groups] + eps |df|, and the count of entries where df or out is not
- * finite.  An entry of out is not finite wherever its df is not (eps |inf| is inf, and inf or
- * NaN plus anything is inf or NaN), so counting out's entries counts both; each row is
- * written first and then checked in one pass (measured at 100 x 100 against one loop that
- * also summed the probes: 11.5 us against 15 us, min of 8 runs of 2000). */
+/* The rounding bound of a Jacobian (fastdiff._forward._rounding_bound) in one pass:
+ * out[i * cols + j] = gamma * mag[i, groups[j]] + eps * |df[i, j]| for i < rows, j < cols,
+ * df and mag addressed by element strides (they are transposed views), out row-major.
+ * Returns how many entries of df or out are not finite.  An entry of out is not finite
+ * wherever its df is not (eps |inf| is inf, and inf or NaN plus anything is inf or NaN), so
+ * counting out's entries counts both; each row is written first and then checked in one
+ * pass (measured at 100 x 100 against one loop that also summed the probes: 11.5 us against
+ * 15 us, min of 8 runs of 2000). */
 ptrdiff_t fd_dualarray_bound(ptrdiff_t rows, ptrdiff_t cols, const double *df, ptrdiff_t df_r,
                              ptrdiff_t df_c, const double *mag, ptrdiff_t mag_r,
                              ptrdiff_t mag_c, const ptrdiff_t *groups, double gamma,
