@@ -9,8 +9,9 @@ bit. What the contour takes from them, and the tolerance each gets:
   values (plus the same of the last pass's change): 4 eps max|f| per row;
 * residual (relative to mean|f|): its terms are bounds, most of them of rounding-level
   quantities (the last pass's change, an ulp or two, sampled differently by the two), so
-  1e-3 relative plus 2 eps absolute: the contour's bar adds CONTOUR_ROUNDING_ULPS = 2 eps
-  of its own, so 2 eps more or less is the size of what is already assumed;
+  1e-3 relative plus 2 eps absolute: the contour's bar adds CONTOUR_ROUNDING_RMS = 6 eps
+  of n! rms|f| / (sqrt(N) r^n), about 1 eps of the Cauchy scale n! mean|f| / r^n, of its
+  own, so 2 eps more or less is about what is already assumed;
 * top and below (rms of coefficients, relative to mean|f|): for an analytic f they are the
   rounding of the coefficients, eps / 2 per term and summed in another order: eps absolute,
   1e-6 relative above that (for noise or slow decay they are the values' own and agree).
@@ -29,8 +30,7 @@ from fastdiff import _complex, _steps
 
 EPS = float(np.finfo(np.float64).eps)
 NPTS = _steps.CONTOUR_POINTS
-ANG = np.exp(2j * np.pi * np.arange(NPTS) / (2 * (NPTS - 1)))
-ANG[0], ANG[-1] = 1.0, -1.0  # as contour() builds it
+ANG, ANG_LO = _complex.circle_angles(NPTS)  # as contour() builds them
 
 # f real on the real axis (the contour's precondition: its values are conjugate-symmetric)
 FUNCTIONS = {
@@ -55,13 +55,13 @@ XS = [0.0, 0.7, -3.1, 12.5, 1e-300, 1e5, -1e5, 1e6, 1e10, -1e10, 1e15, -1e15, 1e
 def _inputs(f, x, level):
     x = np.asarray(x, dtype=np.float64)
     r = _steps.scale_of(x) * 2.0**_steps.CONTOUR_RADIUS_EXPONENT / 2.0**level
-    z = x[:, None] + r[:, None] * ANG[None, :]
+    z, err = _complex.circle_points(x, r, ANG, ANG_LO)
     with np.errstate(all="ignore"):
         y = np.asarray(f(z), dtype=np.complex128).reshape(z.shape)
-    return y, x, r, z
+    return y, x, r, err
 
 
-def _assert_close(y, x, r, z):
+def _assert_close(y, x, r, z):  # z: err = x + r ang - z
     with np.errstate(all="ignore"):
         m0, res0, top0, below0 = on_the_circle_reference(y, x, r, z, ANG)
     m1, res1, top1, below1 = _complex.on_the_circle(y, x, r, z, ANG)
@@ -126,7 +126,7 @@ def test_contour_results_match_the_numpy_model(monkeypatch, n, x):
         assert a.step == b.step
         if np.isfinite(a.error):
             # the two estimates differ by rounding of the moved values, far inside the bar
-            # (whose rounding part alone is CONTOUR_ROUNDING_ULPS eps of the Cauchy scale)
+            # (whose rounding part alone is about 1 eps of the Cauchy scale n! mean|f| / r^n)
             assert abs(a.df - b.df) <= 0.5 * (a.error + b.error), (a, b)
             assert b.error <= 2 * a.error and a.error <= 2 * b.error, (a, b)
         else:
@@ -134,10 +134,12 @@ def test_contour_results_match_the_numpy_model(monkeypatch, n, x):
 
 
 def test_c_move_rejects_bad_shapes():
-    y, x, r, z = _inputs(np.exp, [0.7, 1.0], 0)
+    y, x, r, err = _inputs(np.exp, [0.7, 1.0], 0)
     from fastdiff._kernels import _finite_diff
 
     with pytest.raises(ValueError, match="on_circle"):
-        _finite_diff.on_circle(y, x, r[:1], np.ascontiguousarray(z.real), ANG, 6)
+        _finite_diff.on_circle(y, x, r[:1], err, ANG, 6)
     with pytest.raises(ValueError, match="on_circle"):
-        _finite_diff.on_circle(np.ascontiguousarray(y[:, :5]), x, r, z.real.copy(), ANG, 6)
+        _finite_diff.on_circle(np.ascontiguousarray(y[:, :5]), x, r, err, ANG, 6)
+    with pytest.raises(ValueError, match="contour"):
+        _finite_diff.contour(2, y.real.copy(), y.imag.copy(), r, np.ascontiguousarray(ANG[:5]))
