@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import fastdiff as fd
 from cases import SMOOTH, exact
-from fastdiff import Status
+from fastdiff import Status, _steps
 
 EPS = np.finfo(np.float64).eps
 SLACK = 1e-15  # DESIGN: rounding slack of order 1e-15 max(1, |df|) where success is True
@@ -466,6 +466,47 @@ def test_declared_noise_is_in_the_contour_bar(name, f, x, n):
     res = fd.derivative(_noisy(f, rel), x, n=n, method="complex", noise=rel)
     assert res.success, res
     assert_honest(res, exact_v)
+
+
+GROWN = [
+    # f, mpmath's f, x, n, the bar before (first circle 2^-1 max(|x|, 1), only shrinking)
+    (np.exp, mpmath.exp, 1.0, 4, 8.5e-12),
+    (np.exp, mpmath.exp, 1.0, 3, 5.3e-13),
+    (np.cos, mpmath.cos, 0.7, 4, 2.3e-12),
+    (np.cos, mpmath.cos, 0.7, 2, 1.2e-14),
+]
+
+
+@pytest.mark.parametrize(("f", "fm", "x", "n", "before"), GROWN)
+def test_contour_radius_grows_at_rounding_level(f, fm, x, n, before):
+    # the first circle's estimate at rounding level: the radius doubles while each circle
+    # confirms the one before, and the rounding n! rms|f| / r^n falls (exp at 1, n = 4: r =
+    # 0.25, bar 8.5e-12, 3.0e-13 off before; r = 2 now). A circle is trusted only when a
+    # larger one agreed with it: the radius reported is below the largest f saw
+    radii = []
+
+    def g(z):
+        z = np.asarray(z)
+        radii.append(np.abs(z - x).max())
+        return f(z)
+
+    with mpmath.workdps(40):
+        exact_v = float(mpmath.diff(fm, mpmath.mpf(x), n))
+    res = fd.derivative(g, x, n=n, method="complex", vectorized=True)
+    assert res.success
+    assert_honest(res, exact_v)
+    assert res.error <= before / 8, res
+    assert res.step > _steps.scale_of(np.float64(x)) / 2  # grown beyond the first circle
+    assert res.step <= max(radii) / 2 * (1 + 1e-12)
+
+
+def test_contour_radius_does_not_grow_across_a_singularity():
+    # sigmoid at 0, n = 2 (f'' = 0): its poles at +-i pi; circles of r = 4 and 8 hold them
+    # (r = 4's share cancels by symmetry), and the estimate must come from a circle inside
+    f = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    res = fd.derivative(f, 0.0, n=2, method="complex")
+    assert res.success and res.step < np.pi
+    assert abs(res.df) <= res.error
 
 
 def test_contour_error_bars_are_tighter_on_the_wide_study():

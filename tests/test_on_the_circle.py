@@ -143,3 +143,83 @@ def test_c_move_rejects_bad_shapes():
         _finite_diff.on_circle(np.ascontiguousarray(y[:, :5]), x, r, err, ANG, 6)
     with pytest.raises(ValueError, match="contour"):
         _finite_diff.contour(2, y.real.copy(), y.imag.copy(), r, np.ascontiguousarray(ANG[:5]))
+
+
+# ------------------------------------------------------------------------------------------
+# The circle's points: correctly rounded, and the rest exact (mpmath)
+# ------------------------------------------------------------------------------------------
+
+
+def test_circle_angles_are_correctly_rounded_and_symmetric():
+    import mpmath
+
+    hi, lo = _complex.circle_angles(NPTS)
+    with mpmath.workprec(300):
+        for k in range(NPTS):
+            w = mpmath.expjpi(mpmath.mpf(k) / 16)
+            for part, h, low in (
+                (w.real, hi[k].real, lo[k].real),
+                (w.imag, hi[k].imag, lo[k].imag),
+            ):
+                assert h == float(part)  # hi correctly rounded (mpmath rounds to nearest)
+                assert abs(mpmath.mpf(h) + mpmath.mpf(low) - part) <= 2.0**-106
+    # exactly symmetric: sin(pi k / 16) = cos(pi (8 - k) / 16), cos(pi - t) = -cos t
+    k = np.arange(NPTS)
+    assert (hi.imag == hi.real[np.abs(8 - k)]).all()
+    assert (hi.real[k] == -hi.real[16 - k]).all() and (hi.imag[k] == hi.imag[16 - k]).all()
+    with pytest.raises(ValueError, match="17 points"):
+        _complex.circle_angles(9)
+
+
+@pytest.mark.parametrize(
+    ("x", "r"),
+    [
+        (0.7, 0.5),
+        (1.0, 2.0**-3),
+        (-3.1, 2.0),
+        (1e5, 4.0),
+        (1e10, 0.5),
+        (-1e15, 8.0),
+        (0.0, 1.0),
+        (2.5, 0.3),  # a fixed step: r not a power of two (Dekker's product)
+        (1e300, 2.0**996),
+        (12.5, 1e-7),
+    ],
+)
+def test_circle_points_are_correctly_rounded(x, r):
+    # before, z was x + r ang with ang = exp(2 pi i k / N) as NumPy rounds it: neither part
+    # correctly rounded (13 of the 34 parts of ang, 10 of z at x = 0.7, r = 0.5, off by an
+    # ulp), and only the real sum's rounding known
+    import mpmath
+
+    hi, lo = _complex.circle_angles(NPTS)
+    z, err = _complex.circle_points(np.array([x]), np.array([r]), hi, lo)
+    with mpmath.workprec(400):
+        for k in range(NPTS):
+            w = mpmath.mpf(x) + mpmath.mpf(r) * mpmath.expjpi(mpmath.mpf(k) / 16)
+            for part, zp, ep in (
+                (w.real, z[0, k].real, err[0, k].real),
+                (w.imag, z[0, k].imag, err[0, k].imag),
+            ):
+                assert zp == float(part), (k, zp, float(part))
+                assert abs(mpmath.mpf(zp) + mpmath.mpf(ep) - part) <= 2.0**-103 * (abs(x) + r)
+
+
+def test_numpy_points_were_not_correctly_rounded():
+    # the points as contour() built them before (the reason for circle_points)
+    import mpmath
+
+    ang = np.exp(2j * np.pi * np.arange(NPTS) / (2 * (NPTS - 1)))
+    ang[0], ang[-1] = 1.0, -1.0
+    z = 0.7 + 0.5 * ang
+    with mpmath.workprec(200):
+        exact = [0.7 + 0.5 * mpmath.expjpi(mpmath.mpf(k) / 16) for k in range(NPTS)]
+    off = sum(
+        (zk.real != float(w.real)) + (zk.imag != float(w.imag))
+        for zk, w in zip(z, exact, strict=True)
+    )
+    new, _ = _complex.circle_points(np.array([0.7]), np.array([0.5]), *_complex.circle_angles(NPTS))
+    assert off > 0 and all(
+        (a.real == float(w.real)) and (a.imag == float(w.imag))
+        for a, w in zip(new[0], exact, strict=True)
+    )
