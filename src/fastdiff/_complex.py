@@ -113,6 +113,10 @@ _COS_PI_16 = (
 #: by up to 2^n per doubling. A circle is trusted only when a larger one confirms it.
 CONTOUR_GROW = 4
 
+#: ... and only while each doubling at least halves the error: the last few percent of a bar
+#: cost a circle each (wide study, plain: 2.3-3% fewer evaluations, medians within 1%).
+CONTOUR_GROW_GAIN = 0.5
+
 #: At most this many passes of the move onto the circle (see on_the_circle).
 ON_CIRCLE_PASSES = 6
 
@@ -337,6 +341,7 @@ def contour(
     # the growth of the first circle (see CONTOUR_GROW): per element, the circle before it
     # (the candidate a larger one confirms), the first circle's (base, to shrink from)
     grow, ngrow, level = np.zeros(N, bool), np.zeros(N, int), np.zeros(N, int)
+    shrunk = np.zeros(N, int)  # circles not grown: at most CONTOUR_MAX_LEVELS, as before
     cand, cand_err, cand_r = np.full(N, np.nan), np.full(N, np.inf), r.copy()
     cand_unit, cand_round, cand_ok = np.zeros(N), np.zeros(N), np.zeros(N, bool)
     base, base_err, r0, loud0 = np.full(N, np.nan), np.full(N, np.inf), r.copy(), np.zeros(N, bool)
@@ -464,8 +469,10 @@ def contour(
         # rounding, n! mean|f| / r^n, by up to 2^n per doubling)
         level_ok = ok & resolved & (np.minimum(e16, sq) <= rounding)
         loud = top > CONTOUR_QUIET_ULPS * EPS
-        # growing on while each circle confirms the one before and improves on it
-        go_on = confirm & level_ok & (err < cand_err[e]) & (ngrow[e] < CONTOUR_GROW)
+        # growing on while each circle confirms the one before and improves on it (halves
+        # its error at least: CONTOUR_GROW_GAIN)
+        go_on = confirm & level_ok & (err < CONTOUR_GROW_GAIN * cand_err[e])
+        go_on &= ngrow[e] < CONTOUR_GROW
         cand[e], cand_err[e], cand_r[e] = full, err, r[e]
         cand_unit[e], cand_round[e], cand_ok[e] = unit_q, rounding, ok & resolved
         start = (level[e] == 0) & level_ok & (not fixed)
@@ -486,6 +493,8 @@ def contour(
         done = np.where(g, stop & ~back, done)
         done = np.where(start, False, done)
         done |= dropped
+        shrunk[e[~g]] += 1
+        done |= (shrunk[e] >= _steps.CONTOUR_MAX_LEVELS) & ~grow[e] & ~start
         loud0[e[start]] = loud[start]
         grow[e[start]] = True
         grow[e[back]] = False
