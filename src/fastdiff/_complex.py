@@ -38,9 +38,10 @@ EPS = float(np.finfo(np.float64).eps)
 #: with signs that do not all line up, adds up like sqrt(N) rms|f|, not the worst case
 #: N mean|f| the bar counted before (2 ulps of n! mean|f| / r^n, about 11 of this unit).
 #: On the wide study (tools/complex_study.py --wide) the true error of f computed to an ulp
-#: is 0.46 of the unit in the median and 6.1 at p99; 6 misses nothing there nor on three
-#: jittered copies (n = 2 ... 6), the excess over f's decay (below) covering f computed worse
-#: (scipy's loggamma: 41 units); 4 misses log(1 + x^2) at 0.1 (n = 3).
+#: is 0.46 of the unit in the median and 6.1 at p99; 6 misses nothing there, the excess over
+#: f's decay (below) covering f computed worse (scipy's loggamma: 41 units), nor, with
+#: CONTOUR_QUIET_NOISE_ULPS, on jittered copies (n = 2 ... 6) but where the old bar missed too
+#: (sin(10 x) at 1.96, n = 6); 4 misses log(1 + x^2) at 0.1 (n = 3).
 CONTOUR_ROUNDING_RMS = 6.0
 
 #: A circle's top coefficients (rms of j = 24 .. 31, relative to mean|f|) at or below this
@@ -114,7 +115,8 @@ _COS_PI_16 = (
 CONTOUR_GROW = 4
 
 #: ... and only while each doubling at least halves the error: the last few percent of a bar
-#: cost a circle each (wide study, plain: 2.3-3% fewer evaluations, medians within 1%).
+#: cost a circle each (wide study, plain: 1.7-4% fewer evaluations with the shrinking circles'
+#: budget kept at CONTOUR_MAX_LEVELS, medians within 1%).
 CONTOUR_GROW_GAIN = 0.5
 
 #: At most this many passes of the move onto the circle (see on_the_circle).
@@ -311,8 +313,11 @@ def contour(
 
     An estimate is trusted once the estimates on two consecutive circles agree within their
     error bounds: f is then analytic on both discs (a singularity, a branch cut or a
-    non-analytic f gives estimates that depend on the radius). A fixed `step` is the radius of
-    the one circle used: its estimate is trusted if resolved, analytic and cross-checked.
+    non-analytic f gives estimates that depend on the radius). The circles shrink from the
+    first; where the first is at rounding level they grow first (CONTOUR_GROW), each
+    confirming the one before, so that a circle is trusted only when a larger one agrees. A
+    fixed `step` is the radius of the one circle used: its estimate is trusted if resolved,
+    analytic and cross-checked.
     """
     N = x.size
     npts = _steps.CONTOUR_POINTS
