@@ -399,3 +399,64 @@ void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const
         below[i] = nb ? sqrt(b2 / nb) * scale : 0.0;
     }
 }
+
+/*
+ * The circle's points x + r w^k, correctly rounded in both parts, and the rest err = x + r w^k
+ * - z (complex, exact to about 2^-104 (|x| + r)), for w^k = hi_k + lo_k as double-double
+ * (_complex.circle_angles): Knuth's TwoSum (TAOCP vol. 2, 4.2.2, Theorem B) and Dekker's
+ * product (Numer. Math. 18, 1971, 224-242; r's mantissa split, its exponent put back after,
+ * so that the split cannot overflow).  The NumPy model is in tests/contour_reference.py.
+ */
+static void cp_split(double a, double *hi, double *lo)
+{
+    const double t = 134217729.0 * a; /* 2^27 + 1 */
+    *hi = t - (t - a);
+    *lo = a - *hi;
+}
+
+/* p + e = a b exactly (p = fl(a b)) for a in [0.5, 1) and |b| <= 1 */
+static void cp_two_prod(double a, double b, double *p, double *e)
+{
+    double ah, al, bh, bl;
+    *p = a * b;
+    cp_split(a, &ah, &al);
+    cp_split(b, &bh, &bl);
+    *e = ((ah * bh - *p) + ah * bl + al * bh) + al * bl;
+}
+
+void fd_circle_points(ptrdiff_t m, int npts, const double *x, const double *r,
+                      const double *hi, const double *lo, double *z, double *err)
+{
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        int ex;
+        const double mant = frexp(r[i], &ex), xi = x[i];
+        const int pow2 = mant == 0.5 || mant == -0.5 || !isfinite(r[i]);
+        for (int k = 0; k < npts; ++k) {
+            const double hc = hi[2 * k], hs = hi[2 * k + 1];
+            double pr, er, pi, ei;
+            if (pow2) { /* r a power of two: r hi exact (the default radii) */
+                pr = r[i] * hc;
+                pi = r[i] * hs;
+                er = ei = 0.0;
+            } else {
+                cp_two_prod(mant, hc, &pr, &er);
+                cp_two_prod(mant, hs, &pi, &ei);
+                pr = ldexp(pr, ex);
+                er = ldexp(er, ex);
+                pi = ldexp(pi, ex);
+                ei = ldexp(ei, ex);
+            }
+            /* real part: x + r cos = s + low, low to 2^-104 (|x| + r) */
+            const double s = xi + pr, bb = s - xi;
+            const double t = (xi - (s - bb)) + (pr - bb);
+            const double low = t + er + r[i] * lo[2 * k];
+            const double zr = s + low;
+            const double low_i = ei + r[i] * lo[2 * k + 1];
+            const double zi = pi + low_i;
+            z[2 * (i * npts + k)] = zr;
+            z[2 * (i * npts + k) + 1] = zi;
+            err[2 * (i * npts + k)] = low - (zr - s);
+            err[2 * (i * npts + k) + 1] = low_i - (zi - pi);
+        }
+    }
+}

@@ -239,6 +239,12 @@ void fd_contour(ptrdiff_t m, int n, int npts, const double *re, const double *im
  * rest: x + r ang - z), moved back onto the circle x + r ang: see complex_step.c and
  * _complex.on_the_circle. y, err, ang, moved: (re, im) pairs, m rows of npts (ang: one
  * row); residual, top, below per row. npts <= 17. */
+/* The circle's points x + r w^k correctly rounded (z) and their rest (err), for w^k = hi + lo
+ * (npts (re, im) pairs each): see complex_step.c and _complex.circle_points. z, err: m rows
+ * of npts (re, im) pairs. */
+void fd_circle_points(ptrdiff_t m, int npts, const double *x, const double *r,
+                      const double *hi, const double *lo, double *z, double *err);
+
 void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const double *r,
                   const double *err, const double *ang, int passes, double *moved,
                   double *residual, double *top, double *below);

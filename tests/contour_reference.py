@@ -129,3 +129,51 @@ def on_the_circle_reference(
     top = np.sqrt(np.mean(cn[:, 24:32] ** 2, axis=1)) * scale
     below = np.sqrt(np.mean(cn[:, 16:24] ** 2, axis=1)) * scale
     return moved, residual, np.where(finite, top, 0.0), np.where(finite, below, 0.0)
+
+
+# --------------------------------------------------------------------------------------------
+# The circle's points (fd_circle_points), as first written in NumPy
+# --------------------------------------------------------------------------------------------
+
+
+def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """s + t = a + b exactly, s = fl(a + b) (Knuth, TAOCP vol. 2, 4.2.2, Theorem B)."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """a = hi + lo, each of at most 26 significant bits (Veltkamp; |a| < 2^995)."""
+    t = 134217729.0 * a  # 2^27 + 1
+    hi = t - (t - a)
+    return hi, a - hi
+
+
+def _two_prod(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """p + e = a b exactly, p = fl(a b), for |b| <= 1 and a of any size (Dekker 1971, Numer.
+    Math. 18, 224-242: a's mantissa is split, its exponent put back after)."""
+    mant, expo = np.frexp(a)
+    p = mant * b
+    ah, al = _split(mant)
+    bh, bl = _split(b)
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    return np.ldexp(p, expo), np.ldexp(e, expo)
+
+
+def circle_points_reference(
+    x: np.ndarray, r: np.ndarray, hi: np.ndarray, lo: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """fastdiff._complex.circle_points in NumPy: (z, err), z = x + r (hi + lo) correctly
+    rounded, err the rest (the same TwoSum and Dekker product as fd_circle_points)."""
+    xs, rs = x[:, None], r[:, None]
+    pr, er = _two_prod(rs, hi.real[None, :])  # r cos: pr + er exactly
+    pi, ei = _two_prod(rs, hi.imag[None, :])
+    s, t = _two_sum(np.broadcast_to(xs, pr.shape), pr)
+    low = t + er + rs * lo.real[None, :]  # x + r cos = s + low (to 2^-104 (|x| + r))
+    zr = s + low
+    err_r = low - (zr - s)
+    low_i = ei + rs * lo.imag[None, :]
+    zi = pi + low_i
+    err_i = low_i - (zi - pi)
+    return zr + 1j * zi, err_r + 1j * err_i

@@ -223,3 +223,29 @@ def test_numpy_points_were_not_correctly_rounded():
         (a.real == float(w.real)) and (a.imag == float(w.imag))
         for a, w in zip(new[0], exact, strict=True)
     )
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(-1e6, 1e6, allow_nan=False),
+            st.sampled_from([0.0, 1e15, -1e15, 1e300, -1e300, 5e-324, 1e-300]),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.one_of(st.integers(-60, 990).map(lambda e: 2.0**e), st.floats(1e-8, 1e8)),
+)
+def test_c_circle_points_match_the_numpy_model(xs, r):
+    # fd_circle_points against the NumPy model, bit for bit (the same operations; a radius
+    # that is a power of two takes the product's exact shortcut in C)
+    from contour_reference import circle_points_reference
+
+    x = np.array(xs)
+    rr = np.full(x.size, r)
+    with np.errstate(all="ignore"):
+        z0, e0 = circle_points_reference(x, rr, ANG, ANG_LO)
+    z1, e1 = _complex.circle_points(x, rr, ANG, ANG_LO)
+    np.testing.assert_array_equal(z1, z0)
+    np.testing.assert_array_equal(e1, e0)

@@ -576,31 +576,6 @@ def circle_angles(npts: int) -> tuple[np.ndarray, np.ndarray]:
     return hi, lo
 
 
-def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """s + t = a + b exactly, s = fl(a + b) (Knuth, TAOCP vol. 2, 4.2.2, Theorem B)."""
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
-def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """a = hi + lo, each of at most 26 significant bits (Veltkamp; |a| < 2^995)."""
-    t = 134217729.0 * a  # 2^27 + 1
-    hi = t - (t - a)
-    return hi, a - hi
-
-
-def _two_prod(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """p + e = a b exactly, p = fl(a b), for |b| <= 1 and a of any size (Dekker 1971, Numer.
-    Math. 18, 224-242: a's mantissa is split, its exponent put back after)."""
-    mant, expo = np.frexp(a)
-    p = mant * b
-    ah, al = _split(mant)
-    bh, bl = _split(b)
-    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
-    return np.ldexp(p, expo), np.ldexp(e, expo)
-
-
 def circle_points(
     x: np.ndarray, r: np.ndarray, hi: np.ndarray, lo: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -609,19 +584,15 @@ def circle_points(
 
     Before, z was x + r ang with ang = exp(2 pi i k / N) as NumPy rounds it (off by up to an
     ulp, and not symmetric), and only the rounding of the real sum was known (TwoSum): the
-    angles' own error, eps r |f'| per value, stayed in the bar.
+    angles' own error, eps r |f'| per value, stayed in the bar. In C (fd_circle_points):
+    TwoSum and Dekker's product; tests/contour_reference.py holds the NumPy model.
     """
-    xs, rs = x[:, None], r[:, None]
-    pr, er = _two_prod(rs, hi.real[None, :])  # r cos: pr + er exactly
-    pi, ei = _two_prod(rs, hi.imag[None, :])
-    s, t = _two_sum(np.broadcast_to(xs, pr.shape), pr)
-    low = t + er + rs * lo.real[None, :]  # x + r cos = s + low (to 2^-104 (|x| + r))
-    zr = s + low
-    err_r = low - (zr - s)
-    low_i = ei + rs * lo.imag[None, :]
-    zi = pi + low_i
-    err_i = low_i - (zi - pi)
-    return zr + 1j * zi, err_r + 1j * err_i
+    return _finite_diff.circle_points(
+        np.ascontiguousarray(x, dtype=np.float64),
+        np.ascontiguousarray(r, dtype=np.float64),
+        np.ascontiguousarray(hi, dtype=np.complex128),
+        np.ascontiguousarray(lo, dtype=np.complex128),
+    )
 
 
 def on_the_circle(

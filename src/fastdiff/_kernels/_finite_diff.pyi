@@ -223,6 +223,12 @@ def contour(
     r: NDArray[np.float64],
     ang: NDArray[np.complex128],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]: ...
+def circle_points(
+    x: NDArray[np.float64],
+    r: NDArray[np.float64],
+    hi: NDArray[np.complex128],
+    lo: NDArray[np.complex128],
+) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]: ...
 def on_circle(
     y: NDArray[np.complex128],
     x: NDArray[np.float64],

@@ -981,7 +981,25 @@ def contour(int n, const double[:, ::1] re, const double[:, ::1] im, const doubl
     return full, half, rho
 
 
-from fastdiff._kernels.fastdiff cimport fd_on_circle
+from fastdiff._kernels.fastdiff cimport fd_circle_points, fd_on_circle
+
+
+def circle_points(const double[::1] x, const double[::1] r, const double complex[::1] hi,
+                  const double complex[::1] lo):
+    """(z, err): the circle's points x + r (hi + lo) correctly rounded, and the rest (see
+    fd_circle_points and _complex.circle_points)."""
+    cdef Py_ssize_t m = x.shape[0]
+    cdef int npts = <int> hi.shape[0]
+    if r.shape[0] != m or lo.shape[0] != npts:
+        raise ValueError("circle_points: x and r must be (m,), hi and lo (npts,)")
+    z = np.empty((m, npts), dtype=np.complex128)
+    err = np.empty((m, npts), dtype=np.complex128)
+    cdef double complex[:, ::1] zv = z, ev = err
+    if m and npts:
+        with nogil:
+            fd_circle_points(m, npts, &x[0], &r[0], <const double *>&hi[0],
+                             <const double *>&lo[0], <double *>&zv[0, 0], <double *>&ev[0, 0])
+    return z, err
 
 
 def on_circle(const double complex[:, ::1] y, const double[::1] x, const double[::1] r,
