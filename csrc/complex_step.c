@@ -134,7 +134,8 @@ void fd_complex_step(ptrdiff_t n, int cols, const double *y, const double *h0, d
  * the N-point estimate), and the rounding bound n! (m eps) sum |f_k| / (N r^n).
  */
 void fd_contour(ptrdiff_t m, int n, int npts, const double *re, const double *im,
-                const double *r, const double *ang, double *d_full, double *d_half, double *rho)
+                const double *r, const double *ang, double *d_full, double *d_half, double *rho,
+                double *q_rms)
 {
     const int N = 2 * (npts - 1);
     double nfact = 1.0;
@@ -150,14 +151,29 @@ void fd_contour(ptrdiff_t m, int n, int npts, const double *re, const double *im
     }
     for (ptrdiff_t e = 0; e < m; ++e) {
         const double *fr = re + e * npts, *fi = im + e * npts;
-        double full = 0.0, half = 0.0, mag = 0.0;
+        double full = 0.0, half = 0.0, mag = 0.0, big = 0.0;
+        double a[ONC_NMAX / 2 + 1];
         for (int k = 0; k < npts; ++k) {
             /* Re(f_k w^(-kn)); interior points count twice (their conjugates) */
             const double term = fr[k] * cs[k] + fi[k] * sn[k];
             const double wk = (k == 0 || k == npts - 1) ? 1.0 : 2.0;
+            a[k] = hypot(fr[k], fi[k]);
+            big = fmax(big, a[k]);
             full += wk * term;
-            mag += wk * hypot(fr[k], fi[k]);
+            mag += wk * a[k];
             if (k % 2 == 0) half += wk * term;  /* every other point: N/2 on the circle */
+        }
+        if (q_rms) { /* rms|f| / mean|f| (weighted as the sum), scaled by the largest: no
+                      * underflow of |f|^2 at 1e-200 */
+            const double sc = big > 0.0 ? 1.0 / big : 1.0;
+            double s1 = 0.0, s2 = 0.0;
+            for (int k = 0; k < npts; ++k) {
+                const double wk = (k == 0 || k == npts - 1) ? 1.0 : 2.0, v = a[k] * sc;
+                s1 += wk * v;
+                s2 += wk * v * v;
+            }
+            const double q = sqrt(s2 / N) / (s1 / N);
+            q_rms[e] = (isfinite(q) && q > 0.0) ? q : 1.0;
         }
         double rn = 1.0;
         for (int i = 0; i < n; ++i) rn *= r[e];

@@ -230,10 +230,11 @@ void fd_complex_step(ptrdiff_t n, int cols, const double *y, const double *h0, d
 
 /* Higher derivatives on a circle (Cauchy integral, trapezoid rule): see complex_step.c.
  * re, im: f at x + r exp(2 pi i k / N), k = 0 .. npts-1, N = 2 (npts - 1), per element;
- * ang: exp(2 pi i k / N), k < npts, as (re, im) pairs (the weights w^(-kn) come from it).
- * npts <= 17. */
+ * ang: exp(2 pi i k / N), k < npts, as (re, im) pairs (the weights w^(-kn) come from it);
+ * q_rms (or NULL): rms|f| / mean|f| on the circle, weighted as the sum. npts <= 17. */
 void fd_contour(ptrdiff_t m, int n, int npts, const double *re, const double *im,
-                const double *r, const double *ang, double *d_full, double *d_half, double *rho);
+                const double *r, const double *ang, double *d_full, double *d_half, double *rho,
+                double *q_rms);
 
 /* f's values at the points z actually evaluated (z = x + r ang correctly rounded, err the
  * rest: x + r ang - z), moved back onto the circle x + r ang: see complex_step.c and

@@ -58,17 +58,6 @@ CONTOUR_ROUNDING_RMS = 6.0
 CONTOUR_QUIET_NOISE_ULPS = 3.0
 CONTOUR_QUIET_NOISE_CAP = 4.0
 
-
-@lru_cache(maxsize=2)
-def _circle_weights(npts: int) -> np.ndarray:
-    """The trapezoid sum's weights of the npts values (interior ones stand for their
-    conjugates too): 1, 2, ..., 2, 1 (read-only)."""
-    w = np.full(npts, 2.0)
-    w[0] = w[-1] = 1.0
-    w.flags.writeable = False
-    return w
-
-
 #: The noise floor of f's values on a circle is the rms of the top 8 of its 32 Fourier
 #: coefficients (j = 24 .. 31; white noise puts the same into every coefficient, an analytic
 #: f's decay there to (r/R)^24), in units of the estimate. e16 below CONTOUR_NOISE_LIKE times
@@ -372,8 +361,8 @@ def contour(
         # second order, see on_the_circle); what that leaves is `residual` (of mean|f|)
         y, residual, top, below = on_the_circle(y, x[active], r[active], zerr, ang)
         yr, yi = np.ascontiguousarray(y.real), np.ascontiguousarray(y.imag)
-        full, half, rho = _finite_diff.contour(n, yr, yi, r[active], ang)
-        mean, mean_half, rho0 = _finite_diff.contour(0, yr, yi, r[active], ang)
+        full, half, rho, q_rms = _finite_diff.contour(n, yr, yi, r[active], ang)
+        mean, mean_half, rho0, _ = _finite_diff.contour(0, yr, yi, r[active], ang)
         unit = rho / (4 * 2 * (npts - 1) * EPS)  # the Cauchy scale n! mean|f| / r^n
         # rho is the worst case 4N ulps per value (every rounding of every value adding up
         # with one sign): it steers the radius; the error bar takes CONTOUR_ROUNDING_RMS eps
@@ -381,13 +370,7 @@ def contour(
         # declared relative noise adds at most `noise` per value (every one with one sign:
         # noise may be systematic, and is counted in the worst case).
         bar_inputs = unit * residual
-        # rms|f| / mean|f| on the circle (weighted as in the sum), scale-free: no underflow
-        # of |f|^2 at 1e-200
-        wts = _circle_weights(npts)
-        ay = np.abs(y)
-        ay = ay / np.maximum(ay.max(axis=1, keepdims=True), np.finfo(float).tiny)
-        q_rms = np.sqrt((ay * ay) @ wts / (2 * (npts - 1))) / ((ay @ wts) / (2 * (npts - 1)))
-        q_rms = np.where(np.isfinite(q_rms) & (q_rms > 0), q_rms, 1.0)
+        # q_rms: rms|f| / mean|f| on the circle (weighted as in the sum)
         unit_q = unit * q_rms  # n! rms|f| / r^n
         unit_rms = unit_q / np.sqrt(2 * (npts - 1))  # what N roundings of 1 eps add up to
         # a top at rounding level is the values' own rounding (CONTOUR_QUIET_NOISE_ULPS): where

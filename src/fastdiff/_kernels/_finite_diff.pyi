@@ -222,7 +222,7 @@ def contour(
     im: NDArray[np.float64],
     r: NDArray[np.float64],
     ang: NDArray[np.complex128],
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]: ...
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]: ...
 def circle_points(
     x: NDArray[np.float64],
     r: NDArray[np.float64],

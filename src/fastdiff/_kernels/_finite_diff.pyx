@@ -963,8 +963,9 @@ cdef inline object call_obj(object f, object x, tuple args, dict kwargs):
 
 def contour(int n, const double[:, ::1] re, const double[:, ::1] im, const double[::1] r,
             const double complex[::1] ang):
-    """(full, half, rho) of the circle estimate of f^(n) per row of values (see fd_contour);
-    ang: the npts points exp(2 pi i k / N) of the unit circle."""
+    """(full, half, rho, q) of the circle estimate of f^(n) per row of values (see
+    fd_contour; q = rms|f| / mean|f|); ang: the npts points exp(2 pi i k / N) of the unit
+    circle."""
     cdef Py_ssize_t m = re.shape[0]
     cdef int npts = <int> re.shape[1]
     if (im.shape[0] != m or im.shape[1] != npts or r.shape[0] != m or ang.shape[0] != npts
@@ -973,12 +974,13 @@ def contour(int n, const double[:, ::1] re, const double[:, ::1] im, const doubl
     full = np.empty(m, dtype=np.float64)
     half = np.empty(m, dtype=np.float64)
     rho = np.empty(m, dtype=np.float64)
-    cdef double[::1] a = full, b = half, c = rho
+    q = np.empty(m, dtype=np.float64)
+    cdef double[::1] a = full, b = half, c = rho, d = q
     if m:
         with nogil:
             fd_contour(m, n, npts, &re[0, 0], &im[0, 0], &r[0], <const double *>&ang[0],
-                       &a[0], &b[0], &c[0])
-    return full, half, rho
+                       &a[0], &b[0], &c[0], &d[0])
+    return full, half, rho, q
 
 
 from fastdiff._kernels.fastdiff cimport fd_circle_points, fd_on_circle

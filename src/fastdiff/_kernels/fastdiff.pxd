@@ -76,7 +76,7 @@ cdef extern from "fastdiff.h" nogil:
                          int *status)
     void fd_contour(Py_ssize_t m, int n, int npts, const double *re, const double *im,
                     const double *r, const double *ang, double *d_full, double *d_half,
-                    double *rho)
+                    double *rho, double *q_rms)
     void fd_circle_points(Py_ssize_t m, int npts, const double *x, const double *r,
                           const double *hi, const double *lo, double *z, double *err)
     void fd_on_circle(Py_ssize_t m, int npts, const double *y, const double *x, const double *r,
