@@ -340,12 +340,12 @@ def contour(
     active = active[~lost]
     # the growth of the first circle (see CONTOUR_GROW): per element, the circle before it
     # (the candidate a larger one confirms), the first circle's (base, to shrink from)
-    grow, ngrow, level = np.zeros(N, bool), np.zeros(N, int), np.zeros(N, int)
+    grow, ngrow = np.zeros(N, bool), np.zeros(N, int)
     shrunk = np.zeros(N, int)  # circles not grown: at most CONTOUR_MAX_LEVELS, as before
     cand, cand_err, cand_r = np.full(N, np.nan), np.full(N, np.inf), r.copy()
     cand_unit, cand_round, cand_ok = np.zeros(N), np.zeros(N), np.zeros(N, bool)
     base, base_err, r0, loud0 = np.full(N, np.nan), np.full(N, np.inf), r.copy(), np.zeros(N, bool)
-    for _ in range(1 if fixed else _steps.CONTOUR_MAX_LEVELS + CONTOUR_GROW + 1):
+    for it in range(1 if fixed else _steps.CONTOUR_MAX_LEVELS + CONTOUR_GROW + 1):
         if not active.size:
             break
         z, zerr = circle_points(x[active], r[active], ang, ang_lo)
@@ -433,14 +433,17 @@ def contour(
         # growing: this circle is larger than the one before, and its agreement confirms that
         # one (the candidate), not itself: a circle is trusted only when a larger one agrees
         g = grow[e]
-        confirm = agree & g & cand_ok[e]
+        # the growth's bookkeeping, where it can matter: the first circle, or some growing
+        growing = it == 0 or bool(g.any())
         win = agree & ~g & (err < best_err[e])
         best[e[win]], best_err[e[win]], best_r[e[win]] = full[win], err[win], r[e[win]]
         best_unit[e[win]], best_round[e[win]] = unit_q[win], rounding[win]
-        cwin = confirm & (cand_err[e] < best_err[e])
-        w = e[cwin]
-        best[w], best_err[w], best_r[w] = cand[w], cand_err[w], cand_r[w]
-        best_unit[w], best_round[w] = cand_unit[w], cand_round[w]
+        if growing:
+            confirm = agree & g & cand_ok[e]
+            cwin = confirm & (cand_err[e] < best_err[e])
+            w = e[cwin]
+            best[w], best_err[w], best_r[w] = cand[w], cand_err[w], cand_r[w]
+            best_unit[w], best_round[w] = cand_unit[w], cand_round[w]
         # the noise floor, learned on the best circle and the smaller ones after it where
         # their top coefficients are flat (noise, not the decay of an analytic f), or hold
         # mostly noise beyond f's decay (sin at 10, r = 2, noise 1e-10: the top is 40x below
@@ -459,17 +462,18 @@ def contour(
         guess[e[better_guess]], guess_err[e[better_guess]] = full[better_guess], err[better_guess]
         prev[e] = np.where(ok, full, np.nan)
         prev_err[e] = np.where(ok, strict, np.inf)
-        # at rounding level: the truncation below the rounding (a larger circle may lower the
-        # rounding, n! mean|f| / r^n, by up to 2^n per doubling)
-        level_ok = ok & resolved & (np.minimum(e16, sq) <= rounding)
         loud = top > CONTOUR_QUIET_ULPS * EPS
-        # growing on while each circle confirms the one before and improves on it (halves
-        # its error at least: CONTOUR_GROW_GAIN)
-        go_on = confirm & level_ok & (err < CONTOUR_GROW_GAIN * cand_err[e])
-        go_on &= ngrow[e] < CONTOUR_GROW
-        cand[e], cand_err[e], cand_r[e] = full, err, r[e]
-        cand_unit[e], cand_round[e], cand_ok[e] = unit_q, rounding, ok & resolved
-        start = (level[e] == 0) & level_ok & (not fixed)
+        if growing:
+            # at rounding level: the truncation below the rounding (a larger circle may lower
+            # the rounding, n! mean|f| / r^n, by up to 2^n per doubling)
+            level_ok = ok & resolved & (np.minimum(e16, sq) <= rounding)
+            # growing on while each circle confirms the one before and improves on it (halves
+            # its error at least: CONTOUR_GROW_GAIN)
+            go_on = confirm & level_ok & (err < CONTOUR_GROW_GAIN * cand_err[e])
+            go_on &= ngrow[e] < CONTOUR_GROW
+            cand[e], cand_err[e], cand_r[e] = full, err, r[e]
+            cand_unit[e], cand_round[e], cand_ok[e] = unit_q, rounding, ok & resolved
+            start = level_ok & (it == 0 and not fixed)
         # done: dropped imaginary part, tolerance met, or rounding alone exceeds the best error
         trusted = np.isfinite(best_err[e])
         # ... and the best circle's top coefficients are at rounding level, or it is not this
@@ -480,6 +484,13 @@ def contour(
             (best_err[e] <= atol + rtol * np.abs(best[e])) | (bar_rho * 2.0**n > best_err[e])
         )
         done &= ~(win & loud)  # a loud best circle: one more
+        if not growing:  # every circle shrinking
+            done |= dropped
+            shrunk[e] += 1
+            done |= shrunk[e] >= _steps.CONTOUR_MAX_LEVELS
+            r[e] = r[e] / 2.0
+            active = e[~done]
+            continue
         # a growth that stops: done where a larger circle confirmed one; else (or where the
         # confirmed one is the first circle, and loud) the circles shrink from the first
         stop = g & ~go_on
@@ -488,14 +499,13 @@ def contour(
         done = np.where(start, False, done)
         done |= dropped
         shrunk[e[~g]] += 1
-        done |= (shrunk[e] >= _steps.CONTOUR_MAX_LEVELS) & ~grow[e] & ~start
+        done |= (shrunk[e] >= _steps.CONTOUR_MAX_LEVELS) & ~g & ~start
         loud0[e[start]] = loud[start]
         grow[e[start]] = True
         grow[e[back]] = False
         prev[e[back]], prev_err[e[back]] = base[e[back]], base_err[e[back]]
         base[e[start]], base_err[e[start]] = prev[e[start]], prev_err[e[start]]
         ngrow[e[go_on | start]] += 1
-        level[e] += 1
         nxt = np.where(grow[e], r[e] * 2.0, np.where(back, r0[e] / 2.0, r[e] / 2.0))
         r[e] = nxt
         active = e[~done]
