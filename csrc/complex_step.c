@@ -31,6 +31,7 @@
 #include <math.h>
 
 #define CHECK_RTOL 1e-3
+#define ONC_NMAX 32 /* N = 2 (npts - 1) at most on a circle: npts <= 17 */
 /* The difference estimates the leading h^p term exactly; the next term, of either sign, can add
  * a fraction of it (h^2 f^(p+3) / f^(p+1) over the ratio of their factorials): 1.5 covers it
  * up to half the leading one. */
@@ -133,22 +134,46 @@ void fd_complex_step(ptrdiff_t n, int cols, const double *y, const double *h0, d
  * the N-point estimate), and the rounding bound n! (m eps) sum |f_k| / (N r^n).
  */
 void fd_contour(ptrdiff_t m, int n, int npts, const double *re, const double *im,
-                const double *r, double *d_full, double *d_half, double *rho)
+                const double *r, const double *ang, double *d_full, double *d_half, double *rho,
+                double *q_rms)
 {
     const int N = 2 * (npts - 1);
     double nfact = 1.0;
     for (int i = 2; i <= n; ++i) nfact *= i;
+    /* w^(kn) from p = kn mod N and the table of w^k (k < npts; w^(N-p) = conj w^p): the
+     * correctly rounded, exactly symmetric values (see _complex.circle_angles), where
+     * cos(2 pi k n / N) rounded its argument (4 pi at k n = 64) by up to 1.4e-15 */
+    double cs[ONC_NMAX / 2 + 1], sn[ONC_NMAX / 2 + 1];
+    for (int k = 0; k < npts && k <= ONC_NMAX / 2; ++k) {
+        const int p = (int)(((long)k * n) % N);
+        cs[k] = p < npts ? ang[2 * p] : ang[2 * (N - p)];
+        sn[k] = p < npts ? ang[2 * p + 1] : -ang[2 * (N - p) + 1];
+    }
     for (ptrdiff_t e = 0; e < m; ++e) {
         const double *fr = re + e * npts, *fi = im + e * npts;
-        double full = 0.0, half = 0.0, mag = 0.0;
+        double full = 0.0, half = 0.0, mag = 0.0, big = 0.0;
+        double a[ONC_NMAX / 2 + 1];
         for (int k = 0; k < npts; ++k) {
             /* Re(f_k w^(-kn)); interior points count twice (their conjugates) */
-            const double ang = 2.0 * 3.14159265358979323846 * (double)k * n / N;
-            const double term = fr[k] * cos(ang) + fi[k] * sin(ang);
+            const double term = fr[k] * cs[k] + fi[k] * sn[k];
             const double wk = (k == 0 || k == npts - 1) ? 1.0 : 2.0;
+            a[k] = hypot(fr[k], fi[k]);
+            big = fmax(big, a[k]);
             full += wk * term;
-            mag += wk * hypot(fr[k], fi[k]);
+            mag += wk * a[k];
             if (k % 2 == 0) half += wk * term;  /* every other point: N/2 on the circle */
+        }
+        if (q_rms) { /* rms|f| / mean|f| (weighted as the sum), scaled by the largest: no
+                      * underflow of |f|^2 at 1e-200 */
+            const double sc = big > 0.0 ? 1.0 / big : 1.0;
+            double s1 = 0.0, s2 = 0.0;
+            for (int k = 0; k < npts; ++k) {
+                const double wk = (k == 0 || k == npts - 1) ? 1.0 : 2.0, v = a[k] * sc;
+                s1 += wk * v;
+                s2 += wk * v * v;
+            }
+            const double q = sqrt(s2 / N) / (s1 / N);
+            q_rms[e] = (isfinite(q) && q > 0.0) ? q : 1.0;
         }
         double rn = 1.0;
         for (int i = 0; i < n; ++i) rn *= r[e];
@@ -162,16 +187,15 @@ void fd_contour(ptrdiff_t m, int n, int npts, const double *re, const double *im
  * f's values moved from the points z it saw onto the circle x + r ang (see on_the_circle in
  * src/fastdiff/_complex.py for the model and the bounds; this is its arithmetic, per element).
  *
- * z's real part rounds: x + d (d = r Re ang_k) = s + e exactly, e from Knuth's TwoSum (TAOCP
- * vol. 2, 4.2.2, Theorem B).  f on the circle is f(z) + f' e - f'' e^2 / 2, with
+ * z is x + r w^k correctly rounded, and the caller passes the rest exactly (to 2^-104 r):
+ * err_k = x + r w^k - z_k, complex (_complex.circle_points: error-free transformations of the
+ * double-double w^k).  f on the circle is f(z) + f' err - f'' err^2 / 2, with
  * r w^k f' = sum_j j c_j w^(jk) and r^2 w^2k f'' = sum_j j (j - 1) c_j w^(jk) from the
  * discrete Fourier coefficients c_j of the N = 2 (npts - 1) values (Henrici vol. 3, 13.3;
  * Fornberg 1981).  f is real on the real axis, so the N values are conjugate-symmetric and
  * the c_j are real: a direct real DFT over the npts values, w^p from p = jk mod N.  The move is
  * repeated from the moved values (at most `passes` times) until it settles.
  */
-#define ONC_NMAX 32 /* N = 2 (npts - 1) at most: npts <= 17 */
-
 /* c_j, j < N, of the conjugate-symmetric extension of v (npts (re, im) pairs), times scale.
  * ct, st: w^(jk) as (npts, N) tables (row k); the loop over j inside keeps the N sums
  * independent (each still adds its terms k = 1 .. npts-2 in turn). */
@@ -215,7 +239,7 @@ static void onc_div(double a, double b, double c, double d, double *re, double *
 }
 
 void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const double *r,
-                  const double *zr, const double *ang, int passes, double *moved,
+                  const double *err, const double *ang, int passes, double *moved,
                   double *residual, double *top, double *below)
 {
     const int N = 2 * (npts - 1);
@@ -225,9 +249,9 @@ void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const
     double cw[ONC_NMAX * (ONC_NMAX / 2 + 1)], sw[ONC_NMAX * (ONC_NMAX / 2 + 1)];
     double ct[ONC_NMAX * (ONC_NMAX / 2 + 1)], st[ONC_NMAX * (ONC_NMAX / 2 + 1)];
     double wt[ONC_NMAX / 2 + 1], c1[ONC_NMAX], s1[ONC_NMAX];
-    for (int p = 0; p < N; ++p) {
-        c1[p] = cos(2.0 * 3.14159265358979323846 * p / N);
-        s1[p] = sin(2.0 * 3.14159265358979323846 * p / N);
+    for (int p = 0; p < N; ++p) { /* w^p from the table (w^(N-p) = conj w^p) */
+        c1[p] = p < npts ? ang[2 * p] : ang[2 * (N - p)];
+        s1[p] = p < npts ? ang[2 * p + 1] : -ang[2 * (N - p) + 1];
     }
     for (int k = 0; k < npts; ++k)
         for (int j = 0, p = 0; j < N; ++j, p = (p + k >= N) ? p + k - N : p + k) {
@@ -248,9 +272,8 @@ void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const
     for (ptrdiff_t i = 0; i < m; ++i) {
         int fin = 1;
         for (int k = 0; k < npts; ++k) {
-            const double s = zr[i * npts + k], d = r[i] * ang[2 * k];
-            const double b = s - x[i], e = (x[i] - (s - b)) + (d - b);
-            if (fabs(e) * N > 1e-9 * r[i]) second = 1;
+            const double e = onc_abs(err[2 * (i * npts + k)], err[2 * (i * npts + k) + 1]);
+            if (e * N > 1e-9 * r[i]) second = 1;
             if (!isfinite(e) || !isfinite(y[2 * (i * npts + k)]) ||
                 !isfinite(y[2 * (i * npts + k) + 1]))
                 fin = 0;
@@ -260,17 +283,17 @@ void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const
     for (ptrdiff_t i = 0; i < m; ++i) {
         const double *yi = y + 2 * i * npts;
         double *mv = moved + 2 * i * npts;
-        double e[ONC_NMAX / 2 + 1], rdf[2 * (ONC_NMAX / 2 + 1)], c[ONC_NMAX];
-        double nw[2 * (ONC_NMAX / 2 + 1)];
+        double er[ONC_NMAX / 2 + 1], ei[ONC_NMAX / 2 + 1], ea[ONC_NMAX / 2 + 1];
+        double rdf[2 * (ONC_NMAX / 2 + 1)], c[ONC_NMAX], nw[2 * (ONC_NMAX / 2 + 1)];
         int finite = 1;
         for (int k = 0; k < npts; ++k) {
-            const double s = zr[i * npts + k], d = r[i] * ang[2 * k];
-            const double b = s - x[i];
-            e[k] = (x[i] - (s - b)) + (d - b);
+            er[k] = err[2 * (i * npts + k)];
+            ei[k] = err[2 * (i * npts + k) + 1];
+            ea[k] = onc_abs(er[k], ei[k]);
             mv[2 * k] = yi[2 * k];
             mv[2 * k + 1] = yi[2 * k + 1];
             rdf[2 * k] = rdf[2 * k + 1] = 0.0;
-            if (!isfinite(e[k]) || !isfinite(yi[2 * k]) || !isfinite(yi[2 * k + 1])) finite = 0;
+            if (!isfinite(ea[k]) || !isfinite(yi[2 * k]) || !isfinite(yi[2 * k + 1])) finite = 0;
         }
         if (!any_ok) {
             residual[i] = top[i] = below[i] = 0.0;
@@ -325,14 +348,15 @@ void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const
                     double fr = (d1r[k] * ia[2 * k] - d1i[k] * ia[2 * k + 1]) * ir;
                     double fi = (d1r[k] * ia[2 * k + 1] + d1i[k] * ia[2 * k]) * ir;
                     if (second) {
-                        /* f'' = (r^2 w^2k f'') (1 / ang_k^2) / r^2 */
+                        /* f'' = (r^2 w^2k f'') (1 / ang_k^2) / r^2; f' - f'' err / 2 */
                         const double gr = (d2r[k] * ia2[2 * k] - d2i[k] * ia2[2 * k + 1]) * ir2;
                         const double gi = (d2r[k] * ia2[2 * k + 1] + d2i[k] * ia2[2 * k]) * ir2;
-                        fr -= gr * (e[k] / 2);
-                        fi -= gi * (e[k] / 2);
+                        fr -= (gr * er[k] - gi * ei[k]) / 2;
+                        fi -= (gr * ei[k] + gi * er[k]) / 2;
                     }
-                    nw[2 * k] = yi[2 * k] + fr * e[k];
-                    nw[2 * k + 1] = yi[2 * k + 1] + fi * e[k];
+                    /* f(z) + (f' - f'' err / 2) err */
+                    nw[2 * k] = yi[2 * k] + (fr * er[k] - fi * ei[k]);
+                    nw[2 * k + 1] = yi[2 * k + 1] + (fr * ei[k] + fi * er[k]);
                     step += wt[k] * onc_abs(nw[2 * k] - mv[2 * k], nw[2 * k + 1] - mv[2 * k + 1]);
                 }
                 step /= N;
@@ -374,12 +398,14 @@ void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const
         tail *= 2 * N;
         double left = 0.0, angles = 0.0;
         for (int k = 0; k < npts; ++k) {
-            const double q = fabs(e[k]) * ir;
+            const double q = ea[k] * ir;
             left += wt[k] * (q * tail * (1 + q * N / 2) + q * q * q * d3 / 6);
             angles += wt[k] * onc_abs(rdf[2 * k], rdf[2 * k + 1]);
         }
         left = left / N + (ok ? 2 * change + first : 0.0);
-        angles = DBL_EPSILON * angles / N;
+        /* the points' own error: err is exact to 2^-104 (|x| + r), |f'| times that per value
+         * (was eps |f'| r: the angles rounded to eps / 2 and were not moved) */
+        angles = 0x1p-104 * (fabs(x[i]) * ir + 1.0) * angles / N;
         if (ok)
             residual[i] = (left + angles) / fmax(mean_w, mean_abs * 1e-300);
         else
@@ -387,5 +413,66 @@ void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const
         const double scale = mean_abs / fmax(mean_w, 1e-300);
         top[i] = nt ? sqrt(t2 / nt) * scale : 0.0;
         below[i] = nb ? sqrt(b2 / nb) * scale : 0.0;
+    }
+}
+
+/*
+ * The circle's points x + r w^k, correctly rounded in both parts, and the rest err = x + r w^k
+ * - z (complex, exact to about 2^-104 (|x| + r)), for w^k = hi_k + lo_k as double-double
+ * (_complex.circle_angles): Knuth's TwoSum (TAOCP vol. 2, 4.2.2, Theorem B) and Dekker's
+ * product (Numer. Math. 18, 1971, 224-242; r's mantissa split, its exponent put back after,
+ * so that the split cannot overflow).  The NumPy model is in tests/contour_reference.py.
+ */
+static void cp_split(double a, double *hi, double *lo)
+{
+    const double t = 134217729.0 * a; /* 2^27 + 1 */
+    *hi = t - (t - a);
+    *lo = a - *hi;
+}
+
+/* p + e = a b exactly (p = fl(a b)) for a in [0.5, 1) and |b| <= 1 */
+static void cp_two_prod(double a, double b, double *p, double *e)
+{
+    double ah, al, bh, bl;
+    *p = a * b;
+    cp_split(a, &ah, &al);
+    cp_split(b, &bh, &bl);
+    *e = ((ah * bh - *p) + ah * bl + al * bh) + al * bl;
+}
+
+void fd_circle_points(ptrdiff_t m, int npts, const double *x, const double *r,
+                      const double *hi, const double *lo, double *z, double *err)
+{
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        int ex;
+        const double mant = frexp(r[i], &ex), xi = x[i];
+        const int pow2 = mant == 0.5 || mant == -0.5 || !isfinite(r[i]);
+        for (int k = 0; k < npts; ++k) {
+            const double hc = hi[2 * k], hs = hi[2 * k + 1];
+            double pr, er, pi, ei;
+            if (pow2) { /* r a power of two: r hi exact (the default radii) */
+                pr = r[i] * hc;
+                pi = r[i] * hs;
+                er = ei = 0.0;
+            } else {
+                cp_two_prod(mant, hc, &pr, &er);
+                cp_two_prod(mant, hs, &pi, &ei);
+                pr = ldexp(pr, ex);
+                er = ldexp(er, ex);
+                pi = ldexp(pi, ex);
+                ei = ldexp(ei, ex);
+            }
+            /* real part: x + r cos = s + low, low to 2^-104 (|x| + r) */
+            const double s = xi + pr, bb = s - xi;
+            const double t = (xi - (s - bb)) + (pr - bb);
+            const double low = t + er + r[i] * lo[2 * k];
+            const double zr = s + low;
+            const double low_i = ei + r[i] * lo[2 * k + 1];
+            const double zi = pi + low_i;
+            z[2 * (i * npts + k)] = zr;
+            z[2 * (i * npts + k) + 1] = zi;
+            err[2 * (i * npts + k)] = low - (zr - s);
+            err[2 * (i * npts + k) + 1] = low_i - (zi - pi);
+        }
     }
 }

@@ -6,6 +6,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from fastdiff import _complex
+
 EPS = float(np.finfo(np.float64).eps)
 ON_CIRCLE_PASSES = 6
 
@@ -18,9 +20,11 @@ def _circle_matrices(npts: int) -> tuple[np.ndarray, np.ndarray]:
     of an analytic f on the circle); read-only."""
     N = 2 * (npts - 1)
     j = np.arange(N)
-    # w^(jk) from jk mod N: the angle 2 pi jk / N itself rounds by up to 2e-13 at jk = 961
-    F = np.exp(-2j * np.pi * (np.outer(j, j) % N) / N) / N
-    G = np.exp(2j * np.pi * (np.outer(j, j[:npts]) % N) / N)
+    # w^(jk) from jk mod N and the correctly rounded table of w^p (p <= N / 2; conjugates)
+    hi, _ = _complex.circle_angles(npts)
+    wp = np.concatenate([hi, np.conj(hi[-2:0:-1])])
+    F = np.conj(wp[np.outer(j, j) % N]) / N
+    G = wp[np.outer(j, j[:npts]) % N]
     D12 = np.concatenate([F @ (j[:, None] * G), F @ ((j * (j - 1))[:, None] * G)], axis=1)
     for M in (F, D12):
         M.flags.writeable = False
@@ -28,18 +32,16 @@ def _circle_matrices(npts: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def on_the_circle_reference(
-    y: np.ndarray, x: np.ndarray, r: np.ndarray, z: np.ndarray, ang: np.ndarray
+    y: np.ndarray, x: np.ndarray, r: np.ndarray, err: np.ndarray, ang: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """fastdiff._complex.on_the_circle as it was written in NumPy before the C kernel
     (fd_on_circle): the same arguments, returns and method (see that docstring), kept as
-    the slow, obvious reference the C kernel is tested against."""
+    the slow, obvious reference the C kernel is tested against. err = x + r ang - z,
+    complex (the points z are correctly rounded; _complex.circle_points)."""
     m, npts = y.shape
     N = 2 * (npts - 1)
-    xs, rs = x[:, None], r[:, None]
-    d = rs * ang.real[None, :]  # the real offsets, as z's real part was computed
-    s = z.real
-    b = s - xs
-    e = (xs - (s - b)) + (d - b)  # x + d = s + e exactly (TwoSum)
+    rs = r[:, None]
+    e = err
     ok = finite = np.isfinite(y).all(axis=1) & np.isfinite(e).all(axis=1)
     if not ok.any():
         return y, np.zeros(m), np.zeros(m), np.zeros(m)
@@ -114,7 +116,8 @@ def on_the_circle_reference(
     q = np.abs(e) / rs  # relative to r: no overflow at x = 1e300
     per = q * tail * (1 + q * N / 2) + q**3 * d3 / 6
     left = (w * per).sum(axis=1) / N + np.where(ok, 2 * change + first, 0.0)
-    angles = EPS * (w * np.abs(rdf)).sum(axis=1) / N
+    # err's own error, 2^-104 (|x| + r) per point, times |f'|
+    angles = 2.0**-104 * (np.abs(x) / r + 1) * (w * np.abs(rdf)).sum(axis=1) / N
     mean_w = (w * np.abs(y)).sum(axis=1) / N
     residual = (left + angles) / np.maximum(mean_w, mean_abs * 1e-300)
     # not moved: the worst case of the rounding, ulp(|x| + r) / 2 per value times |f'|, with
@@ -126,3 +129,51 @@ def on_the_circle_reference(
     top = np.sqrt(np.mean(cn[:, 24:32] ** 2, axis=1)) * scale
     below = np.sqrt(np.mean(cn[:, 16:24] ** 2, axis=1)) * scale
     return moved, residual, np.where(finite, top, 0.0), np.where(finite, below, 0.0)
+
+
+# --------------------------------------------------------------------------------------------
+# The circle's points (fd_circle_points), as first written in NumPy
+# --------------------------------------------------------------------------------------------
+
+
+def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """s + t = a + b exactly, s = fl(a + b) (Knuth, TAOCP vol. 2, 4.2.2, Theorem B)."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """a = hi + lo, each of at most 26 significant bits (Veltkamp; |a| < 2^995)."""
+    t = 134217729.0 * a  # 2^27 + 1
+    hi = t - (t - a)
+    return hi, a - hi
+
+
+def _two_prod(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """p + e = a b exactly, p = fl(a b), for |b| <= 1 and a of any size (Dekker 1971, Numer.
+    Math. 18, 224-242: a's mantissa is split, its exponent put back after)."""
+    mant, expo = np.frexp(a)
+    p = mant * b
+    ah, al = _split(mant)
+    bh, bl = _split(b)
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    return np.ldexp(p, expo), np.ldexp(e, expo)
+
+
+def circle_points_reference(
+    x: np.ndarray, r: np.ndarray, hi: np.ndarray, lo: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """fastdiff._complex.circle_points in NumPy: (z, err), z = x + r (hi + lo) correctly
+    rounded, err the rest (the same TwoSum and Dekker product as fd_circle_points)."""
+    xs, rs = x[:, None], r[:, None]
+    pr, er = _two_prod(rs, hi.real[None, :])  # r cos: pr + er exactly
+    pi, ei = _two_prod(rs, hi.imag[None, :])
+    s, t = _two_sum(np.broadcast_to(xs, pr.shape), pr)
+    low = t + er + rs * lo.real[None, :]  # x + r cos = s + low (to 2^-104 (|x| + r))
+    zr = s + low
+    err_r = low - (zr - s)
+    low_i = ei + rs * lo.imag[None, :]
+    zi = pi + low_i
+    err_i = low_i - (zi - pi)
+    return zr + 1j * zi, err_r + 1j * err_i

@@ -33,11 +33,30 @@ if TYPE_CHECKING:
 
 EPS = float(np.finfo(np.float64).eps)
 
-#: Contour rounding in the error bar, in ulps of n! mean|f| / r^n (see contour()): the
-#: worst case of values each within 2 ulps of f on the circle. 3 before the values were moved
-#: onto the circle (on_the_circle); on the wide study (tools/complex_study.py --wide) and four
-#: jittered copies of it (n = 2, 3, 4, 6) no f computed to about an ulp needed more than 1.5.
-CONTOUR_ROUNDING_ULPS = 2.0
+#: Contour rounding in the error bar, in eps of the statistical unit n! rms|f| / (sqrt(N) r^n)
+#: (see contour()): the rounding of N values, each within about an ulp of f on the circle
+#: with signs that do not all line up, adds up like sqrt(N) rms|f|, not the worst case
+#: N mean|f| the bar counted before (2 ulps of n! mean|f| / r^n, about 11 of this unit).
+#: On the wide study (tools/complex_study.py --wide) the true error of f computed to an ulp
+#: is 0.46 of the unit in the median and 6.1 at p99; 6 misses nothing there, the excess over
+#: f's decay (below) covering f computed worse (scipy's loggamma: 41 units), nor, with
+#: CONTOUR_QUIET_NOISE_ULPS, on four jittered copies (n = 2 ... 6) but where the old bar
+#: missed too (erf(30 x) at -0.298, n = 5: scipy's complex erf); 4 misses log(1 + x^2) at 0.1
+#: (n = 3).
+CONTOUR_ROUNDING_RMS = 6.0
+
+#: A circle's top coefficients (rms of j = 24 .. 31, relative to mean|f|) at or below this
+#: many ulps are its values' rounding, and CONTOUR_FLOOR_SAFETY times them (the estimate's
+#: noise, unit * top), up to CONTOUR_QUIET_NOISE_CAP ulps of n! mean|f| / r^n, a floor of its
+#: rounding: f computed to several ulps missed on jittered copies of the wide study with
+#: CONTOUR_ROUNDING_RMS alone, where the old bar held (sin(10 x) at 1.96, n = 6: the argument
+#: 10 z rounds, top 2.4 ulps, about 12 ulps per value; true error 5.4e-9, bar 2.6e-9, and with
+#: a threshold of 2 ulps and a cap of 2 still 4.1e-9). Above the threshold the top may be
+#: f's decay (on a grown circle, mostly), and the cap keeps a top that is f's decay from
+#: widening the bar much (acosh at 1.0001: 1.7 ulps, its decay near the branch point).
+#: Wide study medians +8-16% (n = 2, 3, 4) over CONTOUR_ROUNDING_RMS alone.
+CONTOUR_QUIET_NOISE_ULPS = 3.0
+CONTOUR_QUIET_NOISE_CAP = 4.0
 
 #: The noise floor of f's values on a circle is the rms of the top 8 of its 32 Fourier
 #: coefficients (j = 24 .. 31; white noise puts the same into every coefficient, an analytic
@@ -68,6 +87,32 @@ CONTOUR_MOSTLY_NOISE = 0.5
 #: rounding; above, they may be f's decay hiding the values' noise, and the contour looks at
 #: one circle more (3-5% more evaluations on the wide study, plain f; see contour()).
 CONTOUR_QUIET_ULPS = 16.0
+
+#: cos(pi j / 16), j = 0 .. 8, as double-double (hi + lo, hi correctly rounded; mpmath at
+#: 300 bits; tests/test_complex.py checks them): the N = 32 points of the circle are
+#: exp(2 pi i k / 32) = cos(pi k / 16) + i cos(pi (8 - k) / 16), exactly symmetric.
+_COS_PI_16 = (
+    ("0x1p+0", "0x0p+0"),
+    ("0x1.f6297cff75cb0p-1", "0x1.562172a361fd3p-56"),
+    ("0x1.d906bcf328d46p-1", "0x1.457e610231ac2p-56"),
+    ("0x1.a9b66290ea1a3p-1", "0x1.9f630e8b6dac8p-60"),
+    ("0x1.6a09e667f3bcdp-1", "-0x1.bdd3413b26456p-55"),
+    ("0x1.1c73b39ae68c8p-1", "0x1.b25dd267f6600p-55"),
+    ("0x1.87de2a6aea963p-2", "-0x1.72cedd3d5a610p-57"),
+    ("0x1.8f8b83c69a60bp-3", "-0x1.26d19b9ff8d82p-57"),
+    ("0x0p+0", "0x0p+0"),
+)
+
+#: Where the first circle's estimate is at rounding level (its truncation below its
+#: rounding), the radius doubles up to this many times while each circle confirms the one
+#: before (agrees within both bars) and improves on it: the rounding n! mean|f| / r^n falls
+#: by up to 2^n per doubling. A circle is trusted only when a larger one confirms it.
+CONTOUR_GROW = 4
+
+#: ... and only while each doubling at least halves the error: the last few percent of a bar
+#: cost a circle each (wide study, plain: 1.7-4% fewer evaluations with the shrinking circles'
+#: budget kept at CONTOUR_MAX_LEVELS, medians within 1%).
+CONTOUR_GROW_GAIN = 0.5
 
 #: At most this many passes of the move onto the circle (see on_the_circle).
 ON_CIRCLE_PASSES = 6
@@ -263,13 +308,15 @@ def contour(
 
     An estimate is trusted once the estimates on two consecutive circles agree within their
     error bounds: f is then analytic on both discs (a singularity, a branch cut or a
-    non-analytic f gives estimates that depend on the radius). A fixed `step` is the radius of
-    the one circle used: its estimate is trusted if resolved, analytic and cross-checked.
+    non-analytic f gives estimates that depend on the radius). The circles shrink from the
+    first; where the first is at rounding level they grow first (CONTOUR_GROW), each
+    confirming the one before, so that a circle is trusted only when a larger one agrees. A
+    fixed `step` is the radius of the one circle used: its estimate is trusted if resolved,
+    analytic and cross-checked.
     """
     N = x.size
     npts = _steps.CONTOUR_POINTS
-    ang = np.exp(2j * np.pi * np.arange(npts) / (2 * (npts - 1)))
-    ang[0], ang[-1] = 1.0, -1.0  # the two points on the real axis, exactly
+    ang, ang_lo = circle_angles(npts)
     fixed = a.step is not None
     if a.step is not None:
         r = a.step.ravel().astype(np.float64).copy()
@@ -291,10 +338,17 @@ def contour(
     active = np.arange(N)
     lost |= np.isnan(fx) | (fx.imag != 0)  # f must return complex, real on the real axis
     active = active[~lost]
-    for _ in range(1 if fixed else _steps.CONTOUR_MAX_LEVELS):
+    # the growth of the first circle (see CONTOUR_GROW): per element, the circle before it
+    # (the candidate a larger one confirms), the first circle's (base, to shrink from)
+    grow, ngrow = np.zeros(N, bool), np.zeros(N, int)
+    shrunk = np.zeros(N, int)  # circles not grown: at most CONTOUR_MAX_LEVELS, as before
+    cand, cand_err, cand_r = np.full(N, np.nan), np.full(N, np.inf), r.copy()
+    cand_unit, cand_round, cand_ok = np.zeros(N), np.zeros(N), np.zeros(N, bool)
+    base, base_err, r0, loud0 = np.full(N, np.nan), np.full(N, np.inf), r.copy(), np.zeros(N, bool)
+    for it in range(1 if fixed else _steps.CONTOUR_MAX_LEVELS + CONTOUR_GROW + 1):
         if not active.size:
             break
-        z = x[active, None] + r[active, None] * ang[None, :]
+        z, zerr = circle_points(x[active], r[active], ang, ang_lo)
         y = evaluate(active, z).reshape(active.size, npts)
         # f must keep the imaginary part; where it is not real on the real axis (k = 0, N/2),
         # the circle left f's real domain (a branch cut): no estimate at this radius
@@ -302,20 +356,32 @@ def contour(
         lost[active[dropped]] = True
         bad = ~np.isfinite(y).all(axis=1) | (y[:, [0, -1]].imag != 0).any(axis=1)
         nonfinite[active[bad & ~dropped]] = True
-        # the points x + r w^k round in their real part by up to ulp(|x| + r) / 2: f was
+        # the points x + r w^k round, by up to ulp(|x| + r) / 2 in the real part: f was
         # evaluated at z, not on the circle. The values are moved back onto the circle (to
         # second order, see on_the_circle); what that leaves is `residual` (of mean|f|)
-        y, residual, top, below = on_the_circle(y, x[active], r[active], z, ang)
+        y, residual, top, below = on_the_circle(y, x[active], r[active], zerr, ang)
         yr, yi = np.ascontiguousarray(y.real), np.ascontiguousarray(y.imag)
-        full, half, rho = _finite_diff.contour(n, yr, yi, r[active])
-        mean, mean_half, rho0 = _finite_diff.contour(0, yr, yi, r[active])
+        full, half, rho, q_rms = _finite_diff.contour(n, yr, yi, r[active], ang)
+        mean, mean_half, rho0, _ = _finite_diff.contour(0, yr, yi, r[active], ang)
         unit = rho / (4 * 2 * (npts - 1) * EPS)  # the Cauchy scale n! mean|f| / r^n
         # rho is the worst case 4N ulps per value (every rounding of every value adding up
-        # with one sign): it steers the radius; the error bar takes CONTOUR_ROUNDING_ULPS,
-        # as |full - half| already holds a sample of the rounding of half the points. A
-        # declared relative noise adds at most `noise` per value (every one with one sign).
+        # with one sign): it steers the radius; the error bar takes CONTOUR_ROUNDING_RMS eps
+        # of n! rms|f| / (sqrt(N) r^n), the rounding of N values added up statistically. A
+        # declared relative noise adds at most `noise` per value (every one with one sign:
+        # noise may be systematic, and is counted in the worst case).
         bar_inputs = unit * residual
-        bar_rho = unit * (CONTOUR_ROUNDING_ULPS * EPS + noise) + bar_inputs
+        # q_rms: rms|f| / mean|f| on the circle (weighted as in the sum)
+        unit_q = unit * q_rms  # n! rms|f| / r^n
+        unit_rms = unit_q / np.sqrt(2 * (npts - 1))  # what N roundings of 1 eps add up to
+        # a top at rounding level is the values' own rounding (CONTOUR_QUIET_NOISE_ULPS): where
+        # f is computed worse than an ulp, that floor is above what the unit assumes
+        quiet_noise = np.where(
+            top <= CONTOUR_QUIET_NOISE_ULPS * EPS,
+            np.minimum(CONTOUR_FLOOR_SAFETY * top, CONTOUR_QUIET_NOISE_CAP * EPS) * unit,
+            0.0,
+        )
+        bar_rho = np.maximum(unit_rms * (CONTOUR_ROUNDING_RMS * EPS), quiet_noise)
+        bar_rho = bar_rho + unit * noise + bar_inputs
         rho = rho + unit * (noise + residual)
         # |full - half| is the 16-point rule's error e16 ~ (r/R)^16; the 32-point rule's own is
         # about e16^2 / |f^(n)| ((r/R)^32 for a pole at distance R; up to ~5x more for a branch
@@ -364,21 +430,50 @@ def contour(
             agree = ok & ((err < np.abs(full)) | (err <= 4 * rho))
         else:
             agree = ok & resolved & (np.abs(full - prev[e]) <= strict + prev_err[e])
-        win = agree & (err < best_err[e])
+        # growing: this circle is larger than the one before, and its agreement confirms that
+        # one (the candidate), not itself: a circle is trusted only when a larger one agrees
+        g = grow[e]
+        # the growth's bookkeeping, where it can matter: the first circle, or some growing
+        growing = it == 0 or bool(g.any())
+        win = agree & ~g & (err < best_err[e])
         best[e[win]], best_err[e[win]], best_r[e[win]] = full[win], err[win], r[e[win]]
-        best_unit[e[win]], best_round[e[win]] = unit[win], rounding[win]
+        best_unit[e[win]], best_round[e[win]] = unit_q[win], rounding[win]
+        if growing:
+            confirm = agree & g & cand_ok[e]
+            cwin = confirm & (cand_err[e] < best_err[e])
+            w = e[cwin]
+            best[w], best_err[w], best_r[w] = cand[w], cand_err[w], cand_r[w]
+            best_unit[w], best_round[w] = cand_unit[w], cand_round[w]
         # the noise floor, learned on the best circle and the smaller ones after it where
         # their top coefficients are flat (noise, not the decay of an analytic f), or hold
         # mostly noise beyond f's decay (sin at 10, r = 2, noise 1e-10: the top is 40x below
-        # the 8 before it, and 1500x above sin's decay)
+        # the 8 before it, and 1500x above sin's decay); not on a grown circle (its top holds
+        # f's decay, or a singularity inside whose share cancels: sigmoid at 0, r = 4 > pi).
+        # The floor is counted in units of rms|f| on its circle (top / q_rms), and the best
+        # circle's in its own (best_unit, n! rms|f| / r^n): a relative noise of f moves each
+        # value by its size, so the estimate's noise follows rms|f|, which grows faster than
+        # mean|f| on a large circle (exp, r = 8: 2.2x). In units of mean|f| the floor learned
+        # on a small circle fell short on a grown one (undeclared noise: 4 misses more).
         floor[e[win]] = np.inf
         flat = top >= CONTOUR_FLAT * below
-        good = ~bad & ~dropped & (flat | (excess > CONTOUR_MOSTLY_NOISE * top))
-        floor[e[good]] = np.minimum(floor[e[good]], np.where(flat, top, excess)[good])
+        good = ~bad & ~dropped & ~g & (flat | (excess > CONTOUR_MOSTLY_NOISE * top))
+        floor[e[good]] = np.minimum(floor[e[good]], (np.where(flat, top, excess) / q_rms)[good])
         better_guess = ok & (err < guess_err[e])
         guess[e[better_guess]], guess_err[e[better_guess]] = full[better_guess], err[better_guess]
         prev[e] = np.where(ok, full, np.nan)
         prev_err[e] = np.where(ok, strict, np.inf)
+        loud = top > CONTOUR_QUIET_ULPS * EPS
+        if growing:
+            # at rounding level: the truncation below the rounding (a larger circle may lower
+            # the rounding, n! mean|f| / r^n, by up to 2^n per doubling)
+            level_ok = ok & resolved & (np.minimum(e16, sq) <= rounding)
+            # growing on while each circle confirms the one before and improves on it (halves
+            # its error at least: CONTOUR_GROW_GAIN)
+            go_on = confirm & level_ok & (err < CONTOUR_GROW_GAIN * cand_err[e])
+            go_on &= ngrow[e] < CONTOUR_GROW
+            cand[e], cand_err[e], cand_r[e] = full, err, r[e]
+            cand_unit[e], cand_round[e], cand_ok[e] = unit_q, rounding, ok & resolved
+            start = level_ok & (it == 0 and not fixed)
         # done: dropped imaginary part, tolerance met, or rounding alone exceeds the best error
         trusted = np.isfinite(best_err[e])
         # ... and the best circle's top coefficients are at rounding level, or it is not this
@@ -388,14 +483,37 @@ def contour(
         done = trusted & (
             (best_err[e] <= atol + rtol * np.abs(best[e])) | (bar_rho * 2.0**n > best_err[e])
         )
-        done &= ~(win & (top > CONTOUR_QUIET_ULPS * EPS))  # a loud best circle: one more
+        done &= ~(win & loud)  # a loud best circle: one more
+        if not growing:  # every circle shrinking
+            done |= dropped
+            shrunk[e] += 1
+            done |= shrunk[e] >= _steps.CONTOUR_MAX_LEVELS
+            r[e] = r[e] / 2.0
+            active = e[~done]
+            continue
+        # a growth that stops: done where a larger circle confirmed one; else (or where the
+        # confirmed one is the first circle, and loud) the circles shrink from the first
+        stop = g & ~go_on
+        back = stop & ~(trusted & ~((best_r[e] == r0[e]) & loud0[e]))
+        done = np.where(g, stop & ~back, done)
+        done = np.where(start, False, done)
         done |= dropped
+        shrunk[e[~g]] += 1
+        done |= (shrunk[e] >= _steps.CONTOUR_MAX_LEVELS) & ~g & ~start
+        loud0[e[start]] = loud[start]
+        grow[e[start]] = True
+        grow[e[back]] = False
+        prev[e[back]], prev_err[e[back]] = base[e[back]], base_err[e[back]]
+        base[e[start]], base_err[e[start]] = prev[e[start]], prev_err[e[start]]
+        ngrow[e[go_on | start]] += 1
+        nxt = np.where(grow[e], r[e] * 2.0, np.where(back, r0[e] / 2.0, r[e] / 2.0))
+        r[e] = nxt
         active = e[~done]
-        r[active] = r[active] / 2.0
     if a.step is not None:
         best_r = a.step.ravel().astype(np.float64)
     # an estimate's rounding is at least the noise floor learned on its circle and the smaller
-    # ones (f with noise not declared: on the smaller circles the floor is plain to see)
+    # ones (f with noise not declared: on the smaller circles the floor is plain to see), in
+    # units of rms|f| on each
     learned = np.where(np.isfinite(floor), CONTOUR_FLOOR_SAFETY * floor * best_unit, 0.0)
     grown = learned > best_round
     best_err = best_err + np.maximum(0.0, learned - best_round)
@@ -432,36 +550,74 @@ def contour(
     return df, error, status, best_r
 
 
+@lru_cache(maxsize=2)
+def circle_angles(npts: int) -> tuple[np.ndarray, np.ndarray]:
+    """(hi, lo): exp(2 pi i k / N), k < npts (N = 2 (npts - 1) = 32), as double-double.
+
+    hi is correctly rounded in both parts and exactly symmetric (cos and sin are the same
+    table, _COS_PI_16); hi + lo is exact to about 2^-106. Read-only.
+    """
+    if npts != 17:
+        raise ValueError(f"circle_angles: the table is for 17 points (N = 32), not {npts}")
+    c = np.array([[float.fromhex(h), float.fromhex(lo)] for h, lo in _COS_PI_16])
+    k = np.arange(npts)
+    cos = np.where((k <= 8)[:, None], c[np.minimum(k, 8)], -c[np.minimum(16 - k, 8)])
+    sin = c[np.abs(8 - k)]
+    hi, lo = cos[:, 0] + 1j * sin[:, 0], cos[:, 1] + 1j * sin[:, 1]
+    for v in (hi, lo):
+        v.flags.writeable = False
+    return hi, lo
+
+
+def circle_points(
+    x: np.ndarray, r: np.ndarray, hi: np.ndarray, lo: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(z, err), (m, npts): z = x + r w^k correctly rounded in both parts, err the rest
+    (x + r w^k - z, exact to about 2^-104 (|x| + r)), for w^k = hi + lo (circle_angles).
+
+    Before, z was x + r ang with ang = exp(2 pi i k / N) as NumPy rounds it (off by up to an
+    ulp, and not symmetric), and only the rounding of the real sum was known (TwoSum): the
+    angles' own error, eps r |f'| per value, stayed in the bar. In C (fd_circle_points):
+    TwoSum and Dekker's product; tests/contour_reference.py holds the NumPy model.
+    """
+    return _finite_diff.circle_points(
+        np.ascontiguousarray(x, dtype=np.float64),
+        np.ascontiguousarray(r, dtype=np.float64),
+        np.ascontiguousarray(hi, dtype=np.complex128),
+        np.ascontiguousarray(lo, dtype=np.complex128),
+    )
+
+
 def on_the_circle(
-    y: np.ndarray, x: np.ndarray, r: np.ndarray, z: np.ndarray, ang: np.ndarray
+    y: np.ndarray, x: np.ndarray, r: np.ndarray, err: np.ndarray, ang: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """f's values moved from the points z it saw onto the circle x + r ang.
 
-    y, z: (m, npts), f(z) and z = x + r ang as rounded. Returns (values, residual, top,
-    below): residual (m,), what the move leaves, and top, below (m,), the rms of the
-    Fourier coefficients j = 24 .. 31 and 16 .. 23 of the moved values; all three relative to
-    mean|f| (weighted as in the Cauchy sum, whose rounding unit is n! mean|f| / r^n).
+    y, err: (m, npts), f(z) and err = x + r ang - z (circle_points). Returns (values,
+    residual, top, below): residual (m,), what the move leaves, and top, below (m,), the rms
+    of the Fourier coefficients j = 24 .. 31 and 16 .. 23 of the moved values; all three
+    relative to mean|f| (weighted as in the Cauchy sum, whose rounding unit is
+    n! mean|f| / r^n).
 
-    The real part of z rounds by up to ulp(|x| + r) / 2, which changes f by f' times that:
-    at x = 1e5 (r = 4) 1e-11 |f'| per value, 1e5 times f's own rounding. The exact rounding
-    error e of x + d (d = r Re ang) is known (Knuth's TwoSum: x + d = fl(x + d) + e exactly;
-    Knuth, TAOCP vol. 2, 4.2.2, Theorem B), so f on the circle is f(z) + f' e - f'' e^2 / 2
-    (f' and f'' on the circle). Both come from the same values: for f analytic in the disc,
+    z rounds by up to ulp(|x| + r) / 2 in its real part, which changes f by f' times that:
+    at x = 1e5 (r = 4) 1e-11 |f'| per value, 1e5 times f's own rounding. The rest err is known
+    exactly (circle_points), so f on the circle is f(z) + f' err - f'' err^2 / 2 (f' and f''
+    on the circle). Both come from the same values: for f analytic in the disc,
     f(x + r w^k) = sum_j c_j w^(jk) with the discrete Fourier coefficients
     c_j = a_j r^j + a_(j+N) r^(j+N) + ... of the N points (Henrici, Applied and Computational
     Complex Analysis vol. 3, 13.3; Fornberg 1981, ACM TOMS 7(4)), so
     r w^k f'(x + r w^k) ~= sum_j j c_j w^(jk), and likewise with j (j - 1) for f''. The
     residual bounds the aliasing of those sums, the next term of the expansion, the last
     pass's change (the coefficients of values not yet moved carry their rounding too) and
-    the angles (ang_k is w^k to eps / 2): eps |f'| r per value. Values whose move does not
-    settle (e ~ r / 100: x = 1e15, r = 4) stay as evaluated, with the worst case of their
+    err's own error (2^-104 (|x| + r) |f'| per value). Values whose move does not settle
+    (err ~ r / 100: x = 1e15, r = 4) stay as evaluated, with the worst case of their
     rounding, ulp(|x| + r) / r, as residual.
     """
     return _finite_diff.on_circle(
         np.ascontiguousarray(y, dtype=np.complex128),
         np.ascontiguousarray(x, dtype=np.float64),
         np.ascontiguousarray(r, dtype=np.float64),
-        np.ascontiguousarray(z.real),
+        np.ascontiguousarray(err, dtype=np.complex128),
         np.ascontiguousarray(ang, dtype=np.complex128),
         ON_CIRCLE_PASSES,
     )

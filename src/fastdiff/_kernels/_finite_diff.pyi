@@ -217,13 +217,23 @@ def eval_points_looped(
     ncomp: int,
 ) -> NDArray[np.float64]: ...
 def contour(
-    n: int, re: NDArray[np.float64], im: NDArray[np.float64], r: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]: ...
+    n: int,
+    re: NDArray[np.float64],
+    im: NDArray[np.float64],
+    r: NDArray[np.float64],
+    ang: NDArray[np.complex128],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]: ...
+def circle_points(
+    x: NDArray[np.float64],
+    r: NDArray[np.float64],
+    hi: NDArray[np.complex128],
+    lo: NDArray[np.complex128],
+) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]: ...
 def on_circle(
     y: NDArray[np.complex128],
     x: NDArray[np.float64],
     r: NDArray[np.float64],
-    zr: NDArray[np.float64],
+    err: NDArray[np.complex128],
     ang: NDArray[np.complex128],
     passes: int,
 ) -> tuple[

@@ -961,32 +961,59 @@ cdef inline object call_obj(object f, object x, tuple args, dict kwargs):
     return f(x, *args, **kwargs)
 
 
-def contour(int n, const double[:, ::1] re, const double[:, ::1] im, const double[::1] r):
-    """(full, half, rho) of the circle estimate of f^(n) per row of values (see fd_contour)."""
+def contour(int n, const double[:, ::1] re, const double[:, ::1] im, const double[::1] r,
+            const double complex[::1] ang):
+    """(full, half, rho, q) of the circle estimate of f^(n) per row of values (see
+    fd_contour; q = rms|f| / mean|f|); ang: the npts points exp(2 pi i k / N) of the unit
+    circle."""
     cdef Py_ssize_t m = re.shape[0]
     cdef int npts = <int> re.shape[1]
+    if (im.shape[0] != m or im.shape[1] != npts or r.shape[0] != m or ang.shape[0] != npts
+            or not 2 <= npts <= 17):
+        raise ValueError("contour: re, im must be (m, npts), ang (npts,), r (m,)")
     full = np.empty(m, dtype=np.float64)
     half = np.empty(m, dtype=np.float64)
     rho = np.empty(m, dtype=np.float64)
-    cdef double[::1] a = full, b = half, c = rho
+    q = np.empty(m, dtype=np.float64)
+    cdef double[::1] a = full, b = half, c = rho, d = q
     if m:
         with nogil:
-            fd_contour(m, n, npts, &re[0, 0], &im[0, 0], &r[0], &a[0], &b[0], &c[0])
-    return full, half, rho
+            fd_contour(m, n, npts, &re[0, 0], &im[0, 0], &r[0], <const double *>&ang[0],
+                       &a[0], &b[0], &c[0], &d[0])
+    return full, half, rho, q
 
 
-from fastdiff._kernels.fastdiff cimport fd_on_circle
+from fastdiff._kernels.fastdiff cimport fd_circle_points, fd_on_circle
+
+
+def circle_points(const double[::1] x, const double[::1] r, const double complex[::1] hi,
+                  const double complex[::1] lo):
+    """(z, err): the circle's points x + r (hi + lo) correctly rounded, and the rest (see
+    fd_circle_points and _complex.circle_points)."""
+    cdef Py_ssize_t m = x.shape[0]
+    cdef int npts = <int> hi.shape[0]
+    if r.shape[0] != m or lo.shape[0] != npts:
+        raise ValueError("circle_points: x and r must be (m,), hi and lo (npts,)")
+    z = np.empty((m, npts), dtype=np.complex128)
+    err = np.empty((m, npts), dtype=np.complex128)
+    cdef double complex[:, ::1] zv = z, ev = err
+    if m and npts:
+        with nogil:
+            fd_circle_points(m, npts, &x[0], &r[0], <const double *>&hi[0],
+                             <const double *>&lo[0], <double *>&zv[0, 0], <double *>&ev[0, 0])
+    return z, err
 
 
 def on_circle(const double complex[:, ::1] y, const double[::1] x, const double[::1] r,
-              const double[:, ::1] zr, const double complex[::1] ang, int passes):
-    """(moved, residual, top, below): f's values y at the points z (real parts zr) moved onto
-    the circle x + r ang (see fd_on_circle and _complex.on_the_circle)."""
+              const double complex[:, ::1] err, const double complex[::1] ang, int passes):
+    """(moved, residual, top, below): f's values y at the points z = x + r ang - err (z
+    correctly rounded, err the rest) moved onto the circle x + r ang (see fd_on_circle and
+    _complex.on_the_circle)."""
     cdef Py_ssize_t m = y.shape[0]
     cdef int npts = <int> y.shape[1]
-    if (zr.shape[0] != m or zr.shape[1] != npts or ang.shape[0] != npts or x.shape[0] != m
+    if (err.shape[0] != m or err.shape[1] != npts or ang.shape[0] != npts or x.shape[0] != m
             or r.shape[0] != m or not 2 <= npts <= 17):
-        raise ValueError("on_circle: y, zr must be (m, npts), ang (npts,), x and r (m,)")
+        raise ValueError("on_circle: y, err must be (m, npts), ang (npts,), x and r (m,)")
     moved = np.empty((m, npts), dtype=np.complex128)
     residual = np.empty(m, dtype=np.float64)
     top = np.empty(m, dtype=np.float64)
@@ -995,9 +1022,9 @@ def on_circle(const double complex[:, ::1] y, const double[::1] x, const double[
     cdef double[::1] a = residual, b = top, c = below
     if m:
         with nogil:
-            fd_on_circle(m, npts, <const double *>&y[0, 0], &x[0], &r[0], &zr[0, 0],
-                         <const double *>&ang[0], passes, <double *>&mv[0, 0], &a[0], &b[0],
-                         &c[0])
+            fd_on_circle(m, npts, <const double *>&y[0, 0], &x[0], &r[0],
+                         <const double *>&err[0, 0], <const double *>&ang[0], passes,
+                         <double *>&mv[0, 0], &a[0], &b[0], &c[0])
     return moved, residual, top, below
 
 

@@ -75,9 +75,12 @@ cdef extern from "fastdiff.h" nogil:
                          const double *scale, double noise, double *df, double *error,
                          int *status)
     void fd_contour(Py_ssize_t m, int n, int npts, const double *re, const double *im,
-                    const double *r, double *d_full, double *d_half, double *rho)
+                    const double *r, const double *ang, double *d_full, double *d_half,
+                    double *rho, double *q_rms)
+    void fd_circle_points(Py_ssize_t m, int npts, const double *x, const double *r,
+                          const double *hi, const double *lo, double *z, double *err)
     void fd_on_circle(Py_ssize_t m, int npts, const double *y, const double *x, const double *r,
-                      const double *zr, const double *ang, int passes, double *moved,
+                      const double *err, const double *ang, int passes, double *moved,
                       double *residual, double *top, double *below)
 
     # Dual numbers (dual.c)
