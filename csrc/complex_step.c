@@ -32,6 +32,15 @@
 
 #define CHECK_RTOL 1e-3
 #define ONC_NMAX 32 /* N = 2 (npts - 1) at most on a circle: npts <= 17 */
+
+/* w^p (w = exp(2 pi i / N), 0 <= p < N) from the table of w^k, k < npts, as (re, im) pairs:
+ * w^(N - p) = conj w^p, so the values stay correctly rounded and exactly symmetric */
+static void unit_root(const double *ang, int npts, int p, double *c, double *s)
+{
+    const int N = 2 * (npts - 1);
+    *c = p < npts ? ang[2 * p] : ang[2 * (N - p)];
+    *s = p < npts ? ang[2 * p + 1] : -ang[2 * (N - p) + 1];
+}
 /* The difference estimates the leading h^p term exactly; the next term, of either sign, can add
  * a fraction of it (h^2 f^(p+3) / f^(p+1) over the ratio of their factorials): 1.5 covers it
  * up to half the leading one. */
@@ -145,9 +154,7 @@ void fd_contour(ptrdiff_t m, int n, int npts, const double *re, const double *im
      * cos(2 pi k n / N) rounded its argument (4 pi at k n = 64) by up to 1.4e-15 */
     double cs[ONC_NMAX / 2 + 1], sn[ONC_NMAX / 2 + 1];
     for (int k = 0; k < npts && k <= ONC_NMAX / 2; ++k) {
-        const int p = (int)(((long)k * n) % N);
-        cs[k] = p < npts ? ang[2 * p] : ang[2 * (N - p)];
-        sn[k] = p < npts ? ang[2 * p + 1] : -ang[2 * (N - p) + 1];
+        unit_root(ang, npts, (int)(((long)k * n) % N), &cs[k], &sn[k]);
     }
     for (ptrdiff_t e = 0; e < m; ++e) {
         const double *fr = re + e * npts, *fi = im + e * npts;
@@ -249,10 +256,7 @@ void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const
     double cw[ONC_NMAX * (ONC_NMAX / 2 + 1)], sw[ONC_NMAX * (ONC_NMAX / 2 + 1)];
     double ct[ONC_NMAX * (ONC_NMAX / 2 + 1)], st[ONC_NMAX * (ONC_NMAX / 2 + 1)];
     double wt[ONC_NMAX / 2 + 1], c1[ONC_NMAX], s1[ONC_NMAX];
-    for (int p = 0; p < N; ++p) { /* w^p from the table (w^(N-p) = conj w^p) */
-        c1[p] = p < npts ? ang[2 * p] : ang[2 * (N - p)];
-        s1[p] = p < npts ? ang[2 * p + 1] : -ang[2 * (N - p) + 1];
-    }
+    for (int p = 0; p < N; ++p) unit_root(ang, npts, p, &c1[p], &s1[p]);
     for (int k = 0; k < npts; ++k)
         for (int j = 0, p = 0; j < N; ++j, p = (p + k >= N) ? p + k - N : p + k) {
             cw[j * npts + k] = ct[k * N + j] = c1[p]; /* p = jk mod N */

@@ -236,16 +236,16 @@ void fd_contour(ptrdiff_t m, int n, int npts, const double *re, const double *im
                 const double *r, const double *ang, double *d_full, double *d_half, double *rho,
                 double *q_rms);
 
-/* f's values at the points z actually evaluated (z = x + r ang correctly rounded, err the
- * rest: x + r ang - z), moved back onto the circle x + r ang: see complex_step.c and
- * _complex.on_the_circle. y, err, ang, moved: (re, im) pairs, m rows of npts (ang: one
- * row); residual, top, below per row. npts <= 17. */
 /* The circle's points x + r w^k correctly rounded (z) and their rest (err), for w^k = hi + lo
  * (npts (re, im) pairs each): see complex_step.c and _complex.circle_points. z, err: m rows
  * of npts (re, im) pairs. */
 void fd_circle_points(ptrdiff_t m, int npts, const double *x, const double *r,
                       const double *hi, const double *lo, double *z, double *err);
 
+/* f's values at the points z actually evaluated (z = x + r ang correctly rounded, err the
+ * rest: x + r ang - z), moved back onto the circle x + r ang: see complex_step.c and
+ * _complex.on_the_circle. y, err, ang, moved: (re, im) pairs, m rows of npts (ang: one
+ * row); residual, top, below per row. npts <= 17. */
 void fd_on_circle(ptrdiff_t m, int npts, const double *y, const double *x, const double *r,
                   const double *err, const double *ang, int passes, double *moved,
                   double *residual, double *top, double *below);
