@@ -306,10 +306,11 @@ def _call_laned(
     return yv, yt, y._n
 
 
-UNIT_SEED_CACHE_N = 256
+UNIT_SEED_CACHE_N = 512
 """The Jacobian's one-chunk calls beyond the lane take their unit seeds (np.eye(n), read-only)
-from a cache up to this size (4 sizes at most, 0.5 MB at n = 256): np.eye(100) cost 4 us of
-the 90 us tanh(W @ x + b) Jacobian. f that slices x copies them on its first slice anyway."""
+from a cache up to this size (4 sizes at most, 2 MB each at n = 512): np.eye(100) cost 4 us of
+the 90 us tanh(W @ x + b) Jacobian, and np.eye(385) 43 us of the 1.1-1.3 ms gradient of the
+385-parameter MLP (benchmarks/dual.py). f that slices x copies them on its first slice anyway."""
 
 
 @functools.lru_cache(maxsize=4)
