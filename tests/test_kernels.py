@@ -304,3 +304,32 @@ def test_complex_step_is_not_trusted_where_f_is_not_finite_beside_x():
     res = fd.derivative(f, np.array([-1e-3, 1e-3]), method="complex")
     assert res.success.tolist() == [True, False]
     assert abs(res.df[0] - (-2.0 * np.exp(2e-3))) <= res.error[0]
+
+
+def test_eval_points_looped_takes_one_coordinate_per_point_without_i2():
+    # i2 = v2 = None (the looped gradient's levels) is i2 = -1 everywhere: the same points,
+    # the same calls of f, in the same order; one of the two alone is refused
+    base = np.array([0.3, -0.7, 1.1])
+    i1 = np.array([0, 2, 1, 0], dtype=np.intp)
+    v1 = np.array([0.5, 2.0, -1.5, 0.25])
+    seen: list[np.ndarray] = []
+
+    def f(x):
+        seen.append(x.copy())
+        return np.array([x.sum(), x[0] * x[2]])
+
+    none = _finite_diff.eval_points_looped(f, (), None, base, (3,), i1, v1, None, None, (2,), 1)
+    calls_none, seen[:] = list(seen), []
+    minus = _finite_diff.eval_points_looped(
+        f, (), None, base, (3,), i1, v1, np.full(4, -1, dtype=np.intp), np.zeros(4), (2,), 1
+    )
+    assert np.array_equal(none, minus)
+    expect = [np.where(np.arange(3) == i, v, base) for i, v in zip(i1, v1, strict=True)]
+    assert all(np.array_equal(a, b) for a, b in zip(calls_none, expect, strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(seen, expect, strict=True))
+    with pytest.raises(ValueError, match="same length"):
+        _finite_diff.eval_points_looped(f, (), None, base, (3,), i1, v1, None, v1, (2,), 1)
+    with pytest.raises(IndexError, match="out of range"):
+        _finite_diff.eval_points_looped(
+            f, (), None, base, (3,), np.array([3], dtype=np.intp), v1[:1], None, None, (2,), 1
+        )

@@ -790,17 +790,19 @@ class PointEvaluator:
         v1 = np.asarray(v1, dtype=np.float64)
         self._count(i1.size)
         if not self.a.vectorized:
-            if i2 is None:
-                i2, v2 = np.full(i1.size, -1, dtype=np.intp), np.zeros(i1.size)
-            i2 = np.ascontiguousarray(i2, dtype=np.intp)
-            v2 = np.ascontiguousarray(v2, dtype=np.float64)
+            if i2 is None:  # one coordinate per point, as eval_points_looped takes it
+                v2 = None
+            else:
+                i2 = np.ascontiguousarray(i2, dtype=np.intp)
+                v2 = np.ascontiguousarray(v2, dtype=np.float64)
             f, args, kwargs = self.a.f, self.a.args, self.a.kwargs
             if self.parallel:
                 X = np.repeat(self.base[:, None], i1.size, axis=1)
                 cols = np.arange(i1.size)
                 X[i1, cols] = v1
-                two = i2 >= 0
-                X[i2[two], cols[two]] = v2[two]
+                if i2 is not None:
+                    two = i2 >= 0
+                    X[i2[two], cols[two]] = v2[two]
                 f, args, kwargs = _replay(self._looped_raw(X)), (), None
             try:
                 return _finite_diff.eval_points_looped(

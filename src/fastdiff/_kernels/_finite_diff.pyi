@@ -211,8 +211,8 @@ def eval_points_looped(
     shape: tuple[int, ...],
     i1: NDArray[np.intp],
     v1: NDArray[np.float64],
-    i2: NDArray[np.intp],
-    v2: NDArray[np.float64],
+    i2: NDArray[np.intp] | None,
+    v2: NDArray[np.float64] | None,
     fshape: tuple[int, ...],
     ncomp: int,
 ) -> NDArray[np.float64]: ...

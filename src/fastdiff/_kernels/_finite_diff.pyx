@@ -927,16 +927,20 @@ def eval_points_looped(f, tuple args, dict kwargs, const double[::1] base, tuple
                        const Py_ssize_t[::1] i2, const double[::1] v2,
                        tuple fshape, int ncomp):
     """f, one call per point, at copies of base with base[i1[k]] = v1[k] and, where
-    i2[k] >= 0, base[i2[k]] = v2[k]; returns rows of (size of fshape) * ncomp values."""
+    i2[k] >= 0, base[i2[k]] = v2[k]; returns rows of (size of fshape) * ncomp values.
+    i2 and v2 may both be None: one coordinate per point (the arrays of -1 that would say
+    so cost more than a level of a cheap f's bookkeeping)."""
     cdef Py_ssize_t k, npt = i1.shape[0], m = 1, N = base.shape[0]
     cdef double *yv
     cdef cnp.ndarray y
+    cdef bint two = i2 is not None or v2 is not None
     for k in range(len(fshape)):
         m *= fshape[k]
-    if i2.shape[0] != npt or v1.shape[0] != npt or v2.shape[0] != npt:
+    if v1.shape[0] != npt or (two and (i2 is None or v2 is None or i2.shape[0] != npt
+                                       or v2.shape[0] != npt)):
         raise ValueError("eval_points_looped: i1, v1, i2 and v2 must have the same length")
     for k in range(npt):  # never write outside a point
-        if not (0 <= i1[k] < N and i2[k] < N):
+        if not (0 <= i1[k] < N and (not two or i2[k] < N)):
             raise IndexError("eval_points_looped: a coordinate index out of range")
     out = np.empty((npt, m * ncomp), dtype=np.float64)
     cdef double[:, ::1] o = out
@@ -948,7 +952,7 @@ def eval_points_looped(f, tuple args, dict kwargs, const double[::1] base, tuple
         y = cnp.PyArray_NewCopy(base_arr, cnp.NPY_CORDER)
         yv = <double *>cnp.PyArray_DATA(y)
         yv[i1[k]] = v1[k]
-        if i2[k] >= 0:
+        if two and i2[k] >= 0:
             yv[i2[k]] = v2[k]
         store_row(call_obj(f, y if flat else y.reshape(shape), args, kwargs), &o[k, 0], m,
                   ncomp, fshape)
