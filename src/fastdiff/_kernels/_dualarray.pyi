@@ -86,10 +86,12 @@ def pool_bytes() -> int: ...
 @disjoint_base
 class DualBase:
     _v: Any
-    _t: Any
+    _t: Any  # (a property: builds the dense tangents of a row-structured array)
+    _td: Any
     _family: Any
     _lane: Any
     _groups: Any
+    _rows: Any
     _k: int
     _tag: int
     _n: int

@@ -513,9 +513,19 @@ cdef enum:  # the binary operations of the dunders: FD_ARITH_ADD .. FD_ARITH_DIV
 cdef class DualBase:
     """The fields of a DualArray (fastdiff/_dualarray.py documents their meaning)."""
 
-    cdef public object _v, _t, _family, _lane, _groups
+    cdef public object _v, _td, _family, _lane, _groups, _rows
     cdef public Py_ssize_t _k, _tag, _n, _unit
     cdef public bint _abs, _eye
+
+    property _t:
+        # the tangents, (m,) + shape; a row-structured array (`_rows`) builds them here, the
+        # first time code that knows no structure asks
+        def __get__(self):
+            return _tan(self)
+
+        def __set__(self, t):
+            self._td = t
+            self._rows = None
 
     def __add__(self, o):
         return _binop_c(_OP_ADD, self, o)
@@ -634,7 +644,7 @@ cdef inline DualBase _new(DualBase like, object v, object t, Py_ssize_t n):
     `_fresh`)."""
     cdef DualBase r = DualBase.__new__(_cls)
     r._v = v
-    r._t = t
+    r._td = t
     r._k = like._k
     r._tag = like._tag
     r._n = n
@@ -644,6 +654,26 @@ cdef inline DualBase _new(DualBase like, object v, object t, Py_ssize_t n):
     r._family = None
     r._lane = like._lane
     return r
+
+
+cdef inline object _tan(DualBase x):
+    """x's tangents, built first where x is row-structured (`_rows`)."""
+    if x._rows is not None:
+        _densify(x)
+    return x._td
+
+
+cdef int _densify(DualBase x) except -1:
+    """The dense tangents of a row-structured x (fastdiff/_dualarray.py `_rows`): row p is
+    zero but for row own[p] of x's first axis, which is d[p]."""
+    own, d = x._rows
+    v = x._v
+    t = np.zeros((own.shape[0],) + v.shape)
+    nz = np.flatnonzero(own >= 0)
+    t[nz, own[nz]] = d[nz]
+    x._td = t
+    x._rows = None
+    return 0
 
 
 cdef object _matvec_c(object a, DualBase x):
@@ -657,9 +687,9 @@ cdef object _matvec_c(object a, DualBase x):
     cdef cnp.ndarray xv = <cnp.ndarray>x._v
     if (cnp.PyArray_NDIM(av) != 2 or cnp.PyArray_NDIM(xv) != 1 or not _plain_values(av)
             or cnp.PyArray_DIMS(av)[1] != cnp.PyArray_DIMS(xv)[0]
-            or cnp.PyArray_NDIM(<cnp.ndarray>x._t) != 2):
+            or cnp.PyArray_NDIM(<cnp.ndarray>_tan(x)) != 2):
         return None
-    cdef Py_ssize_t q = cnp.PyArray_DIMS(av)[1], m = _rows_of(x._t)
+    cdef Py_ssize_t q = cnp.PyArray_DIMS(av)[1], m = _rows_of(_tan(x))
     cdef Py_ssize_t p = cnp.PyArray_DIMS(av)[0], m1, k2
     cdef object t
     if x._lane is not None:
@@ -670,7 +700,7 @@ cdef object _matvec_c(object a, DualBase x):
         m1, k2, missed = x._lane
         groups = x._groups
         if (x._abs or not x._eye or m1 != x._k or m - m1 - 1 != k2 or groups is None
-                or x._t is not groups[1] or (x._family is not None and not x._family[0])
+                or _tan(x) is not groups[1] or (x._family is not None and not x._family[0])
                 or (len(missed) > 1 and 8 * m1 * p > missed[1])):
             return None
         v = av @ xv
@@ -685,7 +715,7 @@ cdef object _matvec_c(object a, DualBase x):
         cnp.PyArray_CLEARFLAGS(<cnp.ndarray>t, cnp.NPY_ARRAY_WRITEABLE)
         return _new(x, av @ xv, t, x._n + q + 1)
     groups = x._groups
-    if groups is None or x._t is not groups[1] or m != x._k + 1:
+    if groups is None or _tan(x) is not groups[1] or m != x._k + 1:
         return None
     v = av @ xv
     t = group_matvec_abs(av, np.abs(xv), groups[0], x._k, (q + 1) * _EPS)
@@ -697,10 +727,10 @@ cdef object _unary_c(int rule, DualBase x):
     tanh(W @ x + b) meets (fastdiff/_dualarray.py `_unary`, the same numbers): first-order
     element-major tangents (the A^T of `_matvec_c`: fd_dualarray_unary_t) and first-order
     magnitude rows (fd_dualarray_unary_abs); else None."""
-    if x._lane is not None or not _plain_values(x._v):
+    if x._lane is not None or x._rows is not None or not _plain_values(x._v):
         return None
     cdef cnp.ndarray xv = <cnp.ndarray>x._v
-    cdef cnp.ndarray xt = <cnp.ndarray>x._t
+    cdef cnp.ndarray xt = <cnp.ndarray>_tan(x)
     if not cnp.PyArray_IS_C_CONTIGUOUS(xv) or cnp.PyArray_TYPE(xt) != cnp.NPY_DOUBLE \
             or not cnp.PyArray_ISNOTSWAPPED(xt) or not cnp.PyArray_ISALIGNED(xt):
         return None
@@ -802,15 +832,18 @@ cdef object _arith_c(int op, object a, object b):
     cdef DualBase x, y, like
     cdef object av, at, bv, bt
     cdef Py_ssize_t n, m
+    if (type(a) is _cls and (<DualBase>a)._rows is not None) or (
+            type(b) is _cls and (<DualBase>b)._rows is not None):
+        return None  # (row-structured tangents: the general code keeps the structure)
     if type(a) is _cls:
         x = <DualBase>a
-        av, at = x._v, x._t
+        av, at = x._v, _tan(x)
         if not _plain_values(av) or not _rows_of(at):
             return None  # a NumPy scalar value (np.max's), another dtype, or no partials
         like = x
         if type(b) is _cls:
             y = <DualBase>b
-            bv, bt = y._v, y._t
+            bv, bt = y._v, _tan(y)
             if (not _plain_values(bv) or x._tag != y._tag or _rows_of(at) != _rows_of(bt)
                     or not _same_shape(<cnp.ndarray>av, <cnp.ndarray>bv)
                     or (op == FD_ARITH_DIV and _rows_of(at) - x._abs != x._k)):
@@ -828,7 +861,7 @@ cdef object _arith_c(int op, object a, object b):
                 return _new(x, v, _shared_c(at), n)
     elif type(b) is _cls:
         y = <DualBase>b
-        bv, bt = y._v, y._t
+        bv, bt = y._v, _tan(y)
         if not _plain_values(bv) or not _rows_of(bt):
             return None
         av = _constant_c(a, <cnp.ndarray>bv)
@@ -849,7 +882,7 @@ cdef object _kernel(int op, DualBase like, object av, object at, object bv, obje
     cdef cnp.ndarray vals = <cnp.ndarray>like._v
     cdef int nd = cnp.PyArray_NDIM(vals), d
     cdef cnp.npy_intp dims[32]
-    cdef Py_ssize_t m = _rows_of(like._t), m1 = -1, k2 = 0
+    cdef Py_ssize_t m = _rows_of(_tan(like)), m1 = -1, k2 = 0
     cdef bint second = False
     if nd > 31:
         return None
@@ -868,9 +901,9 @@ cdef object _kernel(int op, DualBase like, object av, object at, object bv, obje
 
 cdef object _square_c(DualBase x):
     """x * x (x**2, np.square) in one pass (fastdiff/_dualarray.py `_square`)."""
-    if not _plain_values(x._v) or not _rows_of(x._t):
+    if not _plain_values(x._v) or not _rows_of(_tan(x)):
         return _square_py(x)
-    return _kernel(FD_ARITH_SQUARE, x, x._v, x._t, x._v, None, x._n + 2)
+    return _kernel(FD_ARITH_SQUARE, x, x._v, _tan(x), x._v, None, x._n + 2)
 
 
 def square(DualBase x):
@@ -919,12 +952,12 @@ cdef object _slice_c(DualBase x, slice key):
     if not _plain_values(x._v) or cnp.PyArray_NDIM(<cnp.ndarray>x._v) != 1:
         return None
     vals = <cnp.ndarray>x._v
-    cdef cnp.ndarray t = <cnp.ndarray>x._t
+    cdef cnp.ndarray t = <cnp.ndarray>_tan(x)
     if cnp.PyArray_NDIM(t) != 2:
         return None
     if not cnp.PyArray_ISWRITEABLE(t):  # shared with an operand (x + c): own them now
         t = t.copy()
-        x._t = t
+        x._td = t
     if x._family is None and (x._unit >= 0 or x._eye):
         x._family = [True]
     cdef DualBase r = _new(x, vals[key], t[:, key], x._n)
@@ -944,7 +977,7 @@ cdef object _sum_all_c(DualBase x):
     if not _plain_values(x._v) or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x._v):
         return None
     cdef cnp.ndarray vals = <cnp.ndarray>x._v
-    cdef cnp.ndarray t = <cnp.ndarray>x._t
+    cdef cnp.ndarray t = <cnp.ndarray>_tan(x)
     cdef Py_ssize_t m = _rows_of(t), count = cnp.PyArray_SIZE(vals)
     if cnp.PyArray_NDIM(t) != cnp.PyArray_NDIM(vals) + 1 or not cnp.PyArray_ISALIGNED(t):
         return None

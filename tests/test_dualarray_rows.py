@@ -1,0 +1,161 @@
+"""DualArray's row-structured tangents (`_rows`): W @ B of a unit-seeded W keeps, for each
+partial, the one row of the result it touches, and tanh, + -, A @ h use that structure.
+Each result must be bitwise what the dense tangents give (the structure built and read at
+once), and every operation that knows no structure must see the same dense numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastdiff as fd
+from fastdiff import _dualarray as da
+from fastdiff._dualarray import DualArray
+from fastdiff._kernels import _dual
+from mlp import backprop, loss, make_problem
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+def with_rows_dense(r, own, d):
+    """`_with_rows` with the structure built and read at once: every later operation runs
+    on dense tangents (the code of before the structure)."""
+    r._rows = (own, d)
+    r._t  # noqa: B018 (reading builds them)
+    assert r._rows is None
+    return r
+
+
+@pytest.fixture
+def dense(monkeypatch):
+    monkeypatch.setattr(da, "_with_rows", with_rows_dense)
+
+
+def unit_seeded(x, tag):
+    """x as dual_jacobian seeds it: the whole chunk of unit seeds."""
+    n = x.size
+    X = DualArray._make(x.copy(), np.eye(n).reshape((n, *x.shape)), n, tag)
+    X._eye = True
+    X._unit = 0
+    return X
+
+
+@pytest.fixture
+def tag():
+    t = _dual.open_tag()
+    yield t
+    _dual.close_tag(t)
+
+
+RNG = np.random.default_rng(7)
+X = RNG.normal(size=(3, 5))
+C = RNG.normal(size=(4, 5))
+A = RNG.normal(size=(2, 4))
+Z = np.zeros((3, 5))
+AINF = A.copy()
+AINF[0, 1] = np.inf
+
+
+def W(x):
+    return x[:12].reshape(4, 3)
+
+
+def b(x):
+    return x[12:16].reshape(4, 1)
+
+
+# f(x) of 24 parameters; each meets the structure in another way
+CASES = {
+    "tanh(W X + b)": lambda x: np.tanh(W(x) @ X + b(x)),
+    "W X - b": lambda x: W(x) @ X - b(x),
+    "b - W X": lambda x: b(x) - W(x) @ X,
+    "C - W X": lambda x: C - W(x) @ X,
+    "W X + 2": lambda x: W(x) @ X + 2.0,
+    "2 - sin(W X)": lambda x: 2 - np.sin(W(x) @ X),
+    "A tanh(W X + b)": lambda x: A @ np.tanh(W(x) @ X + b(x)),
+    "W2 tanh(W X + b)": lambda x: x[16:24].reshape(2, 4) @ np.tanh(W(x) @ X + b(x)),
+    "(2 W2) tanh(W X)": lambda x: (2.0 * x[16:24].reshape(2, 4)) @ np.tanh(W(x) @ X),
+    "A_inf tanh(W X)": lambda x: AINF @ np.tanh(W(x) @ X),
+    "log(W Z)": lambda x: np.log(W(x) @ Z),  # log'(0) = inf: dense 0 * inf is NaN
+    "W X + W' X, disjoint": lambda x: W(x) @ X + x[12:24].reshape(4, 3) @ X,
+    "W X + W' X, overlapping": lambda x: W(x) @ X + x[3:15].reshape(4, 3) @ X,
+    "W X + b(1 x 5)": lambda x: W(x) @ X + x[12:17].reshape(1, 5),
+    "W X + x(4 x 5)": lambda x: W(x) @ X + x[4:24].reshape(4, 5),
+    "(W X).T": lambda x: (W(x) @ X).T * 1.0,
+    "(W X)[1]": lambda x: (W(x) @ X)[1],
+    "sum(tanh(W X), axis 0)": lambda x: np.sum(np.tanh(W(x) @ X), axis=0),
+    "tanh(W X) * tanh(W X)": lambda x: np.tanh(W(x) @ X) * np.tanh(W(x) @ X + b(x)),
+    "W X @ C.T": lambda x: (W(x) @ X) @ C.T,
+    "W X, one entry set": lambda x: _set(W(x) @ X),
+    "loss-like sum": lambda x: ((A @ np.tanh(W(x) @ X + b(x)) - 1.0) ** 2).sum(),
+}
+
+
+def _set(y):
+    y[1, 2] = 3.0
+    return np.tanh(y)
+
+
+def run(f, x, tag):
+    y = f(unit_seeded(x, tag))
+    return np.asarray(y._v), np.asarray(y._t), y._n
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_structured_results_are_the_dense_ones_bit_for_bit(name, tag, monkeypatch):
+    x = np.random.default_rng(3).normal(size=24)
+    f = CASES[name]
+    with np.errstate(all="ignore"):
+        fast = run(f, x, tag)
+        with monkeypatch.context() as m:
+            m.setattr(da, "_with_rows", with_rows_dense)
+            slow = run(f, x, tag)
+    np.testing.assert_array_equal(fast[0], slow[0])
+    np.testing.assert_array_equal(fast[1], slow[1])  # (NaN where both have NaN)
+    assert fast[2] == slow[2]  # the same rounding count: the same bound
+
+
+def test_the_structure_is_kept_through_the_mlp_layer(tag):
+    x = np.random.default_rng(3).normal(size=24)
+    xs = unit_seeded(x, tag)
+    z = W(xs) @ X
+    assert z._rows is not None
+    h = np.tanh(z + b(xs))
+    assert h._rows is not None
+    own, d = h._rows
+    assert own.shape == (24,) and d.shape == (24, 5)  # O(m C), not O(m R C)
+    assert (own[:12] == np.arange(12) // 3).all() and (own[12:16] == np.arange(4)).all()
+    assert (own[16:] == -1).all() and not d[16:].any()
+    y = A @ h
+    assert y._rows is None and y._t.shape == (24, 2, 5)
+    # reading _t builds the dense tangents once, and every later read sees them
+    t = h._t
+    assert h._rows is None and h._t is t and t.shape == (24, 4, 5)
+
+
+def test_dense_tangents_of_the_structure_are_unit_times(tag):
+    x = np.random.default_rng(1).normal(size=24)
+    xs = unit_seeded(x, tag)
+    z = W(xs) @ X
+    np.testing.assert_array_equal(z._t, da._unit_times(0, (4, 3), X, 24))
+
+
+@pytest.mark.parametrize("verb", ["gradient", "jacobian"])
+def test_mlp_verbs_are_the_dense_results_bit_for_bit(verb, dense, monkeypatch):
+    theta, Xd, yd = make_problem(0)
+    fn = loss if verb == "gradient" else (lambda t, X, y: np.tanh(t[:320].reshape(32, 10) @ X))
+    slow = getattr(fd, verb)(fn, theta, args=(Xd, yd), method="dual")
+    monkeypatch.undo()
+    fast = getattr(fd, verb)(fn, theta, args=(Xd, yd), method="dual")
+    np.testing.assert_array_equal(fast.df, slow.df)
+    np.testing.assert_array_equal(fast.error, slow.error)
+    assert fast.nfev == slow.nfev and fast.success.all()
+
+
+def test_mlp_gradient_matches_backprop_within_its_bound():
+    theta, Xd, yd = make_problem(2)
+    r = fd.gradient(loss, theta, args=(Xd, yd), method="dual")
+    exact = backprop(theta, Xd, yd)
+    # the bound is a rounding bound; backprop's own rounding is a few eps of the same sums
+    assert (np.abs(r.df - exact) <= r.error + 8 * EPS * np.abs(exact)).all()
+    assert r.success.all() and r.nfev == 2
