@@ -10,6 +10,7 @@ import pytest
 
 import fastdiff as fd
 from fastdiff import _dualarray as da
+from fastdiff import _forward
 from fastdiff._dualarray import DualArray
 from fastdiff._kernels import _dual
 from mlp import backprop, loss, make_problem
@@ -159,3 +160,82 @@ def test_mlp_gradient_matches_backprop_within_its_bound():
     # the bound is a rounding bound; backprop's own rounding is a few eps of the same sums
     assert (np.abs(r.df - exact) <= r.error + 8 * EPS * np.abs(exact)).all()
     assert r.success.all() and r.nfev == 2
+
+
+# Views not taken yet (`_src`): slices and reshapes of the x of a whole-chunk Jacobian, whose
+# tangents are the cached read-only seeds, take their tangents only when code reads them.
+
+
+def seeded(x, tag, cached):
+    """x seeded as dual_jacobian seeds it: the cached read-only seeds (views of it are not
+    taken until read), or a fresh writable identity (views taken at once)."""
+    n = x.size
+    seed = _forward._unit_seeds(n) if cached else np.eye(n)
+    X = DualArray._make(x.copy(), seed.reshape((n, *x.shape)), n, tag)
+    X._eye = True
+    X._unit = 0
+    return X
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_views_not_taken_give_the_taken_views_results_bit_for_bit(name, tag):
+    x = np.random.default_rng(5).normal(size=24)
+    with np.errstate(all="ignore"):
+        lazy = CASES[name](seeded(x, tag, True))
+        eager = CASES[name](seeded(x, tag, False))
+    np.testing.assert_array_equal(lazy._v, eager._v)
+    np.testing.assert_array_equal(lazy._t, eager._t)
+    assert lazy._n == eager._n
+
+
+def test_slices_of_the_cached_seeds_are_not_taken_until_read(tag):
+    x = seeded(np.arange(24.0), tag, True)
+    w = x[:12].reshape(4, 3)
+    assert w._src is not None and w._unit == 0
+    b_ = x[12:16].reshape(4, 1)
+    assert b_._src is not None and b_._unit == 12
+    h = np.tanh(w @ X + b_)  # the structured products read the offsets only
+    assert h._rows is not None and w._src is not None and b_._src is not None
+    assert not x._t.flags.writeable  # the seeds not owned yet: no copy made
+    t = w._t  # reading takes the view: of the root's own copy of the seeds
+    assert w._src is None and x._t.flags.writeable and np.shares_memory(t, x._t)
+    np.testing.assert_array_equal(t, np.eye(24)[:, :12].reshape(24, 4, 3))
+    assert not _forward._unit_seeds(24).flags.writeable  # the cache itself untouched
+
+
+def _assignments(x):
+    """Writes into views and the root, in every order of taking and writing; returns what
+    each array then holds."""
+    a = x[:6].reshape(2, 3)
+    b_ = x[3:9]
+    c = x[10:14]
+    a[1, 0] = 5.0  # element 3: b_[0] must see it, value and partials
+    x[10] = x[11] * 2.0  # the root: c[0] must see it
+    _ = b_._t  # taken after the writes
+    d = x[2:5]
+    d[2] = 7.0  # element 4, after b_ was taken: b_[1] must see it
+    e = np.tanh(x[:6].reshape(2, 3) @ X)  # the seeds' structure is void after the writes
+    return [x, a, b_, c, d, e]
+
+
+def test_writes_reach_every_view_as_when_views_are_taken_at_once(tag):
+    x = np.random.default_rng(6).normal(size=24)
+    lazy = _assignments(seeded(x, tag, True))
+    eager = _assignments(seeded(x, tag, False))
+    for p, q in zip(lazy, eager, strict=True):
+        np.testing.assert_array_equal(p._v, q._v)
+        np.testing.assert_array_equal(p._t, q._t)
+    _, _, b_, c, _, _ = lazy
+    assert b_._v[0] == 5.0 and not b_._t[:, 0].any()
+    assert b_._v[1] == 7.0 and not b_._t[:, 1].any()
+    np.testing.assert_array_equal(c._t[:, 0], 2.0 * np.eye(24)[:, 11])
+
+
+def test_the_mlp_gradient_is_the_same_with_views_taken_at_once(monkeypatch):
+    theta, Xd, yd = make_problem(1)
+    fast = fd.gradient(loss, theta, args=(Xd, yd), method="dual")
+    eye = np.eye(theta.size)  # writable seeds: every view taken at once, as before
+    monkeypatch.setattr(_forward, "_unit_seeds", lambda n: eye if n == eye.shape[0] else None)
+    slow = fd.gradient(loss, theta, args=(Xd, yd), method="dual")
+    np.testing.assert_array_equal(fast.df, slow.df)
+    np.testing.assert_array_equal(fast.error, slow.error)

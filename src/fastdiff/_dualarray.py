@@ -111,6 +111,12 @@ class DualArray(_dualarray.DualBase):
     # and A @ x keep or use them (`_rows_add`, `_rows_unary`, `_rows_matmul`) in O(m C)
     # instead of O(m R C). Reading _t builds the dense tangents (then _rows is None), so code
     # that knows no structure sees the same numbers.
+    # _src: None, or (root, ops) for a view whose tangents are not taken yet: a slice of the
+    # unit-seeded x of a whole-chunk Jacobian (whose tangents are the cached read-only seeds),
+    # and reshapes of it. Reading _t owns the root's seeds (a copy) and takes the view then
+    # (`_take_view`); the unit-seeded products and sums read the seeds' offset (`_unit`) and
+    # the row count (`_nrows`) instead, so the MLP's four slices of theta copy no 385 x 385
+    # seeds.
     # The fields live in the compiled base class (fastdiff._kernels._dualarray.DualBase),
     # which also runs + - * / **, slicing of 1-d arrays and sum() on the common operands.
     __slots__ = ()
@@ -194,7 +200,7 @@ class DualArray(_dualarray.DualBase):
     def _second(self) -> bool:
         if self._rows is not None:  # (first order only)
             return False
-        return self._t.shape[0] - self._abs != self._k
+        return _nrows(self) - self._abs != self._k
 
     # Inspection -----------------------------------------------------------------------
     @property
@@ -526,6 +532,15 @@ def _as_dualarray(a: Any) -> DualArray:
     raise TypeError(f"expected a DualArray; got {type(a).__name__}")
 
 
+def _nrows(x: DualArray) -> int:
+    """The number of x's tangent rows, without building or taking them."""
+    if x._src is not None:
+        return int(x._src[0]._td.shape[0])  # (the root's, which are dense)
+    if x._rows is not None:
+        return int(x._rows[0].shape[0])
+    return int(x._t.shape[0])
+
+
 def _depth(*ops: Any) -> int:
     """Roundings along the longest path to the operands."""
     n = 0
@@ -749,6 +764,42 @@ def _binop_general(name: str, a: Any, b: Any = None) -> Any:
     return _value_errors(r, _EPS * np.abs(r._v), eff)
 
 
+def _view_add(name: str, a: Any, b: Any) -> DualArray | None:
+    """a +- b of a unit-seeded view not taken yet (`_src`) and a dense dual operand: the
+    copy of the dense tangents and the seeds added to their block of rows, as `_binop_core`
+    forms them (the block is the identity, so it needs no view); None for other operands."""
+    if type(a) is not DualArray or type(b) is not DualArray:
+        return None
+    if (a._src is not None) == (b._src is not None):
+        return None
+    view, dense = (a, b) if a._src is not None else (b, a)
+    u = _unit_of(view)
+    if (
+        u < 0
+        or _unit_of(dense) >= 0
+        or dense._rows is not None
+        or dense._abs
+        or dense._lane is not None
+        or view._lane is not None
+        or view._tag != dense._tag
+    ):
+        return None
+    dt = dense._t
+    if dt.shape[0] != _nrows(view):
+        return None
+    sub = name == "subtract"
+    v = np.subtract(a._v, b._v) if sub else np.add(a._v, b._v)
+    nd, vs, size = v.ndim, v.shape, view._v.size
+    blk = _align(np.eye(size).reshape((size, *view._v.shape)), nd)
+    if view is a:  # dA + dB, A the view: -dB (or dB) copied, A's seeds added to their rows
+        t = np.array(_full(-_align(dt, nd) if sub else _align(dt, nd), vs))
+        t[u : u + size] += blk
+    else:
+        t = np.array(_full(_align(dt, nd), vs))
+        t[u : u + size] += -blk if sub else blk
+    return a._like(v, _full(t, vs), 1, _depth(a, b))
+
+
 _ROUNDED = frozenset({"add", "subtract", "multiply", "divide", "true_divide"})
 
 
@@ -757,6 +808,8 @@ def _binop_core(name: str, a: Any, b: Any = None) -> Any:
         return -a if name == "negative" else a
     if name == "square":
         return _square(a) if type(a) is DualArray else _binop("multiply", a, a)
+    if (name == "add" or name == "subtract") and (r := _view_add(name, a, b)) is not None:
+        return r
     like = a if isinstance(a, DualArray) else _first((a, b))
     av, at = _lift(a, like)
     bv, bt = _lift(b, like)
@@ -943,6 +996,13 @@ def _reshape(a: Any, shape: Any = None, order: str = "C", newshape: Any = None) 
         raise TypeError(f"np.reshape on a DualArray supports order='C' only; got {order!r}.")
     x = _as_dualarray(a)
     v = x._v.reshape(shape)
+    if x._src is not None:  # a view not taken yet: a reshape of it, not taken either
+        r = _fresh(x, v, None, x._n)
+        root, ops = x._src
+        r._src = (root, (*ops, (1, v.shape)))  # (the non-row axes are C-contiguous: a view)
+        r._family = x._family
+        r._unit = _unit_of(x)
+        return r
     t = x._t.reshape((x._t.shape[0], *v.shape))
     if np.may_share_memory(t, x._t):  # a view (else reshape copied: nothing to share)
         t = x._viewed().reshape((x._t.shape[0], *v.shape))
@@ -1251,6 +1311,19 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
     _no_options("matmul", out=out, **kw)
     if type(b) is DualArray and b._rows is not None and (r := _rows_matmul(a, b)) is not None:
         return r
+    if (
+        type(a) is DualArray
+        and a._src is not None
+        and type(b) is np.ndarray
+        and b.dtype == np.float64
+        and a._v.ndim == 2
+        and b.ndim == 2
+        and (ua := _unit_of(a)) >= 0
+        and not a._abs
+        and a._lane is None
+        and not a._second
+    ):  # dA @ B of a view not taken: `_unit_times_rows` needs only the seeds' offset
+        return _unit_times_rows(ua, a._v.shape, b, _nrows(a), a._v @ b, a, a._v.shape[1] + 1, a._n)
     like = _first((a, b))
     av, at = _lift(a, like)
     bv, bt = _lift(b, like)
@@ -1374,7 +1447,7 @@ def _structure(x: Any) -> tuple[np.ndarray, np.ndarray] | None:
     if off < 0 or x._v.ndim != 2 or x._abs or x._lane is not None or x._second:
         return None
     R, C = x._v.shape
-    m = x._t.shape[0]
+    m = _nrows(x)
     idx = np.arange(R * C)
     own = np.full(m, -1, dtype=np.intp)
     own[off + idx] = idx // C
@@ -1447,11 +1520,11 @@ def _rows_matmul(a: Any, b: DualArray) -> DualArray | None:
     if type(a) is DualArray:
         if a._rows is not None or a._tag != b._tag or a._abs or a._lane is not None:
             return None
-        if a._second or a._t.shape[0] != own.shape[0]:
+        if a._second or _nrows(a) != own.shape[0]:
             return None
-        av, at = a._v, a._t
+        av, dual = a._v, True
     elif type(a) is np.ndarray and a.dtype == np.float64:
-        av, at = a, None
+        av, dual = a, False
     else:
         return None
     bv = b._v
@@ -1459,11 +1532,11 @@ def _rows_matmul(a: Any, b: DualArray) -> DualArray | None:
         return None
     v = av @ bv
     tb = av.T[np.maximum(own, 0)][:, :, None] * d[:, None, :]
-    if at is not None:
+    if dual:  # dA @ B as `_matmul` forms it (the seeds' offset of a unit-seeded A suffices)
         ua = _unit_of(a)
-        t = _unit_times(ua, av.shape, bv, at.shape[0]) if ua >= 0 else np.matmul(at, bv)
+        t = _unit_times(ua, av.shape, bv, own.shape[0]) if ua >= 0 else np.matmul(a._t, bv)
         tb = t + tb
-    like = a if at is not None else b
+    like = a if dual else b
     return like._like(v, tb, av.shape[-1] + 1, _depth(a, b))
 
 

@@ -92,6 +92,7 @@ class DualBase:
     _lane: Any
     _groups: Any
     _rows: Any
+    _src: Any
     _k: int
     _tag: int
     _n: int

@@ -513,7 +513,7 @@ cdef enum:  # the binary operations of the dunders: FD_ARITH_ADD .. FD_ARITH_DIV
 cdef class DualBase:
     """The fields of a DualArray (fastdiff/_dualarray.py documents their meaning)."""
 
-    cdef public object _v, _td, _family, _lane, _groups, _rows
+    cdef public object _v, _td, _family, _lane, _groups, _rows, _src
     cdef public Py_ssize_t _k, _tag, _n, _unit
     cdef public bint _abs, _eye
 
@@ -657,10 +657,34 @@ cdef inline DualBase _new(DualBase like, object v, object t, Py_ssize_t n):
 
 
 cdef inline object _tan(DualBase x):
-    """x's tangents, built first where x is row-structured (`_rows`)."""
+    """x's tangents, built first where x is row-structured (`_rows`) or a view not yet
+    taken (`_src`)."""
     if x._rows is not None:
         _densify(x)
+    elif x._src is not None:
+        _take_view(x)
     return x._td
+
+
+cdef int _take_view(DualBase x) except -1:
+    """The tangents of a view whose taking was deferred (fastdiff/_dualarray.py `_src`):
+    the root's tangents, owned first (a copy of read-only seeds, as `_slice_c` made it
+    before deferring), then the view's slices and reshapes of them, in order. Every view of
+    the root takes them from the same array, so an assignment into any reaches the others."""
+    root, ops = x._src
+    cdef DualBase r = <DualBase>root
+    t = _tan(r)
+    if not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>t):
+        t = t.copy()
+        r._td = t
+    for kind, arg in ops:
+        if kind == 0:
+            t = t[:, arg]
+        else:
+            t = t.reshape((t.shape[0],) + arg)
+    x._td = t
+    x._src = None
+    return 0
 
 
 cdef int _densify(DualBase x) except -1:
@@ -832,9 +856,10 @@ cdef object _arith_c(int op, object a, object b):
     cdef DualBase x, y, like
     cdef object av, at, bv, bt
     cdef Py_ssize_t n, m
-    if (type(a) is _cls and (<DualBase>a)._rows is not None) or (
-            type(b) is _cls and (<DualBase>b)._rows is not None):
-        return None  # (row-structured tangents: the general code keeps the structure)
+    if (type(a) is _cls and ((<DualBase>a)._rows is not None or (<DualBase>a)._src is not None)
+            ) or (type(b) is _cls and ((<DualBase>b)._rows is not None
+                                       or (<DualBase>b)._src is not None)):
+        return None  # (row-structured tangents, views not taken: the general code keeps them)
     if type(a) is _cls:
         x = <DualBase>a
         av, at = x._v, _tan(x)
@@ -952,6 +977,26 @@ cdef object _slice_c(DualBase x, slice key):
     if not _plain_values(x._v) or cnp.PyArray_NDIM(<cnp.ndarray>x._v) != 1:
         return None
     vals = <cnp.ndarray>x._v
+    cdef DualBase r
+    cdef Py_ssize_t start, stop, step
+    if (x._src is None and x._rows is None and x._unit >= 0 and not x._abs
+            and x._lane is None and (x._family is None or x._family[0])
+            and (key.step is None or key.step == 1)
+            and cnp.PyArray_NDIM(<cnp.ndarray>x._td) == 2
+            and not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>x._td)):
+        # x[i:j] of the unit-seeded x of a whole-chunk Jacobian (its tangents the cached,
+        # read-only seeds): the view's tangents are taken only when some code reads them
+        # (`_take_view`); the structured products read its seeds' offset instead, so the
+        # n x n copy that owning the seeds costs (1.2 MB for the MLP's 385) is not made
+        if x._family is None:
+            x._family = [True]
+        r = _new(x, vals[key], None, x._n)
+        r._src = (x, ((0, key),))
+        r._family = x._family
+        start, stop, step = key.indices(cnp.PyArray_DIMS(vals)[0])
+        if stop > start:
+            r._unit = x._unit + start
+        return r
     cdef cnp.ndarray t = <cnp.ndarray>_tan(x)
     if cnp.PyArray_NDIM(t) != 2:
         return None
@@ -960,10 +1005,9 @@ cdef object _slice_c(DualBase x, slice key):
         x._td = t
     if x._family is None and (x._unit >= 0 or x._eye):
         x._family = [True]
-    cdef DualBase r = _new(x, vals[key], t[:, key], x._n)
+    r = _new(x, vals[key], t[:, key], x._n)
     r._family = x._family
     cdef Py_ssize_t unit = x._unit
-    cdef Py_ssize_t start, stop, step
     if unit >= 0 and (x._family is None or x._family[0]) and (key.step is None or key.step == 1):
         start, stop, step = key.indices(cnp.PyArray_DIMS(vals)[0])
         if stop > start:  # a contiguous run of the elements: their seeds, shifted
