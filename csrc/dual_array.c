@@ -389,18 +389,35 @@ void fd_dualarray_arith(int op, ptrdiff_t count, ptrdiff_t m, ptrdiff_t k, int s
         }
     }
     if (second && (op == FD_ARITH_SQUARE || (op == FD_ARITH_MUL && at != NULL && bt != NULL))) {
+        /* rows (p, q) and (q, p) gain the same term (a_p a_q = a_q a_p, and
+         * a_p b_q + b_p a_q = a_q b_p + b_q a_p, both exactly): formed once for q >= p and
+         * added to each row, the same bits as forming it twice */
         for (ptrdiff_t p = 0; p < k; ++p) {
-            for (ptrdiff_t q = 0; q < k; ++q) {
+            for (ptrdiff_t q = p; q < k; ++q) {
                 const double *ap = FD_ROW(at, lda, p), *aq = FD_ROW(at, lda, q);
                 double *o = FD_ROW(outt, count, k + p * k + q);
-                if (op == FD_ARITH_SQUARE) {
+                double *o2 = FD_ROW(outt, count, k + q * k + p);
+                if (op == FD_ARITH_SQUARE && q == p) {
                     for (ptrdiff_t i = 0; i < count; ++i) {
                         o[i] += 2.0 * (ap[i] * aq[i]);
+                    }
+                } else if (op == FD_ARITH_SQUARE) {
+                    for (ptrdiff_t i = 0; i < count; ++i) {
+                        const double g = 2.0 * (ap[i] * aq[i]);
+                        o[i] += g;
+                        o2[i] += g;
+                    }
+                } else if (q == p) {
+                    const double *bp = FD_ROW(bt, ldb, p);
+                    for (ptrdiff_t i = 0; i < count; ++i) {
+                        o[i] += ap[i] * bp[i] + bp[i] * ap[i];
                     }
                 } else {
                     const double *bp = FD_ROW(bt, ldb, p), *bq = FD_ROW(bt, ldb, q);
                     for (ptrdiff_t i = 0; i < count; ++i) {
-                        o[i] += ap[i] * bq[i] + bp[i] * aq[i];
+                        const double g = ap[i] * bq[i] + bp[i] * aq[i];
+                        o[i] += g;
+                        o2[i] += g;
                     }
                 }
             }

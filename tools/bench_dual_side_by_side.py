@@ -18,7 +18,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from benchmarks import dual
 
 CASES = {
-    "ScalarDerivative": ["ad", "jax.jit(jacfwd)", "jax.jacfwd", "autograd", "analytic"],
+    "ScalarDerivative": ["num_dual", "ad", "jax.jit(jacfwd)", "jax.jacfwd", "autograd", "analytic"],
     "MLPGradient": ["jax.jit(jacfwd)", "jax.jacfwd", "autograd", "backprop (analytic)"],
     "TanhJacobian": ["jax.jit(jacfwd)", "jax.jacfwd", "autograd", "analytic"],
     "TanhJvp": ["jax.jit(jvp)", "analytic"],
