@@ -7,7 +7,8 @@ makes asv skip its cases):
   Dual arithmetic (the floor the verb is held to: at most about 1.5x), num_dual, jax, ad.
   ScalarDerivativeFixedCost: the same for x * x, where the fixed cost of each path shows.
   JaxScalarCompile times jax's first call (tracing and compiling) on its own.
-* MLPGradient: the gradient of a NumPy-written MLP loss with 385 parameters (on DualArrays).
+* MLPGradient: the gradient of a NumPy-written MLP loss with 385 parameters (on DualArrays);
+  MLPGradientBatchFirst the same network written batch-first (X @ W1 + b1).
 * TanhJacobian: the Jacobian of tanh(W @ x + b), W 100 x 100.
 * RosenbrockHessian10: the Hessian of the 10-D Rosenbrock function (num_dual as well);
   RosenbrockHessianSizes the same at n = 10 and 30.
@@ -254,25 +255,49 @@ def mlp_backprop(theta, X, y):
     return np.concatenate([(dz @ X.T).ravel(), dz.sum(axis=1), (dr @ h.T).ravel(), dr.sum(axis=1)])
 
 
-def _mlp_impl(impl, theta, X, y):
+def _unpack_batch_first(theta):
+    W1 = theta[: N_IN * N_HIDDEN].reshape(N_IN, N_HIDDEN)
+    b1 = theta[N_IN * N_HIDDEN : N_IN * N_HIDDEN + N_HIDDEN]
+    W2 = theta[N_IN * N_HIDDEN + N_HIDDEN : N_PARAMS - 1].reshape(N_HIDDEN, 1)
+    b2 = theta[N_PARAMS - 1 :]
+    return W1, b1, W2, b2
+
+
+def mlp_loss_batch_first(theta, X, y, xp=np):
+    """The same network written batch-first, as NumPy NN code often is: X (batch, 10),
+    h = tanh(X @ W1 + b1), r = h @ W2 + b2 - y (the structure along the last axis)."""
+    W1, b1, W2, b2 = _unpack_batch_first(theta)
+    r = xp.tanh(X @ W1 + b1) @ W2 + b2 - y
+    return (r * r).sum() / r.size
+
+
+def mlp_backprop_batch_first(theta, X, y):
+    W1, b1, W2, b2 = _unpack_batch_first(theta)
+    h = np.tanh(X @ W1 + b1)
+    dr = 2.0 * (h @ W2 + b2 - y) / y.size
+    dz = (dr @ W2.T) * (1.0 - h * h)
+    return np.concatenate([(X.T @ dz).ravel(), dz.sum(axis=0), (h.T @ dr).ravel(), dr.sum(axis=0)])
+
+
+def _mlp_impl(impl, theta, X, y, loss=mlp_loss, backprop=mlp_backprop):
     if impl == "fastdiff dual_gradient":
-        return lambda: dual_gradient(mlp_loss, theta, (X, y)).df
+        return lambda: dual_gradient(loss, theta, (X, y)).df
     if impl == "backprop (analytic)":
-        return lambda: mlp_backprop(theta, X, y)
+        return lambda: backprop(theta, X, y)
     if impl == "ad":
         if ad is None:
             raise NotImplementedError
 
         def run():
             t = np.array(ad.adnumber(list(theta)), dtype=object)
-            loss = mlp_loss(t, X, y, xp=admath_np)
-            return np.array(loss.gradient(list(t)))
+            out = loss(t, X, y, xp=admath_np)
+            return np.array(out.gradient(list(t)))
 
         return run
     if impl in ("jax.jit(jacfwd)", "jax.jacfwd"):
         if jax is None:
             raise NotImplementedError
-        g = jax.jacfwd(lambda t: mlp_loss(t, jnp.asarray(X), jnp.asarray(y), xp=jnp))
+        g = jax.jacfwd(lambda t: loss(t, jnp.asarray(X), jnp.asarray(y), xp=jnp))
         if impl == "jax.jit(jacfwd)":
             g = jax.jit(g)
         t = jnp.asarray(theta)
@@ -281,7 +306,7 @@ def _mlp_impl(impl, theta, X, y):
     if impl == "autograd":
         if autograd is None:
             raise NotImplementedError
-        g = autograd.grad(lambda t: mlp_loss(t, X, y, xp=anp))
+        g = autograd.grad(lambda t: loss(t, X, y, xp=anp))
         return lambda: g(theta)
     raise ValueError(impl)
 
@@ -324,6 +349,25 @@ class MLPGradient:
 
     def track_max_abs_error(self, impl):
         exact = mlp_backprop(self.theta, self.X, self.y)
+        return float(np.max(np.abs(np.asarray(self.run()) - exact)))
+
+    track_max_abs_error.unit = "abs error"
+
+
+class MLPGradientBatchFirst(MLPGradient):
+    """MLPGradient's network written batch-first (X (16, 10) @ W1 + b1, h @ W2 + b2)."""
+
+    def setup(self, impl):
+        rng = np.random.default_rng(0)
+        self.theta = rng.normal(scale=0.3, size=N_PARAMS)
+        self.X = rng.normal(size=(16, N_IN))
+        self.y = rng.normal(size=(16, 1))
+        self.run = _mlp_impl(
+            impl, self.theta, self.X, self.y, mlp_loss_batch_first, mlp_backprop_batch_first
+        )
+
+    def track_max_abs_error(self, impl):
+        exact = mlp_backprop_batch_first(self.theta, self.X, self.y)
         return float(np.max(np.abs(np.asarray(self.run()) - exact)))
 
     track_max_abs_error.unit = "abs error"

@@ -18,10 +18,10 @@ from mlp import backprop, loss, make_problem
 EPS = float(np.finfo(np.float64).eps)
 
 
-def with_rows_dense(r, own, d):
+def with_rows_dense(r, own, d, ax):
     """`_with_rows` with the structure built and read at once: every later operation runs
     on dense tangents (the code of before the structure)."""
-    r._rows = (own, d)
+    r._rows = (own, d, ax)
     r._t  # noqa: B018 (reading builds them)
     assert r._rows is None
     return r
@@ -57,8 +57,20 @@ AINF = A.copy()
 AINF[0, 1] = np.inf
 
 
+XB = RNG.normal(size=(5, 3))
+C4 = RNG.normal(size=(4, 2))
+C4INF = C4.copy()
+C4INF[1, 0] = -np.inf
+A2 = RNG.normal(size=(2, 5))
+D = RNG.normal(size=(4, 3))
+
+
 def W(x):
     return x[:12].reshape(4, 3)
+
+
+def V(x):
+    return x[:12].reshape(3, 4)
 
 
 def b(x):
@@ -89,6 +101,21 @@ CASES = {
     "W X @ C.T": lambda x: (W(x) @ X) @ C.T,
     "W X, one entry set": lambda x: _set(W(x) @ X),
     "loss-like sum": lambda x: ((A @ np.tanh(W(x) @ X + b(x)) - 1.0) ** 2).sum(),
+    # batch-first layers: X W + b, h @ W2 (the structure along axis 1)
+    "tanh(XB V + c)": lambda x: np.tanh(XB @ V(x) + x[12:16]),
+    "XB V - c": lambda x: XB @ V(x) - x[12:16],
+    "c(1 x 4) - XB V": lambda x: x[12:16].reshape(1, 4) - XB @ V(x),
+    "XB V + col(5 x 1)": lambda x: XB @ V(x) + x[12:17].reshape(5, 1),
+    "tanh(XB V + c) @ W2": lambda x: np.tanh(XB @ V(x) + x[12:16]) @ x[16:20].reshape(4, 1),
+    "tanh(XB V) @ C4": lambda x: np.tanh(XB @ V(x)) @ C4,
+    "tanh(XB V) @ (2 W2)": lambda x: np.tanh(XB @ V(x)) @ (2.0 * x[16:24].reshape(4, 2)),
+    "tanh(XB V) @ C4_inf": lambda x: np.tanh(XB @ V(x)) @ C4INF,
+    "A @ (XB V)": lambda x: A2 @ (XB @ V(x)),
+    "XB V + XB V'": lambda x: XB @ V(x) + XB @ x[12:24].reshape(3, 4),
+    "W X + D W'": lambda x: W(x) @ X + D @ x[0:15].reshape(3, 5),
+    "batch-first loss": lambda x: (
+        (np.tanh(XB @ V(x) + x[12:16]) @ x[16:20].reshape(4, 1) + x[20] - 0.5) ** 2
+    ).sum(),
 }
 
 
@@ -123,8 +150,8 @@ def test_the_structure_is_kept_through_the_mlp_layer(tag):
     assert z._rows is not None
     h = np.tanh(z + b(xs))
     assert h._rows is not None
-    own, d = h._rows
-    assert own.shape == (24,) and d.shape == (24, 5)  # O(m C), not O(m R C)
+    own, d, ax = h._rows
+    assert ax == 0 and own.shape == (24,) and d.shape == (24, 5)  # O(m C), not O(m R C)
     assert (own[:12] == np.arange(12) // 3).all() and (own[12:16] == np.arange(4)).all()
     assert (own[16:] == -1).all() and not d[16:].any()
     y = A @ h
@@ -239,3 +266,18 @@ def test_the_mlp_gradient_is_the_same_with_views_taken_at_once(monkeypatch):
     slow = fd.gradient(loss, theta, args=(Xd, yd), method="dual")
     np.testing.assert_array_equal(fast.df, slow.df)
     np.testing.assert_array_equal(fast.error, slow.error)
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_the_structure_is_kept_through_a_batch_first_layer(cached, tag):
+    x = np.random.default_rng(3).normal(size=24)
+    xs = seeded(x, tag, cached)
+    z = XB @ V(xs)  # (5, 4): partial i 4 + j touches column j
+    assert z._rows is not None and z._rows[2] == 1
+    h = np.tanh(z + xs[12:16])
+    own, d, ax = h._rows
+    assert ax == 1 and d.shape == (24, 5)
+    assert (own[:12] == np.arange(12) % 4).all() and (own[12:16] == np.arange(4)).all()
+    assert (own[16:] == -1).all()
+    y = h @ xs[16:20].reshape(4, 1)
+    assert y._rows is None and y._t.shape == (24, 5, 1)

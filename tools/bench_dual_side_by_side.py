@@ -20,6 +20,7 @@ from benchmarks import dual
 CASES = {
     "ScalarDerivative": ["num_dual", "ad", "jax.jit(jacfwd)", "jax.jacfwd", "autograd", "analytic"],
     "MLPGradient": ["jax.jit(jacfwd)", "jax.jacfwd", "autograd", "backprop (analytic)"],
+    "MLPGradientBatchFirst": ["jax.jit(jacfwd)", "jax.jacfwd", "autograd", "backprop (analytic)"],
     "TanhJacobian": ["jax.jit(jacfwd)", "jax.jacfwd", "autograd", "analytic"],
     "TanhJvp": ["jax.jit(jvp)", "analytic"],
     "RosenbrockHessian10": ["num_dual.hessian", "jax.jit(hessian)", "autograd", "analytic"],

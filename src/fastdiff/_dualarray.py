@@ -104,12 +104,13 @@ class DualArray(_dualarray.DualBase):
     # `_magnitudes`): its magnitude rows t (read-only) are the indicators of the contiguous
     # `groups` and its error row is 0; valid while _t is t (a write copies it first), so that
     # A @ x needs no product over the rows (`_group_matvec`).
-    # _rows: None, or (own, d) for row-structured tangents (first order, no lane, 2-d values
-    # (R, C)): tangent row p is zero but for row own[p] of the first axis (-1: all zero),
-    # which is d[p] (C,). W @ B of a unit-seeded W and a constant B has them (row i q + j is
-    # e_i B[j]); tanh, + - with constants, unit-seeded or structured operands of the same R,
-    # and A @ x keep or use them (`_rows_add`, `_rows_unary`, `_rows_matmul`) in O(m C)
-    # instead of O(m R C). Reading _t builds the dense tangents (then _rows is None), so code
+    # _rows: None, or (own, d, ax) for structured tangents (first order, no lane, 2-d values
+    # (R, C)): tangent row p is zero but for row own[p] of axis ax (-1: all zero), which is
+    # d[p] (C,) for ax 0, (R,) for ax 1. W @ B of a unit-seeded W and a constant B has them
+    # along axis 0 (row i q + j is e_i B[j]), B @ W along axis 1 (batch-first layers); tanh,
+    # + - with constants, unit-seeded or structured operands, A @ h (axis 0) and h @ B (axis
+    # 1) keep or use them (`_rows_add`, `_rows_unary`, `_rows_matmul`, `_rows_rmatmul`) in
+    # O(m C) instead of O(m R C). Reading _t builds the dense tangents (then _rows is None), so code
     # that knows no structure sees the same numbers.
     # _src: None, or (root, ops) for a view whose tangents are not taken yet: a slice of the
     # unit-seeded x of a whole-chunk Jacobian (whose tangents are the cached read-only seeds),
@@ -1311,6 +1312,21 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
     _no_options("matmul", out=out, **kw)
     if type(b) is DualArray and b._rows is not None and (r := _rows_matmul(a, b)) is not None:
         return r
+    if type(a) is DualArray and a._rows is not None and (r := _rows_rmatmul(a, b)) is not None:
+        return r
+    if (
+        type(b) is DualArray
+        and b._src is not None
+        and type(a) is np.ndarray
+        and a.dtype == np.float64
+        and a.ndim == 2
+        and b._v.ndim == 2
+        and (ub := _unit_of(b)) >= 0
+        and not b._abs
+        and b._lane is None
+        and not b._second
+    ):  # A @ dB of a view not taken: `_times_unit_rows` needs only the seeds' offset
+        return _times_unit_rows(a, ub, b._v.shape, _nrows(b), a @ b._v, b, a.shape[1] + 1, b._n)
     if (
         type(a) is DualArray
         and a._src is not None
@@ -1361,6 +1377,8 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
             tb = av.T.view()  # (A e_j)_i = A[i, j]: no product at all; A is the caller's
             tb.flags.writeable = False  # (a read-only view: writes into r copy it first)
         elif (ub := _unit_of(b)) >= 0 and not like._abs and av.ndim == 2:
+            if at is None and bv.ndim == 2 and like._lane is None:
+                return _times_unit_rows(av, ub, bv.shape, bt.shape[0], v, like, cost, base)
             tb = _times_unit(av, ub, bv.shape, bt.shape[0])
         elif bv.ndim == 1:  # (m, n) @ A^T: one GEMM
             tb = bt @ av.T if av.ndim == 2 else bt @ av
@@ -1420,39 +1438,71 @@ def _unit_times_rows(
     cost: int,
     base: int,
 ) -> DualArray:
-    """dA @ B of `_unit_times` for a 2-d A (p, q) and a constant 2-d B, row-structured
-    (`_rows`): row off + (i q + j) is e_i B[j], so own is i and d is B[j] there."""
+    """dA @ B of `_unit_times` for a 2-d A (p, q) and a constant 2-d B, structured along
+    axis 0 (`_rows`): row off + (i q + j) is e_i B[j], so own is i and d is B[j] there."""
     p, q = shape
     idx = np.arange(p * q)
     own = np.full(m, -1, dtype=np.intp)
     own[off + idx] = idx // q
     d = np.zeros((m, b.shape[1]))
     d[off + idx] = b[idx % q]
-    return _with_rows(like._like(v, None, cost, base), own, d)
+    return _with_rows(like._like(v, None, cost, base), own, d, 0)
 
 
-def _with_rows(r: DualArray, own: np.ndarray, d: np.ndarray) -> DualArray:
-    r._rows = (own, d)
+def _times_unit_rows(
+    a: np.ndarray,
+    off: int,
+    shape: tuple[int, ...],
+    m: int,
+    v: np.ndarray,
+    like: DualArray,
+    cost: int,
+    base: int,
+) -> DualArray:
+    """A @ dB of `_times_unit` for a constant 2-d A (p, q) and a 2-d B (q, s), structured
+    along axis 1 (`_rows`): row off + (j s + l) is A[:, j] in column l, so own is l and d
+    is A[:, j] there."""
+    q, s = shape
+    idx = np.arange(q * s)
+    own = np.full(m, -1, dtype=np.intp)
+    own[off + idx] = idx % s
+    d = np.zeros((m, a.shape[0]))
+    d[off + idx] = a.T[idx // s]
+    return _with_rows(like._like(v, None, cost, base), own, d, 1)
+
+
+def _with_rows(r: DualArray, own: np.ndarray, d: np.ndarray, ax: int) -> DualArray:
+    r._rows = (own, d, ax)
     return r
 
 
-def _structure(x: Any) -> tuple[np.ndarray, np.ndarray] | None:
-    """x's tangents as (own, d) of `_rows`: its own, or those of a 2-d unit-seeded x (row
-    off + (i C + j) is e_(i, j): own i, d e_j); None for anything else."""
+def _structure(x: Any, ax: int, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray] | None:
+    """x's tangents as (own, d) along axis ax (`_rows`) of an operand of a 2-d result of
+    `shape`: its own structure (along ax, of that shape), or that of a unit-seeded x (1-d as
+    a row) that broadcasts to `shape` with each partial in one row (ax 0: row off + (i C + j)
+    is e_(i, j), so own i and d e_j) or one column (ax 1: own j, d e_i); None otherwise."""
     if type(x) is not DualArray:
         return None
     if x._rows is not None:
-        return x._rows
+        own, d, xa = x._rows
+        return (own, d) if xa == ax and x._v.shape == shape else None
     off = _unit_of(x)
-    if off < 0 or x._v.ndim != 2 or x._abs or x._lane is not None or x._second:
+    if off < 0 or x._v.ndim not in (1, 2) or x._abs or x._lane is not None or x._second:
         return None
-    R, C = x._v.shape
+    R, C = (1, *x._v.shape) if x._v.ndim == 1 else x._v.shape
+    if (R, C)[ax] != shape[ax] or (R, C)[1 - ax] not in (1, shape[1 - ax]):
+        return None
     m = _nrows(x)
     idx = np.arange(R * C)
     own = np.full(m, -1, dtype=np.intp)
-    own[off + idx] = idx // C
-    d = np.zeros((m, C))
-    d[off + idx, idx % C] = 1.0
+    if ax == 0:
+        own[off + idx] = idx // C
+        d = np.zeros((m, C))
+        d[off + idx, idx % C] = 1.0
+    else:
+        own[off + idx] = idx % C
+        d = np.zeros((m, R))
+        d[off + idx, idx // C] = 1.0
     return own, d
 
 
@@ -1463,70 +1513,82 @@ def _plain_constant(c: Any) -> bool:
 
 
 def _rows_add(sub: bool, a: Any, b: Any) -> DualArray | None:
-    """a + b or a - b with a row-structured operand, keeping the structure: the same
+    """a + b or a - b with a structured operand (`_rows`), keeping the structure: the same
     numbers as the dense tangents' sum (a zero row adds exactly), or None where the result
-    has none (the other operand broadcasts along the first axis, its rows put a partial in
-    another row than a's, it is not a plain constant, ...): the general code then decides."""
+    has none (an operand broadcasts along the structured axis, puts a partial in another
+    row or column than the other's, is structured along the other axis, is not a plain
+    constant, ...): the general code then decides."""
     like = a if type(a) is DualArray else b
-    sa, sb = _structure(a), _structure(b)
     if type(a) is DualArray and type(b) is DualArray:
-        if sa is None or sb is None or a._tag != b._tag or sa[0].shape != sb[0].shape:
+        if a._tag != b._tag:
             return None
     elif not _plain_constant(b if like is a else a):
         return None
-    av, bv = _value(a), _value(b)
-    v = np.subtract(av, bv) if sub else np.add(av, bv)
-    if v.shape != like._v.shape or v.ndim != 2:  # broadcast beyond the structured operand
+    v = np.subtract(_value(a), _value(b)) if sub else np.add(_value(a), _value(b))
+    if v.ndim != 2:
+        return None
+    ax = (a if type(a) is DualArray and a._rows is not None else b)._rows[2]
+    sa = sb = None
+    if type(a) is DualArray and (sa := _structure(a, ax, v.shape)) is None:
+        return None
+    if type(b) is DualArray and (sb := _structure(b, ax, v.shape)) is None:
         return None
     if sa is not None and sb is not None:
-        if a._v.shape[0] != b._v.shape[0]:
-            return None
         (oa, da), (ob, db) = sa, sb
-        if ((oa >= 0) & (ob >= 0) & (oa != ob)).any():
-            return None  # a partial in two rows
+        if oa.shape != ob.shape or ((oa >= 0) & (ob >= 0) & (oa != ob)).any():
+            return None  # (a partial in two rows)
         own = np.where(oa >= 0, oa, ob)
         d = np.subtract(da, db) if sub else np.add(da, db)
-        if d.shape[1] != v.shape[1]:  # (both (R, 1) broadcast against nothing: cannot be)
+        if d.shape[1] != v.shape[1 - ax]:  # (both broadcast: not a structured operand's)
             return None
-    elif sa is not None:  # a +- c: a's rows, shared (never written)
+    elif sa is not None:  # a +- c: a's structure, shared (never written)
         own, d = sa
     else:  # c +- b
         own, d = sb  # type: ignore[misc]
         if sub:
             d = -d
-    return _with_rows(like._like(v, None, 1, _depth(a, b)), own, d)
+    return _with_rows(like._like(v, None, 1, _depth(a, b)), own, d, ax)
 
 
 def _rows_unary(rule: int, x: DualArray) -> DualArray | None:
-    """A unary rule on a row-structured x: f'(v) gathered to each partial's row times d,
-    the products `_unary` forms (fd_dualarray_unary: f' t); None where f' is not finite
-    somewhere (there the dense tangents' 0 * f' is NaN, which the general code keeps)."""
-    own, d = x._rows  # type: ignore[misc]
+    """A unary rule on a structured x: f'(v) gathered to each partial's row (or column)
+    times d, the products `_unary` forms (fd_dualarray_unary: f' t); None where f' is not
+    finite somewhere (there the dense tangents' 0 * f' is NaN, which the general code
+    keeps)."""
+    own, d, ax = x._rows  # type: ignore[misc]
     xv = np.ascontiguousarray(x._v).reshape(-1)
     v, fp, _, _ = _dualarray.unary(rule, xv, np.empty((0, xv.size)), False)
     if not np.isfinite(fp).all():
         return None
-    g = fp.reshape(x._v.shape)[np.maximum(own, 0)]
-    return _with_rows(x._like(v.reshape(x._v.shape), None, 2), own, g * d)
+    fp = fp.reshape(x._v.shape)
+    g = fp[np.maximum(own, 0)] if ax == 0 else fp[:, np.maximum(own, 0)].T
+    return _with_rows(x._like(v.reshape(x._v.shape), None, 2), own, g * d, ax)
+
+
+def _dual_factor(x: Any, other: DualArray, m: int) -> tuple[np.ndarray, bool] | None:
+    """(values, whether dual) of the other factor of a product with a structured `other`:
+    a float64 ndarray, or a DualArray without structure of the same tag and m rows."""
+    if type(x) is DualArray:
+        if x._rows is not None or x._tag != other._tag or x._abs or x._lane is not None:
+            return None
+        if x._second or _nrows(x) != m:
+            return None
+        return x._v, True
+    if type(x) is np.ndarray and x.dtype == np.float64:
+        return x, False
+    return None
 
 
 def _rows_matmul(a: Any, b: DualArray) -> DualArray | None:
-    """A @ b for a row-structured b (R, C) and a 2-d A (M, R), constant or dual without
-    structure: A @ db has row p = A[:, own[p]] d[p] (M, C), the one nonzero term of each
-    of the dense product's sums, so the same numbers; A's tangents as `_matmul` takes them.
-    None where this does not apply (A with inf or NaN, whose products with the zeros the
-    dense sum keeps, the bound's evaluation, another tag, ...)."""
-    own, d = b._rows  # type: ignore[misc]
-    if type(a) is DualArray:
-        if a._rows is not None or a._tag != b._tag or a._abs or a._lane is not None:
-            return None
-        if a._second or _nrows(a) != own.shape[0]:
-            return None
-        av, dual = a._v, True
-    elif type(a) is np.ndarray and a.dtype == np.float64:
-        av, dual = a, False
-    else:
+    """A @ b for a b (R, C) structured along axis 0 and a 2-d A (M, R), constant or dual
+    without structure: A @ db has row p = A[:, own[p]] d[p] (M, C), the one nonzero term of
+    each of the dense product's sums, so the same numbers; A's tangents as `_matmul` takes
+    them. None where this does not apply (structure along axis 1, A with inf or NaN, whose
+    products with the zeros the dense sum keeps, another tag, ...)."""
+    own, d, ax = b._rows  # type: ignore[misc]
+    if ax != 0 or (fa := _dual_factor(a, b, own.shape[0])) is None:
         return None
+    av, dual = fa
     bv = b._v
     if av.ndim != 2 or av.shape[1] != bv.shape[0] or not np.isfinite(av).all():
         return None
@@ -1538,6 +1600,27 @@ def _rows_matmul(a: Any, b: DualArray) -> DualArray | None:
         tb = t + tb
     like = a if dual else b
     return like._like(v, tb, av.shape[-1] + 1, _depth(a, b))
+
+
+def _rows_rmatmul(a: DualArray, b: Any) -> DualArray | None:
+    """a @ B for an a (R, C) structured along axis 1 and a 2-d B (C, S), constant or dual
+    without structure (batch-first layers, h @ W): da @ B has row p = d[p] B[own[p]]
+    (R, S), the one nonzero term of each of the dense product's sums; B's tangents as
+    `_matmul` takes them. None where this does not apply (as `_rows_matmul`)."""
+    own, d, ax = a._rows  # type: ignore[misc]
+    if ax != 1 or (fb := _dual_factor(b, a, own.shape[0])) is None:
+        return None
+    bv, dual = fb
+    av = a._v
+    if bv.ndim != 2 or av.shape[1] != bv.shape[0] or not np.isfinite(bv).all():
+        return None
+    v = av @ bv
+    t = d[:, :, None] * bv[np.maximum(own, 0)][:, None, :]
+    if dual:  # A @ dB as `_matmul` forms it
+        ub = _unit_of(b)
+        tb = _times_unit(av, ub, bv.shape, own.shape[0]) if ub >= 0 else np.matmul(av, b._t)
+        t = t + tb
+    return a._like(v, t, av.shape[-1] + 1, _depth(a, b))
 
 
 def _times_unit(a: np.ndarray, off: int, shape: tuple[int, ...], m: int) -> np.ndarray:

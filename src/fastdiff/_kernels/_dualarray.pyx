@@ -688,13 +688,16 @@ cdef int _take_view(DualBase x) except -1:
 
 
 cdef int _densify(DualBase x) except -1:
-    """The dense tangents of a row-structured x (fastdiff/_dualarray.py `_rows`): row p is
-    zero but for row own[p] of x's first axis, which is d[p]."""
-    own, d = x._rows
+    """The dense tangents of a structured x (fastdiff/_dualarray.py `_rows`): row p is
+    zero but for row (ax 0) or column (ax 1) own[p] of x, which is d[p]."""
+    own, d, ax = x._rows
     v = x._v
     t = np.zeros((own.shape[0],) + v.shape)
     nz = np.flatnonzero(own >= 0)
-    t[nz, own[nz]] = d[nz]
+    if ax == 0:
+        t[nz, own[nz]] = d[nz]
+    else:
+        t[nz, :, own[nz]] = d[nz]
     x._td = t
     x._rows = None
     return 0
