@@ -113,6 +113,13 @@ CASES = {
     "A @ (XB V)": lambda x: A2 @ (XB @ V(x)),
     "XB V + XB V'": lambda x: XB @ V(x) + XB @ x[12:24].reshape(3, 4),
     "W X + D W'": lambda x: W(x) @ X + D @ x[0:15].reshape(3, 5),
+    "W X[:, :0] (no columns)": lambda x: np.tanh(W(x) @ X[:, :0]) + 1.0,
+    "x[:3] (1 x 3) @ X": lambda x: np.tanh(x[:3].reshape(1, 3) @ X),
+    "x[:4] (4 x 1) @ X[:1]": lambda x: np.tanh(x[:4].reshape(4, 1) @ X[:1]),
+    "W @ X.T.T (strided)": lambda x: np.tanh(W(x) @ np.asfortranarray(X)),
+    "W @ X float32": lambda x: np.tanh(W(x) @ X.astype(np.float32)),
+    "W X - W X": lambda x: (lambda z: z - z)(W(x) @ X),
+    "W X + int array": lambda x: W(x) @ X + np.ones((4, 5), dtype=int),
     "batch-first loss": lambda x: (
         (np.tanh(XB @ V(x) + x[12:16]) @ x[16:20].reshape(4, 1) + x[20] - 0.5) ** 2
     ).sum(),
@@ -281,3 +288,12 @@ def test_the_structure_is_kept_through_a_batch_first_layer(cached, tag):
     assert (own[16:] == -1).all()
     y = h @ xs[16:20].reshape(4, 1)
     assert y._rows is None and y._t.shape == (24, 5, 1)
+
+
+def test_setting_the_tangents_of_a_view_not_taken_replaces_it(tag):
+    x = seeded(np.arange(24.0), tag, True)
+    w = x[:6]
+    assert w._src is not None
+    t = np.ones((24, 6))
+    w._t = t  # (as code that replaces an array's tangents does)
+    assert w._src is None and w._t is t  # not taken later over the new ones

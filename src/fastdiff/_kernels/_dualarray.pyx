@@ -518,14 +518,15 @@ cdef class DualBase:
     cdef public bint _abs, _eye
 
     property _t:
-        # the tangents, (m,) + shape; a row-structured array (`_rows`) builds them here, the
-        # first time code that knows no structure asks
+        # the tangents, (m,) + shape; a structured array (`_rows`) builds them, and a view
+        # not taken yet (`_src`) takes them, the first time code that knows neither asks
         def __get__(self):
             return _tan(self)
 
         def __set__(self, t):
             self._td = t
             self._rows = None
+            self._src = None
 
     def __add__(self, o):
         return _binop_c(_OP_ADD, self, o)
