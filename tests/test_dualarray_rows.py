@@ -63,6 +63,8 @@ C4INF = C4.copy()
 C4INF[1, 0] = -np.inf
 A2 = RNG.normal(size=(2, 5))
 D = RNG.normal(size=(4, 3))
+A54 = RNG.normal(size=(5, 4))
+C64 = RNG.normal(size=(6, 4))
 
 
 def W(x):
@@ -120,6 +122,9 @@ CASES = {
     "W @ X float32": lambda x: np.tanh(W(x) @ X.astype(np.float32)),
     "W X - W X": lambda x: (lambda z: z - z)(W(x) @ X),
     "W X + int array": lambda x: W(x) @ X + np.ones((4, 5), dtype=int),
+    "A54 @ x.reshape(4, 6)": lambda x: np.tanh(A54 @ x.reshape(4, 6)),
+    "x.reshape(6, 4), written": lambda x: _set(x.reshape(6, 4)),
+    "x.reshape(4, 6)[1:3] @ C64": lambda x: x.reshape(4, 6)[1:3] @ C64,
     "batch-first loss": lambda x: (
         (np.tanh(XB @ V(x) + x[12:16]) @ x[16:20].reshape(4, 1) + x[20] - 0.5) ** 2
     ).sum(),
@@ -235,6 +240,18 @@ def test_slices_of_the_cached_seeds_are_not_taken_until_read(tag):
     assert w._src is None and x._t.flags.writeable and np.shares_memory(t, x._t)
     np.testing.assert_array_equal(t, np.eye(24)[:, :12].reshape(24, 4, 3))
     assert not _forward._unit_seeds(24).flags.writeable  # the cache itself untouched
+
+
+def test_a_reshape_of_the_seeded_x_is_not_taken_until_read(tag):
+    x = np.random.default_rng(2).normal(size=24)
+    xs = seeded(x, tag, True)
+    w = xs.reshape(4, 6)  # (softmax regression's W = theta.reshape(features, classes))
+    assert w._src is not None and w._unit == 0
+    z = np.tanh(A54 @ w)
+    assert z._rows is not None and z._rows[2] == 1
+    assert not xs._t.flags.writeable  # the seeds not owned: no copy made
+    eager = np.tanh(A54 @ seeded(x, tag, False).reshape(4, 6))
+    np.testing.assert_array_equal(z._t, eager._t)
 
 
 def _assignments(x):

@@ -533,6 +533,22 @@ def _as_dualarray(a: Any) -> DualArray:
     raise TypeError(f"expected a DualArray; got {type(a).__name__}")
 
 
+def _seeds_shared(x: DualArray) -> bool:
+    """x is the unit-seeded x of a whole-chunk Jacobian whose tangents are still the cached
+    read-only seeds (its views are then not taken until read: `_src`; `_slice_c` in
+    fastdiff._kernels._dualarray tests the same)."""
+    return (
+        x._src is None
+        and x._rows is None
+        and _unit_of(x) >= 0
+        and not x._abs
+        and x._lane is None
+        and x._v.ndim == 1
+        and x._td.ndim == 2
+        and not x._td.flags.writeable
+    )
+
+
 def _nrows(x: DualArray) -> int:
     """The number of x's tangent rows, without building or taking them."""
     if x._src is not None:
@@ -997,10 +1013,12 @@ def _reshape(a: Any, shape: Any = None, order: str = "C", newshape: Any = None) 
         raise TypeError(f"np.reshape on a DualArray supports order='C' only; got {order!r}.")
     x = _as_dualarray(a)
     v = x._v.reshape(shape)
-    if x._src is not None:  # a view not taken yet: a reshape of it, not taken either
+    if x._src is not None or _seeds_shared(x):  # a view not taken (yet): nor is its reshape
         r = _fresh(x, v, None, x._n)
-        root, ops = x._src
+        root, ops = x._src if x._src is not None else (x, ())
         r._src = (root, (*ops, (1, v.shape)))  # (the non-row axes are C-contiguous: a view)
+        if x._family is None:
+            x._family = [True]
         r._family = x._family
         r._unit = _unit_of(x)
         return r
