@@ -8,7 +8,8 @@ makes asv skip its cases):
   ScalarDerivativeFixedCost: the same for x * x, where the fixed cost of each path shows.
   JaxScalarCompile times jax's first call (tracing and compiling) on its own.
 * MLPGradient: the gradient of a NumPy-written MLP loss with 385 parameters (on DualArrays);
-  MLPGradientBatchFirst the same network written batch-first (X @ W1 + b1).
+  MLPGradientBatchFirst the same network written batch-first (X @ W1 + b1);
+  MLPGradientWide a 5201-parameter one (the gradient in chunks of partials).
 * TanhJacobian: the Jacobian of tanh(W @ x + b), W 100 x 100.
 * RosenbrockHessian10: the Hessian of the 10-D Rosenbrock function (num_dual as well);
   RosenbrockHessianSizes the same at n = 10 and 30.
@@ -371,6 +372,48 @@ class MLPGradientBatchFirst(MLPGradient):
         return float(np.max(np.abs(np.asarray(self.run()) - exact)))
 
     track_max_abs_error.unit = "abs error"
+
+
+# A wider network, 50 -> 100 -> 1 (5201 parameters, batch 32): the dual gradient goes in
+# chunks of partials (16 MiB of seeds a call), which keep the layers' structure too.
+WIDE_IN, WIDE_HIDDEN, WIDE_BATCH = 50, 100, 32
+WIDE_PARAMS = WIDE_HIDDEN * WIDE_IN + 2 * WIDE_HIDDEN + 1
+
+
+def mlp_loss_wide(theta, X, y, xp=np):
+    i, h = WIDE_IN, WIDE_HIDDEN
+    W1 = theta[: h * i].reshape(h, i)
+    b1 = theta[h * i : h * i + h].reshape(h, 1)
+    W2 = theta[h * i + h : h * i + 2 * h].reshape(1, h)
+    b2 = theta[h * i + 2 * h :].reshape(1, 1)
+    r = W2 @ xp.tanh(W1 @ X + b1) + b2 - y
+    return (r * r).sum() / r.size
+
+
+class MLPGradientWide:
+    """The gradient of a 5201-parameter MLP loss: forward mode in chunks against jax."""
+
+    params = [["fastdiff dual_gradient", "jax.jit(jacfwd)", "autograd"]]
+    param_names = ["impl"]
+    timeout = 300
+
+    def setup(self, impl):
+        rng = np.random.default_rng(0)
+        self.theta = rng.normal(scale=0.3, size=WIDE_PARAMS)
+        self.X = rng.normal(size=(WIDE_IN, WIDE_BATCH))
+        self.y = rng.normal(size=(1, WIDE_BATCH))
+        self.run = _mlp_impl(impl, self.theta, self.X, self.y, mlp_loss_wide, None)
+
+    def time_gradient(self, impl):
+        self.run()
+
+    def track_max_abs_error_vs_jax(self, impl):
+        if jax is None:
+            raise NotImplementedError
+        exact = _mlp_impl("jax.jit(jacfwd)", self.theta, self.X, self.y, mlp_loss_wide)()
+        return float(np.max(np.abs(np.asarray(self.run()) - np.asarray(exact))))
+
+    track_max_abs_error_vs_jax.unit = "abs error"
 
 
 class MLPGradientEvaluations:

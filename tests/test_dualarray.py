@@ -9,6 +9,7 @@ import pytest
 
 import fastdiff as fd
 from fastdiff import Dual, DualArray
+from fastdiff._dualarray import NO_UNIT
 from fastdiff._forward import dual_gradient, dual_hessian, dual_jacobian, dual_jvp
 from fastdiff._kernels import _dual
 from mlp import backprop, loss, make_problem
@@ -676,7 +677,7 @@ def test_unit_seed_structure_gives_the_dense_answer():
     C, D, w = rng.normal(size=(3, 2)), rng.normal(size=(2, 3)), rng.normal(size=4)
 
     def dense(v):
-        v._unit = -1  # the same evaluation without the structure
+        v._unit = NO_UNIT  # the same evaluation without the structure
         return _unit_workload(v, C, D, w)
 
     r = fd.jacobian(lambda v: _unit_workload(v, C, D, w), x, method="dual")

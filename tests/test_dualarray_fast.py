@@ -92,9 +92,9 @@ def test_slices_keep_the_unit_seed_structure(tag):
     x._eye, x._unit = True, 0
     a = x[2:]
     assert a._unit == 2 and a._family is x._family and x._family == [True]
-    assert x[::2]._unit == -1  # not a contiguous run
+    assert x[::2]._unit == _dualarray.NO_UNIT  # not a contiguous run
     a[0] = 1.0  # an assignment voids the structure of the whole family
-    assert x._family == [False] and x[1:]._unit == -1
+    assert x._family == [False] and x[1:]._unit == _dualarray.NO_UNIT
 
 
 def test_read_only_tangents_are_owned_before_a_slice_is_taken(tag):

@@ -314,3 +314,58 @@ def test_setting_the_tangents_of_a_view_not_taken_replaces_it(tag):
     t = np.ones((24, 6))
     w._t = t  # (as code that replaces an array's tangents does)
     assert w._src is None and w._t is t  # not taken later over the new ones
+
+
+# Chunks of partials (batch_bytes below 8 n^2): row p of a chunk is the seed of element
+# start + p, so x carries the offset -start (`_unit`), and its slices the seeds of the
+# elements they hold, clipped to the chunk's rows.
+
+
+def no_unit(monkeypatch):
+    """Every unit-seed structure ignored: the dense products of before (chunks had none)."""
+    monkeypatch.setattr(da, "_unit_of", lambda x: da.NO_UNIT)
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 7, 13, 24])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "tanh(W X + b)",
+        "loss-like sum",
+        "batch-first loss",
+        "tanh(XB V + c) @ W2",
+        "W X + D W'",
+        "XB V + XB V'",
+        "A54 @ x.reshape(4, 6)",
+        "W X - b",
+        "c(1 x 4) - XB V",
+    ],
+)
+def test_chunked_structure_gives_the_dense_chunks_bit_for_bit(name, chunk, monkeypatch):
+    x = np.random.default_rng(8).normal(size=24)
+    f = CASES[name]
+    bb = 8 * 24 * chunk  # chunk partials per call
+    fast = fd.jacobian(f, x, method="dual", batch_bytes=bb)
+    with monkeypatch.context() as m:
+        no_unit(m)
+        slow = fd.jacobian(f, x, method="dual", batch_bytes=bb)
+    whole = fd.jacobian(f, x, method="dual")
+    np.testing.assert_array_equal(fast.df, slow.df)
+    np.testing.assert_array_equal(fast.error, slow.error)
+    assert fast.nfev == slow.nfev
+    np.testing.assert_array_equal(fast.df, whole.df)  # (a product's one term: any chunking)
+
+
+def test_a_chunk_keeps_the_structure_of_its_own_partials(tag):
+    x = np.random.default_rng(4).normal(size=24)
+    k, start = 5, 10  # partials of elements 10 .. 14
+    seed = np.zeros((k, 24))
+    seed[np.arange(k), np.arange(start, start + k)] = 1.0
+    xs = DualArray._make(x.copy(), seed, k, tag)
+    xs._unit = -start
+    z = W(xs) @ X  # W holds elements 0 .. 11: the chunk's rows 0, 1 are W's entries 10, 11
+    own, d, ax = z._rows
+    assert ax == 0 and list(own) == [3, 3, -1, -1, -1]
+    np.testing.assert_array_equal(d[:2], X[[1, 2]])
+    h = np.tanh(z + b(xs))  # b holds 12 .. 15: rows 2, 3, 4 are b's entries 0, 1, 2
+    assert list(h._rows[0]) == [3, 3, 0, 1, 2]

@@ -21,6 +21,7 @@ CASES = {
     "ScalarDerivative": ["num_dual", "ad", "jax.jit(jacfwd)", "jax.jacfwd", "autograd", "analytic"],
     "MLPGradient": ["jax.jit(jacfwd)", "jax.jacfwd", "autograd", "backprop (analytic)"],
     "MLPGradientBatchFirst": ["jax.jit(jacfwd)", "jax.jacfwd", "autograd", "backprop (analytic)"],
+    "MLPGradientWide": ["jax.jit(jacfwd)", "autograd"],
     "TanhJacobian": ["jax.jit(jacfwd)", "jax.jacfwd", "autograd", "analytic"],
     "TanhJvp": ["jax.jit(jvp)", "analytic"],
     "RosenbrockHessian10": ["num_dual.hessian", "jax.jit(hessian)", "autograd", "analytic"],

@@ -92,9 +92,11 @@ class DualArray(_dualarray.DualBase):
     # tangent rows are magnitudes (the bound's evaluation, see fastdiff._forward).
     # _eye: the tangent rows are exactly the unit seeds e_0 .. e_{n-1} of the flat elements (a
     # whole-x chunk of a Jacobian): then A @ x needs no product for its tangents, they are A^T.
-    # _unit: -1, or an offset u: tangent rows u .. u + size - 1 are the unit seeds of the flat
-    # elements, every other row is zero (x itself in a whole-x chunk, and its slices and
-    # reshapes): products and sums with it scatter instead of multiplying zeros.
+    # _unit: NO_UNIT, or an offset u (any sign): tangent row u + e, where it lies in 0 .. m - 1,
+    # is the unit seed of flat element e, every other row is zero (x itself in a chunk of a
+    # Jacobian, row p the seed of element start + p so u = -start, and its slices and
+    # reshapes; an element whose row falls outside has no partials in this chunk): products
+    # and sums with it scatter instead of multiplying zeros (`_unit_span` gives the rows).
     # _family: None, or a one-element list [valid] shared by an array with _eye/_unit and
     # every view of it (they share its tangents' memory): an assignment into any of them sets
     # it False, and the structure flags of the whole family stop counting (`_unit_of`).
@@ -139,14 +141,14 @@ class DualArray(_dualarray.DualBase):
         self._n = 0
         self._abs = False
         self._eye = False
-        self._unit = -1
+        self._unit = NO_UNIT
         self._family = None
         self._lane = None
 
     # Constructors ---------------------------------------------------------------------
     @classmethod
     def _make(
-        cls, v: np.ndarray, t: np.ndarray, k: int, tag: int, absolute: bool = False
+        cls, v: np.ndarray, t: np.ndarray | None, k: int, tag: int, absolute: bool = False
     ) -> DualArray:
         r = cls.__new__(cls)
         r._v = v
@@ -156,7 +158,7 @@ class DualArray(_dualarray.DualBase):
         r._n = 0
         r._abs = absolute
         r._eye = False
-        r._unit = -1
+        r._unit = NO_UNIT
         r._family = None
         r._lane = None
         return r
@@ -174,7 +176,7 @@ class DualArray(_dualarray.DualBase):
         r._n = (self._n if base is None else base) + cost
         r._abs = self._abs
         r._eye = False
-        r._unit = -1
+        r._unit = NO_UNIT
         r._family = None
         r._lane = None
         return r
@@ -193,7 +195,7 @@ class DualArray(_dualarray.DualBase):
         of a structured array started."""
         if not self._t.flags.writeable:  # shared with an operand (x + c): own them now
             self._t = self._t.copy()
-        if self._family is None and (self._unit >= 0 or self._eye):
+        if self._family is None and (self._unit != NO_UNIT or self._eye):
             self._family = [True]
         return self._t
 
@@ -280,7 +282,7 @@ class DualArray(_dualarray.DualBase):
             return _dual.make(float(v), self._t[tkey].tolist(), self._tag)
         r = self._view(v, self._viewed()[tkey])
         unit = _unit_of(self)
-        if unit >= 0 and type(key) is slice and self._v.ndim == 1 and key.step in (None, 1):
+        if unit != NO_UNIT and type(key) is slice and self._v.ndim == 1 and key.step in (None, 1):
             start, stop, _ = key.indices(self._v.shape[0])
             if stop > start:  # a contiguous run of the elements: their seeds, shifted
                 r._unit = unit + start
@@ -295,7 +297,7 @@ class DualArray(_dualarray.DualBase):
         if not self._t.flags.writeable:
             self._t = self._t.copy()
         self._eye = False
-        self._unit = -1
+        self._unit = NO_UNIT
         if self._family is not None:  # self shares its memory with other arrays of the family
             self._family[0] = False
         tkey = (slice(None), *key) if isinstance(key, tuple) else (slice(None), key)
@@ -508,11 +510,23 @@ def _lift(x: Any, like: DualArray) -> tuple[Any, np.ndarray | None]:
     return arr, None
 
 
+NO_UNIT = _dualarray.NO_UNIT
+"""`_unit` of an array without unit seeds (an offset can be negative: see `_unit`)."""
+
+
 def _unit_of(x: Any) -> int:
-    """x's `_unit` offset, or -1 (not a DualArray, none, or an assignment into its family)."""
-    if type(x) is not DualArray or x._unit < 0:
-        return -1
-    return x._unit if x._family is None or x._family[0] else -1
+    """x's `_unit` offset, or NO_UNIT (not a DualArray, none, or an assignment into its
+    family)."""
+    if type(x) is not DualArray or x._unit == NO_UNIT:
+        return NO_UNIT
+    return x._unit if x._family is None or x._family[0] else NO_UNIT
+
+
+def _unit_span(off: int, size: int, m: int) -> tuple[int, int]:
+    """The rows lo .. hi - 1 of m that hold unit seeds of elements 0 .. size - 1 at offset
+    `off` (`_unit`): element r - off in row r."""
+    lo = min(max(off, 0), m)
+    return lo, max(lo, min(off + size, m))
 
 
 def _eye_of(x: Any) -> bool:
@@ -533,26 +547,16 @@ def _as_dualarray(a: Any) -> DualArray:
     raise TypeError(f"expected a DualArray; got {type(a).__name__}")
 
 
-def _seeds_shared(x: DualArray) -> bool:
-    """x is the unit-seeded x of a whole-chunk Jacobian whose tangents are still the cached
-    read-only seeds (its views are then not taken until read: `_src`; `_slice_c` in
-    fastdiff._kernels._dualarray tests the same)."""
-    return (
-        x._src is None
-        and x._rows is None
-        and _unit_of(x) >= 0
-        and not x._abs
-        and x._lane is None
-        and x._v.ndim == 1
-        and x._td.ndim == 2
-        and not x._td.flags.writeable
-    )
+_seeds_shared = _dualarray.seeds_shared
+"""_seeds_shared(x): x is a Jacobian chunk's unit-seeded x whose seeds are the cached
+read-only ones or not built yet (its views are then not taken until read: `_src`)."""
 
 
 def _nrows(x: DualArray) -> int:
     """The number of x's tangent rows, without building or taking them."""
     if x._src is not None:
-        return int(x._src[0]._td.shape[0])  # (the root's, which are dense)
+        root, ops = x._src
+        return int(ops[1]) if root is None else _nrows(root)  # (a chunk's k, or the root's)
     if x._rows is not None:
         return int(x._rows[0].shape[0])
     return int(x._t.shape[0])
@@ -792,8 +796,8 @@ def _view_add(name: str, a: Any, b: Any) -> DualArray | None:
     view, dense = (a, b) if a._src is not None else (b, a)
     u = _unit_of(view)
     if (
-        u < 0
-        or _unit_of(dense) >= 0
+        u == NO_UNIT
+        or _unit_of(dense) != NO_UNIT
         or dense._rows is not None
         or dense._abs
         or dense._lane is not None
@@ -807,13 +811,14 @@ def _view_add(name: str, a: Any, b: Any) -> DualArray | None:
     sub = name == "subtract"
     v = np.subtract(a._v, b._v) if sub else np.add(a._v, b._v)
     nd, vs, size = v.ndim, v.shape, view._v.size
-    blk = _align(np.eye(size).reshape((size, *view._v.shape)), nd)
+    lo, hi = _unit_span(u, size, dt.shape[0])
+    blk = _align(np.eye(size)[lo - u : hi - u].reshape((hi - lo, *view._v.shape)), nd)
     if view is a:  # dA + dB, A the view: -dB (or dB) copied, A's seeds added to their rows
         t = np.array(_full(-_align(dt, nd) if sub else _align(dt, nd), vs))
-        t[u : u + size] += blk
+        t[lo:hi] += blk
     else:
         t = np.array(_full(_align(dt, nd), vs))
-        t[u : u + size] += -blk if sub else blk
+        t[lo:hi] += -blk if sub else blk
     return a._like(v, _full(t, vs), 1, _depth(a, b))
 
 
@@ -846,14 +851,16 @@ def _binop_core(name: str, a: Any, b: Any = None) -> Any:
             t = -_align(bt, nd) if sub else _shared(_align(bt, nd))
         elif bt is None:
             t = _shared(_align(at, nd))
-        elif (ub := _unit_of(b)) >= 0 and _unit_of(a) < 0:
+        elif (ub := _unit_of(b)) != NO_UNIT and _unit_of(a) == NO_UNIT:
             # dA + dB with B's seeds on rows off .. off + size - 1 only: a copy, and those rows
             t = np.array(_full(_align(at, nd), vs))
-            blk = _align(bt[ub : ub + b._v.size], nd)
-            t[ub : ub + b._v.size] += -blk if sub else blk
-        elif (ua := _unit_of(a)) >= 0 and _unit_of(b) < 0:
+            lo, hi = _unit_span(ub, b._v.size, bt.shape[0])
+            blk = _align(bt[lo:hi], nd)
+            t[lo:hi] += -blk if sub else blk
+        elif (ua := _unit_of(a)) != NO_UNIT and _unit_of(b) == NO_UNIT:
             t = np.array(_full(-_align(bt, nd) if sub else _align(bt, nd), vs))
-            t[ua : ua + a._v.size] += _align(at[ua : ua + a._v.size], nd)
+            lo, hi = _unit_span(ua, a._v.size, at.shape[0])
+            t[lo:hi] += _align(at[lo:hi], nd)
         else:
             t = _align(at, nd) + (-_align(bt, nd) if sub else _align(bt, nd))
         return like._like(v, _full(t, vs), 1, base)
@@ -1015,7 +1022,7 @@ def _reshape(a: Any, shape: Any = None, order: str = "C", newshape: Any = None) 
     v = x._v.reshape(shape)
     if x._src is not None or _seeds_shared(x):  # a view not taken (yet): nor is its reshape
         r = _fresh(x, v, None, x._n)
-        root, ops = x._src if x._src is not None else (x, ())
+        root, ops = x._src if x._src is not None and x._src[0] is not None else (x, ())
         r._src = (root, (*ops, (1, v.shape)))  # (the non-row axes are C-contiguous: a view)
         if x._family is None:
             x._family = [True]
@@ -1339,7 +1346,7 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
         and a.dtype == np.float64
         and a.ndim == 2
         and b._v.ndim == 2
-        and (ub := _unit_of(b)) >= 0
+        and (ub := _unit_of(b)) != NO_UNIT
         and not b._abs
         and b._lane is None
         and not b._second
@@ -1352,7 +1359,7 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
         and b.dtype == np.float64
         and a._v.ndim == 2
         and b.ndim == 2
-        and (ua := _unit_of(a)) >= 0
+        and (ua := _unit_of(a)) != NO_UNIT
         and not a._abs
         and a._lane is None
         and not a._second
@@ -1384,7 +1391,7 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
     # NumPy's matmul broadcasts the constant over the rows (measured on the MLP of tests/mlp.py:
     # 4-8x faster than gathering the rows into one GEMM, which needs a copy of the tangents)
     if at is not None:  # dA @ B
-        if (ua := _unit_of(a)) >= 0 and not like._abs:
+        if (ua := _unit_of(a)) != NO_UNIT and not like._abs:
             if bt is None and av.ndim == 2 and bv.ndim == 2 and like._lane is None:
                 return _unit_times_rows(ua, av.shape, bv, at.shape[0], v, like, cost, base)
             t = _unit_times(ua, av.shape, bv, at.shape[0])
@@ -1394,7 +1401,7 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
         if bv.ndim == 1 and av.ndim == 2 and _eye_of(b):
             tb = av.T.view()  # (A e_j)_i = A[i, j]: no product at all; A is the caller's
             tb.flags.writeable = False  # (a read-only view: writes into r copy it first)
-        elif (ub := _unit_of(b)) >= 0 and not like._abs and av.ndim == 2:
+        elif (ub := _unit_of(b)) != NO_UNIT and not like._abs and av.ndim == 2:
             if at is None and bv.ndim == 2 and like._lane is None:
                 return _times_unit_rows(av, ub, bv.shape, bt.shape[0], v, like, cost, base)
             tb = _times_unit(av, ub, bv.shape, bt.shape[0])
@@ -1437,10 +1444,12 @@ def _unit_times(off: int, shape: tuple[int, ...], b: np.ndarray, m: int) -> np.n
     row off + (i q + j) is e_i B[j] (A 2-d (p, q)), or B[j] (A 1-d (q,))."""
     if len(shape) == 1:
         t = np.zeros((m, *b.shape[1:]))
-        t[off : off + shape[0]] = b
+        lo, hi = _unit_span(off, shape[0], m)
+        t[lo:hi] = b[lo - off : hi - off]
         return t
     p, q = shape
-    idx = np.arange(p * q)
+    lo, hi = _unit_span(off, p * q, m)
+    idx = np.arange(lo - off, hi - off)
     t = np.zeros((m, p, *b.shape[1:]))
     t[off + idx, idx // q] = b[idx % q]
     return t
@@ -1459,7 +1468,8 @@ def _unit_times_rows(
     """dA @ B of `_unit_times` for a 2-d A (p, q) and a constant 2-d B, structured along
     axis 0 (`_rows`): row off + (i q + j) is e_i B[j], so own is i and d is B[j] there."""
     p, q = shape
-    idx = np.arange(p * q)
+    lo, hi = _unit_span(off, p * q, m)
+    idx = np.arange(lo - off, hi - off)
     own = np.full(m, -1, dtype=np.intp)
     own[off + idx] = idx // q
     d = np.zeros((m, b.shape[1]))
@@ -1481,7 +1491,8 @@ def _times_unit_rows(
     along axis 1 (`_rows`): row off + (j s + l) is A[:, j] in column l, so own is l and d
     is A[:, j] there."""
     q, s = shape
-    idx = np.arange(q * s)
+    lo, hi = _unit_span(off, q * s, m)
+    idx = np.arange(lo - off, hi - off)
     own = np.full(m, -1, dtype=np.intp)
     own[off + idx] = idx % s
     d = np.zeros((m, a.shape[0]))
@@ -1505,13 +1516,14 @@ def _structure(x: Any, ax: int, shape: tuple[int, ...]) -> tuple[np.ndarray, np.
         own, d, xa = x._rows
         return (own, d) if xa == ax and x._v.shape == shape else None
     off = _unit_of(x)
-    if off < 0 or x._v.ndim not in (1, 2) or x._abs or x._lane is not None or x._second:
+    if off == NO_UNIT or x._v.ndim not in (1, 2) or x._abs or x._lane is not None or x._second:
         return None
     R, C = (1, *x._v.shape) if x._v.ndim == 1 else x._v.shape
     if (R, C)[ax] != shape[ax] or (R, C)[1 - ax] not in (1, shape[1 - ax]):
         return None
     m = _nrows(x)
-    idx = np.arange(R * C)
+    lo, hi = _unit_span(off, R * C, m)
+    idx = np.arange(lo - off, hi - off)
     own = np.full(m, -1, dtype=np.intp)
     if ax == 0:
         own[off + idx] = idx // C
@@ -1614,7 +1626,7 @@ def _rows_matmul(a: Any, b: DualArray) -> DualArray | None:
     tb = av.T[np.maximum(own, 0)][:, :, None] * d[:, None, :]
     if dual:  # dA @ B as `_matmul` forms it (the seeds' offset of a unit-seeded A suffices)
         ua = _unit_of(a)
-        t = _unit_times(ua, av.shape, bv, own.shape[0]) if ua >= 0 else np.matmul(a._t, bv)
+        t = _unit_times(ua, av.shape, bv, own.shape[0]) if ua != NO_UNIT else np.matmul(a._t, bv)
         tb = t + tb
     like = a if dual else b
     return like._like(v, tb, av.shape[-1] + 1, _depth(a, b))
@@ -1636,7 +1648,7 @@ def _rows_rmatmul(a: DualArray, b: Any) -> DualArray | None:
     t = d[:, :, None] * bv[np.maximum(own, 0)][:, None, :]
     if dual:  # A @ dB as `_matmul` forms it
         ub = _unit_of(b)
-        tb = _times_unit(av, ub, bv.shape, own.shape[0]) if ub >= 0 else np.matmul(av, b._t)
+        tb = _times_unit(av, ub, bv.shape, own.shape[0]) if ub != NO_UNIT else np.matmul(av, b._t)
         t = t + tb
     return a._like(v, t, av.shape[-1] + 1, _depth(a, b))
 
@@ -1646,10 +1658,12 @@ def _times_unit(a: np.ndarray, off: int, shape: tuple[int, ...], m: int) -> np.n
     off + (j s + l) is A[:, j] in column l (B 2-d (q, s)), or A[:, j] (B 1-d (q,))."""
     if len(shape) == 1:
         t = np.zeros((m, a.shape[0]))
-        t[off : off + shape[0]] = a.T
+        lo, hi = _unit_span(off, shape[0], m)
+        t[lo:hi] = a.T[lo - off : hi - off]
         return t
     q, s = shape
-    idx = np.arange(q * s)
+    lo, hi = _unit_span(off, q * s, m)
+    idx = np.arange(lo - off, hi - off)
     t = np.zeros((m, a.shape[0], s))
     t[off + idx, :, idx % s] = a[:, idx // s].T
     return t
@@ -2042,7 +2056,7 @@ def _lane_part(x: DualArray, part: int) -> DualArray:
     if part == 0:
         r._t, r._k, r._abs, r._eye, r._unit = x._t[:m1], x._k, False, x._eye, x._unit
     else:
-        r._t, r._k, r._abs, r._eye, r._unit = x._t[m1:], k2, True, False, -1
+        r._t, r._k, r._abs, r._eye, r._unit = x._t[m1:], k2, True, False, NO_UNIT
         if (groups := _groups_of(x)) is not None:  # x of `_jacobian_lane`: its bound rows
             r._groups = (groups, r._t)
     return r

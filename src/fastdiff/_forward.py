@@ -200,14 +200,13 @@ def dual_jacobian(
         for start in range(0, max(n, 1) if lane is None else 0, width):
             stop = min(start + width, n)
             k = stop - start
-            if k == n:  # (read-only: a DualArray copies them before writing)
-                seed = _unit_seeds(n) if n <= UNIT_SEED_CACHE_N else np.eye(n)
-            else:
-                seed = np.zeros((k, n))
-                seed[np.arange(k), np.arange(start, stop)] = 1.0
-            X = DualArray._make(value.copy(), seed.reshape((k, *xs.shape)), k, tag)
+            if k == n and n <= UNIT_SEED_CACHE_N:  # (read-only: copied before a write)
+                X = DualArray._make(value.copy(), _unit_seeds(n).reshape((k, *xs.shape)), k, tag)
+            else:  # row p the seed of element start + p, built when some code reads it
+                X = DualArray._make(value.copy(), None, k, tag)
+                X._src = (None, (start, k, xs.shape))
             X._eye = k == n
-            X._unit = 0 if k == n else -1
+            X._unit = -start  # (row p is the seed of element start + p; 0 for the whole x)
             try:
                 y = f(X, *args, **kwargs)
             except TypeError:
@@ -310,7 +309,9 @@ UNIT_SEED_CACHE_N = 512
 """The Jacobian's one-chunk calls beyond the lane take their unit seeds (np.eye(n), read-only)
 from a cache up to this size (4 sizes at most, 2 MB each at n = 512): np.eye(100) cost 4 us of
 the 90 us tanh(W @ x + b) Jacobian, and np.eye(385) 43 us of the 1.1-1.3 ms gradient of the
-385-parameter MLP (benchmarks/dual.py). f that slices x copies them on its first slice anyway."""
+385-parameter MLP (benchmarks/dual.py). Beyond it, and for every chunk of a chunked Jacobian, x
+starts with no seeds at all (`DualArray._src`): they are built when some code reads them, and
+products and sums with the slices of x that keep their structure never do."""
 
 
 @functools.lru_cache(maxsize=4)

@@ -621,6 +621,8 @@ cdef dict _ufuncs = {}                # ufunc -> rule (unary rules), or -1 - _OP
 cdef tuple _NAMES = ("add", "subtract", "multiply", "divide", "square", "power")  # by _OP_*
 
 cdef double _EPS = 2.220446049250313e-16
+cdef Py_ssize_t _NO_UNIT = -(1 << 62)
+NO_UNIT = _NO_UNIT  # `_unit` of an array without unit seeds (fastdiff/_dualarray.py `_unit`)
 
 
 def register(type cls, binop_general, square_general, getitem, sum_general, unary,
@@ -651,7 +653,7 @@ cdef inline DualBase _new(DualBase like, object v, object t, Py_ssize_t n):
     r._n = n
     r._abs = like._abs
     r._eye = False
-    r._unit = -1
+    r._unit = _NO_UNIT
     r._family = None
     r._lane = like._lane
     return r
@@ -673,6 +675,13 @@ cdef int _take_view(DualBase x) except -1:
     before deferring), then the view's slices and reshapes of them, in order. Every view of
     the root takes them from the same array, so an assignment into any reaches the others."""
     root, ops = x._src
+    if root is None:  # a chunk's x whose seeds are not built yet (fastdiff/_forward.py)
+        start, k, shape = ops
+        t = np.zeros((k, int(np.prod(shape))))
+        t[np.arange(k), np.arange(start, start + k)] = 1.0
+        x._td = t.reshape((k,) + shape)
+        x._src = None
+        return 0
     cdef DualBase r = <DualBase>root
     t = _tan(r)
     if not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>t):
@@ -983,15 +992,12 @@ cdef object _slice_c(DualBase x, slice key):
     vals = <cnp.ndarray>x._v
     cdef DualBase r
     cdef Py_ssize_t start, stop, step
-    if (x._src is None and x._rows is None and x._unit >= 0 and not x._abs
-            and x._lane is None and (x._family is None or x._family[0])
-            and (key.step is None or key.step == 1)
-            and cnp.PyArray_NDIM(<cnp.ndarray>x._td) == 2
-            and not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>x._td)):
-        # x[i:j] of the unit-seeded x of a whole-chunk Jacobian (its tangents the cached,
-        # read-only seeds): the view's tangents are taken only when some code reads them
-        # (`_take_view`); the structured products read its seeds' offset instead, so the
-        # n x n copy that owning the seeds costs (1.2 MB for the MLP's 385) is not made
+    if seeds_shared(x) and (key.step is None or key.step == 1):
+        # x[i:j] of the unit-seeded x of a Jacobian's chunk whose seeds are the cached
+        # read-only ones (the whole x) or not built yet (a chunk): the view's tangents are
+        # taken only when some code reads them (`_take_view`); the structured products read
+        # its seeds' offset instead, so neither the n x n copy that owning the seeds costs
+        # (1.2 MB for the MLP's 385) nor a chunk's seeds are made
         if x._family is None:
             x._family = [True]
         r = _new(x, vals[key], None, x._n)
@@ -1007,16 +1013,31 @@ cdef object _slice_c(DualBase x, slice key):
     if not cnp.PyArray_ISWRITEABLE(t):  # shared with an operand (x + c): own them now
         t = t.copy()
         x._td = t
-    if x._family is None and (x._unit >= 0 or x._eye):
+    if x._family is None and (x._unit != _NO_UNIT or x._eye):
         x._family = [True]
     r = _new(x, vals[key], t[:, key], x._n)
     r._family = x._family
     cdef Py_ssize_t unit = x._unit
-    if unit >= 0 and (x._family is None or x._family[0]) and (key.step is None or key.step == 1):
+    if unit != _NO_UNIT and (x._family is None or x._family[0]) and (
+            key.step is None or key.step == 1):
         start, stop, step = key.indices(cnp.PyArray_DIMS(vals)[0])
         if stop > start:  # a contiguous run of the elements: their seeds, shifted
             r._unit = unit + start
     return r
+
+
+cpdef bint seeds_shared(DualBase x):
+    """x is the unit-seeded x of a Jacobian's chunk (1-d, its family intact, first order,
+    no lane) whose tangents are the cached read-only seeds or not built yet: its views are
+    then not taken until read (fastdiff/_dualarray.py `_src`)."""
+    if (x._rows is not None or x._unit == _NO_UNIT or x._abs or x._lane is not None
+            or (x._family is not None and not x._family[0])
+            or cnp.PyArray_NDIM(<cnp.ndarray>x._v) != 1):
+        return False
+    if x._src is not None:
+        return x._src[0] is None  # (a chunk's seeds not built yet; else a view itself)
+    return (cnp.PyArray_NDIM(<cnp.ndarray>x._td) == 2
+            and not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>x._td))
 
 
 cdef object _sum_all_c(DualBase x):
