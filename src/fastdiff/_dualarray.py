@@ -115,11 +115,12 @@ class DualArray(_dualarray.DualBase):
     # O(m C) instead of O(m R C). Reading _t builds the dense tangents (then _rows is None), so code
     # that knows no structure sees the same numbers.
     # _src: None, or (root, ops) for a view whose tangents are not taken yet: a slice of the
-    # unit-seeded x of a whole-chunk Jacobian (whose tangents are the cached read-only seeds),
-    # and reshapes of it. Reading _t owns the root's seeds (a copy) and takes the view then
-    # (`_take_view`); the unit-seeded products and sums read the seeds' offset (`_unit`) and
-    # the row count (`_nrows`) instead, so the MLP's four slices of theta copy no 385 x 385
-    # seeds.
+    # unit-seeded x of a Jacobian's chunk (whose tangents are the cached read-only seeds, or
+    # not built yet), and reshapes of it; or (None, (start, k, shape)) for such an x whose
+    # seeds are not built yet (a chunk, or the whole x past the seed cache). Reading _t builds
+    # or owns the root's seeds (a copy of cached ones) and takes the view then (`_take_view`);
+    # the unit-seeded products and sums read the seeds' offset (`_unit`) and the row count
+    # (`_nrows`) instead, so the MLP's four slices of theta copy no 385 x 385 seeds.
     # The fields live in the compiled base class (fastdiff._kernels._dualarray.DualBase),
     # which also runs + - * / **, slicing of 1-d arrays and sum() on the common operands.
     __slots__ = ()

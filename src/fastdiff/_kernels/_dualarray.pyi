@@ -90,7 +90,7 @@ def seeds_shared(x: DualBase) -> bool: ...
 @disjoint_base
 class DualBase:
     _v: Any
-    _t: Any  # (a property: builds the dense tangents of a row-structured array)
+    _t: Any  # (a property: builds structured tangents, takes views not taken yet)
     _td: Any
     _family: Any
     _lane: Any
