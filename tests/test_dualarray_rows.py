@@ -125,6 +125,27 @@ CASES = {
     "A54 @ x.reshape(4, 6)": lambda x: np.tanh(A54 @ x.reshape(4, 6)),
     "x.reshape(6, 4), written": lambda x: _set(x.reshape(6, 4)),
     "x.reshape(4, 6)[1:3] @ C64": lambda x: x.reshape(4, 6)[1:3] @ C64,
+    # activations and elementwise products on the structure
+    "sigmoid(W X + b)": lambda x: 1.0 / (1.0 + np.exp(-(W(x) @ X + b(x)))),
+    "relu: maximum(W X, 0)": lambda x: np.maximum(W(x) @ X + b(x), 0.0),
+    "relu: z * (z > 0)": lambda x: (lambda z: z * (z > 0))(W(x) @ X + b(x)),
+    "leaky: maximum(z, 0.01 z)": lambda x: (lambda z: np.maximum(z, 0.01 * z))(W(x) @ X),
+    "(W X)**3 and **0.5": lambda x: (W(x) @ X) ** 3 + np.abs(W(x) @ X + 3.0) ** 0.5,
+    "(W X) ** exponent array": lambda x: np.abs(W(x) @ X) ** np.full((4, 5), 1.5),
+    "(W X)**2, square, z * z": lambda x: (lambda z: z**2 + np.square(z) + z * z)(W(x) @ X),
+    "W X / 3, 3 / (W X + 5)": lambda x: (W(x) @ X) / 3 + 3 / (W(x) @ X + 5.0),
+    "W X / int array": lambda x: (W(x) @ X) / np.arange(1, 21).reshape(4, 5),
+    "W X / zeros": lambda x: (W(x) @ X) / np.zeros((4, 5)),
+    "W X * inf": lambda x: (W(x) @ X) * np.where(C > 0, np.inf, 1.0),
+    "(W X) * C": lambda x: (W(x) @ X) * C[:, :5] * 2,
+    "(W X) * (W X + b)": lambda x: (W(x) @ X) * np.tanh(W(x) @ X + b(x)),
+    "(W X) * (W' X), other partials": lambda x: (W(x) @ X) * (x[12:24].reshape(4, 3) @ X),
+    "(W X) * (W' X), other rows": lambda x: (W(x) @ X) * (x[3:15].reshape(4, 3) @ X),
+    "(W X) * row broadcast": lambda x: (W(x) @ X) * X[0],
+    "-(XB V)": lambda x: -(XB @ V(x)),
+    "minimum(2, XB V) batch-first": lambda x: np.minimum(2.0, XB @ V(x) + x[12:16]),
+    "arctan2(W X, 2)": lambda x: np.arctan2(W(x) @ X, 2.0) + np.arctan2(1.5, W(x) @ X),
+    "W X * Dual": lambda x: (W(x) @ X) * x[20],
     "batch-first loss": lambda x: (
         (np.tanh(XB @ V(x) + x[12:16]) @ x[16:20].reshape(4, 1) + x[20] - 0.5) ** 2
     ).sum(),
@@ -369,3 +390,39 @@ def test_a_chunk_keeps_the_structure_of_its_own_partials(tag):
     np.testing.assert_array_equal(d[:2], X[[1, 2]])
     h = np.tanh(z + b(xs))  # b holds 12 .. 15: rows 2, 3, 4 are b's entries 0, 1, 2
     assert list(h._rows[0]) == [3, 3, 0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sigmoid(W X + b)",
+        "relu: maximum(W X, 0)",
+        "relu: z * (z > 0)",
+        "(W X)**3 and **0.5",
+        "(W X) ** exponent array",
+        "(W X)**2, square, z * z",
+        "W X / 3, 3 / (W X + 5)",
+        "W X / int array",
+        "(W X) * C",
+        "(W X) * (W X + b)",
+        "(W X) * (W' X), other partials",
+        "(W X) * row broadcast",
+        "-(XB V)",
+        "minimum(2, XB V) batch-first",
+        "arctan2(W X, 2)",
+    ],
+)
+def test_activations_and_products_keep_the_structure(name, tag):
+    x = np.random.default_rng(3).normal(size=24)
+    y = CASES[name](seeded(x, tag, True))
+    assert y._rows is not None  # (the dense path would have built (24, R, C) tangents)
+
+
+@pytest.mark.parametrize(
+    "name", ["W X / zeros", "W X * inf", "(W X) * (W' X), other rows", "W X * Dual"]
+)
+def test_products_the_structure_cannot_hold_take_the_dense_path(name, tag):
+    x = np.random.default_rng(3).normal(size=24)
+    with np.errstate(all="ignore"):
+        y = CASES[name](seeded(x, tag, True))
+    assert y._rows is None

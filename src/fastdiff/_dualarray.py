@@ -693,6 +693,11 @@ def _unary_lane(rule: int, x: DualArray, xv: np.ndarray, m: int) -> DualArray:
 
 
 def _binary_rule(rule: int, a: Any, b: Any) -> DualArray:
+    if (
+        (type(a) is DualArray and a._rows is not None)
+        or (type(b) is DualArray and b._rows is not None)
+    ) and (r := _rows_binary_rule(rule, a, b)) is not None:
+        return r
     like = a if isinstance(a, DualArray) else _first((a, b))
     av, at = _lift(a, like)
     bv, bt = _lift(b, like)
@@ -758,6 +763,14 @@ def _binop_general(name: str, a: Any, b: Any = None) -> Any:
     ):
         if (r := _rows_add(name == "subtract", a, b)) is not None:
             return r
+    if name in _PRODUCTS and (
+        (type(a) is DualArray and a._rows is not None)
+        or (type(b) is DualArray and b._rows is not None)
+    ):
+        if (r := _rows_product(name, a, b)) is not None:
+            return r
+    if name == "power" and type(a) is DualArray and a._rows is not None and _numeric_constant(b):
+        return _power_const(a, a._v, b)  # (as `_binop_core` calls it, without building t)
     r = _binop_core(name, a, b)
     if type(r) is not DualArray or not r._abs or name not in _ROUNDED:
         return r
@@ -940,6 +953,8 @@ errors E x' + x' E of the two factors (the same arithmetic, bit for bit, as
 
 def _square_general(x: DualArray) -> DualArray:
     """`_square` in NumPy expressions."""
+    if x._rows is not None and (r := _rows_scaled(x, 2.0 * x._v, x._v * x._v, 2)) is not None:
+        return r  # (2 x) t, as fd_dualarray_arith forms it
     xv = x._v
     v = xv * xv
     t = (2.0 * (np.abs(xv) if x._abs else xv)) * x._t
@@ -956,6 +971,9 @@ def _square_general(x: DualArray) -> DualArray:
 
 
 def _negative(x: DualArray) -> DualArray:
+    if x._rows is not None:  # -t: the structure with -d
+        own, d, ax = x._rows
+        return _with_rows(x._like(-x._v, None, 0), own, -d, ax)
     return x._like(-x._v, _shared(x._t) if x._abs else -x._t, 0)
 
 
@@ -1579,6 +1597,101 @@ def _rows_add(sub: bool, a: Any, b: Any) -> DualArray | None:
         if sub:
             d = -d
     return _with_rows(like._like(v, None, 1, _depth(a, b)), own, d, ax)
+
+
+_PRODUCTS = frozenset({"multiply", "divide", "true_divide"})
+
+
+def _gather(F: np.ndarray, own: np.ndarray, ax: int) -> np.ndarray:
+    """Per-element factors F (the structured operand's 2-d shape) at each partial's row
+    (ax 0: (m, C)) or column (ax 1: (m, R))."""
+    i = np.maximum(own, 0)
+    return F[i] if ax == 0 else F[:, i].T
+
+
+def _rows_scaled(x: DualArray, F: Any, v: Any, cost: int) -> DualArray | None:
+    """x's structure with each partial's d scaled by the per-element factor F (the dense
+    F * t, one product per entry), values v; None where F is not finite somewhere (the dense
+    0 * inf is NaN)."""
+    own, d, ax = x._rows  # type: ignore[misc]
+    F = np.broadcast_to(np.asarray(F, dtype=np.float64), x._v.shape)
+    if not np.isfinite(F).all():
+        return None
+    return _with_rows(x._like(v, None, cost), own, _gather(F, own, ax) * d, ax)
+
+
+def _numeric_constant(c: Any) -> bool:
+    return (isinstance(c, float | int) and not isinstance(c, bool)) or (
+        type(c) is np.ndarray and c.dtype.kind in "biuf"
+    )
+
+
+def _rows_product(name: str, a: Any, b: Any) -> DualArray | None:
+    """a * b, a / b with a structured operand and a numeric constant (or, for *, two
+    operands with one structure): the dense code's factors (`_binop_core`: c t, t / c,
+    (-q / y) t; b t_a + a t_b) gathered to each partial's row; None where the result has no
+    structure or a factor is not finite (or, dividing, zero) somewhere."""
+    da, db = type(a) is DualArray, type(b) is DualArray
+    v = np.multiply(_value(a), _value(b)) if name == "multiply" else np.divide(_value(a), _value(b))
+    x = a if da and a._rows is not None else b
+    if v.shape != x._v.shape:  # (a constant broadcast beyond the structured operand)
+        return None
+    if da and db:
+        if name != "multiply" or a._tag != b._tag:
+            return None
+        ax = x._rows[2]
+        sa, sb = _structure(a, ax, v.shape), _structure(b, ax, v.shape)
+        if sa is None or sb is None or sa[0].shape != sb[0].shape:
+            return None
+        (oa, d_a), (ob, d_b) = sa, sb
+        if ((oa >= 0) & (ob >= 0) & (oa != ob)).any():
+            return None
+        own = np.where(oa >= 0, oa, ob)
+        F, G = np.broadcast_to(b._v, v.shape), np.broadcast_to(a._v, v.shape)
+        if not (np.isfinite(F).all() and np.isfinite(G).all()):
+            return None
+        d = _gather(F, own, ax) * d_a + _gather(G, own, ax) * d_b  # b t_a + a t_b
+        return _with_rows(a._like(v, None, 2, _depth(a, b)), own, d, ax)
+    c = b if x is a else a
+    if not _numeric_constant(c):
+        return None
+    own, d, ax = x._rows  # type: ignore[misc]
+    C = np.broadcast_to(np.asarray(c), v.shape)
+    if name == "multiply":  # c t
+        return _rows_scaled(x, C, v, 1)
+    if x is a:  # t / c
+        if not (np.isfinite(C).all() and (C != 0).all()):
+            return None
+        return _with_rows(x._like(v, None, 1), own, d / _gather(C, own, ax), ax)
+    return _rows_scaled(x, (-v) / x._v, v, 2)  # (c / y)' = (-q / y) y'
+
+
+def _rows_binary_rule(rule: int, a: Any, b: Any) -> DualArray | None:
+    """A binary rule (maximum, minimum, power, arctan2, ...) with a structured operand and
+    a numeric constant: f_x (or f_y) t as `_binary_rule` forms it, gathered; None otherwise."""
+    da, db = type(a) is DualArray, type(b) is DualArray
+    if da and db:
+        return None
+    x, c = (a, b) if da else (b, a)
+    if not _numeric_constant(c):
+        return None
+    av, bv = np.broadcast_arrays(
+        np.asarray(_value(a), np.float64), np.asarray(_value(b), np.float64)
+    )
+    if av.shape != x._v.shape:
+        return None
+    out = _dualarray.binary(
+        rule, np.ascontiguousarray(av).reshape(-1), np.ascontiguousarray(bv).reshape(-1), False
+    )
+    f = out[0].reshape(av.shape)
+    F = (out[1] if da else out[2]).reshape(av.shape)
+    own, d, ax = x._rows  # type: ignore[misc]
+    if not np.isfinite(F).all():
+        return None
+    t = _gather(F, own, ax) * d
+    if not da:
+        t = 0.0 + t  # (the dense sum starts at 0.0)
+    return _with_rows(x._like(f, None, 3, _depth(a, b)), own, t, ax)
 
 
 def _rows_unary(rule: int, x: DualArray) -> DualArray | None:

@@ -939,7 +939,7 @@ cdef object _kernel(int op, DualBase like, object av, object at, object bv, obje
 
 cdef object _square_c(DualBase x):
     """x * x (x**2, np.square) in one pass (fastdiff/_dualarray.py `_square`)."""
-    if not _plain_values(x._v) or not _rows_of(_tan(x)):
+    if x._rows is not None or not _plain_values(x._v) or not _rows_of(_tan(x)):
         return _square_py(x)
     return _kernel(FD_ARITH_SQUARE, x, x._v, _tan(x), x._v, None, x._n + 2)
 
