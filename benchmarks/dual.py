@@ -9,7 +9,8 @@ makes asv skip its cases):
   JaxScalarCompile times jax's first call (tracing and compiling) on its own.
 * MLPGradient: the gradient of a NumPy-written MLP loss with 385 parameters (on DualArrays);
   MLPGradientBatchFirst the same network written batch-first (X @ W1 + b1);
-  MLPGradientWide a 5201-parameter one (the gradient in chunks of partials).
+  MLPGradientWide a 5201-parameter one (the gradient in chunks of partials);
+  MLPGradientActivation with sigmoid and ReLU layers.
 * TanhJacobian: the Jacobian of tanh(W @ x + b), W 100 x 100.
 * RosenbrockHessian10: the Hessian of the 10-D Rosenbrock function (num_dual as well);
   RosenbrockHessianSizes the same at n = 10 and 30.
@@ -372,6 +373,46 @@ class MLPGradientBatchFirst(MLPGradient):
         return float(np.max(np.abs(np.asarray(self.run()) - exact)))
 
     track_max_abs_error.unit = "abs error"
+
+
+def _sigmoid(z, xp=np):
+    return 1.0 / (1.0 + xp.exp(-z))
+
+
+def _relu(z, xp=np):
+    return xp.maximum(z, 0.0)
+
+
+_ACTIVATIONS = {"sigmoid": _sigmoid, "relu": _relu}
+
+
+def mlp_loss_activation(theta, X, y, act, xp=np):
+    """MLPGradient's network with another activation (name in _ACTIVATIONS)."""
+    W1, b1, W2, b2 = _unpack(theta)
+    r = W2 @ _ACTIVATIONS[act](W1 @ X + b1, xp) + b2 - y
+    return (r * r).sum() / r.size
+
+
+class MLPGradientActivation:
+    """MLPGradient with sigmoid (1 / (1 + exp(-z))) and ReLU (np.maximum(z, 0)) layers."""
+
+    params = [["fastdiff dual_gradient", "jax.jit(jacfwd)"], ["sigmoid", "relu"]]
+    param_names = ["impl", "activation"]
+    timeout = 120
+
+    def setup(self, impl, activation):
+        rng = np.random.default_rng(0)
+        self.theta = rng.normal(scale=0.3, size=N_PARAMS)
+        self.X = rng.normal(size=(N_IN, 16))
+        self.y = rng.normal(size=(1, 16))
+
+        def loss(t, X, y, xp=np):
+            return mlp_loss_activation(t, X, y, activation, xp)
+
+        self.run = _mlp_impl(impl, self.theta, self.X, self.y, loss, None)
+
+    def time_gradient(self, impl, activation):
+        self.run()
 
 
 # A wider network, 50 -> 100 -> 1 (5201 parameters, batch 32): the dual gradient goes in
