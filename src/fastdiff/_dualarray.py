@@ -111,8 +111,8 @@ class DualArray(_dualarray.DualBase):
     # d[p] (C,) for ax 0, (R,) for ax 1. W @ B of a unit-seeded W and a constant B has them
     # along axis 0 (row i q + j is e_i B[j]), B @ W along axis 1 (batch-first layers); tanh,
     # + - with constants, unit-seeded or structured operands, A @ h (axis 0) and h @ B (axis
-    # 1) keep or use them (`_rows_add`, `_rows_unary`, `_rows_matmul`, `_rows_rmatmul`) in
-    # O(m C) instead of O(m R C). Reading _t builds the dense tangents (then _rows is None), so code
+    # 1) keep or use them (`_rows_add`, `_rows_unary`, `_rows_matmul`, ...) in O(m C)
+    # instead of O(m R C). Reading _t builds the dense tangents (then _rows is None), so code
     # that knows no structure sees the same numbers.
     # _src: None, or (root, ops) for a view whose tangents are not taken yet: a slice of the
     # unit-seeded x of a Jacobian's chunk (whose tangents are the cached read-only seeds, or
@@ -1354,9 +1354,10 @@ def _prod(
 
 def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
     _no_options("matmul", out=out, **kw)
-    if type(b) is DualArray and b._rows is not None and (r := _rows_matmul(a, b)) is not None:
-        return r
-    if type(a) is DualArray and a._rows is not None and (r := _rows_rmatmul(a, b)) is not None:
+    if (
+        (type(a) is DualArray and a._rows is not None)
+        or (type(b) is DualArray and b._rows is not None)
+    ) and (r := _rows_matmul(a, b)) is not None:
         return r
     if (
         type(b) is DualArray
@@ -1369,8 +1370,9 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
         and not b._abs
         and b._lane is None
         and not b._second
-    ):  # A @ dB of a view not taken: `_times_unit_rows` needs only the seeds' offset
-        return _times_unit_rows(a, ub, b._v.shape, _nrows(b), a @ b._v, b, a.shape[1] + 1, b._n)
+    ):  # A @ dB of a view not taken: `_unit_product_rows` needs only the offset
+        v = a @ b._v
+        return _unit_product_rows(False, a, ub, b._v.shape, _nrows(b), v, b, a.shape[1] + 1, b._n)
     if (
         type(a) is DualArray
         and a._src is not None
@@ -1382,8 +1384,9 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
         and not a._abs
         and a._lane is None
         and not a._second
-    ):  # dA @ B of a view not taken: `_unit_times_rows` needs only the seeds' offset
-        return _unit_times_rows(ua, a._v.shape, b, _nrows(a), a._v @ b, a, a._v.shape[1] + 1, a._n)
+    ):  # dA @ B of a view not taken: `_unit_product_rows` needs only the offset
+        v = a._v @ b
+        return _unit_product_rows(True, b, ua, a._v.shape, _nrows(a), v, a, a._v.shape[1] + 1, a._n)
     like = _first((a, b))
     av, at = _lift(a, like)
     bv, bt = _lift(b, like)
@@ -1412,7 +1415,7 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
     if at is not None:  # dA @ B
         if (ua := _unit_of(a)) != NO_UNIT and not like._abs:
             if bt is None and av.ndim == 2 and bv.ndim == 2 and like._lane is None:
-                return _unit_times_rows(ua, av.shape, bv, at.shape[0], v, like, cost, base)
+                return _unit_product_rows(True, bv, ua, av.shape, at.shape[0], v, like, cost, base)
             t = _unit_times(ua, av.shape, bv, at.shape[0])
         else:
             t = np.matmul(at, bv)
@@ -1422,7 +1425,7 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
             tb.flags.writeable = False  # (a read-only view: writes into r copy it first)
         elif (ub := _unit_of(b)) != NO_UNIT and not like._abs and av.ndim == 2:
             if at is None and bv.ndim == 2 and like._lane is None:
-                return _times_unit_rows(av, ub, bv.shape, bt.shape[0], v, like, cost, base)
+                return _unit_product_rows(False, av, ub, bv.shape, bt.shape[0], v, like, cost, base)
             tb = _times_unit(av, ub, bv.shape, bt.shape[0])
         elif bv.ndim == 1:  # (m, n) @ A^T: one GEMM
             tb = bt @ av.T if av.ndim == 2 else bt @ av
@@ -1474,49 +1477,35 @@ def _unit_times(off: int, shape: tuple[int, ...], b: np.ndarray, m: int) -> np.n
     return t
 
 
-def _unit_times_rows(
+def _unit_product_rows(
+    unit_left: bool,
+    c: np.ndarray,
     off: int,
     shape: tuple[int, ...],
-    b: np.ndarray,
     m: int,
     v: np.ndarray,
     like: DualArray,
     cost: int,
     base: int,
 ) -> DualArray:
-    """dA @ B of `_unit_times` for a 2-d A (p, q) and a constant 2-d B, structured along
-    axis 0 (`_rows`): row off + (i q + j) is e_i B[j], so own is i and d is B[j] there."""
+    """The structured tangents (`_rows`) of a product of a unit-seeded 2-d factor (of
+    `shape` (p, q), seeds from row `off`) and a constant 2-d c: dA @ B (`_unit_times`, A the
+    unit-seeded factor: row off + (i q + j) is e_i B[j], so along axis 0 own i and d B[j])
+    or A @ dB (`_times_unit`: row off + (j q + l) is A[:, j] in column l, so along axis 1
+    own l and d A[:, j])."""
     p, q = shape
     lo, hi = _unit_span(off, p * q, m)
     idx = np.arange(lo - off, hi - off)
     own = np.full(m, -1, dtype=np.intp)
-    own[off + idx] = idx // q
-    d = np.zeros((m, b.shape[1]))
-    d[off + idx] = b[idx % q]
-    return _with_rows(like._like(v, None, cost, base), own, d, 0)
-
-
-def _times_unit_rows(
-    a: np.ndarray,
-    off: int,
-    shape: tuple[int, ...],
-    m: int,
-    v: np.ndarray,
-    like: DualArray,
-    cost: int,
-    base: int,
-) -> DualArray:
-    """A @ dB of `_times_unit` for a constant 2-d A (p, q) and a 2-d B (q, s), structured
-    along axis 1 (`_rows`): row off + (j s + l) is A[:, j] in column l, so own is l and d
-    is A[:, j] there."""
-    q, s = shape
-    lo, hi = _unit_span(off, q * s, m)
-    idx = np.arange(lo - off, hi - off)
-    own = np.full(m, -1, dtype=np.intp)
-    own[off + idx] = idx % s
-    d = np.zeros((m, a.shape[0]))
-    d[off + idx] = a.T[idx // s]
-    return _with_rows(like._like(v, None, cost, base), own, d, 1)
+    if unit_left:
+        own[off + idx] = idx // q
+        d = np.zeros((m, c.shape[1]))
+        d[off + idx] = c[idx % q]
+    else:
+        own[off + idx] = idx % q
+        d = np.zeros((m, c.shape[0]))
+        d[off + idx] = c.T[idx // q]
+    return _with_rows(like._like(v, None, cost, base), own, d, 0 if unit_left else 1)
 
 
 def _with_rows(r: DualArray, own: np.ndarray, d: np.ndarray, ax: int) -> DualArray:
@@ -1555,6 +1544,14 @@ def _structure(x: Any, ax: int, shape: tuple[int, ...]) -> tuple[np.ndarray, np.
     return own, d
 
 
+def _merged_owners(oa: np.ndarray, ob: np.ndarray) -> np.ndarray | None:
+    """The row (or column) of each partial of the sum or product of two structured operands,
+    or None where a partial touches one row in each and they differ."""
+    if oa.shape != ob.shape or ((oa >= 0) & (ob >= 0) & (oa != ob)).any():
+        return None
+    return np.where(oa >= 0, oa, ob)
+
+
 def _plain_constant(c: Any) -> bool:
     return (isinstance(c, float | int) and not isinstance(c, bool)) or (
         type(c) is np.ndarray and c.dtype == np.float64
@@ -1584,9 +1581,8 @@ def _rows_add(sub: bool, a: Any, b: Any) -> DualArray | None:
         return None
     if sa is not None and sb is not None:
         (oa, da), (ob, db) = sa, sb
-        if oa.shape != ob.shape or ((oa >= 0) & (ob >= 0) & (oa != ob)).any():
-            return None  # (a partial in two rows)
-        own = np.where(oa >= 0, oa, ob)
+        if (own := _merged_owners(oa, ob)) is None:
+            return None
         d = np.subtract(da, db) if sub else np.add(da, db)
         if d.shape[1] != v.shape[1 - ax]:  # (both broadcast: not a structured operand's)
             return None
@@ -1641,12 +1637,11 @@ def _rows_product(name: str, a: Any, b: Any) -> DualArray | None:
             return None
         ax = x._rows[2]
         sa, sb = _structure(a, ax, v.shape), _structure(b, ax, v.shape)
-        if sa is None or sb is None or sa[0].shape != sb[0].shape:
+        if sa is None or sb is None:
             return None
         (oa, d_a), (ob, d_b) = sa, sb
-        if ((oa >= 0) & (ob >= 0) & (oa != ob)).any():
+        if (own := _merged_owners(oa, ob)) is None:
             return None
-        own = np.where(oa >= 0, oa, ob)
         F, G = np.broadcast_to(b._v, v.shape), np.broadcast_to(a._v, v.shape)
         if not (np.isfinite(F).all() and np.isfinite(G).all()):
             return None
@@ -1704,8 +1699,7 @@ def _rows_unary(rule: int, x: DualArray) -> DualArray | None:
     v, fp, _, _ = _dualarray.unary(rule, xv, np.empty((0, xv.size)), False)
     if not np.isfinite(fp).all():
         return None
-    fp = fp.reshape(x._v.shape)
-    g = fp[np.maximum(own, 0)] if ax == 0 else fp[:, np.maximum(own, 0)].T
+    g = _gather(fp.reshape(x._v.shape), own, ax)
     return _with_rows(x._like(v.reshape(x._v.shape), None, 2), own, g * d, ax)
 
 
@@ -1723,48 +1717,40 @@ def _dual_factor(x: Any, other: DualArray, m: int) -> tuple[np.ndarray, bool] | 
     return None
 
 
-def _rows_matmul(a: Any, b: DualArray) -> DualArray | None:
-    """A @ b for a b (R, C) structured along axis 0 and a 2-d A (M, R), constant or dual
-    without structure: A @ db has row p = A[:, own[p]] d[p] (M, C), the one nonzero term of
-    each of the dense product's sums, so the same numbers; A's tangents as `_matmul` takes
-    them. None where this does not apply (structure along axis 1, A with inf or NaN, whose
-    products with the zeros the dense sum keeps, another tag, ...)."""
-    own, d, ax = b._rows  # type: ignore[misc]
-    if ax != 0 or (fa := _dual_factor(a, b, own.shape[0])) is None:
+def _rows_matmul(a: Any, b: Any) -> DualArray | None:
+    """a @ b with a structured operand along its contracted axis: b (R, C) along axis 0
+    (A @ h: partial p is A[:, own[p]] d[p], (M, C)) or a (R, C) along axis 1 (batch-first
+    h @ B: d[p] B[own[p]], (R, S)), the other 2-d, constant or dual without structure. Each
+    is the one nonzero term of each of the dense product's sums, so the same numbers; the
+    other operand's tangents as `_matmul` takes them. None where this does not apply (the
+    structure along the other axis, a factor with inf or NaN, whose products with the zeros
+    the dense sum keeps, another tag, ...)."""
+    left = type(a) is DualArray and a._rows is not None and a._rows[2] == 1
+    if not left and not (type(b) is DualArray and b._rows is not None and b._rows[2] == 0):
         return None
-    av, dual = fa
-    bv = b._v
-    if av.ndim != 2 or av.shape[1] != bv.shape[0] or not np.isfinite(av).all():
+    s, o = (a, b) if left else (b, a)  # the structured operand and the other
+    own, d, _ = s._rows
+    m = own.shape[0]
+    if (fo := _dual_factor(o, s, m)) is None:
         return None
-    v = av @ bv
-    tb = av.T[np.maximum(own, 0)][:, :, None] * d[:, None, :]
-    if dual:  # dA @ B as `_matmul` forms it (the seeds' offset of a unit-seeded A suffices)
-        ua = _unit_of(a)
-        t = _unit_times(ua, av.shape, bv, own.shape[0]) if ua != NO_UNIT else np.matmul(a._t, bv)
-        tb = t + tb
-    like = a if dual else b
-    return like._like(v, tb, av.shape[-1] + 1, _depth(a, b))
-
-
-def _rows_rmatmul(a: DualArray, b: Any) -> DualArray | None:
-    """a @ B for an a (R, C) structured along axis 1 and a 2-d B (C, S), constant or dual
-    without structure (batch-first layers, h @ W): da @ B has row p = d[p] B[own[p]]
-    (R, S), the one nonzero term of each of the dense product's sums; B's tangents as
-    `_matmul` takes them. None where this does not apply (as `_rows_matmul`)."""
-    own, d, ax = a._rows  # type: ignore[misc]
-    if ax != 1 or (fb := _dual_factor(b, a, own.shape[0])) is None:
-        return None
-    bv, dual = fb
-    av = a._v
-    if bv.ndim != 2 or av.shape[1] != bv.shape[0] or not np.isfinite(bv).all():
+    ov, dual = fo
+    av, bv = (s._v, ov) if left else (ov, s._v)
+    if ov.ndim != 2 or av.shape[1] != bv.shape[0] or not np.isfinite(ov).all():
         return None
     v = av @ bv
-    t = d[:, :, None] * bv[np.maximum(own, 0)][:, None, :]
-    if dual:  # A @ dB as `_matmul` forms it
-        ub = _unit_of(b)
-        tb = _times_unit(av, ub, bv.shape, own.shape[0]) if ub != NO_UNIT else np.matmul(av, b._t)
-        t = t + tb
-    return a._like(v, t, av.shape[-1] + 1, _depth(a, b))
+    i = np.maximum(own, 0)
+    if left:  # da @ B
+        t = d[:, :, None] * bv[i][:, None, :]
+    else:  # A @ db
+        t = av.T[i][:, :, None] * d[:, None, :]
+    if dual:  # the other's term as `_matmul` forms it (a unit-seeded one's offset suffices)
+        u = _unit_of(o)
+        if left:  # + A @ dB
+            t = t + (_times_unit(av, u, bv.shape, m) if u != NO_UNIT else np.matmul(av, o._t))
+        else:  # dA @ B +
+            t = (_unit_times(u, av.shape, bv, m) if u != NO_UNIT else np.matmul(o._t, bv)) + t
+    like = a if type(a) is DualArray else b
+    return like._like(v, t, av.shape[-1] + 1, _depth(a, b))
 
 
 def _times_unit(a: np.ndarray, off: int, shape: tuple[int, ...], m: int) -> np.ndarray:
