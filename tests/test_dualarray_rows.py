@@ -426,3 +426,66 @@ def test_products_the_structure_cannot_hold_take_the_dense_path(name, tag):
     with np.errstate(all="ignore"):
         y = CASES[name](seeded(x, tag, True))
     assert y._rows is None
+
+
+# Random compositions of the operations above: whatever chain of layers, activations,
+# sums, products and views f applies, the structure (kept, or given up on the way) and the
+# views not taken must give the dense tangents' bits.
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+R4, C5 = (4, 5)
+K45 = RNG.normal(size=(R4, C5))
+P45 = np.abs(K45) + 0.5
+
+
+def _apply(op, z, x):
+    """One step of a random f: z (4, 5), dual or not, x the seeded 24-vector; returns a new
+    (4, 5) array, or z itself where the step does not apply."""
+    steps = [
+        lambda: z + W(x) @ X,  # a layer: structure along axis 0
+        lambda: z + (x[:20].reshape(5, 4).T),  # a transposed view: dense
+        lambda: z + XB[:4] @ V(x)[:, :1] * 0.5 + x[12:17],  # axis 1 pieces, broadcast
+        lambda: np.tanh(z),
+        lambda: 1.0 / (1.0 + np.exp(-z)),
+        lambda: np.maximum(z, 0.0),
+        lambda: z * (z > 0.1),
+        lambda: z * K45 - 2.0,
+        lambda: 3.0 - z / P45,
+        lambda: 2.0 / (P45 + z * z),
+        lambda: z**3 - np.square(z),
+        lambda: -z + b(x),  # a unit-seeded bias (4, 1)
+        lambda: z * np.tanh(W(x) @ X + b(x)),
+        lambda: z + D @ x[:15].reshape(3, 5),  # along axis 1, met by axis 0: dense
+        lambda: A54.T @ (A54 @ z) * 0.1,  # contractions along axis 0, dense after
+        lambda: (z @ C[:, :5].T @ C[:, :5]) * 0.1,  # along axis 1
+        lambda: np.concatenate([z[:2], z[2:]]),  # general code: dense, the same bits
+        lambda: z + np.sin(z[::-1]),
+    ]
+    return steps[op % len(steps)]()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 17), min_size=1, max_size=7), st.integers(0, 2**31))
+def test_random_compositions_give_the_dense_tangents_bit_for_bit(ops, seed):
+    x = np.random.default_rng(seed).normal(size=24)
+    outs = []
+    for cached, structured in [(True, True), (False, False)]:
+        t = _dual.open_tag()
+        try:
+            with pytest.MonkeyPatch.context() as m:
+                if not structured:
+                    m.setattr(da, "_with_rows", with_rows_dense)
+                xs = seeded(x, t, cached)
+                z = W(xs) @ X
+                with np.errstate(all="ignore"):
+                    for op in ops:
+                        z = _apply(op, z, xs)
+                outs.append((np.asarray(z._v), np.asarray(z._t), z._n))
+        finally:
+            _dual.close_tag(t)
+    (v1, t1, n1), (v2, t2, n2) = outs
+    np.testing.assert_array_equal(v1, v2)
+    np.testing.assert_array_equal(t1, t2)
+    assert n1 == n2
