@@ -466,6 +466,12 @@ def _apply(op, z, x):
     return steps[op % len(steps)]()
 
 
+def dense_only(m):
+    """No structure built or used anywhere: the dense code of before."""
+    m.setattr(da, "_with_rows", with_rows_dense)
+    m.setattr(da, "_may_structure", lambda x: False)
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.integers(0, 17), min_size=1, max_size=7), st.integers(0, 2**31))
 def test_random_compositions_give_the_dense_tangents_bit_for_bit(ops, seed):
@@ -476,7 +482,7 @@ def test_random_compositions_give_the_dense_tangents_bit_for_bit(ops, seed):
         try:
             with pytest.MonkeyPatch.context() as m:
                 if not structured:
-                    m.setattr(da, "_with_rows", with_rows_dense)
+                    dense_only(m)
                 xs = seeded(x, t, cached)
                 z = W(xs) @ X
                 with np.errstate(all="ignore"):
@@ -489,3 +495,74 @@ def test_random_compositions_give_the_dense_tangents_bit_for_bit(ops, seed):
     np.testing.assert_array_equal(v1, v2)
     np.testing.assert_array_equal(t1, t2)
     assert n1 == n2
+
+
+NV = 200  # a vector whose dense tangents (NV x NV) pass da.VECTOR_STRUCTURE_FROM
+KV = RNG.normal(size=NV)
+
+
+def _apply_vector(op, z, x):
+    """One step of a random f on vectors: z (NV,), x the seeded NV-vector."""
+    K = KV
+    steps = [
+        lambda: np.sin(z),
+        lambda: z**2 + 1.0,
+        lambda: z * K - 0.5,
+        lambda: 2.0 - z / (np.abs(K) + 0.5),
+        lambda: 1.0 / (2.0 + z * z),
+        lambda: np.maximum(z, 0.0) + z * (z > 0.3),
+        lambda: z * x,  # two structures on the same rows
+        lambda: z + x,
+        lambda: -z + np.exp(-np.abs(x)),
+        lambda: z[1:].sum() * 0.01 + z,  # a sum of a shifted view: dense from there
+        lambda: (A54.T @ (A54 @ z[:4])).sum() * 0.1 + z,  # contractions of a vector
+        lambda: np.concatenate([z[NV // 2 :], z[: NV // 2]]),
+    ]
+    return steps[op % len(steps)]()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 11), min_size=1, max_size=6), st.integers(0, 2**31))
+def test_random_vector_compositions_give_the_dense_tangents_bit_for_bit(ops, seed):
+    # elementwise steps on the seeded x itself: each partial one element (a unit-seeded
+    # vector turned structured), then a sum, as in sum(sin(x) * x) or an L2 penalty
+    assert NV * NV >= da.VECTOR_STRUCTURE_FROM
+    x = np.random.default_rng(seed).normal(size=NV)
+    outs = []
+    for cached, structured in [(True, True), (False, False)]:
+        t = _dual.open_tag()
+        try:
+            with pytest.MonkeyPatch.context() as m:
+                if not structured:
+                    dense_only(m)
+                xs = seeded(x, t, cached)
+                z = xs
+                with np.errstate(all="ignore"):
+                    for op in ops:
+                        z = _apply_vector(op, z, xs)
+                    y = np.sum(z) + z[3]
+                outs.append((np.asarray(y.value), np.asarray(y.partials), z._n))
+        finally:
+            _dual.close_tag(t)
+    (v1, t1, n1), (v2, t2, n2) = outs
+    np.testing.assert_array_equal(v1, v2)
+    np.testing.assert_array_equal(t1, t2)
+    assert n1 == n2
+
+
+def test_elementwise_steps_on_the_seeded_vector_keep_the_structure(tag):
+    x = np.random.default_rng(2).normal(size=NV)
+    xs = seeded(x, tag, True)
+    z = np.sin(xs) * xs + 0.5 * xs**2
+    own, d, ax = z._rows
+    assert ax == 0 and (own == np.arange(NV)).all() and d.shape == (NV,)
+    s = np.sum(z)
+    np.testing.assert_array_equal(s.partials, d)  # each partial's one element, exactly
+    assert not xs._t.flags.writeable  # the cached seeds never read densely
+
+
+def test_small_vectors_stay_dense(tag):
+    # below VECTOR_STRUCTURE_FROM the dense C passes are faster than the structure's calls
+    xs = seeded(np.linspace(0.1, 1.0, 24), tag, True)
+    assert 24 * 24 < da.VECTOR_STRUCTURE_FROM
+    assert np.sin(xs)._rows is None and (xs * xs)._rows is None

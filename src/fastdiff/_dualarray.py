@@ -646,7 +646,7 @@ def _norm_axis(axis: Any, ndim: int) -> Any:
 
 
 def _unary(rule: int, x: DualArray) -> DualArray:
-    if x._rows is not None and (r := _rows_unary(rule, x)) is not None:
+    if _may_structure(x) and (r := _rows_unary(rule, x)) is not None:
         return r
     xv = np.ascontiguousarray(x._v).reshape(-1)
     m = x._t.shape[0]
@@ -693,10 +693,9 @@ def _unary_lane(rule: int, x: DualArray, xv: np.ndarray, m: int) -> DualArray:
 
 
 def _binary_rule(rule: int, a: Any, b: Any) -> DualArray:
-    if (
-        (type(a) is DualArray and a._rows is not None)
-        or (type(b) is DualArray and b._rows is not None)
-    ) and (r := _rows_binary_rule(rule, a, b)) is not None:
+    if (_may_structure(a) or _may_structure(b)) and (
+        r := _rows_binary_rule(rule, a, b)
+    ) is not None:
         return r
     like = a if isinstance(a, DualArray) else _first((a, b))
     av, at = _lift(a, like)
@@ -757,19 +756,13 @@ def _binop_general(name: str, a: Any, b: Any = None) -> Any:
     """`_binop` in NumPy expressions, for every operand `_arith` leaves out."""
     if a is b and name == "multiply" and type(a) is DualArray:
         return _square_general(a)
-    if (name == "add" or name == "subtract") and (
-        (type(a) is DualArray and a._rows is not None)
-        or (type(b) is DualArray and b._rows is not None)
-    ):
+    if (name == "add" or name == "subtract") and (_may_structure(a) or _may_structure(b)):
         if (r := _rows_add(name == "subtract", a, b)) is not None:
             return r
-    if name in _PRODUCTS and (
-        (type(a) is DualArray and a._rows is not None)
-        or (type(b) is DualArray and b._rows is not None)
-    ):
+    if name in _PRODUCTS and (_may_structure(a) or _may_structure(b)):
         if (r := _rows_product(name, a, b)) is not None:
             return r
-    if name == "power" and type(a) is DualArray and a._rows is not None and _numeric_constant(b):
+    if name == "power" and _may_structure(a) and _numeric_constant(b):
         return _power_const(a, a._v, b)  # (as `_binop_core` calls it, without building t)
     r = _binop_core(name, a, b)
     if type(r) is not DualArray or not r._abs or name not in _ROUNDED:
@@ -953,7 +946,7 @@ errors E x' + x' E of the two factors (the same arithmetic, bit for bit, as
 
 def _square_general(x: DualArray) -> DualArray:
     """`_square` in NumPy expressions."""
-    if x._rows is not None and (r := _rows_scaled(x, 2.0 * x._v, x._v * x._v, 2)) is not None:
+    if _may_structure(x) and (r := _rows_scaled(x, 2.0 * x._v, x._v * x._v, 2)) is not None:
         return r  # (2 x) t, as fd_dualarray_arith forms it
     xv = x._v
     v = xv * xv
@@ -971,8 +964,8 @@ def _square_general(x: DualArray) -> DualArray:
 
 
 def _negative(x: DualArray) -> DualArray:
-    if x._rows is not None:  # -t: the structure with -d
-        own, d, ax = x._rows
+    if _may_structure(x) and (sx := _rows_of(x)) is not None:  # -t: the structure with -d
+        own, d, ax = sx
         return _with_rows(x._like(-x._v, None, 0), own, -d, ax)
     return x._like(-x._v, _shared(x._t) if x._abs else -x._t, 0)
 
@@ -1106,6 +1099,12 @@ def _sum(
 ) -> DualArray:
     if dtype is not None or out is not None or kw:
         _no_options("sum", dtype=dtype, out=out, **kw)
+    if axis is None and not keepdims and _may_structure(a) and a._v.ndim == 1:
+        if (sx := _rows_of(a)) is not None:  # each partial's one element: its d, exactly
+            own, d, _ = sx
+            t = np.where(own >= 0, d, 0.0)
+            n = a._v.size
+            return a._like(np.asarray(np.sum(a._v)), t, n - 1 if n > 1 else 0)
     if axis is None and not keepdims and type(a) is DualArray and a._v.ndim:
         r = _dualarray.sum_all(a)  # every element, in one C pass (NumPy's summation order)
         if r is not None:
@@ -1513,6 +1512,41 @@ def _with_rows(r: DualArray, own: np.ndarray, d: np.ndarray, ax: int) -> DualArr
     return r
 
 
+VECTOR_STRUCTURE_FROM = _dualarray.VECTOR_STRUCTURE_FROM
+"""A unit-seeded vector becomes structured (`_rows_of`) in elementwise operations when its
+dense tangents would have this many entries (k x size) or more. Below, the dense C passes are
+faster than the structure's NumPy calls (sum(sin(x) * x): n = 100 27.8 us dense, 65.7
+structured; n = 500 504 and 84 us; rosen, whose shifted slices put a partial in two
+elements, gains nothing at any n)."""
+
+
+def _may_structure(x: Any) -> bool:
+    """x is structured (`_rows`), or a unit-seeded vector that elementwise operations turn
+    into a structured one (each partial one element: `_rows_of`); cheap, no arrays built."""
+    return type(x) is DualArray and (
+        x._rows is not None
+        or (
+            x._unit != NO_UNIT
+            and x._v.ndim == 1
+            and x._lane is None
+            and not x._abs
+            and x._k * x._v.size >= VECTOR_STRUCTURE_FROM
+        )
+    )
+
+
+def _rows_of(x: Any) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """x's structure (own, d, ax): its `_rows`, or, for a unit-seeded vector, own[u + e] = e
+    and d 1 (one element per partial); None for anything else."""
+    if type(x) is not DualArray:
+        return None
+    if x._rows is not None:
+        return x._rows  # type: ignore[no-any-return]
+    if x._v.ndim != 1 or (sx := _structure(x, 0, x._v.shape)) is None:
+        return None
+    return sx[0], sx[1], 0
+
+
 def _structure(x: Any, ax: int, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray] | None:
     """x's tangents as (own, d) along axis ax (`_rows`) of an operand of a 2-d result of
     `shape`: its own structure (along ax, of that shape), or that of a unit-seeded x (1-d as
@@ -1526,6 +1560,16 @@ def _structure(x: Any, ax: int, shape: tuple[int, ...]) -> tuple[np.ndarray, np.
     off = _unit_of(x)
     if off == NO_UNIT or x._v.ndim not in (1, 2) or x._abs or x._lane is not None or x._second:
         return None
+    if len(shape) == 1:  # a vector: element e's partial in row off + e, with d 1 (m,)
+        if ax != 0 or x._v.shape != shape:
+            return None
+        m = _nrows(x)
+        lo, hi = _unit_span(off, shape[0], m)
+        own = np.full(m, -1, dtype=np.intp)
+        own[lo:hi] = np.arange(lo - off, hi - off)
+        d = np.zeros(m)
+        d[lo:hi] = 1.0
+        return own, d
     R, C = (1, *x._v.shape) if x._v.ndim == 1 else x._v.shape
     if (R, C)[ax] != shape[ax] or (R, C)[1 - ax] not in (1, shape[1 - ax]):
         return None
@@ -1571,9 +1615,10 @@ def _rows_add(sub: bool, a: Any, b: Any) -> DualArray | None:
     elif not _plain_constant(b if like is a else a):
         return None
     v = np.subtract(_value(a), _value(b)) if sub else np.add(_value(a), _value(b))
-    if v.ndim != 2:
+    if v.ndim not in (1, 2):
         return None
-    ax = (a if type(a) is DualArray and a._rows is not None else b)._rows[2]
+    rows = a._rows if type(a) is DualArray and a._rows is not None else getattr(b, "_rows", None)
+    ax = 0 if rows is None else rows[2]  # (two unit-seeded vectors: along their one axis)
     sa = sb = None
     if type(a) is DualArray and (sa := _structure(a, ax, v.shape)) is None:
         return None
@@ -1584,7 +1629,7 @@ def _rows_add(sub: bool, a: Any, b: Any) -> DualArray | None:
         if (own := _merged_owners(oa, ob)) is None:
             return None
         d = np.subtract(da, db) if sub else np.add(da, db)
-        if d.shape[1] != v.shape[1 - ax]:  # (both broadcast: not a structured operand's)
+        if v.ndim == 2 and d.shape[1] != v.shape[1 - ax]:  # (both broadcast)
             return None
     elif sa is not None:  # a +- c: a's structure, shared (never written)
         own, d = sa
@@ -1609,7 +1654,9 @@ def _rows_scaled(x: DualArray, F: Any, v: Any, cost: int) -> DualArray | None:
     """x's structure with each partial's d scaled by the per-element factor F (the dense
     F * t, one product per entry), values v; None where F is not finite somewhere (the dense
     0 * inf is NaN)."""
-    own, d, ax = x._rows  # type: ignore[misc]
+    if (sx := _rows_of(x)) is None:
+        return None
+    own, d, ax = sx
     F = np.broadcast_to(np.asarray(F, dtype=np.float64), x._v.shape)
     if not np.isfinite(F).all():
         return None
@@ -1629,28 +1676,27 @@ def _rows_product(name: str, a: Any, b: Any) -> DualArray | None:
     structure or a factor is not finite (or, dividing, zero) somewhere."""
     da, db = type(a) is DualArray, type(b) is DualArray
     v = np.multiply(_value(a), _value(b)) if name == "multiply" else np.divide(_value(a), _value(b))
-    x = a if da and a._rows is not None else b
-    if v.shape != x._v.shape:  # (a constant broadcast beyond the structured operand)
+    x = a if _may_structure(a) else b
+    if v.shape != x._v.shape or (sx := _rows_of(x)) is None:  # (a constant broadcast beyond)
         return None
+    own, d, ax = sx
     if da and db:
         if name != "multiply" or a._tag != b._tag:
             return None
-        ax = x._rows[2]
         sa, sb = _structure(a, ax, v.shape), _structure(b, ax, v.shape)
         if sa is None or sb is None:
             return None
         (oa, d_a), (ob, d_b) = sa, sb
-        if (own := _merged_owners(oa, ob)) is None:
+        if (both := _merged_owners(oa, ob)) is None:
             return None
         F, G = np.broadcast_to(b._v, v.shape), np.broadcast_to(a._v, v.shape)
         if not (np.isfinite(F).all() and np.isfinite(G).all()):
             return None
-        d = _gather(F, own, ax) * d_a + _gather(G, own, ax) * d_b  # b t_a + a t_b
-        return _with_rows(a._like(v, None, 2, _depth(a, b)), own, d, ax)
+        d = _gather(F, both, ax) * d_a + _gather(G, both, ax) * d_b  # b t_a + a t_b
+        return _with_rows(a._like(v, None, 2, _depth(a, b)), both, d, ax)
     c = b if x is a else a
     if not _numeric_constant(c):
         return None
-    own, d, ax = x._rows  # type: ignore[misc]
     C = np.broadcast_to(np.asarray(c), v.shape)
     if name == "multiply":  # c t
         return _rows_scaled(x, C, v, 1)
@@ -1680,7 +1726,9 @@ def _rows_binary_rule(rule: int, a: Any, b: Any) -> DualArray | None:
     )
     f = out[0].reshape(av.shape)
     F = (out[1] if da else out[2]).reshape(av.shape)
-    own, d, ax = x._rows  # type: ignore[misc]
+    if (sx := _rows_of(x)) is None:
+        return None
+    own, d, ax = sx
     if not np.isfinite(F).all():
         return None
     t = _gather(F, own, ax) * d
@@ -1694,7 +1742,9 @@ def _rows_unary(rule: int, x: DualArray) -> DualArray | None:
     times d, the products `_unary` forms (fd_dualarray_unary: f' t); None where f' is not
     finite somewhere (there the dense tangents' 0 * f' is NaN, which the general code
     keeps)."""
-    own, d, ax = x._rows  # type: ignore[misc]
+    if (sx := _rows_of(x)) is None:
+        return None
+    own, d, ax = sx
     xv = np.ascontiguousarray(x._v).reshape(-1)
     v, fp, _, _ = _dualarray.unary(rule, xv, np.empty((0, xv.size)), False)
     if not np.isfinite(fp).all():
@@ -1725,7 +1775,9 @@ def _rows_matmul(a: Any, b: Any) -> DualArray | None:
     other operand's tangents as `_matmul` takes them. None where this does not apply (the
     structure along the other axis, a factor with inf or NaN, whose products with the zeros
     the dense sum keeps, another tag, ...)."""
-    left = type(a) is DualArray and a._rows is not None and a._rows[2] == 1
+    left = (
+        type(a) is DualArray and a._rows is not None and a._rows[2] == a._v.ndim - 1
+    )  # (a (R, C) along axis 1, or a vector)
     if not left and not (type(b) is DualArray and b._rows is not None and b._rows[2] == 0):
         return None
     s, o = (a, b) if left else (b, a)  # the structured operand and the other
@@ -1735,18 +1787,20 @@ def _rows_matmul(a: Any, b: Any) -> DualArray | None:
         return None
     ov, dual = fo
     av, bv = (s._v, ov) if left else (ov, s._v)
-    if ov.ndim != 2 or av.shape[1] != bv.shape[0] or not np.isfinite(ov).all():
+    if ov.ndim != 2 or av.shape[-1] != bv.shape[0] or not np.isfinite(ov).all():
         return None
     v = av @ bv
     i = np.maximum(own, 0)
+    vec = s._v.ndim == 1
     if left:  # da @ B
-        t = d[:, :, None] * bv[i][:, None, :]
+        t = d[:, None] * bv[i] if vec else d[:, :, None] * bv[i][:, None, :]
     else:  # A @ db
-        t = av.T[i][:, :, None] * d[:, None, :]
+        t = av.T[i] * d[:, None] if vec else av.T[i][:, :, None] * d[:, None, :]
     if dual:  # the other's term as `_matmul` forms it (a unit-seeded one's offset suffices)
         u = _unit_of(o)
         if left:  # + A @ dB
-            t = t + (_times_unit(av, u, bv.shape, m) if u != NO_UNIT else np.matmul(av, o._t))
+            unit = u != NO_UNIT and av.ndim == 2
+            t = t + (_times_unit(av, u, bv.shape, m) if unit else np.matmul(av, o._t))
         else:  # dA @ B +
             t = (_unit_times(u, av.shape, bv, m) if u != NO_UNIT else np.matmul(o._t, bv)) + t
     like = a if type(a) is DualArray else b

@@ -659,6 +659,32 @@ cdef inline DualBase _new(DualBase like, object v, object t, Py_ssize_t n):
     return r
 
 
+cdef Py_ssize_t _VECTOR_FROM = 1 << 15
+VECTOR_STRUCTURE_FROM = _VECTOR_FROM  # (fastdiff/_dualarray.py `_may_structure`)
+
+
+cdef inline bint _may_structure(object x):
+    """x is structured; or a view not taken whose root's seeds have VECTOR_STRUCTURE_FROM
+    entries or more (taking it copies them); or a unit-seeded vector whose dense tangents
+    would have that many: the general code (which keeps or builds their structure,
+    fastdiff/_dualarray.py `_may_structure`) decides. Smaller ones are cheaper dense."""
+    if type(x) is not _cls:
+        return False
+    cdef DualBase d = <DualBase>x
+    if d._rows is not None:
+        return True
+    if d._lane is not None or d._abs or (d._src is None and d._unit == _NO_UNIT):
+        return False
+    v = d._v
+    if d._src is not None and d._src[0] is not None:
+        v = (<DualBase>d._src[0])._v  # (the root's)
+    elif d._src is None and (type(v) is not np.ndarray or cnp.PyArray_NDIM(<cnp.ndarray>v) != 1):
+        return False  # (a unit-seeded array that is not a vector: a 2-d view, a NumPy scalar)
+    if type(v) is not np.ndarray:
+        return False
+    return d._k * cnp.PyArray_SIZE(<cnp.ndarray>v) >= _VECTOR_FROM
+
+
 cdef inline object _tan(DualBase x):
     """x's tangents, built first where x is row-structured (`_rows`) or a view not yet
     taken (`_src`)."""
@@ -764,7 +790,7 @@ cdef object _unary_c(int rule, DualBase x):
     tanh(W @ x + b) meets (fastdiff/_dualarray.py `_unary`, the same numbers): first-order
     element-major tangents (the A^T of `_matvec_c`: fd_dualarray_unary_t) and first-order
     magnitude rows (fd_dualarray_unary_abs); else None."""
-    if x._lane is not None or x._rows is not None or not _plain_values(x._v):
+    if x._lane is not None or _may_structure(x) or not _plain_values(x._v):
         return None
     cdef cnp.ndarray xv = <cnp.ndarray>x._v
     cdef cnp.ndarray xt = <cnp.ndarray>_tan(x)
@@ -869,10 +895,8 @@ cdef object _arith_c(int op, object a, object b):
     cdef DualBase x, y, like
     cdef object av, at, bv, bt
     cdef Py_ssize_t n, m
-    if (type(a) is _cls and ((<DualBase>a)._rows is not None or (<DualBase>a)._src is not None)
-            ) or (type(b) is _cls and ((<DualBase>b)._rows is not None
-                                       or (<DualBase>b)._src is not None)):
-        return None  # (row-structured tangents, views not taken: the general code keeps them)
+    if _may_structure(a) or _may_structure(b):
+        return None  # (structured tangents, views not taken: the general code keeps them)
     if type(a) is _cls:
         x = <DualBase>a
         av, at = x._v, _tan(x)
@@ -939,7 +963,7 @@ cdef object _kernel(int op, DualBase like, object av, object at, object bv, obje
 
 cdef object _square_c(DualBase x):
     """x * x (x**2, np.square) in one pass (fastdiff/_dualarray.py `_square`)."""
-    if x._rows is not None or not _plain_values(x._v) or not _rows_of(_tan(x)):
+    if _may_structure(x) or not _plain_values(x._v) or not _rows_of(_tan(x)):
         return _square_py(x)
     return _kernel(FD_ARITH_SQUARE, x, x._v, _tan(x), x._v, None, x._n + 2)
 
@@ -1043,8 +1067,9 @@ cpdef bint seeds_shared(DualBase x):
 cdef object _sum_all_c(DualBase x):
     """np.sum(x) over every element of a contiguous x, in NumPy's summation order
     (fd_dualarray_sum), or None for the general code (fastdiff/_dualarray.py `_sum`)."""
-    if not _plain_values(x._v) or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x._v):
-        return None
+    if (_may_structure(x) and cnp.PyArray_NDIM(<cnp.ndarray>x._v) == 1) or not _plain_values(x._v) \
+            or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x._v):
+        return None  # (a structured vector: fastdiff/_dualarray.py `_sum` sums its d)
     cdef cnp.ndarray vals = <cnp.ndarray>x._v
     cdef cnp.ndarray t = <cnp.ndarray>_tan(x)
     cdef Py_ssize_t m = _rows_of(t), count = cnp.PyArray_SIZE(vals)
