@@ -146,10 +146,25 @@ CASES = {
     "minimum(2, XB V) batch-first": lambda x: np.minimum(2.0, XB @ V(x) + x[12:16]),
     "arctan2(W X, 2)": lambda x: np.arctan2(W(x) @ X, 2.0) + np.arctan2(1.5, W(x) @ X),
     "W X * Dual": lambda x: (W(x) @ X) * x[20],
+    # PyTorch's layout: x @ W.T + b, W (out, in)
+    "tanh(XB @ W.T + c)": lambda x: np.tanh(XB @ x[:12].reshape(4, 3).T + x[12:16]),
+    "XB @ W.T, W written": lambda x: XB @ _set_w(x[:12].reshape(4, 3)).T,
+    "XB @ W.T.T.T": lambda x: XB @ x[:12].reshape(4, 3).T.T.T,
+    "W.T @ X5": lambda x: x[:12].reshape(4, 3).T @ C[:, :5] + 1.0,
+    "pytorch layer: tanh(XB W1.T + b) W2.T": lambda x: (
+        np.tanh(XB @ x[:12].reshape(4, 3).T + x[12:16]) @ x[16:24].reshape(2, 4).T
+    ),
+    "A @ h with A = W.T": lambda x: x[:20].reshape(5, 4).T @ np.tanh(XB @ V(x)),
+    "(W.T)[1:] and W.T + C": lambda x: x[:12].reshape(4, 3).T[1:] * 2.0 + C[:2, :4],
     "batch-first loss": lambda x: (
         (np.tanh(XB @ V(x) + x[12:16]) @ x[16:20].reshape(4, 1) + x[20] - 0.5) ** 2
     ).sum(),
 }
+
+
+def _set_w(w):
+    w[1, 2] = 3.0  # (an assignment: the seeds' structure is void from here)
+    return w
 
 
 def _set(y):
@@ -345,6 +360,7 @@ def test_setting_the_tangents_of_a_view_not_taken_replaces_it(tag):
 def no_unit(monkeypatch):
     """Every unit-seed structure ignored: the dense products of before (chunks had none)."""
     monkeypatch.setattr(da, "_unit_of", lambda x: da.NO_UNIT)
+    monkeypatch.setattr(da, "_unit_t_of", lambda x: da.NO_UNIT)
 
 
 @pytest.mark.parametrize("chunk", [1, 5, 7, 13, 24])
@@ -360,6 +376,11 @@ def no_unit(monkeypatch):
         "A54 @ x.reshape(4, 6)",
         "W X - b",
         "c(1 x 4) - XB V",
+        "pytorch layer: tanh(XB W1.T + b) W2.T",
+        "W.T @ X5",
+        "A @ h with A = W.T",
+        "XB @ W.T.T.T",
+        "sigmoid(W X + b)",
     ],
 )
 def test_chunked_structure_gives_the_dense_chunks_bit_for_bit(name, chunk, monkeypatch):
@@ -409,6 +430,7 @@ def test_a_chunk_keeps_the_structure_of_its_own_partials(tag):
         "(W X) * row broadcast",
         "-(XB V)",
         "minimum(2, XB V) batch-first",
+        "tanh(XB @ W.T + c)",
         "arctan2(W X, 2)",
     ],
 )

@@ -516,9 +516,17 @@ NO_UNIT = _dualarray.NO_UNIT
 
 
 def _unit_of(x: Any) -> int:
-    """x's `_unit` offset, or NO_UNIT (not a DualArray, none, or an assignment into its
-    family)."""
-    if type(x) is not DualArray or x._unit == NO_UNIT:
+    """x's `_unit` offset, or NO_UNIT (not a DualArray, none, its transpose's (`_ut`), or an
+    assignment into its family)."""
+    if type(x) is not DualArray or x._unit == NO_UNIT or x._ut:
+        return NO_UNIT
+    return x._unit if x._family is None or x._family[0] else NO_UNIT
+
+
+def _unit_t_of(x: Any) -> int:
+    """The `_unit` offset of a 2-d x whose transpose is unit-seeded (`_ut`: element (r, c)
+    has its seed in row u + c R + r), or NO_UNIT."""
+    if type(x) is not DualArray or x._unit == NO_UNIT or not x._ut:
         return NO_UNIT
     return x._unit if x._family is None or x._family[0] else NO_UNIT
 
@@ -1032,7 +1040,7 @@ def _reshape(a: Any, shape: Any = None, order: str = "C", newshape: Any = None) 
         raise TypeError(f"np.reshape on a DualArray supports order='C' only; got {order!r}.")
     x = _as_dualarray(a)
     v = x._v.reshape(shape)
-    if x._src is not None or _seeds_shared(x):  # a view not taken (yet): nor is its reshape
+    if not x._ut and (x._src is not None or _seeds_shared(x)):  # (not taken: nor its reshape)
         r = _fresh(x, v, None, x._n)
         root, ops = x._src if x._src is not None and x._src[0] is not None else (x, ())
         r._src = (root, (*ops, (1, v.shape)))  # (the non-row axes are C-contiguous: a view)
@@ -1059,7 +1067,20 @@ def _transpose(a: Any, axes: Any = None) -> DualArray:
     x = _as_dualarray(a)
     nd = x.ndim
     perm = tuple(range(nd))[::-1] if axes is None else tuple(operator.index(i) % nd for i in axes)
-    return x._view(x._v.transpose(perm), x._viewed().transpose((0, *(p + 1 for p in perm))))
+    u = _unit_of(x) if not x._ut else _unit_t_of(x)
+    if nd == 2 and perm == (1, 0) and u != NO_UNIT and x._src is not None:
+        # W.T of a view not taken (x @ W.T, PyTorch's layout): not taken either, and it
+        # carries the seeds' offset for the transpose (`_ut`)
+        r = _fresh(x, x._v.T, None, x._n)
+        root, ops = x._src
+        r._src = (root, (*ops, (2, None)))
+        r._family = x._family
+        r._unit, r._ut = u, not x._ut
+        return r
+    r = x._view(x._v.transpose(perm), x._viewed().transpose((0, *(p + 1 for p in perm))))
+    if nd == 2 and perm == (1, 0) and u != NO_UNIT:
+        r._unit, r._ut = u, not x._ut
+    return r
 
 
 def _swapaxes(a: Any, axis1: int, axis2: int) -> DualArray:
@@ -1373,6 +1394,22 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
         v = a @ b._v
         return _unit_product_rows(False, a, ub, b._v.shape, _nrows(b), v, b, a.shape[1] + 1, b._n)
     if (
+        type(b) is DualArray
+        and b._ut
+        and type(a) is np.ndarray
+        and a.dtype == np.float64
+        and a.ndim == 2
+        and b._v.ndim == 2
+        and (ut := _unit_t_of(b)) != NO_UNIT
+        and not b._abs
+        and b._lane is None
+        and not b._second
+    ):  # A @ dW.T, W unit-seeded (x @ W.T + b, PyTorch's layout), taken or not
+        v = a @ b._v
+        shape = b._v.shape[::-1]
+        cost = a.shape[1] + 1
+        return _unit_product_rows(False, a, ut, shape, _nrows(b), v, b, cost, b._n, True)
+    if (
         type(a) is DualArray
         and a._src is not None
         and type(b) is np.ndarray
@@ -1460,9 +1497,19 @@ def _group_matvec(
     return like._like(v, t, cost, base)
 
 
-def _unit_times(off: int, shape: tuple[int, ...], b: np.ndarray, m: int) -> np.ndarray:
+def _unit_times(
+    off: int, shape: tuple[int, ...], b: np.ndarray, m: int, transposed: bool = False
+) -> np.ndarray:
     """Tangents of dA @ B for A with unit seeds from row `off` (`_unit`), A of `shape`:
-    row off + (i q + j) is e_i B[j] (A 2-d (p, q)), or B[j] (A 1-d (q,))."""
+    row off + (i q + j) is e_i B[j] (A 2-d (p, q)), or B[j] (A 1-d (q,)); `transposed`: A
+    (p, q) is W.T, W unit-seeded, so row off + (j p + i) is e_i B[j] (`_ut`)."""
+    if transposed:
+        p, q = shape
+        lo, hi = _unit_span(off, p * q, m)
+        idx = np.arange(lo - off, hi - off)
+        t = np.zeros((m, p, *b.shape[1:]))
+        t[off + idx, idx % p] = b[idx // p]
+        return t
     if len(shape) == 1:
         t = np.zeros((m, *b.shape[1:]))
         lo, hi = _unit_span(off, shape[0], m)
@@ -1486,12 +1533,14 @@ def _unit_product_rows(
     like: DualArray,
     cost: int,
     base: int,
+    transposed: bool = False,
 ) -> DualArray:
     """The structured tangents (`_rows`) of a product of a unit-seeded 2-d factor (of
     `shape` (p, q), seeds from row `off`) and a constant 2-d c: dA @ B (`_unit_times`, A the
     unit-seeded factor: row off + (i q + j) is e_i B[j], so along axis 0 own i and d B[j])
     or A @ dB (`_times_unit`: row off + (j q + l) is A[:, j] in column l, so along axis 1
-    own l and d A[:, j])."""
+    own l and d A[:, j]); `transposed`: A @ dB with B = W.T, W of `shape` unit-seeded (row
+    off + (i q + j) is A[:, j] in column i: own i, d A[:, j])."""
     p, q = shape
     lo, hi = _unit_span(off, p * q, m)
     idx = np.arange(lo - off, hi - off)
@@ -1501,9 +1550,9 @@ def _unit_product_rows(
         d = np.zeros((m, c.shape[1]))
         d[off + idx] = c[idx % q]
     else:
-        own[off + idx] = idx % q
+        own[off + idx] = idx // q if transposed else idx % q
         d = np.zeros((m, c.shape[0]))
-        d[off + idx] = c.T[idx // q]
+        d[off + idx] = c.T[idx % q] if transposed else c.T[idx // q]
     return _with_rows(like._like(v, None, cost, base), own, d, 0 if unit_left else 1)
 
 
@@ -1798,18 +1847,38 @@ def _rows_matmul(a: Any, b: Any) -> DualArray | None:
         t = av.T[i] * d[:, None] if vec else av.T[i][:, :, None] * d[:, None, :]
     if dual:  # the other's term as `_matmul` forms it (a unit-seeded one's offset suffices)
         u = _unit_of(o)
+        ut = _unit_t_of(o)
         if left:  # + A @ dB
-            unit = u != NO_UNIT and av.ndim == 2
-            t = t + (_times_unit(av, u, bv.shape, m) if unit else np.matmul(av, o._t))
-        else:  # dA @ B +
-            t = (_unit_times(u, av.shape, bv, m) if u != NO_UNIT else np.matmul(o._t, bv)) + t
+            if u != NO_UNIT and av.ndim == 2:
+                t = t + _times_unit(av, u, bv.shape, m)
+            elif ut != NO_UNIT and av.ndim == 2:  # (B = W.T: h @ W2.T)
+                t = t + _times_unit(av, ut, bv.shape, m, transposed=True)
+            else:
+                t = t + np.matmul(av, o._t)
+        elif u != NO_UNIT:  # dA @ B +
+            t = _unit_times(u, av.shape, bv, m) + t
+        elif ut != NO_UNIT:  # (A = W.T)
+            t = _unit_times(ut, av.shape, bv, m, transposed=True) + t
+        else:
+            t = np.matmul(o._t, bv) + t
     like = a if type(a) is DualArray else b
     return like._like(v, t, av.shape[-1] + 1, _depth(a, b))
 
 
-def _times_unit(a: np.ndarray, off: int, shape: tuple[int, ...], m: int) -> np.ndarray:
+def _times_unit(
+    a: np.ndarray, off: int, shape: tuple[int, ...], m: int, transposed: bool = False
+) -> np.ndarray:
     """Tangents of A @ dB for B with unit seeds from row `off`, B of `shape`: row
-    off + (j s + l) is A[:, j] in column l (B 2-d (q, s)), or A[:, j] (B 1-d (q,))."""
+    off + (j s + l) is A[:, j] in column l (B 2-d (q, s)), or A[:, j] (B 1-d (q,));
+    `transposed`: B (q, s) is W.T, W unit-seeded, so row off + (l q + j) is A[:, j] in
+    column l (`_ut`)."""
+    if transposed:
+        q, s = shape
+        lo, hi = _unit_span(off, q * s, m)
+        idx = np.arange(lo - off, hi - off)
+        t = np.zeros((m, a.shape[0], s))
+        t[off + idx, :, idx // q] = a[:, idx % q].T
+        return t
     if len(shape) == 1:
         t = np.zeros((m, a.shape[0]))
         lo, hi = _unit_span(off, shape[0], m)
@@ -2209,6 +2278,7 @@ def _lane_part(x: DualArray, part: int) -> DualArray:
     r._lane = None
     if part == 0:
         r._t, r._k, r._abs, r._eye, r._unit = x._t[:m1], x._k, False, x._eye, x._unit
+        r._ut = x._ut
     else:
         r._t, r._k, r._abs, r._eye, r._unit = x._t[m1:], k2, True, False, NO_UNIT
         if (groups := _groups_of(x)) is not None:  # x of `_jacobian_lane`: its bound rows

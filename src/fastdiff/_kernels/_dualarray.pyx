@@ -515,7 +515,7 @@ cdef class DualBase:
 
     cdef public object _v, _td, _family, _lane, _groups, _rows, _src
     cdef public Py_ssize_t _k, _tag, _n, _unit
-    cdef public bint _abs, _eye
+    cdef public bint _abs, _eye, _ut
 
     property _t:
         # the tangents, (m,) + shape; a structured array (`_rows`) builds them, and a view
@@ -716,8 +716,10 @@ cdef int _take_view(DualBase x) except -1:
     for kind, arg in ops:
         if kind == 0:
             t = t[:, arg]
-        else:
+        elif kind == 1:
             t = t.reshape((t.shape[0],) + arg)
+        else:  # (a transpose of a 2-d view)
+            t = t.transpose((0, 2, 1))
     x._td = t
     x._src = None
     return 0
