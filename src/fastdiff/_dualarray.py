@@ -1381,34 +1381,21 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
         return r
     if (
         type(b) is DualArray
-        and b._src is not None
         and type(a) is np.ndarray
         and a.dtype == np.float64
         and a.ndim == 2
         and b._v.ndim == 2
-        and (ub := _unit_of(b)) != NO_UNIT
         and not b._abs
         and b._lane is None
         and not b._second
-    ):  # A @ dB of a view not taken: `_unit_product_rows` needs only the offset
-        v = a @ b._v
-        return _unit_product_rows(False, a, ub, b._v.shape, _nrows(b), v, b, a.shape[1] + 1, b._n)
-    if (
-        type(b) is DualArray
-        and b._ut
-        and type(a) is np.ndarray
-        and a.dtype == np.float64
-        and a.ndim == 2
-        and b._v.ndim == 2
-        and (ut := _unit_t_of(b)) != NO_UNIT
-        and not b._abs
-        and b._lane is None
-        and not b._second
-    ):  # A @ dW.T, W unit-seeded (x @ W.T + b, PyTorch's layout), taken or not
-        v = a @ b._v
-        shape = b._v.shape[::-1]
+    ):
         cost = a.shape[1] + 1
-        return _unit_product_rows(False, a, ut, shape, _nrows(b), v, b, cost, b._n, True)
+        if b._src is not None and (ub := _unit_of(b)) != NO_UNIT:
+            # A @ dB of a view not taken: `_unit_product_rows` needs only the offset
+            return _unit_product_rows(False, a, ub, b._v.shape, _nrows(b), a @ b._v, b, cost, b._n)
+        if (ut := _unit_t_of(b)) != NO_UNIT:  # A @ dW.T (x @ W.T + b, PyTorch's layout)
+            shape = b._v.shape[::-1]
+            return _unit_product_rows(False, a, ut, shape, _nrows(b), a @ b._v, b, cost, b._n, True)
     if (
         type(a) is DualArray
         and a._src is not None
