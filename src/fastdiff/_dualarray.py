@@ -97,6 +97,8 @@ class DualArray(_dualarray.DualBase):
     # Jacobian, row p the seed of element start + p so u = -start, and its slices and
     # reshapes; an element whose row falls outside has no partials in this chunk): products
     # and sums with it scatter instead of multiplying zeros (`_unit_span` gives the rows).
+    # _ut: _unit is the offset of this 2-d array's transpose (W.T of a unit-seeded W: element
+    # (r, c) has its seed in row u + c R + r; `_unit_t_of`, and `_unit_of` says NO_UNIT).
     # _family: None, or a one-element list [valid] shared by an array with _eye/_unit and
     # every view of it (they share its tangents' memory): an assignment into any of them sets
     # it False, and the structure flags of the whole family stop counting (`_unit_of`).
@@ -107,9 +109,11 @@ class DualArray(_dualarray.DualBase):
     # `groups` and its error row is 0; valid while _t is t (a write copies it first), so that
     # A @ x needs no product over the rows (`_group_matvec`).
     # _rows: None, or (own, d, ax) for structured tangents (first order, no lane, 2-d values
-    # (R, C)): tangent row p is zero but for row own[p] of axis ax (-1: all zero), which is
-    # d[p] (C,) for ax 0, (R,) for ax 1. W @ B of a unit-seeded W and a constant B has them
-    # along axis 0 (row i q + j is e_i B[j]), B @ W along axis 1 (batch-first layers); tanh,
+    # (R, C), or a vector): tangent row p is zero but for row own[p] of axis ax (-1: all
+    # zero), which is d[p] (C,) for ax 0, (R,) for ax 1, a number for a vector (the
+    # unit-seeded x itself is one, d = 1: `_rows_of`). W @ B of a unit-seeded W and a
+    # constant B has them along axis 0 (row i q + j is e_i B[j]), B @ W along axis 1
+    # (batch-first layers); tanh,
     # + - with constants, unit-seeded or structured operands, A @ h (axis 0) and h @ B (axis
     # 1) keep or use them (`_rows_add`, `_rows_unary`, `_rows_matmul`, ...) in O(m C)
     # instead of O(m R C). Reading _t builds the dense tangents (then _rows is None), so code
