@@ -1071,18 +1071,16 @@ def _transpose(a: Any, axes: Any = None) -> DualArray:
     x = _as_dualarray(a)
     nd = x.ndim
     perm = tuple(range(nd))[::-1] if axes is None else tuple(operator.index(i) % nd for i in axes)
-    u = _unit_of(x) if not x._ut else _unit_t_of(x)
-    if nd == 2 and perm == (1, 0) and u != NO_UNIT and x._src is not None:
-        # W.T of a view not taken (x @ W.T, PyTorch's layout): not taken either, and it
-        # carries the seeds' offset for the transpose (`_ut`)
+    u = _unit_t_of(x) if x._ut else _unit_of(x)
+    flip = nd == 2 and perm == (1, 0) and u != NO_UNIT  # W.T carries the seeds' offset (`_ut`)
+    if flip and x._src is not None:  # of a view not taken: not taken either
         r = _fresh(x, x._v.T, None, x._n)
         root, ops = x._src
         r._src = (root, (*ops, (2, None)))
         r._family = x._family
-        r._unit, r._ut = u, not x._ut
-        return r
-    r = x._view(x._v.transpose(perm), x._viewed().transpose((0, *(p + 1 for p in perm))))
-    if nd == 2 and perm == (1, 0) and u != NO_UNIT:
+    else:
+        r = x._view(x._v.transpose(perm), x._viewed().transpose((0, *(p + 1 for p in perm))))
+    if flip:
         r._unit, r._ut = u, not x._ut
     return r
 
@@ -1383,37 +1381,8 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
         or (type(b) is DualArray and b._rows is not None)
     ) and (r := _rows_matmul(a, b)) is not None:
         return r
-    if (
-        type(b) is DualArray
-        and type(a) is np.ndarray
-        and a.dtype == np.float64
-        and a.ndim == 2
-        and b._v.ndim == 2
-        and not b._abs
-        and b._lane is None
-        and not b._second
-    ):
-        cost = a.shape[1] + 1
-        if b._src is not None and (ub := _unit_of(b)) != NO_UNIT:
-            # A @ dB of a view not taken: `_unit_product_rows` needs only the offset
-            return _unit_product_rows(False, a, ub, b._v.shape, _nrows(b), a @ b._v, b, cost, b._n)
-        if (ut := _unit_t_of(b)) != NO_UNIT:  # A @ dW.T (x @ W.T + b, PyTorch's layout)
-            shape = b._v.shape[::-1]
-            return _unit_product_rows(False, a, ut, shape, _nrows(b), a @ b._v, b, cost, b._n, True)
-    if (
-        type(a) is DualArray
-        and a._src is not None
-        and type(b) is np.ndarray
-        and b.dtype == np.float64
-        and a._v.ndim == 2
-        and b.ndim == 2
-        and (ua := _unit_of(a)) != NO_UNIT
-        and not a._abs
-        and a._lane is None
-        and not a._second
-    ):  # dA @ B of a view not taken: `_unit_product_rows` needs only the offset
-        v = a._v @ b
-        return _unit_product_rows(True, b, ua, a._v.shape, _nrows(a), v, a, a._v.shape[1] + 1, a._n)
+    if (r := _unit_matmul(a, b)) is not None:
+        return r
     like = _first((a, b))
     av, at = _lift(a, like)
     bv, bt = _lift(b, like)
@@ -1441,8 +1410,6 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
     # 4-8x faster than gathering the rows into one GEMM, which needs a copy of the tangents)
     if at is not None:  # dA @ B
         if (ua := _unit_of(a)) != NO_UNIT and not like._abs:
-            if bt is None and av.ndim == 2 and bv.ndim == 2 and like._lane is None:
-                return _unit_product_rows(True, bv, ua, av.shape, at.shape[0], v, like, cost, base)
             t = _unit_times(ua, av.shape, bv, at.shape[0])
         else:
             t = np.matmul(at, bv)
@@ -1451,8 +1418,6 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
             tb = av.T.view()  # (A e_j)_i = A[i, j]: no product at all; A is the caller's
             tb.flags.writeable = False  # (a read-only view: writes into r copy it first)
         elif (ub := _unit_of(b)) != NO_UNIT and not like._abs and av.ndim == 2:
-            if at is None and bv.ndim == 2 and like._lane is None:
-                return _unit_product_rows(False, av, ub, bv.shape, bt.shape[0], v, like, cost, base)
             tb = _times_unit(av, ub, bv.shape, bt.shape[0])
         elif bv.ndim == 1:  # (m, n) @ A^T: one GEMM
             tb = bt @ av.T if av.ndim == 2 else bt @ av
@@ -1463,6 +1428,35 @@ def _matmul(a: Any, b: Any, out: Any = None, **kw: Any) -> Any:
     if like._abs:  # a constant operand: the products' own rounding only (t is a new product)
         _value_errors(r, (cost * _EPS) * (av @ bv), fresh=True)
     return r
+
+
+def _unit_matmul(a: Any, b: Any) -> DualArray | None:
+    """A @ B with one factor a unit-seeded 2-d DualArray (a slice or reshape of the seeded x,
+    or on the right its transpose: `_ut`) and the other a constant: the structured product
+    from the seeds' offset alone (`_unit_product_rows`: no tangents read, so a view not taken
+    stays so), the numbers `_matmul`'s general path gives; None for other operands."""
+    da, db = type(a) is DualArray, type(b) is DualArray
+    if da == db:
+        return None
+    x, c = (a, b) if da else (b, a)
+    if x._v.ndim != 2 or x._abs or x._lane is not None or x._second:
+        return None
+    u, ut = _unit_of(x), _unit_t_of(x)
+    if u == NO_UNIT and (da or ut == NO_UNIT):
+        return None
+    cv, ct = _lift(c, x)
+    if ct is not None:  # (a Dual)
+        return None
+    cv = np.asarray(cv, np.float64)
+    if cv.ndim != 2:
+        return None
+    av, bv = (np.asarray(x._v, np.float64), cv) if da else (cv, np.asarray(x._v, np.float64))
+    v = av @ bv
+    cost, m = av.shape[-1] + 1, _nrows(x)
+    if da:  # dA @ B
+        return _unit_product_rows(True, bv, u, av.shape, m, v, x, cost, x._n)
+    return _unit_product_rows(False, av, ut if u == NO_UNIT else u, bv.shape, m, v, x, cost,
+                              x._n, u == NO_UNIT)  # fmt: skip
 
 
 def _groups_of(x: Any) -> np.ndarray | None:
@@ -1488,29 +1482,35 @@ def _group_matvec(
     return like._like(v, t, cost, base)
 
 
+def _unit_entries(
+    off: int, shape: tuple[int, ...], m: int, transposed: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The seeded elements of a unit-seeded 2-d factor of `shape` (p, q) among m rows:
+    (rows, i, j), element (i, j) with its seed in row rows[e]. Row off + (i q + j) holds
+    element (i, j); `transposed`: the factor is W.T of a unit-seeded W (`_ut`), so row
+    off + (j p + i) does."""
+    p, q = shape
+    lo, hi = _unit_span(off, p * q, m)
+    idx = np.arange(lo - off, hi - off)
+    if transposed:
+        return off + idx, idx % p, idx // p
+    return off + idx, idx // q, idx % q
+
+
 def _unit_times(
     off: int, shape: tuple[int, ...], b: np.ndarray, m: int, transposed: bool = False
 ) -> np.ndarray:
-    """Tangents of dA @ B for A with unit seeds from row `off` (`_unit`), A of `shape`:
-    row off + (i q + j) is e_i B[j] (A 2-d (p, q)), or B[j] (A 1-d (q,)); `transposed`: A
-    (p, q) is W.T, W unit-seeded, so row off + (j p + i) is e_i B[j] (`_ut`)."""
-    if transposed:
-        p, q = shape
-        lo, hi = _unit_span(off, p * q, m)
-        idx = np.arange(lo - off, hi - off)
-        t = np.zeros((m, p, *b.shape[1:]))
-        t[off + idx, idx % p] = b[idx // p]
-        return t
+    """Tangents of dA @ B for A with unit seeds from row `off` (`_unit`), A of `shape`: the
+    row of element (i, j) is e_i B[j] (`_unit_entries`; transposed for A = W.T), or B[j]
+    (A 1-d (q,))."""
     if len(shape) == 1:
         t = np.zeros((m, *b.shape[1:]))
         lo, hi = _unit_span(off, shape[0], m)
         t[lo:hi] = b[lo - off : hi - off]
         return t
-    p, q = shape
-    lo, hi = _unit_span(off, p * q, m)
-    idx = np.arange(lo - off, hi - off)
-    t = np.zeros((m, p, *b.shape[1:]))
-    t[off + idx, idx // q] = b[idx % q]
+    rows, i, j = _unit_entries(off, shape, m, transposed)
+    t = np.zeros((m, shape[0], *b.shape[1:]))
+    t[rows, i] = b[j]
     return t
 
 
@@ -1527,23 +1527,20 @@ def _unit_product_rows(
     transposed: bool = False,
 ) -> DualArray:
     """The structured tangents (`_rows`) of a product of a unit-seeded 2-d factor (of
-    `shape` (p, q), seeds from row `off`) and a constant 2-d c: dA @ B (`_unit_times`, A the
-    unit-seeded factor: row off + (i q + j) is e_i B[j], so along axis 0 own i and d B[j])
-    or A @ dB (`_times_unit`: row off + (j q + l) is A[:, j] in column l, so along axis 1
-    own l and d A[:, j]); `transposed`: A @ dB with B = W.T, W of `shape` unit-seeded (row
-    off + (i q + j) is A[:, j] in column i: own i, d A[:, j])."""
-    p, q = shape
-    lo, hi = _unit_span(off, p * q, m)
-    idx = np.arange(lo - off, hi - off)
+    `shape`, seeds from row `off`; `transposed`: W.T, `_unit_entries`) and a constant 2-d c:
+    dA @ B (`_unit_times`: element (i, j) of A gives e_i B[j], so along axis 0 own i and d
+    B[j]) or A @ dB (`_times_unit`: element (i, j) of B gives A[:, i] in column j, so along
+    axis 1 own j and d A[:, i])."""
+    rows, i, j = _unit_entries(off, shape, m, transposed)
     own = np.full(m, -1, dtype=np.intp)
     if unit_left:
-        own[off + idx] = idx // q
+        own[rows] = i
         d = np.zeros((m, c.shape[1]))
-        d[off + idx] = c[idx % q]
+        d[rows] = c[j]
     else:
-        own[off + idx] = idx // q if transposed else idx % q
+        own[rows] = j
         d = np.zeros((m, c.shape[0]))
-        d[off + idx] = c.T[idx % q] if transposed else c.T[idx // q]
+        d[rows] = c.T[i]
     return _with_rows(like._like(v, None, cost, base), own, d, 0 if unit_left else 1)
 
 
@@ -1614,17 +1611,11 @@ def _structure(x: Any, ax: int, shape: tuple[int, ...]) -> tuple[np.ndarray, np.
     if (R, C)[ax] != shape[ax] or (R, C)[1 - ax] not in (1, shape[1 - ax]):
         return None
     m = _nrows(x)
-    lo, hi = _unit_span(off, R * C, m)
-    idx = np.arange(lo - off, hi - off)
+    rows, i, j = _unit_entries(off, (R, C), m)
     own = np.full(m, -1, dtype=np.intp)
-    if ax == 0:
-        own[off + idx] = idx // C
-        d = np.zeros((m, C))
-        d[off + idx, idx % C] = 1.0
-    else:
-        own[off + idx] = idx % C
-        d = np.zeros((m, R))
-        d[off + idx, idx // C] = 1.0
+    own[rows] = i if ax == 0 else j
+    d = np.zeros((m, (C, R)[ax]))
+    d[rows, j if ax == 0 else i] = 1.0
     return own, d
 
 
@@ -1634,12 +1625,6 @@ def _merged_owners(oa: np.ndarray, ob: np.ndarray) -> np.ndarray | None:
     if oa.shape != ob.shape or ((oa >= 0) & (ob >= 0) & (oa != ob)).any():
         return None
     return np.where(oa >= 0, oa, ob)
-
-
-def _plain_constant(c: Any) -> bool:
-    return (isinstance(c, float | int) and not isinstance(c, bool)) or (
-        type(c) is np.ndarray and c.dtype == np.float64
-    )
 
 
 def _rows_add(sub: bool, a: Any, b: Any) -> DualArray | None:
@@ -1652,7 +1637,7 @@ def _rows_add(sub: bool, a: Any, b: Any) -> DualArray | None:
     if type(a) is DualArray and type(b) is DualArray:
         if a._tag != b._tag:
             return None
-    elif not _plain_constant(b if like is a else a):
+    elif not _numeric_constant(b if like is a else a):
         return None
     v = np.subtract(_value(a), _value(b)) if sub else np.add(_value(a), _value(b))
     if v.ndim not in (1, 2):
@@ -1759,15 +1744,13 @@ def _rows_binary_rule(rule: int, a: Any, b: Any) -> DualArray | None:
     av, bv = np.broadcast_arrays(
         np.asarray(_value(a), np.float64), np.asarray(_value(b), np.float64)
     )
-    if av.shape != x._v.shape:
+    if av.shape != x._v.shape or (sx := _rows_of(x)) is None:
         return None
     out = _dualarray.binary(
         rule, np.ascontiguousarray(av).reshape(-1), np.ascontiguousarray(bv).reshape(-1), False
     )
     f = out[0].reshape(av.shape)
     F = (out[1] if da else out[2]).reshape(av.shape)
-    if (sx := _rows_of(x)) is None:
-        return None
     own, d, ax = sx
     if not np.isfinite(F).all():
         return None
@@ -1859,27 +1842,17 @@ def _rows_matmul(a: Any, b: Any) -> DualArray | None:
 def _times_unit(
     a: np.ndarray, off: int, shape: tuple[int, ...], m: int, transposed: bool = False
 ) -> np.ndarray:
-    """Tangents of A @ dB for B with unit seeds from row `off`, B of `shape`: row
-    off + (j s + l) is A[:, j] in column l (B 2-d (q, s)), or A[:, j] (B 1-d (q,));
-    `transposed`: B (q, s) is W.T, W unit-seeded, so row off + (l q + j) is A[:, j] in
-    column l (`_ut`)."""
-    if transposed:
-        q, s = shape
-        lo, hi = _unit_span(off, q * s, m)
-        idx = np.arange(lo - off, hi - off)
-        t = np.zeros((m, a.shape[0], s))
-        t[off + idx, :, idx // q] = a[:, idx % q].T
-        return t
+    """Tangents of A @ dB for B with unit seeds from row `off`, B of `shape`: the row of
+    element (j, l) is A[:, j] in column l (`_unit_entries`; transposed for B = W.T), or
+    A[:, j] (B 1-d (q,))."""
     if len(shape) == 1:
         t = np.zeros((m, a.shape[0]))
         lo, hi = _unit_span(off, shape[0], m)
         t[lo:hi] = a.T[lo - off : hi - off]
         return t
-    q, s = shape
-    lo, hi = _unit_span(off, q * s, m)
-    idx = np.arange(lo - off, hi - off)
-    t = np.zeros((m, a.shape[0], s))
-    t[off + idx, :, idx % s] = a[:, idx // s].T
+    rows, j, col = _unit_entries(off, shape, m, transposed)
+    t = np.zeros((m, a.shape[0], shape[1]))
+    t[rows, :, col] = a[:, j].T
     return t
 
 
