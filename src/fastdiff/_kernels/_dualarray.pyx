@@ -698,7 +698,8 @@ cdef inline object _tan(DualBase x):
 cdef int _take_view(DualBase x) except -1:
     """The tangents of a view whose taking was deferred (fastdiff/_dualarray.py `_src`):
     the root's tangents, owned first (a copy of read-only seeds, as `_slice_c` made it
-    before deferring), then the view's slices and reshapes of them, in order. Every view of
+    before deferring), then the view's slices (0), reshapes (1) and transposes (2) of them,
+    in order. Every view of
     the root takes them from the same array, so an assignment into any reaches the others."""
     root, ops = x._src
     if root is None:  # a chunk's x whose seeds are not built yet (fastdiff/_forward.py)
@@ -1017,38 +1018,32 @@ cdef object _slice_c(DualBase x, slice key):
         return None
     vals = <cnp.ndarray>x._v
     cdef DualBase r
+    cdef cnp.ndarray t
     cdef Py_ssize_t start, stop, step
-    if seeds_shared(x) and (key.step is None or key.step == 1):
+    cdef bint run = key.step is None or key.step == 1
+    if seeds_shared(x) and run:
         # x[i:j] of the unit-seeded x of a Jacobian's chunk whose seeds are the cached
         # read-only ones (the whole x) or not built yet (a chunk): the view's tangents are
         # taken only when some code reads them (`_take_view`); the structured products read
         # its seeds' offset instead, so neither the n x n copy that owning the seeds costs
         # (1.2 MB for the MLP's 385) nor a chunk's seeds are made
-        if x._family is None:
-            x._family = [True]
         r = _new(x, vals[key], None, x._n)
         r._src = (x, ((0, key),))
-        r._family = x._family
-        start, stop, step = key.indices(cnp.PyArray_DIMS(vals)[0])
-        if stop > start:
-            r._unit = x._unit + start
-        return r
-    cdef cnp.ndarray t = <cnp.ndarray>_tan(x)
-    if cnp.PyArray_NDIM(t) != 2:
-        return None
-    if not cnp.PyArray_ISWRITEABLE(t):  # shared with an operand (x + c): own them now
-        t = t.copy()
-        x._td = t
+    else:
+        t = <cnp.ndarray>_tan(x)
+        if cnp.PyArray_NDIM(t) != 2:
+            return None
+        if not cnp.PyArray_ISWRITEABLE(t):  # shared with an operand (x + c): own them now
+            t = t.copy()
+            x._td = t
+        r = _new(x, vals[key], t[:, key], x._n)
     if x._family is None and (x._unit != _NO_UNIT or x._eye):
         x._family = [True]
-    r = _new(x, vals[key], t[:, key], x._n)
     r._family = x._family
-    cdef Py_ssize_t unit = x._unit
-    if unit != _NO_UNIT and (x._family is None or x._family[0]) and (
-            key.step is None or key.step == 1):
+    if x._unit != _NO_UNIT and (x._family is None or x._family[0]) and run:
         start, stop, step = key.indices(cnp.PyArray_DIMS(vals)[0])
         if stop > start:  # a contiguous run of the elements: their seeds, shifted
-            r._unit = unit + start
+            r._unit = x._unit + start
     return r
 
 
@@ -1069,8 +1064,8 @@ cpdef bint seeds_shared(DualBase x):
 cdef object _sum_all_c(DualBase x):
     """np.sum(x) over every element of a contiguous x, in NumPy's summation order
     (fd_dualarray_sum), or None for the general code (fastdiff/_dualarray.py `_sum`)."""
-    if (_may_structure(x) and cnp.PyArray_NDIM(<cnp.ndarray>x._v) == 1) or not _plain_values(x._v) \
-            or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x._v):
+    if not _plain_values(x._v) or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x._v) \
+            or (_may_structure(x) and cnp.PyArray_NDIM(<cnp.ndarray>x._v) == 1):
         return None  # (a structured vector: fastdiff/_dualarray.py `_sum` sums its d)
     cdef cnp.ndarray vals = <cnp.ndarray>x._v
     cdef cnp.ndarray t = <cnp.ndarray>_tan(x)
