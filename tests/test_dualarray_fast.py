@@ -289,7 +289,14 @@ def test_unary_fast_paths_are_the_general_unary_bit_for_bit(name, count, tag):
     em._n = 3
     mag = DualArray._make(v.copy(), np.abs(g.normal(size=(4, count))), 3, tag, True)
     mag._n = 2
-    for x in (em, mag):
+    # first-order rows, row-major: a jvp's one row, a dense layer's m rows, values of any shape
+    jvp = DualArray._make(v.copy(), g.normal(size=(1, count)), 1, tag)
+    rows = DualArray._make(v.copy(), g.normal(size=(6, count)), 6, tag)
+    rows._n = 4
+    grid = DualArray._make(
+        np.resize(v, (2, 3, count)), g.normal(size=(3, 2, 3, count)), 3, tag
+    )  # (np.resize repeats v: inside the domain)
+    for x in (em, mag, jvp, rows, grid):
         fast = UNARY_UFUNCS[name](x)
         _same(fast, _unary(rule, x))
 
@@ -311,6 +318,22 @@ def test_matvec_fast_paths_are_the_general_matmul_bit_for_bit(tag):
                 general = _matmul(M, X)
                 _same(fast, general)
                 assert fast._t.flags.writeable == general._t.flags.writeable
+    # plain first-order rows (a jvp's one row, m rows of any layout) and the bound's plain
+    # magnitude rows (last row: the values' error): the general product, in one call
+    for p, q in [(1, 1), (3, 7), (100, 100), (20, 9)]:
+        A = g.normal(size=(p, q))
+        x = g.normal(size=q)
+        one = DualArray._make(x.copy(), g.normal(size=(1, q)), 1, tag)
+        many = DualArray._make(x.copy(), np.asfortranarray(g.normal(size=(4, q))), 4, tag)
+        many._n = 3
+        mag = DualArray._make(x.copy(), np.abs(g.normal(size=(3, q))), 2, tag, True)
+        mag._n = 5
+        for X in (one, many, mag):
+            for M in (A, np.asfortranarray(A), A[:, ::-1]):
+                _same(M @ X, _matmul(M, X))
+        # second-order rows (a Hessian's) are the general code's
+        second = DualArray._make(x.copy(), g.normal(size=(2 + 4, q)), 2, tag)
+        np.testing.assert_array_equal((A @ second)._t, _matmul(A, second)._t)
     # x without seed structure, or whose structure an assignment voided, and an integer A:
     # the general path
     X = DualArray._make(np.ones(3), np.ones((2, 3)), 2, tag)

@@ -746,7 +746,8 @@ cdef object _matvec_c(object a, DualBase x):
     """A @ x for a constant 2-d float64 A and a 1-d x whose tangents have a seed structure
     (fastdiff/_dualarray.py `_matmul`, the same numbers): x the Jacobian's whole chunk
     (`_eye`: the tangents are A^T, a read-only view, no product), the bound's group-seeded x
-    (`_groups`: fd_dualarray_group_matvec_abs), or the lane of both; else None."""
+    (`_groups`: fd_dualarray_group_matvec_abs), the lane of both, or plain first-order rows
+    (one GEMM; magnitude rows too); else None."""
     if type(a) is not np.ndarray or not _plain_values(x._v):
         return None
     cdef cnp.ndarray av = <cnp.ndarray>a
@@ -775,13 +776,31 @@ cdef object _matvec_c(object a, DualBase x):
         t[m1:] = group_matvec_abs(av, np.abs(xv), groups[0], k2, (q + 1) * _EPS)
         return _new(x, v, t, x._n + q + 1)
     if not x._abs:
-        if not x._eye or m != x._k or (x._family is not None and not x._family[0]):
+        if x._eye:
+            if m != x._k or (x._family is not None and not x._family[0]):
+                return None
+            t = av.T.view()  # (A e_j)_i = A[i, j]; read-only: writes into the result copy it
+            cnp.PyArray_CLEARFLAGS(<cnp.ndarray>t, cnp.NPY_ARRAY_WRITEABLE)
+            return _new(x, av @ xv, t, x._n + q + 1)
+        # plain first-order rows (a jvp's one row, a hidden layer's dense tangents): the
+        # general product of `_matmul`, dB @ A^T in one GEMM (no unit seeds, no structure,
+        # no bound's groups: those have their own products there)
+        if (m != x._k or m < 1 or x._unit != _NO_UNIT or x._rows is not None
+                or x._src is not None or x._groups is not None):
             return None
-        t = av.T.view()  # (A e_j)_i = A[i, j]; read-only: writes into the result copy it
-        cnp.PyArray_CLEARFLAGS(<cnp.ndarray>t, cnp.NPY_ARRAY_WRITEABLE)
-        return _new(x, av @ xv, t, x._n + q + 1)
+        return _new(x, av @ xv, _tan(x) @ av.T, x._n + q + 1)
     groups = x._groups
-    if groups is None or _tan(x) is not groups[1] or m != x._k + 1:
+    if groups is None:
+        # the bound's plain magnitude rows (a jvp's): `_matmul`'s general product in absolute
+        # arithmetic, |dB| @ |A|^T, and the product's own rounding on the last row
+        if (m != x._k + 1 or x._eye or x._unit != _NO_UNIT or x._rows is not None
+                or x._src is not None):
+            return None
+        absa = np.abs(av)
+        t = _tan(x) @ absa.T
+        t[-1] += ((q + 1) * _EPS) * (absa @ np.abs(xv))
+        return _new(x, av @ xv, t, x._n + q + 1)
+    if _tan(x) is not groups[1] or m != x._k + 1:
         return None
     v = av @ xv
     t = group_matvec_abs(av, np.abs(xv), groups[0], x._k, (q + 1) * _EPS)
@@ -792,7 +811,8 @@ cdef object _unary_c(int rule, DualBase x):
     """A unary rule on x without a lane, in one C call, for the two layouts the Jacobian's
     tanh(W @ x + b) meets (fastdiff/_dualarray.py `_unary`, the same numbers): first-order
     element-major tangents (the A^T of `_matvec_c`: fd_dualarray_unary_t) and first-order
-    magnitude rows (fd_dualarray_unary_abs); else None."""
+    magnitude rows (fd_dualarray_unary_abs), and plain first-order rows, row-major (a jvp's,
+    a dense layer's: fd_dualarray_unary); else None."""
     if x._lane is not None or _may_structure(x) or not _plain_values(x._v):
         return None
     cdef cnp.ndarray xv = <cnp.ndarray>x._v
@@ -812,7 +832,20 @@ cdef object _unary_c(int rule, DualBase x):
     cdef double c, u
     if not x._abs:
         if cnp.PyArray_NDIM(xt) != 2 or m <= 1 or not cnp.PyArray_IS_F_CONTIGUOUS(xt):
-            return None
+            # first-order rows (m, *shape), row-major: a jvp's one row, an MLP's dense
+            # layers (`_unary`'s last branch, fd_dualarray_unary)
+            if m < 1 or not cnp.PyArray_IS_C_CONTIGUOUS(xt):
+                return None
+            out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(xt), cnp.PyArray_DIMS(xt),
+                                    cnp.NPY_DOUBLE, 0)
+            if count:
+                with nogil:
+                    fd_dualarray_unary(rule, count, m, <const double *>cnp.PyArray_DATA(xv),
+                                       <const double *>cnp.PyArray_DATA(xt),
+                                       <double *>cnp.PyArray_DATA(v),
+                                       <double *>cnp.PyArray_DATA(d), NULL,
+                                       <double *>cnp.PyArray_DATA(out))
+            return _new(x, v, out, x._n + 2)
         dims[0] = count
         dims[1] = m
         out = cnp.PyArray_EMPTY(2, dims, cnp.NPY_DOUBLE, 0)  # (count, m): the transpose
