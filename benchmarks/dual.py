@@ -960,6 +960,51 @@ class TaylorErrorBar:
         return self.res.nfev
 
 
+class DualArrayDerivative:
+    """d/dx of sin(x) exp(x) + x^3 elementwise over 10^4 points, method="dual": one Dual per
+    point (vectorized=False), one DualArray of every point and its bound (vectorized=True,
+    nfev 2), against jax.jit(vmap(grad)) and autograd's elementwise_grad."""
+
+    params = [
+        [
+            "fastdiff dual, vectorized",
+            "fastdiff dual, per point",
+            "jax.jit(vmap(grad))",
+            "autograd",
+        ]
+    ]
+    param_names = ["impl"]
+
+    def setup(self, impl):
+        x = np.linspace(-2.0, 2.0, 10_000)
+        self.exact = (np.cos(x) + np.sin(x)) * np.exp(x) + 3.0 * x * x
+        f = lambda t: np.sin(t) * np.exp(t) + t**3  # noqa: E731
+        if impl.startswith("fastdiff"):
+            vec = impl.endswith("vectorized")
+            self.run = lambda: fd.derivative(f, x, method="dual", vectorized=vec).df
+        elif impl == "autograd":
+            if autograd is None:
+                raise NotImplementedError
+            g = autograd.elementwise_grad(lambda t: anp.sin(t) * anp.exp(t) + t**3)
+            self.run = lambda: g(x)
+        else:
+            if jax is None:
+                raise NotImplementedError
+            g = jax.jit(jax.vmap(jax.grad(lambda t: jnp.sin(t) * jnp.exp(t) + t**3)))
+            xj = jnp.asarray(x)
+            g(xj).block_until_ready()
+            self.run = lambda: g(xj).block_until_ready()
+
+    def time_derivative(self, impl):
+        self.run()
+
+    def track_max_rel_error(self, impl):
+        err = np.abs(np.asarray(self.run()) - self.exact)
+        return float(np.max(err / np.abs(self.exact)))
+
+    track_max_rel_error.unit = "rel error"
+
+
 class TaylorArray:
     """d^4/dx^4 elementwise over 10^4 points: one Taylor number, one C loop per operation."""
 

@@ -301,6 +301,29 @@ def test_unary_fast_paths_are_the_general_unary_bit_for_bit(name, count, tag):
         _same(fast, _unary(rule, x))
 
 
+@pytest.mark.parametrize("c", [3, -1, 0.5, 2.5, -3.0, 7, 1e-3, float("nan")])
+@pytest.mark.parametrize("shape", [(0,), (1,), (100,), (3, 4)])
+def test_power_of_a_constant_is_the_general_power_bit_for_bit(c, shape, tag):
+    # DualBase's x**c (plain first-order rows, the bound's magnitude rows) against
+    # fastdiff._dualarray._power_const, the general code it short-cuts
+    from fastdiff._dualarray import _power_const
+
+    g = np.random.default_rng(len(shape) + shape[0])
+    v = g.uniform(-3.0, 3.0, size=shape)  # (negative bases: NaN for fractional c, as there)
+    plain = DualArray._make(v.copy(), g.normal(size=(2, *shape)), 2, tag)
+    plain._n = 2
+    mag = DualArray._make(v.copy(), np.abs(g.normal(size=(3, *shape))), 2, tag, True)
+    mag._n = 4
+    for x in (plain, mag):
+        with np.errstate(all="ignore"):
+            _same(x**c, _power_const(x, x._v, c))
+    # 0, 1 and 2, second-order rows and NumPy-scalar exponents: the general code's
+    second = DualArray._make(v.copy(), g.normal(size=(2 + 4, *shape)), 2, tag)
+    with np.errstate(all="ignore"):
+        for x, e in ((plain, 2), (plain, 1.0), (plain, 0), (second, 3), (plain, np.float64(3))):
+            np.testing.assert_array_equal((x**e)._t, _power_const(x, x._v, e)._t)
+
+
 def test_matvec_fast_paths_are_the_general_matmul_bit_for_bit(tag):
     from fastdiff._dualarray import _matmul
 

@@ -64,6 +64,65 @@ def test_derivative_result_contract():
     np.testing.assert_array_equal(r.step, np.zeros(x.shape))
 
 
+def f_numpy(x):
+    return np.sin(x) * np.exp(x) + x**3 - np.tanh(2.0 * x + 1.0) / (1.0 + x * x)
+
+
+def df_numpy(x):
+    t = np.tanh(2.0 * x + 1.0)
+    u = 1.0 + x * x
+    return df_scalar(x) - (2.0 * (1.0 - t * t) * u - t * 2.0 * x) / (u * u)
+
+
+@pytest.mark.parametrize("shape", [(1,), (7,), (3, 4), (2, 1, 5)])
+def test_vectorized_derivative_calls_f_once_on_every_point(shape):
+    # vectorized=True with an array x: f (elementwise, NumPy-written) runs once on a DualArray
+    # of all the points, and once more for the rounding bound: nfev 2 whatever the size
+    x = np.random.default_rng(len(shape)).uniform(-2.0, 2.0, size=shape)
+    calls = []
+
+    def f(v):
+        calls.append(type(v).__name__)
+        return f_numpy(v)
+
+    r = fd.derivative(f, x, method="dual", vectorized=True)
+    assert calls == ["DualArray", "DualArray"] and r.nfev == 2 and r.method == "dual"
+    assert r.df.shape == r.error.shape == r.step.shape == x.shape and not r.step.any()
+    exact = df_numpy(x)
+    # the bar is a rounding bound (gamma(count) times the magnitudes): it must hold, and it
+    # is a rounding-level bar, far below 1e-12 relative for these few operations
+    assert r.success.all() and (r.status == Status.CONVERGED).all()
+    assert np.all(np.abs(r.df - exact) <= r.error + 8 * EPS * np.abs(exact))  # (the oracle rounds)
+    assert np.all(r.error <= 1e-12 * np.maximum(1.0, np.abs(exact)))
+    # the same derivatives as one Dual per point, to rounding
+    per_point = fd.derivative(f_numpy, x, method="dual")
+    assert per_point.nfev == x.size
+    np.testing.assert_allclose(r.df, per_point.df, rtol=16 * EPS, atol=16 * EPS)
+
+
+def test_vectorized_derivative_keeps_the_scalar_path_and_checks_the_shape():
+    # a float or 0-d x is one point: one Dual, as without vectorized
+    for x in (0.7, np.array(0.7)):
+        r = fd.derivative(f_numpy, x, method="dual", vectorized=True)
+        assert r.nfev == 1 and r.df == pytest.approx(float(df_numpy(0.7)), rel=16 * EPS)
+    # an f that is not elementwise (a reduction) has no derivative per point: said so
+    with pytest.raises(ValueError, match="same shape as its input when vectorized=True"):
+        fd.derivative(np.sum, np.array([1.0, 2.0]), method="dual", vectorized=True)
+    # non-finite derivatives are reported per element, f's exceptions propagate
+    r = fd.derivative(np.sqrt, np.array([0.0, 4.0]), method="dual", vectorized=True)
+    assert r.success.tolist() == [False, True] and r.df[1] == 0.25
+    assert r.status.tolist() == [Status.NO_FINITE, Status.CONVERGED]
+
+    class Boom(Exception):
+        pass
+
+    def boom(v):
+        raise Boom("from f")
+
+    with pytest.raises(Boom, match="from f"):
+        fd.derivative(boom, np.array([1.0, 2.0]), method="dual", vectorized=True)
+
+
 def test_derivative_of_a_0d_point_gives_python_scalars():
     r = dual_derivative(f_scalar, np.array(0.7))
     assert isinstance(r.df, float) and isinstance(r.error, float)

@@ -27,6 +27,7 @@ CASES = {
     "RosenbrockHessian10": ["num_dual.hessian", "jax.jit(hessian)", "autograd", "analytic"],
     "TaylorFourthDerivative": ["jax.jit(grad^4)"],
     "TaylorArray": ["jax.jit(vmap(grad^4))"],
+    "DualArrayDerivative": ["fastdiff dual, per point", "jax.jit(vmap(grad))", "autograd"],
 }
 
 

@@ -220,7 +220,8 @@ def check_dual_args(f: Any, args: Any, kwargs: Any, vectorized: Any, **unused: A
     """method="dual": the common checks, and no finite-difference-only option set.
 
     x is checked by fastdiff._forward, which also accepts Duals (nested differentiation).
-    `vectorized` is accepted and has no effect: f is called with Duals.
+    `vectorized` is accepted; only derivative() of an array x uses it (f is then called once
+    on a DualArray of every point): the other verbs call f with Duals or DualArrays anyway.
     """
     check_common(f, args, kwargs, vectorized)
     for name, value in unused.items():
@@ -335,7 +336,9 @@ def derivative(
         (f must be analytic and real on reals; a non-analytic f is detected). ``"dual"``:
         forward-mode dual numbers for n = 1, Taylor series of degree n for n >= 2 (f must use
         NumPy ufuncs, `fastdiff.math` functions and arithmetic; for n >= 2 it is called once,
-        with one Taylor number over the whole array `x`, and must work elementwise).
+        with one Taylor number over the whole array `x`, and must work elementwise). For n = 1
+        f gets one Dual per point, or with ``vectorized=True`` and an array `x` one
+        `fastdiff.DualArray` of every point (and once more for its rounding bound: nfev 2).
     order : int, optional
         Accuracy order of the finite-difference formula at each step: even for central
         (default 2), any positive integer one-sided (default 1, and 3 for n >= 5). With the
@@ -620,6 +623,8 @@ def _derivative(
         check_dual_workers(workers, progress)
         if n != 1:  # Taylor mode: any n, one call of f
             return _taylor.taylor_derivative(f, x, n, args, kwargs)
+        if vectorized is True and np.ndim(x) > 0:  # one call on a DualArray of every point
+            return _forward.dual_derivative_vectorized(f, x, args, kwargs)
         return _forward.dual_derivative(f, x, args, kwargs)
     a = _validate_derivative_args(
         f, x, n, method, order, step, rtol, atol, bounds, vectorized, args, kwargs, noise,

@@ -13,6 +13,7 @@ from fastdiff._kernels.fastdiff cimport (
     FD_ARITH_MUL,
     FD_ARITH_SQUARE,
     FD_ARITH_SUB,
+    FD_RULE_power,
     fd_dualarray_arith,
     fd_dualarray_binary,
     fd_dualarray_bound,
@@ -798,7 +799,7 @@ cdef object _matvec_c(object a, DualBase x):
             return None
         absa = np.abs(av)
         t = _tan(x) @ absa.T
-        t[-1] += ((q + 1) * _EPS) * (absa @ np.abs(xv))
+        t[m - 1] += ((q + 1) * _EPS) * (absa @ np.abs(xv))  # (the values' error row)
         return _new(x, av @ xv, t, x._n + q + 1)
     if _tan(x) is not groups[1] or m != x._k + 1:
         return None
@@ -1019,7 +1020,55 @@ cdef object _binop_c(int op, object a, object b):
         r = _arith_c(op, a, b)
         if r is not None:
             return r
+    elif type(a) is _cls and (type(b) is int or type(b) is float):
+        r = _power_const_c(<DualBase>a, b)
+        if r is not None:
+            return r
     return _binop_py(_NAMES[op], a, b)
+
+
+cdef object _power_const_c(DualBase x, object c):
+    """x**c for a Python int or float c other than 0, 1 and 2 (x * x, copies and ones:
+    the general code) on plain first-order rows, row-major, or the bound's magnitude rows:
+    the power row of the table in one C pass, then `_binary_rule`'s NumPy expressions for a
+    constant exponent (fastdiff/_dualarray.py `_power_const`, the same numbers); else None."""
+    cdef double cf = <double>c
+    if cf == 0.0 or cf == 1.0 or cf == 2.0 or x._lane is not None or _may_structure(x) \
+            or not _plain_values(x._v):
+        return None
+    cdef cnp.ndarray xv = <cnp.ndarray>x._v
+    cdef cnp.ndarray xt = <cnp.ndarray>_tan(x)
+    cdef Py_ssize_t m = _rows_of(xt), count = cnp.PyArray_SIZE(xv)
+    if (m - x._abs != x._k or m < 1 or not cnp.PyArray_IS_C_CONTIGUOUS(xv)
+            or not _same_dims(xt, 1, cnp.PyArray_NDIM(xv), cnp.PyArray_DIMS(xv))
+            or not cnp.PyArray_IS_C_CONTIGUOUS(xt)):
+        return None
+    cdef int j, nout = 6 if x._abs else 3  # f, f_x, f_y (and f_xx, f_xy, f_yy): `binary`'s
+    cdef cnp.npy_intp dims[2]
+    dims[0] = nout
+    dims[1] = count
+    out = cnp.PyArray_EMPTY(2, dims, cnp.NPY_DOUBLE, 0)
+    yv = np.full(count, cf)  # (the broadcast exponent, as `_binary_rule` makes it contiguous)
+    cdef double *ptrs[6]
+    cdef double *o = <double *>cnp.PyArray_DATA(<cnp.ndarray>out)
+    for j in range(6):
+        ptrs[j] = o + j * count if j < nout else NULL
+    if count:
+        with nogil:
+            fd_dualarray_binary(FD_RULE_power, count, <const double *>cnp.PyArray_DATA(xv),
+                                <const double *>cnp.PyArray_DATA(<cnp.ndarray>yv), ptrs)
+    shape = (<object>xv).shape
+    v = out[0].reshape(shape)
+    cdef Py_ssize_t n = x._n + 3
+    if not x._abs:
+        return _new(x, v, out[1].reshape(shape) * xt, n)
+    # magnitudes: |f_x| t, then `_value_errors`: the value's own rounding 2 eps |f| on the last
+    # row, and the effect of x's value error (its last row) on f_x, |f_xx| e t, on the others
+    t = np.array(np.abs(out[1].reshape(shape)) * xt, copy=True)
+    eff = (np.abs(out[3].reshape(shape)) * xt[m - 1] + 0.0) * xt[:m - 1]
+    t[m - 1] += 2.0 * _EPS * np.abs(v)
+    t[:m - 1] += eff * (1.0 / (2.0 * (n + 2) * _EPS))  # _unit(n)
+    return _new(x, v, t, n)
 
 
 _BINOP_CODES = {"add": _OP_ADD, "subtract": _OP_SUB, "multiply": _OP_MUL, "divide": _OP_DIV,

@@ -85,6 +85,7 @@ cdef extern from "fastdiff.h" nogil:
 
     # Dual numbers (dual.c)
     enum: FD_N_RULES
+    enum: FD_RULE_power               # the table's row of x**y
     enum: FD_N_ALIASES
     const char *const fd_dual_rule_names[]
     const char *const fd_dual_rule_notes[]
