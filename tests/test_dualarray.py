@@ -908,6 +908,9 @@ def _lane_cases():
         "solve": (lambda v: np.linalg.solve(A @ A.T + np.diag(v * v + 1.0), v), rng.normal(size=4)),
         "broadcast": (lambda v: (np.log1p(v[:, None] ** 2) * C).mean(axis=1), rng.normal(size=3)),
         "filled output": (lambda v: _filled(v), rng.normal(size=5)),
+        # dense lanes after an activation: the compiled A @ x, unary and x**c on both lanes
+        "two layers": (lambda v: np.tanh(W @ np.tanh(W @ v)) ** 3, rng.normal(size=40)),
+        "powers": (lambda v: np.abs(A @ v) ** -1.5 + (v * v + 1.0) ** 0.5, rng.normal(size=4)),
     }
 
 

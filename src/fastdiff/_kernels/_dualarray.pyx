@@ -767,6 +767,20 @@ cdef object _matvec_c(object a, DualBase x):
         # them; beyond the lane's budget for such copies the general code decides
         m1, k2, missed = x._lane
         groups = x._groups
+        if not x._eye and groups is None:
+            # dense first-order lanes (after an activation): `_laned` runs `_matmul` on each
+            # lane, the plain rows' dB @ A^T and the bound's |dB| @ |A|^T with the product's
+            # rounding on its last row, and concatenates them (`_lane_merge`); within the
+            # lane's copy budget, as there
+            if (x._abs or m1 != x._k or m1 < 1 or m - m1 - 1 != k2 or k2 < 0
+                    or x._unit != _NO_UNIT or x._rows is not None or x._src is not None
+                    or (len(missed) > 1 and 8 * m1 * p > missed[1])):
+                return None
+            xt = _tan(x)
+            absa = np.abs(av)
+            t2 = xt[m1:] @ absa.T
+            t2[m - m1 - 1] += ((q + 1) * _EPS) * (absa @ np.abs(xv))  # (the error row)
+            return _new(x, av @ xv, np.concatenate((xt[:m1] @ av.T, t2)), x._n + q + 1)
         if (x._abs or not x._eye or m1 != x._k or m - m1 - 1 != k2 or groups is None
                 or _tan(x) is not groups[1] or (x._family is not None and not x._family[0])
                 or (len(missed) > 1 and 8 * m1 * p > missed[1])):
@@ -814,7 +828,7 @@ cdef object _unary_c(int rule, DualBase x):
     element-major tangents (the A^T of `_matvec_c`: fd_dualarray_unary_t) and first-order
     magnitude rows (fd_dualarray_unary_abs), and plain first-order rows, row-major (a jvp's,
     a dense layer's: fd_dualarray_unary); else None."""
-    if x._lane is not None or _may_structure(x) or not _plain_values(x._v):
+    if _may_structure(x) or not _plain_values(x._v):
         return None
     cdef cnp.ndarray xv = <cnp.ndarray>x._v
     cdef cnp.ndarray xt = <cnp.ndarray>_tan(x)
@@ -822,6 +836,8 @@ cdef object _unary_c(int rule, DualBase x):
             or not cnp.PyArray_ISNOTSWAPPED(xt) or not cnp.PyArray_ISALIGNED(xt):
         return None
     cdef Py_ssize_t m = _rows_of(xt), count = cnp.PyArray_SIZE(xv)
+    if x._lane is not None:
+        return _unary_lane_c(rule, x, xv, xt, m, count)
     if m - x._abs != x._k:  # (second-order rows: the general code)
         return None
     cdef cnp.ndarray v = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(xv), cnp.PyArray_DIMS(xv),
@@ -1027,23 +1043,65 @@ cdef object _binop_c(int op, object a, object b):
     return _binop_py(_NAMES[op], a, b)
 
 
+cdef object _unary_lane_c(int rule, DualBase x, cnp.ndarray xv, cnp.ndarray xt, Py_ssize_t m,
+                          Py_ssize_t count):
+    """`_unary` of x with first-order lanes (fastdiff/_dualarray.py `_unary_lane`, the same
+    numbers): both lanes' rows in one row-major array, the plain rows by fd_dualarray_unary,
+    the bound's magnitude rows after them by fd_dualarray_unary_abs; else None (second-order
+    rows, another layout)."""
+    cdef Py_ssize_t m1 = x._lane[0], k2 = x._lane[1]
+    if (m1 != x._k or m1 < 1 or m - m1 - 1 != k2 or k2 < 0
+            or not cnp.PyArray_IS_C_CONTIGUOUS(xt)):
+        return None
+    cdef cnp.npy_intp one = count
+    cdef cnp.ndarray v = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(xv), cnp.PyArray_DIMS(xv),
+                                           cnp.NPY_DOUBLE, 0)
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(xt), cnp.PyArray_DIMS(xt),
+                                             cnp.NPY_DOUBLE, 0)
+    cdef cnp.ndarray d = cnp.PyArray_EMPTY(1, &one, cnp.NPY_DOUBLE, 0)
+    cdef cnp.ndarray v2 = cnp.PyArray_EMPTY(1, &one, cnp.NPY_DOUBLE, 0)  # (the same values)
+    cdef cnp.ndarray d2 = cnp.PyArray_EMPTY(1, &one, cnp.NPY_DOUBLE, 0)
+    cdef cnp.ndarray dd2 = cnp.PyArray_EMPTY(1, &one, cnp.NPY_DOUBLE, 0)
+    cdef const double *tp = <const double *>cnp.PyArray_DATA(xt)
+    cdef double *op = <double *>cnp.PyArray_DATA(out)
+    cdef double c = 2.0 / (x._n + 4)
+    cdef double u = 1.0 / (2.0 * (x._n + 4) * _EPS)  # _unit(n + 2)
+    if count:
+        with nogil:
+            fd_dualarray_unary(rule, count, m1, <const double *>cnp.PyArray_DATA(xv), tp,
+                               <double *>cnp.PyArray_DATA(v), <double *>cnp.PyArray_DATA(d),
+                               NULL, op)
+            fd_dualarray_unary_abs(rule, count, m - m1, <const double *>cnp.PyArray_DATA(xv),
+                                   tp + m1 * count, c, u, <double *>cnp.PyArray_DATA(v2),
+                                   <double *>cnp.PyArray_DATA(d2),
+                                   <double *>cnp.PyArray_DATA(dd2), op + m1 * count)
+    return _new(x, v, out, x._n + 2)
+
 cdef object _power_const_c(DualBase x, object c):
     """x**c for a Python int or float c other than 0, 1 and 2 (x * x, copies and ones:
-    the general code) on plain first-order rows, row-major, or the bound's magnitude rows:
-    the power row of the table in one C pass, then `_binary_rule`'s NumPy expressions for a
-    constant exponent (fastdiff/_dualarray.py `_power_const`, the same numbers); else None."""
+    the general code) on plain first-order rows, row-major, the bound's magnitude rows, or
+    first-order lanes of both: the power row of the table in one C pass, then `_binary_rule`'s
+    NumPy expressions for a constant exponent on each (fastdiff/_dualarray.py `_power_const`,
+    and `_laned` for lanes: the same numbers); else None."""
     cdef double cf = <double>c
-    if cf == 0.0 or cf == 1.0 or cf == 2.0 or x._lane is not None or _may_structure(x) \
-            or not _plain_values(x._v):
+    if cf == 0.0 or cf == 1.0 or cf == 2.0 or _may_structure(x) or not _plain_values(x._v):
         return None
     cdef cnp.ndarray xv = <cnp.ndarray>x._v
     cdef cnp.ndarray xt = <cnp.ndarray>_tan(x)
-    cdef Py_ssize_t m = _rows_of(xt), count = cnp.PyArray_SIZE(xv)
-    if (m - x._abs != x._k or m < 1 or not cnp.PyArray_IS_C_CONTIGUOUS(xv)
+    cdef Py_ssize_t m = _rows_of(xt), count = cnp.PyArray_SIZE(xv), m1 = m
+    if x._lane is not None:
+        m1, missed = x._lane[0], x._lane[2]
+        if (x._abs or m1 != x._k or m - m1 - 1 != x._lane[1] or m - m1 < 1
+                or (len(missed) > 1 and 8 * m1 * count > missed[1])):  # (`_laned`'s budget)
+            return None
+    elif m - x._abs != x._k:
+        return None
+    if (m1 < 1 or not cnp.PyArray_IS_C_CONTIGUOUS(xv)
             or not _same_dims(xt, 1, cnp.PyArray_NDIM(xv), cnp.PyArray_DIMS(xv))
             or not cnp.PyArray_IS_C_CONTIGUOUS(xt)):
         return None
-    cdef int j, nout = 6 if x._abs else 3  # f, f_x, f_y (and f_xx, f_xy, f_yy): `binary`'s
+    cdef bint bound = x._abs or x._lane is not None
+    cdef int j, nout = 6 if bound else 3  # f, f_x, f_y (and f_xx, f_xy, f_yy): `binary`'s
     cdef cnp.npy_intp dims[2]
     dims[0] = nout
     dims[1] = count
@@ -1060,15 +1118,24 @@ cdef object _power_const_c(DualBase x, object c):
     shape = (<object>xv).shape
     v = out[0].reshape(shape)
     cdef Py_ssize_t n = x._n + 3
-    if not x._abs:
+    if not bound:
         return _new(x, v, out[1].reshape(shape) * xt, n)
-    # magnitudes: |f_x| t, then `_value_errors`: the value's own rounding 2 eps |f| on the last
-    # row, and the effect of x's value error (its last row) on f_x, |f_xx| e t, on the others
-    t = np.array(np.abs(out[1].reshape(shape)) * xt, copy=True)
-    eff = (np.abs(out[3].reshape(shape)) * xt[m - 1] + 0.0) * xt[:m - 1]
-    t[m - 1] += 2.0 * _EPS * np.abs(v)
-    t[:m - 1] += eff * (1.0 / (2.0 * (n + 2) * _EPS))  # _unit(n)
-    return _new(x, v, t, n)
+    if x._lane is None:
+        return _new(x, v, _power_magnitudes(out, shape, xt, v, n), n)
+    return _new(x, v, np.concatenate((out[1].reshape(shape) * xt[:m1],
+                                      _power_magnitudes(out, shape, xt[m1:], v, n))), n)
+
+
+cdef object _power_magnitudes(out, shape, t0, v, Py_ssize_t n):
+    """The bound's rows of x**c (`_binary_rule` in magnitudes): |f_x| t, then `_value_errors`:
+    the value's own rounding 2 eps |f| on the last row, and the effect of x's value error
+    (its last row) on f_x, |f_xx| e t, on the others."""
+    cdef Py_ssize_t last = len(t0) - 1
+    t = np.array(np.abs(out[1].reshape(shape)) * t0, copy=True)
+    eff = (np.abs(out[3].reshape(shape)) * t0[last] + 0.0) * t0[:last]
+    t[last] += 2.0 * _EPS * np.abs(v)
+    t[:last] += eff * (1.0 / (2.0 * (n + 2) * _EPS))  # _unit(n)
+    return t
 
 
 _BINOP_CODES = {"add": _OP_ADD, "subtract": _OP_SUB, "multiply": _OP_MUL, "divide": _OP_DIV,
