@@ -419,7 +419,7 @@ def test_tanh_layer_jacobian_and_jvp_bounds_hold_against_mpmath(rng):
         exact_v = [
             d[i] * mp.fsum(mp.mpf(W[i, j]) * mp.mpf(v[j]) for j in range(n)) for i in range(n)
         ]
-        assert misses(jv.df, jv.error, exact_v) == 0 and jv.nfev == 2
+        assert misses(jv.df, jv.error, exact_v) == 0 and jv.nfev == 1  # (its lane too)
 
 
 def test_mlp_gradient_bound_holds_against_an_mpmath_backprop():

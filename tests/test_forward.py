@@ -77,7 +77,7 @@ def df_numpy(x):
 @pytest.mark.parametrize("shape", [(1,), (7,), (3, 4), (2, 1, 5)])
 def test_vectorized_derivative_calls_f_once_on_every_point(shape):
     # vectorized=True with an array x: f (elementwise, NumPy-written) runs once on a DualArray
-    # of all the points, and once more for the rounding bound: nfev 2 whatever the size
+    # of all the points, whose lane carries the rounding bound: nfev 1 whatever the size
     x = np.random.default_rng(len(shape)).uniform(-2.0, 2.0, size=shape)
     calls = []
 
@@ -86,7 +86,7 @@ def test_vectorized_derivative_calls_f_once_on_every_point(shape):
         return f_numpy(v)
 
     r = fd.derivative(f, x, method="dual", vectorized=True)
-    assert calls == ["DualArray", "DualArray"] and r.nfev == 2 and r.method == "dual"
+    assert calls == ["DualArray"] and r.nfev == 1 and r.method == "dual"
     assert r.df.shape == r.error.shape == r.step.shape == x.shape and not r.step.any()
     exact = df_numpy(x)
     # the bar is a rounding bound (gamma(count) times the magnitudes): it must hold, and it
@@ -203,10 +203,45 @@ def test_jvp_is_one_evaluation_of_j_times_v():
     v = np.array([1.0, 2.0, -0.5])
     M = np.array([[1.0, 2.0, 0.0], [0.5, -1.0, 3.0]])
     r = dual_jvp(lambda u: M @ np.exp(u), x, v)
-    assert r.nfev == 2 and r.df.shape == (2,) and r.step.shape == (3,)  # + the bound's call
+    assert r.nfev == 1 and r.df.shape == (2,) and r.step.shape == (3,)  # (the bound's lane)
     np.testing.assert_allclose(r.df, M @ (np.exp(x) * v), rtol=8 * EPS)
     with pytest.raises(ValueError, match="`v` must be an array of the same shape"):
         dual_jvp(np.sin, x, np.ones(2))
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["layer", "two layers", "rosenbrock", "elementwise", "matrix point", "solve", "no lane"],
+)
+def test_jvp_lane_gives_the_two_call_numbers_bit_for_bit_in_one_call(name, monkeypatch):
+    # the bound's magnitudes ride in the call of J v (`_jvp_lane`); without it (stubbed) the
+    # two calls give the same numbers, the stub's "call" counted (nfev 3). An operation
+    # without lanes (np.cumsum unwrapped) falls back to those two calls by itself
+    import fastdiff._dualarray as da
+    import fastdiff._forward as fw
+
+    rng = np.random.default_rng(3)
+    W, A = rng.normal(size=(30, 30)), rng.normal(size=(4, 4))
+    fs = {
+        "layer": (lambda u: np.tanh(W @ u + 1.0), 30),
+        "two layers": (lambda u: np.tanh(W @ np.tanh(W @ u)) ** 3, 30),
+        "rosenbrock": (rosen, 9),
+        "elementwise": (lambda u: np.exp(u) / (1.0 + u * u) - np.sin(u) * u**3, 7),
+        "matrix point": (lambda M: np.cos(M @ M.T).sum(axis=0) * M[0], (3, 3)),
+        "solve": (lambda u: np.linalg.solve(A @ A.T + np.diag(u * u + 1.0), u), 4),
+        "no lane": (lambda u: np.cumsum(u * u) ** 2, 5),
+    }
+    f, shape = fs[name]
+    x, v = rng.normal(size=shape), rng.normal(size=shape)
+    if name == "no lane":
+        monkeypatch.setitem(da._FUNCTIONS, np.cumsum, da._FUNCTIONS[np.cumsum].__wrapped__)
+    r = dual_jvp(f, x, v)
+    monkeypatch.setattr(fw, "_jvp_lane", lambda *_: None)
+    two = dual_jvp(f, x, v)
+    assert r.nfev == (3 if name == "no lane" else 1) and two.nfev == 3
+    np.testing.assert_array_equal(r.df, two.df)
+    np.testing.assert_array_equal(r.error, two.error)
+    np.testing.assert_array_equal(r.success, two.success)
 
 
 def test_hessian_by_nested_duals_matches_the_analytic_rosenbrock_hessian():

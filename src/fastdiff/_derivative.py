@@ -338,7 +338,7 @@ def derivative(
         NumPy ufuncs, `fastdiff.math` functions and arithmetic; for n >= 2 it is called once,
         with one Taylor number over the whole array `x`, and must work elementwise). For n = 1
         f gets one Dual per point, or with ``vectorized=True`` and an array `x` one
-        `fastdiff.DualArray` of every point (and once more for its rounding bound: nfev 2).
+        `fastdiff.DualArray` of every point, which carries the rounding bound too (nfev 1).
     order : int, optional
         Accuracy order of the finite-difference formula at each step: even for central
         (default 2), any positive integer one-sided (default 1, and 3 for n >= 5). With the
