@@ -911,6 +911,11 @@ def _lane_cases():
         # dense lanes after an activation: the compiled A @ x, unary and x**c on both lanes
         "two layers": (lambda v: np.tanh(W @ np.tanh(W @ v)) ** 3, rng.normal(size=40)),
         "powers": (lambda v: np.abs(A @ v) ** -1.5 + (v * v + 1.0) ** 0.5, rng.normal(size=4)),
+        # elements (0-d views of both lanes, strided rows) through the compiled kernels
+        "elements": (
+            lambda v: np.stack([v[0] * v[1], np.sin(v[0]), np.exp(v[-1]) ** 3]),
+            rng.normal(size=3),
+        ),
     }
 
 

@@ -86,6 +86,42 @@ def test_slices_of_1d_arrays_match_the_general_indexing(tag):
     assert x._v[2] == 7.0 and x.partials[2].tolist() == [3.0] * 4
 
 
+def test_integer_indices_of_1d_arrays_match_the_general_indexing(tag):
+    # DualBase's x[i] (the 0-d view of lanes, magnitude rows, second-order rows) against
+    # DualArray._getitem_general, each on its own copy (taking a view may own the tangents)
+    def arrays():
+        g = np.random.default_rng(2)
+        v = g.normal(size=6)
+        plain = DualArray._make(v.copy(), g.normal(size=(3, 6)), 3, tag)
+        lane = DualArray._make(v.copy(), g.normal(size=(3 + 2 + 1, 6)), 3, tag)
+        lane._lane = (3, 2, [False])
+        mag = DualArray._make(v.copy(), np.abs(g.normal(size=(4, 6))), 3, tag, True)
+        second = DualArray._make(v.copy(), g.normal(size=(2 + 4, 6)), 2, tag)
+        shared = DualArray._make(v.copy(), g.normal(size=(4, 6)), 3, tag, True)
+        shared._td.flags.writeable = False  # (read-only tangents: owned before the view)
+        return plain, lane, mag, second, shared
+
+    for j in range(5):
+        for i in (0, 3, 5, -1, -6):
+            a, b = arrays()[j], arrays()[j]
+            fast, general = a[i], DualArray._getitem_general(b, i)
+            if j == 0:  # a plain first-order element is a Dual, from the general code
+                assert (
+                    isinstance(fast, Dual) and fast.partials.tolist() == general.partials.tolist()
+                )
+                continue
+            assert type(fast) is DualArray and fast._v.shape == () == general._v.shape
+            assert fast._n == general._n and fast._k == general._k and fast._abs == general._abs
+            assert fast._lane is a._lane and general._lane is b._lane
+            np.testing.assert_array_equal(fast._v, general._v)
+            np.testing.assert_array_equal(fast._t, general._t)
+            assert fast._t.base is not None and fast._t.flags.writeable  # a view of x's rows
+            np.testing.assert_array_equal(a._t, b._t)
+    for i in (6, -7):  # out of range: NumPy's IndexError, from the general code
+        with pytest.raises(IndexError):
+            arrays()[1][i]
+
+
 def test_slices_keep_the_unit_seed_structure(tag):
     # x itself in a whole-x Jacobian chunk: rows 0 .. n-1 are the unit seeds
     x = DualArray._make(np.arange(6.0), np.eye(6), 6, tag)

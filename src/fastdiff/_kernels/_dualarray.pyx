@@ -568,6 +568,10 @@ cdef class DualBase:
             r = _slice_c(<DualBase>self, <slice>key)
             if r is not None:
                 return r
+        elif type(key) is int and type(self) is _cls:
+            r = _index_c(<DualBase>self, <Py_ssize_t>key)
+            if r is not None:
+                return r
         return _getitem_py(self, key)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -1050,9 +1054,10 @@ cdef object _unary_lane_c(int rule, DualBase x, cnp.ndarray xv, cnp.ndarray xt, 
     the bound's magnitude rows after them by fd_dualarray_unary_abs; else None (second-order
     rows, another layout)."""
     cdef Py_ssize_t m1 = x._lane[0], k2 = x._lane[1]
-    if (m1 != x._k or m1 < 1 or m - m1 - 1 != k2 or k2 < 0
-            or not cnp.PyArray_IS_C_CONTIGUOUS(xt)):
+    if m1 != x._k or m1 < 1 or m - m1 - 1 != k2 or k2 < 0:
         return None
+    if not cnp.PyArray_IS_C_CONTIGUOUS(xt):  # (a view's: `_unary_lane` copies them too)
+        xt = np.ascontiguousarray(xt)
     cdef cnp.npy_intp one = count
     cdef cnp.ndarray v = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(xv), cnp.PyArray_DIMS(xv),
                                            cnp.NPY_DOUBLE, 0)
@@ -1195,6 +1200,35 @@ cdef object _slice_c(DualBase x, slice key):
             r._unit = x._unit + start
     return r
 
+
+cdef object _index_c(DualBase x, Py_ssize_t i):
+    """x[i] for a 1-d x whose element is a 0-d view (fastdiff/_dualarray.py
+    `_getitem_general`: where x has lanes, magnitude rows or second-order rows; a plain
+    first-order element is a Dual, which the general code makes), joining x's family; else
+    None (an index out of range included: the general code raises NumPy's IndexError)."""
+    if (not _plain_values(x._v) or cnp.PyArray_NDIM(<cnp.ndarray>x._v) != 1
+            or x._rows is not None):  # (a structured x: its element is a Dual, see there)
+        return None
+    cdef cnp.ndarray vals = <cnp.ndarray>x._v
+    cdef Py_ssize_t n = cnp.PyArray_DIMS(vals)[0]
+    if i < 0:
+        i += n
+    if i < 0 or i >= n:
+        return None
+    cdef cnp.ndarray t = <cnp.ndarray>_tan(x)
+    if cnp.PyArray_NDIM(t) != 2:
+        return None
+    cdef Py_ssize_t m = cnp.PyArray_DIMS(t)[0]
+    if x._lane is None and not x._abs and m == x._k:  # (first order: a Dual)
+        return None
+    if not cnp.PyArray_ISWRITEABLE(t):  # shared with an operand (x + c): own them now
+        t = t.copy()
+        x._td = t
+    if x._family is None and (x._unit != _NO_UNIT or x._eye):
+        x._family = [True]
+    r = _new(x, np.asarray((<object>vals)[i], dtype=np.float64), (<object>t)[:, i], x._n)
+    r._family = x._family
+    return r
 
 cpdef bint seeds_shared(DualBase x):
     """x is the unit-seeded x of a Jacobian's chunk (1-d, its family intact, first order,
