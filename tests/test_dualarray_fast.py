@@ -117,7 +117,7 @@ def test_integer_indices_of_1d_arrays_match_the_general_indexing(tag):
             np.testing.assert_array_equal(fast._t, general._t)
             assert fast._t.base is not None and fast._t.flags.writeable  # a view of x's rows
             np.testing.assert_array_equal(a._t, b._t)
-    for i in (6, -7):  # out of range: NumPy's IndexError, from the general code
+    for i in (6, -7, 2**70, -(2**70)):  # out of range: NumPy's IndexError, from the general code
         with pytest.raises(IndexError):
             arrays()[1][i]
 

@@ -569,7 +569,7 @@ cdef class DualBase:
             if r is not None:
                 return r
         elif type(key) is int and type(self) is _cls:
-            r = _index_c(<DualBase>self, <Py_ssize_t>key)
+            r = _index_c(<DualBase>self, key)
             if r is not None:
                 return r
         return _getitem_py(self, key)
@@ -1082,6 +1082,7 @@ cdef object _unary_lane_c(int rule, DualBase x, cnp.ndarray xv, cnp.ndarray xt, 
                                    <double *>cnp.PyArray_DATA(dd2), op + m1 * count)
     return _new(x, v, out, x._n + 2)
 
+
 cdef object _power_const_c(DualBase x, object c):
     """x**c for a Python int or float c other than 0, 1 and 2 (x * x, copies and ones:
     the general code) on plain first-order rows, row-major, the bound's magnitude rows, or
@@ -1201,7 +1202,7 @@ cdef object _slice_c(DualBase x, slice key):
     return r
 
 
-cdef object _index_c(DualBase x, Py_ssize_t i):
+cdef object _index_c(DualBase x, object key):
     """x[i] for a 1-d x whose element is a 0-d view (fastdiff/_dualarray.py
     `_getitem_general`: where x has lanes, magnitude rows or second-order rows; a plain
     first-order element is a Dual, which the general code makes), joining x's family; else
@@ -1210,11 +1211,10 @@ cdef object _index_c(DualBase x, Py_ssize_t i):
             or x._rows is not None):  # (a structured x: its element is a Dual, see there)
         return None
     cdef cnp.ndarray vals = <cnp.ndarray>x._v
-    cdef Py_ssize_t n = cnp.PyArray_DIMS(vals)[0]
-    if i < 0:
-        i += n
-    if i < 0 or i >= n:
+    cdef Py_ssize_t n = cnp.PyArray_DIMS(vals)[0], i
+    if not -n <= key < n:  # (compared as Python ints: any size)
         return None
+    i = key + n if key < 0 else key
     cdef cnp.ndarray t = <cnp.ndarray>_tan(x)
     if cnp.PyArray_NDIM(t) != 2:
         return None
@@ -1229,6 +1229,7 @@ cdef object _index_c(DualBase x, Py_ssize_t i):
     r = _new(x, np.asarray((<object>vals)[i], dtype=np.float64), (<object>t)[:, i], x._n)
     r._family = x._family
     return r
+
 
 cpdef bint seeds_shared(DualBase x):
     """x is the unit-seeded x of a Jacobian's chunk (1-d, its family intact, first order,
