@@ -916,6 +916,13 @@ def _lane_cases():
             lambda v: np.stack([v[0] * v[1], np.sin(v[0]), np.exp(v[-1]) ** 3]),
             rng.normal(size=3),
         ),
+        # joined on the lane itself (`_joined`), with a constant among the pieces
+        "joined": (
+            lambda v: np.concatenate(
+                [np.hstack([v[:1] * 2.0, np.sin(v[1:])]), np.vstack([v, v**3, C[0, :4]]).ravel()]
+            ),
+            rng.normal(size=4),
+        ),
     }
 
 

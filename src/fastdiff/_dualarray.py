@@ -1243,6 +1243,15 @@ def _operands(arrays: Any) -> tuple[DualArray, list[tuple[np.ndarray, np.ndarray
     return like, out
 
 
+def _joined(like: DualArray, v: np.ndarray, t: np.ndarray, arrays: list[Any]) -> DualArray:
+    """The result of joining `arrays` (values v, tangents t): no rounding, and like's lane
+    kept, for joining leaves every row as it is (rows are axis 0 of the tangents, never
+    joined), so both lanes' rows joined at once are the two lanes joined one by one."""
+    if like._lane is None:
+        return like._like(v, t, 0, _depth(*arrays))
+    return _fresh(like, np.asarray(v, dtype=np.float64), t, _depth(*arrays))
+
+
 def _concatenate(arrays: Any, axis: Any = 0, out: Any = None, **kw: Any) -> DualArray:
     _no_options("concatenate", out=out, **kw)
     arrays = list(arrays)
@@ -1254,7 +1263,7 @@ def _concatenate(arrays: Any, axis: Any = 0, out: Any = None, **kw: Any) -> Dual
     ax = _norm_axis(axis, nd)
     v = np.concatenate([o[0] for o in ops], axis=ax)
     t = np.concatenate([o[1] for o in ops], axis=ax)
-    return like._like(v, t, 0, _depth(*arrays))
+    return _joined(like, v, t, arrays)
 
 
 def _stack(arrays: Any, axis: int = 0, out: Any = None, **kw: Any) -> DualArray:
@@ -1265,7 +1274,7 @@ def _stack(arrays: Any, axis: int = 0, out: Any = None, **kw: Any) -> DualArray:
     ax = _norm_axis(axis, nd)
     v = np.stack([o[0] for o in ops], axis=ax)
     t = np.stack([np.broadcast_to(o[1], (o[1].shape[0], *o[0].shape)) for o in ops], axis=ax)
-    return like._like(v, t, 0, _depth(*arrays))
+    return _joined(like, v, t, arrays)
 
 
 def _hstack(tup: Any, **kw: Any) -> DualArray:
@@ -1275,7 +1284,7 @@ def _hstack(tup: Any, **kw: Any) -> DualArray:
     ax = 0 if ops[0][0].ndim == 1 else 1
     v = np.concatenate([o[0] for o in ops], axis=ax)
     t = np.concatenate([o[1] for o in ops], axis=ax + 1)
-    return like._like(v, t, 0, _depth(*tup))
+    return _joined(like, v, t, tup)
 
 
 def _vstack(tup: Any, **kw: Any) -> DualArray:
@@ -1284,7 +1293,7 @@ def _vstack(tup: Any, **kw: Any) -> DualArray:
     ops = [(np.atleast_2d(v), t.reshape(t.shape[0], *np.atleast_2d(v).shape)) for v, t in ops]
     v = np.concatenate([o[0] for o in ops], axis=0)
     t = np.concatenate([o[1] for o in ops], axis=1)
-    return like._like(v, t, 0, _depth(*tup))
+    return _joined(like, v, t, tup)
 
 
 def _where(condition: Any, x: Any = None, y: Any = None) -> Any:
@@ -2318,9 +2327,11 @@ def _laned(fn: Callable[..., Any], elementwise: bool = False) -> Callable[..., A
     return run
 
 
-# the views, `_sum`/`_mean` and the elementwise kernels carry lanes themselves
+# the views, `_sum`/`_mean`, joining (`_joined`) and the elementwise kernels carry lanes
+# themselves
 _LANE_AWARE = frozenset(
     {_sum, _mean, _reshape, _ravel, _transpose, _swapaxes, _moveaxis, _squeeze, _expand_dims}
+    | {_concatenate, _stack, _hstack, _vstack}  # (`_joined`)
 )
 _FUNCTIONS = {f: (impl if impl in _LANE_AWARE else _laned(impl)) for f, impl in _FUNCTIONS.items()}
 _binop_general = _laned(_binop_general, True)  # (name, a, b)
