@@ -6,6 +6,8 @@ from __future__ import annotations
 import mpmath as mp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fastdiff as fd
 from fastdiff import Dual, DualArray
@@ -941,6 +943,57 @@ def test_first_order_lane_gives_the_two_call_numbers_bit_for_bit_in_one_call(nam
     np.testing.assert_array_equal(r.df, two.df)
     np.testing.assert_array_equal(r.error, two.error)
     np.testing.assert_array_equal(r.success, two.success)
+
+
+_LANE_N = 6
+_LANE_W = np.random.default_rng(21).normal(size=(_LANE_N, _LANE_N)) / 2.0
+_LANE_B = np.random.default_rng(22).normal(size=_LANE_N)
+_LANE_OPS = [  # vector -> vector steps: ufuncs, powers, products, A @ z, elements, joins
+    lambda z: np.sin(z),
+    lambda z: np.tanh(z),
+    lambda z: np.exp(z / 4.0),
+    lambda z: (1.0 + z * z) ** -1.5,
+    lambda z: z**3,
+    lambda z: _LANE_W @ z,
+    lambda z: z + _LANE_B,
+    lambda z: z * z[::-1],
+    lambda z: np.concatenate([z[:2] * 2.0, np.sin(z[2:])]),
+    # (pieces as 1-element slices: an element of a plain array is a Dual, whose scalar
+    # arithmetic rounds a later A @ z's sums in another order than the lane's BLAS does)
+    lambda z: np.concatenate(
+        [z[i : i + 1] * z[_LANE_N - 1 - i : _LANE_N - i] for i in range(_LANE_N)]
+    ),
+    lambda z: np.hstack([z[1:], z[:1]]),
+    lambda z: np.abs(z) ** 0.5 + z,
+]
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.integers(0, len(_LANE_OPS) - 1), min_size=1, max_size=6), st.integers(0, 999))
+def test_random_compositions_on_lanes_give_the_two_call_numbers(ops, seed):
+    # the lanes' compiled kernels and `_joined` in any order: J, J v and their bounds in one
+    # call, bit for bit the two calls (each lane its own evaluation's numbers)
+    import fastdiff._forward as fw
+
+    rng = np.random.default_rng(seed)
+    x, v = rng.normal(size=_LANE_N), rng.normal(size=_LANE_N)
+
+    def f(z):
+        for op in ops:
+            z = _LANE_OPS[op](z)
+        return z
+
+    with np.errstate(all="ignore"):
+        J, Jv = dual_jacobian(f, x), dual_jvp(f, x, v)
+        two = _two_call(dual_jacobian, f, x)
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(fw, "_jvp_lane", lambda *_: None)
+            two_v = dual_jvp(f, x, v)
+    assert J.nfev == 1 and Jv.nfev == 1
+    for a, b in ((J, two), (Jv, two_v)):
+        np.testing.assert_array_equal(a.df, b.df)
+        np.testing.assert_array_equal(a.error, b.error)
+        np.testing.assert_array_equal(a.success, b.success)
 
 
 def test_mlp_and_tanh_100_lanes_are_bitwise_the_two_call_results(monkeypatch):
