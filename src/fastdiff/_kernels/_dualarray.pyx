@@ -776,15 +776,12 @@ cdef object _matvec_c(object a, DualBase x):
             # lane, the plain rows' dB @ A^T and the bound's |dB| @ |A|^T with the product's
             # rounding on its last row, and concatenates them (`_lane_merge`); within the
             # lane's copy budget, as there
-            if (x._abs or m1 != x._k or m1 < 1 or m - m1 - 1 != k2 or k2 < 0
-                    or x._unit != _NO_UNIT or x._rows is not None or x._src is not None
+            if (x._abs or m1 != x._k or m1 < 1 or m - m1 - 1 != k2 or not _dense(x)
                     or (len(missed) > 1 and 8 * m1 * p > missed[1])):
                 return None
             xt = _tan(x)
-            absa = np.abs(av)
-            t2 = xt[m1:] @ absa.T
-            t2[m - m1 - 1] += ((q + 1) * _EPS) * (absa @ np.abs(xv))  # (the error row)
-            return _new(x, av @ xv, np.concatenate((xt[:m1] @ av.T, t2)), x._n + q + 1)
+            t = np.concatenate((xt[:m1] @ av.T, _magnitude_product(av, xv, xt[m1:], q)))
+            return _new(x, av @ xv, t, x._n + q + 1)
         if (x._abs or not x._eye or m1 != x._k or m - m1 - 1 != k2 or groups is None
                 or _tan(x) is not groups[1] or (x._family is not None and not x._family[0])
                 or (len(missed) > 1 and 8 * m1 * p > missed[1])):
@@ -804,27 +801,36 @@ cdef object _matvec_c(object a, DualBase x):
         # plain first-order rows (a jvp's one row, a hidden layer's dense tangents): the
         # general product of `_matmul`, dB @ A^T in one GEMM (no unit seeds, no structure,
         # no bound's groups: those have their own products there)
-        if (m != x._k or m < 1 or x._unit != _NO_UNIT or x._rows is not None
-                or x._src is not None or x._groups is not None):
+        if m != x._k or m < 1 or not _dense(x) or x._groups is not None:
             return None
         return _new(x, av @ xv, _tan(x) @ av.T, x._n + q + 1)
     groups = x._groups
     if groups is None:
         # the bound's plain magnitude rows (a jvp's): `_matmul`'s general product in absolute
         # arithmetic, |dB| @ |A|^T, and the product's own rounding on the last row
-        if (m != x._k + 1 or x._eye or x._unit != _NO_UNIT or x._rows is not None
-                or x._src is not None):
+        if m != x._k + 1 or x._eye or not _dense(x):
             return None
-        absa = np.abs(av)
-        t = _tan(x) @ absa.T
-        t[m - 1] += ((q + 1) * _EPS) * (absa @ np.abs(xv))  # (the values' error row)
-        return _new(x, av @ xv, t, x._n + q + 1)
+        return _new(x, av @ xv, _magnitude_product(av, xv, _tan(x), q), x._n + q + 1)
     if _tan(x) is not groups[1] or m != x._k + 1:
         return None
     v = av @ xv
     t = group_matvec_abs(av, np.abs(xv), groups[0], x._k, (q + 1) * _EPS)
     return _new(x, v, t, x._n + q + 1)
 
+
+
+cdef inline bint _dense(DualBase x):
+    """x's tangents are plain rows: no unit seeds, no row structure, no view not taken."""
+    return x._unit == _NO_UNIT and x._rows is None and x._src is None
+
+
+cdef object _magnitude_product(cnp.ndarray av, cnp.ndarray xv, rows, Py_ssize_t q):
+    """The bound's rows of A @ x (`_matmul`'s general product in absolute arithmetic):
+    |dB| @ |A|^T, and the product's own rounding (q + 1) eps |A| |x| on the last (error) row."""
+    absa = np.abs(av)
+    t = rows @ absa.T
+    t[len(t) - 1] += ((q + 1) * _EPS) * (absa @ np.abs(xv))
+    return t
 
 cdef object _unary_c(int rule, DualBase x):
     """A unary rule on x without a lane, in one C call, for the two layouts the Jacobian's
@@ -1188,13 +1194,8 @@ cdef object _slice_c(DualBase x, slice key):
         t = <cnp.ndarray>_tan(x)
         if cnp.PyArray_NDIM(t) != 2:
             return None
-        if not cnp.PyArray_ISWRITEABLE(t):  # shared with an operand (x + c): own them now
-            t = t.copy()
-            x._td = t
-        r = _new(x, vals[key], t[:, key], x._n)
-    if x._family is None and (x._unit != _NO_UNIT or x._eye):
-        x._family = [True]
-    r._family = x._family
+        r = _new(x, vals[key], _owned(x, t)[:, key], x._n)
+    _join_family(x, r)
     if x._unit != _NO_UNIT and (x._family is None or x._family[0]) and run:
         start, stop, step = key.indices(cnp.PyArray_DIMS(vals)[0])
         if stop > start:  # a contiguous run of the elements: their seeds, shifted
@@ -1221,14 +1222,28 @@ cdef object _index_c(DualBase x, object key):
     cdef Py_ssize_t m = cnp.PyArray_DIMS(t)[0]
     if x._lane is None and not x._abs and m == x._k:  # (first order: a Dual)
         return None
-    if not cnp.PyArray_ISWRITEABLE(t):  # shared with an operand (x + c): own them now
+    r = _new(x, np.asarray((<object>vals)[i], dtype=np.float64), (<object>_owned(x, t))[:, i],
+             x._n)
+    _join_family(x, r)
+    return r
+
+
+cdef cnp.ndarray _owned(DualBase x, cnp.ndarray t):
+    """x's tangents t, owned before a view of them is taken: read-only ones (shared with an
+    operand, x + c) are copied into x, so that a write into the view reaches x."""
+    if not cnp.PyArray_ISWRITEABLE(t):
         t = t.copy()
         x._td = t
+    return t
+
+
+cdef int _join_family(DualBase x, DualBase r) except -1:
+    """r, a view of x, joins x's family (started here for a seeded x), so that an assignment
+    into either voids both's seed structure."""
     if x._family is None and (x._unit != _NO_UNIT or x._eye):
         x._family = [True]
-    r = _new(x, np.asarray((<object>vals)[i], dtype=np.float64), (<object>t)[:, i], x._n)
     r._family = x._family
-    return r
+    return 0
 
 
 cpdef bint seeds_shared(DualBase x):
