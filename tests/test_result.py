@@ -120,3 +120,61 @@ def test_the_layout_check_refuses_other_classes_and_keeps_the_bound_one():
     assert type(make_result(*VALUES)) is fd.Result and values(make_result(*VALUES)) == VALUES
     r = fd.derivative(math.exp, 1.0)
     assert type(r) is fd.Result and r.method == "central"
+
+
+def _scalar_calls():
+    """The two compiled scalar paths whose Result may be refilled (atomic_result), each as a
+    function of x with its exact derivative."""
+    return [
+        (
+            lambda x: fd.derivative(lambda t: fm.sin(t) * t, x, method="dual"),
+            lambda x: math.cos(x) * x + math.sin(x),
+        ),
+        (lambda x: fd.derivative(math.exp, x), math.exp),
+    ]
+
+
+def assert_bounded(r, exact):
+    """r trusted, and within its bar of the oracle (plus 4 eps for the oracle's own
+    roundings: cos, *, sin, +)."""
+    assert r.success and abs(r.df - exact) <= r.error + 4 * EPS * abs(exact)
+
+
+@pytest.mark.parametrize("case", range(2), ids=["dual", "central"])
+def test_a_result_someone_holds_is_never_refilled(case):
+    call, exact = _scalar_calls()[case]
+    xs = np.linspace(-1.0, 1.0, 9)
+    kept, seen = [], []
+    for i, x in enumerate(xs):
+        r = call(float(x))
+        if i % 3 == 0:  # keep some results; drop the rest, whose objects may be refilled
+            kept.append(r)
+            seen.append(values(r))
+        else:
+            call(float(x) + 0.5)  # a refill of the dropped-and-cached Result, if any
+    for r, v, x in zip(kept, seen, xs[::3], strict=True):
+        assert values(r) == v
+        assert_bounded(r, exact(float(x)))
+
+
+@pytest.mark.parametrize("case", range(2), ids=["dual", "central"])
+def test_a_weakly_held_result_is_not_refilled(case):
+    call, _ = _scalar_calls()[case]
+    r = call(0.25)
+    ref = weakref.ref(r)
+    v = values(r)
+    del r  # the last strong reference may be the cache's, but the weak one sees the object
+    call(0.75)
+    alive = ref()
+    assert alive is None or values(alive) == v
+
+
+@pytest.mark.parametrize("case", range(2), ids=["dual", "central"])
+def test_a_refilled_result_is_a_whole_new_result(case):
+    call, exact = _scalar_calls()[case]
+    for x in (0.1, 0.2, 0.3):  # each dropped before the next call: refills, where allowed
+        r = call(x)
+        assert type(r) is fd.Result
+        assert_bounded(r, exact(x))
+        assert r == fd.Result(*values(r)) and hash(r) == hash(fd.Result(*values(r)))
+        assert pickle.loads(pickle.dumps(r)) == r

@@ -33,7 +33,7 @@ from libc.math cimport fabs, isfinite, INFINITY
 cnp.import_array()
 
 from fastdiff._kernels._finite_diff cimport scalar_derivative
-from fastdiff._kernels._result cimport ResultLayout, new_result, result_layout
+from fastdiff._kernels._result cimport ResultLayout, atomic_result, new_result, result_layout
 from fastdiff._kernels.fastdiff cimport (
     FD_N_ALIASES, FD_N_RULES, fd_dual, fd_dual_add, fd_dual_alias_names, fd_dual_alias_rules,
     fd_dual_apply1, fd_dual_apply2, fd_dual_binary, fd_dual_div, fd_dual_div_real,
@@ -651,10 +651,16 @@ cdef object _partial1(y, _Tag tag):
         f"{y!r}.")
 
 
+cdef PyObject *_last_result = NULL  # atomic_result's cache: the last float Result made here
+
+
 cdef object _scalar_result(df, Py_ssize_t nfev):
     """The Result of one exact derivative df (a float, or a Dual inside a nested call)."""
     cdef double mag = fabs(df) if type(df) is float else fabs(<double> _primal(df))
     cdef bint finite = mag < INFINITY
+    if type(df) is float:
+        return atomic_result(&_layout, &_last_result, df, _rel_error * mag if finite else INFINITY,
+                             finite, _converged if finite else _not_finite, nfev, 0.0, "dual")
     return new_result(&_layout, df, _rel_error * mag if finite else INFINITY, finite,
                       _converged if finite else _not_finite, nfev, 0.0, "dual")
 

@@ -17,7 +17,7 @@ cimport numpy as cnp
 
 cnp.import_array()
 
-from fastdiff._kernels._result cimport ResultLayout, new_result, result_layout
+from fastdiff._kernels._result cimport ResultLayout, atomic_result, result_layout
 from fastdiff._kernels.fastdiff cimport (
     FD_MAX_POINTS, FD_N_SIDES, FD_OFFSETS_NONFINITE, FD_OFFSETS_REPEATED, FD_STATUS_COUNT,
     FD_COMPLEX_MAX_COLS, fd_complex_step, fd_contour, fd_fornberg_weights, fd_ladder_config, fd_ladder_init, fd_ladder_points,
@@ -421,6 +421,7 @@ def run_scalar(LadderConfig config, f, tuple args, dict kwargs, double x, double
 
 cdef object _Result = None  # fastdiff.Result (laid out in _layout)
 cdef ResultLayout _layout
+cdef PyObject *_last_result = NULL  # atomic_result's cache: the last scalar Result made here
 cdef object _config_for = None  # (n, method) -> (LadderConfig, log2 of h0 / scale, side) or None
 cdef dict _fast_configs = {}  # (n, method) -> _FastEntry
 cdef tuple _last_fast = (None, None, None)  # (n, method, _FastEntry) of the latest call
@@ -550,8 +551,8 @@ cdef object scalar_derivative(object f, object x, object n, object method, objec
     finally:
         PyContextVar_Reset(_quiet_var, token)
     fd_ladder_results(cfg, &st, 1, df, &err, &status, &hstep)
-    return new_result(&_layout, complex(df[0], df[1]) if nc == 2 else df[0], err, status >= 0,
-                      status, nfev, hstep, method)
+    return atomic_result(&_layout, &_last_result, complex(df[0], df[1]) if nc == 2 else df[0],
+                         err, status >= 0, status, nfev, hstep, method)
 
 
 cdef class Ladder:

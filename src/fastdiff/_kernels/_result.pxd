@@ -7,12 +7,13 @@
 # same stores the descriptors' __set__ would make, without seven attribute look-ups.  It
 # never runs Python code between the allocation and the last store.
 from cpython.object cimport PyObject
-from cpython.ref cimport Py_INCREF
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 
 cdef extern from "Python.h":
     ctypedef struct fd_pytype "PyTypeObject":
         object (*tp_alloc)(fd_pytype *, Py_ssize_t)
         Py_ssize_t tp_basicsize
+        Py_ssize_t tp_weaklistoffset
     ctypedef struct fd_pymemberdef "PyMemberDef":
         int type
         Py_ssize_t offset
@@ -20,6 +21,18 @@ cdef extern from "Python.h":
     ctypedef struct fd_pymemberdescr "PyMemberDescrObject":
         fd_pymemberdef *d_member
     fd_pytype PyMemberDescr_Type
+    Py_ssize_t Py_REFCNT(PyObject *)
+    void PyObject_GC_UnTrack(PyObject *)
+
+cdef extern from *:
+    """
+    #ifdef Py_GIL_DISABLED
+    #define FD_GIL_DISABLED 1
+    #else
+    #define FD_GIL_DISABLED 0
+    #endif
+    """
+    int FD_GIL_DISABLED
 
 cdef enum:
     _T_OBJECT_EX = 16  # structmember.h's T_OBJECT_EX (Py_T_OBJECT_EX since 3.12): an object
@@ -75,4 +88,45 @@ cdef inline object new_result(const ResultLayout *layout, object df, object erro
     _put(r, layout.offset[4], nfev)
     _put(r, layout.offset[5], step)
     _put(r, layout.offset[6], method)
+    return r
+
+
+cdef inline void _swap(object r, Py_ssize_t offset, object value) noexcept:
+    cdef PyObject **slot = <PyObject **> (<char *> <PyObject *> r + offset)
+    cdef PyObject *old = slot[0]
+    Py_INCREF(value)
+    slot[0] = <PyObject *> value
+    Py_XDECREF(old)
+
+
+cdef inline object atomic_result(const ResultLayout *layout, PyObject **cache, object df,
+                                 double error, bint success, object status, Py_ssize_t nfev,
+                                 double step, object method):
+    """Result(df, error, success, status, nfev, step, method) for a float or complex df, an
+    int status and a str method: fields that refer to nothing else, so the Result can take
+    part in no reference cycle and is untracked by the garbage collector (as CPython untracks
+    a tuple of such atoms). The one held in `*cache` is refilled in place when nothing else refers to it
+    (its reference count is 1 and it has no weak reference), as CPython's zip and enumerate
+    refill their result tuple (Objects/enumobject.c): no allocation and no deallocation. A
+    free-threaded build, whose reference counts are not exact, always allocates."""
+    cdef object r
+    cdef PyObject *c = cache[0]
+    if (not FD_GIL_DISABLED and c != NULL and Py_REFCNT(c) == 1
+            and (layout.type.tp_weaklistoffset == 0
+                 or (<PyObject **> (<char *> c + layout.type.tp_weaklistoffset))[0] == NULL)):
+        r = <object> c
+        _swap(r, layout.offset[0], df)
+        _swap(r, layout.offset[1], error)
+        _swap(r, layout.offset[2], success)
+        _swap(r, layout.offset[3], status)
+        _swap(r, layout.offset[4], nfev)
+        _swap(r, layout.offset[5], step)
+        _swap(r, layout.offset[6], method)
+        return r
+    r = new_result(layout, df, error, success, status, nfev, step, method)
+    PyObject_GC_UnTrack(<PyObject *> r)
+    if not FD_GIL_DISABLED:
+        Py_INCREF(r)
+        cache[0] = <PyObject *> r
+        Py_XDECREF(c)
     return r
