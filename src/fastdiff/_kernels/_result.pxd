@@ -72,15 +72,17 @@ cdef inline int result_layout(ResultLayout *layout, object cls) except -1:
 
 
 cdef inline void _put(object r, Py_ssize_t offset, object value) noexcept:
+    """Store value in r's slot at offset, releasing what the slot held (NULL when new)."""
+    cdef PyObject **slot = <PyObject **> (<char *> <PyObject *> r + offset)
+    cdef PyObject *old = slot[0]
     Py_INCREF(value)
-    (<PyObject **> (<char *> <PyObject *> r + offset))[0] = <PyObject *> value
+    slot[0] = <PyObject *> value
+    Py_XDECREF(old)
 
 
-cdef inline object new_result(const ResultLayout *layout, object df, object error,
-                              object success, object status, object nfev, object step,
-                              object method):
-    """Result(df, error, success, status, nfev, step, method) for the class of `layout`."""
-    r = layout.type.tp_alloc(layout.type, 0)  # zeroed (every slot NULL), GC-tracked
+cdef inline void _fill(const ResultLayout *layout, object r, object df, object error,
+                       object success, object status, object nfev, object step,
+                       object method) noexcept:
     _put(r, layout.offset[0], df)
     _put(r, layout.offset[1], error)
     _put(r, layout.offset[2], success)
@@ -88,15 +90,15 @@ cdef inline object new_result(const ResultLayout *layout, object df, object erro
     _put(r, layout.offset[4], nfev)
     _put(r, layout.offset[5], step)
     _put(r, layout.offset[6], method)
+
+
+cdef inline object new_result(const ResultLayout *layout, object df, object error,
+                              object success, object status, object nfev, object step,
+                              object method):
+    """Result(df, error, success, status, nfev, step, method) for the class of `layout`."""
+    r = layout.type.tp_alloc(layout.type, 0)  # zeroed (every slot NULL), GC-tracked
+    _fill(layout, r, df, error, success, status, nfev, step, method)
     return r
-
-
-cdef inline void _swap(object r, Py_ssize_t offset, object value) noexcept:
-    cdef PyObject **slot = <PyObject **> (<char *> <PyObject *> r + offset)
-    cdef PyObject *old = slot[0]
-    Py_INCREF(value)
-    slot[0] = <PyObject *> value
-    Py_XDECREF(old)
 
 
 cdef inline object atomic_result(const ResultLayout *layout, PyObject **cache, object df,
@@ -105,23 +107,18 @@ cdef inline object atomic_result(const ResultLayout *layout, PyObject **cache, o
     """Result(df, error, success, status, nfev, step, method) for a float or complex df, an
     int status and a str method: fields that refer to nothing else, so the Result can take
     part in no reference cycle and is untracked by the garbage collector (as CPython untracks
-    a tuple of such atoms). The one held in `*cache` is refilled in place when nothing else refers to it
-    (its reference count is 1 and it has no weak reference), as CPython's zip and enumerate
-    refill their result tuple (Objects/enumobject.c): no allocation and no deallocation. A
-    free-threaded build, whose reference counts are not exact, always allocates."""
+    a tuple of such atoms). The one held in `*cache` is refilled in place when nothing else
+    refers to it (its reference count is 1 and it has no weak reference), as CPython's zip
+    and enumerate refill their result tuple (Objects/enumobject.c): no allocation and no
+    deallocation. A free-threaded build, whose reference counts are not exact, always
+    allocates."""
     cdef object r
     cdef PyObject *c = cache[0]
     if (not FD_GIL_DISABLED and c != NULL and Py_REFCNT(c) == 1
             and (layout.type.tp_weaklistoffset == 0
                  or (<PyObject **> (<char *> c + layout.type.tp_weaklistoffset))[0] == NULL)):
         r = <object> c
-        _swap(r, layout.offset[0], df)
-        _swap(r, layout.offset[1], error)
-        _swap(r, layout.offset[2], success)
-        _swap(r, layout.offset[3], status)
-        _swap(r, layout.offset[4], nfev)
-        _swap(r, layout.offset[5], step)
-        _swap(r, layout.offset[6], method)
+        _fill(layout, r, df, error, success, status, nfev, step, method)
         return r
     r = new_result(layout, df, error, success, status, nfev, step, method)
     PyObject_GC_UnTrack(<PyObject *> r)
