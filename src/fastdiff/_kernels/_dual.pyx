@@ -658,11 +658,11 @@ cdef object _scalar_result(df, Py_ssize_t nfev):
     """The Result of one exact derivative df (a float, or a Dual inside a nested call)."""
     cdef double mag = fabs(df) if type(df) is float else fabs(<double> _primal(df))
     cdef bint finite = mag < INFINITY
+    cdef double error = _rel_error * mag if finite else INFINITY
+    status = _converged if finite else _not_finite
     if type(df) is float:
-        return atomic_result(&_layout, &_last_result, df, _rel_error * mag if finite else INFINITY,
-                             finite, _converged if finite else _not_finite, nfev, 0.0, "dual")
-    return new_result(&_layout, df, _rel_error * mag if finite else INFINITY, finite,
-                      _converged if finite else _not_finite, nfev, 0.0, "dual")
+        return atomic_result(&_layout, &_last_result, df, error, finite, status, nfev, 0.0, "dual")
+    return new_result(&_layout, df, error, finite, status, nfev, 0.0, "dual")
 
 
 cdef inline object _call(f, x, tuple args, kwargs):
