@@ -448,6 +448,41 @@ def test_workers_n_starts_its_processes_before_f_x():
     assert len(CHILDREN_AT_FX) == 1 and len(CHILDREN_AT_FX[0] - before) == 2
 
 
+def counts_children_then_fails(x):
+    if np.array_equal(x, X4):  # f(x), in this process: the pool's processes are running
+        return counts_children_at_x(x)
+    raise ZeroDivisionError("f failed at a perturbed point")
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_workers_n_leaves_no_process_behind(fails):
+    # after success the call tells its processes to exit and returns (the pool's own thread
+    # reaps them); after a failure it waits for them before raising
+    import multiprocessing
+
+    before = {p.pid for p in multiprocessing.active_children()}
+    CHILDREN_AT_FX.clear()
+    with deadline(60):
+        if fails:
+            with pytest.raises(ZeroDivisionError, match="f failed at a perturbed point"):
+                fd.gradient(counts_children_then_fails, X4, workers=2)
+        else:
+            fd.gradient(counts_children_at_x, X4, workers=2)
+    ours = CHILDREN_AT_FX[0] - before
+    assert len(ours) == 2
+
+    def left() -> set[int]:
+        return ours & {p.pid for p in multiprocessing.active_children()}
+
+    if fails:
+        assert left() == set()
+    else:
+        t0 = time.perf_counter()
+        while left() and time.perf_counter() - t0 < 10:
+            time.sleep(0.01)
+        assert left() == set()
+
+
 def test_an_unpicklable_f_for_a_process_pool_says_so():
     with deadline(30), pytest.raises(TypeError, match=r"cannot be pickled.*dask\.distributed"):
         fd.gradient(lambda v: float(np.sum(v)), X4, workers=2)
