@@ -570,9 +570,8 @@ def _line_ladder(a: DerivativeArgs, ev: _Evaluator, y0, eps, v, unit):
     L = _finite_diff.Ladder(config, ev.ncomp, noise, 1, ev.m)
     L.init(np.zeros(1), np.array([t0]), side, np.zeros(1, np.intc), _f0_rows(y0, 1))
     idx = L.active()
-    while idx.size:
-        t = L.points(idx)
-        idx = idx[: L.update(idx, ev.on_line(v, t).reshape(-1))]
+    if idx.size:  # level by level, in one compiled loop: f on the line at each level's t
+        L.run_levels(idx, lambda _, t: ev.on_line(v, t))
     df, error, status, step = _results(L, ev, 1)
     return df[0], error[0], status[0], float(_limiting_step(error, step)[0])
 
