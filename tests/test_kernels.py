@@ -333,3 +333,30 @@ def test_eval_points_looped_takes_one_coordinate_per_point_without_i2():
         _finite_diff.eval_points_looped(
             f, (), None, base, (3,), np.array([3], dtype=np.intp), v1[:1], None, None, (2,), 1
         )
+
+
+@given(st.integers(1, 6), st.integers(1, 20), st.integers(0, 2**32 - 1))
+def test_hessian_values_are_the_numpy_expression_bit_for_bit(N, K, seed):
+    # the Hessian level's points, compiled, against the NumPy expression they replaced:
+    # x[i] + o * d[i] with d = (x + h) - x (i2 < 0 reads coordinate 0 with o2 = 0)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=N) * 10.0 ** rng.integers(-3, 4, size=N)
+    h = np.abs(x) * 2.0 ** -rng.integers(3, 30, size=N) + 1e-300
+    i1 = rng.integers(0, N, size=K).astype(np.intp)
+    i2 = rng.integers(-1, N, size=K).astype(np.intp)
+    o1 = rng.choice([-2.0, -1.0, 1.0, 2.0], size=K)
+    o2 = np.where(i2 < 0, 0.0, rng.choice([-1.0, 1.0], size=K))
+    v1, v2 = _finite_diff.hessian_values(x, h, i1, o1, i2, o2)
+    d = (x + h) - x
+    k2 = np.maximum(i2, 0)
+    assert np.array_equal(v1, x[i1] + o1 * d[i1])
+    assert np.array_equal(v2, x[k2] + o2 * d[k2])
+
+
+def test_hessian_values_checks_its_indices_and_lengths():
+    x, h = np.zeros(2), np.ones(2)
+    one, i = np.ones(1), np.zeros(1, dtype=np.intp)
+    with pytest.raises(IndexError, match="out of range"):
+        _finite_diff.hessian_values(x, h, np.array([2], dtype=np.intp), one, i, one)
+    with pytest.raises(ValueError, match="equal lengths"):
+        _finite_diff.hessian_values(x, h, i, np.ones(2), i, one)

@@ -352,7 +352,6 @@ def _hessian_round(
     q = _steps.DEFAULT_STEP_RATIO
     layout = None  # (hd.size, hp.size) the index bookkeeping below was made for
     while hd.size or hp.size:
-        d = (x + h) - x  # the spacing the C kernels divide by
         if layout != (hd.size, hp.size):  # else hd and hp are unchanged (update only drops)
             layout = (hd.size, hp.size)
             # the level's points: coordinate i1 moved by o1 steps (axis rows, then corners),
@@ -361,9 +360,10 @@ def _hessian_round(
             i1, o1, i2, o2, g, drows, A = _finite_diff.hessian_layout(
                 hd, hp, pi, pj, side, npt, omat, pside, direction
             )
-            k2 = np.maximum(i2, 0)
-            x1, x2 = x[i1], x[k2]
-        vals = ev.at(i1, x1 + o1 * d[i1], i2, x2 + o2 * d[k2])
+        # coordinate i1 at x + o1 d and i2 at x + o2 d, d = (x + h) - x the spacing the C
+        # kernels divide by
+        v1, v2 = _finite_diff.hessian_values(x, h, i1, o1, i2, o2)
+        vals = ev.at(i1, v1, i2, v2)
         if hd.size:  # each diagonal's stencil values, back to back
             axis = vals[:A] if drows is None else vals[drows]
             hd = hd[: Ld.update(hd, np.ascontiguousarray(axis).reshape(-1))]

@@ -230,6 +230,29 @@ def hessian_layout(const Py_ssize_t[::1] hd, const Py_ssize_t[::1] hp,
     return (i1_arr, o1_arr, i2_arr, o2_arr, g_arr, d_arr if D < nneed else None, A)
 
 
+def hessian_values(const double[::1] x, const double[::1] h, const Py_ssize_t[::1] i1,
+                   const double[::1] o1, const Py_ssize_t[::1] i2, const double[::1] o2):
+    """A Hessian level's coordinate values (v1, v2) for hessian_layout's (i1, o1, i2, o2) at
+    steps h: v1[r] = x[i1[r]] + o1[r] d[i1[r]] with the spacing d = (x + h) - x, and v2 the
+    same for i2 (coordinate 0 where i2[r] < 0, whose o2[r] = 0 gives x[0], never read)."""
+    cdef Py_ssize_t r, k, K = i1.shape[0], N = x.shape[0]
+    if h.shape[0] != N or o1.shape[0] != K or i2.shape[0] != K or o2.shape[0] != K:
+        raise ValueError("hessian_values: x and h, and i1, o1, i2, o2, must have equal lengths")
+    for r in range(K):
+        if not (0 <= i1[r] < N and i2[r] < N):
+            raise IndexError("hessian_values: a coordinate index is out of range")
+    v1_arr = np.empty(K, dtype=np.float64)
+    v2_arr = np.empty(K, dtype=np.float64)
+    cdef double[::1] v1 = v1_arr, v2 = v2_arr
+    with nogil:
+        for r in range(K):
+            k = i1[r]
+            v1[r] = x[k] + o1[r] * ((x[k] + h[k]) - x[k])
+            k = i2[r] if i2[r] > 0 else 0
+            v2[r] = x[k] + o2[r] * ((x[k] + h[k]) - x[k])
+    return v1_arr, v2_arr
+
+
 class ValueKindError(TypeError):
     """f returned something that is not one number (the Python layer rewords it)."""
 
