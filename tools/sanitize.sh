@@ -70,12 +70,29 @@ cd "$ROOT"   # pyproject.toml's pytest settings; `import fastdiff` still finds t
 # allocator_may_return_null=1: a test asking NumPy for an impossible array gets MemoryError
 # instead of an ASan abort.  Float division by zero is IEEE arithmetic here, not UB (GCC's
 # -fsanitize=undefined does not include float-divide-by-zero).
-env LD_PRELOAD="$LIBASAN:$LIBSTDCXX" \
-    PYTHONMALLOC=malloc \
-    ASAN_OPTIONS="detect_leaks=1:malloc_context_size=2:allocator_may_return_null=1:halt_on_error=1:abort_on_error=0:detect_odr_violation=0:strict_string_checks=1" \
-    LSAN_OPTIONS="suppressions=$ROOT/tools/lsan.supp:print_suppressions=0" \
-    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-    CI="${CI:-1}" \
-    "$PY" -m pytest -p no:cacheprovider "${@:-tests}" < /dev/null
+run_sanitized() {
+    env LD_PRELOAD="$LIBASAN:$LIBSTDCXX" \
+        PYTHONMALLOC=malloc \
+        ASAN_OPTIONS="detect_leaks=1:malloc_context_size=2:allocator_may_return_null=1:halt_on_error=1:abort_on_error=0:detect_odr_violation=0:strict_string_checks=1" \
+        LSAN_OPTIONS="suppressions=$ROOT/tools/lsan.supp:print_suppressions=0" \
+        UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+        CI="${CI:-1}" \
+        "$PY" -m pytest -p no:cacheprovider "$@" < /dev/null
+}
+# LeakSanitizer's own tracer (the thread that stops the others for the leak check at exit)
+# can crash ("Tracer caught signal 11 ... LeakSanitizer has encountered a fatal error"),
+# seen once in five runs of the CI set after every test had passed: a failure of the tool,
+# not a finding. That one case, with no sanitizer report in the output, is run once more;
+# any report, a failed test or a second crash fails the run.
+LOG="$WORK/pytest.log"
+rc=0
+run_sanitized "${@:-tests}" 2>&1 | tee "$LOG" || rc=$?
+if [[ $rc -ne 0 ]] && grep -q "LeakSanitizer has encountered a fatal error" "$LOG" &&
+   ! grep -qE "ERROR: (AddressSanitizer|LeakSanitizer: detected)|runtime error:|^FAILED |^ERROR " "$LOG"; then
+    echo "sanitize: LeakSanitizer's tracer crashed (no report, no failed test); running once more"
+    rc=0
+    run_sanitized "${@:-tests}" || rc=$?
+fi
+[[ $rc -eq 0 ]] || die "pytest under the sanitizers exited with $rc"
 echo
 echo "sanitize: OK (no ASan, UBSan or leak reports)"
