@@ -71,6 +71,14 @@ def hessian_layout(
     NDArray[np.intp] | None,
     int,
 ]: ...
+def hessian_values(
+    x: NDArray[np.float64],
+    h: NDArray[np.float64],
+    i1: NDArray[np.intp],
+    o1: NDArray[np.float64],
+    i2: NDArray[np.intp],
+    o2: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 
 @disjoint_base
 class LadderConfig:
