@@ -81,18 +81,22 @@ run_sanitized() {
 }
 # LeakSanitizer's own tracer (the thread that stops the others for the leak check at exit)
 # can crash ("Tracer caught signal 11 ... LeakSanitizer has encountered a fatal error"),
-# seen once in five runs of the CI set after every test had passed: a failure of the tool,
-# not a finding. That one case, with no sanitizer report in the output, is run once more;
-# any report, a failed test or a second crash fails the run.
+# seen in two of about eight runs of the CI set, each time after every test had passed: a
+# known intermittent failure of the tool (google/sanitizers#1353), not a finding. That case
+# alone, with no sanitizer report and no failed test in the output, is run again, at most
+# twice; any report, a failed test or a third crash in a row fails the run.
 LOG="$WORK/pytest.log"
-rc=0
-run_sanitized "${@:-tests}" 2>&1 | tee "$LOG" || rc=$?
-if [[ $rc -ne 0 ]] && grep -q "LeakSanitizer has encountered a fatal error" "$LOG" &&
-   ! grep -qE "ERROR: (AddressSanitizer|LeakSanitizer: detected)|runtime error:|^FAILED |^ERROR " "$LOG"; then
-    echo "sanitize: LeakSanitizer's tracer crashed (no report, no failed test); running once more"
+for attempt in 1 2 3; do
     rc=0
-    run_sanitized "${@:-tests}" || rc=$?
-fi
+    run_sanitized "${@:-tests}" 2>&1 | tee "$LOG" || rc=$?
+    if [[ $rc -ne 0 && $attempt -lt 3 ]] &&
+       grep -q "LeakSanitizer has encountered a fatal error" "$LOG" &&
+       ! grep -qE "ERROR: (AddressSanitizer|LeakSanitizer: detected)|runtime error:|^FAILED |^ERROR " "$LOG"; then
+        echo "sanitize: LeakSanitizer's tracer crashed (no report, no failed test); running again"
+        continue
+    fi
+    break
+done
 [[ $rc -eq 0 ]] || die "pytest under the sanitizers exited with $rc"
 echo
 echo "sanitize: OK (no ASan, UBSan or leak reports)"
