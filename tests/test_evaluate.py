@@ -483,6 +483,31 @@ def test_workers_n_leaves_no_process_behind(fails):
         assert left() == set()
 
 
+def test_workers_n_leaves_nothing_for_the_exit_hook_of_concurrent_futures():
+    # the pool's management thread, still joining its processes when the call returns, is
+    # taken out of the registry that concurrent.futures.process's exit hook wakes without a
+    # lock (a process ending right then printed "OSError: [Errno 9] Bad file descriptor")
+    from concurrent.futures import process
+
+    before = set(process._threads_wakeups)
+    with deadline(60):
+        fd.gradient(counts_children_at_x, X4, workers=2)
+    assert set(process._threads_wakeups) - before == set()
+
+
+def test_a_process_that_exits_right_after_workers_n_prints_nothing():
+    code = (
+        "import numpy as np, fastdiff\n"
+        "r = fastdiff.derivative(np.sin, np.array([0.0, 0.5]), workers=2)\n"
+        "assert r.success.all()\n"
+    )
+    for _ in range(3):
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+        )
+        assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
 def test_an_unpicklable_f_for_a_process_pool_says_so():
     with deadline(30), pytest.raises(TypeError, match=r"cannot be pickled.*dask\.distributed"):
         fd.gradient(lambda v: float(np.sum(v)), X4, workers=2)
