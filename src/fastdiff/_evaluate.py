@@ -207,23 +207,25 @@ def _sends_by_pickle(kind: str, obj: Any) -> bool:
     return False
 
 
-def _shutdown_without_waiting(pool: Any) -> None:
-    """Shut down a pool with nothing pending, and return before its processes have exited.
+def _shut_down(pool: Any, wait: bool) -> None:
+    """Shut down a pool of workers=n; without `wait` (nothing is pending: the call
+    succeeded), return before its processes have exited.
 
-    The workers are told to exit and the pool's management thread joins them while the
-    caller goes on: waiting for them cost 4-5 ms of a 16-D gradient's ~175 ms with workers=2
-    (1.77 -> 1.82x serial, tools/parallel_speedup.py). The thread is then taken out of
-    concurrent.futures.process's registry of threads to wake at interpreter exit: its wakeup
-    pipe is closed by the thread itself (under the pool's lock), and the exit hook writes to
-    it without that lock, so a process that ended right after such a call could print
-    "Exception ignored ... OSError: [Errno 9] Bad file descriptor" (CPython 3.11-3.13, seen
-    here in `python -m fastdiff ... --workers 2`). The thread is not a daemon, so the
-    interpreter still joins it at exit. Where the registry is not there, the call waits."""
+    Without waiting, the workers are told to exit and the pool's management thread joins
+    them while the caller goes on: waiting for them cost 4-5 ms of a 16-D gradient's ~175 ms
+    with workers=2 (1.77 -> 1.82x serial, tools/parallel_speedup.py). The thread is then
+    taken out of concurrent.futures.process's registry of threads to wake at interpreter
+    exit: its wakeup pipe is closed by the thread itself (under the pool's lock), and the
+    exit hook writes to it without that lock, so a process that ended right after such a
+    call could print "Exception ignored ... OSError: [Errno 9] Bad file descriptor" (CPython
+    3.11-3.13, seen here in `python -m fastdiff ... --workers 2`). The thread is not a
+    daemon, so the interpreter still joins it at exit. Where the registry is not there, or
+    the thread is a daemon (the interpreter would not join it), the call waits."""
     from concurrent.futures import process
 
     registry = getattr(process, "_threads_wakeups", None)
     thread = getattr(pool, "_executor_manager_thread", None)
-    if registry is None or thread is None or thread.daemon:
+    if wait or registry is None or thread is None or thread.daemon:
         pool.shutdown(wait=True, cancel_futures=True)
         return
     pool.shutdown(wait=False, cancel_futures=True)  # (wakes the thread, under the lock)
@@ -276,10 +278,8 @@ class Runner:
                 # after a failure, stop the blocks still running (they belong to this call
                 # alone), so that the error is raised now, not after the slowest block
                 _terminate_workers(self._pool)
-            if exc_type is None:
-                _shutdown_without_waiting(self._pool)
-            else:  # the error is raised with the call's processes gone
-                self._pool.shutdown(wait=True, cancel_futures=True)
+            # after a failure the error is raised with the call's processes gone
+            _shut_down(self._pool, wait=exc_type is not None)
             self._pool = None
         self._shipped.clear()  # drops the scattered payloads: Dask frees them on the workers
         self._held.clear()  # and the levels' results
